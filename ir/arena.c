@@ -1,0 +1,99 @@
+#include "arena.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK_MIN (64 * 1024)
+#define ARENA_ALIGN 16
+
+struct ArenaChunk {
+    ArenaChunk *next;
+    size_t used, size;
+    _Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+void arena_init(Arena *a) { a->head = NULL; }
+
+void arena_free(Arena *a)
+{
+    ArenaChunk *c = a->head;
+    while (c) {
+        ArenaChunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+}
+
+static void out_of_memory(size_t size)
+{
+    fprintf(stderr, "dnnc: fatal: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *arena_alloc(Arena *a, size_t size)
+{
+    if (size > SIZE_MAX / 2)
+        out_of_memory(size);
+    size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    ArenaChunk *c = a->head;
+    if (!c || c->size - c->used < need) {
+        size_t chunk = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
+        c = malloc(sizeof(ArenaChunk) + chunk);
+        if (!c)
+            out_of_memory(size);
+        c->used = 0;
+        c->size = chunk;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = c->data + c->used;
+    c->used += need;
+    memset(p, 0, need);
+    return p;
+}
+
+void *arena_array(Arena *a, size_t count, size_t elem_size)
+{
+    if (elem_size && count > SIZE_MAX / 2 / elem_size)
+        out_of_memory(SIZE_MAX);
+    return arena_alloc(a, count * elem_size);
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    char *p = arena_alloc(a, n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *arena_strdup(Arena *a, const char *s) { return arena_strndup(a, s, strlen(s)); }
+
+char *arena_printf(Arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    char *p = arena_alloc(a, (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void *arena_grow(Arena *a, void *old, size_t count, size_t *cap, size_t elem_size)
+{
+    size_t new_cap = *cap ? *cap * 2 : 8;
+    void *p = arena_array(a, new_cap, elem_size);
+    if (old && count)
+        memcpy(p, old, count * elem_size);
+    *cap = new_cap;
+    return p;
+}

@@ -1,0 +1,78 @@
+/* The IR printer: the dump is network-language source, so `dnnc dump` output
+ * parses back to the same graph, and what passes decided shows up as
+ * annotations a user could also have written. */
+#include <stdio.h>
+#include <string.h>
+
+#include "graph.h"
+
+static const char *const algo_names[] = {"auto", "direct", "im2col", "winograd", "fft"};
+static const char *const dataflow_names[] = {"auto", "ws", "os-a", "os-b", "os-c", "nlr", "rs"};
+
+#define NAME_LOOKUP(fn_name, type, table)                                   \
+    bool fn_name(const char *s, type *out)                                  \
+    {                                                                       \
+        for (size_t i = 0; i < sizeof table / sizeof *table; i++)           \
+            if (strcmp(s, table[i]) == 0) {                                 \
+                *out = (type)i;                                             \
+                return true;                                                \
+            }                                                               \
+        return false;                                                       \
+    }
+
+NAME_LOOKUP(conv_algo_from_name, ConvAlgo, algo_names)
+NAME_LOOKUP(dataflow_from_name, Dataflow, dataflow_names)
+
+const char *conv_algo_name(ConvAlgo a) { return algo_names[a]; }
+const char *dataflow_name(Dataflow d) { return dataflow_names[d]; }
+
+static void print_annotations(const Annotations *a, FILE *out)
+{
+    char buf[64];
+    if (a->algo != ALGO_AUTO)
+        fprintf(out, "@algo(%s) ", algo_names[a->algo]);
+    if (a->has_precision) {
+        elem_type_format(a->precision, buf, sizeof buf);
+        fprintf(out, "@precision(%s) ", buf);
+    }
+    if (a->has_sparse)
+        fprintf(out, "@sparse(%s) ", sparse_format_name(a->sparse));
+    if (a->dataflow != DATAFLOW_AUTO)
+        fprintf(out, "@dataflow(%s) ", dataflow_names[a->dataflow]);
+}
+
+static void print_node(const Graph *g, const Node *n, FILE *out)
+{
+    print_annotations(&n->ann, out);
+    fprintf(out, "%s = %s(", n->name, op_name(n->op));
+    for (int i = 0; i < n->n_inputs; i++)
+        fprintf(out, "%s%s", i ? ", " : "", g->tensors[n->inputs[i]].name);
+    for (const AttrSpec *s = op_info(n->op)->attrs; s && s->name; s++) {
+        if (attr_is_default(s, &n->attr))
+            continue;
+        char buf[256];
+        attr_format(s, &n->attr, buf, sizeof buf);
+        fprintf(out, ", %s", buf);
+    }
+    char ty[300];
+    tensor_type_format(&g->tensors[n->output], ty, sizeof ty);
+    fprintf(out, ");  # %s\n", ty);
+}
+
+void graph_print(const Graph *g, FILE *out)
+{
+    char ty[300];
+    for (int i = 0; i < g->n_inputs; i++) {
+        const Tensor *t = &g->tensors[g->inputs[i]];
+        tensor_type_format(t, ty, sizeof ty);
+        fprintf(out, "input %s: %s;\n", t->name, ty);
+    }
+    fputc('\n', out);
+    for (int i = 0; i < g->n_nodes; i++)
+        print_node(g, &g->nodes[i], out);
+    fputc('\n', out);
+    fputs("output ", out);
+    for (int i = 0; i < g->n_outputs; i++)
+        fprintf(out, "%s%s", i ? ", " : "", g->tensors[g->outputs[i]].name);
+    fputs(";\n", out);
+}

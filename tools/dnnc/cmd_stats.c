@@ -1,0 +1,175 @@
+/* dnnc stats: the survey's model metrics (Tables II and IV) per layer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "driver.h"
+#include "json.h"
+
+const char cmd_stats_usage[] =
+    "usage: dnnc stats [options] FILE\n\n"
+    "Reports per layer and in total: weights (every learned parameter: filters,\n"
+    "biases, batch-norm scale, shift and statistics), multiply-accumulates\n"
+    "(CONV and FC layers, as the survey's Table II counts them), and the input\n"
+    "and output activation sizes in elements. When weights are bound it also\n"
+    "reports non-zero weights and the MACs left when zero weights are skipped\n"
+    "(the survey's Table IV); until then those columns are '-' (null in JSON).\n\n"
+    "options:\n"
+    "  --json      print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}\n"
+    "  -h, --help  show this help\n";
+
+typedef struct LayerStats {
+    int64_t weights, macs, in_act, out_act, nz_weights, nz_macs;
+    bool bound;
+} LayerStats;
+
+static LayerStats layer_stats(const Graph *g, const Node *n)
+{
+    LayerStats s = {0};
+    s.weights = node_weights(g, n);
+    s.macs = node_macs(g, n);
+    for (int i = 0; i < n->n_inputs; i++)
+        s.in_act += shape_elems(&g->tensors[n->inputs[i]].shape);
+    s.out_act = shape_elems(&g->tensors[n->output].shape);
+    s.bound = node_weights_bound(g, n);
+    if (s.bound) {
+        s.nz_weights = node_nz_weights(g, n);
+        s.nz_macs = node_nz_macs(g, n);
+    }
+    return s;
+}
+
+/* Sums stay exact: per-layer counts are bounded by the IR (checked.h). */
+static void accumulate(LayerStats *total, const LayerStats *s)
+{
+    total->weights += s->weights;
+    total->macs += s->macs;
+    total->in_act += s->in_act;
+    total->out_act += s->out_act;
+    total->nz_weights += s->nz_weights;
+    total->nz_macs += s->nz_macs;
+    total->bound &= s->bound;
+}
+
+static void json_counts(JsonWriter *w, const LayerStats *s)
+{
+    json_key(w, "weights"), json_int(w, s->weights);
+    json_key(w, "macs"), json_int(w, s->macs);
+    json_key(w, "input_activations"), json_int(w, s->in_act);
+    json_key(w, "output_activations"), json_int(w, s->out_act);
+    json_key(w, "nz_weights");
+    s->bound ? json_int(w, s->nz_weights) : json_null(w);
+    json_key(w, "nz_macs");
+    s->bound ? json_int(w, s->nz_macs) : json_null(w);
+}
+
+static void print_json(const Graph *g, const char *model)
+{
+    JsonWriter w;
+    json_init(&w, stdout);
+    json_begin_object(&w);
+    json_key(&w, "model"), json_string(&w, model);
+    json_key(&w, "layers");
+    json_begin_array(&w);
+    LayerStats total = {.bound = true};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        LayerStats s = layer_stats(g, n);
+        accumulate(&total, &s);
+        json_begin_object(&w);
+        json_key(&w, "name"), json_string(&w, n->name);
+        json_key(&w, "op"), json_string(&w, op_name(n->op));
+        json_key(&w, "output_shape");
+        json_begin_array(&w);
+        const Shape *sh = &g->tensors[n->output].shape;
+        for (int k = 0; k < sh->rank; k++)
+            json_int(&w, sh->d[k]);
+        json_end_array(&w);
+        json_counts(&w, &s);
+        json_end_object(&w);
+    }
+    json_end_array(&w);
+    json_key(&w, "total");
+    json_begin_object(&w);
+    json_key(&w, "layers"), json_int(&w, g->n_nodes);
+    json_counts(&w, &total);
+    json_end_object(&w);
+    json_end_object(&w);
+    json_finish(&w);
+}
+
+/* 61.0M, 724.4M, 15.47G: the survey's units. */
+static void human(int64_t v, char *buf, size_t size)
+{
+    if (v >= 1000000000)
+        snprintf(buf, size, "%.2fG", (double)v / 1e9);
+    else if (v >= 1000000)
+        snprintf(buf, size, "%.1fM", (double)v / 1e6);
+    else if (v >= 1000)
+        snprintf(buf, size, "%.1fk", (double)v / 1e3);
+    else
+        snprintf(buf, size, "%lld", (long long)v);
+}
+
+static void print_row(const char *name, const char *op, const LayerStats *s)
+{
+    char nzw[32] = "-", nzm[32] = "-";
+    if (s->bound) {
+        snprintf(nzw, sizeof nzw, "%lld", (long long)s->nz_weights);
+        snprintf(nzm, sizeof nzm, "%lld", (long long)s->nz_macs);
+    }
+    printf("%-28s %-14s %12lld %14lld %12lld %12lld %12s %14s\n", name, op, (long long)s->weights,
+           (long long)s->macs, (long long)s->in_act, (long long)s->out_act, nzw, nzm);
+}
+
+static void print_table(const Graph *g)
+{
+    printf("%-28s %-14s %12s %14s %12s %12s %12s %14s\n", "layer", "op", "weights", "MACs",
+           "in act", "out act", "nz weights", "nz MACs");
+    LayerStats total = {.bound = true};
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        LayerStats s = layer_stats(g, n);
+        accumulate(&total, &s);
+        print_row(n->name, op_name(n->op), &s);
+    }
+    print_row("total", "", &total);
+    char w[32], m[32];
+    human(total.weights, w, sizeof w);
+    human(total.macs, m, sizeof m);
+    printf("\n%d layers, %s weights, %s MACs\n", g->n_nodes, w, m);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (is_help_flag(argv[i])) {
+            fputs(cmd_stats_usage, stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("stats", "unknown option '%s'", argv[i]);
+        } else if (path) {
+            return usage_error("stats", "more than one input file");
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path)
+        return usage_error("stats", "no input file");
+    Diag d;
+    diag_init(&d, stderr);
+    Model m;
+    if (!model_load(path, &d, &m)) {
+        model_free(&m);
+        return EXIT_INPUT_ERROR;
+    }
+    if (json)
+        print_json(m.graph, path);
+    else
+        print_table(m.graph);
+    model_free(&m);
+    return EXIT_OK;
+}
