@@ -32,13 +32,26 @@ static void print_annotations(const Annotations *a, FILE *out)
     if (a->algo != ALGO_AUTO)
         fprintf(out, "@algo(%s) ", algo_names[a->algo]);
     if (a->has_precision) {
-        elem_type_format(a->precision, buf, sizeof buf);
-        fprintf(out, "@precision(%s) ", buf);
+        /* Annotation arguments are names and integers: fixed<8,4> is written
+         * @precision(fixed, 8, 4). */
+        const ElemType *t = &a->precision;
+        fprintf(out, "@precision(%s", elem_kind_name(t->kind));
+        if (t->kind == ELEM_FIXED)
+            fprintf(out, ", %d, %d", t->bits, t->frac);
+        else if (t->kind == ELEM_LOG2 || t->kind == ELEM_CODEBOOK)
+            fprintf(out, ", %d", t->bits);
+        fputs(") ", out);
     }
     if (a->has_sparse)
         fprintf(out, "@sparse(%s) ", sparse_format_name(a->sparse));
-    if (a->dataflow != DATAFLOW_AUTO)
-        fprintf(out, "@dataflow(%s) ", dataflow_names[a->dataflow]);
+    if (a->dataflow != DATAFLOW_AUTO) {
+        /* The command line says os-a; in source it must be an identifier. */
+        snprintf(buf, sizeof buf, "%s", dataflow_names[a->dataflow]);
+        for (char *p = buf; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        fprintf(out, "@dataflow(%s) ", buf);
+    }
 }
 
 static void print_node(const Graph *g, const Node *n, FILE *out)

@@ -4,6 +4,7 @@
 
 #include "driver.h"
 #include "json.h"
+#include "stats.h"
 
 const char cmd_stats_usage[] =
     "usage: dnnc stats [options] FILE\n\n"
@@ -16,39 +17,6 @@ const char cmd_stats_usage[] =
     "options:\n"
     "  --json      print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}\n"
     "  -h, --help  show this help\n";
-
-typedef struct LayerStats {
-    int64_t weights, macs, in_act, out_act, nz_weights, nz_macs;
-    bool bound;
-} LayerStats;
-
-static LayerStats layer_stats(const Graph *g, const Node *n)
-{
-    LayerStats s = {0};
-    s.weights = node_weights(g, n);
-    s.macs = node_macs(g, n);
-    for (int i = 0; i < n->n_inputs; i++)
-        s.in_act += shape_elems(&g->tensors[n->inputs[i]].shape);
-    s.out_act = shape_elems(&g->tensors[n->output].shape);
-    s.bound = node_weights_bound(g, n);
-    if (s.bound) {
-        s.nz_weights = node_nz_weights(g, n);
-        s.nz_macs = node_nz_macs(g, n);
-    }
-    return s;
-}
-
-/* Sums stay exact: per-layer counts are bounded by the IR (checked.h). */
-static void accumulate(LayerStats *total, const LayerStats *s)
-{
-    total->weights += s->weights;
-    total->macs += s->macs;
-    total->in_act += s->in_act;
-    total->out_act += s->out_act;
-    total->nz_weights += s->nz_weights;
-    total->nz_macs += s->nz_macs;
-    total->bound &= s->bound;
-}
 
 static void json_counts(JsonWriter *w, const LayerStats *s)
 {
@@ -74,7 +42,7 @@ static void print_json(const Graph *g, const char *model)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         LayerStats s = layer_stats(g, n);
-        accumulate(&total, &s);
+        stats_accumulate(&total, &s);
         json_begin_object(&w);
         json_key(&w, "name"), json_string(&w, n->name);
         json_key(&w, "op"), json_string(&w, op_name(n->op));
@@ -129,7 +97,7 @@ static void print_table(const Graph *g)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         LayerStats s = layer_stats(g, n);
-        accumulate(&total, &s);
+        stats_accumulate(&total, &s);
         print_row(n->name, op_name(n->op), &s);
     }
     print_row("total", "", &total);

@@ -1,0 +1,95 @@
+/* dump -> parse -> dump is byte-identical for every example network, and the
+ * re-parsed graph has the same layers, shapes and weights. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_util.h"
+
+static void roundtrip_file(const char *path)
+{
+    Parsed first;
+    parse_file(&first, path);
+    if (!first.graph)
+        fail_msg("%s does not parse:\n%s", path, first.messages);
+    assert_int_equal(first.warnings, 0);
+    char *dump1 = graph_to_text(first.graph);
+
+    Parsed second;
+    parse_text(&second, "dump", dump1);
+    if (!second.graph)
+        fail_msg("the dump of %s does not parse:\n%s\n%s", path, second.messages, dump1);
+    char *dump2 = graph_to_text(second.graph);
+    assert_string_equal(dump1, dump2);
+
+    assert_int_equal(first.graph->n_nodes, second.graph->n_nodes);
+    assert_int_equal(first.graph->n_tensors, second.graph->n_tensors);
+    for (int i = 0; i < first.graph->n_tensors; i++) {
+        const Tensor *a = &first.graph->tensors[i], *b = &second.graph->tensors[i];
+        assert_string_equal(a->name, b->name);
+        assert_true(shape_equal(&a->shape, &b->shape));
+    }
+    free(dump1);
+    free(dump2);
+    parsed_free(&first);
+    parsed_free(&second);
+}
+
+static void test_every_example_roundtrips(void **state)
+{
+    (void)state;
+    const char *dir = DNNC_SOURCE_DIR "/examples";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".dnn") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        print_message("round trip %s\n", e->d_name);
+        roundtrip_file(path);
+        count++;
+    }
+    closedir(d);
+    assert_true(count >= 7);
+}
+
+static void test_annotations_roundtrip(void **state)
+{
+    (void)state;
+    const char *src = "input x: f32[1, 4, 8, 8];\n"
+                      "@algo(winograd) @precision(fixed, 8, 4) @sparse(csr) @dataflow(os_a)\n"
+                      "c = conv(x, filters=4, kernel=3, pad=[0, 1, 2, 1], stride=[1, 2]);\n"
+                      "@precision(i8) f = fc(c, units=3, bias=false);\n"
+                      "output f;\n";
+    Parsed p;
+    parse_text(&p, "a.dnn", src);
+    if (!p.graph)
+        fail_msg("%s", p.messages);
+    char *dump1 = graph_to_text(p.graph);
+    assert_contains(dump1, "@algo(winograd) @precision(fixed, 8, 4) @sparse(csr) @dataflow(os_a) c = conv(");
+    assert_contains(dump1, "stride=[1, 2], pad=[0, 1, 2, 1]");
+    Parsed q;
+    parse_text(&q, "dump", dump1);
+    if (!q.graph)
+        fail_msg("%s\n%s", q.messages, dump1);
+    char *dump2 = graph_to_text(q.graph);
+    assert_string_equal(dump1, dump2);
+    free(dump1);
+    free(dump2);
+    parsed_free(&p);
+    parsed_free(&q);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_example_roundtrips),
+        cmocka_unit_test(test_annotations_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

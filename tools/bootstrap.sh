@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian 12 packages dnnc needs to build, test and run its main
+# job. Safe to re-run: it installs only what is missing. Run as root.
+set -eu
+
+PACKAGES="
+  build-essential cmake ninja-build pkg-config
+  flex bison
+  libcmocka-dev
+  clang libclang-rt-14-dev
+"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+  echo "bootstrap: installing$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+echo "bootstrap: all packages present"
