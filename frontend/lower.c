@@ -9,6 +9,7 @@
 
 #include "checked.h"
 #include "expand.h"
+#include "fileio.h"
 #include "frontend.h"
 #include "parser.h"
 #include "suggest.h"
@@ -23,44 +24,15 @@ void *dnnc_yy_scan_bytes(const char *bytes, int len, yyscan_t scanner);
 bool source_read(const char *path, Source *src, Diag *d)
 {
     memset(src, 0, sizeof *src);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        diag_error(d, SRCLOC_NONE, "cannot open '%s': %s", path, strerror(errno));
-        return false;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) {
-            diag_error(d, SRCLOC_NONE, "out of memory reading '%s'", path);
-            fclose(f);
-            return false;
-        }
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        if (cap >= DNNC_MAX_SOURCE_BYTES) {
-            diag_error(d, SRCLOC_NONE, "'%s' is larger than %zu MiB", path,
-                       DNNC_MAX_SOURCE_BYTES >> 20);
-            free(buf);
-            fclose(f);
-            return false;
-        }
-        cap *= 2;
-        char *grown = realloc(buf, cap);
-        if (!grown)
-            free(buf);
-        buf = grown;
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        diag_error(d, SRCLOC_NONE, "cannot read '%s'", path);
-        free(buf);
+    unsigned char *bytes;
+    size_t len;
+    char err[512];
+    if (!read_whole_file(path, DNNC_MAX_SOURCE_BYTES, &bytes, &len, err, sizeof err)) {
+        diag_error(d, SRCLOC_NONE, "%s", err);
         return false;
     }
     src->path = strdup(path);
-    src->text = buf;
+    src->text = (char *)bytes;
     src->len = len;
     return true;
 }

@@ -106,7 +106,7 @@ static const AttrSpec slice_attrs[] = {
 };
 
 static const OpInfo op_table[] = {
-#define OP(e, s, at, lo, hi, inf, mac) {s, at, lo, hi},
+#define OP(e, s, at, lo, hi, inf, mac, ref) {s, at, lo, hi},
 #include "ops.def"
 #undef OP
 };

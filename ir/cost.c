@@ -46,7 +46,7 @@ static int64_t macs_none(const Graph *g, const Node *n, bool nonzero_only)
 }
 
 static const MacsFn macs_fns[] = {
-#define OP(e, s, at, lo, hi, inf, mac) mac,
+#define OP(e, s, at, lo, hi, inf, mac, ref) mac,
 #include "ops.def"
 #undef OP
 };

@@ -10,7 +10,7 @@
 #include "types.h"
 
 typedef enum {
-#define OP(e, s, at, lo, hi, inf, mac) OP_##e,
+#define OP(e, s, at, lo, hi, inf, mac, ref) OP_##e,
 #include "ops.def"
 #undef OP
     OP_COUNT

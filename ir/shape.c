@@ -383,7 +383,7 @@ static bool infer_slice(InferCtx *c)
 typedef bool (*InferFn)(InferCtx *c);
 
 static const InferFn infer_fns[] = {
-#define OP(e, s, at, lo, hi, inf, mac) inf,
+#define OP(e, s, at, lo, hi, inf, mac, ref) inf,
 #include "ops.def"
 #undef OP
 };

@@ -39,7 +39,7 @@ int cmd_dump(int argc, char **argv)
     Diag d;
     diag_init(&d, stderr);
     Model m;
-    if (!model_load(path, &d, &m)) {
+    if (!model_load(path, NULL, &d, &m)) {
         model_free(&m);
         return EXIT_INPUT_ERROR;
     }

@@ -13,10 +13,12 @@ const char cmd_stats_usage[] =
     "(CONV and FC layers, as the survey's Table II counts them), and the input\n"
     "and output activation sizes in elements. When weights are bound it also\n"
     "reports non-zero weights and the MACs left when zero weights are skipped\n"
-    "(the survey's Table IV); until then those columns are '-' (null in JSON).\n\n"
+    "(the survey's Table IV); without weights those columns are '-' (null in\n"
+    "JSON), since they cannot be known.\n\n"
     "options:\n"
-    "  --json      print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}\n"
-    "  -h, --help  show this help\n";
+    "  --json                 print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}\n"
+    MODEL_OPTIONS_HELP
+    "  -h, --help             show this help\n";
 
 static void json_counts(JsonWriter *w, const LayerStats *s)
 {
@@ -111,7 +113,13 @@ int cmd_stats(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false;
+    ModelOptions mo = {0};
     for (int i = 1; i < argc; i++) {
+        int used = parse_model_option(argc, argv, &i, &mo, "stats");
+        if (used < 0)
+            return EXIT_USAGE;
+        if (used)
+            continue;
         if (is_help_flag(argv[i])) {
             fputs(cmd_stats_usage, stdout);
             return EXIT_OK;
@@ -130,7 +138,7 @@ int cmd_stats(int argc, char **argv)
     Diag d;
     diag_init(&d, stderr);
     Model m;
-    if (!model_load(path, &d, &m)) {
+    if (!model_load(path, &mo, &d, &m)) {
         model_free(&m);
         return EXIT_INPUT_ERROR;
     }

@@ -3,6 +3,7 @@
 #define DNNC_DRIVER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "diag.h"
 #include "frontend.h"
@@ -24,8 +25,24 @@ typedef struct Model {
     Graph *graph;
 } Model;
 
-/* Loads a network file, reporting errors to stderr; false on any error. */
-bool model_load(const char *path, Diag *d, Model *m);
+/* Where a model's weights come from. */
+typedef struct ModelOptions {
+    const char *weights; /* safetensors file */
+    bool random;         /* --random-weights SEED */
+    uint64_t seed;
+} ModelOptions;
+
+#define MODEL_OPTIONS_HELP \
+    "  --weights FILE         bind weights from a safetensors file (names like conv1.weight)\n" \
+    "  --random-weights SEED  deterministic He-style random weights\n"
+
+/* Consumes --weights / --random-weights at argv[*i]: 1 if it did, 0 if the
+ * argument is something else, -1 after a usage error. */
+int parse_model_option(int argc, char **argv, int *i, ModelOptions *o, const char *cmd);
+
+/* Loads a network file and binds its weights as the options say, reporting
+ * errors through d; false on any error. */
+bool model_load(const char *path, const ModelOptions *o, Diag *d, Model *m);
 void model_free(Model *m);
 
 /* True if argv[i] is --help or -h. */
@@ -35,8 +52,16 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 
 int cmd_dump(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 extern const char cmd_dump_usage[];
 extern const char cmd_stats_usage[];
+extern const char cmd_run_usage[];
+
+/* Prints the top-5 classes of the first `show` samples of a classifier's
+ * output [N, classes], and top-1/top-5 accuracy when a labels file is given
+ * (classify.c). Returns false after printing an error. */
+typedef struct Array Array;
+bool report_classes(const Array *out, int show, const char *labels_path);
 
 #endif

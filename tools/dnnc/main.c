@@ -1,13 +1,17 @@
 /* dnnc: the driver. Subcommands in the style of the LLVM tools. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "driver.h"
+#include "weights.h"
 
 static const Command commands[] = {
     {"dump", "print the IR of a network as source text", cmd_dump_usage, cmd_dump},
     {"stats", "weights, MACs and activation sizes per layer", cmd_stats_usage, cmd_stats},
+    {"run", "run a network on data with the reference executor", cmd_run_usage, cmd_run},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)
 
@@ -21,7 +25,7 @@ static void print_help(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("  help       show help for a command\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
-          "Not yet available: run, compile, bench, map, import (see docs/roadmap.md).\n",
+          "Not yet available: compile, bench, map, import (see docs/roadmap.md).\n",
           out);
 }
 
@@ -38,13 +42,49 @@ int usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-bool model_load(const char *path, Diag *d, Model *m)
+int parse_model_option(int argc, char **argv, int *i, ModelOptions *o, const char *cmd)
+{
+    const char *a = argv[*i];
+    bool weights = strcmp(a, "--weights") == 0, random = strcmp(a, "--random-weights") == 0;
+    if (!weights && !random)
+        return 0;
+    if (*i + 1 >= argc) {
+        usage_error(cmd, "%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    if (weights) {
+        o->weights = v;
+    } else {
+        char *end;
+        errno = 0;
+        o->seed = strtoull(v, &end, 0);
+        if (!*v || *end || errno || v[0] == '-') {
+            usage_error(cmd, "--random-weights needs a non-negative integer seed, got '%s'", v);
+            return -1;
+        }
+        o->random = true;
+    }
+    if (o->weights && o->random) {
+        usage_error(cmd, "--weights and --random-weights exclude each other");
+        return -1;
+    }
+    return 1;
+}
+
+bool model_load(const char *path, const ModelOptions *o, Diag *d, Model *m)
 {
     memset(m, 0, sizeof *m);
     if (!source_read(path, &m->src, d))
         return false;
     m->graph = frontend_parse(&m->src, d);
-    return m->graph != NULL;
+    if (!m->graph)
+        return false;
+    if (o && o->random)
+        weights_randomize(m->graph, o->seed);
+    if (o && o->weights)
+        return weights_load(m->graph, o->weights, d);
+    return true;
 }
 
 void model_free(Model *m)

@@ -1,0 +1,71 @@
+/* Element-wise activations and maxout. */
+#include <float.h>
+#include <math.h>
+
+#include "kernels.h"
+
+static int64_t count(const KernelArgs *a) { return dims_product(a->out_shape, 0, a->out_shape->rank); }
+
+void ref_relu(const KernelArgs *a)
+{
+    for (int64_t i = 0; i < count(a); i++)
+        a->out[i] = a->in[0][i] > 0 ? a->in[0][i] : 0.0f;
+}
+
+void ref_leaky_relu(const KernelArgs *a)
+{
+    float alpha = (float)a->node->attr.alpha.alpha;
+    for (int64_t i = 0; i < count(a); i++)
+        a->out[i] = a->in[0][i] >= 0 ? a->in[0][i] : alpha * a->in[0][i];
+}
+
+/* One slope per channel (dimension 1). */
+void ref_prelu(const KernelArgs *a)
+{
+    const Shape *s = a->out_shape;
+    int64_t C = s->d[1], inner = dims_product(s, 2, s->rank);
+    for (int64_t i = 0; i < count(a); i++) {
+        float slope = a->param[0][(i / inner) % C];
+        a->out[i] = a->in[0][i] >= 0 ? a->in[0][i] : slope * a->in[0][i];
+    }
+}
+
+void ref_elu(const KernelArgs *a)
+{
+    double alpha = a->node->attr.alpha.alpha;
+    for (int64_t i = 0; i < count(a); i++) {
+        float x = a->in[0][i];
+        a->out[i] = x > 0 ? x : (float)(alpha * expm1((double)x));
+    }
+}
+
+void ref_sigmoid(const KernelArgs *a)
+{
+    for (int64_t i = 0; i < count(a); i++)
+        a->out[i] = (float)(1.0 / (1.0 + exp(-(double)a->in[0][i])));
+}
+
+void ref_tanh(const KernelArgs *a)
+{
+    for (int64_t i = 0; i < count(a); i++)
+        a->out[i] = (float)tanh((double)a->in[0][i]);
+}
+
+/* out[n][c][...] = max over p < pieces of in[n][c * pieces + p][...]:
+ * consecutive channels form one unit. */
+void ref_maxout(const KernelArgs *a)
+{
+    const Shape *os = a->out_shape;
+    int64_t N = os->d[0], C = os->d[1], inner = dims_product(os, 2, os->rank);
+    int64_t k = a->node->attr.maxout.pieces;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t i = 0; i < inner; i++) {
+                float m = -FLT_MAX;
+                for (int64_t p = 0; p < k; p++) {
+                    float v = a->in[0][((n * C * k) + c * k + p) * inner + i];
+                    m = v > m ? v : m;
+                }
+                a->out[(n * C + c) * inner + i] = m;
+            }
+}

@@ -1,0 +1,24 @@
+/* The reference executor: plain loops for every op, written to be obviously
+ * correct. It is the oracle every other path is compared with (JIT, object
+ * code, Winograd, FFT, quantised, sparse, the accelerator simulator).
+ *
+ * Arithmetic: float32 tensors; every sum (convolution and FC dot products,
+ * average pooling, softmax, LRN windows) is accumulated in double in a fixed
+ * order and rounded to float once, so results do not depend on blocking or
+ * threading and are at least as accurate as any float32 implementation. The
+ * order is documented at each kernel. */
+#ifndef DNNC_REFERENCE_H
+#define DNNC_REFERENCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "graph.h"
+
+/* Runs g once. inputs[i] holds graph input i and outputs[i] receives graph
+ * output i, each float32 in the declared shape (C order). All weights must be
+ * bound. On failure writes the reason to err. */
+bool reference_run(const Graph *g, const float *const *inputs, float *const *outputs, char *err,
+                   size_t errsz);
+
+#endif

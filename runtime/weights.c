@@ -1,0 +1,170 @@
+#include "weights.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The layer a parameter belongs to, for messages. */
+static const char *owner_name(const Graph *g, int tensor)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++)
+            if (g->nodes[i].params[k] == tensor)
+                return g->nodes[i].name;
+    return "?";
+}
+
+static bool bind_one(Graph *g, int t, const NamedArray *a, const char *file, Diag *d)
+{
+    Tensor *p = &g->tensors[t];
+    char want[300], got[300];
+    shape_format(&p->shape, want, sizeof want);
+    shape_format(&a->array.shape, got, sizeof got);
+    if (!shape_equal(&p->shape, &a->array.shape)) {
+        diag_error(d, p->loc, "layer '%s': '%s' in %s has shape %s, expected %s", owner_name(g, t),
+                   p->name, file, got, want);
+        return false;
+    }
+    if (a->array.dtype != ELEM_F32) {
+        diag_error(d, p->loc, "layer '%s': '%s' in %s has dtype %s, expected a float type",
+                   owner_name(g, t), p->name, file, elem_kind_name(a->array.dtype));
+        return false;
+    }
+    p->data = arena_array(&g->arena, (size_t)shape_elems(&p->shape), sizeof(float));
+    memcpy(p->data, a->array.data, a->array.nbytes);
+    return true;
+}
+
+bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d)
+{
+    bool ok = true;
+    for (int t = 0; t < g->n_tensors; t++) {
+        Tensor *p = &g->tensors[t];
+        if (p->kind != TENSOR_PARAM)
+            continue;
+        const NamedArray *a = safetensors_find(st, p->name);
+        if (!a) {
+            char want[300];
+            shape_format(&p->shape, want, sizeof want);
+            diag_error(d, p->loc, "layer '%s': weight '%s' (f32%s) is missing from %s",
+                       owner_name(g, t), p->name, want, file);
+            ok = false;
+            continue;
+        }
+        ok &= bind_one(g, t, a, file, d);
+    }
+    for (int i = 0; i < st->count; i++) {
+        int t = graph_find_tensor(g, st->items[i].name);
+        if (t < 0 || g->tensors[t].kind != TENSOR_PARAM) {
+            diag_error(d, SRCLOC_NONE, "%s: tensor '%s' is not a weight of this network", file,
+                       st->items[i].name);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool weights_load(Graph *g, const char *path, Diag *d)
+{
+    SafeTensors st;
+    char err[1024];
+    if (!safetensors_read(path, &st, err, sizeof err)) {
+        diag_error(d, SRCLOC_NONE, "%s", err);
+        return false;
+    }
+    bool ok = weights_bind(g, &st, path, d);
+    safetensors_free(&st);
+    return ok;
+}
+
+/* splitmix64: tiny, fast, and the same sequence everywhere. */
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1). */
+static double next_unit(uint64_t *s) { return ((double)(next_u64(s) >> 11) + 0.5) / 9007199254740992.0; }
+
+/* Box-Muller; one normal per call keeps the stream simple to reproduce. */
+static double next_normal(uint64_t *s)
+{
+    double u = next_unit(s), v = next_unit(s);
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+/* Each tensor's stream depends only on the seed and its name, so adding a
+ * layer does not change the weights of the others. */
+static uint64_t tensor_seed(uint64_t seed, const char *name)
+{
+    uint64_t h = 1469598103934665603u;
+    for (; *name; name++)
+        h = (h ^ (unsigned char)*name) * 1099511628211u;
+    return seed ^ h;
+}
+
+static const char *param_suffix(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : name;
+}
+
+static void fill_param(Graph *g, const Node *n, int k, uint64_t seed)
+{
+    Tensor *p = &g->tensors[n->params[k]];
+    int64_t count = shape_elems(&p->shape);
+    p->data = arena_array(&g->arena, (size_t)count, sizeof(float));
+    const char *suffix = param_suffix(p->name);
+    float constant;
+    if (n->op == OP_BATCHNORM)
+        constant = strcmp(suffix, "weight") == 0 || strcmp(suffix, "running_var") == 0 ? 1.0f : 0.0f;
+    else if (n->op == OP_PRELU)
+        constant = 0.25f;
+    else if (strcmp(suffix, "bias") == 0)
+        constant = 0.0f;
+    else {
+        uint64_t s = tensor_seed(seed, p->name);
+        double std = sqrt(2.0 * (double)p->shape.d[0] / (double)count); /* fan_in = count / out */
+        for (int64_t i = 0; i < count; i++)
+            p->data[i] = (float)(std * next_normal(&s));
+        return;
+    }
+    for (int64_t i = 0; i < count; i++)
+        p->data[i] = constant;
+}
+
+void weights_randomize(Graph *g, uint64_t seed)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++)
+            fill_param(g, &g->nodes[i], k, seed);
+}
+
+bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)
+{
+    NamedArray *items = calloc((size_t)g->n_tensors + 1, sizeof *items);
+    if (!items) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    int n = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        const Tensor *p = &g->tensors[t];
+        if (p->kind != TENSOR_PARAM || !p->data)
+            continue;
+        /* The arrays borrow the graph's data; nothing here is freed but the list. */
+        items[n].name = (char *)p->name;
+        items[n].array.dtype = ELEM_F32;
+        items[n].array.shape = p->shape;
+        items[n].array.data = p->data;
+        items[n].array.nbytes = (size_t)shape_elems(&p->shape) * sizeof(float);
+        n++;
+    }
+    bool ok = safetensors_write(path, items, n, err, errsz);
+    free(items);
+    return ok;
+}

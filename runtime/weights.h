@@ -1,0 +1,27 @@
+/* Binding weights to a graph's parameter tensors: from a safetensors file by
+ * name ("conv1.weight", "bn1.running_var", ...), or from a deterministic
+ * random initialiser for networks given without weights. */
+#ifndef DNNC_WEIGHTS_H
+#define DNNC_WEIGHTS_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "graph.h"
+#include "safetensors.h"
+
+/* Every parameter of g must be in st with its exact shape and a float dtype,
+ * and st must hold nothing else. Reports every mismatch to d, naming the
+ * layer, the tensor, and the expected and found shape or dtype. */
+bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d);
+bool weights_load(Graph *g, const char *path, Diag *d);
+
+/* He-style initialisation, the same for the same seed on every machine:
+ * filters and FC weights ~ N(0, 2 / fan_in), biases 0, batch norm the
+ * identity (scale 1, shift 0, mean 0, variance 1), PReLU slopes 0.25. */
+void weights_randomize(Graph *g, uint64_t seed);
+
+/* Writes every bound parameter to a safetensors file. */
+bool weights_save(const Graph *g, const char *path, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,294 @@
+/* dnnc run: execute a network on real data and print what it predicts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "idx.h"
+#include "npy.h"
+#include "progress.h"
+#include "reference.h"
+
+const char cmd_run_usage[] =
+    "usage: dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
+    "                --input [NAME=]FILE ... [options]\n\n"
+    "Runs the network with the reference executor (plain loops, the oracle of\n"
+    "every other backend) and prints the top-5 classes of classifiers.\n\n"
+    "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
+    "(MNIST format, gzip-compressed or not). IDX images [N, H, W] of unsigned\n"
+    "bytes become float32 [N, 1, H, W] scaled to [0, 1]. An input may hold any\n"
+    "multiple of the declared batch: the network then runs once per batch.\n\n"
+    "options:\n"
+    MODEL_OPTIONS_HELP
+    "  --input [NAME=]FILE    input data; NAME= is needed when the network has several inputs\n"
+    "  --output [NAME=]FILE   write an output to a .npy file\n"
+    "  --labels FILE          class labels (IDX or .npy integers): print top-1 and top-5 accuracy\n"
+    "  --show N               print the top-5 classes of the first N samples (default 10)\n"
+    "  --target reference     the executor to use (only 'reference' exists so far)\n"
+    "  -h, --help             show this help\n";
+
+#define MAX_BINDINGS 16
+
+typedef struct Binding {
+    const char *name; /* NULL: the only input/output */
+    const char *path;
+} Binding;
+
+typedef struct RunOptions {
+    ModelOptions model;
+    Binding inputs[MAX_BINDINGS], outputs[MAX_BINDINGS];
+    int n_inputs, n_outputs;
+    const char *labels;
+    int show;
+} RunOptions;
+
+static Binding parse_binding(const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    Binding b = {NULL, arg};
+    if (eq) {
+        static char names[2 * MAX_BINDINGS][256];
+        static int used;
+        char *name = names[used++ % (2 * MAX_BINDINGS)];
+        snprintf(name, 256, "%.*s", (int)(eq - arg), arg);
+        b.name = name;
+        b.path = eq + 1;
+    }
+    return b;
+}
+
+static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
+{
+    memset(o, 0, sizeof *o);
+    o->show = 10;
+    *model = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int used = parse_model_option(argc, argv, &i, &o->model, "run");
+        if (used < 0)
+            return EXIT_USAGE;
+        if (used)
+            continue;
+        if (is_help_flag(a)) {
+            fputs(cmd_run_usage, stdout);
+            return -1;
+        }
+        bool has_value = i + 1 < argc;
+        if ((strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--labels") == 0 ||
+             strcmp(a, "--show") == 0 || strcmp(a, "--target") == 0) && !has_value)
+            return usage_error("run", "%s needs a value", a);
+        if (strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0) {
+            bool in = a[2] == 'i';
+            int *n = in ? &o->n_inputs : &o->n_outputs;
+            if (*n == MAX_BINDINGS)
+                return usage_error("run", "more than %d %ss", MAX_BINDINGS, a + 2);
+            (in ? o->inputs : o->outputs)[(*n)++] = parse_binding(argv[++i]);
+        } else if (strcmp(a, "--labels") == 0) {
+            o->labels = argv[++i];
+        } else if (strcmp(a, "--show") == 0) {
+            char *end;
+            o->show = (int)strtol(argv[++i], &end, 10);
+            if (*end || o->show < 0)
+                return usage_error("run", "--show needs a non-negative integer");
+        } else if (strcmp(a, "--target") == 0) {
+            if (strcmp(argv[++i], "reference") != 0)
+                return usage_error("run", "target '%s' is not available yet (only 'reference')",
+                                   argv[i]);
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("run", "unknown option '%s'", a);
+        } else if (*model) {
+            return usage_error("run", "more than one model file");
+        } else {
+            *model = a;
+        }
+    }
+    if (!*model)
+        return usage_error("run", "no model file");
+    if (!o->n_inputs)
+        return usage_error("run", "no --input");
+    if (!o->model.weights && !o->model.random)
+        return usage_error("run", "give --weights FILE or --random-weights SEED");
+    return 0;
+}
+
+/* npy by its magic, IDX otherwise; always converted to float32. */
+static bool load_input(const char *path, Array *out, char *err, size_t errsz)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char magic[6] = {0};
+    if (f) {
+        size_t got = fread(magic, 1, 6, f);
+        (void)got;
+        fclose(f);
+    }
+    Array raw;
+    bool is_npy = memcmp(magic, "\x93NUMPY", 6) == 0;
+    if (!(is_npy ? npy_read(path, &raw, err, errsz) : idx_read(path, &raw, err, errsz)))
+        return false;
+    bool ok;
+    if (!is_npy && raw.dtype == ELEM_U8 && raw.shape.rank == 3)
+        ok = idx_images_to_input(&raw, out, err, errsz);
+    else
+        ok = array_to_f32(&raw, out, err, errsz);
+    array_free(&raw);
+    return ok;
+}
+
+/* How many times the declared batch fits into the given array; 0 if the
+ * shapes are incompatible. */
+static int64_t batches_in(const Shape *declared, const Shape *given)
+{
+    if (shape_equal(declared, given))
+        return 1;
+    if (declared->rank != given->rank || declared->rank == 0 || given->d[0] % declared->d[0] != 0)
+        return 0;
+    for (int i = 1; i < given->rank; i++)
+        if (given->d[i] != declared->d[i])
+            return 0;
+    return given->d[0] / declared->d[0];
+}
+
+static int find_binding(const Binding *b, int n, const char *name, int index, int count)
+{
+    for (int i = 0; i < n; i++)
+        if (b[i].name ? strcmp(b[i].name, name) == 0 : (count == 1 && index == 0))
+            return i;
+    return -1;
+}
+
+typedef struct RunData {
+    Array *inputs, *outputs;
+    int64_t batches;
+} RunData;
+
+static bool load_inputs(const Graph *g, const RunOptions *o, RunData *rd)
+{
+    char err[1024];
+    rd->batches = -1;
+    for (int k = 0; k < o->n_inputs; k++) {
+        const char *name = o->inputs[k].name;
+        if (name ? graph_find_tensor(g, name) < 0 || g->tensors[graph_find_tensor(g, name)].kind != TENSOR_INPUT
+                 : g->n_inputs != 1) {
+            if (name)
+                fprintf(stderr, "dnnc run: error: the network has no input '%s'\n", name);
+            else
+                fprintf(stderr, "dnnc run: error: the network has %d inputs; write --input NAME=FILE\n",
+                        g->n_inputs);
+            return false;
+        }
+    }
+    for (int i = 0; i < g->n_inputs; i++) {
+        const Tensor *t = &g->tensors[g->inputs[i]];
+        int b = find_binding(o->inputs, o->n_inputs, t->name, i, g->n_inputs);
+        if (b < 0) {
+            fprintf(stderr, "dnnc run: error: no data for input '%s'\n", t->name);
+            return false;
+        }
+        if (!load_input(o->inputs[b].path, &rd->inputs[i], err, sizeof err)) {
+            fprintf(stderr, "dnnc run: error: %s\n", err);
+            return false;
+        }
+        int64_t n = batches_in(&t->shape, &rd->inputs[i].shape);
+        if (n == 0 || (rd->batches >= 0 && n != rd->batches)) {
+            char want[300], got[300];
+            shape_format(&t->shape, want, sizeof want);
+            shape_format(&rd->inputs[i].shape, got, sizeof got);
+            fprintf(stderr,
+                    "dnnc run: error: %s: input '%s' is declared %s but the file holds %s%s\n",
+                    o->inputs[b].path, t->name, want, got,
+                    n ? " (a different number of batches than the other inputs)" : "");
+            return false;
+        }
+        rd->batches = n;
+    }
+    return true;
+}
+
+static bool run_batches(const Graph *g, RunData *rd)
+{
+    char err[1024];
+    for (int i = 0; i < g->n_outputs; i++) {
+        Shape s = g->tensors[g->outputs[i]].shape;
+        s.d[0] *= rd->batches;
+        if (!array_alloc(&rd->outputs[i], ELEM_F32, &s, err, sizeof err)) {
+            fprintf(stderr, "dnnc run: error: %s\n", err);
+            return false;
+        }
+    }
+    const float *in[g->n_inputs + 1];
+    float *out[g->n_outputs + 1];
+    Progress p;
+    progress_start(&p, "running", rd->batches);
+    for (int64_t b = 0; b < rd->batches; b++) {
+        for (int i = 0; i < g->n_inputs; i++)
+            in[i] = (const float *)rd->inputs[i].data + b * shape_elems(&g->tensors[g->inputs[i]].shape);
+        for (int i = 0; i < g->n_outputs; i++)
+            out[i] = (float *)rd->outputs[i].data + b * shape_elems(&g->tensors[g->outputs[i]].shape);
+        if (!reference_run(g, in, out, err, sizeof err)) {
+            progress_finish(&p);
+            fprintf(stderr, "dnnc run: error: %s\n", err);
+            return false;
+        }
+        progress_step(&p, b + 1);
+    }
+    progress_finish(&p);
+    return true;
+}
+
+static bool write_outputs(const Graph *g, const RunOptions *o, RunData *rd)
+{
+    char err[1024];
+    for (int k = 0; k < o->n_outputs; k++) {
+        int idx = -1;
+        for (int i = 0; i < g->n_outputs; i++)
+            if (o->outputs[k].name ? strcmp(o->outputs[k].name, g->tensors[g->outputs[i]].name) == 0
+                                   : i == 0)
+                idx = i;
+        if (idx < 0) {
+            fprintf(stderr, "dnnc run: error: the network has no output '%s'\n", o->outputs[k].name);
+            return false;
+        }
+        if (!npy_write(o->outputs[k].path, &rd->outputs[idx], err, sizeof err)) {
+            fprintf(stderr, "dnnc run: error: %s\n", err);
+            return false;
+        }
+    }
+    return true;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    RunOptions o;
+    const char *path;
+    int rc = parse_args(argc, argv, &o, &path);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    Diag d;
+    diag_init(&d, stderr);
+    Model m;
+    if (!model_load(path, &o.model, &d, &m)) {
+        model_free(&m);
+        return EXIT_INPUT_ERROR;
+    }
+    const Graph *g = m.graph;
+    RunData rd = {0};
+    rd.inputs = calloc((size_t)g->n_inputs + 1, sizeof(Array));
+    rd.outputs = calloc((size_t)g->n_outputs + 1, sizeof(Array));
+    double t0 = now_seconds();
+    bool ok = rd.inputs && rd.outputs && load_inputs(g, &o, &rd) && run_batches(g, &rd);
+    double seconds = now_seconds() - t0;
+    if (ok) {
+        int64_t samples = rd.batches * g->tensors[g->inputs[0]].shape.d[0];
+        printf("ran %lld sample%s in %.2f s (%.1f samples/s, reference executor)\n",
+               (long long)samples, samples == 1 ? "" : "s", seconds, (double)samples / seconds);
+        ok = report_classes(&rd.outputs[0], o.show, o.labels) && write_outputs(g, &o, &rd);
+    }
+    for (int i = 0; rd.inputs && i < g->n_inputs; i++)
+        array_free(&rd.inputs[i]);
+    for (int i = 0; rd.outputs && i < g->n_outputs; i++)
+        array_free(&rd.outputs[i]);
+    free(rd.inputs);
+    free(rd.outputs);
+    model_free(&m);
+    return ok ? EXIT_OK : EXIT_INPUT_ERROR;
+}
