@@ -327,7 +327,21 @@ static bool operand_name(Expander *x, const Scope *s, const Expr *e, const char 
         return true;
     }
     if (s->block && !is_local(s, e->name)) {
-        ERROR(x, s, e->loc, "undefined name '%s' in block '%s'", e->name, s->block->name);
+        const BlockDef *blk = s->block;
+        const char **names = arena_array(x->arena, (size_t)(blk->n_params + blk->n_stmts) + 1,
+                                         sizeof *names);
+        int n = 0;
+        for (int i = 0; i < blk->n_params; i++)
+            names[n++] = blk->params[i].name;
+        for (int i = 0; i < blk->n_stmts; i++)
+            if (!blk->stmts[i].is_return)
+                names[n++] = blk->stmts[i].target;
+        const char *hint = suggest(e->name, names, n);
+        if (hint)
+            ERROR(x, s, e->loc, "undefined name '%s' in block '%s'; did you mean '%s'?", e->name,
+                  blk->name, hint);
+        else
+            ERROR(x, s, e->loc, "undefined name '%s' in block '%s'", e->name, blk->name);
         return false;
     }
     *name = full_name(x, s, e->name);
@@ -466,16 +480,22 @@ static bool bind_arguments(Expander *x, const Scope *caller, const Stmt *st, con
     for (int i = 0; i < blk->n_params; i++)
         binds[i].name = blk->params[i].name;
     bool *given = arena_array(x->arena, (size_t)blk->n_params + 1, sizeof(bool));
+    int n_positional = 0;
+    for (int i = 0; i < st->n_args; i++)
+        n_positional += st->args[i].key == NULL;
     for (int i = 0; i < st->n_args; i++) {
         const Arg *arg = &st->args[i];
         int p = arg->key ? param_index(blk, arg->key) : positional++;
         SrcLoc where = arg->key ? arg->key_loc : arg->value->loc;
-        if (p < 0 || p >= blk->n_params) {
-            if (arg->key)
-                ERROR(x, caller, where, "block '%s' has no parameter '%s'", blk->name, arg->key);
-            else
-                ERROR(x, caller, where, "block '%s' takes %d argument%s, got more", blk->name,
-                      blk->n_params, blk->n_params == 1 ? "" : "s");
+        if (arg->key && p < 0) {
+            ERROR(x, caller, where, "block '%s' has no parameter '%s'", blk->name, arg->key);
+            ok = false;
+            continue;
+        }
+        if (p >= blk->n_params) {
+            if (p == blk->n_params) /* one error at the first argument too many */
+                ERROR(x, caller, where, "block '%s' takes %d argument%s, got %d", blk->name,
+                      blk->n_params, blk->n_params == 1 ? "" : "s", n_positional);
             ok = false;
             continue;
         }
@@ -497,9 +517,17 @@ static bool bind_arguments(Expander *x, const Scope *caller, const Stmt *st, con
             ok = false;
             continue;
         }
-        /* Defaults are constants evaluated where the block is defined. */
+        /* A default is a constant expression over the parameters before it
+         * (and any given explicitly): block c(x, k, pad=k/2). */
+        Binding *visible = arena_array(x->arena, (size_t)blk->n_params, sizeof *visible);
+        int n_visible = 0;
+        for (int k = 0; k < blk->n_params; k++)
+            if (k < i || given[k])
+                visible[n_visible++] = binds[k];
         Scope def_scope = {0};
         def_scope.inst = caller->inst;
+        def_scope.bindings = visible;
+        def_scope.n_bindings = n_visible;
         binds[i].loc = blk->params[i].loc;
         ok &= eval(x, &def_scope, blk->params[i].def, &binds[i].value, 0);
     }
@@ -624,6 +652,11 @@ static void check_blocks(Expander *x)
                     x->out->failed = true;
                 }
                 continue;
+            }
+            if (param_index(blk, st->target) >= 0) {
+                diag_error(x->d, st->target_loc, "layer '%s' has the name of a parameter of block '%s'",
+                           st->target, blk->name);
+                x->out->failed = true;
             }
             if (strchr(st->target, '.')) {
                 diag_error(x->d, st->target_loc, "a layer inside a block cannot have a dotted name");

@@ -61,7 +61,7 @@ static bool parse_program(const Source *src, int file, Diag *d, Program *prog)
                    DNNC_MAX_SOURCE_BYTES >> 20);
         return false;
     }
-    ParseCtx ctx = {prog, d, file, 1, 1, NULL};
+    ParseCtx ctx = {.prog = prog, .diag = d, .file = file, .line = 1, .col = 1};
     prog->file = file;
     yyscan_t scanner;
     if (dnnc_yylex_init_extra(&ctx, &scanner) != 0) {
@@ -161,7 +161,8 @@ static void report_undefined(Builder *b, const Layer *l, int k)
     for (int i = 0; i < b->g->n_inputs; i++)
         names[n++] = b->g->tensors[b->g->inputs[i]].name;
     for (int i = 0; i < b->ex->n_layers && n < 4096; i++)
-        names[n++] = b->ex->layers[i].name;
+        if (b->ex->layers[i].name != l->name) /* never suggest a cycle */
+            names[n++] = b->ex->layers[i].name;
     const char *hint = suggest(name, names, n);
     if (hint)
         diag_error(b->d, l->operand_locs[k], "undefined name '%s'; did you mean '%s'?", name, hint);
@@ -279,7 +280,7 @@ static void build_layer(Builder *b, int i)
 static void declare_outputs(Builder *b)
 {
     if (b->prog->n_outputs == 0) {
-        diag_error(b->d, SRCLOC_NONE, "the network declares no outputs (add 'output NAME;')");
+        diag_error(b->d, SRCLOC_FILE(b->prog->file), "the network declares no outputs (add 'output NAME;')");
         b->ok = false;
     }
     for (int i = 0; i < b->prog->n_outputs; i++) {

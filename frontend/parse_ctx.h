@@ -10,6 +10,9 @@ typedef struct ParseCtx {
     int file;
     int line, col;          /* scanner position of the next character */
     BlockDef *block;        /* the block being parsed, or NULL at top level */
+    SrcLoc last_end;        /* end of the last token returned (the lookahead) */
+    SrcLoc prev_end;        /* end of the token before it */
+    bool lex_error;         /* the lookahead is a character the scanner rejected */
 } ParseCtx;
 
 #endif

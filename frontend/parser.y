@@ -103,6 +103,7 @@ item
 input_decl
     : KW_INPUT IDENT ':' elem_type '[' expr_list ']' ';'
         {
+            $6->loc = srcloc_span(L(ctx, @5), L(ctx, @7));
             InputDecl d = {$2, L(ctx, @2), $4, $6};
             VEC_PUSH(AR, ctx->prog->inputs, ctx->prog->n_inputs, ctx->prog->cap_inputs, d);
         }
@@ -244,5 +245,19 @@ expr
 void dnnc_yyerror(DNNC_YYLTYPE *lloc, void *scanner, ParseCtx *ctx, const char *msg)
 {
     (void)scanner;
-    diag_error(ctx->diag, L(ctx, *lloc), "%s", msg);
+    /* The scanner already reported the bad character; one error is enough. */
+    if (ctx->lex_error)
+        return;
+    if (strcmp(msg, "memory exhausted") == 0) {
+        diag_error(ctx->diag, L(ctx, *lloc), "expressions are nested too deeply");
+        return;
+    }
+    SrcLoc at = L(ctx, *lloc);
+    /* A token missing at the end of a line (typically ';') belongs right after
+     * the previous token, not at the start of the next line. */
+    if (ctx->prev_end.line > 0 && at.line > ctx->prev_end.line && strstr(msg, "expecting")) {
+        at = ctx->prev_end;
+        at.col = at.end_col = ctx->prev_end.col + 1;
+    }
+    diag_error(ctx->diag, at, "%s", msg);
 }

@@ -4,22 +4,27 @@
 
 #define MAX_WORD 64
 
-/* Levenshtein distance, two rows; words longer than MAX_WORD never match. */
+static int min3(int a, int b, int c) { return a < b ? (a < c ? a : c) : (b < c ? b : c); }
+
+/* Edit distance where swapping two adjacent letters is one edit (optimal
+ * string alignment), three rows; words longer than MAX_WORD never match. */
 static int edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > MAX_WORD || lb > MAX_WORD)
         return MAX_WORD;
-    int prev[MAX_WORD + 1], cur[MAX_WORD + 1];
+    int before[MAX_WORD + 1], prev[MAX_WORD + 1], cur[MAX_WORD + 1];
     for (size_t j = 0; j <= lb; j++)
         prev[j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
         cur[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
-            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            int del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            cur[j] = min3(prev[j - 1] + (a[i - 1] != b[j - 1]), prev[j] + 1, cur[j - 1] + 1);
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                before[j - 2] + 1 < cur[j])
+                cur[j] = before[j - 2] + 1;
         }
+        memcpy(before, prev, sizeof(int) * (lb + 1));
         memcpy(prev, cur, sizeof(int) * (lb + 1));
     }
     return prev[lb];

@@ -43,6 +43,8 @@ static size_t find_line(const SourceFile *f, int line, const char **start)
     const char *q = p;
     while (q < end && *q != '\n')
         q++;
+    if (q > p && q[-1] == '\r') /* CRLF line ends */
+        q--;
     *start = p;
     return (size_t)(q - p);
 }
@@ -83,8 +85,10 @@ static void report(Diag *d, SrcLoc loc, const char *kind, const char *color,
         return;
     if (d->color)
         fputs("\033[1m", d->out);
-    if (loc.file >= 0 && loc.file < d->n_files)
+    if (loc.file >= 0 && loc.file < d->n_files && loc.line > 0)
         fprintf(d->out, "%s:%d:%d: ", d->files[loc.file].name, loc.line, loc.col);
+    else if (loc.file >= 0 && loc.file < d->n_files)
+        fprintf(d->out, "%s: ", d->files[loc.file].name);
     else
         fputs("dnnc: ", d->out);
     if (d->color)

@@ -17,6 +17,8 @@ typedef struct SrcLoc {
 } SrcLoc;
 
 #define SRCLOC_NONE ((SrcLoc){-1, 0, 0, 0, 0})
+/* A whole file, for errors that belong to no line ("file: error: ..."). */
+#define SRCLOC_FILE(f) ((SrcLoc){(f), 0, 0, 0, 0})
 
 typedef struct SourceFile {
     const char *name;

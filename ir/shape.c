@@ -87,7 +87,7 @@ static bool attrs_in_range(InferCtx *c, const int64_t *v, int n, const char *wha
 {
     for (int i = 0; i < n; i++)
         if (v[i] > DNNC_MAX_ELEMS)
-            return fail(c, "%s %lld is too large", what, (long long)v[i]);
+            return fail(c, "%s: %s %lld is too large", op_name(c->n->op), what, (long long)v[i]);
     return true;
 }
 
@@ -104,8 +104,13 @@ static bool spatial_out(InferCtx *c, const int64_t kernel[2], const int64_t stri
                             ceil_mode);
         if (out[i] < 1) {
             char d[400];
-            return fail(c, "%s: a window of %lld (dilation %lld) does not fit the %s of %s with padding %lld+%lld",
-                        op_name(c->n->op), (long long)kernel[i], (long long)dilation[i], i ? "width" : "height",
+            char win[64];
+            if (dilation[i] > 1)
+                snprintf(win, sizeof win, "%lld (dilation %lld)", (long long)kernel[i], (long long)dilation[i]);
+            else
+                snprintf(win, sizeof win, "%lld", (long long)kernel[i]);
+            return fail(c, "%s: a window of %s does not fit the %s of %s with padding %lld+%lld",
+                        op_name(c->n->op), win, i ? "width" : "height",
                         describe(c, 0, d, sizeof d), (long long)pad[i], (long long)pad[i + 2]);
         }
     }

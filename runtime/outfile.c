@@ -20,7 +20,7 @@ bool outfile_open(OutFile *o, const char *path, char *err, size_t errsz)
     snprintf(o->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(o->tmp_path);
     if (fd < 0) {
-        snprintf(err, errsz, "cannot create '%s': %s", path, strerror(errno));
+        snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
         free(o->tmp_path);
         o->tmp_path = NULL;
         outfile_abort(o);

@@ -21,7 +21,7 @@ extern char **environ;
 
 /* ---- fixture: a temporary directory with a few networks ------------------ */
 
-static char tmp_dir[4096];
+static char tmp_dir[256];
 
 /* A small valid network: conv, relu, fc. */
 static const char good_net[] = "input x: f32[1, 3, 8, 8];\n"
@@ -43,13 +43,13 @@ static const char warn_net[] = "input x: f32[1, 4];\n"
                                "output y;\n";
 
 /* Where each run's stdout and stderr are captured. */
-static char out_capture[4096], err_capture[4096];
+static char out_capture[512], err_capture[512];
 
 /* A path inside the temporary directory, in one of 8 rotating static
  * buffers: a test keeps at most a few paths live at once. */
 static const char *path_in(const char *name)
 {
-    static char bufs[8][4096];
+    static char bufs[8][1024];
     static int next;
     char *p = bufs[next++ % 8];
     snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
@@ -443,7 +443,7 @@ static void test_dump_o_writes_what_dump_prints(void **state)
     assert_false(file_exists(path_in("good.out.tmp")));
 }
 
-/* DEFECT: dump -o writes OUT.tmp and renames it, and when that fails the
+/* FIXED: dump -o writes OUT.tmp and renames it, and when that fails the
  * message names the temporary ("cannot write '/x/out.tmp'"), which the user
  * never asked for, and gives no reason. The message should name OUT. */
 static void test_dump_to_an_unwritable_path_names_that_path(void **state)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "outfile.h"
 
 const char cmd_dump_usage[] =
     "usage: dnnc dump [options] FILE\n\n"
@@ -45,19 +46,15 @@ int cmd_dump(int argc, char **argv)
     }
     int rc = EXIT_OK;
     if (out_path) {
-        /* Written to a temporary name and renamed, so that a failure never
-         * leaves a partial file behind. */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-        FILE *f = fopen(tmp, "w");
-        if (!f) {
-            fprintf(stderr, "dnnc dump: cannot write '%s'\n", tmp);
+        OutFile o;
+        char err[1024];
+        if (!outfile_open(&o, out_path, err, sizeof err)) {
+            fprintf(stderr, "dnnc dump: error: %s\n", err);
             rc = EXIT_INPUT_ERROR;
         } else {
-            graph_print(m.graph, f);
-            if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
-                fprintf(stderr, "dnnc dump: cannot write '%s'\n", out_path);
-                remove(tmp);
+            graph_print(m.graph, o.f);
+            if (!outfile_commit(&o, err, sizeof err)) {
+                fprintf(stderr, "dnnc dump: error: %s\n", err);
                 rc = EXIT_INPUT_ERROR;
             }
         }
