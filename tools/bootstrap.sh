@@ -6,8 +6,9 @@ set -eu
 PACKAGES="
   build-essential cmake ninja-build pkg-config
   flex bison
-  libcmocka-dev
+  libcmocka-dev zlib1g-dev libcjson-dev
   clang libclang-rt-14-dev
+  dataset-fashion-mnist
 "
 
 missing=""

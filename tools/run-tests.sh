@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 JOBS=${JOBS:-2}
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
 passed=0 failed=0 skipped=0
 
 # Adds the counts of one ctest run (its output in $1) to the totals.
@@ -45,6 +45,9 @@ run_suite() {
 seeds_for() {
   case $1 in
     fuzz_parser) ls examples/*.dnn ;;
+    fuzz_npy) ls tests/golden/*/*.npy 2>/dev/null | head -20 ;;
+    fuzz_safetensors) ls tests/golden/*/*.safetensors 2>/dev/null | head -20 ;;
+    fuzz_idx) ls tests/data/*.idx 2>/dev/null ;;
   esac
 }
 
