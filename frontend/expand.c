@@ -40,6 +40,7 @@ typedef struct Expander {
     Diag *d;
     Arena *arena;
     Expansion *out;
+    bool symbols_ok; /* an unbound name evaluates to itself (enum and type attributes) */
 } Expander;
 
 /* Every error inside a block instance ends with the chain of instantiations. */
@@ -162,6 +163,11 @@ static bool eval(Expander *x, const Scope *s, const Expr *e, Value *v, int depth
         const Binding *b = find_binding(s, e->name);
         if (b && !b->is_tensor) {
             *v = b->value;
+            return true;
+        }
+        if (!b && x->symbols_ok) {
+            v->kind = VAL_SYMBOL;
+            v->sym = e->name;
             return true;
         }
         if (b || is_local(s, e->name))
@@ -366,7 +372,10 @@ static bool set_attribute(Expander *x, const Scope *s, OpKind op, const Arg *arg
     }
     Value v;
     char err[256];
-    if (!eval(x, s, arg->value, &v, 0))
+    x->symbols_ok = spec->kind == ATTR_ENUM || spec->kind == ATTR_TYPE;
+    bool ok = eval(x, s, arg->value, &v, 0);
+    x->symbols_ok = false;
+    if (!ok)
         return false;
     if (!attr_set(spec, attrs, &v, err, sizeof err)) {
         ERROR(x, s, arg->value->loc, "%s: %s", op_name(op), err);
@@ -673,7 +682,7 @@ static void check_blocks(Expander *x)
 void expand_program(const Program *prog, Diag *d, Arena *arena, Expansion *out)
 {
     memset(out, 0, sizeof *out);
-    Expander x = {prog, d, arena, out};
+    Expander x = {prog, d, arena, out, false};
     check_blocks(&x);
     Scope top = {0};
     top.prefix = "";

@@ -11,102 +11,198 @@
 #define NOLIMIT (-1e300)
 
 static const AttrSpec conv_attrs[] = {
-    {"filters", ATTR_INT, A(conv.filters), true, 0, 1, "number of output channels"},
-    {"kernel", ATTR_PAIR, A(conv.kernel), true, 0, 1, "kernel height and width"},
-    {"stride", ATTR_PAIR, A(conv.stride), false, 1, 1, "stride"},
-    {"pad", ATTR_PADS, A(conv.pad), false, 0, 0, "zero padding: p, [h, w] or [top, left, bottom, right]"},
-    {"dilation", ATTR_PAIR, A(conv.dilation), false, 1, 1, "dilation"},
-    {"groups", ATTR_INT, A(conv.groups), false, 1, 1, "channel groups (= channels for depthwise)"},
-    {"bias", ATTR_BOOL, A(conv.bias), false, 1, 0, "whether the layer has a bias"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"filters", ATTR_INT, A(conv.filters), true, 0, 1, "number of output channels", NULL},
+    {"kernel", ATTR_PAIR, A(conv.kernel), true, 0, 1, "kernel height and width", NULL},
+    {"stride", ATTR_PAIR, A(conv.stride), false, 1, 1, "stride", NULL},
+    {"pad", ATTR_PADS, A(conv.pad), false, 0, 0, "zero padding: p, [h, w] or [top, left, bottom, right]", NULL},
+    {"dilation", ATTR_PAIR, A(conv.dilation), false, 1, 1, "dilation", NULL},
+    {"groups", ATTR_INT, A(conv.groups), false, 1, 1, "channel groups (= channels for depthwise)", NULL},
+    {"bias", ATTR_BOOL, A(conv.bias), false, 1, 0, "whether the layer has a bias", NULL},
+    {0},
 };
 
 static const AttrSpec fc_attrs[] = {
-    {"units", ATTR_INT, A(fc.units), true, 0, 1, "number of outputs"},
-    {"bias", ATTR_BOOL, A(fc.bias), false, 1, 0, "whether the layer has a bias"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"units", ATTR_INT, A(fc.units), true, 0, 1, "number of outputs", NULL},
+    {"bias", ATTR_BOOL, A(fc.bias), false, 1, 0, "whether the layer has a bias", NULL},
+    {0},
 };
 
 #define POOL_COMMON                                                                       \
-    {"kernel", ATTR_PAIR, A(pool.kernel), true, 0, 1, "window height and width"},         \
-    {"stride", ATTR_PAIR, A(pool.stride), false, 1, 1, "stride"},                         \
-    {"pad", ATTR_PADS, A(pool.pad), false, 0, 0, "padding: p, [h, w] or [t, l, b, r]"},  \
-    {"ceil", ATTR_BOOL, A(pool.ceil), false, 0, 0, "round the output size up (Caffe)"}
+    {"kernel", ATTR_PAIR, A(pool.kernel), true, 0, 1, "window height and width", NULL},         \
+    {"stride", ATTR_PAIR, A(pool.stride), false, 1, 1, "stride", NULL},                   \
+    {"dilation", ATTR_PAIR, A(pool.dilation), false, 1, 1, "dilation", NULL},             \
+    {"pad", ATTR_PADS, A(pool.pad), false, 0, 0, "padding: p, [h, w] or [t, l, b, r]", NULL},  \
+    {"ceil", ATTR_BOOL, A(pool.ceil), false, 0, 0, "round the output size up (Caffe)", NULL}
 
 static const AttrSpec maxpool_attrs[] = {
     POOL_COMMON,
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {0},
 };
 
 static const AttrSpec avgpool_attrs[] = {
     POOL_COMMON,
     {"count_include_pad", ATTR_BOOL, A(pool.count_include_pad), false, 0, 0,
-     "divide by the whole window, padding included"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+     "divide by the whole window, padding included", NULL},
+    {0},
 };
 
 static const AttrSpec leaky_relu_attrs[] = {
-    {"alpha", ATTR_FLOAT, A(alpha.alpha), false, 0.01, NOLIMIT, "slope for x < 0"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"alpha", ATTR_FLOAT, A(alpha.alpha), false, 0.01, NOLIMIT, "slope for x < 0", NULL},
+    {0},
 };
 
 static const AttrSpec elu_attrs[] = {
-    {"alpha", ATTR_FLOAT, A(alpha.alpha), false, 1.0, NOLIMIT, "alpha * (exp(x) - 1) for x < 0"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"alpha", ATTR_FLOAT, A(alpha.alpha), false, 1.0, NOLIMIT, "alpha * (exp(x) - 1) for x < 0", NULL},
+    {0},
 };
 
 static const AttrSpec maxout_attrs[] = {
-    {"pieces", ATTR_INT, A(maxout.pieces), true, 0, 1, "channels reduced into one by max"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"pieces", ATTR_INT, A(maxout.pieces), true, 0, 1, "channels reduced into one by max", NULL},
+    {0},
 };
 
 static const AttrSpec softmax_attrs[] = {
-    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "axis normalised over"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "axis normalised over", NULL},
+    {0},
 };
 
 static const AttrSpec batchnorm_attrs[] = {
-    {"eps", ATTR_FLOAT, A(batchnorm.eps), false, 1e-5, 0, "added to the variance"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"eps", ATTR_FLOAT, A(batchnorm.eps), false, 1e-5, 0, "added to the variance", NULL},
+    {0},
 };
 
 static const AttrSpec lrn_attrs[] = {
-    {"size", ATTR_INT, A(lrn.size), false, 5, 1, "channels in the window"},
-    {"alpha", ATTR_FLOAT, A(lrn.alpha), false, 1e-4, NOLIMIT, "scale"},
-    {"beta", ATTR_FLOAT, A(lrn.beta), false, 0.75, NOLIMIT, "exponent"},
-    {"bias", ATTR_FLOAT, A(lrn.bias), false, 1.0, NOLIMIT, "k, added before the power"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"size", ATTR_INT, A(lrn.size), false, 5, 1, "channels in the window", NULL},
+    {"alpha", ATTR_FLOAT, A(lrn.alpha), false, 1e-4, NOLIMIT, "scale", NULL},
+    {"beta", ATTR_FLOAT, A(lrn.beta), false, 0.75, NOLIMIT, "exponent", NULL},
+    {"bias", ATTR_FLOAT, A(lrn.bias), false, 1.0, NOLIMIT, "k, added before the power", NULL},
+    {0},
 };
 
 static const AttrSpec concat_attrs[] = {
-    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "axis joined along"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "axis joined along", NULL},
+    {0},
 };
 
 static const AttrSpec flatten_attrs[] = {
-    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "dimensions before axis form the rows"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"axis", ATTR_INT, A(axis.axis), false, 1, NOLIMIT, "dimensions before axis form the rows", NULL},
+    {0},
 };
 
 static const AttrSpec reshape_attrs[] = {
-    {"shape", ATTR_SHAPE, A(reshape.shape), true, 0, -1, "new shape; 0 copies, -1 infers"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"shape", ATTR_SHAPE, A(reshape.shape), true, 0, -1, "new shape; 0 copies, -1 infers", NULL},
+    {0},
 };
 
 static const AttrSpec dropout_attrs[] = {
-    {"rate", ATTR_FLOAT, A(dropout.rate), false, 0.5, 0, "training-time drop rate (ignored)"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"rate", ATTR_FLOAT, A(dropout.rate), false, 0.5, 0, "training-time drop rate (ignored)", NULL},
+    {0},
 };
 
 static const AttrSpec slice_attrs[] = {
-    {"axis", ATTR_INT, A(slice.axis), false, 1, NOLIMIT, "axis sliced"},
-    {"start", ATTR_INT, A(slice.start), true, 0, 0, "first index kept"},
-    {"end", ATTR_INT, A(slice.end), true, 0, 0, "one past the last index kept"},
-    {NULL, 0, 0, 0, 0, 0, NULL},
+    {"axis", ATTR_INT, A(slice.axis), false, 1, NOLIMIT, "axis sliced", NULL},
+    {"start", ATTR_INT, A(slice.start), true, 0, 0, "first index kept", NULL},
+    {"end", ATTR_INT, A(slice.end), true, 0, 0, "one past the last index kept", NULL},
+    {0},
+};
+
+static const AttrSpec prelu_attrs[] = {
+    {"slope_shape", ATTR_SHAPE, A(prelu.slope_shape), false, 0, 1,
+     "shape of the slopes, broadcast to the input; [] for one slope per channel", NULL},
+    {0},
+};
+
+/* Unbounded by default: +-FLT_MAX clamps nothing in any element type. */
+#define CLIP_NONE 3.4028234663852886e38
+
+static const AttrSpec clip_attrs[] = {
+    {"min", ATTR_FLOAT, A(clip.min), false, -CLIP_NONE, NOLIMIT, "lower bound", NULL},
+    {"max", ATTR_FLOAT, A(clip.max), false, CLIP_NONE, NOLIMIT, "upper bound", NULL},
+    {0},
+};
+
+static const AttrSpec hard_sigmoid_attrs[] = {
+    {"alpha", ATTR_FLOAT, A(hard_sigmoid.alpha), false, 0.2, NOLIMIT, "slope", NULL},
+    {"beta", ATTR_FLOAT, A(hard_sigmoid.beta), false, 0.5, NOLIMIT, "offset", NULL},
+    {0},
+};
+
+static const AttrSpec selu_attrs[] = {
+    {"alpha", ATTR_FLOAT, A(selu.alpha), false, 1.67326319217681884765625, NOLIMIT, "alpha", NULL},
+    {"gamma", ATTR_FLOAT, A(selu.gamma), false, 1.05070102214813232421875, NOLIMIT, "scale", NULL},
+    {0},
+};
+
+static const AttrSpec transpose_attrs[] = {
+    {"perm", ATTR_INTS, A(transpose.perm), false, 0, 0, "output dimension i is input dimension perm[i]; [] reverses", NULL},
+    {0},
+};
+
+static const char *const pad_modes[] = {"constant", "reflect", "edge", NULL};
+
+static const AttrSpec pad_attrs[] = {
+    {"pads", ATTR_INTS, A(pad.pads), true, 0, 0, "begin of every dimension, then end of every dimension", NULL},
+    {"value", ATTR_FLOAT, A(pad.value), false, 0, NOLIMIT, "value of constant padding", NULL},
+    {"mode", ATTR_ENUM, A(pad.mode), false, 0, 0, "constant, reflect or edge", pad_modes},
+    {0},
+};
+
+static const AttrSpec constant_attrs[] = {
+    {"shape", ATTR_SHAPE, A(constant.shape), true, 0, 1, "shape of the value", NULL},
+    {"dtype", ATTR_TYPE, A(constant.dtype), false, ELEM_F32, 0, "element type", NULL},
+    {0},
+};
+
+#define QUANT_AXIS(field)                                                                   \
+    {"axis", ATTR_INT, A(field.axis), false, 1, NOLIMIT, "axis of per-axis parameters", NULL}, \
+    {"per_axis", ATTR_BOOL, A(field.per_axis), false, 0, 0, "one scale and zero point per index along axis", NULL}
+
+static const AttrSpec quantize_attrs[] = {
+    {"dtype", ATTR_TYPE, A(quantize.dtype), false, ELEM_U8, 0, "u8 or i8", NULL},
+    QUANT_AXIS(quantize),
+    {0},
+};
+
+static const AttrSpec dequantize_attrs[] = {
+    QUANT_AXIS(quantize),
+    {0},
+};
+
+#define QCONV_COMMON                                                                              \
+    {"filters", ATTR_INT, A(qconv.conv.filters), true, 0, 1, "number of output channels", NULL},   \
+    {"kernel", ATTR_PAIR, A(qconv.conv.kernel), true, 0, 1, "kernel height and width", NULL},      \
+    {"stride", ATTR_PAIR, A(qconv.conv.stride), false, 1, 1, "stride", NULL},                      \
+    {"pad", ATTR_PADS, A(qconv.conv.pad), false, 0, 0, "zero padding", NULL},                      \
+    {"dilation", ATTR_PAIR, A(qconv.conv.dilation), false, 1, 1, "dilation", NULL},                \
+    {"groups", ATTR_INT, A(qconv.conv.groups), false, 1, 1, "channel groups", NULL},               \
+    {"weight_type", ATTR_TYPE, A(qconv.weight_type), false, ELEM_U8, 0, "u8 or i8", NULL},         \
+    {"per_channel", ATTR_BOOL, A(qconv.per_channel), false, 0, 0, "weight zero point (and scale) per filter", NULL}
+
+static const AttrSpec conv_integer_attrs[] = {
+    QCONV_COMMON,
+    {0},
+};
+
+static const AttrSpec qlinear_conv_attrs[] = {
+    QCONV_COMMON,
+    {"bias", ATTR_BOOL, A(qconv.conv.bias), false, 0, 0, "an i32 bias in units of x_scale * w_scale", NULL},
+    {"out_type", ATTR_TYPE, A(qconv.out_type), false, ELEM_U8, 0, "u8 or i8", NULL},
+    {0},
+};
+
+static const AttrSpec matmul_integer_attrs[] = {
+    {"per_column", ATTR_BOOL, A(qmatmul.per_column), false, 0, 0, "b's zero point per output column", NULL},
+    {0},
+};
+
+static const AttrSpec qlinear_matmul_attrs[] = {
+    {"per_column", ATTR_BOOL, A(qmatmul.per_column), false, 0, 0, "b's scale and zero point per output column", NULL},
+    {"out_type", ATTR_TYPE, A(qmatmul.out_type), false, ELEM_U8, 0, "u8 or i8", NULL},
+    {0},
 };
 
 static const OpInfo op_table[] = {
-#define OP(e, s, at, lo, hi, inf, mac, ref) {s, at, lo, hi},
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) {s, at, lo, hi, TYPES_##ty},
 #include "ops.def"
 #undef OP
 };
@@ -151,7 +247,10 @@ void attrs_init_defaults(OpKind op, Attrs *a)
         switch (s->kind) {
         case ATTR_FLOAT: *(double *)field = s->def; break;
         case ATTR_BOOL: *(bool *)field = s->def != 0; break;
-        case ATTR_SHAPE: break;
+        case ATTR_ENUM:
+        case ATTR_TYPE: *(int *)field = (int)s->def; break;
+        case ATTR_SHAPE:
+        case ATTR_INTS: break; /* empty */
         default:
             for (int i = 0; i < attr_int_count(s->kind); i++)
                 ((int64_t *)field)[i] = (int64_t)s->def;
@@ -256,7 +355,7 @@ bool attr_set(const AttrSpec *s, Attrs *a, const Value *v, char *err, size_t err
         return true;
     }
     case ATTR_SHAPE: {
-        if (v->kind != VAL_LIST || v->n == 0) {
+        if (v->kind != VAL_LIST || (v->n == 0 && s->required)) {
             snprintf(err, errsz, "attribute '%s' expects a list of 1 to %d integers", s->name,
                      DNNC_MAX_RANK);
             return false;
@@ -266,6 +365,37 @@ bool attr_set(const AttrSpec *s, Attrs *a, const Value *v, char *err, size_t err
         Shape *sh = (Shape *)field;
         sh->rank = n;
         memcpy(sh->d, ints, sizeof(int64_t) * (size_t)n);
+        return true;
+    }
+    case ATTR_INTS: {
+        int64_t many[INT_LIST_MAX];
+        if (v->kind != VAL_LIST) {
+            snprintf(err, errsz, "attribute '%s' expects a list of integers", s->name);
+            return false;
+        }
+        if (!value_ints(s, v, many, &n, INT_LIST_MAX, err, errsz))
+            return false;
+        IntList *l = (IntList *)field;
+        l->n = n;
+        memcpy(l->v, many, sizeof(int64_t) * (size_t)n);
+        return true;
+    }
+    case ATTR_ENUM:
+        for (int i = 0; v->kind == VAL_SYMBOL && s->choices[i]; i++)
+            if (strcmp(v->sym, s->choices[i]) == 0) {
+                *(int *)field = i;
+                return true;
+            }
+        snprintf(err, errsz, "attribute '%s' expects one of: %s", s->name, s->doc);
+        return false;
+    case ATTR_TYPE: {
+        ElemKind k;
+        if (v->kind != VAL_SYMBOL || !elem_kind_from_name(v->sym, &k)) {
+            snprintf(err, errsz, "attribute '%s' expects an element type (f32, i8, u8, i32, ...)",
+                     s->name);
+            return false;
+        }
+        *(int *)field = (int)k;
         return true;
     }
     }
@@ -280,7 +410,10 @@ bool attr_is_default(const AttrSpec *s, const Attrs *a)
     switch (s->kind) {
     case ATTR_FLOAT: return *(const double *)field == s->def;
     case ATTR_BOOL: return *(const bool *)field == (s->def != 0);
-    case ATTR_SHAPE: return false;
+    case ATTR_SHAPE: return ((const Shape *)field)->rank == 0;
+    case ATTR_INTS: return ((const IntList *)field)->n == 0;
+    case ATTR_ENUM:
+    case ATTR_TYPE: return *(const int *)field == (int)s->def;
     default:
         for (int i = 0; i < attr_int_count(s->kind); i++)
             if (((const int64_t *)field)[i] != (int64_t)s->def)
@@ -313,7 +446,7 @@ static void format_ints(const int64_t *v, int n, char *buf, size_t size)
 void attr_format(const AttrSpec *s, const Attrs *a, char *buf, size_t size)
 {
     const char *field = (const char *)a + s->offset;
-    char val[160];
+    char val[512];
     const int64_t *p = (const int64_t *)field;
     switch (s->kind) {
     case ATTR_INT: snprintf(val, sizeof val, "%lld", (long long)p[0]); break;
@@ -338,6 +471,13 @@ void attr_format(const AttrSpec *s, const Attrs *a, char *buf, size_t size)
         format_ints(sh->d, sh->rank, val, sizeof val);
         break;
     }
+    case ATTR_INTS: {
+        const IntList *l = (const IntList *)field;
+        format_ints(l->v, l->n, val, sizeof val);
+        break;
+    }
+    case ATTR_ENUM: snprintf(val, sizeof val, "%s", s->choices[*(const int *)field]); break;
+    case ATTR_TYPE: snprintf(val, sizeof val, "%s", elem_kind_name((ElemKind) * (const int *)field)); break;
     }
     snprintf(buf, size, "%s=%s", s->name, val);
 }

@@ -9,9 +9,8 @@ typedef int64_t (*MacsFn)(const Graph *g, const Node *n, bool nonzero_only);
 static int64_t nonzero_in_row(const Tensor *w, int64_t f)
 {
     int64_t row = shape_elems(&w->shape) / w->shape.d[0], nz = 0;
-    const float *p = w->data + f * row;
-    for (int64_t i = 0; i < row; i++)
-        nz += p[i] != 0.0f;
+    for (int64_t i = f * row; i < (f + 1) * row; i++)
+        nz += elem_nonzero(w->type.kind, w->data, i);
     return nz;
 }
 
@@ -39,6 +38,15 @@ static int64_t macs_fc(const Graph *g, const Node *n, bool nonzero_only)
     return macs_per_filter(g, n, g->tensors[n->output].shape.d[0], nonzero_only);
 }
 
+/* [..., M, K] x [..., K, N]: M * N * K per batch element; weights are not
+ * params here (both operands are tensors), so zero skipping does not apply. */
+static int64_t macs_matmul(const Graph *g, const Node *n, bool nonzero_only)
+{
+    (void)nonzero_only;
+    const Shape *a = &g->tensors[n->inputs[0]].shape, *o = &g->tensors[n->output].shape;
+    return shape_elems(o) * a->d[a->rank - 1];
+}
+
 static int64_t macs_none(const Graph *g, const Node *n, bool nonzero_only)
 {
     (void)g, (void)n, (void)nonzero_only;
@@ -46,7 +54,7 @@ static int64_t macs_none(const Graph *g, const Node *n, bool nonzero_only)
 }
 
 static const MacsFn macs_fns[] = {
-#define OP(e, s, at, lo, hi, inf, mac, ref) mac,
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) mac,
 #include "ops.def"
 #undef OP
 };
@@ -76,8 +84,8 @@ int64_t node_nz_weights(const Graph *g, const Node *n)
     for (int i = 0; i < n->n_params; i++) {
         const Tensor *t = &g->tensors[n->params[i]];
         int64_t count = shape_elems(&t->shape);
-        for (int64_t k = 0; k < count; k++)
-            total += t->data && t->data[k] != 0.0f;
+        for (int64_t k = 0; t->data && k < count; k++)
+            total += elem_nonzero(t->type.kind, t->data, k);
     }
     return total;
 }

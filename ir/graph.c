@@ -72,15 +72,14 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
     int id = g->n_nodes;
     n.inputs = arena_array(&g->arena, (size_t)n_inputs, sizeof(int));
     memcpy(n.inputs, inputs, sizeof(int) * (size_t)n_inputs);
-    ElemType f32 = elem_type_default(ELEM_F32);
-    n.output = graph_add_tensor(g, name, TENSOR_ACTIVATION, r.out, f32);
+    n.output = graph_add_tensor(g, name, TENSOR_ACTIVATION, r.out, r.out_type);
     g->tensors[n.output].producer = id;
     g->tensors[n.output].loc = loc;
     n.name = g->tensors[n.output].name;
     for (int i = 0; i < r.n_params; i++) {
         char pname[512];
         snprintf(pname, sizeof pname, "%s.%s", name, r.params[i].suffix);
-        int p = graph_add_tensor(g, pname, TENSOR_PARAM, r.params[i].shape, f32);
+        int p = graph_add_tensor(g, pname, TENSOR_PARAM, r.params[i].shape, r.params[i].type);
         g->tensors[p].loc = loc;
         n.params[n.n_params++] = p;
     }

@@ -27,7 +27,7 @@ typedef struct Tensor {
     Layout layout;
     int layout_block;    /* channels per block for blocked layouts */
     QuantParams *quant;  /* NULL: not quantised */
-    float *data;         /* PARAM: bound values (f32), NULL until weights are bound */
+    void *data;          /* PARAM: bound values in the tensor's element type, NULL until bound */
     SparseData *sparse;  /* NULL: dense */
     int producer;        /* node id for activations, -1 otherwise */
     SrcLoc loc;
@@ -48,7 +48,7 @@ typedef struct Annotations {
     Dataflow dataflow;
 } Annotations;
 
-#define NODE_MAX_PARAMS 4
+#define NODE_MAX_PARAMS 8
 
 typedef struct Node {
     OpKind op;
@@ -119,10 +119,12 @@ bool graph_verify(const Graph *g, Diag *d);
 typedef struct ParamSpec {
     const char *suffix; /* weight, bias, running_mean, ... */
     Shape shape;
+    ElemType type;
 } ParamSpec;
 
 typedef struct InferResult {
     Shape out;
+    ElemType out_type;
     int n_params;
     ParamSpec params[NODE_MAX_PARAMS];
 } InferResult;

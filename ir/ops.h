@@ -10,7 +10,7 @@
 #include "types.h"
 
 typedef enum {
-#define OP(e, s, at, lo, hi, inf, mac, ref) OP_##e,
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) OP_##e,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -30,7 +30,7 @@ typedef struct FcAttrs {
 } FcAttrs;
 
 typedef struct PoolAttrs {
-    int64_t kernel[2], stride[2];
+    int64_t kernel[2], stride[2], dilation[2];
     int64_t pad[4];
     bool ceil;              /* ceil instead of floor for the output size */
     bool count_include_pad; /* avgpool: divide by the full window, pads included */
@@ -69,6 +69,67 @@ typedef struct SliceAttrs {
     int64_t axis, start, end; /* [start, end) along axis */
 } SliceAttrs;
 
+/* A list of integers longer than a shape: pad amounts for every dimension. */
+#define INT_LIST_MAX (2 * DNNC_MAX_RANK)
+typedef struct IntList {
+    int n;
+    int64_t v[INT_LIST_MAX];
+} IntList;
+
+typedef struct PreluAttrs {
+    Shape slope_shape; /* rank 0: one slope per channel, [C]; otherwise broadcast to the input */
+} PreluAttrs;
+
+typedef struct ClipAttrs {
+    double min, max;
+} ClipAttrs;
+
+typedef struct HardSigmoidAttrs {
+    double alpha, beta; /* max(0, min(1, alpha * x + beta)) */
+} HardSigmoidAttrs;
+
+typedef struct SeluAttrs {
+    double alpha, gamma;
+} SeluAttrs;
+
+typedef struct TransposeAttrs {
+    IntList perm; /* empty: reverse the dimensions */
+} TransposeAttrs;
+
+typedef enum { PAD_CONSTANT, PAD_REFLECT, PAD_EDGE } PadMode;
+
+typedef struct PadAttrs {
+    IntList pads; /* begin of every dimension, then end of every dimension */
+    double value;
+    int mode;     /* PadMode */
+} PadAttrs;
+
+typedef struct ConstantAttrs {
+    Shape shape;
+    int dtype; /* ElemKind */
+} ConstantAttrs;
+
+/* quantize / dequantize: real = scale * (q - zero_point), per tensor or
+ * per index along axis. */
+typedef struct QuantizeAttrs {
+    int dtype;     /* ElemKind of the quantised side: u8 or i8 */
+    int64_t axis;
+    bool per_axis; /* scale and zero_point hold one value per index along axis */
+} QuantizeAttrs;
+
+/* conv_integer and qlinear_conv: a convolution on quantised operands. */
+typedef struct QConvAttrs {
+    ConvAttrs conv;
+    int weight_type; /* ElemKind: u8 or i8 */
+    int out_type;    /* qlinear_conv: ElemKind of the output */
+    bool per_channel; /* weight scale / zero point per output channel */
+} QConvAttrs;
+
+typedef struct QMatmulAttrs {
+    int out_type;     /* qlinear_matmul: ElemKind of the output */
+    bool per_column;  /* b's scale / zero point per output column */
+} QMatmulAttrs;
+
 typedef union Attrs {
     ConvAttrs conv;
     FcAttrs fc;
@@ -81,6 +142,16 @@ typedef union Attrs {
     ReshapeAttrs reshape;
     DropoutAttrs dropout;
     SliceAttrs slice;
+    PreluAttrs prelu;
+    ClipAttrs clip;
+    HardSigmoidAttrs hard_sigmoid;
+    SeluAttrs selu;
+    TransposeAttrs transpose;
+    PadAttrs pad;
+    ConstantAttrs constant;
+    QuantizeAttrs quantize;
+    QConvAttrs qconv;
+    QMatmulAttrs qmatmul;
 } Attrs;
 
 typedef enum {
@@ -90,6 +161,9 @@ typedef enum {
     ATTR_PAIR,  /* int64_t[2] (h, w); a scalar sets both */
     ATTR_PADS,  /* int64_t[4] (top, left, bottom, right); scalar or [h, w] accepted */
     ATTR_SHAPE, /* Shape: a list of up to DNNC_MAX_RANK integers */
+    ATTR_INTS,  /* IntList: up to INT_LIST_MAX integers */
+    ATTR_ENUM,  /* int: the index of a name in AttrSpec.choices */
+    ATTR_TYPE,  /* int: an ElemKind, written f32, i8, u8, i32, ... */
 } AttrKind;
 
 typedef struct AttrSpec {
@@ -100,6 +174,7 @@ typedef struct AttrSpec {
     double def;    /* default for every element when not required */
     double min;    /* smallest accepted value (for every element) */
     const char *doc;
+    const char *const *choices; /* ATTR_ENUM: the names, NULL-terminated */
 } AttrSpec;
 
 /* A literal attribute value as written in source (the frontend builds these). */
@@ -115,10 +190,18 @@ typedef struct Value {
     int n;
 } Value;
 
+/* Which element types an op's operands may have. */
+typedef enum {
+    TYPES_FLOAT, /* f32 only */
+    TYPES_DATA,  /* f32, i8, u8 or i32, every operand the same */
+    TYPES_OWN,   /* checked by the op's shape rule */
+} OperandTypes;
+
 typedef struct OpInfo {
     const char *name;
     const AttrSpec *attrs; /* terminated by a NULL name; NULL for none */
     int min_inputs, max_inputs;
+    OperandTypes types;
 } OpInfo;
 
 const OpInfo *op_info(OpKind op);

@@ -63,7 +63,7 @@ static void print_node(const Graph *g, const Node *n, FILE *out)
     for (const AttrSpec *s = op_info(n->op)->attrs; s && s->name; s++) {
         if (attr_is_default(s, &n->attr))
             continue;
-        char buf[256];
+        char buf[600];
         attr_format(s, &n->attr, buf, sizeof buf);
         fprintf(out, ", %s", buf);
     }

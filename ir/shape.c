@@ -49,12 +49,19 @@ static bool need_rank(InferCtx *c, int i, int lo, int hi)
                 op_name(c->n->op), lo, hi, describe(c, i, d, sizeof d), r);
 }
 
-static void add_param(InferCtx *c, const char *suffix, int rank, const int64_t *dims)
+static void add_typed_param(InferCtx *c, const char *suffix, int rank, const int64_t *dims,
+                            ElemKind type)
 {
     ParamSpec *p = &c->r->params[c->r->n_params++];
     p->suffix = suffix;
     p->shape.rank = rank;
+    p->type = elem_type_default(type);
     memcpy(p->shape.d, dims, sizeof(int64_t) * (size_t)rank);
+}
+
+static void add_param(InferCtx *c, const char *suffix, int rank, const int64_t *dims)
+{
+    add_typed_param(c, suffix, rank, dims, ELEM_F32);
 }
 
 static void add_vector_param(InferCtx *c, const char *suffix, int64_t n)
@@ -180,13 +187,15 @@ static bool infer_pool(InferCtx *c)
     const PoolAttrs *a = &c->n->attr.pool;
     if (!need_rank(c, 0, 4, 4))
         return false;
+    if (c->n->op == OP_AVGPOOL && (a->dilation[0] != 1 || a->dilation[1] != 1))
+        return fail(c, "avgpool: dilation is not supported (only maxpool dilates)");
     for (int i = 0; i < 2; i++)
         if (a->pad[i] >= a->kernel[i] || a->pad[i + 2] >= a->kernel[i])
             return fail(c, "%s: padding %lld+%lld must be smaller than the window %lld",
                         op_name(c->n->op), (long long)a->pad[i], (long long)a->pad[i + 2],
                         (long long)a->kernel[i]);
-    int64_t one[2] = {1, 1}, hw[2];
-    if (!spatial_out(c, a->kernel, a->stride, one, a->pad, a->ceil, hw))
+    int64_t hw[2];
+    if (!spatial_out(c, a->kernel, a->stride, a->dilation, a->pad, a->ceil, hw))
         return false;
     const Shape *s = in_shape(c, 0);
     c->r->out = (Shape){4, {s->d[0], s->d[1], hw[0], hw[1]}};
@@ -210,12 +219,26 @@ static bool infer_same(InferCtx *c)
     return true;
 }
 
+/* The slopes are one per channel ([C]), or any shape that broadcasts to the
+ * input (ONNX PRelu). */
 static bool infer_prelu(InferCtx *c)
 {
-    if (!need_rank(c, 0, 2, DNNC_MAX_RANK))
-        return false;
+    const Shape *slope = &c->n->attr.prelu.slope_shape;
     c->r->out = *in_shape(c, 0);
-    add_vector_param(c, "weight", in_shape(c, 0)->d[1]);
+    if (slope->rank == 0) {
+        if (!need_rank(c, 0, 2, DNNC_MAX_RANK))
+            return false;
+        add_vector_param(c, "weight", in_shape(c, 0)->d[1]);
+        return true;
+    }
+    Shape b;
+    if (!shape_broadcast(in_shape(c, 0), slope, &b) || !shape_equal(&b, in_shape(c, 0))) {
+        char d[400], sh[300];
+        shape_format(slope, sh, sizeof sh);
+        return fail(c, "prelu: slopes of shape %s do not broadcast to %s", sh,
+                    describe(c, 0, d, sizeof d));
+    }
+    add_param(c, "weight", slope->rank, slope->d);
     return true;
 }
 
@@ -276,15 +299,18 @@ static bool infer_lrn(InferCtx *c)
     return true;
 }
 
-static bool infer_add(InferCtx *c)
+/* Element-wise ops broadcast as NumPy does: shapes align on the right and
+ * each dimension is equal or 1. */
+static bool infer_broadcast(InferCtx *c)
 {
+    Shape out = *in_shape(c, 0);
     for (int i = 1; i < c->n->n_inputs; i++)
-        if (!shape_equal(in_shape(c, 0), in_shape(c, i))) {
+        if (!shape_broadcast(&out, in_shape(c, i), &out)) {
             char a[400], b[400];
-            return fail(c, "add: operand shapes differ: %s and %s", describe(c, 0, a, sizeof a),
-                        describe(c, i, b, sizeof b));
+            return fail(c, "%s: operand shapes do not broadcast: %s and %s", op_name(c->n->op),
+                        describe(c, 0, a, sizeof a), describe(c, i, b, sizeof b));
         }
-    c->r->out = *in_shape(c, 0);
+    c->r->out = out;
     return true;
 }
 
@@ -385,10 +411,247 @@ static bool infer_slice(InferCtx *c)
     return true;
 }
 
+/* ---- ops added for ONNX --------------------------------------------------- */
+
+static bool infer_transpose(InferCtx *c)
+{
+    const Shape *s = in_shape(c, 0);
+    const IntList *perm = &c->n->attr.transpose.perm;
+    Shape out = {s->rank, {0}};
+    if (perm->n == 0) {
+        for (int i = 0; i < s->rank; i++)
+            out.d[i] = s->d[s->rank - 1 - i];
+        c->r->out = out;
+        return true;
+    }
+    bool seen[DNNC_MAX_RANK] = {false};
+    if (perm->n != s->rank)
+        return fail(c, "transpose: perm has %d entries for an operand of rank %d", perm->n, s->rank);
+    for (int i = 0; i < perm->n; i++) {
+        if (perm->v[i] < 0 || perm->v[i] >= s->rank || seen[perm->v[i]])
+            return fail(c, "transpose: perm is not a permutation of 0..%d", s->rank - 1);
+        seen[perm->v[i]] = true;
+        out.d[i] = s->d[perm->v[i]];
+    }
+    c->r->out = out;
+    return true;
+}
+
+static bool infer_pad(InferCtx *c)
+{
+    const PadAttrs *a = &c->n->attr.pad;
+    Shape out = *in_shape(c, 0);
+    if (a->pads.n != 2 * out.rank)
+        return fail(c, "pad: pads has %d entries; an operand of rank %d needs %d", a->pads.n,
+                    out.rank, 2 * out.rank);
+    for (int i = 0; i < out.rank; i++) {
+        int64_t lo = a->pads.v[i], hi = a->pads.v[i + out.rank];
+        if (lo > DNNC_MAX_ELEMS || hi > DNNC_MAX_ELEMS)
+            return fail(c, "pad: padding is too large");
+        /* reflect mirrors without repeating the edge, so it needs lo, hi < d. */
+        if (a->mode == PAD_REFLECT && (lo >= out.d[i] || hi >= out.d[i]))
+            return fail(c, "pad: reflect padding of %lld+%lld needs a dimension larger than %lld",
+                        (long long)lo, (long long)hi, (long long)out.d[i]);
+        out.d[i] += lo + hi;
+    }
+    c->r->out = out;
+    return true;
+}
+
+/* NumPy matmul on operands of rank >= 2: [..., M, K] x [..., K, N]. */
+static bool matmul_shape(InferCtx *c, Shape *out)
+{
+    const Shape *a = in_shape(c, 0), *b = in_shape(c, 1);
+    char x[400], y[400];
+    if (!need_rank(c, 0, 2, DNNC_MAX_RANK) || !need_rank(c, 1, 2, DNNC_MAX_RANK))
+        return false;
+    if (a->d[a->rank - 1] != b->d[b->rank - 2])
+        return fail(c, "%s: inner dimensions differ: %s and %s", op_name(c->n->op),
+                    describe(c, 0, x, sizeof x), describe(c, 1, y, sizeof y));
+    Shape ba = *a, bb = *b;
+    ba.rank -= 2, bb.rank -= 2;
+    if (!shape_broadcast(&ba, &bb, out))
+        return fail(c, "%s: batch dimensions do not broadcast: %s and %s", op_name(c->n->op),
+                    describe(c, 0, x, sizeof x), describe(c, 1, y, sizeof y));
+    out->d[out->rank++] = a->d[a->rank - 2];
+    out->d[out->rank++] = b->d[b->rank - 1];
+    return true;
+}
+
+static bool infer_matmul(InferCtx *c) { return matmul_shape(c, &c->r->out); }
+
+static bool infer_constant(InferCtx *c)
+{
+    const ConstantAttrs *a = &c->n->attr.constant;
+    if (!elem_kind_size((ElemKind)a->dtype))
+        return fail(c, "constant: values of type %s cannot be stored", elem_kind_name((ElemKind)a->dtype));
+    c->r->out = a->shape;
+    c->r->out_type = elem_type_default((ElemKind)a->dtype);
+    add_typed_param(c, "value", a->shape.rank, a->shape.d, (ElemKind)a->dtype);
+    return true;
+}
+
+static bool is_quantised(ElemKind k) { return k == ELEM_U8 || k == ELEM_I8; }
+
+static bool need_quantised(InferCtx *c, ElemKind k, const char *what)
+{
+    if (is_quantised(k))
+        return true;
+    return fail(c, "%s: %s must be u8 or i8, not %s", op_name(c->n->op), what, elem_kind_name(k));
+}
+
+static bool need_operand_quantised(InferCtx *c, int i)
+{
+    char d[400];
+    if (is_quantised(operand(c, i)->type.kind))
+        return true;
+    return fail(c, "%s: operand %s must be u8 or i8", op_name(c->n->op), describe(c, i, d, sizeof d));
+}
+
+/* scale and zero_point: one value, or one per index along axis. */
+static bool add_scale_and_zero_point(InferCtx *c, const char *scale, const char *zero_point,
+                                     int64_t count, ElemKind zp_type)
+{
+    add_param(c, scale, 1, &count);
+    add_typed_param(c, zero_point, 1, &count, zp_type);
+    return true;
+}
+
+static bool quant_count(InferCtx *c, const QuantizeAttrs *a, int64_t *count)
+{
+    int64_t axis = 0;
+    *count = 1;
+    if (!a->per_axis)
+        return true;
+    if (!resolve_axis(c, a->axis, in_shape(c, 0)->rank, 0, &axis))
+        return false;
+    *count = in_shape(c, 0)->d[axis];
+    return true;
+}
+
+static bool infer_quantize(InferCtx *c)
+{
+    const QuantizeAttrs *a = &c->n->attr.quantize;
+    int64_t n;
+    if (!need_quantised(c, (ElemKind)a->dtype, "dtype") || !quant_count(c, a, &n))
+        return false;
+    c->r->out = *in_shape(c, 0);
+    c->r->out_type = elem_type_default((ElemKind)a->dtype);
+    return add_scale_and_zero_point(c, "scale", "zero_point", n, (ElemKind)a->dtype);
+}
+
+static bool infer_dequantize(InferCtx *c)
+{
+    const QuantizeAttrs *a = &c->n->attr.quantize;
+    ElemKind k = operand(c, 0)->type.kind;
+    int64_t n;
+    if (k != ELEM_I32 && !need_operand_quantised(c, 0))
+        return false;
+    if (!quant_count(c, a, &n))
+        return false;
+    c->r->out = *in_shape(c, 0);
+    c->r->out_type = elem_type_default(ELEM_F32);
+    return add_scale_and_zero_point(c, "scale", "zero_point", n, k);
+}
+
+/* The convolution geometry of conv_integer and qlinear_conv is conv's. */
+static bool qconv_geometry(InferCtx *c, const QConvAttrs *a)
+{
+    if (!need_operand_quantised(c, 0) || !need_quantised(c, (ElemKind)a->weight_type, "weight_type"))
+        return false;
+    Node plain = *c->n;
+    plain.attr.conv = a->conv;
+    plain.attr.conv.bias = false;
+    InferCtx inner = *c;
+    inner.n = &plain;
+    if (!infer_conv(&inner))
+        return false;
+    c->r->n_params = 0; /* infer_conv declared an f32 weight; redeclare typed */
+    const Shape *s = in_shape(c, 0);
+    int64_t w[4] = {a->conv.filters, s->d[1] / a->conv.groups, a->conv.kernel[0], a->conv.kernel[1]};
+    add_typed_param(c, "weight", 4, w, (ElemKind)a->weight_type);
+    return true;
+}
+
+static bool infer_conv_integer(InferCtx *c)
+{
+    const QConvAttrs *a = &c->n->attr.qconv;
+    if (!qconv_geometry(c, a))
+        return false;
+    int64_t one = 1, per_w = a->per_channel ? a->conv.filters : 1;
+    add_typed_param(c, "x_zero_point", 1, &one, operand(c, 0)->type.kind);
+    add_typed_param(c, "w_zero_point", 1, &per_w, (ElemKind)a->weight_type);
+    c->r->out_type = elem_type_default(ELEM_I32);
+    return true;
+}
+
+static bool infer_qlinear_conv(InferCtx *c)
+{
+    const QConvAttrs *a = &c->n->attr.qconv;
+    if (!qconv_geometry(c, a) || !need_quantised(c, (ElemKind)a->out_type, "out_type"))
+        return false;
+    int64_t one = 1, per_w = a->per_channel ? a->conv.filters : 1;
+    add_scale_and_zero_point(c, "x_scale", "x_zero_point", one, operand(c, 0)->type.kind);
+    add_scale_and_zero_point(c, "w_scale", "w_zero_point", per_w, (ElemKind)a->weight_type);
+    add_scale_and_zero_point(c, "y_scale", "y_zero_point", one, (ElemKind)a->out_type);
+    if (a->conv.bias)
+        add_typed_param(c, "bias", 1, &a->conv.filters, ELEM_I32);
+    c->r->out_type = elem_type_default((ElemKind)a->out_type);
+    return true;
+}
+
+static int64_t matmul_columns(InferCtx *c) { return in_shape(c, 1)->d[in_shape(c, 1)->rank - 1]; }
+
+static bool infer_matmul_integer(InferCtx *c)
+{
+    if (!need_operand_quantised(c, 0) || !need_operand_quantised(c, 1) || !matmul_shape(c, &c->r->out))
+        return false;
+    int64_t one = 1, per_b = c->n->attr.qmatmul.per_column ? matmul_columns(c) : 1;
+    add_typed_param(c, "a_zero_point", 1, &one, operand(c, 0)->type.kind);
+    add_typed_param(c, "b_zero_point", 1, &per_b, operand(c, 1)->type.kind);
+    c->r->out_type = elem_type_default(ELEM_I32);
+    return true;
+}
+
+static bool infer_qlinear_matmul(InferCtx *c)
+{
+    const QMatmulAttrs *a = &c->n->attr.qmatmul;
+    if (!need_operand_quantised(c, 0) || !need_operand_quantised(c, 1) ||
+        !need_quantised(c, (ElemKind)a->out_type, "out_type") || !matmul_shape(c, &c->r->out))
+        return false;
+    int64_t one = 1, per_b = a->per_column ? matmul_columns(c) : 1;
+    add_scale_and_zero_point(c, "a_scale", "a_zero_point", one, operand(c, 0)->type.kind);
+    add_scale_and_zero_point(c, "b_scale", "b_zero_point", per_b, operand(c, 1)->type.kind);
+    add_scale_and_zero_point(c, "y_scale", "y_zero_point", one, (ElemKind)a->out_type);
+    c->r->out_type = elem_type_default((ElemKind)a->out_type);
+    return true;
+}
+
+/* Operand element types an op accepts (OpInfo.types). */
+static bool check_operand_types(InferCtx *c)
+{
+    const OpInfo *info = op_info(c->n->op);
+    char d[400];
+    for (int i = 0; i < c->n->n_inputs && info->types != TYPES_OWN; i++) {
+        ElemKind k = operand(c, i)->type.kind;
+        if (info->types == TYPES_FLOAT && k != ELEM_F32)
+            return fail(c, "%s takes f32 operands, but %s is not f32", info->name,
+                        describe(c, i, d, sizeof d));
+        if (!elem_kind_size(k))
+            return fail(c, "%s cannot compute on %s", info->name, describe(c, i, d, sizeof d));
+        if (k != operand(c, 0)->type.kind) {
+            char e[400];
+            return fail(c, "%s: operand types differ: %s and %s", info->name,
+                        describe(c, 0, d, sizeof d), describe(c, i, e, sizeof e));
+        }
+    }
+    return true;
+}
+
 typedef bool (*InferFn)(InferCtx *c);
 
 static const InferFn infer_fns[] = {
-#define OP(e, s, at, lo, hi, inf, mac, ref) inf,
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) inf,
 #include "ops.def"
 #undef OP
 };
@@ -405,7 +668,8 @@ bool infer_node(const Graph *g, const Node *n, InferResult *r, char *err, size_t
         return fail(&c, "%s takes %d operand%s, got %d", info->name, info->max_inputs,
                     info->max_inputs == 1 ? "" : "s", n->n_inputs);
     }
-    if (!infer_fns[n->op](&c))
+    r->out_type = n->n_inputs ? g->tensors[n->inputs[0]].type : elem_type_default(ELEM_F32);
+    if (!check_operand_types(&c) || !infer_fns[n->op](&c))
         return false;
     int64_t count;
     if (!shape_count(&r->out, &count))

@@ -57,6 +57,28 @@ bool elem_type_equal(ElemType a, ElemType b)
 
 int elem_type_bits(ElemType t) { return t.bits; }
 
+size_t elem_kind_size(ElemKind k)
+{
+    switch (k) {
+    case ELEM_F32:
+    case ELEM_I32: return 4;
+    case ELEM_I8:
+    case ELEM_U8: return 1;
+    default: return 0;
+    }
+}
+
+bool elem_nonzero(ElemKind k, const void *data, int64_t i)
+{
+    switch (k) {
+    case ELEM_F32: return ((const float *)data)[i] != 0.0f;
+    case ELEM_I32: return ((const int32_t *)data)[i] != 0;
+    case ELEM_I8: return ((const int8_t *)data)[i] != 0;
+    case ELEM_U8: return ((const uint8_t *)data)[i] != 0;
+    default: return false;
+    }
+}
+
 bool shape_equal(const Shape *a, const Shape *b)
 {
     if (a->rank != b->rank)
@@ -83,6 +105,20 @@ int64_t shape_elems(const Shape *s)
     for (int i = 0; i < s->rank; i++)
         n *= s->d[i];
     return n;
+}
+
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out)
+{
+    Shape r = {a->rank > b->rank ? a->rank : b->rank, {0}};
+    for (int i = 0; i < r.rank; i++) {
+        int ia = a->rank - r.rank + i, ib = b->rank - r.rank + i;
+        int64_t da = ia >= 0 ? a->d[ia] : 1, db = ib >= 0 ? b->d[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return false;
+        r.d[i] = da == 1 ? db : da;
+    }
+    *out = r;
+    return true;
 }
 
 void shape_format(const Shape *s, char *buf, size_t size)

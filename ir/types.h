@@ -44,6 +44,11 @@ bool elem_kind_from_name(const char *s, ElemKind *out);
 /* Writes the source spelling (f32, fixed<16,8>, log2<4>, ...) into buf. */
 void elem_type_format(ElemType t, char *buf, size_t size);
 bool elem_type_equal(ElemType a, ElemType b);
+/* Bytes per element of the types tensors can hold data in (f32, i8, u8,
+ * i32); 0 for the others, which passes only annotate. */
+size_t elem_kind_size(ElemKind k);
+/* Element i of typed data is not zero. */
+bool elem_nonzero(ElemKind k, const void *data, int64_t i);
 /* Storage size in bits of one element. */
 int elem_type_bits(ElemType t);
 
@@ -57,6 +62,9 @@ bool shape_equal(const Shape *a, const Shape *b);
 bool shape_count(const Shape *s, int64_t *out);
 /* Element count of a shape already validated by the IR. */
 int64_t shape_elems(const Shape *s);
+/* NumPy broadcasting: shapes align on the right, each dimension equal or 1.
+ * False if a and b do not broadcast. */
+bool shape_broadcast(const Shape *a, const Shape *b, Shape *out);
 /* "[1, 3, 224, 224]" */
 void shape_format(const Shape *s, char *buf, size_t size);
 

@@ -4,16 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t array_elem_size(ElemKind dtype)
-{
-    switch (dtype) {
-    case ELEM_F32:
-    case ELEM_I32: return 4;
-    case ELEM_I8:
-    case ELEM_U8: return 1;
-    default: return 0;
-    }
-}
+size_t array_elem_size(ElemKind dtype) { return elem_kind_size(dtype); }
 
 bool array_alloc(Array *a, ElemKind dtype, const Shape *shape, char *err, size_t errsz)
 {

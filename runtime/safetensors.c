@@ -171,12 +171,17 @@ static bool parse_header(const cJSON *root, const unsigned char *data, size_t da
     }
     if (ok) {
         qsort(ranges, (size_t)out->count, sizeof *ranges, compare_ranges);
-        for (int i = 1; i < out->count && ok; i++)
-            if (ranges[i].begin < ranges[i - 1].end) {
-                snprintf(err, errsz, "the data of tensors '%s' and '%s' overlap", ranges[i - 1].name,
+        const Range *prev = NULL;
+        for (int i = 0; i < out->count && ok; i++) {
+            if (ranges[i].begin == ranges[i].end)
+                continue; /* an empty tensor occupies no bytes */
+            if (prev && ranges[i].begin < prev->end) {
+                snprintf(err, errsz, "the data of tensors '%s' and '%s' overlap", prev->name,
                          ranges[i].name);
                 ok = false;
             }
+            prev = &ranges[i];
+        }
     }
     free(ranges);
     return ok;

@@ -26,12 +26,12 @@ static bool bind_one(Graph *g, int t, const NamedArray *a, const char *file, Dia
                    p->name, file, got, want);
         return false;
     }
-    if (a->array.dtype != ELEM_F32) {
-        diag_error(d, p->loc, "layer '%s': '%s' in %s has dtype %s, expected a float type",
-                   owner_name(g, t), p->name, file, elem_kind_name(a->array.dtype));
+    if (a->array.dtype != p->type.kind) {
+        diag_error(d, p->loc, "layer '%s': '%s' in %s has dtype %s, expected %s", owner_name(g, t),
+                   p->name, file, elem_kind_name(a->array.dtype), elem_kind_name(p->type.kind));
         return false;
     }
-    p->data = arena_array(&g->arena, (size_t)shape_elems(&p->shape), sizeof(float));
+    p->data = arena_array(&g->arena, (size_t)shape_elems(&p->shape), elem_kind_size(p->type.kind));
     memcpy(p->data, a->array.data, a->array.nbytes);
     return true;
 }
@@ -47,8 +47,8 @@ bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d)
         if (!a) {
             char want[300];
             shape_format(&p->shape, want, sizeof want);
-            diag_error(d, p->loc, "layer '%s': weight '%s' (f32%s) is missing from %s",
-                       owner_name(g, t), p->name, want, file);
+            diag_error(d, p->loc, "layer '%s': weight '%s' (%s%s) is missing from %s",
+                       owner_name(g, t), p->name, elem_kind_name(p->type.kind), want, file);
             ok = false;
             continue;
         }
@@ -113,28 +113,60 @@ static const char *param_suffix(const char *name)
     return dot ? dot + 1 : name;
 }
 
+/* Integer parameters (quantised weights, zero points) get small values
+ * that keep every quantised computation in range: weights uniform in
+ * [-8, 8] (i8) or [0, 16] (u8), zero points 0 (i8) or 8 (u8). */
+static void fill_integer(Tensor *p, int64_t count, uint64_t seed)
+{
+    uint64_t s = tensor_seed(seed, p->name);
+    bool zero_point = strstr(param_suffix(p->name), "zero_point") != NULL;
+    for (int64_t i = 0; i < count; i++) {
+        int v = zero_point ? 0 : (int)(next_u64(&s) % 17) - 8;
+        if (p->type.kind == ELEM_U8)
+            ((uint8_t *)p->data)[i] = (uint8_t)(v + 8);
+        else if (p->type.kind == ELEM_I8)
+            ((int8_t *)p->data)[i] = (int8_t)v;
+        else
+            ((int32_t *)p->data)[i] = v;
+    }
+}
+
+/* The value every element of a float parameter starts with, or NAN for
+ * parameters drawn at random. */
+static float constant_init(const Node *n, const char *suffix)
+{
+    if (n->op == OP_BATCHNORM)
+        return strcmp(suffix, "weight") == 0 || strcmp(suffix, "running_var") == 0 ? 1.0f : 0.0f;
+    if (n->op == OP_PRELU)
+        return 0.25f;
+    if (strcmp(suffix, "bias") == 0)
+        return 0.0f;
+    if (strstr(suffix, "scale"))
+        return 1.0f / 64; /* quantisation steps */
+    return NAN;
+}
+
 static void fill_param(Graph *g, const Node *n, int k, uint64_t seed)
 {
     Tensor *p = &g->tensors[n->params[k]];
     int64_t count = shape_elems(&p->shape);
-    p->data = arena_array(&g->arena, (size_t)count, sizeof(float));
-    const char *suffix = param_suffix(p->name);
-    float constant;
-    if (n->op == OP_BATCHNORM)
-        constant = strcmp(suffix, "weight") == 0 || strcmp(suffix, "running_var") == 0 ? 1.0f : 0.0f;
-    else if (n->op == OP_PRELU)
-        constant = 0.25f;
-    else if (strcmp(suffix, "bias") == 0)
-        constant = 0.0f;
-    else {
-        uint64_t s = tensor_seed(seed, p->name);
-        double std = sqrt(2.0 * (double)p->shape.d[0] / (double)count); /* fan_in = count / out */
-        for (int64_t i = 0; i < count; i++)
-            p->data[i] = (float)(std * next_normal(&s));
+    p->data = arena_array(&g->arena, (size_t)count, elem_kind_size(p->type.kind));
+    if (p->type.kind != ELEM_F32) {
+        fill_integer(p, count, seed);
         return;
     }
+    float *data = p->data;
+    float constant = constant_init(n, param_suffix(p->name));
+    if (!isnan(constant)) {
+        for (int64_t i = 0; i < count; i++)
+            data[i] = constant;
+        return;
+    }
+    uint64_t s = tensor_seed(seed, p->name);
+    double fan_in = (double)count / (double)(p->shape.rank ? p->shape.d[0] : 1);
+    double std = sqrt(2.0 / fan_in);
     for (int64_t i = 0; i < count; i++)
-        p->data[i] = constant;
+        data[i] = (float)(std * next_normal(&s));
 }
 
 void weights_randomize(Graph *g, uint64_t seed)
@@ -158,10 +190,10 @@ bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)
             continue;
         /* The arrays borrow the graph's data; nothing here is freed but the list. */
         items[n].name = (char *)p->name;
-        items[n].array.dtype = ELEM_F32;
+        items[n].array.dtype = p->type.kind;
         items[n].array.shape = p->shape;
         items[n].array.data = p->data;
-        items[n].array.nbytes = (size_t)shape_elems(&p->shape) * sizeof(float);
+        items[n].array.nbytes = (size_t)shape_elems(&p->shape) * elem_kind_size(p->type.kind);
         n++;
     }
     bool ok = safetensors_write(path, items, n, err, errsz);

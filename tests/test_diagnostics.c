@@ -4,8 +4,8 @@
  * line under the offending text, plus any notes. A rejected network must give
  * no graph and a positive error count.
  *
- * Tests in the section "Known defects" at the end assert the behaviour the
- * compiler SHOULD have and fail until it is fixed; each says why. */
+ * The section "Regressions" at the end guards defects that were found and
+ * fixed; each test says what it guarantees. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,7 +414,7 @@ static void test_add_of_different_shapes_names_both(void **state)
                     "input b: f32[1, 5];\n"
                     "y = add(a, b);\n"
                     "output y;\n",
-                    "net.dnn:3:1: error: add: operand shapes differ: 'a' (f32[1, 4]) and 'b' "
+                    "net.dnn:3:1: error: add: operand shapes do not broadcast: 'a' (f32[1, 4]) and 'b' "
                     "(f32[1, 5])\n"
                     "  y = add(a, b);\n"
                     "  ^\n");
@@ -681,8 +681,8 @@ static void test_block_argument_missing(void **state)
                     "      ^\n");
 }
 
-/* Only the first line is checked here; the wording "got more" is a known
- * defect, see test_too_many_block_arguments_are_counted. */
+/* Only the start of the message is checked here; the full message with the
+ * count is checked by test_too_many_block_arguments_are_counted. */
 static void test_too_many_block_arguments(void **state)
 {
     (void)state;
@@ -713,7 +713,7 @@ static void test_block_without_return(void **state)
 
 /* ---- outputs --------------------------------------------------------------- */
 
-/* Checks the message only; where it points is a known defect, see
+/* Checks the message only; that it names the file is checked by
  * test_missing_output_declaration_names_the_file. */
 static void test_missing_output_declaration(void **state)
 {
@@ -935,15 +935,13 @@ static void test_more_than_20_syntax_errors_stop_the_run(void **state)
     check_error_limit("y%d = relu(x));");
 }
 
-/* ---- Known defects ----------------------------------------------------------
- * Each test below guards a defect found and fixed in the compiler
- * is fixed. They are listed, with reproductions, in the report that came
- * with this file. */
+/* ---- Regressions -------------------------------------------------------------
+ * Each test below guards a defect that was found and fixed in the compiler,
+ * so that it stays fixed. */
 
-/* FIXED: a missing ';' is reported at the next token, on the next line
- * ("3:1: unexpected 'output', expecting ';'"), not where the ';' is missing.
- * gcc and clang point just past the last token of the statement. Only the
- * position, the quoted line and the caret are fixed here, not the wording. */
+/* A missing ';' is reported just past the last token of the statement, as
+ * gcc and clang do, not at the next token on the following line. Only the
+ * position, the quoted line and the caret are checked, not the wording. */
 static void test_missing_semicolon_is_reported_after_the_statement(void **state)
 {
     (void)state;
@@ -963,9 +961,8 @@ static void test_missing_semicolon_is_reported_after_the_statement(void **state)
     assert_true(ok);
 }
 
-/* FIXED: a stray character gives two errors, the scanner's "unexpected
- * character '$'" and the parser's "syntax error, unexpected invalid
- * character, expecting ';'" at the same place. */
+/* A stray character gives exactly one error, the scanner's "unexpected
+ * character", with no second syntax error at the same place. */
 static void test_one_stray_character_is_one_error(void **state)
 {
     (void)state;
@@ -978,10 +975,9 @@ static void test_one_stray_character_is_one_error(void **state)
                     "              ^\n");
 }
 
-/* FIXED: one non-ASCII character (here U+00D7, as pasted from a paper)
- * gives three errors: one per UTF-8 byte plus a syntax error, and the caret
- * of the second byte's error stands one column too far right. One error at
- * the character is expected; its wording is left open. */
+/* One non-ASCII character (here U+00D7, as pasted from a paper) gives one
+ * error at the character's column, not one per UTF-8 byte; its wording is
+ * left open. */
 static void test_one_non_ascii_character_is_one_error(void **state)
 {
     (void)state;
@@ -1001,9 +997,8 @@ static void test_one_non_ascii_character_is_one_error(void **state)
     assert_int_equal(errors, 1);
 }
 
-/* FIXED: the suggestion uses plain Levenshtein distance, so swapping two
- * letters (the most common typo) costs 2 and a 4-letter name gets no
- * suggestion; a transposition should count as one edit (Damerau). */
+/* Swapping two adjacent letters, the most common typo, counts as one edit
+ * (Damerau distance), so even a 4-letter op name gets its suggestion. */
 static void test_unknown_op_with_swapped_letters_suggests_the_op(void **state)
 {
     (void)state;
@@ -1016,9 +1011,8 @@ static void test_unknown_op_with_swapped_letters_suggests_the_op(void **state)
                     "      ^~~~\n");
 }
 
-/* FIXED: the candidates for "did you mean" include the layer being
- * defined, so the suggested fix would be a cycle: here the compiler
- * currently says "did you mean 'conv2'?". */
+/* "did you mean" never suggests the layer being defined (here 'conv2'),
+ * since that fix would be a cycle. */
 static void test_undefined_name_does_not_suggest_the_layer_itself(void **state)
 {
     (void)state;
@@ -1031,8 +1025,8 @@ static void test_undefined_name_does_not_suggest_the_layer_itself(void **state)
                     "               ^~~~~\n");
 }
 
-/* FIXED: inside a block an undefined name gets no suggestion, even when
- * it is one letter away from a parameter. */
+/* Inside a block, an undefined name one letter away from a block
+ * parameter gets that parameter as its suggestion. */
 static void test_undefined_name_in_a_block_suggests_a_parameter(void **state)
 {
     (void)state;
@@ -1052,8 +1046,8 @@ static void test_undefined_name_in_a_block_suggests_a_parameter(void **state)
                     "      ^\n");
 }
 
-/* FIXED: too many block arguments are reported once per extra argument,
- * each saying "got more"; one error with the count is expected. */
+/* Too many block arguments give one error with the count of arguments
+ * given, at the first extra one, not one error per extra argument. */
 static void test_too_many_block_arguments_are_counted(void **state)
 {
     (void)state;
@@ -1070,9 +1064,9 @@ static void test_too_many_block_arguments_are_counted(void **state)
                     "           ^\n");
 }
 
-/* FIXED: "dnnc: error: the network declares no outputs" does not say which
- * file; every other diagnostic starts with the file name. Only the prefix is
- * fixed here (a line and column, e.g. the end of the file, are welcome). */
+/* "the network declares no outputs" starts with the file name, like every
+ * other diagnostic. Only that prefix is checked (a line and column, e.g. the
+ * end of the file, are allowed). */
 static void test_missing_output_declaration_names_the_file(void **state)
 {
     (void)state;
@@ -1081,8 +1075,8 @@ static void test_missing_output_declaration_names_the_file(void **state)
                          "net.dnn:");
 }
 
-/* FIXED: with CRLF line ends every quoted source line ends in '?', the
- * carriage return shown as a non-printable byte. */
+/* With CRLF line ends, quoted source lines are shown without the carriage
+ * return (no trailing '?' for a non-printable byte). */
 static void test_crlf_source_lines_are_quoted_without_the_carriage_return(void **state)
 {
     (void)state;
@@ -1095,8 +1089,8 @@ static void test_crlf_source_lines_are_quoted_without_the_carriage_return(void *
                     "           ^\n");
 }
 
-/* FIXED: deeply nested parentheses give bison's "memory exhausted", which
- * reads like a crash; the message should say the nesting is too deep. */
+/* Deeply nested parentheses give an error saying the nesting is too deep,
+ * never bison's "memory exhausted", which reads like a crash. */
 static void test_deep_parentheses_say_nesting_not_memory(void **state)
 {
     (void)state;
@@ -1190,7 +1184,7 @@ int main(void)
         /* the error limit */
         cmocka_unit_test(test_more_than_20_semantic_errors_stop_the_run),
         cmocka_unit_test(test_more_than_20_syntax_errors_stop_the_run),
-        /* known defects: these fail until the compiler is fixed */
+        /* regressions: defects found and fixed */
         cmocka_unit_test(test_missing_semicolon_is_reported_after_the_statement),
         cmocka_unit_test(test_one_stray_character_is_one_error),
         cmocka_unit_test(test_one_non_ascii_character_is_one_error),

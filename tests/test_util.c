@@ -1,8 +1,13 @@
 #include "test_util.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void run_frontend(Parsed *p)
 {
@@ -84,4 +89,109 @@ void assert_contains_impl(const char *haystack, const char *needle, const char *
     print_error("%s:%d: expected to find\n  %s\nin\n%s\n", file, line, needle,
                    haystack ? haystack : "(null)");
     _fail(file, line);
+}
+
+/* ---- temporary directories ------------------------------------------------ */
+
+bool temp_dir_create(char *buf, size_t size, const char *prefix)
+{
+    const char *base = getenv("TMPDIR");
+    int n = snprintf(buf, size, "%s/%s-XXXXXX", base && *base ? base : "/tmp", prefix);
+    return n > 0 && (size_t)n < size && mkdtemp(buf) != NULL;
+}
+
+int temp_dir_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    return rmdir(dir);
+}
+
+char *dir_find_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("cannot list %s", dir);
+    char *found = NULL;
+    struct dirent *e;
+    while (!found && (e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            found = strdup(e->d_name);
+    closedir(d);
+    return found;
+}
+
+/* ---- running a program ---------------------------------------------------- */
+
+extern char **environ;
+
+Run run_program(const char *binary, const char *dir, const char *const *args)
+{
+    char out_path[4096], err_path[4096];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    char *argv[64];
+    int argc = 0;
+    argv[argc++] = (char *)binary;
+    for (int i = 0; args[i]; i++) {
+        if (argc == 63)
+            fail_msg("run_program: more than 62 arguments");
+        argv[argc++] = (char *)args[i];
+    }
+    argv[argc] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, binary, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        fail_msg("cannot run %s: %s", binary, strerror(rc));
+    int wstatus;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+
+    Run r;
+    r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+    r.out = read_file_or_fail(out_path, NULL);
+    r.err = read_file_or_fail(err_path, NULL);
+    unlink(out_path);
+    unlink(err_path);
+    return r;
+}
+
+void run_free(Run *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+void check_run(const char *file, int line, Run *r, int status, const char *out_has,
+               const char *err_has)
+{
+    bool status_ok = r->status == status;
+    bool out_ok = out_has ? strstr(r->out, out_has) != NULL : r->out[0] == '\0';
+    bool err_ok = err_has ? strstr(r->err, err_has) != NULL : r->err[0] == '\0';
+    if (!(status_ok && out_ok && err_ok))
+        print_error("%s:%d: expected exit %d, stdout %s%s%s, stderr %s%s%s\n"
+                    "got exit %d\n--- stdout:\n%s--- stderr:\n%s---\n",
+                    file, line, status, out_has ? "containing '" : "empty", out_has ? out_has : "",
+                    out_has ? "'" : "", err_has ? "containing '" : "empty", err_has ? err_has : "",
+                    err_has ? "'" : "", r->status, r->out, r->err);
+    run_free(r);
+    if (!(status_ok && out_ok && err_ok))
+        _fail(file, line);
 }

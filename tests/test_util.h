@@ -5,6 +5,7 @@
 #define DNNC_TEST_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -34,5 +35,36 @@ char *read_file_or_fail(const char *path, size_t *len);
 /* Fails unless `haystack` contains `needle`, showing both. */
 #define assert_contains(haystack, needle) assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
 void assert_contains_impl(const char *haystack, const char *needle, const char *file, int line);
+
+/* ---- temporary directories ------------------------------------------------ */
+
+/* Creates a fresh directory $TMPDIR/PREFIX-XXXXXX (/tmp without TMPDIR) and
+ * writes its path to buf; false if it cannot. */
+bool temp_dir_create(char *buf, size_t size, const char *prefix);
+/* Removes every file in the (flat) directory, then the directory; 0 on success. */
+int temp_dir_remove(const char *dir);
+/* The name of the first entry of `dir` that starts with `prefix` (malloc'd),
+ * or NULL if there is none: finds OUT and OUT.tmp.XXXXXX alike. */
+char *dir_find_prefix(const char *dir, const char *prefix);
+
+/* ---- running a program ---------------------------------------------------- */
+
+typedef struct Run {
+    int status; /* exit status; -1 if it did not exit normally */
+    char *out, *err;
+} Run;
+
+/* Runs `binary` with the given arguments (NULL-terminated, argv[0] not
+ * included), stdin from /dev/null, stdout and stderr captured through the
+ * files stdout.txt and stderr.txt in `dir` (removed afterwards). */
+Run run_program(const char *binary, const char *dir, const char *const *args);
+void run_free(Run *r);
+
+/* Checks the exit status and that each stream contains its excerpt (NULL:
+ * the stream must be empty). Frees the run before failing. */
+void check_run(const char *file, int line, Run *r, int status, const char *out_has,
+               const char *err_has);
+#define assert_run(r, status, out_has, err_has) \
+    check_run(__FILE__, __LINE__, (r), (status), (out_has), (err_has))
 
 #endif

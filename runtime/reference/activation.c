@@ -9,14 +9,14 @@ static int64_t count(const KernelArgs *a) { return dims_product(a->out_shape, 0,
 void ref_relu(const KernelArgs *a)
 {
     for (int64_t i = 0; i < count(a); i++)
-        a->out[i] = a->in[0][i] > 0 ? a->in[0][i] : 0.0f;
+        fout(a)[i] = fin(a, 0)[i] > 0 ? fin(a, 0)[i] : 0.0f;
 }
 
 void ref_leaky_relu(const KernelArgs *a)
 {
     float alpha = (float)a->node->attr.alpha.alpha;
     for (int64_t i = 0; i < count(a); i++)
-        a->out[i] = a->in[0][i] >= 0 ? a->in[0][i] : alpha * a->in[0][i];
+        fout(a)[i] = fin(a, 0)[i] >= 0 ? fin(a, 0)[i] : alpha * fin(a, 0)[i];
 }
 
 /* One slope per channel (dimension 1). */
@@ -25,8 +25,8 @@ void ref_prelu(const KernelArgs *a)
     const Shape *s = a->out_shape;
     int64_t C = s->d[1], inner = dims_product(s, 2, s->rank);
     for (int64_t i = 0; i < count(a); i++) {
-        float slope = a->param[0][(i / inner) % C];
-        a->out[i] = a->in[0][i] >= 0 ? a->in[0][i] : slope * a->in[0][i];
+        float slope = fparam(a, 0)[(i / inner) % C];
+        fout(a)[i] = fin(a, 0)[i] >= 0 ? fin(a, 0)[i] : slope * fin(a, 0)[i];
     }
 }
 
@@ -34,21 +34,21 @@ void ref_elu(const KernelArgs *a)
 {
     double alpha = a->node->attr.alpha.alpha;
     for (int64_t i = 0; i < count(a); i++) {
-        float x = a->in[0][i];
-        a->out[i] = x > 0 ? x : (float)(alpha * expm1((double)x));
+        float x = fin(a, 0)[i];
+        fout(a)[i] = x > 0 ? x : (float)(alpha * expm1((double)x));
     }
 }
 
 void ref_sigmoid(const KernelArgs *a)
 {
     for (int64_t i = 0; i < count(a); i++)
-        a->out[i] = (float)(1.0 / (1.0 + exp(-(double)a->in[0][i])));
+        fout(a)[i] = (float)(1.0 / (1.0 + exp(-(double)fin(a, 0)[i])));
 }
 
 void ref_tanh(const KernelArgs *a)
 {
     for (int64_t i = 0; i < count(a); i++)
-        a->out[i] = (float)tanh((double)a->in[0][i]);
+        fout(a)[i] = (float)tanh((double)fin(a, 0)[i]);
 }
 
 /* out[n][c][...] = max over p < pieces of in[n][c * pieces + p][...]:
@@ -63,9 +63,9 @@ void ref_maxout(const KernelArgs *a)
             for (int64_t i = 0; i < inner; i++) {
                 float m = -FLT_MAX;
                 for (int64_t p = 0; p < k; p++) {
-                    float v = a->in[0][((n * C * k) + c * k + p) * inner + i];
+                    float v = fin(a, 0)[((n * C * k) + c * k + p) * inner + i];
                     m = v > m ? v : m;
                 }
-                a->out[(n * C + c) * inner + i] = m;
+                fout(a)[(n * C + c) * inner + i] = m;
             }
 }

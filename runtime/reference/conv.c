@@ -1,19 +1,18 @@
-/* Convolution and fully connected layers. */
+/* Convolution, fully connected layers and matrix products. The quantised
+ * variants (quant.c) reuse the same cores on zero-point-corrected values. */
 #include "kernels.h"
 
-/* out[n][f][y][x] = bias[f] + sum over c, ky, kx (in this order, ascending) of
+/* acc[n][f][y][x] = sum over c, ky, kx (in this order, ascending) of
  *   in[n][g*Cg + c][y*sh - pad_top + ky*dh][x*sw - pad_left + kx*dw] * w[f][c][ky][kx]
  * where g = f / (F / groups) and Cg = C / groups; taps outside the input are
- * zero padding and skipped. */
-void ref_conv(const KernelArgs *a)
+ * zero padding and skipped. Sums in double, no bias. */
+void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
+               const float *w, double *acc_out)
 {
-    const ConvAttrs *at = &a->node->attr.conv;
-    const Shape *is = a->in_shape[0], *os = a->out_shape;
     int64_t N = is->d[0], C = is->d[1], H = is->d[2], W = is->d[3];
     int64_t F = os->d[1], OH = os->d[2], OW = os->d[3];
     int64_t KH = at->kernel[0], KW = at->kernel[1];
     int64_t Cg = C / at->groups, Fg = F / at->groups;
-    const float *in = a->in[0], *w = a->param[0], *bias = at->bias ? a->param[1] : NULL;
     for (int64_t n = 0; n < N; n++)
         for (int64_t f = 0; f < F; f++) {
             int64_t c0 = (f / Fg) * Cg;
@@ -34,11 +33,22 @@ void ref_conv(const KernelArgs *a)
                                        wf[(c * KH + ky) * KW + kx];
                             }
                         }
-                    if (bias)
-                        acc += bias[f];
-                    a->out[((n * F + f) * OH + y) * OW + x] = (float)acc;
+                    acc_out[((n * F + f) * OH + y) * OW + x] = acc;
                 }
         }
+}
+
+/* out = acc + bias[f], rounded to float once. */
+void ref_conv(const KernelArgs *a)
+{
+    const ConvAttrs *at = &a->node->attr.conv;
+    const Shape *os = a->out_shape;
+    int64_t count = dims_product(os, 0, os->rank), plane = os->d[2] * os->d[3];
+    double *acc = (double *)a->scratch;
+    conv_core(at, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc);
+    const float *bias = at->bias ? fparam(a, 1) : NULL;
+    for (int64_t i = 0; i < count; i++)
+        fout(a)[i] = (float)(acc[i] + (bias ? bias[(i / plane) % os->d[1]] : 0.0));
 }
 
 /* out[n][u] = bias[u] + sum over k ascending of in[n][k] * w[u][k], where the
@@ -48,14 +58,45 @@ void ref_fc(const KernelArgs *a)
     const FcAttrs *at = &a->node->attr.fc;
     int64_t N = a->in_shape[0]->d[0], K = dims_product(a->in_shape[0], 1, a->in_shape[0]->rank);
     int64_t U = at->units;
-    const float *w = a->param[0], *bias = at->bias ? a->param[1] : NULL;
+    const float *w = fparam(a, 0), *bias = at->bias ? fparam(a, 1) : NULL;
     for (int64_t n = 0; n < N; n++)
         for (int64_t u = 0; u < U; u++) {
             double acc = 0;
             for (int64_t k = 0; k < K; k++)
-                acc += (double)a->in[0][n * K + k] * w[u * K + k];
+                acc += (double)fin(a, 0)[n * K + k] * w[u * K + k];
             if (bias)
                 acc += bias[u];
-            a->out[n * U + u] = (float)acc;
+            fout(a)[n * U + u] = (float)acc;
         }
+}
+
+/* NumPy matmul, batch dimensions broadcast: acc[b][m][n] = sum over k
+ * ascending of A[b][m][k] * B[b][k][n], in double. */
+void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
+                 double *acc_out)
+{
+    int64_t M = as->d[as->rank - 2], K = as->d[as->rank - 1], N = bs->d[bs->rank - 1];
+    Shape ba = *as, bb = *bs, bo = *os;
+    ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;
+    int64_t batches = dims_product(&bo, 0, bo.rank);
+    for (int64_t b = 0; b < batches; b++) {
+        const float *Ab = A + broadcast_offset(&ba, &bo, b) * M * K;
+        const float *Bb = B + broadcast_offset(&bb, &bo, b) * K * N;
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t n = 0; n < N; n++) {
+                double acc = 0;
+                for (int64_t k = 0; k < K; k++)
+                    acc += (double)Ab[m * K + k] * Bb[k * N + n];
+                acc_out[(b * M + m) * N + n] = acc;
+            }
+    }
+}
+
+void ref_matmul(const KernelArgs *a)
+{
+    int64_t count = dims_product(a->out_shape, 0, a->out_shape->rank);
+    double *acc = (double *)a->scratch;
+    matmul_core(a->in_shape[0], a->in_shape[1], a->out_shape, fin(a, 0), fin(a, 1), acc);
+    for (int64_t i = 0; i < count; i++)
+        fout(a)[i] = (float)acc[i];
 }

@@ -8,20 +8,36 @@
 #include "reference.h"
 
 static const RefKernel kernels[] = {
-#define OP(e, s, at, lo, hi, inf, mac, ref) ref,
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) ref,
 #include "ops.def"
 #undef OP
 };
 
+static size_t tensor_bytes(const Tensor *t)
+{
+    return (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+}
+
+size_t scratch_bytes(const Graph *g, const Node *n)
+{
+    size_t bytes = (size_t)shape_elems(&g->tensors[n->output].shape) * sizeof(double);
+    for (int i = 0; i < n->n_inputs && i < 2; i++)
+        bytes += (size_t)shape_elems(&g->tensors[n->inputs[i]].shape) * sizeof(float);
+    if (n->n_params)
+        bytes += (size_t)shape_elems(&g->tensors[n->params[0]].shape) * sizeof(float);
+    return bytes;
+}
+
 static bool check_ready(const Graph *g, char *err, size_t errsz)
 {
-    for (int i = 0; i < g->n_inputs; i++) {
-        const Tensor *t = &g->tensors[g->inputs[i]];
-        if (t->type.kind != ELEM_F32) {
+    for (int i = 0; i < g->n_tensors; i++) {
+        const Tensor *t = &g->tensors[i];
+        if (!elem_kind_size(t->type.kind)) {
             char ty[64];
             elem_type_format(t->type, ty, sizeof ty);
             snprintf(err, errsz,
-                     "input '%s' is %s; the reference executor runs float32 networks only", t->name, ty);
+                     "'%s' is %s; the reference executor computes on f32, i8, u8 and i32 only",
+                     t->name, ty);
             return false;
         }
     }
@@ -34,45 +50,82 @@ static bool check_ready(const Graph *g, char *err, size_t errsz)
     return true;
 }
 
-static void run_node(const Graph *g, const Node *n, float **buf)
+#define MAX_OPERANDS_ON_STACK 64
+
+static bool run_node(const Graph *g, const Node *n, void **buf, char *scratch)
 {
-    const float *in[n->n_inputs + 1];
-    const Shape *in_shape[n->n_inputs + 1];
-    const float *param[NODE_MAX_PARAMS];
-    for (int i = 0; i < n->n_inputs; i++) {
-        in[i] = buf[n->inputs[i]];
-        in_shape[i] = &g->tensors[n->inputs[i]].shape;
+    const void *in_small[MAX_OPERANDS_ON_STACK];
+    const Shape *shape_small[MAX_OPERANDS_ON_STACK];
+    ElemKind type_small[MAX_OPERANDS_ON_STACK];
+    bool small = n->n_inputs <= MAX_OPERANDS_ON_STACK;
+    /* Concatenations of very many operands take their arrays from the heap. */
+    const void **in = small ? in_small : malloc(sizeof(void *) * (size_t)n->n_inputs);
+    const Shape **in_shape = small ? shape_small : malloc(sizeof(Shape *) * (size_t)n->n_inputs);
+    ElemKind *in_type = small ? type_small : malloc(sizeof(ElemKind) * (size_t)n->n_inputs);
+    const void *param[NODE_MAX_PARAMS];
+    ElemKind param_type[NODE_MAX_PARAMS];
+    bool ok = in && in_shape && in_type;
+    if (ok) {
+        for (int i = 0; i < n->n_inputs; i++) {
+            const Tensor *t = &g->tensors[n->inputs[i]];
+            in[i] = buf[n->inputs[i]];
+            in_shape[i] = &t->shape;
+            in_type[i] = t->type.kind;
+        }
+        for (int i = 0; i < n->n_params; i++) {
+            param[i] = g->tensors[n->params[i]].data;
+            param_type[i] = g->tensors[n->params[i]].type.kind;
+        }
+        const Tensor *o = &g->tensors[n->output];
+        KernelArgs a = {n, in, in_shape, in_type, n->n_inputs, param, param_type,
+                        buf[n->output], &o->shape, o->type.kind, scratch};
+        kernels[n->op](&a);
     }
-    for (int i = 0; i < n->n_params; i++)
-        param[i] = g->tensors[n->params[i]].data;
-    KernelArgs a = {n, in, in_shape, n->n_inputs, param, buf[n->output], &g->tensors[n->output].shape};
-    kernels[n->op](&a);
+    if (!small) {
+        free(in);
+        free(in_shape);
+        free(in_type);
+    }
+    return ok;
+}
+
+bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
+                         size_t errsz)
+{
+    if (!check_ready(g, err, errsz))
+        return false;
+    void **buf = calloc((size_t)g->n_tensors + 1, sizeof *buf);
+    size_t scratch_size = 1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        size_t s = scratch_bytes(g, &g->nodes[i]);
+        scratch_size = s > scratch_size ? s : scratch_size;
+    }
+    char *scratch = malloc(scratch_size);
+    bool ok = buf && scratch;
+    for (int i = 0; i < g->n_inputs && ok; i++)
+        buf[g->inputs[i]] = (void *)inputs[i];
+    for (int i = 0; i < g->n_nodes && ok; i++) {
+        int t = g->nodes[i].output;
+        buf[t] = malloc(tensor_bytes(&g->tensors[t]) + 1);
+        ok = buf[t] != NULL;
+    }
+    for (int i = 0; i < g->n_nodes && ok; i++)
+        ok = run_node(g, &g->nodes[i], buf, scratch);
+    if (!ok)
+        snprintf(err, errsz, "out of memory for activations");
+    for (int i = 0; i < g->n_outputs && ok; i++) {
+        int t = g->outputs[i];
+        memcpy(outputs[i], buf[t], tensor_bytes(&g->tensors[t]));
+    }
+    for (int i = 0; buf && i < g->n_nodes; i++)
+        free(buf[g->nodes[i].output]);
+    free(buf);
+    free(scratch);
+    return ok;
 }
 
 bool reference_run(const Graph *g, const float *const *inputs, float *const *outputs, char *err,
                    size_t errsz)
 {
-    if (!check_ready(g, err, errsz))
-        return false;
-    float **buf = calloc((size_t)g->n_tensors + 1, sizeof *buf);
-    bool ok = buf != NULL;
-    for (int i = 0; i < g->n_inputs && ok; i++)
-        buf[g->inputs[i]] = (float *)inputs[i];
-    for (int i = 0; i < g->n_nodes && ok; i++) {
-        int t = g->nodes[i].output;
-        buf[t] = malloc((size_t)shape_elems(&g->tensors[t].shape) * sizeof(float));
-        ok = buf[t] != NULL;
-    }
-    if (!ok)
-        snprintf(err, errsz, "out of memory for activations");
-    for (int i = 0; i < g->n_nodes && ok; i++)
-        run_node(g, &g->nodes[i], buf);
-    for (int i = 0; i < g->n_outputs && ok; i++) {
-        int t = g->outputs[i];
-        memcpy(outputs[i], buf[t], (size_t)shape_elems(&g->tensors[t].shape) * sizeof(float));
-    }
-    for (int i = 0; buf && i < g->n_nodes; i++)
-        free(buf[g->nodes[i].output]);
-    free(buf);
-    return ok;
+    return reference_run_typed(g, (const void *const *)inputs, (void *const *)outputs, err, errsz);
 }

@@ -4,21 +4,53 @@
 
 #include "graph.h"
 
+/* Buffers are untyped: each holds elements of its tensor's type (f32, i8,
+ * u8 or i32). Float-only kernels read them through fin/fout/fparam. */
 typedef struct KernelArgs {
     const Node *node;
-    const float *const *in;   /* activation operands */
+    const void *const *in;   /* activation operands */
     const Shape *const *in_shape;
+    const ElemKind *in_type;
     int n_in;
-    const float *const *param; /* weights in the order the shape rule declares them */
-    float *out;
+    const void *const *param; /* weights in the order the shape rule declares them */
+    const ElemKind *param_type;
+    void *out;
     const Shape *out_shape;
+    ElemKind out_type;
+    char *scratch; /* at least scratch_bytes(node) of working memory */
 } KernelArgs;
+
+/* Working memory a kernel may need: double accumulators for the output and
+ * float copies of two operands and the first parameter (quantised kernels).
+ * The executor allocates it once, so kernels never allocate. */
+size_t scratch_bytes(const Graph *g, const Node *n);
+
+static inline const float *fin(const KernelArgs *a, int i) { return a->in[i]; }
+static inline const float *fparam(const KernelArgs *a, int i) { return a->param[i]; }
+static inline float *fout(const KernelArgs *a) { return a->out; }
+
+/* Reads element i of typed data as a double, and stores v into element i,
+ * converting as C does (integers wrap, as NumPy's do). */
+double load_elem(ElemKind k, const void *data, int64_t i);
+void store_elem(ElemKind k, void *data, int64_t i, double v);
+/* Stores a quantised value: rounded half to even and saturated (ONNX). */
+void store_saturated(ElemKind k, void *data, int64_t i, double v);
+
+/* Offset into an operand of shape `in` broadcast to `out`, for the output
+ * element at linear index i. */
+int64_t broadcast_offset(const Shape *in, const Shape *out, int64_t i);
 
 typedef void (*RefKernel)(const KernelArgs *a);
 
-#define OP(e, s, at, lo, hi, inf, mac, ref) void ref(const KernelArgs *a);
+#define OP(e, s, at, lo, hi, ty, inf, mac, ref) void ref(const KernelArgs *a);
 #include "ops.def"
 #undef OP
+
+/* The shared cores of conv.c: sums in double, no bias, no rounding. */
+void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
+               const float *w, double *acc_out);
+void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
+                 double *acc_out);
 
 /* Product of dims [from, to): strides for C-order loops. */
 int64_t dims_product(const Shape *s, int from, int to);

@@ -3,8 +3,9 @@
 
 #include "kernels.h"
 
-/* Along one axis: exp(x - max) / sum, the sum in double, ascending. */
-void ref_softmax(const KernelArgs *a)
+/* Along one axis: exp(x - max) / sum, the sum in double, ascending; the
+ * log variant gives x - max - log(sum). */
+static void softmax(const KernelArgs *a, bool log_output)
 {
     const Shape *s = a->out_shape;
     int64_t axis = a->node->attr.axis.axis < 0 ? a->node->attr.axis.axis + s->rank
@@ -13,17 +14,21 @@ void ref_softmax(const KernelArgs *a)
     int64_t inner = dims_product(s, (int)axis + 1, s->rank);
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
-            const float *x = a->in[0] + o * n * inner + i;
-            float *y = a->out + o * n * inner + i;
+            const float *x = fin(a, 0) + o * n * inner + i;
+            float *y = fout(a) + o * n * inner + i;
             double m = x[0], sum = 0;
             for (int64_t k = 1; k < n; k++)
                 m = x[k * inner] > m ? x[k * inner] : m;
             for (int64_t k = 0; k < n; k++)
                 sum += exp((double)x[k * inner] - m);
             for (int64_t k = 0; k < n; k++)
-                y[k * inner] = (float)(exp((double)x[k * inner] - m) / sum);
+                y[k * inner] = log_output ? (float)((double)x[k * inner] - m - log(sum))
+                                          : (float)(exp((double)x[k * inner] - m) / sum);
         }
 }
+
+void ref_softmax(const KernelArgs *a) { softmax(a, false); }
+void ref_log_softmax(const KernelArgs *a) { softmax(a, true); }
 
 /* y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c], channel c =
  * dimension 1, computed in double. */
@@ -31,12 +36,12 @@ void ref_batchnorm(const KernelArgs *a)
 {
     const Shape *s = a->out_shape;
     int64_t C = s->d[1], inner = dims_product(s, 2, s->rank), total = dims_product(s, 0, s->rank);
-    const float *gamma = a->param[0], *beta = a->param[1], *mean = a->param[2], *var = a->param[3];
+    const float *gamma = fparam(a, 0), *beta = fparam(a, 1), *mean = fparam(a, 2), *var = fparam(a, 3);
     double eps = a->node->attr.batchnorm.eps;
     for (int64_t i = 0; i < total; i++) {
         int64_t c = (i / inner) % C;
-        double norm = ((double)a->in[0][i] - mean[c]) / sqrt((double)var[c] + eps);
-        a->out[i] = (float)(norm * gamma[c] + beta[c]);
+        double norm = ((double)fin(a, 0)[i] - mean[c]) / sqrt((double)var[c] + eps);
+        fout(a)[i] = (float)(norm * gamma[c] + beta[c]);
     }
 }
 
@@ -55,11 +60,11 @@ void ref_lrn(const KernelArgs *a)
                 double sum = 0;
                 int64_t lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;
                 for (int64_t k = lo; k <= hi; k++) {
-                    double v = a->in[0][(n * C + k) * inner + i];
+                    double v = fin(a, 0)[(n * C + k) * inner + i];
                     sum += v * v;
                 }
-                double x = a->in[0][(n * C + c) * inner + i];
-                a->out[(n * C + c) * inner + i] =
+                double x = fin(a, 0)[(n * C + c) * inner + i];
+                fout(a)[(n * C + c) * inner + i] =
                     (float)(x / pow(at->bias + at->alpha / (double)at->size * sum, at->beta));
             }
 }

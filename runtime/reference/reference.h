@@ -21,4 +21,9 @@
 bool reference_run(const Graph *g, const float *const *inputs, float *const *outputs, char *err,
                    size_t errsz);
 
+/* The same for graphs with typed inputs and outputs (f32, i8, u8, i32):
+ * each buffer holds elements of its tensor's type. */
+bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
+                         size_t errsz);
+
 #endif

@@ -6,8 +6,7 @@
 
 #include "array.h"
 #include "driver.h"
-#include "idx.h"
-#include "npy.h"
+#include "tensor_file.h"
 
 #define TOP_K 5
 
@@ -31,16 +30,8 @@ static int top_k(const float *scores, int64_t n, int64_t *best, int k)
 static bool load_labels(const char *path, int64_t samples, int32_t **labels)
 {
     char err[1024];
-    FILE *f = fopen(path, "rb");
-    unsigned char magic[6] = {0};
-    if (f) {
-        size_t got = fread(magic, 1, 6, f);
-        (void)got;
-        fclose(f);
-    }
     Array raw, as_f32;
-    bool ok = memcmp(magic, "\x93NUMPY", 6) == 0 ? npy_read(path, &raw, err, sizeof err)
-                                                 : idx_read(path, &raw, err, sizeof err);
+    bool ok = tensor_file_read(path, &raw, NULL, err, sizeof err);
     if (!ok) {
         fprintf(stderr, "dnnc run: error: %s\n", err);
         return false;

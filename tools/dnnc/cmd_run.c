@@ -8,6 +8,7 @@
 #include "npy.h"
 #include "progress.h"
 #include "reference.h"
+#include "tensor_file.h"
 
 const char cmd_run_usage[] =
     "usage: dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
@@ -111,22 +112,15 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
     return 0;
 }
 
-/* npy by its magic, IDX otherwise; always converted to float32. */
+/* Always converted to float32; IDX images scaled to [0, 1]. */
 static bool load_input(const char *path, Array *out, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "rb");
-    unsigned char magic[6] = {0};
-    if (f) {
-        size_t got = fread(magic, 1, 6, f);
-        (void)got;
-        fclose(f);
-    }
     Array raw;
-    bool is_npy = memcmp(magic, "\x93NUMPY", 6) == 0;
-    if (!(is_npy ? npy_read(path, &raw, err, errsz) : idx_read(path, &raw, err, errsz)))
+    TensorFileFormat format;
+    if (!tensor_file_read(path, &raw, &format, err, errsz))
         return false;
     bool ok;
-    if (!is_npy && raw.dtype == ELEM_U8 && raw.shape.rank == 3)
+    if (format == TENSOR_FILE_IDX && raw.dtype == ELEM_U8 && raw.shape.rank == 3)
         ok = idx_images_to_input(&raw, out, err, errsz);
     else
         ok = array_to_f32(&raw, out, err, errsz);

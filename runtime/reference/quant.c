@@ -1,0 +1,145 @@
+/* Quantised ops (ONNX QuantizeLinear, DequantizeLinear, ConvInteger,
+ * QLinearConv, MatMulInteger, QLinearMatMul): real = scale * (q - zero_point).
+ * Integer products are formed exactly: the zero-point-corrected values are
+ * small integers, exact in float, and the cores sum them in double, exactly
+ * for any layer dnnc accepts (|sum| < 2^53). Requantisation rounds half to
+ * even and saturates, as ONNX specifies. */
+#include <math.h>
+
+#include "kernels.h"
+
+/* Index into per-axis parameters for element i of a tensor of shape s. */
+static int64_t axis_index(const Shape *s, int64_t axis, int64_t i)
+{
+    if (axis < 0)
+        axis += s->rank;
+    return (i / dims_product(s, (int)axis + 1, s->rank)) % s->d[axis];
+}
+
+void ref_quantize(const KernelArgs *a)
+{
+    const QuantizeAttrs *at = &a->node->attr.quantize;
+    int64_t n = dims_product(a->out_shape, 0, a->out_shape->rank);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c = at->per_axis ? axis_index(a->out_shape, at->axis, i) : 0;
+        double q = fin(a, 0)[i] / (double)fparam(a, 0)[c];
+        store_saturated(a->out_type, a->out, i, nearbyint(q) + load_elem(a->param_type[1], a->param[1], c));
+    }
+}
+
+void ref_dequantize(const KernelArgs *a)
+{
+    const QuantizeAttrs *at = &a->node->attr.quantize;
+    int64_t n = dims_product(a->out_shape, 0, a->out_shape->rank);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t c = at->per_axis ? axis_index(a->out_shape, at->axis, i) : 0;
+        double q = load_elem(a->in_type[0], a->in[0], i) - load_elem(a->param_type[1], a->param[1], c);
+        fout(a)[i] = (float)(q * fparam(a, 0)[c]);
+    }
+}
+
+/* The scratch layout of the integer kernels: double accumulators for the
+ * output, then float copies of the two zero-point-corrected operands. */
+typedef struct IntegerScratch {
+    double *acc;
+    float *first, *second;
+} IntegerScratch;
+
+static IntegerScratch split_scratch(const KernelArgs *a, int64_t first_count)
+{
+    IntegerScratch s;
+    s.acc = (double *)a->scratch;
+    s.first = (float *)(s.acc + dims_product(a->out_shape, 0, a->out_shape->rank));
+    s.second = s.first + first_count;
+    return s;
+}
+
+/* out = q - zero_point as floats; zero_point per `group` consecutive
+ * elements when the parameter holds more than one value. */
+static void centre(float *out, ElemKind k, const void *q, int64_t count, ElemKind zk, const void *zp,
+                   int64_t zp_count, int64_t group)
+{
+    for (int64_t i = 0; i < count; i++)
+        out[i] = (float)(load_elem(k, q, i) - load_elem(zk, zp, zp_count > 1 ? i / group : 0));
+}
+
+/* Runs conv_core on zero-point-corrected operands (params: the weight and
+ * the two zero points at the given positions). */
+static double *integer_conv(const KernelArgs *a, int x_zp, int w, int w_zp)
+{
+    const QConvAttrs *at = &a->node->attr.qconv;
+    const Shape *is = a->in_shape[0], *os = a->out_shape;
+    int64_t in_count = dims_product(is, 0, is->rank);
+    int64_t w_count = at->conv.filters * (is->d[1] / at->conv.groups) * at->conv.kernel[0] * at->conv.kernel[1];
+    IntegerScratch s = split_scratch(a, in_count);
+    centre(s.first, a->in_type[0], a->in[0], in_count, a->param_type[x_zp], a->param[x_zp], 1, 1);
+    centre(s.second, a->param_type[w], a->param[w], w_count, a->param_type[w_zp], a->param[w_zp],
+           at->per_channel ? at->conv.filters : 1, w_count / at->conv.filters);
+    conv_core(&at->conv, is, os, s.first, s.second, s.acc);
+    return s.acc;
+}
+
+/* params: weight, x_zero_point, w_zero_point */
+void ref_conv_integer(const KernelArgs *a)
+{
+    double *acc = integer_conv(a, 1, 0, 2);
+    int64_t n = dims_product(a->out_shape, 0, a->out_shape->rank);
+    for (int64_t i = 0; i < n; i++)
+        ((int32_t *)a->out)[i] = (int32_t)acc[i];
+}
+
+/* params: weight, x_scale, x_zero_point, w_scale, w_zero_point, y_scale,
+ * y_zero_point, [bias] */
+void ref_qlinear_conv(const KernelArgs *a)
+{
+    const QConvAttrs *at = &a->node->attr.qconv;
+    const Shape *os = a->out_shape;
+    double *acc = integer_conv(a, 2, 0, 4);
+    int64_t n = dims_product(os, 0, os->rank), plane = os->d[2] * os->d[3];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t f = (i / plane) % os->d[1];
+        double sum = acc[i] + (at->conv.bias ? ((const int32_t *)a->param[7])[f] : 0);
+        double w_scale = fparam(a, 3)[at->per_channel ? f : 0];
+        double y = sum * fparam(a, 1)[0] * w_scale / fparam(a, 5)[0];
+        store_saturated(a->out_type, a->out, i, nearbyint(y) + load_elem(a->param_type[6], a->param[6], 0));
+    }
+}
+
+/* Runs matmul_core on zero-point-corrected operands; b's zero point may be
+ * per output column. */
+static double *integer_matmul(const KernelArgs *a, int a_zp, int b_zp, bool per_column)
+{
+    const Shape *as = a->in_shape[0], *bs = a->in_shape[1];
+    int64_t na = dims_product(as, 0, as->rank), nb = dims_product(bs, 0, bs->rank);
+    int64_t cols = bs->d[bs->rank - 1];
+    IntegerScratch s = split_scratch(a, na);
+    centre(s.first, a->in_type[0], a->in[0], na, a->param_type[a_zp], a->param[a_zp], 1, 1);
+    for (int64_t i = 0; i < nb; i++)
+        s.second[i] = (float)(load_elem(a->in_type[1], a->in[1], i) -
+                              load_elem(a->param_type[b_zp], a->param[b_zp], per_column ? i % cols : 0));
+    matmul_core(as, bs, a->out_shape, s.first, s.second, s.acc);
+    return s.acc;
+}
+
+/* params: a_zero_point, b_zero_point */
+void ref_matmul_integer(const KernelArgs *a)
+{
+    double *acc = integer_matmul(a, 0, 1, a->node->attr.qmatmul.per_column);
+    int64_t n = dims_product(a->out_shape, 0, a->out_shape->rank);
+    for (int64_t i = 0; i < n; i++)
+        ((int32_t *)a->out)[i] = (int32_t)acc[i];
+}
+
+/* params: a_scale, a_zero_point, b_scale, b_zero_point, y_scale, y_zero_point */
+void ref_qlinear_matmul(const KernelArgs *a)
+{
+    bool per_column = a->node->attr.qmatmul.per_column;
+    double *acc = integer_matmul(a, 1, 3, per_column);
+    int64_t n = dims_product(a->out_shape, 0, a->out_shape->rank);
+    int64_t cols = a->out_shape->d[a->out_shape->rank - 1];
+    for (int64_t i = 0; i < n; i++) {
+        double b_scale = fparam(a, 2)[per_column ? i % cols : 0];
+        double y = acc[i] * fparam(a, 0)[0] * b_scale / fparam(a, 4)[0];
+        store_saturated(a->out_type, a->out, i, nearbyint(y) + load_elem(a->param_type[5], a->param[5], 0));
+    }
+}
