@@ -82,5 +82,10 @@ run_suite "gcc, -Werror" build -DCMAKE_C_COMPILER=gcc
 CC=clang run_suite "clang, ASan + UBSan" build-asan -DCMAKE_C_COMPILER=clang -DDNNC_SANITIZE=ON
 run_fuzzers
 
+# optional.txt (ConvTranspose, 3-D conv and pooling, ...) is reported, not
+# required: see tests/onnx-conformance/README.md.
+echo "=== ONNX conformance, optional tests (reported, not required) ==="
+build/onnx-conformance --list tests/onnx-conformance/optional.txt | sed 's/^\([0-9]\)/optional: \1/'
+
 echo "summary: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

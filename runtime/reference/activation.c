@@ -19,14 +19,16 @@ void ref_leaky_relu(const KernelArgs *a)
         fout(a)[i] = fin(a, 0)[i] >= 0 ? fin(a, 0)[i] : alpha * fin(a, 0)[i];
 }
 
-/* One slope per channel (dimension 1). */
+/* One slope per channel (dimension 1), or slopes of any shape broadcast to
+ * the input (slope_shape). */
 void ref_prelu(const KernelArgs *a)
 {
-    const Shape *s = a->out_shape;
+    const Shape *s = a->out_shape, *slopes = &a->node->attr.prelu.slope_shape;
     int64_t C = s->d[1], inner = dims_product(s, 2, s->rank);
     for (int64_t i = 0; i < count(a); i++) {
-        float slope = fparam(a, 0)[(i / inner) % C];
-        fout(a)[i] = fin(a, 0)[i] >= 0 ? fin(a, 0)[i] : slope * fin(a, 0)[i];
+        int64_t k = slopes->rank ? broadcast_offset(slopes, s, i) : (i / inner) % C;
+        float x = fin(a, 0)[i];
+        fout(a)[i] = x >= 0 ? x : fparam(a, 0)[k] * x;
     }
 }
 

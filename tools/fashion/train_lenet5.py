@@ -177,8 +177,8 @@ def evaluate(model, x, y, batch=1000):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=DATA, help="directory with the *-ubyte.gz files")
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3, help="Adam peak learning rate")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-flip", action="store_true", help="no random horizontal flips")

@@ -1,0 +1,570 @@
+/* The ONNX importer's driver: reads the model, declares inputs and
+ * initializers, imports the nodes in order (folding those whose inputs are
+ * all known), and declares the outputs. Op-specific work is in onnx_ops.c. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checked.h"
+#include "fileio.h"
+#include "onnx_internal.h"
+#include "reference.h"
+
+/* The opsets whose semantics the handlers implement. */
+#define ONNX_MIN_OPSET 1
+#define ONNX_MAX_OPSET 17
+
+void onnx_error(Importer *im, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const Onnx__NodeProto *n = im->node;
+    if (n)
+        diag_error(im->d, SRCLOC_FILE(im->file), "node %d '%s' (%s, opset %d): %s", im->node_index,
+                   n->name && *n->name ? n->name : (n->n_output ? n->output[0] : ""), n->op_type,
+                   im->opset, msg);
+    else
+        diag_error(im->d, SRCLOC_FILE(im->file), "%s", msg);
+}
+
+/* ---- values and names ---------------------------------------------------- */
+
+OnnxValue *onnx_value(Importer *im, const char *name)
+{
+    int i = nametab_get(&im->names, name);
+    return i >= 0 ? &im->values[i] : NULL;
+}
+
+static OnnxValue *define_value(Importer *im, const char *name)
+{
+    OnnxValue *v = onnx_value(im, name);
+    if (v)
+        return v;
+    OnnxValue fresh = {-1, NULL};
+    VEC_PUSH(&im->arena, im->values, im->n_values, im->cap_values, fresh);
+    nametab_put(&im->arena, &im->names, arena_strdup(&im->arena, name), im->n_values - 1);
+    return &im->values[im->n_values - 1];
+}
+
+void onnx_bind_tensor(Importer *im, const char *name, int tensor)
+{
+    OnnxValue *v = define_value(im, name);
+    v->tensor = tensor;
+    v->constant = NULL;
+}
+
+void onnx_bind_const(Importer *im, const char *name, OnnxConst *c)
+{
+    OnnxValue *v = define_value(im, name);
+    v->tensor = -1;
+    v->constant = c;
+}
+
+static bool is_keyword(const char *s)
+{
+    static const char *const words[] = {"input", "output", "block", "return", "true", "false"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcmp(s, words[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Network-language identifiers are [A-Za-z_][A-Za-z0-9_]*; ONNX names are
+ * anything ("input.1", "onnx::Conv_12", "0"). Other characters become '_',
+ * a leading digit gets a 't' in front, and clashes a numeric suffix. */
+const char *onnx_ir_name(Importer *im, const char *onnx_name, const char *suffix)
+{
+    char base[200];
+    size_t n = 0;
+    if (!onnx_name || !*onnx_name || isdigit((unsigned char)onnx_name[0]))
+        base[n++] = 't';
+    for (const char *p = onnx_name ? onnx_name : ""; *p && n + 1 < 120; p++)
+        base[n++] = isalnum((unsigned char)*p) ? *p : '_';
+    base[n] = '\0';
+    if (suffix)
+        snprintf(base + n, sizeof base - n, "_%s", suffix);
+    char *name = arena_strdup(&im->arena, base);
+    for (int k = 2; graph_find_tensor(im->g, name) >= 0 || is_keyword(name); k++)
+        name = arena_printf(&im->arena, "%s_%d", base, k);
+    return name;
+}
+
+/* ---- operands --------------------------------------------------------------- */
+
+bool onnx_has_input(const Onnx__NodeProto *n, size_t i)
+{
+    return i < n->n_input && n->input[i] && n->input[i][0];
+}
+
+const OnnxConst *onnx_input_const(Importer *im, const Onnx__NodeProto *n, size_t i)
+{
+    if (!onnx_has_input(n, i))
+        return NULL;
+    OnnxValue *v = onnx_value(im, n->input[i]);
+    return v ? v->constant : NULL;
+}
+
+/* A constant used as a tensor operand becomes a `constant` layer holding it. */
+int onnx_const_tensor(Importer *im, const char *onnx_name, const OnnxConst *c)
+{
+    if (c->is_i64) {
+        for (int64_t k = 0; k < onnx_const_count(c); k++)
+            if (c->i64[k] < INT32_MIN || c->i64[k] > INT32_MAX) {
+                onnx_error(im, "int64 constant '%s' has values beyond int32", onnx_name);
+                return -1;
+            }
+    }
+    Attrs a;
+    attrs_init_defaults(OP_CONSTANT, &a);
+    a.constant.shape = c->shape;
+    a.constant.dtype = c->kind;
+    int t = onnx_emit(im, OP_CONSTANT, &a, NULL, 0, onnx_name, NULL);
+    if (t < 0 || !onnx_bind_param(im, t, 0, c, "value"))
+        return -1;
+    return t;
+}
+
+int onnx_input_tensor(Importer *im, const Onnx__NodeProto *n, size_t i)
+{
+    if (!onnx_has_input(n, i)) {
+        onnx_error(im, "input %zu is missing", i);
+        return -1;
+    }
+    OnnxValue *v = onnx_value(im, n->input[i]);
+    if (!v) {
+        onnx_error(im, "input '%s' is not defined before this node", n->input[i]);
+        return -1;
+    }
+    if (v->tensor >= 0)
+        return v->tensor;
+    int t = onnx_const_tensor(im, n->input[i], v->constant);
+    /* While folding the tensor lives in a scratch graph: do not remember it. */
+    if (t >= 0 && !im->folding)
+        v->tensor = t;
+    return t;
+}
+
+const Shape *onnx_input_shape(Importer *im, const Onnx__NodeProto *n, size_t i)
+{
+    OnnxValue *v = onnx_has_input(n, i) ? onnx_value(im, n->input[i]) : NULL;
+    if (!v)
+        return NULL;
+    return v->constant ? &v->constant->shape : &im->g->tensors[v->tensor].shape;
+}
+
+ElemKind onnx_input_kind(Importer *im, const Onnx__NodeProto *n, size_t i)
+{
+    OnnxValue *v = onnx_has_input(n, i) ? onnx_value(im, n->input[i]) : NULL;
+    if (!v)
+        return ELEM_F32;
+    return v->constant ? v->constant->kind : im->g->tensors[v->tensor].type.kind;
+}
+
+/* ---- attributes --------------------------------------------------------------- */
+
+const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name)
+{
+    for (size_t i = 0; i < n->n_attribute; i++)
+        if (n->attribute[i]->name && strcmp(n->attribute[i]->name, name) == 0)
+            return n->attribute[i];
+    return NULL;
+}
+
+int64_t onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t def)
+{
+    const Onnx__AttributeProto *a = onnx_attr(n, name);
+    return a && a->has_i ? a->i : def;
+}
+
+double onnx_attr_float(const Onnx__NodeProto *n, const char *name, double def)
+{
+    const Onnx__AttributeProto *a = onnx_attr(n, name);
+    return a && a->has_f ? a->f : def;
+}
+
+int onnx_attr_ints(const Onnx__NodeProto *n, const char *name, int64_t *out, int max)
+{
+    const Onnx__AttributeProto *a = onnx_attr(n, name);
+    if (!a)
+        return -1;
+    int count = (int)(a->n_ints < (size_t)max ? a->n_ints : (size_t)max);
+    for (int i = 0; i < count; i++)
+        out[i] = a->ints[i];
+    return a->n_ints > (size_t)max ? max + 1 : count;
+}
+
+const char *onnx_attr_string(Importer *im, const Onnx__NodeProto *n, const char *name,
+                             const char *def)
+{
+    const Onnx__AttributeProto *a = onnx_attr(n, name);
+    if (!a || !a->has_s)
+        return def;
+    return arena_strndup(&im->arena, (const char *)a->s.data, a->s.len);
+}
+
+/* ---- emitting IR ---------------------------------------------------------------- */
+
+int onnx_emit(Importer *im, OpKind op, const Attrs *a, const int *inputs, int n_inputs,
+              const char *out_name, const char *suffix)
+{
+    char err[1024];
+    const char *name = onnx_ir_name(im, out_name, suffix);
+    int node = graph_add_node(im->g, op, name, a, inputs, n_inputs, SRCLOC_NONE, err, sizeof err);
+    if (node < 0) {
+        onnx_error(im, "%s", err);
+        return -1;
+    }
+    return im->g->nodes[node].output;
+}
+
+/* Converts c into the parameter's element type; values must be exact. */
+static bool convert_into(Importer *im, const OnnxConst *c, Tensor *p, const char *what)
+{
+    int64_t count = shape_elems(&p->shape);
+    for (int64_t i = 0; i < count; i++) {
+        double v = onnx_const_get(c, i);
+        switch (p->type.kind) {
+        case ELEM_F32: ((float *)p->data)[i] = (float)v; break;
+        case ELEM_I32: ((int32_t *)p->data)[i] = (int32_t)v; break;
+        case ELEM_I8: ((int8_t *)p->data)[i] = (int8_t)v; break;
+        case ELEM_U8: ((uint8_t *)p->data)[i] = (uint8_t)v; break;
+        default:
+            onnx_error(im, "%s: cannot store %s values", what, elem_kind_name(p->type.kind));
+            return false;
+        }
+    }
+    return true;
+}
+
+bool onnx_bind_param(Importer *im, int tensor, int k, const OnnxConst *c, const char *what)
+{
+    const Node *node = &im->g->nodes[im->g->tensors[tensor].producer];
+    Tensor *p = &im->g->tensors[node->params[k]];
+    int64_t count = shape_elems(&p->shape);
+    p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
+    if (!c)
+        return true; /* absent zero points are zero */
+    if (onnx_const_count(c) != count) {
+        char want[300], got[300];
+        shape_format(&p->shape, want, sizeof want);
+        shape_format(&c->shape, got, sizeof got);
+        onnx_error(im, "%s has shape %s; dnnc expects %s", what, got, want);
+        return false;
+    }
+    if (!c->is_i64 && c->kind != p->type.kind && !(p->type.kind == ELEM_F32 || c->kind == ELEM_F32)) {
+        onnx_error(im, "%s is %s but must be %s", what, elem_kind_name(c->kind),
+                   elem_kind_name(p->type.kind));
+        return false;
+    }
+    if (!c->is_i64 && c->kind == p->type.kind) {
+        memcpy(p->data, c->data, (size_t)count * elem_kind_size(p->type.kind));
+        return true;
+    }
+    return convert_into(im, c, p, what);
+}
+
+/* ---- graph inputs, initializers, outputs ------------------------------------------ */
+
+static const char *onnx_type_of(const Onnx__ValueInfoProto *vi, int32_t *elem,
+                                Shape *shape)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+        return "is not a tensor";
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    *elem = tt->elem_type;
+    if (!tt->shape)
+        return "has no shape";
+    if (tt->shape->n_dim > DNNC_MAX_RANK)
+        return "has more than 8 dimensions";
+    shape->rank = (int)tt->shape->n_dim;
+    for (size_t i = 0; i < tt->shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[i];
+        if (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || d->dim_value < 1)
+            return "has a dimension that is not a static positive size (dnnc needs static shapes)";
+        shape->d[i] = d->dim_value;
+    }
+    int64_t count;
+    if (!shape_count(shape, &count))
+        return "has more than 2^48 elements";
+    return NULL;
+}
+
+static bool is_initializer(const Onnx__GraphProto *gp, const char *name)
+{
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        if (gp->initializer[i]->name && strcmp(gp->initializer[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+static OnnxConst *const_from_file(Importer *im, const char *path)
+{
+    unsigned char *bytes;
+    size_t len;
+    char err[1024];
+    if (!read_whole_file(path, ONNX_MAX_FILE, &bytes, &len, err, sizeof err)) {
+        onnx_error(im, "%s", err);
+        return NULL;
+    }
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
+    free(bytes);
+    OnnxConst *c = arena_alloc(&im->arena, sizeof *c);
+    if (!t || !onnx_tensor_to_const(im, t, c, err, sizeof err)) {
+        onnx_error(im, "%s: %s", path, t ? err : "not a serialised onnx.TensorProto");
+        c = NULL;
+    }
+    if (t)
+        onnx__tensor_proto__free_unpacked(t, NULL);
+    return c;
+}
+
+static bool declare_inputs(Importer *im, const Onnx__GraphProto *gp, const OnnxPromote *promote)
+{
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        OnnxConst *c = arena_alloc(&im->arena, sizeof *c);
+        char err[1024];
+        if (!onnx_tensor_to_const(im, gp->initializer[i], c, err, sizeof err)) {
+            onnx_error(im, "initializer: %s", err);
+            ok = false;
+            continue;
+        }
+        onnx_bind_const(im, gp->initializer[i]->name ? gp->initializer[i]->name : "", c);
+    }
+    int position = 0;
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *name = vi->name ? vi->name : "";
+        if (is_initializer(gp, name))
+            continue;
+        int k = position++;
+        if (promote && k < promote->count && promote->tensor_files[k]) {
+            OnnxConst *c = const_from_file(im, promote->tensor_files[k]);
+            if (c)
+                onnx_bind_const(im, name, c);
+            ok &= c != NULL;
+            continue;
+        }
+        int32_t elem = 0;
+        Shape shape = {0};
+        const char *why = onnx_type_of(vi, &elem, &shape);
+        ElemKind kind;
+        bool is_i64;
+        if (!why && (!onnx_elem_kind(elem, &kind, &is_i64) || is_i64))
+            why = "has an element type dnnc cannot compute on (f32, i8, u8, i32 only)";
+        if (why) {
+            onnx_error(im, "graph input '%s' %s", name, why);
+            ok = false;
+            continue;
+        }
+        int t = graph_add_input(im->g, onnx_ir_name(im, name, NULL), shape, elem_type_default(kind),
+                                SRCLOC_NONE);
+        onnx_bind_tensor(im, name, t);
+    }
+    return ok;
+}
+
+static bool declare_outputs(Importer *im, const Onnx__GraphProto *gp)
+{
+    im->node = NULL;
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+        OnnxValue *v = onnx_value(im, name);
+        if (!v) {
+            onnx_error(im, "graph output '%s' is not computed by any node", name);
+            return false;
+        }
+        int t = v->tensor;
+        if (t < 0 && (t = onnx_const_tensor(im, name, v->constant)) < 0)
+            return false;
+        graph_add_output(im->g, t);
+    }
+    return true;
+}
+
+/* ---- nodes --------------------------------------------------------------------------- */
+
+static bool all_inputs_known(Importer *im, const Onnx__NodeProto *n)
+{
+    bool any = false;
+    for (size_t i = 0; i < n->n_input; i++) {
+        if (!onnx_has_input(n, i))
+            continue;
+        OnnxValue *v = onnx_value(im, n->input[i]);
+        if (!v || !v->constant)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+static OnnxConst *const_from_tensor(Importer *im, const Tensor *t, const void *data)
+{
+    OnnxConst *c = arena_alloc(&im->arena, sizeof *c);
+    c->kind = t->type.kind;
+    c->shape = t->shape;
+    size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+    c->data = arena_alloc(&im->arena, bytes + 1);
+    memcpy(c->data, data, bytes);
+    return c;
+}
+
+/* A node whose inputs are all known is run now, in a scratch graph, with
+ * the reference executor; its outputs become constants. */
+static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handler)
+{
+    Graph *real = im->g;
+    im->g = graph_new();
+    im->folding = true;
+    bool ok = handler(im, n);
+    void **outs = calloc(n->n_output + 1, sizeof *outs);
+    int *tensors = calloc(n->n_output + 1, sizeof *tensors);
+    for (size_t i = 0; ok && i < n->n_output; i++) {
+        OnnxValue *v = n->output[i] && n->output[i][0] ? onnx_value(im, n->output[i]) : NULL;
+        tensors[i] = v ? v->tensor : -1;
+        if (tensors[i] >= 0) {
+            graph_add_output(im->g, tensors[i]);
+            const Tensor *t = &im->g->tensors[tensors[i]];
+            outs[i] = malloc((size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind) + 1);
+            ok = outs[i] != NULL;
+        }
+    }
+    char err[1024];
+    void **packed = calloc(n->n_output + 1, sizeof *packed);
+    int n_packed = 0;
+    for (size_t i = 0; ok && i < n->n_output; i++)
+        if (tensors[i] >= 0)
+            packed[n_packed++] = outs[i];
+    if (ok && n_packed && !reference_run_typed(im->g, NULL, packed, err, sizeof err)) {
+        onnx_error(im, "folding the constant computation failed: %s", err);
+        ok = false;
+    }
+    for (size_t i = 0; ok && i < n->n_output; i++)
+        if (tensors[i] >= 0)
+            onnx_bind_const(im, n->output[i], const_from_tensor(im, &im->g->tensors[tensors[i]], outs[i]));
+    for (size_t i = 0; i < n->n_output; i++)
+        free(outs[i]);
+    free(outs);
+    free(packed);
+    free(tensors);
+    graph_free(im->g);
+    im->g = real;
+    im->folding = false;
+    return ok;
+}
+
+static bool import_node(Importer *im, const Onnx__NodeProto *n)
+{
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0) {
+        onnx_error(im, "the operator domain '%s' is not supported", n->domain);
+        return false;
+    }
+    OnnxHandler handler = onnx_find_handler(n->op_type ? n->op_type : "");
+    if (!handler) {
+        onnx_error(im, "unsupported op '%s'", n->op_type ? n->op_type : "");
+        return false;
+    }
+    for (size_t i = 0; i < n->n_input; i++)
+        if (onnx_has_input(n, i) && !onnx_value(im, n->input[i])) {
+            onnx_error(im, "input '%s' is not defined before this node", n->input[i]);
+            return false;
+        }
+    /* Constant, Identity and Dropout only rename; folding them is pointless. */
+    bool renames = strcmp(n->op_type, "Constant") == 0 || strcmp(n->op_type, "Identity") == 0 ||
+                   strcmp(n->op_type, "Dropout") == 0;
+    if (!renames && all_inputs_known(im, n))
+        return fold_node(im, n, handler);
+    return handler(im, n);
+}
+
+static int model_opset(const Onnx__ModelProto *m)
+{
+    int opset = -1;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (!o->domain || !*o->domain || strcmp(o->domain, "ai.onnx") == 0)
+            opset = o->has_version ? (int)o->version : 1;
+    }
+    return opset;
+}
+
+static bool import_model(Importer *im, const Onnx__ModelProto *m, const OnnxPromote *promote)
+{
+    im->opset = model_opset(m);
+    if (im->opset < ONNX_MIN_OPSET || im->opset > ONNX_MAX_OPSET) {
+        onnx_error(im, im->opset < 0 ? "the model imports no ONNX opset"
+                                     : "opset %d is outside the supported range %d to %d",
+                   im->opset, ONNX_MIN_OPSET, ONNX_MAX_OPSET);
+        return false;
+    }
+    if (!m->graph) {
+        onnx_error(im, "the model has no graph");
+        return false;
+    }
+    const Onnx__GraphProto *gp = m->graph;
+    if (!declare_inputs(im, gp, promote))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < gp->n_node && !diag_too_many(im->d); i++) {
+        im->node = gp->node[i];
+        im->node_index = (int)i;
+        if (gp->node[i]->n_output == 0) {
+            onnx_error(im, "the node has no outputs");
+            ok = false;
+            continue;
+        }
+        ok &= import_node(im, gp->node[i]);
+    }
+    return ok && declare_outputs(im, gp);
+}
+
+Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,
+                         const char *base_dir, const OnnxPromote *promote, Diag *d)
+{
+    Importer im = {0};
+    im.d = d;
+    im.file = diag_add_file(d, display_name, "", 0);
+    im.base_dir = base_dir;
+    arena_init(&im.arena);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
+    if (!m) {
+        onnx_error(&im, "not a valid ONNX model (the protobuf data is malformed or truncated)");
+        arena_free(&im.arena);
+        return NULL;
+    }
+    im.g = graph_new();
+    bool ok = import_model(&im, m, promote) && graph_verify(im.g, d);
+    onnx__model_proto__free_unpacked(m, NULL);
+    arena_free(&im.arena);
+    if (!ok) {
+        graph_free(im.g);
+        return NULL;
+    }
+    return im.g;
+}
+
+Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
+{
+    unsigned char *bytes;
+    size_t len;
+    char err[1024];
+    if (!read_whole_file(path, ONNX_MAX_FILE, &bytes, &len, err, sizeof err)) {
+        diag_error(d, SRCLOC_NONE, "%s", err);
+        return NULL;
+    }
+    char *dir = strdup(path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    const char *base = slash ? (*slash = '\0', dir) : ".";
+    if (slash && !*dir)
+        base = "/";
+    Graph *g = onnx_import_bytes(bytes, len, path, base, promote, d);
+    free(dir);
+    free(bytes);
+    return g;
+}

@@ -1,0 +1,48 @@
+/* A mapping unrolled into one loop nest, and the reuse analysis over it:
+ * how many words of each data type cross the boundary above a storage
+ * level (docs/accelerator.md, "Counting fills"). */
+#ifndef DNNC_MAP_LOOPNEST_H
+#define DNNC_MAP_LOOPNEST_H
+
+#include "map.h"
+
+typedef struct Loop {
+    Dim dim;
+    LoopLevel level;
+    int64_t bound;        /* iterations (the last one may cover a partial tile) */
+    int64_t inner, outer; /* extent of the dimension inside / including this loop */
+} Loop;
+
+#define MAX_LOOPS (LOOP_LEVELS * DIM_COUNT)
+
+typedef struct LoopNest {
+    const MapLayer *layer;
+    Loop loop[MAX_LOOPS]; /* outermost (DRAM) first; loops of bound 1 left out */
+    int n;
+    int begin[LOOP_LEVELS]; /* index of the first loop of each level */
+    /* Extent of each dimension covered by the loops of a level and all
+     * levels inside it: the tile that level's storage holds. */
+    int64_t ext[LOOP_LEVELS][DIM_COUNT];
+} LoopNest;
+
+void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m);
+
+/* Which dimensions index a data type (ifmap rows and columns depend on both
+ * the output position and the filter tap). */
+bool dim_indexes(DataType t, Dim d);
+
+/* Words of type t that cross the boundary at loop index `cut` (loops
+ * [0, cut) are above it), when the storage below holds tiles of extent
+ * `tile`. A tile stays put while only loops that do not index t iterate
+ * (stationarity), except for loops above index `floor`, which always count
+ * (a type that bypasses a storage level has no place to stay). */
+double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor);
+
+/* Words a tile of the given extents occupies. */
+double tile_words(const MapLayer *l, DataType t, const int64_t tile[DIM_COUNT]);
+
+/* Rows (or columns) of input a tile of e_out outputs and e_tap filter taps
+ * touches, along axis 0 (rows) or 1 (columns). */
+int64_t input_span(const MapLayer *l, int axis, int64_t e_out, int64_t e_tap);
+
+#endif

@@ -1,0 +1,102 @@
+/* Dataflow mapping for the spatial accelerator (survey Section V-B): for
+ * every CONV and FC layer, mappings under each dataflow (WS, OS_A, OS_B,
+ * OS_C, NLR, RS), an analytical model of their accesses, cycles and energy,
+ * and a search for the lowest-energy mapping that fits.
+ *
+ * A mapping is a loop nest over the seven dimensions of a CONV layer, split
+ * into levels from DRAM down to the RF; docs/accelerator.md derives every
+ * count the model gives. */
+#ifndef DNNC_MAP_H
+#define DNNC_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "graph.h"
+
+/* The dimensions of one group of a CONV layer (survey Fig. 9, Eyeriss
+ * names in brackets): batch N, filters M, channels C, output rows P (E) and
+ * columns Q (F), filter rows R and columns S. An FC layer is a CONV whose
+ * filter covers its whole input. */
+typedef enum { DIM_N, DIM_M, DIM_C, DIM_P, DIM_Q, DIM_R, DIM_S, DIM_COUNT } Dim;
+#define DIM_BIT(d) (1u << (d))
+
+/* Loop levels, innermost first: loops in the RF (operands resident), loops
+ * streamed through a PE, the spatial columns and rows of the array, loops
+ * over the global buffer's tile and loops over DRAM. */
+typedef enum {
+    LOOP_RF, LOOP_PE, LOOP_COL, LOOP_ROW, LOOP_BUFFER, LOOP_DRAM, LOOP_LEVELS
+} LoopLevel;
+
+typedef struct MapLayer {
+    const char *name;
+    OpKind op;
+    int64_t dim[DIM_COUNT];   /* of one group */
+    int64_t groups;           /* groups run one after another */
+    int64_t stride[2], dilation[2];
+    int64_t in_h, in_w;       /* the stored input, padding excluded */
+    int64_t pad_top, pad_left;
+    double ifmap_zero;        /* fraction of zero input activations */
+    double ofmap_zero;        /* fraction of zeros in the output as written (after ReLU) */
+    double ifmap_rlc_bits;    /* measured RLC bits per input value; 0: model it from ifmap_zero */
+    double ofmap_rlc_bits;
+} MapLayer;
+
+/* A mapping: the loop bound of every dimension at every level (the DRAM
+ * level takes whatever is left, so bounds need not divide a dimension: the
+ * last tile is partial) and the loop order of the temporal levels. */
+typedef struct Mapping {
+    Dataflow dataflow;
+    int64_t factor[LOOP_LEVELS][DIM_COUNT];
+    Dim order[LOOP_LEVELS][DIM_COUNT]; /* outer to inner; spatial levels ignore it */
+} Mapping;
+
+typedef struct LayerCost {
+    double access[LEVEL_COUNT][DATA_COUNT]; /* word accesses; DRAM after compression */
+    double macs;            /* every group and image */
+    double alu_ops;         /* MACs performed: fewer with zero skipping */
+    double energy[LEVEL_COUNT];
+    double energy_alu;
+    double energy_type[DATA_COUNT]; /* the same energy by data type (ALU apart) */
+    double energy_total;
+    double dram_bytes;
+    double compute_cycles, dram_cycles, cycles;
+    int64_t active_pes;     /* PEs the spatial assignment uses */
+    double utilization;     /* MACs / (cycles x all PEs) */
+} LayerCost;
+
+/* Dimension names: "N", "M", ... */
+const char *dim_name(Dim d);
+
+/* The layer shape of a CONV or FC node; false for other ops. The batch is
+ * taken from the graph unless batch > 0. Sparsity fields are zero. */
+bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer *out);
+
+/* Checks that m fits the machine (array, RF and buffer capacities, the
+ * dataflow's constraints) and evaluates it. On a misfit writes the reason to
+ * why and returns false. */
+bool map_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, LayerCost *out,
+                  char *why, size_t whysz);
+
+/* Bits per value of an activation tensor under the machine's RLC, from its
+ * zero fraction (independent zeros assumed). */
+double rlc_bits_model(const SpatialArch *a, double zero_fraction);
+
+typedef struct MapChoice {
+    Mapping mapping;
+    LayerCost cost;
+    int64_t evaluated; /* mappings the search evaluated */
+} MapChoice;
+
+/* The lowest-energy mapping of l under dataflow d on a. False, with the
+ * reason in why, if no mapping fits. */
+bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *best, char *why,
+                size_t whysz);
+
+/* A one-line description of a mapping's spatial assignment and tiles:
+ * "rows R3xC4 cols P13 | pe Q13 | rf M4C1S3 | buf ... | dram ..." */
+void mapping_format(const Mapping *m, char *buf, size_t size);
+
+#endif
