@@ -148,7 +148,7 @@ static const AttrSpec pad_attrs[] = {
 };
 
 static const AttrSpec constant_attrs[] = {
-    {"shape", ATTR_SHAPE, A(constant.shape), true, 0, 1, "shape of the value", NULL},
+    {"shape", ATTR_SHAPE, A(constant.shape), false, 0, 1, "shape of the value; [] for a scalar", NULL},
     {"dtype", ATTR_TYPE, A(constant.dtype), false, ELEM_F32, 0, "element type", NULL},
     {0},
 };

@@ -58,14 +58,15 @@ static void print_node(const Graph *g, const Node *n, FILE *out)
 {
     print_annotations(&n->ann, out);
     fprintf(out, "%s = %s(", n->name, op_name(n->op));
+    int printed = 0;
     for (int i = 0; i < n->n_inputs; i++)
-        fprintf(out, "%s%s", i ? ", " : "", g->tensors[n->inputs[i]].name);
+        fprintf(out, "%s%s", printed++ ? ", " : "", g->tensors[n->inputs[i]].name);
     for (const AttrSpec *s = op_info(n->op)->attrs; s && s->name; s++) {
         if (attr_is_default(s, &n->attr))
             continue;
         char buf[600];
         attr_format(s, &n->attr, buf, sizeof buf);
-        fprintf(out, ", %s", buf);
+        fprintf(out, "%s%s", printed++ ? ", " : "", buf);
     }
     char ty[300];
     tensor_type_format(&g->tensors[n->output], ty, sizeof ty);

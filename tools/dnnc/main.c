@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "driver.h"
+#include "onnx_import.h"
 #include "weights.h"
 
 static const Command commands[] = {
     {"dump", "print the IR of a network as source text", cmd_dump_usage, cmd_dump},
     {"stats", "weights, MACs and activation sizes per layer", cmd_stats_usage, cmd_stats},
     {"run", "run a network on data with the reference executor", cmd_run_usage, cmd_run},
+    {"import", "convert an ONNX model to network source and safetensors weights", cmd_import_usage,
+     cmd_import},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)
 
@@ -25,7 +28,8 @@ static void print_help(FILE *out)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("  help       show help for a command\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
-          "Not yet available: compile, bench, map, import (see docs/roadmap.md).\n",
+          "Every command that takes a network also takes an ONNX model (.onnx).\n"
+          "Not yet available: compile, bench, map (see docs/roadmap.md).\n",
           out);
 }
 
@@ -72,9 +76,24 @@ int parse_model_option(int argc, char **argv, int *i, ModelOptions *o, const cha
     return 1;
 }
 
+static bool is_onnx_path(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 5 && strcmp(path + n - 5, ".onnx") == 0;
+}
+
 bool model_load(const char *path, const ModelOptions *o, Diag *d, Model *m)
 {
     memset(m, 0, sizeof *m);
+    if (is_onnx_path(path)) {
+        if (o && (o->weights || o->random)) {
+            diag_error(d, SRCLOC_NONE, "%s: an ONNX model carries its own weights; "
+                                       "--weights and --random-weights do not apply", path);
+            return false;
+        }
+        m->graph = onnx_import(path, NULL, d);
+        return m->graph != NULL;
+    }
     if (!source_read(path, &m->src, d))
         return false;
     m->graph = frontend_parse(&m->src, d);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "frontend.h"
 #include "onnx_import.h"
 #include "reference.h"
 
@@ -26,7 +27,8 @@ static const char usage[] =
     "Prints each failure with its reason and ends with 'N passed, N failed, N skipped'.\n"
     "Exit status: 0 if nothing failed, 1 otherwise, 2 for usage errors.\n\n"
     "options:\n"
-    "  --backend NAME  reference (the only backend so far; the default runs all)\n"
+    "  --backend NAME  reference, or roundtrip (the imported graph printed as source,\n"
+    "                  parsed back and run by the reference); the default runs all\n"
     "  --list FILE     test names, one 'suite/test' a line (default: the in-scope list)\n"
     "  --data DIR      the test data root (default " DEFAULT_DATA ")\n"
     "  --verbose       print every test, not only the failures\n";
@@ -96,11 +98,52 @@ static bool compare(const Array *got, const Array *want, char *why, size_t size)
 typedef bool (*BackendRun)(const Graph *g, const void *const *in, void *const *out, char *err,
                            size_t errsz);
 
+/* Not a backend but a check of `dnnc import`: the imported graph is printed
+ * as source, parsed back, given the same weights by name, and run by the
+ * reference executor; the results must pass like the others. */
+static bool roundtrip_run(const Graph *g, const void *const *in, void *const *out, char *err,
+                          size_t errsz)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    graph_print(g, f);
+    fclose(f);
+    Source src;
+    source_from_buffer("imported.dnn", text, len, &src);
+    free(text);
+    char *messages = NULL;
+    size_t mlen = 0;
+    FILE *mf = open_memstream(&messages, &mlen);
+    Diag d;
+    diag_init(&d, mf);
+    Graph *copy = frontend_parse(&src, &d);
+    fclose(mf);
+    bool ok = copy != NULL;
+    if (!ok)
+        snprintf(err, errsz, "the printed source does not parse: %s", messages);
+    for (int t = 0; ok && t < copy->n_tensors; t++) {
+        Tensor *p = &copy->tensors[t];
+        int orig = graph_find_tensor(g, p->name);
+        if (p->kind == TENSOR_PARAM && orig >= 0)
+            p->data = g->tensors[orig].data; /* borrowed; copy is freed first */
+    }
+    ok = ok && reference_run_typed(copy, in, out, err, errsz);
+    for (int t = 0; copy && t < copy->n_tensors; t++)
+        if (copy->tensors[t].kind == TENSOR_PARAM)
+            copy->tensors[t].data = NULL;
+    graph_free(copy);
+    source_free(&src);
+    free(messages);
+    return ok;
+}
+
 static const struct {
     const char *name;
     BackendRun run;
 } backends[] = {
     {"reference", reference_run_typed},
+    {"roundtrip", roundtrip_run},
 };
 #define N_BACKENDS (int)(sizeof backends / sizeof *backends)
 
@@ -256,7 +299,8 @@ int main(int argc, char **argv)
                 if (strcmp(backends[b].name, name) == 0)
                     backend = b;
             if (backend < 0) {
-                fprintf(stderr, "onnx-conformance: unknown backend '%s' (known: reference)\n", name);
+                fprintf(stderr, "onnx-conformance: unknown backend '%s' (known: reference, roundtrip)\n",
+                        name);
                 return 2;
             }
         } else {
