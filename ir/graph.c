@@ -71,7 +71,8 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
     }
     int id = g->n_nodes;
     n.inputs = arena_array(&g->arena, (size_t)n_inputs, sizeof(int));
-    memcpy(n.inputs, inputs, sizeof(int) * (size_t)n_inputs);
+    if (n_inputs) /* constant layers have no operands (and inputs may be NULL) */
+        memcpy(n.inputs, inputs, sizeof(int) * (size_t)n_inputs);
     n.output = graph_add_tensor(g, name, TENSOR_ACTIVATION, r.out, r.out_type);
     g->tensors[n.output].producer = id;
     g->tensors[n.output].loc = loc;
