@@ -406,6 +406,9 @@ static bool expand_op(Expander *x, const Scope *s, const Stmt *st, OpKind op)
     l.stmt = st;
     l.ann = s->inherited;
     attrs_init_defaults(op, &l.attrs);
+    /* An algorithm chosen for a whole block instance applies to its convolutions. */
+    if (op != OP_CONV)
+        l.ann.algo = ALGO_AUTO;
     bool ok = apply_annotations(x, s, st, &l.ann);
     if (l.ann.algo != ALGO_AUTO && op != OP_CONV) {
         ERROR(x, s, st->target_loc, "@algo applies to conv layers, not %s", op_name(op));

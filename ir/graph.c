@@ -60,9 +60,9 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
         snprintf(err, errsz, "'%s' is already defined", name);
         return -1;
     }
+    const char *pnames[NODE_MAX_PARAMS];
     for (int i = 0; i < r.n_params; i++) {
-        char pname[512];
-        snprintf(pname, sizeof pname, "%s.%s", name, r.params[i].suffix);
+        const char *pname = pnames[i] = arena_printf(&g->arena, "%s.%s", name, r.params[i].suffix);
         if (graph_find_tensor(g, pname) >= 0) {
             snprintf(err, errsz, "the %s of layer '%s' would be named '%s', which is already defined",
                      r.params[i].suffix, name, pname);
@@ -78,9 +78,7 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
     g->tensors[n.output].loc = loc;
     n.name = g->tensors[n.output].name;
     for (int i = 0; i < r.n_params; i++) {
-        char pname[512];
-        snprintf(pname, sizeof pname, "%s.%s", name, r.params[i].suffix);
-        int p = graph_add_tensor(g, pname, TENSOR_PARAM, r.params[i].shape, r.params[i].type);
+        int p = graph_add_tensor(g, pnames[i], TENSOR_PARAM, r.params[i].shape, r.params[i].type);
         g->tensors[p].loc = loc;
         n.params[n.n_params++] = p;
     }

@@ -330,10 +330,9 @@ static bool infer_concat(InferCtx *c)
             return fail(c, "concat: %s and %s differ outside axis %lld",
                         describe(c, 0, a, sizeof a), describe(c, i, b, sizeof b), (long long)axis);
         }
-        out.d[axis] += s->d[axis]; /* bounded: at most 2^16 operands of < 2^48 */
+        if (!checked_add(out.d[axis], s->d[axis], &out.d[axis]) || out.d[axis] > DNNC_MAX_ELEMS)
+            return fail(c, "concat: the result is too large");
     }
-    if (out.d[axis] > DNNC_MAX_ELEMS)
-        return fail(c, "concat: the result is too large");
     int64_t count;
     if (!shape_count(&out, &count))
         return fail(c, "concat: the result has too many elements");
