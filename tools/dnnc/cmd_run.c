@@ -7,6 +7,8 @@
 #include "idx.h"
 #include "npy.h"
 #include "progress.h"
+#include "dnnrt.h"
+#include "jit.h"
 #include "reference.h"
 #include "tensor_file.h"
 
@@ -25,7 +27,9 @@ const char cmd_run_usage[] =
     "  --output [NAME=]FILE   write an output to a .npy file\n"
     "  --labels FILE          class labels (IDX or .npy integers): print top-1 and top-5 accuracy\n"
     "  --show N               print the top-5 classes of the first N samples (default 10)\n"
-    "  --target reference     the executor to use (only 'reference' exists so far)\n"
+    "  --target NAME          reference (default: plain loops, the oracle) or cpu\n"
+    "                         (native code for this machine through LLVM's JIT)\n"
+    "  --threads N            threads for --target cpu (default 1)\n"
     "  -h, --help             show this help\n";
 
 #define MAX_BINDINGS 16
@@ -41,6 +45,8 @@ typedef struct RunOptions {
     int n_inputs, n_outputs;
     const char *labels;
     int show;
+    bool cpu;     /* --target cpu: JIT-compiled code instead of the reference */
+    int threads;
 } RunOptions;
 
 static Binding parse_binding(const char *arg)
@@ -62,6 +68,7 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
 {
     memset(o, 0, sizeof *o);
     o->show = 10;
+    o->threads = 1;
     *model = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -76,7 +83,8 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
         }
         bool has_value = i + 1 < argc;
         if ((strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--labels") == 0 ||
-             strcmp(a, "--show") == 0 || strcmp(a, "--target") == 0) && !has_value)
+             strcmp(a, "--show") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--threads") == 0) &&
+            !has_value)
             return usage_error("run", "%s needs a value", a);
         if (strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0) {
             bool in = a[2] == 'i';
@@ -92,9 +100,16 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
             if (*end || o->show < 0)
                 return usage_error("run", "--show needs a non-negative integer");
         } else if (strcmp(a, "--target") == 0) {
-            if (strcmp(argv[++i], "reference") != 0)
-                return usage_error("run", "target '%s' is not available yet (only 'reference')",
-                                   argv[i]);
+            const char *t = argv[++i];
+            if (strcmp(t, "reference") != 0 && strcmp(t, "cpu") != 0)
+                return usage_error("run", "unknown target '%s' (reference or cpu)", t);
+            o->cpu = strcmp(t, "cpu") == 0;
+        } else if (strcmp(a, "--threads") == 0) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (*end || n < 1 || n > 1024)
+                return usage_error("run", "--threads needs an integer from 1 to 1024");
+            o->threads = (int)n;
         } else if (a[0] == '-' && a[1]) {
             return usage_error("run", "unknown option '%s'", a);
         } else if (*model) {
@@ -198,7 +213,24 @@ static bool load_inputs(const Graph *g, const RunOptions *o, RunData *rd)
     return true;
 }
 
-static bool run_batches(const Graph *g, RunData *rd)
+/* The network as native code (--target cpu), or NULL for the reference. */
+typedef struct Executor {
+    JitModel *jit;
+    dnnrt_pool *pool;
+} Executor;
+
+static bool run_once(const Graph *g, Executor *ex, const float *const *in, float *const *out,
+                     char *err, size_t errsz)
+{
+    if (!ex->jit)
+        return reference_run(g, in, out, err, errsz);
+    int rc = jit_run(ex->jit, (const void *const *)in, (void *const *)out, ex->pool);
+    if (rc)
+        snprintf(err, errsz, "the compiled model returned error %d", rc);
+    return rc == 0;
+}
+
+static bool run_batches(const Graph *g, Executor *ex, RunData *rd)
 {
     char err[1024];
     for (int i = 0; i < g->n_outputs; i++) {
@@ -218,7 +250,7 @@ static bool run_batches(const Graph *g, RunData *rd)
             in[i] = (const float *)rd->inputs[i].data + b * shape_elems(&g->tensors[g->inputs[i]].shape);
         for (int i = 0; i < g->n_outputs; i++)
             out[i] = (float *)rd->outputs[i].data + b * shape_elems(&g->tensors[g->outputs[i]].shape);
-        if (!reference_run(g, in, out, err, sizeof err)) {
+        if (!run_once(g, ex, in, out, err, sizeof err)) {
             progress_finish(&p);
             fprintf(stderr, "dnnc run: error: %s\n", err);
             return false;
@@ -268,13 +300,27 @@ int cmd_run(int argc, char **argv)
     RunData rd = {0};
     rd.inputs = calloc((size_t)g->n_inputs + 1, sizeof(Array));
     rd.outputs = calloc((size_t)g->n_outputs + 1, sizeof(Array));
+    Executor ex = {0};
+    char err[1024];
+    bool ok = rd.inputs && rd.outputs && load_inputs(g, &o, &rd);
+    if (ok && o.cpu) {
+        CodegenOptions co = {.name = "model", .opt_level = 3};
+        ex.jit = jit_compile(g, &co, err, sizeof err);
+        ex.pool = o.threads > 1 ? dnnrt_pool_create(o.threads) : NULL;
+        if (!ex.jit)
+            fprintf(stderr, "dnnc run: error: %s\n", err);
+        ok = ex.jit != NULL;
+    }
     double t0 = now_seconds();
-    bool ok = rd.inputs && rd.outputs && load_inputs(g, &o, &rd) && run_batches(g, &rd);
+    ok = ok && run_batches(g, &ex, &rd);
     double seconds = now_seconds() - t0;
+    jit_free(ex.jit);
+    dnnrt_pool_destroy(ex.pool);
     if (ok) {
         int64_t samples = rd.batches * g->tensors[g->inputs[0]].shape.d[0];
-        printf("ran %lld sample%s in %.2f s (%.1f samples/s, reference executor)\n",
-               (long long)samples, samples == 1 ? "" : "s", seconds, (double)samples / seconds);
+        printf("ran %lld sample%s in %.2f s (%.1f samples/s, %s)\n", (long long)samples,
+               samples == 1 ? "" : "s", seconds, (double)samples / seconds,
+               o.cpu ? "native code" : "reference executor");
         ok = report_classes(&rd.outputs[0], o.show, o.labels) && write_outputs(g, &o, &rd);
     }
     for (int i = 0; rd.inputs && i < g->n_inputs; i++)

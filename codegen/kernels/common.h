@@ -1,0 +1,113 @@
+/* Helpers shared by the kernel files (compiled only into the kernel
+ * bitcode, freestanding: no libc headers but libm's functions). */
+#ifndef DNNK_COMMON_H
+#define DNNK_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dnnk.h"
+
+#define KERNEL __attribute__((always_inline)) void
+#define INLINE static inline __attribute__((always_inline))
+
+float expf(float);
+float logf(float);
+float tanhf(float);
+float expm1f(float);
+float powf(float, float);
+float sqrtf(float);
+double nearbyint(double);
+void *memcpy(void *, const void *, size_t);
+void *memset(void *, int, size_t);
+
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+
+INLINE v8f load8(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE void store8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+
+INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+INLINE int64_t elem_size(int64_t type) { return type == DNNK_F32 || type == DNNK_I32 ? 4 : 1; }
+
+INLINE double load_any(int64_t type, const void *p, int64_t i)
+{
+    switch (type) {
+    case DNNK_F32: return ((const float *)p)[i];
+    case DNNK_I8: return ((const int8_t *)p)[i];
+    case DNNK_U8: return ((const uint8_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+    }
+}
+
+INLINE int64_t load_int(int64_t type, const void *p, int64_t i)
+{
+    switch (type) {
+    case DNNK_I8: return ((const int8_t *)p)[i];
+    case DNNK_U8: return ((const uint8_t *)p)[i];
+    default: return ((const int32_t *)p)[i];
+    }
+}
+
+/* Integers wrap like the reference executor's (NumPy's). */
+INLINE void store_int(int64_t type, void *p, int64_t i, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    switch (type) {
+    case DNNK_I8: ((int8_t *)p)[i] = (int8_t)(uint8_t)u; break;
+    case DNNK_U8: ((uint8_t *)p)[i] = (uint8_t)u; break;
+    default: ((int32_t *)p)[i] = (int32_t)(uint32_t)u; break;
+    }
+}
+
+INLINE void store_any(int64_t type, void *p, int64_t i, double v)
+{
+    if (type == DNNK_F32) {
+        ((float *)p)[i] = (float)v;
+        return;
+    }
+    int64_t x = v != v ? 0 : v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
+    store_int(type, p, i, x);
+}
+
+/* Rounded half to even and saturated, as ONNX requantises. */
+INLINE void store_saturated(int64_t type, void *p, int64_t i, double v)
+{
+    double lo = type == DNNK_U8 ? 0 : type == DNNK_I8 ? -128 : -2147483648.0;
+    double hi = type == DNNK_U8 ? 255 : type == DNNK_I8 ? 127 : 2147483647.0;
+    double r = nearbyint(v);
+    store_any(type, p, i, r < lo ? lo : r > hi ? hi : r);
+}
+
+INLINE int64_t stride_of(const dnnk_tensor *t, int64_t from)
+{
+    int64_t s = 1;
+    for (int64_t i = from; i < t->rank; i++)
+        s *= t->dims[i];
+    return s;
+}
+
+/* Offset into `in` broadcast (NumPy rules) to `out` for output index i. */
+INLINE int64_t broadcast_offset(const dnnk_tensor *in, const dnnk_tensor *out, int64_t i)
+{
+    int64_t offset = 0, stride = 1, rest = i;
+    for (int64_t d = out->rank - 1, k = in->rank - 1; d >= 0; d--, k--) {
+        int64_t coord = rest % out->dims[d];
+        rest /= out->dims[d];
+        if (k >= 0) {
+            if (in->dims[k] != 1)
+                offset += coord * stride;
+            stride *= in->dims[k];
+        }
+    }
+    return offset;
+}
+
+#endif

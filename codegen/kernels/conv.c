@@ -1,0 +1,131 @@
+/* Convolution as a GEMM with a register-blocked micro-kernel, fully
+ * connected layers, and matrix products. */
+#include "common.h"
+
+/* Gathers the receptive fields of NR output pixels into a [K][NR] panel
+ * (implicit im2col): row k = (c, ky, kx), zeros for padding and for pixels
+ * past the end. */
+INLINE void pack_pixels(const dnnk_desc *d, const float *in, int64_t n, int64_t g, int64_t p0,
+                        float *panel)
+{
+    const int64_t *a = d->i;
+    int64_t C = d->in[0].dims[1], H = d->in[0].dims[2], W = d->in[0].dims[3];
+    int64_t OW = d->out.dims[3], P = d->out.dims[2] * OW;
+    int64_t Cg = C / a[CONV_GROUPS], KH = a[CONV_KH], KW = a[CONV_KW];
+    int64_t oy[DNNK_NR], ox[DNNK_NR];
+    for (int64_t j = 0; j < DNNK_NR; j++) {
+        int64_t p = p0 + j < P ? p0 + j : -1;
+        oy[j] = p < 0 ? -1000000000 : p / OW;
+        ox[j] = p < 0 ? -1000000000 : p % OW;
+    }
+    float *row = panel;
+    for (int64_t c = 0; c < Cg; c++) {
+        const float *plane = in + (n * C + g * Cg + c) * H * W;
+        for (int64_t ky = 0; ky < KH; ky++)
+            for (int64_t kx = 0; kx < KW; kx++, row += DNNK_NR)
+                for (int64_t j = 0; j < DNNK_NR; j++) {
+                    int64_t iy = oy[j] * a[CONV_SH] - a[CONV_PT] + ky * a[CONV_DH];
+                    int64_t ix = ox[j] * a[CONV_SW] - a[CONV_PL] + kx * a[CONV_DW];
+                    bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+                    row[j] = inside ? plane[iy * W + ix] : 0.0f;
+                }
+    }
+}
+
+/* acc[MR][NR] = A[K][MR]^T x B[K][NR], two 8-wide vectors per row. */
+INLINE void micro_kernel(const float *A, const float *B, int64_t K, v8f acc[DNNK_MR][2])
+{
+    for (int r = 0; r < DNNK_MR; r++)
+        acc[r][0] = acc[r][1] = (v8f){0};
+    for (int64_t k = 0; k < K; k++) {
+        v8f b0 = load8(B + k * DNNK_NR), b1 = load8(B + k * DNNK_NR + 8);
+        for (int r = 0; r < DNNK_MR; r++) {
+            v8f a = (v8f){0} + A[k * DNNK_MR + r];
+            acc[r][0] = acc[r][0] + a * b0;
+            acc[r][1] = acc[r][1] + a * b1;
+        }
+    }
+}
+
+INLINE float activate(int64_t act, float v) { return act == DNNK_ACT_RELU && v < 0 ? 0.0f : v; }
+
+/* ptrs: out, in, packed weights, [bias] */
+KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const int64_t *a = d->i;
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *w = ptrs[2], *bias = a[CONV_BIAS] ? ptrs[3] : 0;
+    int64_t G = a[CONV_GROUPS], F = d->out.dims[1], Fg = F / G;
+    int64_t P = d->out.dims[2] * d->out.dims[3];
+    int64_t K = d->in[0].dims[1] / G * a[CONV_KH] * a[CONV_KW];
+    int64_t panels_per_group = dnnk_ceil_div(Fg, DNNK_MR);
+    int64_t tiles = dnnk_ceil_div(P, DNNK_NR), chunks = dnnk_ceil_div(Fg, DNNK_FB);
+    float panel[K * DNNK_NR];
+    for (int64_t u = begin; u < end; u++) {
+        int64_t tile = u % tiles, chunk = (u / tiles) % chunks;
+        int64_t g = (u / tiles / chunks) % G, n = u / tiles / chunks / G;
+        int64_t p0 = tile * DNNK_NR, np = min64(DNNK_NR, P - p0);
+        pack_pixels(d, in, n, g, p0, panel);
+        int64_t f_end = min64(Fg, (chunk + 1) * DNNK_FB);
+        for (int64_t f0 = chunk * DNNK_FB; f0 < f_end; f0 += DNNK_MR) {
+            const float *A = w + ((g * panels_per_group) + f0 / DNNK_MR) * K * DNNK_MR;
+            v8f acc[DNNK_MR][2];
+            micro_kernel(A, panel, K, acc);
+            for (int64_t r = 0; r < DNNK_MR && f0 + r < Fg; r++) {
+                int64_t f = g * Fg + f0 + r;
+                float row[DNNK_NR], b = bias ? bias[f] : 0.0f;
+                store8(row, acc[r][0]);
+                store8(row + 8, acc[r][1]);
+                float *o = out + (n * F + f) * P + p0;
+                for (int64_t j = 0; j < np; j++)
+                    o[j] = activate(a[CONV_ACT], row[j] + b);
+            }
+        }
+    }
+}
+
+/* out[n][u] = bias[u] + sum_k in[n][k] * w[u][k]; units are output features.
+ * i[0]: bias present, i[1]: activation. */
+KERNEL dnnk_fc(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *w = ptrs[2], *bias = d->i[0] ? ptrs[3] : 0;
+    int64_t N = d->in[0].dims[0], K = stride_of(&d->in[0], 1), U = d->out.dims[1];
+    for (int64_t u = begin; u < end; u++)
+        for (int64_t n = 0; n < N; n++) {
+            const float *x = in + n * K, *wu = w + u * K;
+            v8f acc = {0};
+            int64_t k = 0;
+            for (; k + 8 <= K; k += 8)
+                acc = acc + load8(x + k) * load8(wu + k);
+            float sum = 0;
+            for (int i = 0; i < 8; i++)
+                sum += acc[i];
+            for (; k < K; k++)
+                sum += x[k] * wu[k];
+            out[n * U + u] = activate(d->i[1], sum + (bias ? bias[u] : 0.0f));
+        }
+}
+
+/* NumPy matmul with broadcast batch dimensions; units are rows of the
+ * output (batch x M). */
+KERNEL dnnk_matmul(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const dnnk_tensor *as = &d->in[0], *bs = &d->in[1], *os = &d->out;
+    int64_t M = as->dims[as->rank - 2], K = as->dims[as->rank - 1], N = bs->dims[bs->rank - 1];
+    dnnk_tensor ba = *as, bb = *bs, bo = *os;
+    ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;
+    float *out = ptrs[0];
+    const float *A = ptrs[1], *B = ptrs[2];
+    for (int64_t row = begin; row < end; row++) {
+        int64_t b = row / M, m = row % M;
+        const float *a = A + (broadcast_offset(&ba, &bo, b) * M + m) * K;
+        const float *bm = B + broadcast_offset(&bb, &bo, b) * K * N;
+        float *o = out + row * N;
+        for (int64_t n = 0; n < N; n++)
+            o[n] = 0;
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t n = 0; n < N; n++)
+                o[n] += a[k] * bm[k * N + n];
+    }
+}

@@ -1,0 +1,121 @@
+/* Quantised kernels, written for clarity: they serve the ONNX quantised
+ * operators exactly as the reference executor defines them. Units are
+ * chunks of output elements (quantize, dequantize) or images (conv) or rows
+ * (matmul). */
+#include "common.h"
+
+/* i[0]: per-axis, i[1]: axis, i[2]: inner size after the axis. ptrs: out,
+ * in, scale, zero_point. */
+INLINE int64_t quant_index(const dnnk_desc *d, int64_t i)
+{
+    return d->i[0] ? (i / d->i[2]) % d->out.dims[d->i[1]] : 0;
+}
+
+KERNEL dnnk_quantize(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    int64_t n = dnnk_count(&d->out);
+    for (int64_t i = begin * DNNK_CHUNK; i < min64(end * DNNK_CHUNK, n); i++) {
+        int64_t c = quant_index(d, i);
+        double q = ((const float *)ptrs[1])[i] / (double)((const float *)ptrs[2])[c];
+        store_saturated(d->out.type, ptrs[0], i, nearbyint(q) + load_any(d->out.type, ptrs[3], c));
+    }
+}
+
+KERNEL dnnk_dequantize(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    int64_t n = dnnk_count(&d->out), t = d->in[0].type;
+    for (int64_t i = begin * DNNK_CHUNK; i < min64(end * DNNK_CHUNK, n); i++) {
+        int64_t c = quant_index(d, i);
+        double q = load_any(t, ptrs[1], i) - load_any(t, ptrs[3], c);
+        ((float *)ptrs[0])[i] = (float)(q * ((const float *)ptrs[2])[c]);
+    }
+}
+
+/* The integer sum of one output of a quantised convolution, zero points
+ * subtracted. i[] as for conv; i[20]: weight type. */
+INLINE int64_t qconv_sum(const dnnk_desc *d, const void *x, const void *w, double x_zp,
+                         const void *w_zp, int64_t n, int64_t f, int64_t y, int64_t xo)
+{
+    const int64_t *a = d->i;
+    int64_t C = d->in[0].dims[1], H = d->in[0].dims[2], W = d->in[0].dims[3];
+    int64_t G = a[CONV_GROUPS], Cg = C / G, Fg = d->out.dims[1] / G, g = f / Fg;
+    int64_t KH = a[CONV_KH], KW = a[CONV_KW], wt = a[20], xt = d->in[0].type;
+    int64_t wz = (int64_t)load_any(wt, w_zp, a[CONV_PER_CHANNEL] ? f : 0);
+    int64_t sum = 0;
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t ky = 0; ky < KH; ky++) {
+            int64_t iy = y * a[CONV_SH] - a[CONV_PT] + ky * a[CONV_DH];
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t kx = 0; kx < KW; kx++) {
+                int64_t ix = xo * a[CONV_SW] - a[CONV_PL] + kx * a[CONV_DW];
+                if (ix < 0 || ix >= W)
+                    continue;
+                int64_t xv = load_int(xt, x, ((n * C + g * Cg + c) * H + iy) * W + ix) - (int64_t)x_zp;
+                int64_t wv = load_int(wt, w, ((f * Cg + c) * KH + ky) * KW + kx) - wz;
+                sum += xv * wv;
+            }
+        }
+    return sum;
+}
+
+/* conv_integer, ptrs: out, x, weight, x_zero_point, w_zero_point.
+ * qlinear_conv (i[21] = 1), ptrs: out, x, weight, x_scale, x_zero_point,
+ * w_scale, w_zero_point, y_scale, y_zero_point, [bias]. Units are images. */
+KERNEL dnnk_qconv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const int64_t *a = d->i;
+    bool linear = a[21];
+    int64_t F = d->out.dims[1], OH = d->out.dims[2], OW = d->out.dims[3], xt = d->in[0].type;
+    const void *x_zp = ptrs[linear ? 4 : 3], *w_zp = ptrs[linear ? 6 : 4];
+    double xz = load_any(xt, x_zp, 0);
+    for (int64_t n = begin; n < end; n++)
+        for (int64_t f = 0; f < F; f++)
+            for (int64_t y = 0; y < OH; y++)
+                for (int64_t xo = 0; xo < OW; xo++) {
+                    int64_t i = ((n * F + f) * OH + y) * OW + xo;
+                    int64_t sum = qconv_sum(d, ptrs[1], ptrs[2], xz, w_zp, n, f, y, xo);
+                    if (!linear) {
+                        ((int32_t *)ptrs[0])[i] = (int32_t)sum;
+                        continue;
+                    }
+                    if (a[CONV_BIAS])
+                        sum += ((const int32_t *)ptrs[9])[f];
+                    double w_scale = ((const float *)ptrs[5])[a[CONV_PER_CHANNEL] ? f : 0];
+                    double v = (double)sum * ((const float *)ptrs[3])[0] * w_scale / ((const float *)ptrs[7])[0];
+                    store_saturated(d->out.type, ptrs[0], i, nearbyint(v) + load_any(d->out.type, ptrs[8], 0));
+                }
+}
+
+/* matmul_integer (i[0] = 0), ptrs: out, a, b, a_zero_point, b_zero_point.
+ * qlinear_matmul (i[0] = 1), ptrs: out, a, b, a_scale, a_zero_point,
+ * b_scale, b_zero_point, y_scale, y_zero_point. i[1]: per-column b.
+ * Units are output rows (batch x M). */
+KERNEL dnnk_qmatmul(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    bool linear = d->i[0], per_col = d->i[1];
+    const dnnk_tensor *as = &d->in[0], *bs = &d->in[1], *os = &d->out;
+    int64_t M = as->dims[as->rank - 2], K = as->dims[as->rank - 1], N = bs->dims[bs->rank - 1];
+    dnnk_tensor ba = *as, bb = *bs, bo = *os;
+    ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;
+    const void *a_zp = ptrs[linear ? 4 : 3], *b_zp = ptrs[linear ? 6 : 4];
+    int64_t az = load_int(as->type, a_zp, 0);
+    for (int64_t row = begin; row < end; row++) {
+        int64_t b = row / M, m = row % M;
+        int64_t abase = (broadcast_offset(&ba, &bo, b) * M + m) * K, bbase = broadcast_offset(&bb, &bo, b) * K * N;
+        for (int64_t n = 0; n < N; n++) {
+            int64_t bz = load_int(bs->type, b_zp, per_col ? n : 0), sum = 0;
+            for (int64_t k = 0; k < K; k++)
+                sum += (load_int(as->type, ptrs[1], abase + k) - az) *
+                       (load_int(bs->type, ptrs[2], bbase + k * N + n) - bz);
+            int64_t o = row * N + n;
+            if (!linear) {
+                ((int32_t *)ptrs[0])[o] = (int32_t)sum;
+                continue;
+            }
+            double b_scale = ((const float *)ptrs[5])[per_col ? n : 0];
+            double v = (double)sum * ((const float *)ptrs[3])[0] * b_scale / ((const float *)ptrs[7])[0];
+            store_saturated(os->type, ptrs[0], o, nearbyint(v) + load_any(os->type, ptrs[8], 0));
+        }
+    }
+}

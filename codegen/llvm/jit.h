@@ -1,0 +1,19 @@
+/* Running a compiled model in this process through ORC LLJIT. */
+#ifndef DNNC_JIT_H
+#define DNNC_JIT_H
+
+#include "codegen.h"
+
+typedef struct JitModel JitModel;
+
+typedef int (*RunFn)(const void *const *inputs, void *const *outputs, void *workspace,
+                     const void *weights, const void *parallel);
+
+/* Builds and JIT-compiles g for the host. */
+JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t errsz);
+/* Runs once; pool may be NULL (single thread). */
+int jit_run(JitModel *j, const void *const *inputs, void *const *outputs, void *pool);
+size_t jit_workspace_size(const JitModel *j);
+void jit_free(JitModel *j);
+
+#endif

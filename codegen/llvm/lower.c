@@ -1,0 +1,379 @@
+/* Graph -> LLVM module: the kernel library is linked in, each kernel call
+ * becomes a task function `void(ctx, begin, end)` that builds the pointer
+ * arguments and calls its kernel with a constant descriptor, and NAME_run
+ * hands each task to the caller's parallel_for (or runs it serially). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/Linker.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "calls.h"
+#include "codegen.h"
+#include "kernels_bc.h"
+
+typedef struct Lowering {
+    const Graph *g;
+    const Plan *plan;
+    const CodegenOptions *o;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef ptr, i64, i32, i8, void_t, task_t, kernel_t, ctx_t, par_t;
+    LLVMValueRef weights; /* embedded blob, or NULL */
+    const char *name;
+} Lowering;
+
+/* ---- target ------------------------------------------------------------------ */
+
+void codegen_host(char **triple, char **cpu, char **features)
+{
+    *triple = LLVMGetDefaultTargetTriple();
+    *cpu = LLVMGetHostCPUName();
+    *features = LLVMGetHostCPUFeatures();
+}
+
+static void init_llvm(void)
+{
+    static bool done;
+    if (done)
+        return;
+    LLVMInitializeAllTargetInfos();
+    LLVMInitializeAllTargets();
+    LLVMInitializeAllTargetMCs();
+    LLVMInitializeAllAsmPrinters();
+    LLVMInitializeAllAsmParsers();
+    done = true;
+}
+
+static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **triple, char **cpu,
+                                                char **features, char *err, size_t errsz)
+{
+    char *host_triple, *host_cpu, *host_features;
+    codegen_host(&host_triple, &host_cpu, &host_features);
+    bool cross = o->triple && strcmp(o->triple, host_triple) != 0;
+    *triple = strdup(o->triple ? o->triple : host_triple);
+    *cpu = strdup(o->cpu ? o->cpu : cross ? "generic" : host_cpu);
+    *features = strdup(o->features ? o->features : cross ? "" : host_features);
+    LLVMDisposeMessage(host_triple);
+    LLVMDisposeMessage(host_cpu);
+    LLVMDisposeMessage(host_features);
+    LLVMTargetRef target;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(*triple, &target, &msg)) {
+        snprintf(err, errsz, "unknown target triple '%s': %s", *triple, msg);
+        LLVMDisposeMessage(msg);
+        return NULL;
+    }
+    LLVMCodeGenOptLevel level = o->opt_level <= 0 ? LLVMCodeGenLevelNone
+                                : o->opt_level == 1 ? LLVMCodeGenLevelLess
+                                : o->opt_level == 2 ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelAggressive;
+    return LLVMCreateTargetMachine(target, *triple, *cpu, *features, level,
+                                   o->pic ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault);
+}
+
+/* ---- the kernel library ---------------------------------------------------------- */
+
+static bool link_kernels(Lowering *l, const char *triple, char *err, size_t errsz)
+{
+    const unsigned char *bc;
+    size_t size;
+    if (!kernels_bitcode(triple, &bc, &size)) {
+        snprintf(err, errsz, "no kernel library for target '%s' (dnnc has x86_64 and aarch64)", triple);
+        return false;
+    }
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange((const char *)bc, size, "dnnk", 0);
+    LLVMModuleRef kmod;
+    bool failed = LLVMParseBitcodeInContext2(l->ctx, buf, &kmod);
+    LLVMDisposeMemoryBuffer(buf);
+    if (failed) {
+        snprintf(err, errsz, "the embedded kernel library does not load");
+        return false;
+    }
+    LLVMSetTarget(kmod, LLVMGetTarget(l->mod));
+    LLVMSetDataLayout(kmod, LLVMGetDataLayoutStr(l->mod));
+    /* The library was compiled for a baseline CPU; the functions it inlines
+     * into take the target's CPU and features instead. */
+    for (LLVMValueRef f = LLVMGetFirstFunction(kmod); f; f = LLVMGetNextFunction(f)) {
+        LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);
+        LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-features", 15);
+        LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "tune-cpu", 8);
+    }
+    if (LLVMLinkModules2(l->mod, kmod)) {
+        snprintf(err, errsz, "linking the kernel library failed");
+        return false;
+    }
+    for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); f; f = LLVMGetNextFunction(f)) {
+        size_t len;
+        const char *fname = LLVMGetValueName2(f, &len);
+        if (len > 5 && strncmp(fname, "dnnk_", 5) == 0 && !LLVMIsDeclaration(f))
+            LLVMSetLinkage(f, LLVMInternalLinkage);
+    }
+    return true;
+}
+
+/* ---- code ------------------------------------------------------------------------ */
+
+static LLVMValueRef const_i64(Lowering *l, int64_t v) { return LLVMConstInt(l->i64, (unsigned long long)v, 1); }
+
+static LLVMValueRef private_bytes(Lowering *l, const char *name, const void *bytes, size_t len,
+                                  unsigned align)
+{
+    LLVMValueRef g = LLVMAddGlobal(l->mod, LLVMArrayType2(l->i8, len), name);
+    LLVMSetInitializer(g, LLVMConstStringInContext2(l->ctx, bytes, len, 1));
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(g, align);
+    return g;
+}
+
+/* Field k of the task context {workspace, weights, inputs, outputs}. */
+static LLVMValueRef ctx_field(Lowering *l, LLVMValueRef ctx, unsigned k)
+{
+    LLVMValueRef p = LLVMBuildStructGEP2(l->b, l->ctx_t, ctx, k, "");
+    return LLVMBuildLoad2(l->b, l->ptr, p, "");
+}
+
+static LLVMValueRef location(Lowering *l, LLVMValueRef ctx, Location loc)
+{
+    switch (loc.kind) {
+    case LOC_WORKSPACE:
+    case LOC_WEIGHTS: {
+        LLVMValueRef base = loc.kind == LOC_WEIGHTS && l->weights ? l->weights
+                                                                   : ctx_field(l, ctx, loc.kind == LOC_WEIGHTS);
+        LLVMValueRef off = const_i64(l, (int64_t)loc.offset);
+        return LLVMBuildInBoundsGEP2(l->b, l->i8, base, &off, 1, "");
+    }
+    case LOC_INPUT:
+    case LOC_OUTPUT: {
+        LLVMValueRef list = ctx_field(l, ctx, loc.kind == LOC_INPUT ? 2 : 3);
+        LLVMValueRef idx = const_i64(l, loc.index);
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(l->b, l->ptr, list, &idx, 1, "");
+        return LLVMBuildLoad2(l->b, l->ptr, slot, "");
+    }
+    default:
+        return LLVMConstNull(l->ptr);
+    }
+}
+
+static void set_cpu_attributes(Lowering *l, LLVMValueRef f, const char *cpu, const char *features)
+{
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(l->ctx, "target-cpu", 10, cpu, (unsigned)strlen(cpu)));
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(l->ctx, "target-features", 15, features,
+                                                      (unsigned)strlen(features)));
+}
+
+/* void task(ctx, begin, end): pointers, then the kernel call. */
+static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k)
+{
+    char fname[512];
+    const char *layer = c->node >= 0 ? l->g->nodes[c->node].name : "output_copy";
+    snprintf(fname, sizeof fname, "%s_task%d_%s", l->name, k, layer);
+    LLVMValueRef f = LLVMAddFunction(l->mod, fname, l->task_t);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(l->b, LLVMAppendBasicBlockInContext(l->ctx, f, "entry"));
+    LLVMValueRef ctx = LLVMGetParam(f, 0);
+    LLVMTypeRef ptrs_t = LLVMArrayType2(l->ptr, (uint64_t)c->n_ptrs);
+    LLVMValueRef ptrs = LLVMBuildAlloca(l->b, ptrs_t, "ptrs");
+    for (int i = 0; i < c->n_ptrs; i++) {
+        LLVMValueRef idx[2] = {const_i64(l, 0), const_i64(l, i)};
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(l->b, ptrs_t, ptrs, idx, 2, "");
+        LLVMBuildStore(l->b, location(l, ctx, c->ptrs[i]), slot);
+    }
+    char dname[600];
+    snprintf(dname, sizeof dname, "%s.desc", fname);
+    LLVMValueRef desc = private_bytes(l, dname, &c->desc, sizeof c->desc, 8);
+    LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel);
+    LLVMValueRef args[4] = {desc, ptrs, LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
+    LLVMBuildCall2(l->b, l->kernel_t, kernel, args, 4, "");
+    LLVMBuildRetVoid(l->b);
+    return f;
+}
+
+/* dispatch(parallel, n, task, ctx): the caller's parallel_for, or serial. */
+static LLVMValueRef build_dispatch(Lowering *l)
+{
+    LLVMTypeRef params[4] = {l->ptr, l->i64, l->ptr, l->ptr};
+    LLVMTypeRef type = LLVMFunctionType(l->void_t, params, 4, 0);
+    char fname[300];
+    snprintf(fname, sizeof fname, "%s_dispatch", l->name);
+    LLVMValueRef f = LLVMAddFunction(l->mod, fname, type);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(l->ctx, f, "entry");
+    LLVMBasicBlockRef check = LLVMAppendBasicBlockInContext(l->ctx, f, "check");
+    LLVMBasicBlockRef par = LLVMAppendBasicBlockInContext(l->ctx, f, "parallel");
+    LLVMBasicBlockRef serial = LLVMAppendBasicBlockInContext(l->ctx, f, "serial");
+    LLVMValueRef p = LLVMGetParam(f, 0), n = LLVMGetParam(f, 1), task = LLVMGetParam(f, 2),
+                 ctx = LLVMGetParam(f, 3);
+    LLVMPositionBuilderAtEnd(l->b, entry);
+    LLVMBuildCondBr(l->b, LLVMBuildIsNull(l->b, p, ""), serial, check);
+    LLVMPositionBuilderAtEnd(l->b, check);
+    LLVMValueRef fn = LLVMBuildLoad2(l->b, l->ptr, LLVMBuildStructGEP2(l->b, l->par_t, p, 0, ""), "");
+    LLVMBuildCondBr(l->b, LLVMBuildIsNull(l->b, fn, ""), serial, par);
+    LLVMPositionBuilderAtEnd(l->b, par);
+    LLVMValueRef pool = LLVMBuildLoad2(l->b, l->ptr, LLVMBuildStructGEP2(l->b, l->par_t, p, 1, ""), "");
+    LLVMTypeRef pf_params[4] = {l->ptr, l->i64, l->ptr, l->ptr};
+    LLVMValueRef pf_args[4] = {pool, n, task, ctx};
+    LLVMBuildCall2(l->b, LLVMFunctionType(l->void_t, pf_params, 4, 0), fn, pf_args, 4, "");
+    LLVMBuildRetVoid(l->b);
+    LLVMPositionBuilderAtEnd(l->b, serial);
+    LLVMValueRef args[3] = {ctx, const_i64(l, 0), n};
+    LLVMBuildCall2(l->b, l->task_t, task, args, 3, "");
+    LLVMBuildRetVoid(l->b);
+    return f;
+}
+
+/* int NAME_run(inputs, outputs, workspace, weights, parallel) */
+static void build_run(Lowering *l, const CallList *calls, LLVMValueRef *tasks, LLVMValueRef dispatch)
+{
+    LLVMTypeRef params[5] = {l->ptr, l->ptr, l->ptr, l->ptr, l->ptr};
+    char fname[300];
+    snprintf(fname, sizeof fname, "%s_run", l->name);
+    LLVMValueRef f = LLVMAddFunction(l->mod, fname, LLVMFunctionType(l->i32, params, 5, 0));
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(l->ctx, f, "entry");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(l->ctx, f, "bad_argument");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(l->ctx, f, "body");
+    LLVMPositionBuilderAtEnd(l->b, entry);
+    /* Missing buffers are the only run-time error: every size is static. */
+    LLVMValueRef missing = LLVMConstInt(LLVMInt1TypeInContext(l->ctx), 0, 0);
+    bool needed[4] = {l->g->n_inputs > 0, l->g->n_outputs > 0, l->plan->workspace_size > 0,
+                      !l->weights && l->plan->weights_size > 0};
+    for (unsigned i = 0; i < 4; i++)
+        if (needed[i])
+            missing = LLVMBuildOr(l->b, missing, LLVMBuildIsNull(l->b, LLVMGetParam(f, i), ""), "");
+    LLVMBuildCondBr(l->b, missing, bad, body);
+    LLVMPositionBuilderAtEnd(l->b, bad);
+    LLVMBuildRet(l->b, LLVMConstInt(l->i32, 1, 0));
+    LLVMPositionBuilderAtEnd(l->b, body);
+    LLVMValueRef ctx = LLVMBuildAlloca(l->b, l->ctx_t, "ctx");
+    unsigned order[4] = {2, 3, 0, 1}; /* workspace, weights, inputs, outputs */
+    for (unsigned k = 0; k < 4; k++)
+        LLVMBuildStore(l->b, LLVMGetParam(f, order[k]), LLVMBuildStructGEP2(l->b, l->ctx_t, ctx, k, ""));
+    LLVMTypeRef dparams[4] = {l->ptr, l->i64, l->ptr, l->ptr};
+    for (int k = 0; k < calls->count; k++) {
+        if (calls->calls[k].units <= 0)
+            continue;
+        LLVMValueRef args[4] = {LLVMGetParam(f, 4), const_i64(l, calls->calls[k].units), tasks[k], ctx};
+        LLVMBuildCall2(l->b, LLVMFunctionType(l->void_t, dparams, 4, 0), dispatch, args, 4, "");
+    }
+    LLVMBuildRet(l->b, LLVMConstInt(l->i32, 0, 0));
+}
+
+static void init_types(Lowering *l)
+{
+    l->ptr = LLVMPointerTypeInContext(l->ctx, 0);
+    l->i64 = LLVMInt64TypeInContext(l->ctx);
+    l->i32 = LLVMInt32TypeInContext(l->ctx);
+    l->i8 = LLVMInt8TypeInContext(l->ctx);
+    l->void_t = LLVMVoidTypeInContext(l->ctx);
+    LLVMTypeRef task_params[3] = {l->ptr, l->i64, l->i64};
+    l->task_t = LLVMFunctionType(l->void_t, task_params, 3, 0);
+    LLVMTypeRef kernel_params[4] = {l->ptr, l->ptr, l->i64, l->i64};
+    l->kernel_t = LLVMFunctionType(l->void_t, kernel_params, 4, 0);
+    LLVMTypeRef fields[4] = {l->ptr, l->ptr, l->ptr, l->ptr};
+    l->ctx_t = LLVMStructTypeInContext(l->ctx, fields, 4, 0);
+    LLVMTypeRef par_fields[2] = {l->ptr, l->ptr};
+    l->par_t = LLVMStructTypeInContext(l->ctx, par_fields, 2, 0);
+}
+
+static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t errsz)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(l->mod, LLVMReturnStatusAction, &msg)) {
+        snprintf(err, errsz, "internal error: the generated module does not verify: %.300s", msg);
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    LLVMDisposeMessage(msg);
+    char pipeline[32];
+    snprintf(pipeline, sizeof pipeline, "default<O%d>", l->o->opt_level < 0 ? 0 : l->o->opt_level > 3 ? 3 : l->o->opt_level);
+    LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef e = LLVMRunPasses(l->mod, pipeline, tm, opts);
+    LLVMDisposePassBuilderOptions(opts);
+    if (e) {
+        char *m = LLVMGetErrorMessage(e);
+        snprintf(err, errsz, "optimisation failed: %s", m);
+        LLVMDisposeErrorMessage(m);
+        return false;
+    }
+    return true;
+}
+
+static bool lower(Lowering *l, const char *triple, const char *cpu, const char *features,
+                  LLVMTargetMachineRef tm, char *err, size_t errsz)
+{
+    CallList calls;
+    if (!calls_build(l->g, l->plan, &calls, err, errsz))
+        return false;
+    LLVMSetTarget(l->mod, triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(l->mod, dl);
+    LLVMDisposeTargetData(dl);
+    init_types(l);
+    bool ok = link_kernels(l, triple, err, errsz);
+    if (ok && l->o->embed_weights) {
+        char gname[300];
+        snprintf(gname, sizeof gname, "%s_weights", l->name);
+        l->weights = private_bytes(l, gname, l->plan->weights, l->plan->weights_size, 64);
+    }
+    LLVMValueRef *tasks = calloc((size_t)calls.count + 1, sizeof *tasks);
+    ok = ok && tasks;
+    for (int k = 0; ok && k < calls.count; k++)
+        tasks[k] = build_task(l, &calls.calls[k], k);
+    if (ok)
+        build_run(l, &calls, tasks, build_dispatch(l));
+    for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); ok && f; f = LLVMGetNextFunction(f))
+        if (!LLVMIsDeclaration(f))
+            set_cpu_attributes(l, f, cpu, features);
+    ok = ok && optimise(l, tm, err, errsz);
+    free(tasks);
+    calls_free(&calls);
+    return ok;
+}
+
+bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, CompiledModel *m,
+                   char *err, size_t errsz)
+{
+    memset(m, 0, sizeof *m);
+    init_llvm();
+    char *triple = NULL, *cpu = NULL, *features = NULL;
+    m->tm = make_target_machine(o, &triple, &cpu, &features, err, errsz);
+    m->name = strdup(o->name ? o->name : "model");
+    bool ok = m->tm && m->name && plan_build(g, &m->plan, err, errsz);
+    if (ok) {
+        m->owns_ctx = ctx == NULL;
+        m->ctx = ctx ? ctx : LLVMContextCreate();
+        m->module = LLVMModuleCreateWithNameInContext(m->name, m->ctx);
+        Lowering l = {.g = g, .plan = &m->plan, .o = o, .ctx = m->ctx, .mod = m->module,
+                      .b = LLVMCreateBuilderInContext(m->ctx)};
+        l.name = m->name;
+        ok = lower(&l, triple, cpu, features, m->tm, err, errsz);
+        LLVMDisposeBuilder(l.b);
+    }
+    free(triple);
+    free(cpu);
+    free(features);
+    if (!ok)
+        codegen_free(m);
+    return ok;
+}
+
+void codegen_free(CompiledModel *m)
+{
+    if (m->module)
+        LLVMDisposeModule(m->module);
+    if (m->owns_ctx && m->ctx)
+        LLVMContextDispose(m->ctx);
+    if (m->tm)
+        LLVMDisposeTargetMachine(m->tm);
+    plan_free(&m->plan);
+    free(m->name);
+    memset(m, 0, sizeof *m);
+}
