@@ -8,7 +8,7 @@ PACKAGES="
   flex bison
   libcmocka-dev zlib1g-dev libcjson-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev llvm-19-dev
   dataset-fashion-mnist
 "
 

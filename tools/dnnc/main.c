@@ -13,6 +13,8 @@ static const Command commands[] = {
     {"dump", "print the IR of a network as source text", cmd_dump_usage, cmd_dump},
     {"stats", "weights, MACs and activation sizes per layer", cmd_stats_usage, cmd_stats},
     {"run", "run a network on data with the reference executor", cmd_run_usage, cmd_run},
+    {"compile", "compile a network to a linkable bundle (object, header, weights)", cmd_compile_usage,
+     cmd_compile},
     {"import", "convert an ONNX model to network source and safetensors weights", cmd_import_usage,
      cmd_import},
 };
@@ -29,7 +31,7 @@ static void print_help(FILE *out)
     fputs("  help       show help for a command\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
           "Every command that takes a network also takes an ONNX model (.onnx).\n"
-          "Not yet available: compile, bench, map (see docs/roadmap.md).\n",
+          "Not yet available: bench, map (see docs/roadmap.md).\n",
           out);
 }
 
