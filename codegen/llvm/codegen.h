@@ -25,6 +25,7 @@ typedef struct CodegenOptions {
     bool pic;             /* position-independent code, for shared libraries */
     bool embed_weights;   /* weights in the object's read-only data */
     bool for_jit;         /* the module is for ORC LLJIT in this process */
+    bool profile;         /* JIT only: call dnnc_profile_mark(k) after kernel call k */
 } CodegenOptions;
 
 typedef struct CompiledModel {

@@ -7,10 +7,13 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 
+#include "calls.h"
 #include "dnnrt.h"
 
 struct JitModel {
     LLVMOrcLLJITRef jit;
+    int *call_nodes;
+    int n_calls;
     RunFn run;
     Plan plan;       /* weights blob and workspace size */
     void *workspace;
@@ -49,6 +52,14 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
     }
     j->plan = m.plan;
     memset(&m.plan, 0, sizeof m.plan); /* the JIT model keeps the blob */
+    CallList calls;
+    if (calls_build(g, &j->plan, &calls, err, errsz)) {
+        j->call_nodes = calloc((size_t)calls.count + 1, sizeof *j->call_nodes);
+        for (int k = 0; j->call_nodes && k < calls.count; k++)
+            j->call_nodes[k] = calls.calls[k].node;
+        j->n_calls = calls.count;
+        calls_free(&calls);
+    }
     bool ok = !jit_error(LLVMOrcCreateLLJIT(&j->jit, NULL), "creating the JIT", err, errsz);
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m.module, tsc);
     m.module = NULL; /* owned by tsm now */
@@ -93,6 +104,8 @@ int jit_run(JitModel *j, const void *const *inputs, void *const *outputs, void *
 }
 
 size_t jit_workspace_size(const JitModel *j) { return j->plan.workspace_size; }
+int jit_call_count(const JitModel *j) { return j->n_calls; }
+int jit_call_node(const JitModel *j, int k) { return j->call_nodes ? j->call_nodes[k] : -1; }
 
 void jit_free(JitModel *j)
 {
@@ -101,6 +114,7 @@ void jit_free(JitModel *j)
     if (j->jit)
         LLVMOrcDisposeLLJIT(j->jit);
     plan_free(&j->plan);
+    free(j->call_nodes);
     free(j->workspace);
     free(j->weights);
     free(j);

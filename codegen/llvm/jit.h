@@ -14,6 +14,11 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
 /* Runs once; pool may be NULL (single thread). */
 int jit_run(JitModel *j, const void *const *inputs, void *const *outputs, void *pool);
 size_t jit_workspace_size(const JitModel *j);
+
+/* The layer (node index, or -1 for a final copy) of each kernel call, for
+ * per-layer profiles (CodegenOptions.profile). */
+int jit_call_count(const JitModel *j);
+int jit_call_node(const JitModel *j, int k);
 void jit_free(JitModel *j);
 
 #endif

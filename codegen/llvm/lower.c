@@ -257,11 +257,17 @@ static void build_run(Lowering *l, const CallList *calls, LLVMValueRef *tasks, L
     for (unsigned k = 0; k < 4; k++)
         LLVMBuildStore(l->b, LLVMGetParam(f, order[k]), LLVMBuildStructGEP2(l->b, l->ctx_t, ctx, k, ""));
     LLVMTypeRef dparams[4] = {l->ptr, l->i64, l->ptr, l->ptr};
+    LLVMTypeRef mark_t = LLVMFunctionType(l->void_t, &l->i32, 1, 0);
+    LLVMValueRef mark = l->o->profile ? LLVMAddFunction(l->mod, "dnnc_profile_mark", mark_t) : NULL;
     for (int k = 0; k < calls->count; k++) {
         if (calls->calls[k].units <= 0)
             continue;
         LLVMValueRef args[4] = {LLVMGetParam(f, 4), const_i64(l, calls->calls[k].units), tasks[k], ctx};
         LLVMBuildCall2(l->b, LLVMFunctionType(l->void_t, dparams, 4, 0), dispatch, args, 4, "");
+        if (mark) {
+            LLVMValueRef id = LLVMConstInt(l->i32, (unsigned long long)k, 0);
+            LLVMBuildCall2(l->b, mark_t, mark, &id, 1, "");
+        }
     }
     LLVMBuildRet(l->b, LLVMConstInt(l->i32, 0, 0));
 }

@@ -55,12 +55,14 @@ int cmd_stats(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 extern const char cmd_dump_usage[];
 extern const char cmd_stats_usage[];
 extern const char cmd_run_usage[];
 extern const char cmd_import_usage[];
 extern const char cmd_compile_usage[];
+extern const char cmd_bench_usage[];
 
 /* Prints the top-5 classes of the first `show` samples of a classifier's
  * output [N, classes], and top-1/top-5 accuracy when a labels file is given

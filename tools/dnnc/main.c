@@ -15,6 +15,7 @@ static const Command commands[] = {
     {"run", "run a network on data with the reference executor", cmd_run_usage, cmd_run},
     {"compile", "compile a network to a linkable bundle (object, header, weights)", cmd_compile_usage,
      cmd_compile},
+    {"bench", "time the compiled code: latency, GFLOPS, share of peak", cmd_bench_usage, cmd_bench},
     {"import", "convert an ONNX model to network source and safetensors weights", cmd_import_usage,
      cmd_import},
 };
@@ -31,7 +32,7 @@ static void print_help(FILE *out)
     fputs("  help       show help for a command\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
           "Every command that takes a network also takes an ONNX model (.onnx).\n"
-          "Not yet available: bench, map (see docs/roadmap.md).\n",
+          "Not yet available: map (see docs/roadmap.md).\n",
           out);
 }
 

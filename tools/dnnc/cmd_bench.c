@@ -1,0 +1,277 @@
+/* dnnc bench: how fast the compiled code runs here: median latency over
+ * repeated runs after warm-up, GFLOPS (2 flops per MAC) and the share of
+ * this machine's measured peak; per layer with --per-layer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "dnnrt.h"
+#include "jit.h"
+#include "json.h"
+#include "peak.h"
+#include "progress.h"
+#include "stats.h"
+
+const char cmd_bench_usage[] =
+    "usage: dnnc bench MODEL [options]\n"
+    "       dnnc bench --peak [--threads N] [--json]\n\n"
+    "JIT-compiles MODEL for this machine and times it on random inputs: the median\n"
+    "latency of --runs runs after --warmup runs, the GFLOPS that gives (2 flops per\n"
+    "multiply-accumulate of `dnnc stats`), and the percentage of this machine's\n"
+    "peak float32 rate with the same number of threads, which --peak measures\n"
+    "(fused multiply-adds on the widest vectors the CPU has). Without weights\n"
+    "options the weights are random (seed 0): speed does not depend on them.\n\n"
+    "options:\n"
+    "  --threads N            threads (default 1)\n"
+    "  --runs N               timed runs (default 20)\n"
+    "  --warmup N             untimed runs first (default 3)\n"
+    "  --per-layer            median time of every layer\n"
+    "  --json                 one JSON object instead of text\n"
+    "  --peak                 measure only the machine's peak\n"
+    MODEL_OPTIONS_HELP
+    "  -h, --help             show this help\n";
+
+/* Called by the generated code after each kernel call (CodegenOptions.profile). */
+#define MAX_MARKS 65536
+static double mark_time[MAX_MARKS];
+static int mark_count;
+void dnnc_profile_mark(int k);
+void dnnc_profile_mark(int k)
+{
+    if (k >= 0 && k < MAX_MARKS)
+        mark_time[k] = now_seconds();
+    mark_count = k + 1 > mark_count ? k + 1 : mark_count;
+}
+
+typedef struct BenchArgs {
+    const char *model;
+    int threads, runs, warmup;
+    bool per_layer, json, peak_only;
+    ModelOptions mo;
+} BenchArgs;
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || !*s || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static int parse(int argc, char **argv, BenchArgs *a)
+{
+    memset(a, 0, sizeof *a);
+    a->threads = 1, a->runs = 20, a->warmup = 3;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        int used = parse_model_option(argc, argv, &i, &a->mo, "bench");
+        if (used < 0)
+            return EXIT_USAGE;
+        if (used)
+            continue;
+        if (is_help_flag(s)) {
+            fputs(cmd_bench_usage, stdout);
+            return -1;
+        }
+        int *target = !strcmp(s, "--threads") ? &a->threads : !strcmp(s, "--runs") ? &a->runs
+                      : !strcmp(s, "--warmup") ? &a->warmup : NULL;
+        if (target) {
+            if (i + 1 >= argc || !parse_int(argv[++i], target == &a->warmup ? 0 : 1, 100000, target))
+                return usage_error("bench", "%s needs a positive integer", s);
+        } else if (!strcmp(s, "--per-layer")) {
+            a->per_layer = true;
+        } else if (!strcmp(s, "--json")) {
+            a->json = true;
+        } else if (!strcmp(s, "--peak")) {
+            a->peak_only = true;
+        } else if (s[0] == '-' && s[1]) {
+            return usage_error("bench", "unknown option '%s'", s);
+        } else if (a->model) {
+            return usage_error("bench", "more than one model");
+        } else {
+            a->model = s;
+        }
+    }
+    if (!a->model && !a->peak_only)
+        return usage_error("bench", "no model file (or --peak)");
+    if (!a->mo.weights && !a->mo.random && a->model && !strstr(a->model, ".onnx"))
+        a->mo.random = true, a->mo.seed = 0;
+    return 0;
+}
+
+static int compare_doubles(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, compare_doubles);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+typedef struct Timing {
+    double median_s, min_s;
+    double *layer_s; /* per kernel call: median seconds */
+    int n_calls;
+} Timing;
+
+static bool time_model(JitModel *j, const Graph *g, const BenchArgs *a, dnnrt_pool *pool, Timing *t)
+{
+    void **in = calloc((size_t)g->n_inputs + 1, sizeof *in), **out = calloc((size_t)g->n_outputs + 1, sizeof *out);
+    bool ok = in && out;
+    for (int i = 0; ok && i < g->n_inputs; i++) {
+        const Tensor *x = &g->tensors[g->inputs[i]];
+        size_t n = (size_t)shape_elems(&x->shape);
+        ok = (in[i] = calloc(n, elem_kind_size(x->type.kind))) != NULL;
+        for (size_t k = 0; ok && x->type.kind == ELEM_F32 && k < n; k++)
+            ((float *)in[i])[k] = (float)((k * 2654435761u) % 1000) / 1000.0f;
+    }
+    for (int i = 0; ok && i < g->n_outputs; i++) {
+        const Tensor *y = &g->tensors[g->outputs[i]];
+        ok = (out[i] = calloc((size_t)shape_elems(&y->shape), elem_kind_size(y->type.kind))) != NULL;
+    }
+    int calls = jit_call_count(j);
+    double *runs = calloc((size_t)a->runs, sizeof *runs);
+    double *layer = calloc((size_t)a->runs * (size_t)(calls + 1), sizeof *layer);
+    t->layer_s = calloc((size_t)calls + 1, sizeof *t->layer_s);
+    t->n_calls = calls;
+    ok = ok && runs && layer && t->layer_s;
+    Progress p;
+    progress_start(&p, "timing", a->warmup + a->runs);
+    for (int r = 0; ok && r < a->warmup + a->runs; r++) {
+        mark_count = 0;
+        double t0 = now_seconds();
+        ok = jit_run(j, (const void *const *)in, (void *const *)out, pool) == 0;
+        double dt = now_seconds() - t0;
+        if (r >= a->warmup) {
+            runs[r - a->warmup] = dt;
+            for (int k = 0; a->per_layer && k < calls && k < mark_count; k++)
+                layer[(size_t)k * (size_t)a->runs + (size_t)(r - a->warmup)] = mark_time[k] - (k ? mark_time[k - 1] : t0);
+        }
+        progress_step(&p, r + 1);
+    }
+    progress_finish(&p);
+    if (ok) {
+        t->median_s = median(runs, a->runs);
+        t->min_s = runs[0];
+        for (int k = 0; a->per_layer && k < calls; k++)
+            t->layer_s[k] = median(layer + (size_t)k * (size_t)a->runs, a->runs);
+    }
+    for (int i = 0; in && i < g->n_inputs; i++)
+        free(in[i]);
+    for (int i = 0; out && i < g->n_outputs; i++)
+        free(out[i]);
+    free(in), free(out), free(runs), free(layer);
+    return ok;
+}
+
+static void print_layers(const Graph *g, const JitModel *j, const Timing *t, JsonWriter *w)
+{
+    if (w) {
+        json_key(w, "layers");
+        json_begin_array(w);
+    } else {
+        printf("\n%-32s %-12s %10s %8s %8s\n", "layer", "op", "ms", "GFLOPS", "share");
+    }
+    for (int k = 0; k < t->n_calls; k++) {
+        int node = jit_call_node(j, k);
+        const char *name = node >= 0 ? g->nodes[node].name : "(output copy)";
+        const char *op = node >= 0 ? op_name(g->nodes[node].op) : "copy";
+        int64_t macs = node >= 0 ? node_macs(g, &g->nodes[node]) : 0;
+        double gf = t->layer_s[k] > 0 ? 2.0 * (double)macs / t->layer_s[k] / 1e9 : 0;
+        if (w) {
+            json_begin_object(w);
+            json_key(w, "name"), json_string(w, name);
+            json_key(w, "op"), json_string(w, op);
+            json_key(w, "ms"), json_double(w, t->layer_s[k] * 1e3);
+            json_key(w, "macs"), json_int(w, macs);
+            json_key(w, "gflops"), json_double(w, gf);
+            json_end_object(w);
+        } else {
+            printf("%-32.32s %-12s %10.3f %8.1f %7.1f%%\n", name, op, t->layer_s[k] * 1e3, gf,
+                   100 * t->layer_s[k] / t->median_s);
+        }
+    }
+    if (w)
+        json_end_array(w);
+}
+
+static void report(const BenchArgs *a, const Graph *g, const JitModel *j, const Timing *t,
+                   const Peak *peak, double compile_s)
+{
+    int64_t macs = graph_stats(g).macs;
+    double gflops = 2.0 * (double)macs / t->median_s / 1e9;
+    if (!a->json) {
+        printf("%s: %d thread%s, median %.3f ms over %d runs (min %.3f ms), compiled in %.1f s\n",
+               a->model, a->threads, a->threads == 1 ? "" : "s", t->median_s * 1e3, a->runs,
+               t->min_s * 1e3, compile_s);
+        printf("%.2f GMACs per run: %.1f GFLOPS, %.1f%% of this machine's peak (%.1f GFLOPS, %s)\n",
+               (double)macs / 1e9, gflops, 100 * gflops / peak->gflops, peak->gflops, peak->isa);
+        if (a->per_layer)
+            print_layers(g, j, t, NULL);
+        return;
+    }
+    JsonWriter w;
+    json_init(&w, stdout);
+    json_begin_object(&w);
+    json_key(&w, "model"), json_string(&w, a->model);
+    json_key(&w, "threads"), json_int(&w, a->threads);
+    json_key(&w, "runs"), json_int(&w, a->runs);
+    json_key(&w, "median_ms"), json_double(&w, t->median_s * 1e3);
+    json_key(&w, "min_ms"), json_double(&w, t->min_s * 1e3);
+    json_key(&w, "macs"), json_int(&w, macs);
+    json_key(&w, "gflops"), json_double(&w, gflops);
+    json_key(&w, "peak_gflops"), json_double(&w, peak->gflops);
+    json_key(&w, "percent_of_peak"), json_double(&w, 100 * gflops / peak->gflops);
+    json_key(&w, "compile_s"), json_double(&w, compile_s);
+    if (a->per_layer)
+        print_layers(g, j, t, &w);
+    json_end_object(&w);
+    json_finish(&w);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    BenchArgs a;
+    int rc = parse(argc, argv, &a);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    Peak peak = measure_peak(a.threads);
+    if (a.peak_only) {
+        if (a.json)
+            printf("{\"threads\": %d, \"peak_gflops\": %.3f, \"isa\": \"%s\"}\n", a.threads, peak.gflops, peak.isa);
+        else
+            printf("peak: %.1f GFLOPS float32 on %d thread%s (%s fused multiply-adds)\n", peak.gflops,
+                   a.threads, a.threads == 1 ? "" : "s", peak.isa);
+        return EXIT_OK;
+    }
+    Diag d;
+    diag_init(&d, stderr);
+    Model m;
+    if (!model_load(a.model, &a.mo, &d, &m)) {
+        model_free(&m);
+        return EXIT_INPUT_ERROR;
+    }
+    char err[1024];
+    CodegenOptions co = {.name = "model", .opt_level = 3, .profile = a.per_layer};
+    double t0 = now_seconds();
+    JitModel *j = jit_compile(m.graph, &co, err, sizeof err);
+    double compile_s = now_seconds() - t0;
+    dnnrt_pool *pool = a.threads > 1 ? dnnrt_pool_create(a.threads) : NULL;
+    Timing t = {0};
+    bool ok = j && time_model(j, m.graph, &a, pool, &t);
+    if (!j)
+        fprintf(stderr, "dnnc bench: error: %s\n", err);
+    if (ok)
+        report(&a, m.graph, j, &t, &peak, compile_s);
+    free(t.layer_s);
+    dnnrt_pool_destroy(pool);
+    jit_free(j);
+    model_free(&m);
+    return ok ? EXIT_OK : EXIT_INPUT_ERROR;
+}
