@@ -11,7 +11,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <dlfcn.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "codegen.h"
+#include "dnnrt.h"
 #include "frontend.h"
+#include "jit.h"
 #include "onnx_import.h"
 #include "reference.h"
 
@@ -27,8 +34,9 @@ static const char usage[] =
     "Prints each failure with its reason and ends with 'N passed, N failed, N skipped'.\n"
     "Exit status: 0 if nothing failed, 1 otherwise, 2 for usage errors.\n\n"
     "options:\n"
-    "  --backend NAME  reference, or roundtrip (the imported graph printed as source,\n"
-    "                  parsed back and run by the reference); the default runs all\n"
+    "  --backend NAME  reference; roundtrip (the imported graph printed as source,\n"
+    "                  parsed back and run by the reference); cpu (LLVM JIT); object\n"
+    "                  (an object file linked into a shared library); default: all\n"
     "  --list FILE     test names, one 'suite/test' a line (default: the in-scope list)\n"
     "  --data DIR      the test data root (default " DEFAULT_DATA ")\n"
     "  --verbose       print every test, not only the failures\n";
@@ -138,12 +146,71 @@ static bool roundtrip_run(const Graph *g, const void *const *in, void *const *ou
     return ok;
 }
 
+/* Native code for this machine, compiled through LLVM's JIT. */
+static bool cpu_run(const Graph *g, const void *const *in, void *const *out, char *err, size_t errsz)
+{
+    CodegenOptions o = {.name = "t", .opt_level = 2};
+    JitModel *j = jit_compile(g, &o, err, errsz);
+    if (!j)
+        return false;
+    bool ok = jit_run(j, in, out, NULL) == 0;
+    if (!ok)
+        snprintf(err, errsz, "the compiled model returned an error");
+    jit_free(j);
+    return ok;
+}
+
+/* The object file path: `dnnc compile` output linked by the system
+ * compiler into a shared library, loaded and run as an application would. */
+static bool object_run(const Graph *g, const void *const *in, void *const *out, char *err, size_t errsz)
+{
+    char dir[] = "/tmp/dnnc-conformance-XXXXXX";
+    if (!mkdtemp(dir)) {
+        snprintf(err, errsz, "cannot create a temporary directory");
+        return false;
+    }
+    char obj[128], lib[128], cmd[512];
+    snprintf(obj, sizeof obj, "%s/t.o", dir);
+    snprintf(lib, sizeof lib, "%s/t.so", dir);
+    CodegenOptions o = {.name = "t", .opt_level = 2, .pic = true};
+    CompiledModel m;
+    bool ok = codegen_build(g, &o, NULL, &m, err, errsz);
+    ok = ok && codegen_emit(&m, EMIT_OBJ, obj, err, errsz);
+    snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", lib, obj);
+    if (ok && system(cmd) != 0) {
+        snprintf(err, errsz, "linking the object failed: %s", cmd);
+        ok = false;
+    }
+    void *handle = ok ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
+    RunFn run = handle ? (RunFn)(uintptr_t)dlsym(handle, "t_run") : NULL;
+    if (ok && !run) {
+        snprintf(err, errsz, "the shared library has no t_run: %s", dlerror());
+        ok = false;
+    }
+    void *ws = ok ? dnnrt_aligned_alloc(m.plan.workspace_size) : NULL;
+    if (ok && run(in, out, ws, m.plan.weights, NULL) != 0) {
+        snprintf(err, errsz, "t_run returned an error");
+        ok = false;
+    }
+    free(ws);
+    if (handle)
+        dlclose(handle);
+    if (m.module || m.tm)
+        codegen_free(&m);
+    remove(obj);
+    remove(lib);
+    rmdir(dir);
+    return ok;
+}
+
 static const struct {
     const char *name;
     BackendRun run;
 } backends[] = {
     {"reference", reference_run_typed},
     {"roundtrip", roundtrip_run},
+    {"cpu", cpu_run},
+    {"object", object_run},
 };
 #define N_BACKENDS (int)(sizeof backends / sizeof *backends)
 
@@ -299,7 +366,7 @@ int main(int argc, char **argv)
                 if (strcmp(backends[b].name, name) == 0)
                     backend = b;
             if (backend < 0) {
-                fprintf(stderr, "onnx-conformance: unknown backend '%s' (known: reference, roundtrip)\n",
+                fprintf(stderr, "onnx-conformance: unknown backend '%s' (reference, roundtrip, cpu, object)\n",
                         name);
                 return 2;
             }
