@@ -1,0 +1,104 @@
+/* One example network (argv[1]) with random weights, compiled to native
+ * code through the LLVM JIT, on 1 and 2 threads, against the reference
+ * executor. Under the sanitizers the largest networks are skipped (exit 77,
+ * counted as skipped): the reference alone would take many minutes there. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnnrt.h"
+#include "jit.h"
+#include "reference.h"
+#include "test_util.h"
+#include "weights.h"
+
+static const char *example;
+
+/* Both sides sum products of the same values; the reference in double, the
+ * compiled code in float32 in another order. Through a deep network the
+ * difference stays a few float32 ulps of the largest activations; 1e-4 of
+ * the largest output (plus 1e-4 relative) leaves a wide margin while any
+ * wrong index or missing term shows up at the level of the outputs
+ * themselves. The outputs compared are the logits (the layer before the
+ * final softmax when there is one), where differences are not squashed. */
+static void compare(const float *got, const float *want, int64_t n)
+{
+    double scale = 0, worst = 0;
+    int64_t at = 0;
+    for (int64_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs((double)want[i]));
+    for (int64_t i = 0; i < n; i++) {
+        double err = fabs((double)got[i] - want[i]);
+        double excess = err / (1e-4 * scale + 1e-4 * fabs((double)want[i]) + 1e-30);
+        if (excess > worst || isnan(err))
+            worst = isnan(err) ? INFINITY : excess, at = i;
+    }
+    print_message("%s: max|ref| %.4g, worst at %lld: cpu %.9g ref %.9g (%.3g of the tolerance)\n",
+                  example, scale, (long long)at, got[at], want[at], worst);
+    assert_true(worst <= 1.0);
+}
+
+static void test_cpu_matches_reference(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/examples/%s.dnn", DNNC_SOURCE_DIR, example);
+    Parsed p;
+    parse_file(&p, path);
+    if (!p.graph)
+        fail_msg("%s", p.messages);
+    Graph *g = p.graph;
+    /* Compare the logits: drop a final softmax from the outputs. */
+    const Node *last = graph_producer(g, g->outputs[0]);
+    if (last && last->op == OP_SOFTMAX)
+        g->outputs[0] = last->inputs[0];
+    weights_randomize(g, 1);
+    const Tensor *x = &g->tensors[g->inputs[0]], *y = &g->tensors[g->outputs[0]];
+    int64_t nin = shape_elems(&x->shape), nout = shape_elems(&y->shape);
+    float *in = malloc((size_t)nin * sizeof *in), *ref = malloc((size_t)nout * sizeof *ref);
+    float *cpu = malloc((size_t)nout * sizeof *cpu);
+    assert_true(in && ref && cpu);
+    for (int64_t i = 0; i < nin; i++)
+        in[i] = (float)((i * 7919) % 1000) / 1000.0f;
+    char err[1024];
+    const float *ins[1] = {in};
+    float *outs[1] = {ref};
+    if (!reference_run(g, ins, outs, err, sizeof err))
+        fail_msg("reference: %s", err);
+    CodegenOptions co = {.name = "ex", .opt_level = 3};
+    JitModel *j = jit_compile(g, &co, err, sizeof err);
+    if (!j)
+        fail_msg("cpu: %s", err);
+    for (int threads = 1; threads <= 2; threads++) {
+        dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
+        memset(cpu, 0, (size_t)nout * sizeof *cpu);
+        const void *cin[1] = {in};
+        void *cout[1] = {cpu};
+        assert_int_equal(jit_run(j, cin, cout, pool), 0);
+        compare(cpu, ref, nout);
+        dnnrt_pool_destroy(pool);
+    }
+    jit_free(j);
+    free(in), free(ref), free(cpu);
+    parsed_free(&p);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: cpu_examples NAME (an example network without .dnn)\n");
+        return 2;
+    }
+    example = argv[1];
+#ifdef DNNC_SANITIZED
+    if (strcmp(example, "vgg16") == 0 || strcmp(example, "resnet50") == 0 ||
+        strcmp(example, "googlenet") == 0) {
+        printf("skipped: %s under the sanitizers would take too long (it runs in the normal build)\n",
+               example);
+        return 77;
+    }
+#endif
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cpu_matches_reference)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
