@@ -283,6 +283,7 @@ static bool concat_calls(const Graph *g, const Plan *p, int idx, CallList *out)
         c.desc.in[0] = describe(t);
         c.desc.i[0] = axis, c.desc.i[1] = offset;
         c.units = dnnk_chunks(&c.desc.in[0]);
+        c.work = dnnk_count(&c.desc.in[0]);
         c.ptrs[0] = p->loc[n->output];
         c.ptrs[1] = p->loc[n->inputs[k]];
         c.n_ptrs = 2;
@@ -308,6 +309,7 @@ static bool output_copies(const Graph *g, const Plan *p, CallList *out)
         c.desc.n_in = 1;
         c.desc.in[0] = c.desc.out;
         c.units = dnnk_chunks(&c.desc.out);
+        c.work = dnnk_count(&c.desc.out);
         c.ptrs[0] = (Location){LOC_OUTPUT, 0, i};
         c.ptrs[1] = p->loc[g->outputs[i]];
         c.n_ptrs = 2;
@@ -344,6 +346,8 @@ bool calls_build(const Graph *g, const Plan *p, CallList *out, char *err, size_t
             calls_free(out);
             return false;
         }
+        int64_t macs = node_macs(g, n);
+        c.work = macs ? macs : dnnk_count(&c.desc.out);
         if (!push(out, &c))
             goto oom;
     }

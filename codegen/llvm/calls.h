@@ -15,6 +15,7 @@ typedef struct KernelCall {
     const char *kernel;
     dnnk_desc desc;
     int64_t units;
+    int64_t work; /* multiply-accumulates, or elements moved: decides serial or parallel */
     Location ptrs[CALL_MAX_PTRS];
     int n_ptrs;
     int node; /* for names and messages; -1 for the final copies */

@@ -16,6 +16,10 @@
 #include "codegen.h"
 #include "kernels_bc.h"
 
+/* Below this many multiply-accumulates (or elements moved) a layer runs on
+ * the calling thread: handing it to other threads costs more. */
+#define SERIAL_WORK 100000
+
 typedef struct Lowering {
     const Graph *g;
     const Plan *plan;
@@ -262,8 +266,15 @@ static void build_run(Lowering *l, const CallList *calls, LLVMValueRef *tasks, L
     for (int k = 0; k < calls->count; k++) {
         if (calls->calls[k].units <= 0)
             continue;
-        LLVMValueRef args[4] = {LLVMGetParam(f, 4), const_i64(l, calls->calls[k].units), tasks[k], ctx};
-        LLVMBuildCall2(l->b, LLVMFunctionType(l->void_t, dparams, 4, 0), dispatch, args, 4, "");
+        const KernelCall *c = &calls->calls[k];
+        if (c->work < SERIAL_WORK || c->units == 1) {
+            /* Waking other threads costs more than this work. */
+            LLVMValueRef targs[3] = {ctx, const_i64(l, 0), const_i64(l, c->units)};
+            LLVMBuildCall2(l->b, l->task_t, tasks[k], targs, 3, "");
+        } else {
+            LLVMValueRef args[4] = {LLVMGetParam(f, 4), const_i64(l, c->units), tasks[k], ctx};
+            LLVMBuildCall2(l->b, LLVMFunctionType(l->void_t, dparams, 4, 0), dispatch, args, 4, "");
+        }
         if (mark) {
             LLVMValueRef id = LLVMConstInt(l->i32, (unsigned long long)k, 0);
             LLVMBuildCall2(l->b, mark_t, mark, &id, 1, "");
