@@ -48,6 +48,24 @@ seeds_for() {
     fuzz_npy) ls tests/golden/*/*.npy 2>/dev/null | head -20 ;;
     fuzz_safetensors) ls tests/golden/*/*.safetensors 2>/dev/null | head -20 ;;
     fuzz_idx) ls tests/data/*.idx 2>/dev/null ;;
+    fuzz_arch) ls targets/spatial/arch/*.arch ;;
+    fuzz_onnx)
+      # A few in-scope ONNX backend tests. Every one is called model.onnx,
+      # so they are copied under distinct names first.
+      local data=/usr/share/libonnx-testdata/data dest=build-fuzz/onnx-seeds t
+      [ -d "$data" ] || return 0
+      mkdir -p "$dest"
+      for t in node/test_relu node/test_conv_with_strides_padding node/test_gemm_all_attributes \
+               node/test_maxpool_2d_precomputed_same_upper node/test_split_variable_parts_2d \
+               node/test_constant_pad node/test_qlinearconv node/test_batchnorm_example \
+               node/test_dropout_default node/test_clip_splitbounds \
+               pytorch-converted/test_Conv2d pytorch-converted/test_Linear \
+               pytorch-converted/test_BatchNorm2d_eval pytorch-converted/test_PReLU_1d \
+               pytorch-converted/test_AvgPool1d pytorch-converted/test_PixelShuffle \
+               pytorch-operator/test_operator_addmm; do
+        [ -f "$data/$t/model.onnx" ] && cp "$data/$t/model.onnx" "$dest/${t//\//_}.onnx"
+      done
+      ls "$dest"/*.onnx 2>/dev/null ;;
   esac
 }
 

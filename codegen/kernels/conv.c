@@ -32,13 +32,14 @@ INLINE void pack_pixels(const dnnk_desc *d, const float *in, int64_t n, int64_t 
     }
 }
 
-/* acc[MR][NR] = A[K][MR]^T x B[K][NR], two 8-wide vectors per row. */
-INLINE void micro_kernel(const float *A, const float *B, int64_t K, v8f acc[DNNK_MR][2])
+/* acc[MR][NR] = A[K][MR]^T x B[K][NR] (rows of B ldb apart), two 8-wide
+ * vectors per row. */
+INLINE void micro_kernel(const float *A, const float *B, int64_t ldb, int64_t K, v8f acc[DNNK_MR][2])
 {
     for (int r = 0; r < DNNK_MR; r++)
         acc[r][0] = acc[r][1] = (v8f){0};
     for (int64_t k = 0; k < K; k++) {
-        v8f b0 = load8(B + k * DNNK_NR), b1 = load8(B + k * DNNK_NR + 8);
+        v8f b0 = load8(B + k * ldb), b1 = load8(B + k * ldb + 8);
         for (int r = 0; r < DNNK_MR; r++) {
             v8f a = (v8f){0} + A[k * DNNK_MR + r];
             acc[r][0] = acc[r][0] + a * b0;
@@ -49,36 +50,54 @@ INLINE void micro_kernel(const float *A, const float *B, int64_t K, v8f acc[DNNK
 
 INLINE float activate(int64_t act, float v) { return act == DNNK_ACT_RELU && v < 0 ? 0.0f : v; }
 
-/* ptrs: out, in, packed weights, [bias] */
+/* A 1x1 convolution with stride 1 and no padding reads its input as the
+ * GEMM's right-hand matrix directly: row c of it is channel c's plane. */
+INLINE bool reads_input_directly(const int64_t *a)
+{
+    return a[CONV_KH] == 1 && a[CONV_KW] == 1 && a[CONV_SH] == 1 && a[CONV_SW] == 1 &&
+           a[CONV_PT] == 0 && a[CONV_PL] == 0 && a[CONV_PB] == 0 && a[CONV_PR] == 0;
+}
+
+/* ptrs: out, in, packed weights, [bias], [scale, shift]. Epilogue:
+ * out = act((acc + bias) * scale + shift). */
 KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
     const int64_t *a = d->i;
     float *out = ptrs[0];
     const float *in = ptrs[1], *w = ptrs[2], *bias = a[CONV_BIAS] ? ptrs[3] : 0;
-    int64_t G = a[CONV_GROUPS], F = d->out.dims[1], Fg = F / G;
+    const float *scale = a[CONV_SCALE] ? ptrs[3 + a[CONV_BIAS]] : 0;
+    const float *shift = a[CONV_SCALE] ? ptrs[4 + a[CONV_BIAS]] : 0;
+    int64_t G = a[CONV_GROUPS], F = d->out.dims[1], Fg = F / G, C = d->in[0].dims[1];
     int64_t P = d->out.dims[2] * d->out.dims[3];
-    int64_t K = d->in[0].dims[1] / G * a[CONV_KH] * a[CONV_KW];
+    int64_t K = C / G * a[CONV_KH] * a[CONV_KW];
     int64_t panels_per_group = dnnk_ceil_div(Fg, DNNK_MR);
-    int64_t tiles = dnnk_ceil_div(P, DNNK_NR), chunks = dnnk_ceil_div(Fg, DNNK_FB);
+    int64_t tiles = dnnk_ceil_div(P, DNNK_NR);
+    bool direct = reads_input_directly(a);
     float panel[K * DNNK_NR];
     for (int64_t u = begin; u < end; u++) {
-        int64_t tile = u % tiles, chunk = (u / tiles) % chunks;
-        int64_t g = (u / tiles / chunks) % G, n = u / tiles / chunks / G;
+        int64_t tile = u % tiles, g = (u / tiles) % G, n = u / tiles / G;
         int64_t p0 = tile * DNNK_NR, np = min64(DNNK_NR, P - p0);
-        pack_pixels(d, in, n, g, p0, panel);
-        int64_t f_end = min64(Fg, (chunk + 1) * DNNK_FB);
-        for (int64_t f0 = chunk * DNNK_FB; f0 < f_end; f0 += DNNK_MR) {
+        const float *B = panel;
+        int64_t ldb = DNNK_NR;
+        if (direct && np == DNNK_NR) {
+            B = in + (n * C + g * (C / G)) * P + p0;
+            ldb = P;
+        } else {
+            pack_pixels(d, in, n, g, p0, panel);
+        }
+        for (int64_t f0 = 0; f0 < Fg; f0 += DNNK_MR) {
             const float *A = w + ((g * panels_per_group) + f0 / DNNK_MR) * K * DNNK_MR;
             v8f acc[DNNK_MR][2];
-            micro_kernel(A, panel, K, acc);
+            micro_kernel(A, B, ldb, K, acc);
             for (int64_t r = 0; r < DNNK_MR && f0 + r < Fg; r++) {
                 int64_t f = g * Fg + f0 + r;
                 float row[DNNK_NR], b = bias ? bias[f] : 0.0f;
+                float s = scale ? scale[f] : 1.0f, t = shift ? shift[f] : 0.0f;
                 store8(row, acc[r][0]);
                 store8(row + 8, acc[r][1]);
                 float *o = out + (n * F + f) * P + p0;
                 for (int64_t j = 0; j < np; j++)
-                    o[j] = activate(a[CONV_ACT], row[j] + b);
+                    o[j] = activate(a[CONV_ACT], (row[j] + b) * s + t);
             }
         }
     }

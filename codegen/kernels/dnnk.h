@@ -43,6 +43,7 @@ enum {
     CONV_KH, CONV_KW, CONV_SH, CONV_SW, CONV_DH, CONV_DW,
     CONV_PT, CONV_PL, CONV_PB, CONV_PR, CONV_GROUPS, CONV_BIAS, CONV_ACT,
     CONV_PER_CHANNEL,
+    CONV_SCALE, /* 1: a per-filter scale and shift follow the bias (folded batch norm) */
 };
 
 /* Fused activations (the epilogue of conv and fc). */
@@ -55,8 +56,6 @@ enum { DNNK_ACT_NONE, DNNK_ACT_RELU };
 
 /* ---- parallel units: shared by dnnc and the kernels ---------------------- */
 
-/* Filters per conv work unit: several micro-rows reuse one packed pixel panel. */
-#define DNNK_FB (8 * DNNK_MR)
 /* Elements per work unit of element-wise and copying kernels. */
 #define DNNK_CHUNK 4096
 
@@ -70,13 +69,13 @@ static inline int64_t dnnk_count(const dnnk_tensor *t)
 
 static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* conv: units are (image, group, chunk of DNNK_FB filters, tile of DNNK_NR
- * output pixels), pixel tiles innermost so neighbouring units share filters. */
+/* conv: units are (image, group, tile of DNNK_NR output pixels); each unit
+ * computes every filter of its group, so one pixel panel serves them all. */
 static inline int64_t dnnk_conv_units(const dnnk_desc *d)
 {
-    int64_t groups = d->i[CONV_GROUPS], fg = d->out.dims[1] / groups;
+    int64_t groups = d->i[CONV_GROUPS];
     int64_t pixels = d->out.dims[2] * d->out.dims[3];
-    return d->out.dims[0] * groups * dnnk_ceil_div(fg, DNNK_FB) * dnnk_ceil_div(pixels, DNNK_NR);
+    return d->out.dims[0] * groups * dnnk_ceil_div(pixels, DNNK_NR);
 }
 
 /* Packed conv weights: [groups][ceil(Fg / MR)][K][MR], K = Cg * kh * kw in

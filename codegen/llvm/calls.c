@@ -107,7 +107,7 @@ static bool single_call(const Graph *g, const Node *n, KernelCall *c)
     case OP_CONV:
         conv_geometry(d, &n->attr.conv);
         c->units = dnnk_conv_units(d);
-        return true;
+        return true; /* the epilogue is added by conv_epilogue */
     case OP_FC:
         d->i[0] = n->attr.fc.bias, d->i[1] = DNNK_ACT_NONE;
         c->units = d->out.dims[1];
@@ -266,6 +266,23 @@ static const char *kernel_name(OpKind op)
     }
 }
 
+/* A folded batch norm and a ReLU run in the convolution's epilogue; it
+ * writes the last absorbed layer's output (plan.c placed them together). */
+static void conv_epilogue(const Graph *g, const Plan *p, int idx, KernelCall *c)
+{
+    const Epilogue *e = &p->epilogue[idx];
+    c->desc.out = describe(&g->tensors[g->nodes[e->last].output]);
+    c->ptrs[0] = p->loc[g->nodes[e->last].output];
+    if (e->relu >= 0)
+        c->desc.i[CONV_ACT] = DNNK_ACT_RELU;
+    if (e->batchnorm >= 0) {
+        size_t F = (size_t)c->desc.out.dims[1] * sizeof(float), aligned = (F + 63) / 64 * 64;
+        c->desc.i[CONV_SCALE] = 1;
+        c->ptrs[c->n_ptrs++] = (Location){LOC_WEIGHTS, e->scale_offset, 0};
+        c->ptrs[c->n_ptrs++] = (Location){LOC_WEIGHTS, e->scale_offset + aligned, 0};
+    }
+}
+
 /* One dnnk_concat_part call per operand. */
 static bool concat_calls(const Graph *g, const Plan *p, int idx, CallList *out)
 {
@@ -348,6 +365,8 @@ bool calls_build(const Graph *g, const Plan *p, CallList *out, char *err, size_t
         }
         int64_t macs = node_macs(g, n);
         c.work = macs ? macs : dnnk_count(&c.desc.out);
+        if (n->op == OP_CONV)
+            conv_epilogue(g, p, i, &c);
         if (!push(out, &c))
             goto oom;
     }

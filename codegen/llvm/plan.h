@@ -19,9 +19,21 @@ typedef struct Location {
     int index;     /* input or output number */
 } Location;
 
+/* Layers a convolution absorbs into its epilogue: a batch norm (folded into
+ * a per-filter scale and shift computed now) and a ReLU, when each is the
+ * only reader of the layer before it. */
+typedef struct Epilogue {
+    int batchnorm, relu; /* node indices, or -1 */
+    int last;            /* the node whose output the convolution writes */
+    int absorbed_by;     /* for an absorbed layer: its convolution; -1 otherwise */
+    size_t scale_offset; /* in the weight blob: F scales, then F shifts */
+} Epilogue;
+
 typedef struct Plan {
     Location *loc;         /* per tensor id */
-    bool *aliases;         /* per node: its output shares an operand's storage, no code */
+    bool *aliases;         /* per node: no code of its own (it shares storage, or a
+                            * convolution computes it in its epilogue) */
+    Epilogue *epilogue;    /* per node (convolutions) */
     size_t workspace_size;
     unsigned char *weights; /* the blob (malloc), 64-byte aligned regions */
     size_t weights_size;

@@ -12,6 +12,9 @@
 #include "onnx_internal.h"
 #include "reference.h"
 
+/* The largest constant that import-time folding makes. */
+#define MAX_FOLDED_BYTES ((size_t)256 << 20)
+
 /* The opsets whose semantics the handlers implement. */
 #define ONNX_MIN_OPSET 1
 #define ONNX_MAX_OPSET 17
@@ -140,8 +143,14 @@ int onnx_input_tensor(Importer *im, const Onnx__NodeProto *n, size_t i)
         onnx_error(im, "input '%s' is not defined before this node", n->input[i]);
         return -1;
     }
-    if (v->tensor >= 0)
+    /* While folding, tensors of the real graph do not exist: constants get
+     * fresh constant layers in the scratch graph. */
+    if (v->tensor >= 0 && !(im->folding && v->constant))
         return v->tensor;
+    if (im->folding && !v->constant) {
+        onnx_error(im, "internal error: folding a node with a computed input");
+        return -1;
+    }
     int t = onnx_const_tensor(im, n->input[i], v->constant);
     /* While folding the tensor lives in a scratch graph: do not remember it. */
     if (t >= 0 && !im->folding)
@@ -431,8 +440,16 @@ static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handle
         if (tensors[i] >= 0) {
             graph_add_output(im->g, tensors[i]);
             const Tensor *t = &im->g->tensors[tensors[i]];
-            outs[i] = malloc((size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind) + 1);
-            ok = outs[i] != NULL;
+            size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+            if (bytes > MAX_FOLDED_BYTES) {
+                onnx_error(im, "folding would make a constant of %zu bytes (the limit is %zu)", bytes,
+                           (size_t)MAX_FOLDED_BYTES);
+                ok = false;
+                break;
+            }
+            outs[i] = malloc(bytes + 1);
+            if (!(ok = outs[i] != NULL))
+                onnx_error(im, "out of memory folding a constant of %zu bytes", bytes);
         }
     }
     char err[1024];
@@ -468,6 +485,10 @@ static bool import_node(Importer *im, const Onnx__NodeProto *n)
     OnnxHandler handler = onnx_find_handler(n->op_type ? n->op_type : "");
     if (!handler) {
         onnx_error(im, "unsupported op '%s'", n->op_type ? n->op_type : "");
+        return false;
+    }
+    if (strcmp(n->op_type, "Constant") != 0 && !onnx_has_input(n, 0)) {
+        onnx_error(im, "input 0 is missing");
         return false;
     }
     for (size_t i = 0; i < n->n_input; i++)
@@ -532,6 +553,11 @@ Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *dis
     im.file = diag_add_file(d, display_name, "", 0);
     im.base_dir = base_dir;
     arena_init(&im.arena);
+    if (len == 0) {
+        onnx_error(&im, "the file is empty, not an ONNX model");
+        arena_free(&im.arena);
+        return NULL;
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
     if (!m) {
         onnx_error(&im, "not a valid ONNX model (the protobuf data is malformed or truncated)");

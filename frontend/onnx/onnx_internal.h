@@ -53,6 +53,10 @@ bool onnx_elem_kind(int32_t onnx_type, ElemKind *kind, bool *is_i64);
 int64_t onnx_const_count(const OnnxConst *c);
 /* Element i as double (any type, int64 included). */
 double onnx_const_get(const OnnxConst *c, int64_t i);
+/* Copies up to max elements of an integer constant (int64 or int32) into
+ * out; the count, or -1 after reporting that `what` is not an integer
+ * tensor. A count above max means there were too many. */
+int onnx_const_ints(Importer *im, const OnnxConst *c, const char *what, int64_t *out, int max);
 
 /* Values. */
 OnnxValue *onnx_value(Importer *im, const char *name);

@@ -580,7 +580,7 @@ static int add_scaled(Importer *im, const Onnx__NodeProto *n, int y, int c, doub
     if (beta != 1.0) {
         OnnxConst *k = f32_const(im, (Shape){1, {1}});
         ((float *)k->data)[0] = (float)beta;
-        int operands[2] = {c, onnx_const_tensor(im, out0(n), k)};
+        int operands[2] = {c, onnx_const_tensor(im, arena_printf(&im->arena, "%s_beta", out0(n)), k)};
         Attrs mul = defaults(OP_MUL);
         if (operands[1] < 0 || (c = onnx_emit(im, OP_MUL, &mul, operands, 2, out0(n), "bc")) < 0)
             return -1;
@@ -622,7 +622,8 @@ static bool op_gemm(Importer *im, const Onnx__NodeProto *n)
     if (row_bias && !onnx_bind_param(im, y, 1, gemm_offset(im, c, beta, units, true), "C"))
         return false;
     if (c && !row_bias) {
-        int operands[2] = {y, onnx_const_tensor(im, out0(n), gemm_offset(im, c, beta, units, false))};
+        const char *cname = arena_printf(&im->arena, "%s_beta_c", out0(n));
+        int operands[2] = {y, onnx_const_tensor(im, cname, gemm_offset(im, c, beta, units, false))};
         Attrs add = defaults(OP_ADD);
         y = operands[1] >= 0 ? onnx_emit(im, OP_ADD, &add, operands, 2, out0(n), NULL) : -1;
     }
@@ -657,9 +658,8 @@ static bool op_reshape(Importer *im, const Onnx__NodeProto *n)
         const OnnxConst *c;
         if (!need_const(im, n, 1, "the shape", &c))
             return false;
-        count = onnx_const_count(c) > DNNC_MAX_RANK ? DNNC_MAX_RANK + 1 : (int)onnx_const_count(c);
-        for (int i = 0; i < count && i < DNNC_MAX_RANK; i++)
-            v[i] = (int64_t)onnx_const_get(c, i);
+        if ((count = onnx_const_ints(im, c, "the shape", v, DNNC_MAX_RANK)) < 0)
+            return false;
     }
     if (count < 0 || count > DNNC_MAX_RANK) {
         onnx_error(im, "the target shape must have 0 to %d entries", DNNC_MAX_RANK);
@@ -696,10 +696,8 @@ static int read_axes(Importer *im, const Onnx__NodeProto *n, int64_t *axes)
     const OnnxConst *c;
     if (!need_const(im, n, 1, "axes", &c))
         return -2;
-    int count = (int)onnx_const_count(c);
-    for (int i = 0; i < count && i < DNNC_MAX_RANK; i++)
-        axes[i] = (int64_t)onnx_const_get(c, i);
-    return count > DNNC_MAX_RANK ? DNNC_MAX_RANK + 1 : count;
+    int count = onnx_const_ints(im, c, "axes", axes, DNNC_MAX_RANK);
+    return count < 0 ? -2 : count;
 }
 
 static bool op_squeeze(Importer *im, const Onnx__NodeProto *n)
@@ -811,9 +809,8 @@ static bool op_split(Importer *im, const Onnx__NodeProto *n)
         const OnnxConst *c;
         if (!need_const(im, n, 1, "split", &c))
             return false;
-        given = (int)onnx_const_count(c);
-        for (int i = 0; i < given && i < 64; i++)
-            sizes[i] = (int64_t)onnx_const_get(c, i);
+        if ((given = onnx_const_ints(im, c, "split", sizes, 64)) < 0)
+            return false;
     }
     int64_t total = 0;
     for (int i = 0; i < count; i++) {
@@ -854,9 +851,8 @@ static bool op_pad(Importer *im, const Onnx__NodeProto *n)
         const OnnxConst *p, *v;
         if (!need_const(im, n, 1, "pads", &p))
             return false;
-        count = onnx_const_count(p) > INT_LIST_MAX ? INT_LIST_MAX + 1 : (int)onnx_const_count(p);
-        for (int i = 0; i < count && i < INT_LIST_MAX; i++)
-            pads[i] = (int64_t)onnx_const_get(p, i);
+        if ((count = onnx_const_ints(im, p, "pads", pads, INT_LIST_MAX)) < 0)
+            return false;
         if (onnx_has_input(n, 2)) {
             if (!need_const(im, n, 2, "constant_value", &v))
                 return false;

@@ -48,6 +48,18 @@ double onnx_const_get(const OnnxConst *c, int64_t i)
     }
 }
 
+int onnx_const_ints(Importer *im, const OnnxConst *c, const char *what, int64_t *out, int max)
+{
+    if (!c->is_i64 && c->kind != ELEM_I32) {
+        onnx_error(im, "%s must be an integer tensor (int64), not %s", what, elem_kind_name(c->kind));
+        return -1;
+    }
+    int64_t n = onnx_const_count(c);
+    for (int64_t i = 0; i < n && i < max; i++)
+        out[i] = c->is_i64 ? c->i64[i] : ((const int32_t *)c->data)[i];
+    return n > max ? max + 1 : (int)n;
+}
+
 static size_t const_elem_size(const OnnxConst *c) { return c->is_i64 ? 8 : elem_kind_size(c->kind); }
 
 static void *const_storage(Importer *im, OnnxConst *c, int64_t count)
@@ -174,16 +186,31 @@ bool onnx_tensor_to_const(Importer *im, const Onnx__TensorProto *t, OnnxConst *c
         snprintf(err, errsz, "tensor '%s' has negative dims or more than 2^48 elements", t->name);
         return false;
     }
-    void *dst = const_storage(im, c, count);
     size_t need = (size_t)count * const_elem_size(c);
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return from_external(im, t, dst, need, err, errsz);
-    if (t->has_raw_data) {
-        if (t->raw_data.len != need) {
-            snprintf(err, errsz, "tensor '%s' has %zu raw bytes but its dims and type need %zu",
-                     t->name, t->raw_data.len, need);
+    bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    /* The declared dims are untrusted: the data must be there before any
+     * memory is set aside for it. */
+    if (!external && t->has_raw_data && t->raw_data.len != need) {
+        snprintf(err, errsz, "tensor '%s' has %zu raw bytes but its dims and type need %zu", t->name,
+                 t->raw_data.len, need);
+        return false;
+    }
+    if (!external && !t->has_raw_data) {
+        size_t have = c->is_i64 ? t->n_int64_data : c->kind == ELEM_F32 ? t->n_float_data : t->n_int32_data;
+        if (have != (size_t)count) {
+            snprintf(err, errsz, "tensor '%s' holds %zu values but its dims need %lld", t->name, have,
+                     (long long)count);
             return false;
         }
+    }
+    if (external && need > ONNX_MAX_FILE) {
+        snprintf(err, errsz, "tensor '%s' is larger than the %zu-byte limit", t->name, ONNX_MAX_FILE);
+        return false;
+    }
+    void *dst = const_storage(im, c, count);
+    if (external)
+        return from_external(im, t, dst, need, err, errsz);
+    if (t->has_raw_data) {
         memcpy(dst, t->raw_data.data, need); /* little-endian, as the host */
         return true;
     }

@@ -14,12 +14,13 @@
 
 static const DataflowSpec specs[] = {
     /* Weight stationary (Fig. 25a; nn-X/neuFlow): each PE keeps weights in
-     * its RF and streams every input and output position past them; inputs
-     * are multicast along the filters (columns), psums accumulate spatially
-     * down the channels and filter taps (rows) and travel through the
-     * buffer. */
+     * its RF and streams every input and output position past them. As in
+     * nn-X's 2-D convolution engines, the rows hold the taps of a filter
+     * plane, whose psums accumulate spatially; the columns hold different
+     * filters, to which inputs are multicast. Accumulation across channels
+     * goes through the buffer. */
     {DATAFLOW_WS, "weight stationary", FILTER,
-     .row_dims = C | R | S, .col_dims = M,
+     .row_dims = R | S, .col_dims = M,
      .pe_order = {DIM_N, DIM_P, DIM_Q}, .n_pe = 3,
      .rf_dims = M | C | R | S,
      .summary = "weights stay in the RF; ifmaps multicast, psums accumulate across PEs"},
@@ -28,17 +29,19 @@ static const DataflowSpec specs[] = {
      * broadcast, inputs pass between neighbouring PEs. */
     {DATAFLOW_OS_A, "output stationary A", PSUM,
      .row_dims = P, .col_dims = Q,
-     .rf_dims = C | R | S,
+     .rf_dims = C | R | S, .array_reuse[DATA_IFMAP] = ARRAY_NEIGHBOUR,
      .summary = "one output channel, a block of its pixels across the array"},
     /* OS_B: several output channels and several pixels at once. */
     {DATAFLOW_OS_B, "output stationary B", PSUM,
      .row_dims = M, .col_dims = P | Q,
-     .rf_dims = C | R | S,
+     .rf_dims = C | R | S, .array_reuse[DATA_IFMAP] = ARRAY_NEIGHBOUR,
      .summary = "several output channels x several pixels across the array"},
-    /* OS_C: many output channels of one pixel (aimed at FC layers). */
+    /* OS_C: many output channels of one pixel (aimed at FC layers); the
+     * images of a batch are the pixels of an FC layer, so the columns may
+     * take them too. */
     {DATAFLOW_OS_C, "output stationary C", PSUM,
-     .row_dims = M, .col_dims = M,
-     .rf_dims = C | R | S,
+     .row_dims = M, .col_dims = M | N,
+     .rf_dims = C | R | S, .array_reuse[DATA_IFMAP] = ARRAY_NEIGHBOUR,
      .summary = "many output channels of a single pixel across the array"},
     /* No local reuse (Fig. 25c; DianNao-like): no RF; inputs multicast
      * along filters, weights single-cast, psums reduced across the rows and
@@ -50,10 +53,12 @@ static const DataflowSpec specs[] = {
      * a filter row over an ifmap row, keeping the filter row, a sliding
      * window of the ifmap and the psums in its RF. A PE set of R rows x P
      * columns computes a 2-D convolution (psums accumulate up a column,
-     * ifmap rows are shared along diagonals); sets are replicated over
-     * channels, filters or images, and folded when P exceeds the columns. */
+     * ifmap rows are shared along diagonals). Sets are replicated down the
+     * rows over channels (whose psums then keep accumulating vertically) or
+     * filters, and across the columns over filters or images; a set is
+     * folded onto more rows when P exceeds the columns. */
     {DATAFLOW_RS, "row stationary", IFMAP | FILTER | PSUM,
-     .row_dims = R | C | M, .col_dims = P | M | C | N,
+     .row_dims = R | C | M, .col_dims = P | M | N,
      .fold_dims = P, .whole_on_rows = R,
      .pe_order = {DIM_N, DIM_Q}, .n_pe = 2,
      .rf_dims = M | C | S, .whole_in_rf = S,

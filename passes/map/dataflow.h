@@ -7,6 +7,13 @@
 
 #include "map.h"
 
+/* How the array moves a data type that bypasses the RF. */
+typedef enum {
+    ARRAY_PER_STEP, /* multicast / spatially reduced within one step, nothing kept after */
+    ARRAY_NEIGHBOUR,/* delay registers pass values to neighbouring PEs across steps
+                       (ShiDianNao's ifmap propagation): the buffer sends each once */
+} ArrayReuse;
+
 typedef struct DataflowSpec {
     Dataflow id;
     const char *title;
@@ -19,6 +26,7 @@ typedef struct DataflowSpec {
     int n_pe;
     unsigned rf_dims;      /* loops over operands resident in the RF */
     unsigned whole_in_rf;  /* must be whole in the RF (RS: a filter row) */
+    ArrayReuse array_reuse[DATA_COUNT]; /* for the types that bypass the RF */
     const char *summary;   /* one line for reports and docs */
 } DataflowSpec;
 

@@ -17,31 +17,47 @@ bool dim_indexes(DataType t, Dim d)
     return relevant[t] & DIM_BIT(d);
 }
 
-void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m)
+/* Levels innermost first: as the mapping nests them, or with the spatial
+ * levels moved inside every temporal one (see nest_build_spatial_inner). */
+static const LoopLevel mapped_levels[LOOP_LEVELS] = {LOOP_RF, LOOP_PE, LOOP_COL,
+                                                     LOOP_ROW, LOOP_BUFFER, LOOP_DRAM};
+static const LoopLevel spatial_inner_levels[LOOP_LEVELS] = {LOOP_COL, LOOP_ROW, LOOP_RF,
+                                                            LOOP_PE, LOOP_BUFFER, LOOP_DRAM};
+
+static void build(LoopNest *n, const MapLayer *l, const Mapping *m, const LoopLevel *levels)
 {
     n->layer = l;
     Loop per_level[LOOP_LEVELS][DIM_COUNT];
     for (int d = 0; d < DIM_COUNT; d++) {
         int64_t e = 1, size = l->dim[d];
-        for (int lv = 0; lv < LOOP_LEVELS; lv++) {
+        for (int k = 0; k < LOOP_LEVELS; k++) {
+            LoopLevel lv = levels[k];
             int64_t f = m->factor[lv][d] > 0 ? m->factor[lv][d] : 1;
             /* The DRAM level covers whatever the levels inside leave. */
             int64_t outer = lv == LOOP_DRAM ? size : (f >= ceil_div(size, e) ? size : e * f);
-            per_level[lv][d] = (Loop){(Dim)d, (LoopLevel)lv, ceil_div(outer, e), e, outer};
+            per_level[lv][d] = (Loop){(Dim)d, lv, ceil_div(outer, e), e, outer};
             n->ext[lv][d] = outer;
             e = outer;
         }
     }
     n->n = 0;
-    for (int lv = LOOP_LEVELS - 1; lv >= 0; lv--) {
+    for (int k = LOOP_LEVELS - 1; k >= 0; k--) {
+        LoopLevel lv = levels[k];
         n->begin[lv] = n->n;
-        for (int k = 0; k < DIM_COUNT; k++) {
+        for (int j = 0; j < DIM_COUNT; j++) {
             /* Spatial levels have no order; temporal ones follow the mapping's. */
-            Dim d = is_spatial((LoopLevel)lv) ? (Dim)k : m->order[lv][k];
+            Dim d = is_spatial(lv) ? (Dim)j : m->order[lv][j];
             if (per_level[lv][d].bound > 1)
                 n->loop[n->n++] = per_level[lv][d];
         }
     }
+}
+
+void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m) { build(n, l, m, mapped_levels); }
+
+void nest_build_spatial_inner(LoopNest *n, const MapLayer *l, const Mapping *m)
+{
+    build(n, l, m, spatial_inner_levels);
 }
 
 int64_t input_span(const MapLayer *l, int axis, int64_t e_out, int64_t e_tap)

@@ -26,6 +26,10 @@ typedef struct LoopNest {
 } LoopNest;
 
 void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m);
+/* The same loops with the spatial levels innermost: cutting above them
+ * counts what the array must fetch at each step when nothing is kept
+ * between steps (one multicast per step, one spatial reduction per step). */
+void nest_build_spatial_inner(LoopNest *n, const MapLayer *l, const Mapping *m);
 
 /* Which dimensions index a data type (ifmap rows and columns depend on both
  * the output position and the filter tap). */

@@ -67,6 +67,10 @@ typedef struct LayerCost {
     double utilization;     /* MACs / (cycles x all PEs) */
 } LayerCost;
 
+/* A mapping of dataflow d with every loop bound 1 (the DRAM level then
+ * covers the whole layer) and the loop order N M C P Q R S everywhere. */
+void mapping_init(Mapping *m, Dataflow d);
+
 /* Dimension names: "N", "M", ... */
 const char *dim_name(Dim d);
 
@@ -98,5 +102,43 @@ bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *
 /* A one-line description of a mapping's spatial assignment and tiles:
  * "rows R3xC4 cols P13 | pe Q13 | rf M4C1S3 | buf ... | dram ..." */
 void mapping_format(const Mapping *m, char *buf, size_t size);
+
+
+/* ---- Whole networks (map_graph.c) ---- */
+
+typedef struct ActStats ActStats; /* sparsity.h */
+
+typedef struct MapOptions {
+    int64_t batch;            /* 0: the batch the graph declares */
+    Dataflow dataflow;        /* DATAFLOW_AUTO: try every dataflow, keep the best */
+    double relu_zero;         /* zeros assumed in a ReLU's output when not measured */
+    const ActStats *measured; /* per tensor id, from measure_activations; NULL: assume */
+    void (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
+} MapOptions;
+
+#define MAP_WHY 200
+
+typedef struct LayerMap {
+    int node;
+    MapLayer layer;
+    bool tried[DATAFLOW_KINDS];
+    bool fits[DATAFLOW_KINDS];
+    MapChoice choice[DATAFLOW_KINDS];
+    char why[DATAFLOW_KINDS][MAP_WHY];
+    Dataflow chosen; /* lowest energy that fits; DATAFLOW_AUTO if none does */
+} LayerMap;
+
+typedef struct GraphMap {
+    LayerMap *layers;
+    int n;
+} GraphMap;
+
+/* Maps every CONV and FC layer of g. A layer annotated @dataflow(X) is
+ * mapped with X when the options ask for the best dataflow. Returns false
+ * only when memory runs out; layers that fit nowhere have chosen ==
+ * DATAFLOW_AUTO and their reasons in why. */
+bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMap *out);
+void graph_map_free(GraphMap *m);
 
 #endif

@@ -15,6 +15,17 @@ const char *dim_name(Dim d)
     return names[d];
 }
 
+void mapping_init(Mapping *m, Dataflow d)
+{
+    memset(m, 0, sizeof *m);
+    m->dataflow = d;
+    for (int lv = 0; lv < LOOP_LEVELS; lv++)
+        for (int k = 0; k < DIM_COUNT; k++) {
+            m->factor[lv][k] = 1;
+            m->order[lv][k] = (Dim)k;
+        }
+}
+
 static bool holds(const DataflowSpec *s, DataType t) { return s->rf_holds & DATA_BIT(t); }
 
 /* The dataflow's shape rules: which dimensions may appear at which level. */
@@ -130,13 +141,37 @@ static double rlc_ratio(const SpatialArch *a, double measured_bits, double zero)
     return bits / (double)a->word_bits;
 }
 
+/* The array itself stores nothing: a tile stays in it across buffer loops
+ * only when each PE's RF holds its whole share of it, that is when the type
+ * lives in the RF and no loop streamed through the PE walks over it. */
+static bool array_keeps(const LoopNest *n, const DataflowSpec *s, DataType t)
+{
+    if (!holds(s, t))
+        return false;
+    for (int i = n->begin[LOOP_PE]; i < n->begin[LOOP_RF]; i++)
+        if (dim_indexes(t, n->loop[i].dim))
+            return false;
+    return true;
+}
+
+/* Words the buffer sends to the array (or, for psums, receives back). */
+static double array_fills(const LoopNest *n, const LoopNest *spatial_inner,
+                          const DataflowSpec *s, DataType t)
+{
+    int cut = n->begin[LOOP_ROW];
+    if (holds(s, t) || s->array_reuse[t] == ARRAY_NEIGHBOUR)
+        return nest_fills(n, t, cut, n->ext[LOOP_ROW], array_keeps(n, s, t) ? 0 : cut);
+    int inner = spatial_inner->begin[LOOP_ROW];
+    return nest_fills(spatial_inner, t, inner, spatial_inner->ext[LOOP_ROW], inner);
+}
+
 /* The data types' accesses at each level, for one group. */
-static void count_accesses(const SpatialArch *a, const LoopNest *n, const DataflowSpec *s,
-                           LayerCost *c)
+static void count_accesses(const SpatialArch *a, const LoopNest *n,
+                           const LoopNest *spatial_inner, const DataflowSpec *s, LayerCost *c)
 {
     const MapLayer *l = n->layer;
     static const int64_t point[DIM_COUNT] = {1, 1, 1, 1, 1, 1, 1};
-    int cut_buffer = n->begin[LOOP_BUFFER], cut_array = n->begin[LOOP_ROW];
+    int cut_buffer = n->begin[LOOP_BUFFER];
     int cut_rf = n->begin[LOOP_RF], cut_mac = n->n;
     double macs = layer_macs(l);
     for (int t = 0; t < DATA_COUNT; t++) {
@@ -144,14 +179,17 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
         /* Fills of the buffer, of the array as a whole (one buffer read
          * multicast to every PE that needs it) and of each PE. */
         double v_buffer = nest_fills(n, dt, cut_buffer, n->ext[LOOP_BUFFER], 0);
-        double v_array = nest_fills(n, dt, cut_array, n->ext[LOOP_ROW], 0);
+        double v_array = array_fills(n, spatial_inner, s, dt);
         double v_pe = holds(s, dt) ? nest_fills(n, dt, cut_rf, n->ext[LOOP_RF], 0)
                                    : nest_fills(n, dt, cut_mac, point, cut_mac);
         if (dt != DATA_PSUM) {
             c->access[LEVEL_DRAM][t] = v_buffer;
             c->access[LEVEL_BUFFER][t] = v_array;
             c->access[LEVEL_ARRAY][t] = v_pe;
-            c->access[LEVEL_RF][t] = holds(s, dt) ? macs : 0;
+            /* The ALU reads every operand from its PE's RF (Eyeriss ISCA'16's
+             * a*b*c*d term), even one delivered for a single use; only a
+             * PE without an RF (no local reuse) takes them from the NoC. */
+            c->access[LEVEL_RF][t] = s->rf_holds ? macs : 0;
             if (a->noc == NOC_BROADCAST)
                 c->access[LEVEL_ARRAY][t] = fmax(v_pe, v_array * (double)c->active_pes);
         } else {
@@ -251,7 +289,9 @@ bool model_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, b
         return false;
     memset(out, 0, sizeof *out);
     out->active_pes = pes_used(m);
-    count_accesses(a, &n, s, out);
+    LoopNest spatial_inner;
+    nest_build_spatial_inner(&spatial_inner, l, m);
+    count_accesses(a, &n, &spatial_inner, s, out);
     scale_by_groups(out, (double)l->groups);
     add_energy(a, out);
     count_cycles(a, l, m, out);

@@ -6,8 +6,9 @@
  *   1. every spatial assignment of the dataflow that leaves no row or column
  *      idle that could be used, times every RF tile that fills the RF, each
  *      ranked with the buffer as large as the layer; the best few survive;
- *   2. for each survivor, every buffer tile that fits (tile sizes need not
- *      divide the layer) under every pair of buffer and DRAM loop orders;
+ *   2. for each survivor, a buffer tile grown one dimension at a time while
+ *      energy falls (tile sizes need not divide the layer), under each pair
+ *      of buffer and DRAM loop orders;
  *   3. a descent that moves one tile size at a time while energy falls. */
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@
 #include "map.h"
 #include "model.h"
 
-#define BEAM 6
+#define BEAM 24        /* inner choices that reach stage 2 */
+#define COARSE_BEAM 8  /* of which the best also get the coarse buffer sweep */
 #define MAX_CANDS 40
 #define MAX_SPREAD_DIMS 2 /* dimensions one array axis may spread besides forced ones */
 #define MAX_AXIS_CHOICES 256
@@ -60,13 +62,20 @@ static int candidates(int64_t size, int64_t limit, int64_t *out)
 {
     int64_t all[4096];
     int n = 0;
-    for (int64_t k = 1; n < 4096;) {
-        int64_t v = ceil_div(size, k);
-        if (v <= limit)
-            all[n++] = v;
-        if (v == 1)
-            break;
-        k = ceil_div(size, v - 1);
+    if (size > (1 << 20)) {
+        /* Too many distinct splits to list: a geometric ladder instead. */
+        for (int64_t v = size; v >= 1 && n < 4096; v = v > 8 ? v * 4 / 5 : v - 1)
+            if (v <= limit)
+                all[n++] = v;
+    } else {
+        for (int64_t k = 1; n < 4096;) {
+            int64_t v = ceil_div(size, k);
+            if (v <= limit)
+                all[n++] = v;
+            if (v == 1)
+                break;
+            k = ceil_div(size, v - 1);
+        }
     }
     int m = 0;
     for (int i = n - 1; i >= 0; i--) {
@@ -111,9 +120,9 @@ static void beam_offer(Search *S, const Mapping *m, double energy)
 {
     if (!isfinite(energy))
         return;
-    int i = S->n_beam < BEAM ? S->n_beam++ : BEAM - 1;
-    if (i == BEAM - 1 && S->n_beam == BEAM && energy >= S->beam[i].energy)
+    if (S->n_beam == BEAM && energy >= S->beam[BEAM - 1].energy)
         return;
+    int i = S->n_beam < BEAM ? S->n_beam++ : BEAM - 1;
     while (i > 0 && S->beam[i - 1].energy > energy) {
         S->beam[i] = S->beam[i - 1];
         i--;
@@ -185,7 +194,7 @@ static void axis_walk(AxisCtx *c, int d, int64_t used, int spread)
     c->cur.f[d] = 1;
 }
 
-static int axis_choices(const Search *S, unsigned dims, unsigned forced, int64_t budget,
+static int axis_choices(unsigned dims, unsigned forced, int64_t budget,
                         const int64_t remaining[DIM_COUNT], Choice *out)
 {
     AxisCtx c = {.dims = dims, .budget = budget, .out = out, .max = MAX_AXIS_CHOICES};
@@ -195,7 +204,6 @@ static int axis_choices(const Search *S, unsigned dims, unsigned forced, int64_t
         if ((forced & DIM_BIT(d)) && remaining[d] <= budget)
             c.forced |= DIM_BIT(d);
     }
-    (void)S;
     axis_walk(&c, 0, 1, 0);
     return c.n;
 }
@@ -294,7 +302,7 @@ static void set_orders(Mapping *m, const DataflowSpec *s, int buffer_order, int 
 static bool pe_dim(const DataflowSpec *s, int d)
 {
     for (int i = 0; i < s->n_pe; i++)
-        if (s->pe_order[i] == d)
+        if ((int)s->pe_order[i] == d)
             return true;
     return false;
 }
@@ -330,10 +338,10 @@ static void rank_inner(Search *S, const Choice *col, const Choice *row, const Ch
 
 static void stage_inner(Search *S)
 {
-    static Choice cols[MAX_AXIS_CHOICES], rows[MAX_AXIS_CHOICES];
+    Choice cols[MAX_AXIS_CHOICES], rows[MAX_AXIS_CHOICES];
     const SpatialArch *a = S->a;
     const DataflowSpec *s = S->s;
-    int n_cols = axis_choices(S, s->col_dims, 0, a->pe_cols, S->l->dim, cols);
+    int n_cols = axis_choices(s->col_dims, 0, a->pe_cols, S->l->dim, cols);
     for (int ci = 0; ci < n_cols; ci++) {
         int64_t rem[DIM_COUNT];
         unsigned row_dims = s->row_dims;
@@ -343,7 +351,7 @@ static void stage_inner(Search *S)
             if ((s->fold_dims & DIM_BIT(d)) && cols[ci].f[d] == a->pe_cols && rem[d] > 1)
                 row_dims |= DIM_BIT(d);
         }
-        int n_rows = axis_choices(S, row_dims, s->whole_on_rows, a->pe_rows, rem, rows);
+        int n_rows = axis_choices(row_dims, s->whole_on_rows, a->pe_rows, rem, rows);
         for (int ri = 0; ri < n_rows; ri++) {
             RfCtx *rc = &(RfCtx){.S = S};
             for (int d = 0; d < DIM_COUNT; d++) {
@@ -364,6 +372,7 @@ typedef struct OuterCtx {
     Mapping m;            /* inner levels fixed; PE and buffer factors being chosen */
     int64_t inner[DIM_COUNT]; /* extent below the buffer level without PE loops */
     int64_t ext[DIM_COUNT];   /* buffer tile being built */
+    unsigned free_rf;         /* RF loops sized with the buffer tile */
 } OuterCtx;
 
 static double buffer_bytes(const OuterCtx *c)
@@ -374,54 +383,132 @@ static double buffer_bytes(const OuterCtx *c)
     return words * (double)c->S->a->word_bits / 8;
 }
 
-/* One buffer tile: its loops either streamed in the PE (when the dataflow
- * streams that dimension) or run at the buffer level, under all orders. */
-static void try_outer(OuterCtx *c)
+/* The energy of one buffer tile: its loops either streamed in the PE (when
+ * the dataflow streams that dimension) or run at the buffer level, under
+ * the given pairs of buffer and DRAM loop orders. The best is kept in *out. */
+static double try_outer(OuterCtx *c, bool all_orders, Mapping *out)
 {
     const DataflowSpec *s = c->S->s;
-    for (int streamed = 0; streamed < 2; streamed++) {
+    double best = INFINITY;
+    for (int streamed = 0; streamed < (s->n_pe ? 2 : 1); streamed++) {
         Mapping m = c->m;
         for (int d = 0; d < DIM_COUNT; d++) {
             int64_t f = ceil_div(c->ext[d], c->inner[d]);
             bool in_pe = streamed && pe_dim(s, d);
             m.factor[LOOP_PE][d] = in_pe ? f : 1;
             m.factor[LOOP_BUFFER][d] = in_pe ? 1 : f;
+            if (c->free_rf & DIM_BIT(d)) { /* accumulates in the PE: an RF loop */
+                m.factor[LOOP_RF][d] = f;
+                m.factor[LOOP_BUFFER][d] = 1;
+            }
             m.factor[LOOP_DRAM][d] = 1; /* the rest, implied */
         }
         for (int bo = 0; bo < 3; bo++)
             for (int dord = 0; dord < 3; dord++) {
+                if (!all_orders && bo != dord)
+                    continue;
                 set_orders(&m, s, bo, dord);
-                attempt(c->S, &m, true);
+                double e = attempt(c->S, &m, true);
+                if (e < best) {
+                    best = e;
+                    *out = m;
+                }
             }
-        if (!s->n_pe)
+    }
+    return best;
+}
+
+/* Grows the buffer tile one dimension at a time, taking at each step the
+ * growth that lowers energy most, until none does or nothing more fits. */
+static void grow_buffer_tile(OuterCtx *c)
+{
+    Mapping m;
+    double current = try_outer(c, true, &m);
+    for (int step = 0; step < 64; step++) {
+        int best_d = -1;
+        int64_t best_ext = 0;
+        double best = current;
+        for (int d = 0; d < DIM_COUNT; d++) {
+            int64_t size = c->S->l->dim[d], saved = c->ext[d];
+            if (saved >= size)
+                continue;
+            int64_t rest = ceil_div(size, c->inner[d]), cand[MAX_CANDS];
+            int n = candidates(rest, rest, cand);
+            for (int i = 0; i < n; i++) {
+                int64_t e = cand[i] * c->inner[d] < size ? cand[i] * c->inner[d] : size;
+                if (e <= saved)
+                    continue;
+                c->ext[d] = e;
+                if (buffer_bytes(c) > (double)c->S->a->buffer_bytes)
+                    break; /* larger tiles only need more */
+                double v = try_outer(c, true, &m);
+                if (v < best) {
+                    best = v;
+                    best_d = d;
+                    best_ext = e;
+                }
+            }
+            c->ext[d] = saved;
+        }
+        if (best_d < 0)
             break;
+        c->ext[best_d] = best_ext;
+        current = try_outer(c, true, &m);
     }
 }
 
-static void outer_walk(OuterCtx *c, int d)
+/* A coarse ladder of buffer extents for one dimension: the inner extent,
+ * the whole dimension, and doublings in between. */
+static int coarse_extents(const OuterCtx *c, int d, int64_t *out)
+{
+    int64_t size = c->S->l->dim[d], inner = c->inner[d];
+    int n = 0;
+    for (int64_t f = 1; f * inner < size && n < 5; f *= 2)
+        out[n++] = f * inner;
+    out[n++] = size;
+    return n;
+}
+
+/* Every coarse buffer tile that fits, under the matched orders; the best
+ * becomes the start of grow_buffer_tile. */
+static void coarse_walk(OuterCtx *c, int d, double *best, int64_t best_ext[DIM_COUNT])
 {
     if (d == DIM_COUNT) {
-        try_outer(c);
+        Mapping m;
+        double e = try_outer(c, false, &m);
+        if (e < *best) {
+            *best = e;
+            memcpy(best_ext, c->ext, sizeof c->ext);
+        }
         return;
     }
-    int64_t size = c->S->l->dim[d];
-    int64_t rest = ceil_div(size, c->inner[d]);
-    int64_t cand[MAX_CANDS];
-    int n = candidates(rest, rest, cand);
+    int64_t cand[8];
+    int n = coarse_extents(c, d, cand);
+    int64_t saved = c->ext[d];
     for (int i = 0; i < n; i++) {
-        c->ext[d] = cand[i] * c->inner[d] < size ? cand[i] * c->inner[d] : size;
+        c->ext[d] = cand[i];
         if (buffer_bytes(c) > (double)c->S->a->buffer_bytes)
-            break; /* larger tiles only need more */
-        outer_walk(c, d + 1);
+            break;
+        coarse_walk(c, d + 1, best, best_ext);
     }
-    c->ext[d] = c->inner[d] < size ? c->inner[d] : size;
+    c->ext[d] = saved;
 }
 
-static void stage_outer(Search *S, const Mapping *inner)
+static void stage_outer(Search *S, const Mapping *inner, bool coarse)
 {
     OuterCtx c = {.S = S, .m = *inner};
     for (int d = 0; d < DIM_COUNT; d++) {
-        int64_t e = inner->factor[LOOP_RF][d] * inner->factor[LOOP_COL][d] *
+        /* RF loops over dimensions that no RF-held type is indexed by cost
+         * no RF space: they are sized here, with the buffer tile. */
+        bool free = (S->s->rf_dims & DIM_BIT(d)) && !(S->s->whole_in_rf & DIM_BIT(d));
+        for (int t = 0; t < DATA_COUNT; t++)
+            if ((S->s->rf_holds & DATA_BIT(t)) && dim_indexes((DataType)t, (Dim)d))
+                free = false;
+        if (free) {
+            c.free_rf |= DIM_BIT(d);
+            c.m.factor[LOOP_RF][d] = 1;
+        }
+        int64_t e = c.m.factor[LOOP_RF][d] * inner->factor[LOOP_COL][d] *
                     inner->factor[LOOP_ROW][d];
         c.inner[d] = e < S->l->dim[d] ? e : S->l->dim[d];
         c.ext[d] = c.inner[d];
@@ -435,7 +522,13 @@ static void stage_outer(Search *S, const Mapping *inner)
         }
         return;
     }
-    outer_walk(&c, 0);
+    double best = INFINITY;
+    int64_t best_ext[DIM_COUNT];
+    if (coarse)
+        coarse_walk(&c, 0, &best, best_ext);
+    if (isfinite(best))
+        memcpy(c.ext, best_ext, sizeof best_ext);
+    grow_buffer_tile(&c);
 }
 
 /* ---- Stage 3: descent ---- */
@@ -472,7 +565,7 @@ bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *
     }
     stage_inner(&S);
     for (int i = 0; i < S.n_beam; i++)
-        stage_outer(&S, &S.beam[i].m);
+        stage_outer(&S, &S.beam[i].m, i < COARSE_BEAM);
     if (S.found)
         descend(&S);
     if (!S.found) {

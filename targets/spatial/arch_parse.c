@@ -11,14 +11,15 @@
 #include "suggest.h"
 
 #define MAX_LINE 512
-#define MAX_ASSIGNMENTS 1024
+#define MAX_VALUE 128
+#define MAX_ASSIGNMENTS 256
 #define MAX_REPORTED 20
 #define BASE_SECTION (-1)
 
 typedef struct Assignment {
     int section; /* BASE_SECTION or a Dataflow */
     const ArchKey *key;
-    char value[MAX_LINE];
+    char value[MAX_VALUE];
     int line;
 } Assignment;
 
@@ -144,6 +145,10 @@ static void parse_assignment(Parser *p, int line, char *text)
     }
     if (!*value) {
         error_at(p, line, "missing value for '%s'", key);
+        return;
+    }
+    if (strlen(value) >= MAX_VALUE) {
+        error_at(p, line, "the value of '%s' is longer than %d characters", key, MAX_VALUE - 1);
         return;
     }
     if (p->section < BASE_SECTION)

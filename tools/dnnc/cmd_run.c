@@ -122,7 +122,9 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
         return usage_error("run", "no model file");
     if (!o->n_inputs)
         return usage_error("run", "no --input");
-    if (!o->model.weights && !o->model.random)
+    size_t len = strlen(*model);
+    bool onnx = len >= 5 && strcmp(*model + len - 5, ".onnx") == 0; /* carries its weights */
+    if (!onnx && !o->model.weights && !o->model.random)
         return usage_error("run", "give --weights FILE or --random-weights SEED");
     return 0;
 }

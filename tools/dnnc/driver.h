@@ -53,6 +53,7 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 int cmd_dump(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_map(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
@@ -60,6 +61,7 @@ int cmd_bench(int argc, char **argv);
 extern const char cmd_dump_usage[];
 extern const char cmd_stats_usage[];
 extern const char cmd_run_usage[];
+extern const char cmd_map_usage[];
 extern const char cmd_import_usage[];
 extern const char cmd_compile_usage[];
 extern const char cmd_bench_usage[];

@@ -13,6 +13,7 @@ static const Command commands[] = {
     {"dump", "print the IR of a network as source text", cmd_dump_usage, cmd_dump},
     {"stats", "weights, MACs and activation sizes per layer", cmd_stats_usage, cmd_stats},
     {"run", "run a network on data with the reference executor", cmd_run_usage, cmd_run},
+    {"map", "map CONV/FC layers onto the spatial accelerator: dataflow, energy", cmd_map_usage, cmd_map},
     {"compile", "compile a network to a linkable bundle (object, header, weights)", cmd_compile_usage,
      cmd_compile},
     {"bench", "time the compiled code: latency, GFLOPS, share of peak", cmd_bench_usage, cmd_bench},
@@ -32,7 +33,7 @@ static void print_help(FILE *out)
     fputs("  help       show help for a command\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
           "Every command that takes a network also takes an ONNX model (.onnx).\n"
-          "Not yet available: map (see docs/roadmap.md).\n",
+          "See docs/roadmap.md for what is not there yet.\n",
           out);
 }
 

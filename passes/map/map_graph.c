@@ -1,0 +1,123 @@
+/* Mapping a whole network: every CONV and FC layer, under the dataflows the
+ * options ask for, each on the machine variant that dataflow runs on. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataflow.h"
+#include "map.h"
+#include "sparsity.h"
+
+/* The tensor a layer's output is written to DRAM as: after its ReLU, when
+ * one follows (Eyeriss applies ReLU before compressing the output). */
+static int written_output(const Graph *g, const Node *n)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *c = &g->nodes[i];
+        if (c->op == OP_RELU && c->n_inputs == 1 && c->inputs[0] == n->output)
+            return c->output;
+    }
+    return n->output;
+}
+
+static void set_sparsity(const Graph *g, const Node *n, const ActStats *stats, MapLayer *l)
+{
+    const ActStats *in = &stats[n->inputs[0]], *out = &stats[written_output(g, n)];
+    l->ifmap_zero = in->zero;
+    l->ifmap_rlc_bits = in->rlc_bits;
+    l->ofmap_zero = out->zero;
+    l->ofmap_rlc_bits = out->rlc_bits;
+}
+
+static int count_layers(const Graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += g->nodes[i].op == OP_CONV || g->nodes[i].op == OP_FC;
+    return n;
+}
+
+static void map_one(const ArchSet *arch, Dataflow forced, LayerMap *lm)
+{
+    lm->chosen = DATAFLOW_AUTO;
+    for (int k = 0; k < dataflow_count; k++) {
+        Dataflow d = dataflow_list[k];
+        if (forced != DATAFLOW_AUTO && d != forced)
+            continue;
+        lm->tried[d] = true;
+        lm->fits[d] = map_search(arch_for(arch, d), &lm->layer, d, &lm->choice[d], lm->why[d],
+                                 sizeof lm->why[d]);
+        if (lm->fits[d] && (lm->chosen == DATAFLOW_AUTO ||
+                            lm->choice[d].cost.energy_total <
+                                lm->choice[lm->chosen].cost.energy_total))
+            lm->chosen = d;
+    }
+}
+
+bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMap *out)
+{
+    out->n = 0;
+    out->layers = calloc((size_t)count_layers(g) + 1, sizeof *out->layers);
+    ActStats *assumed = calloc((size_t)g->n_tensors + 1, sizeof *assumed);
+    if (!out->layers || !assumed) {
+        free(assumed);
+        return false;
+    }
+    assume_activations(g, o->relu_zero, assumed);
+    const ActStats *stats = o->measured ? o->measured : assumed;
+    int total = count_layers(g);
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        LayerMap *lm = &out->layers[out->n];
+        if (!map_layer_from_node(g, n, o->batch, &lm->layer))
+            continue;
+        lm->node = i;
+        set_sparsity(g, n, stats, &lm->layer);
+        Dataflow forced = o->dataflow != DATAFLOW_AUTO ? o->dataflow : n->ann.dataflow;
+        map_one(arch, forced, lm);
+        out->n++;
+        if (o->progress)
+            o->progress(o->progress_ctx, out->n, total);
+    }
+    free(assumed);
+    return true;
+}
+
+void graph_map_free(GraphMap *m)
+{
+    free(m->layers);
+    m->layers = NULL;
+    m->n = 0;
+}
+
+void mapping_format(const Mapping *m, char *buf, size_t size)
+{
+    static const char *const level_names[LOOP_LEVELS] = {"rf", "pe", "cols", "rows", "buf", "dram"};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int lv = LOOP_LEVELS - 1; lv >= 0 && used < size; lv--) {
+        if (lv == LOOP_DRAM)
+            continue; /* the remainder; implied */
+        int w = snprintf(buf + used, size - used, "%s%s ", used ? "| " : "", level_names[lv]);
+        used += w > 0 ? (size_t)w : 0;
+        bool any = false;
+        for (int k = 0; k < DIM_COUNT && used < size; k++) {
+            Dim d = (lv == LOOP_ROW || lv == LOOP_COL || lv == LOOP_RF) ? (Dim)k : m->order[lv][k];
+            if (m->factor[lv][d] > 1) {
+                w = snprintf(buf + used, size - used, "%s%lld", dim_name(d),
+                             (long long)m->factor[lv][d]);
+                used += w > 0 ? (size_t)w : 0;
+                any = true;
+            }
+        }
+        if (!any && used < size) {
+            w = snprintf(buf + used, size - used, "-");
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (used < size) {
+            w = snprintf(buf + used, size - used, " ");
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    if (used >= size && size)
+        buf[size - 1] = '\0';
+}

@@ -1,0 +1,109 @@
+#include "sparsity.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "reference.h"
+#include "types.h"
+
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a)
+{
+    int64_t max_run = ((int64_t)1 << a->rlc_run_bits) - 1;
+    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + a->word_bits);
+    if (count <= 0 || pairs_per_word < 1)
+        return (double)a->word_bits;
+    /* Each pair is a run of up to max_run zeros and the value after it. */
+    int64_t pairs = 0, run = 0;
+    for (int64_t i = 0; i < count; i++) {
+        if (data[i] == 0 && run < max_run) {
+            run++;
+        } else {
+            pairs++;
+            run = 0;
+        }
+    }
+    if (run)
+        pairs++;
+    int64_t words = (pairs + pairs_per_word - 1) / pairs_per_word;
+    return (double)words * (double)a->rlc_word_bits / (double)count;
+}
+
+static int64_t count_of(const Tensor *t)
+{
+    int64_t n = 1;
+    for (int k = 0; k < t->shape.rank; k++)
+        n *= t->shape.d[k];
+    return n;
+}
+
+static double zero_fraction(const float *data, int64_t count)
+{
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < count; i++)
+        zeros += data[i] == 0;
+    return count ? (double)zeros / (double)count : 0;
+}
+
+bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch *a,
+                         ActStats *stats, char *err, size_t errsz)
+{
+    /* Ask the executor for every node's output, then restore the graph's
+     * own outputs: the measurement leaves the graph as it found it. */
+    int saved = g->n_outputs;
+    for (int i = 0; i < g->n_nodes; i++)
+        graph_add_output(g, g->nodes[i].output);
+    float **outs = calloc((size_t)g->n_outputs, sizeof *outs);
+    bool ok = outs != NULL;
+    for (int i = 0; ok && i < g->n_outputs; i++) {
+        outs[i] = malloc((size_t)count_of(&g->tensors[g->outputs[i]]) * sizeof(float));
+        ok = outs[i] != NULL;
+    }
+    if (!ok)
+        snprintf(err, errsz, "out of memory for the activations");
+    else
+        ok = reference_run(g, inputs, (float *const *)outs, err, errsz);
+    for (int i = saved; ok && i < g->n_outputs; i++) {
+        const Tensor *t = &g->tensors[g->outputs[i]];
+        int64_t n = count_of(t);
+        stats[g->outputs[i]] = (ActStats){zero_fraction(outs[i], n), rlc_bits_measured(outs[i], n, a)};
+    }
+    for (int i = 0; ok && i < g->n_inputs; i++) {
+        const Tensor *t = &g->tensors[g->inputs[i]];
+        int64_t n = count_of(t);
+        stats[g->inputs[i]] = (ActStats){zero_fraction(inputs[i], n), rlc_bits_measured(inputs[i], n, a)};
+    }
+    for (int i = 0; outs && i < g->n_outputs; i++)
+        free(outs[i]);
+    free(outs);
+    g->n_outputs = saved;
+    return ok;
+}
+
+/* Ops whose output is zero wherever (or, for pooling, mostly where) their
+ * input is: zeros from a ReLU survive them. */
+static bool keeps_zeros(OpKind op)
+{
+    switch (op) {
+    case OP_MAXPOOL: case OP_AVGPOOL: case OP_LRN: case OP_DROPOUT: case OP_FLATTEN:
+    case OP_RESHAPE: case OP_CONCAT: case OP_SLICE: case OP_GLOBAL_MAXPOOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+void assume_activations(const Graph *g, double relu_zero, ActStats *stats)
+{
+    for (int t = 0; t < g->n_tensors; t++)
+        stats[t] = (ActStats){0, 0};
+    /* Nodes are in topological order, so producers come first. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        double z = 0;
+        if (n->op == OP_RELU)
+            z = relu_zero;
+        else if (keeps_zeros(n->op) && n->n_inputs > 0)
+            z = stats[n->inputs[0]].zero;
+        stats[n->output].zero = z;
+    }
+}

@@ -1,0 +1,33 @@
+/* Activation sparsity for the energy model: zero skipping and run-length
+ * compression depend on how many activations are zero (survey VII-B1).
+ * Measured by running the reference executor when weights and an input are
+ * given; otherwise assumed for the outputs of ReLUs. */
+#ifndef DNNC_MAP_SPARSITY_H
+#define DNNC_MAP_SPARSITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arch.h"
+#include "graph.h"
+
+typedef struct ActStats {
+    double zero;     /* fraction of zero elements */
+    double rlc_bits; /* bits per element under the machine's RLC; 0: not measured */
+} ActStats;
+
+/* Runs g on `inputs` (one float32 array per graph input, as reference_run
+ * takes them) and fills stats[tensor id] for every activation tensor.
+ * Weights must be bound. False, with the reason in err, on failure. */
+bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch *a,
+                         ActStats *stats, char *err, size_t errsz);
+
+/* Without data: a tensor that a ReLU produced (directly, or through ops
+ * that keep zeros: pooling, LRN, dropout, reshapes, concatenation) is
+ * assumed to have `relu_zero` zeros; any other has none. */
+void assume_activations(const Graph *g, double relu_zero, ActStats *stats);
+
+/* Bits per element of one tensor under RLC with the given field widths. */
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a);
+
+#endif

@@ -1,0 +1,583 @@
+/* dnnc map: map every CONV and FC layer of a network onto the spatial
+ * accelerator and report accesses, energy, utilisation and cycles
+ * (survey Sections V-B and VIII). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "array.h"
+#include "dataflow.h"
+#include "driver.h"
+#include "json.h"
+#include "map.h"
+#include "map_report.h"
+#include "npy.h"
+#include "progress.h"
+#include "sparsity.h"
+
+const char cmd_map_usage[] =
+    "usage: dnnc map MODEL [--arch NAME|FILE] [--dataflow DF] [--batch N] [options]\n\n"
+    "Maps every CONV and FC layer onto the spatial accelerator and reports, per\n"
+    "layer, the mapping chosen (dataflow, spatial assignment, tile sizes per\n"
+    "level), accesses and energy by level (DRAM, global buffer, array, RF) and\n"
+    "by data type (ifmap, filter, psum), PE utilisation and cycles. Energies are\n"
+    "in units of one MAC (survey Fig. 22); docs/accelerator.md gives the model.\n\n"
+    "options:\n"
+    "  --arch NAME|FILE       the machine: a built-in name or a description file\n"
+    "                         (default eyeriss). Built in: eyeriss (Eyeriss v1,\n"
+    "                         12x14 PEs, 108 KB buffer) and eyeriss256 (the survey's\n"
+    "                         256-PE equal-area comparison, one variant per dataflow)\n"
+    "  --dataflow DF          ws, os-a, os-b, os-c, nlr, rs, or best (default): best\n"
+    "                         maps every layer under each dataflow and keeps the\n"
+    "                         lowest energy; a layer annotated @dataflow(DF) keeps DF\n"
+    "  --batch N              images per batch (default: the model's input batch)\n"
+    "  --json                 print one JSON object: {\"layers\": [...], \"total\": {...},\n"
+    "                         \"dataflows\": {...}}; energies in units of one MAC\n"
+    "  --plot FILE.svg        draw the energy breakdown as stacked bars: per dataflow\n"
+    "                         for the CONV and the FC layers, and per layer\n"
+    "  --sparsity F           zeros assumed in ReLU outputs when not measured\n"
+    "                         (default 0.5)\n"
+    "  --input FILE.npy       with weights: run the network on this input and use the\n"
+    "                         measured activation sparsity for RLC and zero skipping\n"
+    MODEL_OPTIONS_HELP
+    "  --rlc on|off           override the machine's run-length compression\n"
+    "  --zero-skip on|off     override the machine's zero skipping\n"
+    "  --verbose              also print accesses per level and data type\n"
+    "  -h, --help             show this help\n\n"
+    "Exit status: 0 on success, 1 when an input is bad or a layer fits no\n"
+    "mapping, 2 on a usage error.\n";
+
+typedef struct MapArgs {
+    const char *model, *arch, *plot, *input;
+    Dataflow dataflow;
+    int64_t batch;
+    double sparsity;
+    int rlc, zero_skip; /* -1: the machine's */
+    bool json, verbose;
+    ModelOptions weights;
+} MapArgs;
+
+static bool parse_switch(const char *v, int *out)
+{
+    if (strcmp(v, "on") == 0)
+        *out = 1;
+    else if (strcmp(v, "off") == 0)
+        *out = 0;
+    else
+        return false;
+    return true;
+}
+
+static int parse_value(MapArgs *o, const char *opt, const char *v)
+{
+    char *end;
+    if (strcmp(opt, "--arch") == 0) {
+        o->arch = v;
+    } else if (strcmp(opt, "--dataflow") == 0) {
+        if (strcmp(v, "best") == 0)
+            o->dataflow = DATAFLOW_AUTO;
+        else if (!dataflow_from_name(v, &o->dataflow) || o->dataflow == DATAFLOW_AUTO)
+            return usage_error("map", "unknown dataflow '%s' (ws, os-a, os-b, os-c, nlr, rs or best)", v);
+    } else if (strcmp(opt, "--batch") == 0) {
+        errno = 0;
+        long long b = strtoll(v, &end, 10);
+        if (!*v || *end || errno || b < 1 || b > (1 << 20))
+            return usage_error("map", "--batch needs an integer from 1 to %d, got '%s'", 1 << 20, v);
+        o->batch = b;
+    } else if (strcmp(opt, "--sparsity") == 0) {
+        o->sparsity = strtod(v, &end);
+        if (!*v || *end || !(o->sparsity >= 0 && o->sparsity <= 1))
+            return usage_error("map", "--sparsity needs a fraction from 0 to 1, got '%s'", v);
+    } else if (strcmp(opt, "--plot") == 0) {
+        o->plot = v;
+    } else if (strcmp(opt, "--input") == 0) {
+        o->input = v;
+    } else if (strcmp(opt, "--rlc") == 0 || strcmp(opt, "--zero-skip") == 0) {
+        if (!parse_switch(v, opt[2] == 'r' ? &o->rlc : &o->zero_skip))
+            return usage_error("map", "%s needs on or off, got '%s'", opt, v);
+    } else {
+        return -1;
+    }
+    return EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, MapArgs *o)
+{
+    static const char *const with_value[] = {"--arch", "--dataflow", "--batch", "--sparsity",
+                                             "--plot", "--input", "--rlc", "--zero-skip"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int used = parse_model_option(argc, argv, &i, &o->weights, "map");
+        if (used < 0)
+            return EXIT_USAGE;
+        if (used)
+            continue;
+        bool takes = false;
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
+            takes |= strcmp(a, with_value[k]) == 0;
+        if (takes) {
+            if (i + 1 >= argc)
+                return usage_error("map", "%s needs a value", a);
+            int rc = parse_value(o, a, argv[++i]);
+            if (rc != EXIT_OK)
+                return rc;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = true;
+        } else if (strcmp(a, "--verbose") == 0) {
+            o->verbose = true;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("map", "unknown option '%s'", a);
+        } else if (o->model) {
+            return usage_error("map", "more than one model file");
+        } else {
+            o->model = a;
+        }
+    }
+    if (!o->model)
+        return usage_error("map", "no model file");
+    if (o->input && !o->weights.weights && !o->weights.random)
+        return usage_error("map", "--input needs --weights or --random-weights to run the network");
+    return EXIT_OK;
+}
+
+/* ---- measured sparsity ---- */
+
+static bool measure(Model *m, const MapArgs *o, const SpatialArch *a, ActStats **out)
+{
+    Graph *g = m->graph;
+    if (g->n_inputs != 1) {
+        fprintf(stderr, "dnnc map: error: --input needs a network with one input (it has %d)\n",
+                g->n_inputs);
+        return false;
+    }
+    char err[512];
+    Array raw = {0}, f32 = {0};
+    if (!npy_read(o->input, &raw, err, sizeof err) || !array_to_f32(&raw, &f32, err, sizeof err)) {
+        fprintf(stderr, "dnnc map: error: %s\n", err);
+        array_free(&raw);
+        return false;
+    }
+    array_free(&raw);
+    const Tensor *t = &g->tensors[g->inputs[0]];
+    if (!shape_equal(&f32.shape, &t->shape)) {
+        char want[128], got[128];
+        shape_format(&t->shape, want, sizeof want);
+        shape_format(&f32.shape, got, sizeof got);
+        fprintf(stderr, "dnnc map: error: %s holds %s, the network's input is %s\n", o->input, got,
+                want);
+        array_free(&f32);
+        return false;
+    }
+    *out = calloc((size_t)g->n_tensors, sizeof **out);
+    const float *inputs[1] = {f32.data};
+    bool ok = *out && measure_activations(g, inputs, a, *out, err, sizeof err);
+    if (!ok)
+        fprintf(stderr, "dnnc map: error: measuring activations: %s\n", *out ? err : "out of memory");
+    array_free(&f32);
+    return ok;
+}
+
+/* ---- the report ---- */
+
+typedef struct Totals {
+    double macs, energy, dram_bytes, cycles;
+    double parts[BAR_PARTS];
+    bool complete; /* every layer fits */
+} Totals;
+
+static void add_cost(Totals *t, const LayerCost *c)
+{
+    double parts[BAR_PARTS];
+    energy_parts(c, parts);
+    t->macs += c->macs;
+    t->energy += c->energy_total;
+    t->dram_bytes += c->dram_bytes;
+    t->cycles += c->cycles;
+    for (int k = 0; k < BAR_PARTS; k++)
+        t->parts[k] += parts[k];
+}
+
+static Totals chosen_totals(const GraphMap *gm)
+{
+    Totals t = {.complete = true};
+    for (int i = 0; i < gm->n; i++) {
+        const LayerMap *lm = &gm->layers[i];
+        if (lm->chosen == DATAFLOW_AUTO)
+            t.complete = false;
+        else
+            add_cost(&t, &lm->choice[lm->chosen].cost);
+    }
+    return t;
+}
+
+/* Totals of one dataflow over the layers of one op (OP_COUNT: all). */
+static Totals dataflow_totals(const GraphMap *gm, Dataflow d, int op)
+{
+    Totals t = {.complete = true};
+    for (int i = 0; i < gm->n; i++) {
+        const LayerMap *lm = &gm->layers[i];
+        if (op != OP_COUNT && (int)lm->layer.op != op)
+            continue;
+        if (!lm->fits[d])
+            t.complete = false;
+        else
+            add_cost(&t, &lm->choice[d].cost);
+    }
+    return t;
+}
+
+static void human(double v, char *buf, size_t size)
+{
+    if (v >= 1e9)
+        snprintf(buf, size, "%.2fG", v / 1e9);
+    else if (v >= 1e6)
+        snprintf(buf, size, "%.2fM", v / 1e6);
+    else if (v >= 1e3)
+        snprintf(buf, size, "%.1fk", v / 1e3);
+    else
+        snprintf(buf, size, "%.0f", v);
+}
+
+static void print_layer(const LayerMap *lm, bool verbose)
+{
+    if (lm->chosen == DATAFLOW_AUTO) {
+        printf("%-12s %-4s  no mapping fits\n", lm->layer.name, op_name(lm->layer.op));
+        return;
+    }
+    const MapChoice *mc = &lm->choice[lm->chosen];
+    const LayerCost *c = &mc->cost;
+    double parts[BAR_PARTS];
+    energy_parts(c, parts);
+    char macs[32], e[32], cyc[32];
+    human(c->macs, macs, sizeof macs);
+    human(c->energy_total, e, sizeof e);
+    human(c->cycles, cyc, sizeof cyc);
+    printf("%-12s %-4s %-5s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %5.1f%% %8s\n",
+           lm->layer.name, op_name(lm->layer.op), dataflow_name(lm->chosen), macs, e,
+           c->energy_total / c->macs, parts[BAR_ALU] / c->macs, parts[BAR_DRAM] / c->macs,
+           parts[BAR_BUFFER] / c->macs, parts[BAR_ARRAY] / c->macs, parts[BAR_RF] / c->macs,
+           c->dram_bytes / 1024, 100 * c->utilization, cyc);
+    char map[512];
+    mapping_format(&mc->mapping, map, sizeof map);
+    printf("    %s\n", map);
+    if (!verbose)
+        return;
+    printf("    %-8s %14s %14s %14s   energy by type: ifmap %.3g filter %.3g psum %.3g\n",
+           "accesses", "ifmap", "filter", "psum", c->energy_type[DATA_IFMAP],
+           c->energy_type[DATA_FILTER], c->energy_type[DATA_PSUM]);
+    for (int lv = 0; lv < LEVEL_COUNT; lv++)
+        printf("    %-8s %14.0f %14.0f %14.0f\n", mem_level_name((MemLevel)lv),
+               c->access[lv][DATA_IFMAP], c->access[lv][DATA_FILTER], c->access[lv][DATA_PSUM]);
+}
+
+static void print_dataflow_table(const GraphMap *gm)
+{
+    printf("\nenergy / MAC by dataflow    %10s %10s %10s\n", "CONV", "FC", "all");
+    for (int k = 0; k < dataflow_count; k++) {
+        Dataflow d = dataflow_list[k];
+        printf("  %-26s", dataflow_name(d));
+        int ops[3] = {OP_CONV, OP_FC, OP_COUNT};
+        for (int j = 0; j < 3; j++) {
+            Totals t = dataflow_totals(gm, d, ops[j]);
+            if (!t.complete)
+                printf(" %10s", "-");
+            else if (t.macs == 0)
+                printf(" %10s", "");
+            else
+                printf(" %10.3f", t.energy / t.macs);
+        }
+        printf("\n");
+    }
+}
+
+static void print_table(const GraphMap *gm, const SpatialArch *base, const MapArgs *o)
+{
+    printf("arch %s (%lldx%lld PEs, %lld KB buffer), batch %lld\n", base->name,
+           (long long)base->pe_rows, (long long)base->pe_cols, (long long)(base->buffer_bytes / 1024),
+           (long long)gm->layers[0].layer.dim[DIM_N]);
+    printf("%-12s %-4s %-5s %8s %9s %6s %6s %6s %6s %6s %6s %9s %6s %8s\n", "layer", "op", "flow",
+           "MACs", "energy", "E/MAC", "alu", "dram", "buffer", "array", "rf", "DRAM KB", "util",
+           "cycles");
+    for (int i = 0; i < gm->n; i++)
+        print_layer(&gm->layers[i], o->verbose);
+    Totals t = chosen_totals(gm);
+    char macs[32], e[32], cyc[32];
+    human(t.macs, macs, sizeof macs);
+    human(t.energy, e, sizeof e);
+    human(t.cycles, cyc, sizeof cyc);
+    printf("%-12s %-4s %-5s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %6s %8s\n", "total",
+           "", "", macs, e, t.energy / t.macs, t.parts[BAR_ALU] / t.macs,
+           t.parts[BAR_DRAM] / t.macs, t.parts[BAR_BUFFER] / t.macs, t.parts[BAR_ARRAY] / t.macs,
+           t.parts[BAR_RF] / t.macs, t.dram_bytes / 1024, "", cyc);
+    double images = (double)gm->layers[0].layer.dim[DIM_N];
+    printf("\nDRAM traffic %.2f MB per image; %.1f ms per batch at %.0f MHz\n",
+           t.dram_bytes / images / 1e6, t.cycles / (base->clock_mhz * 1e3), base->clock_mhz);
+    if (o->dataflow == DATAFLOW_AUTO)
+        print_dataflow_table(gm);
+}
+
+static void json_parts(JsonWriter *w, const double parts[BAR_PARTS])
+{
+    json_begin_object(w);
+    for (int k = 0; k < BAR_PARTS; k++) {
+        json_key(w, energy_part_names[k]);
+        json_double(w, parts[k]);
+    }
+    json_end_object(w);
+}
+
+static void json_cost(JsonWriter *w, const LayerCost *c)
+{
+    double parts[BAR_PARTS];
+    energy_parts(c, parts);
+    json_key(w, "macs"), json_double(w, c->macs);
+    json_key(w, "energy"), json_double(w, c->energy_total);
+    json_key(w, "energy_by_level"), json_parts(w, parts);
+    json_key(w, "energy_by_type");
+    json_begin_object(w);
+    for (int t = 0; t < DATA_COUNT; t++) {
+        json_key(w, data_type_name((DataType)t));
+        json_double(w, c->energy_type[t]);
+    }
+    json_end_object(w);
+    json_key(w, "accesses");
+    json_begin_object(w);
+    for (int lv = 0; lv < LEVEL_COUNT; lv++) {
+        json_key(w, mem_level_name((MemLevel)lv));
+        json_begin_object(w);
+        for (int t = 0; t < DATA_COUNT; t++) {
+            json_key(w, data_type_name((DataType)t));
+            json_double(w, c->access[lv][t]);
+        }
+        json_end_object(w);
+    }
+    json_end_object(w);
+    json_key(w, "dram_bytes"), json_double(w, c->dram_bytes);
+    json_key(w, "cycles"), json_double(w, c->cycles);
+    json_key(w, "utilization"), json_double(w, c->utilization);
+    json_key(w, "active_pes"), json_int(w, c->active_pes);
+}
+
+static void json_mapping(JsonWriter *w, const Mapping *m)
+{
+    static const char *const levels[LOOP_LEVELS] = {"rf", "pe", "cols", "rows", "buffer", "dram"};
+    char text[512];
+    mapping_format(m, text, sizeof text);
+    json_begin_object(w);
+    json_key(w, "text"), json_string(w, text);
+    for (int lv = 0; lv < LOOP_DRAM; lv++) {
+        json_key(w, levels[lv]);
+        json_begin_object(w);
+        for (int d = 0; d < DIM_COUNT; d++) {
+            json_key(w, dim_name((Dim)d));
+            json_int(w, m->factor[lv][d]);
+        }
+        json_end_object(w);
+    }
+    json_end_object(w);
+}
+
+static void json_totals(JsonWriter *w, const Totals *t)
+{
+    json_begin_object(w);
+    json_key(w, "macs"), json_double(w, t->macs);
+    json_key(w, "energy"), json_double(w, t->energy);
+    json_key(w, "dram_bytes"), json_double(w, t->dram_bytes);
+    json_key(w, "cycles"), json_double(w, t->cycles);
+    json_key(w, "energy_by_level"), json_parts(w, t->parts);
+    json_key(w, "complete"), json_bool(w, t->complete);
+    json_end_object(w);
+}
+
+static void json_layer(JsonWriter *w, const LayerMap *lm)
+{
+    json_begin_object(w);
+    json_key(w, "name"), json_string(w, lm->layer.name);
+    json_key(w, "op"), json_string(w, op_name(lm->layer.op));
+    json_key(w, "shape");
+    json_begin_object(w);
+    for (int d = 0; d < DIM_COUNT; d++) {
+        json_key(w, dim_name((Dim)d));
+        json_int(w, lm->layer.dim[d]);
+    }
+    json_key(w, "G"), json_int(w, lm->layer.groups);
+    json_end_object(w);
+    json_key(w, "dataflow");
+    if (lm->chosen == DATAFLOW_AUTO) {
+        json_null(w);
+    } else {
+        json_string(w, dataflow_name(lm->chosen));
+        json_cost(w, &lm->choice[lm->chosen].cost);
+        json_key(w, "mapping"), json_mapping(w, &lm->choice[lm->chosen].mapping);
+    }
+    json_key(w, "dataflows");
+    json_begin_object(w);
+    for (int k = 0; k < dataflow_count; k++) {
+        Dataflow d = dataflow_list[k];
+        if (!lm->tried[d])
+            continue;
+        json_key(w, dataflow_name(d));
+        json_begin_object(w);
+        if (lm->fits[d]) {
+            json_key(w, "mappings_evaluated"), json_int(w, lm->choice[d].evaluated);
+            json_cost(w, &lm->choice[d].cost);
+            json_key(w, "mapping"), json_mapping(w, &lm->choice[d].mapping);
+        } else {
+            json_key(w, "error"), json_string(w, lm->why[d]);
+        }
+        json_end_object(w);
+    }
+    json_end_object(w);
+    json_end_object(w);
+}
+
+static void print_json(const GraphMap *gm, const SpatialArch *base, const MapArgs *o)
+{
+    JsonWriter w;
+    json_init(&w, stdout);
+    json_begin_object(&w);
+    json_key(&w, "model"), json_string(&w, o->model);
+    json_key(&w, "arch"), json_string(&w, base->name);
+    json_key(&w, "batch"), json_int(&w, gm->layers[0].layer.dim[DIM_N]);
+    json_key(&w, "dataflow");
+    json_string(&w, o->dataflow == DATAFLOW_AUTO ? "best" : dataflow_name(o->dataflow));
+    json_key(&w, "layers");
+    json_begin_array(&w);
+    for (int i = 0; i < gm->n; i++)
+        json_layer(&w, &gm->layers[i]);
+    json_end_array(&w);
+    Totals t = chosen_totals(gm);
+    json_key(&w, "total"), json_totals(&w, &t);
+    json_key(&w, "dataflows");
+    json_begin_object(&w);
+    for (int k = 0; k < dataflow_count; k++) {
+        Dataflow d = dataflow_list[k];
+        if (o->dataflow != DATAFLOW_AUTO && d != o->dataflow)
+            continue;
+        json_key(&w, dataflow_name(d));
+        json_begin_object(&w);
+        static const char *const keys[3] = {"conv", "fc", "all"};
+        int ops[3] = {OP_CONV, OP_FC, OP_COUNT};
+        for (int j = 0; j < 3; j++) {
+            Totals dt = dataflow_totals(gm, d, ops[j]);
+            json_key(&w, keys[j]), json_totals(&w, &dt);
+        }
+        json_end_object(&w);
+    }
+    json_end_object(&w);
+    json_end_object(&w);
+    json_finish(&w);
+}
+
+/* ---- the command ---- */
+
+static void on_progress(void *ctx, int64_t done, int64_t total)
+{
+    Progress *p = ctx;
+    p->total = total;
+    progress_step(p, done);
+}
+
+static void apply_overrides(ArchSet *s, const MapArgs *o)
+{
+    for (int d = 0; d < DATAFLOW_KINDS; d++) {
+        SpatialArch *a = d == 0 ? &s->base : &s->variant[d];
+        if (o->rlc >= 0)
+            a->rlc = o->rlc;
+        if (o->zero_skip >= 0)
+            a->zero_skip = o->zero_skip;
+    }
+}
+
+static int report_misfits(const GraphMap *gm)
+{
+    int bad = 0;
+    for (int i = 0; i < gm->n; i++) {
+        const LayerMap *lm = &gm->layers[i];
+        if (lm->chosen != DATAFLOW_AUTO)
+            continue;
+        bad++;
+        for (int d = 0; d < DATAFLOW_KINDS; d++)
+            if (lm->tried[d])
+                fprintf(stderr, "dnnc map: error: layer '%s' does not map under %s: %s\n",
+                        lm->layer.name, dataflow_name((Dataflow)d), lm->why[d]);
+    }
+    return bad;
+}
+
+static int run_map(Model *m, const ArchSet *arch, const MapArgs *o)
+{
+    ActStats *measured = NULL;
+    if (o->input && !measure(m, o, &arch->base, &measured))
+        return EXIT_INPUT_ERROR;
+    MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity,
+                     .measured = measured};
+    Progress p;
+    progress_start(&p, "mapping", 1);
+    mo.progress = on_progress;
+    mo.progress_ctx = &p;
+    GraphMap gm;
+    bool ok = map_graph(m->graph, arch, &mo, &gm);
+    progress_finish(&p);
+    free(measured);
+    if (!ok) {
+        fprintf(stderr, "dnnc map: error: out of memory\n");
+        return EXIT_INPUT_ERROR;
+    }
+    int rc = EXIT_OK;
+    if (gm.n == 0) {
+        fprintf(stderr, "dnnc map: error: %s has no CONV or FC layer to map\n", o->model);
+        rc = EXIT_INPUT_ERROR;
+    } else if (report_misfits(&gm)) {
+        rc = EXIT_INPUT_ERROR;
+    } else {
+        if (o->json)
+            print_json(&gm, &arch->base, o);
+        else
+            print_table(&gm, &arch->base, o);
+        char err[512];
+        if (o->plot && !map_plot_svg(o->plot, &gm, o->model, err, sizeof err)) {
+            fprintf(stderr, "dnnc map: error: %s\n", err);
+            rc = EXIT_INPUT_ERROR;
+        }
+    }
+    graph_map_free(&gm);
+    return rc;
+}
+
+int cmd_map(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (is_help_flag(argv[i])) {
+            fputs(cmd_map_usage, stdout);
+            return EXIT_OK;
+        }
+    MapArgs o = {.arch = "eyeriss", .dataflow = DATAFLOW_AUTO, .sparsity = 0.5, .rlc = -1,
+                 .zero_skip = -1};
+    int rc = parse_args(argc, argv, &o);
+    if (rc != EXIT_OK)
+        return rc;
+    ArchSet *arch = malloc(sizeof *arch);
+    if (!arch)
+        return EXIT_INPUT_ERROR;
+    if (!arch_load(o.arch, arch, stderr)) {
+        bool builtin_name = !strchr(o.arch, '/') && !strchr(o.arch, '.');
+        free(arch);
+        return builtin_name ? EXIT_USAGE : EXIT_INPUT_ERROR;
+    }
+    apply_overrides(arch, &o);
+    Diag d;
+    diag_init(&d, stderr);
+    Model m;
+    if (!model_load(o.model, &o.weights, &d, &m)) {
+        model_free(&m);
+        free(arch);
+        return EXIT_INPUT_ERROR;
+    }
+    rc = run_map(&m, arch, &o);
+    model_free(&m);
+    free(arch);
+    return rc;
+}

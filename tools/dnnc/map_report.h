@@ -1,0 +1,24 @@
+/* Shared by cmd_map.c and map_plot.c: per-layer energy of a network mapping
+ * summed by level, and the SVG plot of it (survey Figs. 33-35). */
+#ifndef DNNC_MAP_REPORT_H
+#define DNNC_MAP_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "map.h"
+
+/* Energy split the way the survey draws it: ALU and the four levels. */
+enum { BAR_ALU, BAR_DRAM, BAR_BUFFER, BAR_ARRAY, BAR_RF, BAR_PARTS };
+
+void energy_parts(const LayerCost *c, double parts[BAR_PARTS]);
+extern const char *const energy_part_names[BAR_PARTS]; /* alu, dram, buffer, array, rf */
+
+/* Writes the stacked-bar plot: energy per MAC of the CONV and of the FC
+ * layers under each dataflow (Figs. 33, 34) and energy per layer under the
+ * chosen dataflows (Fig. 35). False, with the reason in err, if the file
+ * cannot be written. */
+bool map_plot_svg(const char *path, const GraphMap *gm, const char *title, char *err,
+                  size_t errsz);
+
+#endif
