@@ -22,16 +22,17 @@ double nearbyint(double);
 void *memcpy(void *, const void *, size_t);
 void *memset(void *, int, size_t);
 
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
+/* The library's vector: DNNK_LANES floats, any alignment. */
+typedef float vf __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
 
-INLINE v8f load8(const float *p)
+INLINE vf loadv(const float *p)
 {
-    v8f v;
+    vf v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-INLINE void store8(float *p, v8f v) { memcpy(p, &v, sizeof v); }
+INLINE void storev(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 

@@ -2,46 +2,44 @@
  * connected layers, and matrix products. */
 #include "common.h"
 
-/* Gathers the receptive fields of NR output pixels into a [K][NR] panel
- * (implicit im2col): row k = (c, ky, kx), zeros for padding and for pixels
- * past the end. */
+/* Gathers rows [k0, k0 + kc) of the receptive fields of NR output pixels
+ * into a [kc][NR] panel (implicit im2col): row k = (c, ky, kx), zeros for
+ * padding and for pixels past the end. */
 INLINE void pack_pixels(const dnnk_desc *d, const float *in, int64_t n, int64_t g, int64_t p0,
-                        float *panel)
+                        int64_t k0, int64_t kc, float *panel)
 {
     const int64_t *a = d->i;
     int64_t C = d->in[0].dims[1], H = d->in[0].dims[2], W = d->in[0].dims[3];
     int64_t OW = d->out.dims[3], P = d->out.dims[2] * OW;
     int64_t Cg = C / a[CONV_GROUPS], KH = a[CONV_KH], KW = a[CONV_KW];
-    int64_t oy[DNNK_NR], ox[DNNK_NR];
+    int64_t y0[DNNK_NR], x0[DNNK_NR];
     for (int64_t j = 0; j < DNNK_NR; j++) {
-        int64_t p = p0 + j < P ? p0 + j : -1;
-        oy[j] = p < 0 ? -1000000000 : p / OW;
-        ox[j] = p < 0 ? -1000000000 : p % OW;
+        bool real = p0 + j < P;
+        y0[j] = real ? (p0 + j) / OW * a[CONV_SH] - a[CONV_PT] : -(1 << 30);
+        x0[j] = real ? (p0 + j) % OW * a[CONV_SW] - a[CONV_PL] : -(1 << 30);
     }
-    float *row = panel;
-    for (int64_t c = 0; c < Cg; c++) {
+    for (int64_t kk = 0; kk < kc; kk++) {
+        int64_t k = k0 + kk, c = k / (KH * KW), ky = k / KW % KH, kx = k % KW;
         const float *plane = in + (n * C + g * Cg + c) * H * W;
-        for (int64_t ky = 0; ky < KH; ky++)
-            for (int64_t kx = 0; kx < KW; kx++, row += DNNK_NR)
-                for (int64_t j = 0; j < DNNK_NR; j++) {
-                    int64_t iy = oy[j] * a[CONV_SH] - a[CONV_PT] + ky * a[CONV_DH];
-                    int64_t ix = ox[j] * a[CONV_SW] - a[CONV_PL] + kx * a[CONV_DW];
-                    bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-                    row[j] = inside ? plane[iy * W + ix] : 0.0f;
-                }
+        float *row = panel + kk * DNNK_NR;
+        for (int64_t j = 0; j < DNNK_NR; j++) {
+            int64_t iy = y0[j] + ky * a[CONV_DH], ix = x0[j] + kx * a[CONV_DW];
+            bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+            row[j] = inside ? plane[iy * W + ix] : 0.0f;
+        }
     }
 }
 
-/* acc[MR][NR] = A[K][MR]^T x B[K][NR] (rows of B ldb apart), two 8-wide
- * vectors per row. */
-INLINE void micro_kernel(const float *A, const float *B, int64_t ldb, int64_t K, v8f acc[DNNK_MR][2])
+/* acc[MR][NR] = A[K][MR]^T x B[K][NR] (rows of B ldb apart), two vectors
+ * per row. */
+INLINE void micro_kernel(const float *A, const float *B, int64_t ldb, int64_t K, vf acc[DNNK_MR][2])
 {
     for (int r = 0; r < DNNK_MR; r++)
-        acc[r][0] = acc[r][1] = (v8f){0};
+        acc[r][0] = acc[r][1] = (vf){0};
     for (int64_t k = 0; k < K; k++) {
-        v8f b0 = load8(B + k * ldb), b1 = load8(B + k * ldb + 8);
+        vf b0 = loadv(B + k * ldb), b1 = loadv(B + k * ldb + DNNK_LANES);
         for (int r = 0; r < DNNK_MR; r++) {
-            v8f a = (v8f){0} + A[k * DNNK_MR + r];
+            vf a = (vf){0} + A[k * DNNK_MR + r];
             acc[r][0] = acc[r][0] + a * b0;
             acc[r][1] = acc[r][1] + a * b1;
         }
@@ -58,7 +56,12 @@ INLINE bool reads_input_directly(const int64_t *a)
            a[CONV_PT] == 0 && a[CONV_PL] == 0 && a[CONV_PB] == 0 && a[CONV_PR] == 0;
 }
 
-/* ptrs: out, in, packed weights, [bias], [scale, shift]. Epilogue:
+/* Rows of the GEMM reduction per block: the pixel panel (KC x NR floats)
+ * stays in the first-level cache while every filter panel streams past it. */
+#define KC 256
+
+/* ptrs: out, in, packed weights, [bias], [scale, shift]. The sum over K is
+ * done in blocks of KC; partial sums wait in the output. Epilogue:
  * out = act((acc + bias) * scale + shift). */
 KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
@@ -73,31 +76,40 @@ KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t e
     int64_t panels_per_group = dnnk_ceil_div(Fg, DNNK_MR);
     int64_t tiles = dnnk_ceil_div(P, DNNK_NR);
     bool direct = reads_input_directly(a);
-    float panel[K * DNNK_NR];
+    float panel[KC * DNNK_NR];
     for (int64_t u = begin; u < end; u++) {
         int64_t tile = u % tiles, g = (u / tiles) % G, n = u / tiles / G;
         int64_t p0 = tile * DNNK_NR, np = min64(DNNK_NR, P - p0);
-        const float *B = panel;
-        int64_t ldb = DNNK_NR;
-        if (direct && np == DNNK_NR) {
-            B = in + (n * C + g * (C / G)) * P + p0;
-            ldb = P;
-        } else {
-            pack_pixels(d, in, n, g, p0, panel);
-        }
-        for (int64_t f0 = 0; f0 < Fg; f0 += DNNK_MR) {
-            const float *A = w + ((g * panels_per_group) + f0 / DNNK_MR) * K * DNNK_MR;
-            v8f acc[DNNK_MR][2];
-            micro_kernel(A, B, ldb, K, acc);
-            for (int64_t r = 0; r < DNNK_MR && f0 + r < Fg; r++) {
-                int64_t f = g * Fg + f0 + r;
-                float row[DNNK_NR], b = bias ? bias[f] : 0.0f;
-                float s = scale ? scale[f] : 1.0f, t = shift ? shift[f] : 0.0f;
-                store8(row, acc[r][0]);
-                store8(row + 8, acc[r][1]);
-                float *o = out + (n * F + f) * P + p0;
-                for (int64_t j = 0; j < np; j++)
-                    o[j] = activate(a[CONV_ACT], (row[j] + b) * s + t);
+        for (int64_t k0 = 0; k0 < K; k0 += KC) {
+            int64_t kc = min64(KC, K - k0);
+            bool first = k0 == 0, last = k0 + kc == K;
+            const float *B = panel;
+            int64_t ldb = DNNK_NR;
+            if (direct && np == DNNK_NR) {
+                B = in + (n * C + g * (C / G) + k0) * P + p0;
+                ldb = P;
+            } else {
+                pack_pixels(d, in, n, g, p0, k0, kc, panel);
+            }
+            for (int64_t f0 = 0; f0 < Fg; f0 += DNNK_MR) {
+                const float *A = w + ((g * panels_per_group) + f0 / DNNK_MR) * K * DNNK_MR + k0 * DNNK_MR;
+                vf acc[DNNK_MR][2];
+                micro_kernel(A, B, ldb, kc, acc);
+                for (int64_t r = 0; r < DNNK_MR && f0 + r < Fg; r++) {
+                    int64_t f = g * Fg + f0 + r;
+                    float row[DNNK_NR];
+                    storev(row, acc[r][0]);
+                    storev(row + DNNK_LANES, acc[r][1]);
+                    float *o = out + (n * F + f) * P + p0;
+                    if (!last) {
+                        for (int64_t j = 0; j < np; j++)
+                            o[j] = first ? row[j] : o[j] + row[j];
+                        continue;
+                    }
+                    float b = bias ? bias[f] : 0.0f, s = scale ? scale[f] : 1.0f, t = shift ? shift[f] : 0.0f;
+                    for (int64_t j = 0; j < np; j++)
+                        o[j] = activate(a[CONV_ACT], ((first ? 0.0f : o[j]) + row[j] + b) * s + t);
+                }
             }
         }
     }
@@ -113,12 +125,12 @@ KERNEL dnnk_fc(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end
     for (int64_t u = begin; u < end; u++)
         for (int64_t n = 0; n < N; n++) {
             const float *x = in + n * K, *wu = w + u * K;
-            v8f acc = {0};
+            vf acc = {0};
             int64_t k = 0;
-            for (; k + 8 <= K; k += 8)
-                acc = acc + load8(x + k) * load8(wu + k);
+            for (; k + DNNK_LANES <= K; k += DNNK_LANES)
+                acc = acc + loadv(x + k) * loadv(wu + k);
             float sum = 0;
-            for (int i = 0; i < 8; i++)
+            for (int i = 0; i < DNNK_LANES; i++)
                 sum += acc[i];
             for (; k < K; k++)
                 sum += x[k] * wu[k];

@@ -44,15 +44,22 @@ enum {
     CONV_PT, CONV_PL, CONV_PB, CONV_PR, CONV_GROUPS, CONV_BIAS, CONV_ACT,
     CONV_PER_CHANNEL,
     CONV_SCALE, /* 1: a per-filter scale and shift follow the bias (folded batch norm) */
+    CONV_NR,    /* pixels per tile of the kernel library in use */
 };
 
 /* Fused activations (the epilogue of conv and fc). */
 enum { DNNK_ACT_NONE, DNNK_ACT_RELU };
 
 /* Micro-kernel blocking of the convolution GEMM: MR filters x NR pixels
- * accumulate in registers; weights are packed in panels of MR filters. */
+ * accumulate in registers (two vectors per filter); weights are packed in
+ * panels of MR filters. The kernel library is built with 8-lane vectors
+ * (NR 16) and, for x86-64 with AVX-512, 16-lane vectors (NR 32);
+ * descriptors carry the NR of the library they are for (CONV_NR). */
 #define DNNK_MR 6
-#define DNNK_NR 16
+#ifndef DNNK_LANES
+#define DNNK_LANES 8
+#endif
+#define DNNK_NR (2 * DNNK_LANES)
 
 /* ---- parallel units: shared by dnnc and the kernels ---------------------- */
 
@@ -69,13 +76,13 @@ static inline int64_t dnnk_count(const dnnk_tensor *t)
 
 static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* conv: units are (image, group, tile of DNNK_NR output pixels); each unit
+/* conv: units are (image, group, tile of CONV_NR output pixels); each unit
  * computes every filter of its group, so one pixel panel serves them all. */
 static inline int64_t dnnk_conv_units(const dnnk_desc *d)
 {
     int64_t groups = d->i[CONV_GROUPS];
     int64_t pixels = d->out.dims[2] * d->out.dims[3];
-    return d->out.dims[0] * groups * dnnk_ceil_div(pixels, DNNK_NR);
+    return d->out.dims[0] * groups * dnnk_ceil_div(pixels, d->i[CONV_NR]);
 }
 
 /* Packed conv weights: [groups][ceil(Fg / MR)][K][MR], K = Cg * kh * kw in

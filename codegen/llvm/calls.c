@@ -336,7 +336,7 @@ static bool output_copies(const Graph *g, const Plan *p, CallList *out)
     return true;
 }
 
-bool calls_build(const Graph *g, const Plan *p, CallList *out, char *err, size_t errsz)
+bool calls_build(const Graph *g, const Plan *p, int nr, CallList *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < g->n_nodes; i++) {
@@ -357,6 +357,8 @@ bool calls_build(const Graph *g, const Plan *p, CallList *out, char *err, size_t
             return false;
         }
         start_call(g, p, i, kernel, &c);
+        if (n->op == OP_CONV)
+            c.desc.i[CONV_NR] = nr;
         if (!kernel || !single_call(g, n, &c)) {
             snprintf(err, errsz, "layer '%s': the cpu target has no kernel for %s", n->name,
                      op_name(n->op));

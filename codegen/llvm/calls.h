@@ -27,8 +27,9 @@ typedef struct CallList {
     size_t cap;
 } CallList;
 
-/* Appends the calls of every layer, then copies for outputs that are inputs. */
-bool calls_build(const Graph *g, const Plan *p, CallList *out, char *err, size_t errsz);
+/* Appends the calls of every layer, then copies for outputs that are inputs.
+ * nr is the convolution pixel tile of the kernel library in use. */
+bool calls_build(const Graph *g, const Plan *p, int nr, CallList *out, char *err, size_t errsz);
 void calls_free(CallList *c);
 
 #endif

@@ -53,7 +53,7 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
     j->plan = m.plan;
     memset(&m.plan, 0, sizeof m.plan); /* the JIT model keeps the blob */
     CallList calls;
-    if (calls_build(g, &j->plan, &calls, err, errsz)) {
+    if (calls_build(g, &j->plan, DNNK_NR, &calls, err, errsz)) {
         j->call_nodes = calloc((size_t)calls.count + 1, sizeof *j->call_nodes);
         for (int k = 0; j->call_nodes && k < calls.count; k++)
             j->call_nodes[k] = calls.calls[k].node;

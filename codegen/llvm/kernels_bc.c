@@ -2,17 +2,36 @@
 
 #include <string.h>
 
-extern const unsigned char dnnk_bc_x86_64[], dnnk_bc_aarch64[];
-extern const size_t dnnk_bc_x86_64_size, dnnk_bc_aarch64_size;
+extern const unsigned char dnnk_bc_x86_64[], dnnk_bc_x86_64_avx512[], dnnk_bc_aarch64[];
+extern const size_t dnnk_bc_x86_64_size, dnnk_bc_x86_64_avx512_size, dnnk_bc_aarch64_size;
 
-bool kernels_bitcode(const char *triple, const unsigned char **bc, size_t *size)
+/* "+avx512f" as a whole entry of a comma-separated feature list. */
+static bool has_feature(const char *features, const char *f)
 {
+    size_t n = strlen(f);
+    for (const char *p = features; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, f, n) == 0)
+            return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+bool kernels_bitcode(const char *triple, const char *features, const unsigned char **bc,
+                     size_t *size, int *lanes)
+{
+    if (strncmp(triple, "x86_64", 6) == 0 && has_feature(features, "+avx512f")) {
+        *bc = dnnk_bc_x86_64_avx512, *size = dnnk_bc_x86_64_avx512_size, *lanes = 16;
+        return true;
+    }
     if (strncmp(triple, "x86_64", 6) == 0) {
-        *bc = dnnk_bc_x86_64, *size = dnnk_bc_x86_64_size;
+        *bc = dnnk_bc_x86_64, *size = dnnk_bc_x86_64_size, *lanes = 8;
         return true;
     }
     if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
-        *bc = dnnk_bc_aarch64, *size = dnnk_bc_aarch64_size;
+        *bc = dnnk_bc_aarch64, *size = dnnk_bc_aarch64_size, *lanes = 8;
         return true;
     }
     return false;

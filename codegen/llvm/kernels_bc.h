@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The bitcode for a target triple; false if dnnc has none for it. */
-bool kernels_bitcode(const char *triple, const unsigned char **bc, size_t *size);
+/* The bitcode for a target triple and its CPU features (the AVX-512 build
+ * when they include +avx512f), and its vector lanes; false if dnnc has none
+ * for the triple. */
+bool kernels_bitcode(const char *triple, const char *features, const unsigned char **bc,
+                     size_t *size, int *lanes);
 
 #endif

@@ -82,14 +82,8 @@ static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **
 
 /* ---- the kernel library ---------------------------------------------------------- */
 
-static bool link_kernels(Lowering *l, const char *triple, char *err, size_t errsz)
+static bool link_kernels(Lowering *l, const unsigned char *bc, size_t size, char *err, size_t errsz)
 {
-    const unsigned char *bc;
-    size_t size;
-    if (!kernels_bitcode(triple, &bc, &size)) {
-        snprintf(err, errsz, "no kernel library for target '%s' (dnnc has x86_64 and aarch64)", triple);
-        return false;
-    }
     LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange((const char *)bc, size, "dnnk", 0);
     LLVMModuleRef kmod;
     bool failed = LLVMParseBitcodeInContext2(l->ctx, buf, &kmod);
@@ -326,15 +320,22 @@ static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t err
 static bool lower(Lowering *l, const char *triple, const char *cpu, const char *features,
                   LLVMTargetMachineRef tm, char *err, size_t errsz)
 {
+    const unsigned char *bc;
+    size_t size;
+    int lanes;
+    if (!kernels_bitcode(triple, features, &bc, &size, &lanes)) {
+        snprintf(err, errsz, "no kernel library for target '%s' (dnnc has x86_64 and aarch64)", triple);
+        return false;
+    }
     CallList calls;
-    if (!calls_build(l->g, l->plan, &calls, err, errsz))
+    if (!calls_build(l->g, l->plan, 2 * lanes, &calls, err, errsz))
         return false;
     LLVMSetTarget(l->mod, triple);
     LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(l->mod, dl);
     LLVMDisposeTargetData(dl);
     init_types(l);
-    bool ok = link_kernels(l, triple, err, errsz);
+    bool ok = link_kernels(l, bc, size, err, errsz);
     if (ok && l->o->embed_weights) {
         char gname[300];
         snprintf(gname, sizeof gname, "%s_weights", l->name);
