@@ -1,6 +1,6 @@
 /* One example network (argv[1]) with random weights, compiled to native
- * code through the LLVM JIT, on 1 and 2 threads, against the reference
- * executor. Under the sanitizers the largest networks are skipped (exit 77,
+ * code through the LLVM JIT (on 1 and 2 threads) and as an object file
+ * linked into a shared library, against the reference executor. Under the sanitizers the largest networks are skipped (exit 77,
  * counted as skipped): the reference alone would take many minutes there. */
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "dnnrt.h"
 #include "jit.h"
+#include "shared_object.h"
 #include "reference.h"
 #include "test_util.h"
 #include "weights.h"
@@ -80,6 +81,16 @@ static void test_cpu_matches_reference(void **state)
         dnnrt_pool_destroy(pool);
     }
     jit_free(j);
+    /* The object-code path: the same code linked into a shared library. */
+    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+    if (!s)
+        fail_msg("object code: %s", err);
+    const void *cin[1] = {in};
+    void *cout[1] = {cpu};
+    memset(cpu, 0, (size_t)nout * sizeof *cpu);
+    assert_int_equal(shared_model_run(s, cin, cout), 0);
+    compare(cpu, ref, nout);
+    shared_model_free(s);
     free(in), free(ref), free(cpu);
     parsed_free(&p);
 }

@@ -49,6 +49,7 @@
 #include "npy.h"
 #include "reference.h"
 #include "jit.h"
+#include "shared_object.h"
 #include "test_util.h"
 #include "weights.h"
 
@@ -212,6 +213,21 @@ static bool run_case(CaseResult *r)
             ok = case_fail(r, "cpu target: the compiled model returned an error");
         ok = ok && compare(r, out_shape, result, exp.data);
         jit_free(j);
+    }
+    /* And as object code linked into a shared library, as applications get it. */
+    if (ok) {
+        CodegenOptions co = {.name = "golden", .opt_level = 2};
+        char err[1024];
+        SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+        const void *inputs[1] = {in.data};
+        void *outputs[1] = {result};
+        memset(result, 0, (size_t)shape_elems(out_shape) * sizeof *result);
+        if (!s)
+            ok = case_fail(r, "object code: %s", err);
+        else if (shared_model_run(s, inputs, outputs) != 0)
+            ok = case_fail(r, "object code: the model returned an error");
+        ok = ok && compare(r, out_shape, result, exp.data);
+        shared_model_free(s);
     }
 
     free(result);

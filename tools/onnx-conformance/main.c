@@ -11,14 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <dlfcn.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "codegen.h"
-#include "dnnrt.h"
 #include "frontend.h"
 #include "jit.h"
+#include "shared_object.h"
 #include "onnx_import.h"
 #include "reference.h"
 
@@ -164,42 +163,14 @@ static bool cpu_run(const Graph *g, const void *const *in, void *const *out, cha
  * compiler into a shared library, loaded and run as an application would. */
 static bool object_run(const Graph *g, const void *const *in, void *const *out, char *err, size_t errsz)
 {
-    char dir[] = "/tmp/dnnc-conformance-XXXXXX";
-    if (!mkdtemp(dir)) {
-        snprintf(err, errsz, "cannot create a temporary directory");
+    CodegenOptions o = {.name = "t", .opt_level = 2};
+    SharedModel *s = shared_model_build(g, &o, err, errsz);
+    if (!s)
         return false;
-    }
-    char obj[128], lib[128], cmd[512];
-    snprintf(obj, sizeof obj, "%s/t.o", dir);
-    snprintf(lib, sizeof lib, "%s/t.so", dir);
-    CodegenOptions o = {.name = "t", .opt_level = 2, .pic = true};
-    CompiledModel m;
-    bool ok = codegen_build(g, &o, NULL, &m, err, errsz);
-    ok = ok && codegen_emit(&m, EMIT_OBJ, obj, err, errsz);
-    snprintf(cmd, sizeof cmd, "cc -shared -o %s %s -lm", lib, obj);
-    if (ok && system(cmd) != 0) {
-        snprintf(err, errsz, "linking the object failed: %s", cmd);
-        ok = false;
-    }
-    void *handle = ok ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
-    RunFn run = handle ? (RunFn)(uintptr_t)dlsym(handle, "t_run") : NULL;
-    if (ok && !run) {
-        snprintf(err, errsz, "the shared library has no t_run: %s", dlerror());
-        ok = false;
-    }
-    void *ws = ok ? dnnrt_aligned_alloc(m.plan.workspace_size) : NULL;
-    if (ok && run(in, out, ws, m.plan.weights, NULL) != 0) {
+    bool ok = shared_model_run(s, in, out) == 0;
+    if (!ok)
         snprintf(err, errsz, "t_run returned an error");
-        ok = false;
-    }
-    free(ws);
-    if (handle)
-        dlclose(handle);
-    if (m.module || m.tm)
-        codegen_free(&m);
-    remove(obj);
-    remove(lib);
-    rmdir(dir);
+    shared_model_free(s);
     return ok;
 }
 
