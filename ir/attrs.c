@@ -402,6 +402,36 @@ bool attr_set(const AttrSpec *s, Attrs *a, const Value *v, char *err, size_t err
     return false;
 }
 
+bool attrs_validate(OpKind op, const Attrs *a, char *err, size_t errsz)
+{
+    for (const AttrSpec *s = op_table[op].attrs; s && s->name; s++) {
+        const char *field = (const char *)a + s->offset;
+        int n = s->kind == ATTR_INT || s->kind == ATTR_PAIR || s->kind == ATTR_PADS ? attr_int_count(s->kind) : 0;
+        for (int i = 0; i < n; i++) {
+            int64_t v = ((const int64_t *)field)[i];
+            if (v > ((int64_t)1 << 48)) {
+                snprintf(err, errsz, "%s: %s=%lld is too large (at most 2^48)", op_table[op].name,
+                         s->name, (long long)v);
+                return false;
+            }
+            if ((double)v < s->min) {
+                snprintf(err, errsz, "%s: %s=%lld must be at least %g", op_table[op].name, s->name,
+                         (long long)v, s->min);
+                return false;
+            }
+        }
+        if (s->kind == ATTR_FLOAT) {
+            double v = *(const double *)field;
+            if (!isfinite(v) || v < s->min) {
+                snprintf(err, errsz, "%s: attribute '%s' is %g, not a finite number of at least %g",
+                         op_table[op].name, s->name, v, s->min);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 bool attr_is_default(const AttrSpec *s, const Attrs *a)
 {
     if (s->required)

@@ -215,6 +215,10 @@ void attrs_init_defaults(OpKind op, Attrs *a);
  * was expected and returns false. */
 bool attr_set(const AttrSpec *spec, Attrs *a, const Value *v, char *err, size_t errsz);
 bool attr_is_default(const AttrSpec *spec, const Attrs *a);
+/* Checks every attribute of op against its minimum and the IR's size limit,
+ * whoever set it (the parser checks as it reads; importers fill attributes
+ * directly). */
+bool attrs_validate(OpKind op, const Attrs *a, char *err, size_t errsz);
 /* Appends "name=value" in canonical source form. */
 void attr_format(const AttrSpec *spec, const Attrs *a, char *buf, size_t size);
 

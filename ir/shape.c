@@ -668,6 +668,8 @@ bool infer_node(const Graph *g, const Node *n, InferResult *r, char *err, size_t
                     info->max_inputs == 1 ? "" : "s", n->n_inputs);
     }
     r->out_type = n->n_inputs ? g->tensors[n->inputs[0]].type : elem_type_default(ELEM_F32);
+    if (!attrs_validate(n->op, &n->attr, err, errsz))
+        return false;
     if (!check_operand_types(&c) || !infer_fns[n->op](&c))
         return false;
     int64_t count;

@@ -818,7 +818,7 @@ static void test_conv_with_huge_filter_count(void **state)
                     "input x: f32[1, 3, 8, 8];\n"
                     "y = conv(x, filters=1000000000000000, kernel=3);\n"
                     "output y;\n",
-                    "net.dnn:2:1: error: conv: filters 1000000000000000 is too large\n"
+                    "net.dnn:2:1: error: conv: filters=1000000000000000 is too large (at most 2^48)\n"
                     "  y = conv(x, filters=1000000000000000, kernel=3);\n"
                     "  ^\n");
 }

@@ -235,6 +235,15 @@ static void test_auto_pad_foo(void **state)
                        "node 0 'p' (MaxPool, opset 13): auto_pad 'FOO' is not supported");
 }
 
+/* Found by fuzz_onnx: attributes set by the importer are checked like parsed
+ * ones (a zero group count divided by zero). */
+static void test_conv_with_zero_groups(void **state)
+{
+    (void)state;
+    expect_model_error("fuzz_conv_group_zero.onnx",
+                       "node 0 '3' (Conv, opset 6): conv: groups=0 must be at least 1");
+}
+
 static void test_storage_order_1(void **state)
 {
     (void)state;
@@ -702,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_an_unknown_op_names_the_op_the_node_and_the_opset),
         cmocka_unit_test(test_an_op_in_another_domain),
         cmocka_unit_test(test_auto_pad_foo),
+        cmocka_unit_test(test_conv_with_zero_groups),
         cmocka_unit_test(test_storage_order_1),
         cmocka_unit_test(test_pad_mode_wrap),
         cmocka_unit_test(test_negative_pads),
