@@ -244,6 +244,15 @@ static void test_conv_with_zero_groups(void **state)
                        "node 0 '3' (Conv, opset 6): conv: groups=0 must be at least 1");
 }
 
+/* Found by fuzz_onnx: a node that redefines a name (here its own input) broke
+ * import-time folding; ONNX names are defined once. */
+static void test_an_output_that_redefines_a_name(void **state)
+{
+    (void)state;
+    expect_model_error("fuzz_output_redefines_input.onnx",
+                       "node 3 '1' (Selu, opset 6): output '1' is already defined");
+}
+
 static void test_storage_order_1(void **state)
 {
     (void)state;
@@ -712,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_an_op_in_another_domain),
         cmocka_unit_test(test_auto_pad_foo),
         cmocka_unit_test(test_conv_with_zero_groups),
+        cmocka_unit_test(test_an_output_that_redefines_a_name),
         cmocka_unit_test(test_storage_order_1),
         cmocka_unit_test(test_pad_mode_wrap),
         cmocka_unit_test(test_negative_pads),

@@ -487,6 +487,16 @@ static bool import_node(Importer *im, const Onnx__NodeProto *n)
         onnx_error(im, "unsupported op '%s'", n->op_type ? n->op_type : "");
         return false;
     }
+    /* ONNX graphs are in SSA form: every name is defined once. */
+    for (size_t i = 0; i < n->n_output; i++) {
+        bool repeated = false;
+        for (size_t k = 0; k < i; k++)
+            repeated |= n->output[k] && n->output[i] && strcmp(n->output[k], n->output[i]) == 0;
+        if (n->output[i] && n->output[i][0] && (repeated || onnx_value(im, n->output[i]))) {
+            onnx_error(im, "output '%s' is already defined", n->output[i]);
+            return false;
+        }
+    }
     if (strcmp(n->op_type, "Constant") != 0 && !onnx_has_input(n, 0)) {
         onnx_error(im, "input 0 is missing");
         return false;
