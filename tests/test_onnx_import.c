@@ -253,6 +253,16 @@ static void test_an_output_that_redefines_a_name(void **state)
                        "node 3 '1' (Selu, opset 6): output '1' is already defined");
 }
 
+/* Found by fuzz_onnx: SAME padding with a zero stride divided by zero;
+ * window attributes are checked before any arithmetic on them. */
+static void test_a_zero_stride_with_same_padding(void **state)
+{
+    (void)state;
+    expect_model_error("fuzz_stride_zero_same_pad.onnx",
+                       "node 0 'y' (AveragePool, opset 11): kernel, stride and dilation must be in "
+                       "[1, 2^31] and pads in [0, 2^31]");
+}
+
 static void test_storage_order_1(void **state)
 {
     (void)state;
@@ -722,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_auto_pad_foo),
         cmocka_unit_test(test_conv_with_zero_groups),
         cmocka_unit_test(test_an_output_that_redefines_a_name),
+        cmocka_unit_test(test_a_zero_stride_with_same_padding),
         cmocka_unit_test(test_storage_order_1),
         cmocka_unit_test(test_pad_mode_wrap),
         cmocka_unit_test(test_negative_pads),

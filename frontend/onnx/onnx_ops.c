@@ -346,6 +346,14 @@ static bool read_window(Importer *im, const Onnx__NodeProto *n, const int64_t in
         p[off + i] = v[i];
         p[2 + off + i] = v[dims + i];
     }
+    /* Checked before any arithmetic on them: the values are untrusted. */
+    const int64_t limit = (int64_t)1 << 31;
+    for (int i = 0; i < 4; i++)
+        if (p[i] < 0 || p[i] > limit || (i < 2 && (k[i] < 1 || s[i] < 1 || d[i] < 1 || k[i] > limit ||
+                                                    s[i] > limit || d[i] > limit))) {
+            onnx_error(im, "kernel, stride and dilation must be in [1, 2^31] and pads in [0, 2^31]");
+            return false;
+        }
     const char *auto_pad = onnx_attr_string(im, n, "auto_pad", "NOTSET");
     bool upper = strcmp(auto_pad, "SAME_UPPER") == 0, lower = strcmp(auto_pad, "SAME_LOWER") == 0;
     if (upper || lower) {
@@ -364,11 +372,6 @@ static bool read_window(Importer *im, const Onnx__NodeProto *n, const int64_t in
         onnx_error(im, "auto_pad '%s' is not supported", auto_pad);
         return false;
     }
-    for (int i = 0; i < 4; i++)
-        if (p[i] < 0 || (i < 2 && (k[i] < 1 || s[i] < 1 || d[i] < 1))) {
-            onnx_error(im, "negative padding or non-positive kernel, stride or dilation");
-            return false;
-        }
     memcpy(w->kernel, k, sizeof k), memcpy(w->stride, s, sizeof s);
     memcpy(w->dilation, d, sizeof d), memcpy(w->pad, p, sizeof p);
     return true;
