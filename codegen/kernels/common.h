@@ -19,8 +19,10 @@ float expm1f(float);
 float powf(float, float);
 float sqrtf(float);
 double nearbyint(double);
-void *memcpy(void *, const void *, size_t);
-void *memset(void *, int, size_t);
+/* -ffreestanding makes memcpy an ordinary function: call the builtins, so
+ * that small fixed-size copies (every vector load and store) become moves. */
+#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memset(d, c, n) __builtin_memset((d), (c), (n))
 
 /* The library's vector: DNNK_LANES floats, any alignment. */
 typedef float vf __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
