@@ -168,9 +168,9 @@ int cmd_compile(int argc, char **argv)
     bool ok = codegen_build(m.graph, &a.cg, NULL, &cm, err, sizeof err);
     if (!ok)
         fprintf(stderr, "dnnc compile: error: %s\n", err);
-    ok = ok && write_bundle(m.graph, &a, &cm);
     if (ok)
-        fprintf(stderr, "compiled in %.1f s\n", now_seconds() - t0);
+        printf("compiled in %.1f s\n", now_seconds() - t0);
+    ok = ok && write_bundle(m.graph, &a, &cm);
     if (cm.module || cm.tm)
         codegen_free(&cm);
     model_free(&m);
