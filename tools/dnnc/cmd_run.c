@@ -14,7 +14,8 @@
 
 const char cmd_run_usage[] =
     "usage: dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
-    "                --input [NAME=]FILE ... [options]\n\n"
+    "                --input [NAME=]FILE ... [options]\n"
+    "       dnnc run MODEL.onnx --input [NAME=]FILE ... [options]  (weights in the model)\n\n"
     "Runs the network with the reference executor (plain loops, the oracle of\n"
     "every other backend) and prints the top-5 classes of classifiers.\n\n"
     "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
@@ -35,8 +36,9 @@ const char cmd_run_usage[] =
 #define MAX_BINDINGS 16
 
 typedef struct Binding {
-    const char *name; /* NULL: the only input/output */
+    const char *name; /* NULL: the only input/output; else points to name_buf */
     const char *path;
+    char name_buf[256];
 } Binding;
 
 typedef struct RunOptions {
@@ -49,19 +51,17 @@ typedef struct RunOptions {
     int threads;
 } RunOptions;
 
-static Binding parse_binding(const char *arg)
+/* "NAME=FILE" or "FILE"; the name is kept in the binding itself. */
+static void parse_binding(const char *arg, Binding *b)
 {
     const char *eq = strchr(arg, '=');
-    Binding b = {NULL, arg};
+    b->name = NULL;
+    b->path = arg;
     if (eq) {
-        static char names[2 * MAX_BINDINGS][256];
-        static int used;
-        char *name = names[used++ % (2 * MAX_BINDINGS)];
-        snprintf(name, 256, "%.*s", (int)(eq - arg), arg);
-        b.name = name;
-        b.path = eq + 1;
+        snprintf(b->name_buf, sizeof b->name_buf, "%.*s", (int)(eq - arg), arg);
+        b->name = b->name_buf;
+        b->path = eq + 1;
     }
-    return b;
 }
 
 static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
             int *n = in ? &o->n_inputs : &o->n_outputs;
             if (*n == MAX_BINDINGS)
                 return usage_error("run", "more than %d %ss", MAX_BINDINGS, a + 2);
-            (in ? o->inputs : o->outputs)[(*n)++] = parse_binding(argv[++i]);
+            parse_binding(argv[++i], &(in ? o->inputs : o->outputs)[(*n)++]);
         } else if (strcmp(a, "--labels") == 0) {
             o->labels = argv[++i];
         } else if (strcmp(a, "--show") == 0) {
