@@ -264,14 +264,161 @@ static bool apply_precision(Expander *x, const Scope *s, const Annot *a, Annotat
     return true;
 }
 
+/* ---- @mapping(dram, [M, 2], buf, [...], rows, [...], cols, [...], pe, [...], rf, [...]) ---- */
+
+#define MAPPING_LEVEL_LIST "dram, buf, rows, cols, pe, rf"
+
+/* What an argument is, for "expected X, got Y". */
+static const char *expr_text(Expander *x, const Expr *e)
+{
+    switch (e->kind) {
+    case EX_NAME: return arena_printf(x->arena, "'%s'", e->name);
+    case EX_INT: return arena_printf(x->arena, "%lld", (long long)e->i);
+    case EX_FLOAT: return "a number";
+    case EX_BOOL: return e->b ? "true" : "false";
+    case EX_LIST: return "a list";
+    case EX_BINARY: case EX_NEG: break;
+    }
+    return "an expression";
+}
+
+/* The bound of one loop: a constant expression, a positive integer. */
+static bool mapping_bound(Expander *x, const Scope *s, const char *level, const char *dim,
+                          const Expr *e, int64_t *out)
+{
+    Value v;
+    if (!eval(x, s, e, &v, 0))
+        return false;
+    if (v.kind != VAL_INT || v.i < 1) {
+        const char *got = v.kind == VAL_INT ? arena_printf(x->arena, "%lld", (long long)v.i)
+                                            : expr_text(x, e);
+        ERROR(x, s, e->loc,
+              "@mapping: level '%s': the bound of %s must be a positive integer, got %s", level,
+              dim, got);
+        return false;
+    }
+    *out = v.i;
+    return true;
+}
+
+/* One level's loops, [DIM, bound, DIM, bound, ...] outer to inner; the
+ * dimensions it does not list follow in the order N M C P Q R S with bound 1. */
+static bool mapping_level(Expander *x, const Scope *s, int lv, const Expr *list, MappingAnn *m)
+{
+    const char *level = mapping_ann_level_name(lv);
+    if (list->kind != EX_LIST) {
+        ERROR(x, s, list->loc,
+              "@mapping: level '%s' expects a list of loops such as [M, 4, S, 3], got %s", level,
+              expr_text(x, list));
+        return false;
+    }
+    bool listed[MAPPING_DIMS] = {false};
+    int n = 0;
+    for (int i = 0; i < list->n; i += 2) {
+        const Expr *e = list->items[i];
+        int d;
+        if (e->kind != EX_NAME || !mapping_ann_dim_from_name(e->name, &d)) {
+            ERROR(x, s, e->loc,
+                  "@mapping: level '%s': expected a dimension (N, M, C, P, Q, R or S), got %s",
+                  level, expr_text(x, e));
+            return false;
+        }
+        if (listed[d]) {
+            ERROR(x, s, e->loc, "@mapping: level '%s' has two loops over %s", level, e->name);
+            return false;
+        }
+        if (i + 1 == list->n) {
+            ERROR(x, s, e->loc, "@mapping: level '%s': the loop over %s needs a bound", level, e->name);
+            return false;
+        }
+        if (!mapping_bound(x, s, level, e->name, list->items[i + 1], &m->bound[lv][d]))
+            return false;
+        listed[d] = true;
+        m->order[lv][n++] = (uint8_t)d;
+    }
+    for (int d = 0; d < MAPPING_DIMS; d++)
+        if (!listed[d]) {
+            m->bound[lv][d] = 1;
+            m->order[lv][n++] = (uint8_t)d;
+        }
+    return true;
+}
+
+/* Every level, outermost first, each name followed by its list. Whether the
+ * loops fit the layer and the machine is for map-dataflow to say: only it
+ * knows the layer's dimensions and the dataflow's rules. */
+static bool apply_mapping(Expander *x, const Scope *s, const Annot *a, Annotations *ann)
+{
+    MappingAnn m = {.present = true};
+    for (int lv = 0; lv < MAPPING_LEVELS; lv++) {
+        const char *level = mapping_ann_level_name(lv);
+        int k = 2 * lv;
+        if (k >= a->n) {
+            ERROR(x, s, a->loc, "@mapping: missing level '%s' (expected " MAPPING_LEVEL_LIST
+                  ", each followed by a list of loops)", level);
+            return false;
+        }
+        const Expr *name = a->args[k];
+        if (name->kind != EX_NAME || strcmp(name->name, level) != 0) {
+            ERROR(x, s, name->loc, "@mapping: expected level '%s' as argument %d, got %s (levels go "
+                  "outermost first: " MAPPING_LEVEL_LIST ")", level, k + 1, expr_text(x, name));
+            return false;
+        }
+        if (k + 1 >= a->n) {
+            ERROR(x, s, name->loc, "@mapping: level '%s' needs a list of loops such as [M, 4, S, 3]",
+                  level);
+            return false;
+        }
+        if (!mapping_level(x, s, lv, a->args[k + 1], &m))
+            return false;
+    }
+    if (a->n > 2 * MAPPING_LEVELS) {
+        ERROR(x, s, a->args[2 * MAPPING_LEVELS]->loc,
+              "@mapping: unexpected argument %d after the loops of level 'rf'", 2 * MAPPING_LEVELS + 1);
+        return false;
+    }
+    ann->mapping = m;
+    return true;
+}
+
+/* The last annotation of st called key, or NULL. */
+static const Annot *find_annotation(const Stmt *st, const char *key)
+{
+    const Annot *found = NULL;
+    for (int i = 0; i < st->n_annots; i++)
+        if (strcmp(st->annots[i].key, key) == 0)
+            found = &st->annots[i];
+    return found;
+}
+
+/* A mapping is the loop nest of one conv or fc layer under one dataflow. */
+static bool check_mapping(Expander *x, const Scope *s, const Stmt *st, OpKind op,
+                          const Annotations *ann)
+{
+    if (!ann->mapping.present)
+        return true;
+    const Annot *a = find_annotation(st, "mapping"); /* never inherited: see expand_block */
+    if (op != OP_CONV && op != OP_FC) {
+        ERROR(x, s, a->loc, "@mapping applies to conv and fc layers, not %s", op_name(op));
+        return false;
+    }
+    if (ann->dataflow == DATAFLOW_AUTO) {
+        ERROR(x, s, a->loc, "@mapping needs a @dataflow: a mapping belongs to one dataflow");
+        return false;
+    }
+    return true;
+}
+
 static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annotations *ann)
 {
     const char *key = a->key;
     if (strcmp(key, "precision") == 0)
         return apply_precision(x, s, a, ann);
+    if (strcmp(key, "mapping") == 0)
+        return apply_mapping(x, s, a, ann);
     if (strcmp(key, "algo") && strcmp(key, "sparse") && strcmp(key, "dataflow")) {
-        ERROR(x, s, a->loc, "unknown annotation '@%s' (known: @algo, @precision, @sparse, @dataflow)",
-              key);
+        ERROR(x, s, a->loc, "unknown annotation '@%s' (known: @algo, @precision, @sparse, @dataflow, "
+              "@mapping)", key);
         return false;
     }
     const char *sym = annot_symbol(x, s, a, 0);
@@ -414,6 +561,7 @@ static bool expand_op(Expander *x, const Scope *s, const Stmt *st, OpKind op)
         ERROR(x, s, st->target_loc, "@algo applies to conv layers, not %s", op_name(op));
         ok = false;
     }
+    ok = ok && check_mapping(x, s, st, op, &l.ann);
     l.operands = arena_array(x->arena, (size_t)st->n_args, sizeof *l.operands);
     l.operand_locs = arena_array(x->arena, (size_t)st->n_args, sizeof *l.operand_locs);
     bool seen_key = false;
@@ -586,6 +734,11 @@ static bool expand_block(Expander *x, const Scope *caller, const Stmt *st, const
     s.inherited = caller->inherited;
     if (!apply_annotations(x, caller, st, &s.inherited))
         return x->out->failed = true, false;
+    if (s.inherited.mapping.present) {
+        ERROR(x, caller, find_annotation(st, "mapping")->loc,
+              "@mapping applies to one conv or fc layer, not to a block call");
+        return x->out->failed = true, false;
+    }
     return expand_stmts(x, &s, blk->stmts, blk->n_stmts);
 }
 

@@ -10,6 +10,19 @@
 #define A(field) offsetof(Attrs, field)
 #define NOLIMIT (-1e300)
 
+/* Unbounded by default: +-FLT_MAX clamps nothing in any element type. */
+#define CLIP_NONE 3.4028234663852886e38
+
+static const char *const act_names[] = {"none", "relu", "leaky_relu", "clip", NULL};
+
+/* The fused activation of conv and fc (ops.h, Activation). */
+#define ACT_ATTRS(field)                                                                          \
+    {"act", ATTR_ENUM, A(field.act.kind), false, ACT_NONE, 0,                                     \
+     "fused activation: none, relu, leaky_relu or clip", act_names},                               \
+    {"alpha", ATTR_FLOAT, A(field.act.alpha), false, 0.01, NOLIMIT, "act=leaky_relu: slope for x < 0", NULL}, \
+    {"min", ATTR_FLOAT, A(field.act.min), false, -CLIP_NONE, NOLIMIT, "act=clip: lower bound", NULL}, \
+    {"max", ATTR_FLOAT, A(field.act.max), false, CLIP_NONE, NOLIMIT, "act=clip: upper bound", NULL}
+
 static const AttrSpec conv_attrs[] = {
     {"filters", ATTR_INT, A(conv.filters), true, 0, 1, "number of output channels", NULL},
     {"kernel", ATTR_PAIR, A(conv.kernel), true, 0, 1, "kernel height and width", NULL},
@@ -18,12 +31,14 @@ static const AttrSpec conv_attrs[] = {
     {"dilation", ATTR_PAIR, A(conv.dilation), false, 1, 1, "dilation", NULL},
     {"groups", ATTR_INT, A(conv.groups), false, 1, 1, "channel groups (= channels for depthwise)", NULL},
     {"bias", ATTR_BOOL, A(conv.bias), false, 1, 0, "whether the layer has a bias", NULL},
+    ACT_ATTRS(conv),
     {0},
 };
 
 static const AttrSpec fc_attrs[] = {
     {"units", ATTR_INT, A(fc.units), true, 0, 1, "number of outputs", NULL},
     {"bias", ATTR_BOOL, A(fc.bias), false, 1, 0, "whether the layer has a bias", NULL},
+    ACT_ATTRS(fc),
     {0},
 };
 
@@ -111,9 +126,6 @@ static const AttrSpec prelu_attrs[] = {
      "shape of the slopes, broadcast to the input; [] for one slope per channel", NULL},
     {0},
 };
-
-/* Unbounded by default: +-FLT_MAX clamps nothing in any element type. */
-#define CLIP_NONE 3.4028234663852886e38
 
 static const AttrSpec clip_attrs[] = {
     {"min", ATTR_FLOAT, A(clip.min), false, -CLIP_NONE, NOLIMIT, "lower bound", NULL},

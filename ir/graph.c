@@ -1,4 +1,5 @@
 #include "graph.h"
+#include "uses.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,8 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
     g->tensors[n.output].producer = id;
     g->tensors[n.output].loc = loc;
     n.name = g->tensors[n.output].name;
+    for (int i = 0; i < n_inputs; i++)
+        uses_add(g, n.inputs[i], id);
     for (int i = 0; i < r.n_params; i++) {
         int p = graph_add_tensor(g, pnames[i], TENSOR_PARAM, r.params[i].shape, r.params[i].type);
         g->tensors[p].loc = loc;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "arena.h"
@@ -31,14 +32,37 @@ typedef struct Tensor {
     SparseData *sparse;  /* NULL: dense */
     int producer;        /* node id for activations, -1 otherwise */
     SrcLoc loc;
+    /* The use list: one node id per operand slot that reads this tensor
+     * (a node reading it twice appears twice). Kept up to date by every
+     * function that changes operands (graph.c, rewrite.c). */
+    int *users;
+    int n_users;
+    size_t cap_users;
 } Tensor;
 
 typedef enum { ALGO_AUTO, ALGO_DIRECT, ALGO_IM2COL, ALGO_WINOGRAD, ALGO_FFT } ConvAlgo;
 typedef enum { DATAFLOW_AUTO, DATAFLOW_WS, DATAFLOW_OS_A, DATAFLOW_OS_B, DATAFLOW_OS_C,
                DATAFLOW_NLR, DATAFLOW_RS } Dataflow;
 
-/* Per-layer choices forced by the user (@algo, @precision, @sparse, @dataflow)
- * or recorded by passes; printed back as annotations. */
+/* A conv or fc layer's mapping onto the spatial target (survey V-B) as
+ * plain numbers, recorded by map-dataflow and written @mapping: a loop nest
+ * over the seven dimensions N M C P Q R S of survey Fig. 9 (batch, filters,
+ * channels, output rows and columns, filter rows and columns) at six levels,
+ * outermost first: dram, buf (over the global buffer's tile), rows and cols
+ * (spatial, across the PE array), pe (streamed through a PE) and rf (over
+ * operands resident in its scratchpad). passes/map converts it to and from
+ * its own Mapping; the IR holds only the numbers, so that a dump shows them
+ * and parses back to them. */
+#define MAPPING_LEVELS 6
+#define MAPPING_DIMS 7
+typedef struct MappingAnn {
+    bool present;
+    int64_t bound[MAPPING_LEVELS][MAPPING_DIMS]; /* iterations of each loop; 1: no loop */
+    uint8_t order[MAPPING_LEVELS][MAPPING_DIMS]; /* each level's dimensions, outer to inner */
+} MappingAnn;
+
+/* Per-layer choices forced by the user (@algo, @precision, @sparse,
+ * @dataflow, @mapping) or recorded by passes; printed back as annotations. */
 typedef struct Annotations {
     ConvAlgo algo;
     bool has_precision;
@@ -46,6 +70,7 @@ typedef struct Annotations {
     bool has_sparse;
     SparseFormat sparse;
     Dataflow dataflow;
+    MappingAnn mapping; /* meaningful with a dataflow other than auto */
 } Annotations;
 
 #define NODE_MAX_PARAMS 8
@@ -61,6 +86,7 @@ typedef struct Node {
     int output;  /* tensor id; its name is the node's name */
     Annotations ann;
     SrcLoc loc;
+    bool removed; /* by graph_remove_node; gone after graph_compact */
 } Node;
 
 typedef struct Graph {
@@ -94,13 +120,77 @@ int graph_add_node(Graph *g, OpKind op, const char *name, const Attrs *attr,
 int graph_add_input(Graph *g, const char *name, Shape shape, ElemType type, SrcLoc loc);
 void graph_add_output(Graph *g, int tensor);
 
+/* ---- Rewriting (rewrite.c, compact.c, clone.c) ----------------------------
+ *
+ * Passes change the graph in place through these functions, which keep the
+ * use lists right. Within a pass node and tensor ids stay stable: removed
+ * nodes are only marked, and nodes added by graph_add_node go at the end.
+ * graph_compact then drops what was removed or is no longer referenced,
+ * restores the topological order and renumbers the ids; the pass manager
+ * calls it after every pass. */
+
+/* Graph output i is tensor t for some i. */
+bool graph_is_output(const Graph *g, int t);
+/* The one node that reads t (in one or more operand slots), or -1 when no
+ * node or several read it, or t is also a graph output. */
+int graph_sole_reader(const Graph *g, int t);
+/* Operand `slot` of node now reads tensor t. */
+void graph_set_operand(Graph *g, int node, int slot, int t);
+/* Replaces the whole operand list of node (e.g. to add a fused operand).
+ * The caller re-runs the shape rule with graph_update_node. */
+void graph_set_operands(Graph *g, int node, const int *tensors, int n);
+/* Every operand slot and graph output that reads `from` reads `to` instead. */
+void graph_replace_all_uses(Graph *g, int from, int to);
+/* Marks node removed, drops its operand uses and frees the names of its
+ * output and parameters for reuse. Readers of its output must have been
+ * redirected (graph_replace_all_uses) before the next graph_compact. */
+void graph_remove_node(Graph *g, int node);
+/* Removes node, whose value equals tensor `to` (an identity, or a layer
+ * that another one absorbed): its readers and graph outputs read `to`
+ * instead. A graph output keeps its name: the layer computing `to` takes
+ * it (and its parameters are renamed to match). False, changing nothing,
+ * when that cannot be done: `to` is a graph input or another output. */
+bool graph_forward(Graph *g, int node, int to);
+/* Whether graph_forward(g, node, to) would succeed: a pass that must change
+ * other layers first asks before it changes anything. */
+bool graph_can_forward(const Graph *g, int node, int to);
+/* Re-runs node's shape rule after a pass changed its attributes or
+ * operands. The output type and shape must not change (a pass that changes
+ * them replaces the node instead). Parameters are reconciled by their
+ * suffix: kept if the rule still declares them with the same shape, created
+ * unbound (data NULL) if new, dropped if gone. False with a message in err
+ * if the rule rejects the node. */
+bool graph_update_node(Graph *g, int node, char *err, size_t errsz);
+/* Renames node's output tensor to `name` and its parameters to
+ * "name.suffix"; false if one of those names is taken. */
+bool graph_rename_node(Graph *g, int node, const char *name);
+/* Fresh zeroed storage for constant tensor t, in t's type and shape, owned
+ * by the graph: the way a pass gives a parameter new values. */
+void *graph_new_data(Graph *g, int t);
+/* Drops removed nodes and tensors nothing refers to, puts the nodes back in
+ * topological order (stable: a node moves only to follow an operand that a
+ * pass made it read) and renumbers ids. False if the operands form a cycle,
+ * which only a faulty pass can cause (the graph is then unchanged and err
+ * says which layer). */
+bool graph_compact(Graph *g, char *err, size_t errsz);
+/* A deep copy: tensors, nodes, names and bound data. */
+Graph *graph_clone(const Graph *g);
+
 /* Writes the graph as network-language source that parses back to the same
  * graph (print.c). */
 void graph_print(const Graph *g, FILE *out);
+/* A node's annotations as the printer writes them before the layer
+ * ("@algo(im2col) @dataflow(rs) "), nothing when there are none. */
+void annotations_print(const Annotations *a, FILE *out);
 const char *conv_algo_name(ConvAlgo a);
 const char *dataflow_name(Dataflow d);
 bool conv_algo_from_name(const char *s, ConvAlgo *out);
 bool dataflow_from_name(const char *s, Dataflow *out);
+/* @mapping's spelling of levels ("dram" ... "rf", outermost first) and
+ * dimensions ("N" ... "S"), by index into MappingAnn's arrays. */
+const char *mapping_ann_level_name(int level);
+const char *mapping_ann_dim_name(int dim);
+bool mapping_ann_dim_from_name(const char *s, int *out);
 
 static inline Tensor *graph_tensor(Graph *g, int id) { return &g->tensors[id]; }
 static inline const Node *graph_producer(const Graph *g, int tensor)

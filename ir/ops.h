@@ -16,17 +16,30 @@ typedef enum {
     OP_COUNT
 } OpKind;
 
+/* An activation fused into the layer that produces its operand (the
+ * epilogue of conv and fc, set by the fuse_epilogue pass or written in
+ * source): y = act(sum + bias + residual). */
+typedef enum { ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_CLIP } ActKind;
+
+typedef struct Activation {
+    int kind;        /* ActKind */
+    double alpha;    /* leaky_relu: slope for x < 0 */
+    double min, max; /* clip: bounds */
+} Activation;
+
 typedef struct ConvAttrs {
     int64_t filters;
     int64_t kernel[2], stride[2], dilation[2];
     int64_t pad[4]; /* top, left, bottom, right (ONNX order) */
     int64_t groups;
     bool bias;
+    Activation act;
 } ConvAttrs;
 
 typedef struct FcAttrs {
     int64_t units;
     bool bias;
+    Activation act;
 } FcAttrs;
 
 typedef struct PoolAttrs {

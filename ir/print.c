@@ -26,7 +26,36 @@ NAME_LOOKUP(dataflow_from_name, Dataflow, dataflow_names)
 const char *conv_algo_name(ConvAlgo a) { return algo_names[a]; }
 const char *dataflow_name(Dataflow d) { return dataflow_names[d]; }
 
-static void print_annotations(const Annotations *a, FILE *out)
+static const char *const mapping_level_names[MAPPING_LEVELS] = {"dram", "buf", "rows",
+                                                                "cols", "pe", "rf"};
+static const char *const mapping_dim_names[MAPPING_DIMS] = {"N", "M", "C", "P", "Q", "R", "S"};
+
+NAME_LOOKUP(mapping_ann_dim_from_name, int, mapping_dim_names)
+
+const char *mapping_ann_level_name(int level) { return mapping_level_names[level]; }
+const char *mapping_ann_dim_name(int dim) { return mapping_dim_names[dim]; }
+
+/* @mapping(dram, [M, 2], buf, [...], ..., rf, [M, 4, S, 3]): every level,
+ * outermost first, with its loops outer to inner; a loop of one iteration
+ * is no loop and is left out. */
+static void print_mapping(const MappingAnn *m, FILE *out)
+{
+    fputs("@mapping(", out);
+    for (int lv = 0; lv < MAPPING_LEVELS; lv++) {
+        fprintf(out, "%s%s, [", lv ? ", " : "", mapping_level_names[lv]);
+        int printed = 0;
+        for (int k = 0; k < MAPPING_DIMS; k++) {
+            int d = m->order[lv][k];
+            if (m->bound[lv][d] > 1)
+                fprintf(out, "%s%s, %lld", printed++ ? ", " : "", mapping_dim_names[d],
+                        (long long)m->bound[lv][d]);
+        }
+        fputc(']', out);
+    }
+    fputs(") ", out);
+}
+
+void annotations_print(const Annotations *a, FILE *out)
 {
     char buf[64];
     if (a->algo != ALGO_AUTO)
@@ -52,11 +81,13 @@ static void print_annotations(const Annotations *a, FILE *out)
                 *p = '_';
         fprintf(out, "@dataflow(%s) ", buf);
     }
+    if (a->mapping.present)
+        print_mapping(&a->mapping, out);
 }
 
 static void print_node(const Graph *g, const Node *n, FILE *out)
 {
-    print_annotations(&n->ann, out);
+    annotations_print(&n->ann, out);
     fprintf(out, "%s = %s(", n->name, op_name(n->op));
     int printed = 0;
     for (int i = 0; i < n->n_inputs; i++)

@@ -135,32 +135,64 @@ static bool macs_fit(InferCtx *c, const int64_t *w, int rank, int64_t positions)
     return true;
 }
 
-static bool infer_conv(InferCtx *c)
+/* The fused epilogue of conv and fc: an optional second operand (a
+ * residual added before the activation) with the output's exact shape, and
+ * activation parameters only for the activation that uses them. */
+static bool check_epilogue(InferCtx *c, const Activation *act)
 {
-    const ConvAttrs *a = &c->n->attr.conv;
+    if (c->n->n_inputs == 2 && !shape_equal(in_shape(c, 1), &c->r->out)) {
+        char d[400], want[300];
+        shape_format(&c->r->out, want, sizeof want);
+        return fail(c, "%s: the residual operand %s must have the output's shape %s",
+                    op_name(c->n->op), describe(c, 1, d, sizeof d), want);
+    }
+    Attrs defaults;
+    attrs_init_defaults(OP_CONV, &defaults);
+    const Activation *def = &defaults.conv.act;
+    if (act->kind != ACT_LEAKY_RELU && act->alpha != def->alpha)
+        return fail(c, "%s: alpha applies to act=leaky_relu only", op_name(c->n->op));
+    if (act->kind != ACT_CLIP && (act->min != def->min || act->max != def->max))
+        return fail(c, "%s: min and max apply to act=clip only", op_name(c->n->op));
+    if (act->kind == ACT_CLIP && !(act->min <= act->max))
+        return fail(c, "%s: act=clip needs min <= max", op_name(c->n->op));
+    return true;
+}
+
+/* The output shape of a convolution with attributes a, and its weight
+ * shape w; shared by conv and the quantised convolutions. */
+static bool conv_shape(InferCtx *c, const ConvAttrs *a, int64_t w[4])
+{
     if (!need_rank(c, 0, 4, 4))
         return false;
     const Shape *s = in_shape(c, 0);
     char d[400];
     if (s->d[1] % a->groups != 0)
-        return fail(c, "conv: the %lld input channels of %s are not divisible by groups=%lld",
-                    (long long)s->d[1], describe(c, 0, d, sizeof d), (long long)a->groups);
-    if (a->filters % a->groups != 0)
-        return fail(c, "conv: filters=%lld is not divisible by groups=%lld", (long long)a->filters,
+        return fail(c, "%s: the %lld input channels of %s are not divisible by groups=%lld",
+                    op_name(c->n->op), (long long)s->d[1], describe(c, 0, d, sizeof d),
                     (long long)a->groups);
+    if (a->filters % a->groups != 0)
+        return fail(c, "%s: filters=%lld is not divisible by groups=%lld", op_name(c->n->op),
+                    (long long)a->filters, (long long)a->groups);
     if (!attrs_in_range(c, &a->filters, 1, "filters"))
         return false;
     int64_t hw[2];
     if (!spatial_out(c, a->kernel, a->stride, a->dilation, a->pad, false, hw))
         return false;
     c->r->out = (Shape){4, {s->d[0], a->filters, hw[0], hw[1]}};
-    int64_t w[4] = {a->filters, s->d[1] / a->groups, a->kernel[0], a->kernel[1]};
-    if (!macs_fit(c, w, 4, s->d[0] * hw[0] * hw[1]))
+    w[0] = a->filters, w[1] = s->d[1] / a->groups, w[2] = a->kernel[0], w[3] = a->kernel[1];
+    return macs_fit(c, w, 4, s->d[0] * hw[0] * hw[1]);
+}
+
+static bool infer_conv(InferCtx *c)
+{
+    const ConvAttrs *a = &c->n->attr.conv;
+    int64_t w[4];
+    if (!conv_shape(c, a, w))
         return false;
     add_param(c, "weight", 4, w);
     if (a->bias)
         add_vector_param(c, "bias", a->filters);
-    return true;
+    return check_epilogue(c, &a->act);
 }
 
 static bool infer_fc(InferCtx *c)
@@ -179,7 +211,7 @@ static bool infer_fc(InferCtx *c)
     add_param(c, "weight", 2, w);
     if (a->bias)
         add_vector_param(c, "bias", a->units);
-    return true;
+    return check_epilogue(c, &a->act);
 }
 
 static bool infer_pool(InferCtx *c)
@@ -288,6 +320,19 @@ static bool infer_batchnorm(InferCtx *c)
     add_vector_param(c, "bias", ch);
     add_vector_param(c, "running_mean", ch);
     add_vector_param(c, "running_var", ch);
+    return true;
+}
+
+/* y = x * scale[c] + shift[c] along dimension 1: a batch norm that has no
+ * layer to fold into, with its statistics already folded into two vectors. */
+static bool infer_scale_shift(InferCtx *c)
+{
+    if (!need_rank(c, 0, 2, DNNC_MAX_RANK))
+        return false;
+    int64_t ch = in_shape(c, 0)->d[1];
+    c->r->out = *in_shape(c, 0);
+    add_vector_param(c, "scale", ch);
+    add_vector_param(c, "shift", ch);
     return true;
 }
 
@@ -556,18 +601,10 @@ static bool infer_dequantize(InferCtx *c)
 /* The convolution geometry of conv_integer and qlinear_conv is conv's. */
 static bool qconv_geometry(InferCtx *c, const QConvAttrs *a)
 {
-    if (!need_operand_quantised(c, 0) || !need_quantised(c, (ElemKind)a->weight_type, "weight_type"))
+    int64_t w[4];
+    if (!need_operand_quantised(c, 0) || !need_quantised(c, (ElemKind)a->weight_type, "weight_type") ||
+        !conv_shape(c, &a->conv, w))
         return false;
-    Node plain = *c->n;
-    plain.attr.conv = a->conv;
-    plain.attr.conv.bias = false;
-    InferCtx inner = *c;
-    inner.n = &plain;
-    if (!infer_conv(&inner))
-        return false;
-    c->r->n_params = 0; /* infer_conv declared an f32 weight; redeclare typed */
-    const Shape *s = in_shape(c, 0);
-    int64_t w[4] = {a->conv.filters, s->d[1] / a->conv.groups, a->conv.kernel[0], a->conv.kernel[1]};
     add_typed_param(c, "weight", 4, w, (ElemKind)a->weight_type);
     return true;
 }

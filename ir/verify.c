@@ -1,5 +1,6 @@
 /* The IR verifier: every invariant a pass may rely on, checked in one place. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
@@ -62,9 +63,74 @@ static bool verify_node(const Graph *g, int idx, Diag *d)
     return ok;
 }
 
+/* Each tensor's use list holds exactly the operand slots that read it. */
+static bool uses_match(const Graph *g, int t, int slots)
+{
+    const Tensor *x = &g->tensors[t];
+    if (x->n_users != slots)
+        return false;
+    for (int u = 0; u < x->n_users; u++) {
+        int node = x->users[u], reads = 0, listed = 0;
+        if (node < 0 || node >= g->n_nodes)
+            return false;
+        for (int k = 0; k < g->nodes[node].n_inputs; k++)
+            reads += g->nodes[node].inputs[k] == t;
+        for (int v = 0; v < x->n_users; v++)
+            listed += x->users[v] == node;
+        if (reads != listed)
+            return false;
+    }
+    return true;
+}
+
+static bool verify_uses(const Graph *g, Diag *d)
+{
+    int *slots = calloc((size_t)g->n_tensors + 1, sizeof *slots);
+    if (!slots)
+        return true; /* nothing to check with; the other checks still ran */
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_inputs; k++)
+            slots[g->nodes[i].inputs[k]]++;
+    bool ok = true;
+    for (int t = 0; t < g->n_tensors; t++)
+        if (!uses_match(g, t, slots[t])) {
+            diag_error(d, g->tensors[t].loc, "verifier: the use list of '%s' does not match its readers",
+                       g->tensors[t].name);
+            ok = false;
+        }
+    free(slots);
+    return ok;
+}
+
+/* A parameter belongs to one layer. */
+static bool verify_param_owners(const Graph *g, Diag *d)
+{
+    int *owner = calloc((size_t)g->n_tensors + 1, sizeof *owner);
+    if (!owner)
+        return true; /* nothing to report it with; the other checks still ran */
+    bool ok = true;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++) {
+            int p = g->nodes[i].params[k];
+            if (p >= 0 && p < g->n_tensors && owner[p]++) {
+                diag_error(d, g->nodes[i].loc, "verifier: parameter '%s' belongs to two layers",
+                           g->tensors[p].name);
+                ok = false;
+            }
+        }
+    free(owner);
+    return ok;
+}
+
 bool graph_verify(const Graph *g, Diag *d)
 {
     bool ok = true;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].removed) {
+            diag_error(d, g->nodes[i].loc, "verifier: layer '%s' was removed but not compacted away",
+                       g->nodes[i].name);
+            return false;
+        }
     for (int i = 0; i < g->n_tensors; i++)
         if (graph_find_tensor(g, g->tensors[i].name) != i) {
             diag_error(d, g->tensors[i].loc, "verifier: tensor name '%s' is not unique",
@@ -73,6 +139,8 @@ bool graph_verify(const Graph *g, Diag *d)
         }
     for (int i = 0; i < g->n_nodes; i++)
         ok &= verify_node(g, i, d);
+    if (ok) /* the ids are valid: the cross-checks can index by them */
+        ok = verify_uses(g, d) && verify_param_owners(g, d);
     for (int i = 0; i < g->n_inputs; i++)
         if (!valid_tensor(g, g->inputs[i]) || g->tensors[g->inputs[i]].kind != TENSOR_INPUT) {
             diag_error(d, SRCLOC_NONE, "verifier: graph input %d is not an input tensor", i);

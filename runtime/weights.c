@@ -137,6 +137,8 @@ static float constant_init(const Node *n, const char *suffix)
 {
     if (n->op == OP_BATCHNORM)
         return strcmp(suffix, "weight") == 0 || strcmp(suffix, "running_var") == 0 ? 1.0f : 0.0f;
+    if (n->op == OP_SCALE_SHIFT)
+        return strcmp(suffix, "scale") == 0 ? 1.0f : 0.0f;
     if (n->op == OP_PRELU)
         return 0.25f;
     if (strcmp(suffix, "bias") == 0)

@@ -18,7 +18,8 @@ bool weights_load(Graph *g, const char *path, Diag *d);
 
 /* He-style initialisation, the same for the same seed on every machine:
  * filters and FC weights ~ N(0, 2 / fan_in), biases 0, batch norm the
- * identity (scale 1, shift 0, mean 0, variance 1), PReLU slopes 0.25. */
+ * identity (scale 1, shift 0, mean 0, variance 1), and so is scale_shift;
+ * PReLU slopes 0.25. */
 void weights_randomize(Graph *g, uint64_t seed);
 
 /* Writes every bound parameter to a safetensors file. */

@@ -1,6 +1,8 @@
-/* One example network (argv[1]) with random weights, compiled to native
- * code through the LLVM JIT (on 1 and 2 threads) and as an object file
- * linked into a shared library, against the reference executor. Under the sanitizers the largest networks are skipped (exit 77,
+/* One example network (argv[1]) with random weights, against the reference
+ * executor running it as written: the reference after its -O3 pipeline,
+ * and native code after the cpu pipeline at -O0 and -O3, through the LLVM
+ * JIT (on 1 and 2 threads) and as an object file linked into a shared
+ * library. Under the sanitizers the largest networks are skipped (exit 77,
  * counted as skipped): the reference alone would take many minutes there. */
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +42,57 @@ static void compare(const float *got, const float *want, int64_t n)
     assert_true(worst <= 1.0);
 }
 
+/* The reference pipeline at `level` (every rewrite of the graph) against
+ * the graph as written. */
+static void check_reference(const Graph *g, int level, const float *in, float *got, const float *ref,
+                            int64_t nout)
+{
+    Graph *copy = graph_clone(g);
+    run_pipeline_or_fail(copy, "reference", level);
+    char err[1024];
+    const float *ins[1] = {in};
+    float *outs[1] = {got};
+    if (!reference_run(copy, ins, outs, err, sizeof err))
+        fail_msg("reference -O%d: %s", level, err);
+    print_message("reference -O%d: ", level);
+    compare(got, ref, nout);
+    graph_free(copy);
+}
+
+/* The cpu pipeline at `level`, then native code through the JIT on 1 and 2
+ * threads and as an object linked into a shared library. */
+static void check_cpu(const Graph *g, int level, const float *in, float *cpu, const float *ref,
+                      int64_t nout)
+{
+    Graph *copy = graph_clone(g);
+    run_pipeline_or_fail(copy, "cpu", level);
+    char err[1024];
+    CodegenOptions co = {.name = "ex", .opt_level = 3};
+    JitModel *j = jit_compile(copy, &co, err, sizeof err);
+    if (!j)
+        fail_msg("cpu -O%d: %s", level, err);
+    const void *cin[1] = {in};
+    void *cout[1] = {cpu};
+    for (int threads = 1; threads <= 2; threads++) {
+        dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
+        memset(cpu, 0, (size_t)nout * sizeof *cpu);
+        assert_int_equal(jit_run(j, cin, cout, pool), 0);
+        print_message("cpu -O%d, %d thread%s: ", level, threads, threads > 1 ? "s" : "");
+        compare(cpu, ref, nout);
+        dnnrt_pool_destroy(pool);
+    }
+    jit_free(j);
+    SharedModel *s = shared_model_build(copy, &co, err, sizeof err);
+    if (!s)
+        fail_msg("object code -O%d: %s", level, err);
+    memset(cpu, 0, (size_t)nout * sizeof *cpu);
+    assert_int_equal(shared_model_run(s, cin, cout), 0);
+    print_message("object -O%d: ", level);
+    compare(cpu, ref, nout);
+    shared_model_free(s);
+    graph_free(copy);
+}
+
 static void test_cpu_matches_reference(void **state)
 {
     (void)state;
@@ -54,7 +107,7 @@ static void test_cpu_matches_reference(void **state)
     const Node *last = graph_producer(g, g->outputs[0]);
     if (last && last->op == OP_SOFTMAX)
         g->outputs[0] = last->inputs[0];
-    weights_randomize(g, 1);
+    randomize_weights_for_test(g, 1);
     const Tensor *x = &g->tensors[g->inputs[0]], *y = &g->tensors[g->outputs[0]];
     int64_t nin = shape_elems(&x->shape), nout = shape_elems(&y->shape);
     float *in = malloc((size_t)nin * sizeof *in), *ref = malloc((size_t)nout * sizeof *ref);
@@ -67,30 +120,11 @@ static void test_cpu_matches_reference(void **state)
     float *outs[1] = {ref};
     if (!reference_run(g, ins, outs, err, sizeof err))
         fail_msg("reference: %s", err);
-    CodegenOptions co = {.name = "ex", .opt_level = 3};
-    JitModel *j = jit_compile(g, &co, err, sizeof err);
-    if (!j)
-        fail_msg("cpu: %s", err);
-    for (int threads = 1; threads <= 2; threads++) {
-        dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
-        memset(cpu, 0, (size_t)nout * sizeof *cpu);
-        const void *cin[1] = {in};
-        void *cout[1] = {cpu};
-        assert_int_equal(jit_run(j, cin, cout, pool), 0);
-        compare(cpu, ref, nout);
-        dnnrt_pool_destroy(pool);
+    static const int levels[] = {0, 3};
+    for (int l = 0; l < 2; l++) {
+        check_reference(g, levels[l], in, cpu, ref, nout);
+        check_cpu(g, levels[l], in, cpu, ref, nout);
     }
-    jit_free(j);
-    /* The object-code path: the same code linked into a shared library. */
-    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
-    if (!s)
-        fail_msg("object code: %s", err);
-    const void *cin[1] = {in};
-    void *cout[1] = {cpu};
-    memset(cpu, 0, (size_t)nout * sizeof *cpu);
-    assert_int_equal(shared_model_run(s, cin, cout), 0);
-    compare(cpu, ref, nout);
-    shared_model_free(s);
     free(in), free(ref), free(cpu);
     parsed_free(&p);
 }

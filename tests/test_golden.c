@@ -1,10 +1,13 @@
-/* Golden tests: the reference executor against PyTorch.
+/* Golden tests: the reference executor against PyTorch, and every backend
+ * at every -O level against both.
  *
  * Every folder of tests/golden/ holds a case made by tools/golden/make_golden.py
  * (a dev-time script; CI only reads its output): model.dnn, weights.safetensors,
  * input.npy and expected.npy, PyTorch's float32 output in eval mode. This test
  * parses the model, binds the weights, runs reference_run() on the input and
- * compares with the expected output element by element.
+ * compares with the expected output element by element; then the same for
+ * the reference, the cpu JIT and object code after their target's pipeline
+ * at -O0 to -O3, each also against the reference at -O0.
  *
  * Tolerance. The reference accumulates every sum in double and rounds once
  * per layer, so its own error is about one float32 rounding (2^-24 relative)
@@ -110,7 +113,7 @@ static bool read_f32(CaseResult *r, const char *dir, const char *file, const Sha
     return true;
 }
 
-static bool compare(CaseResult *r, const Shape *s, const float *out, const float *exp)
+static bool compare(CaseResult *r, const char *what, const Shape *s, const float *out, const float *exp)
 {
     int64_t n = shape_elems(s);
     double scale = 0;
@@ -134,19 +137,72 @@ static bool compare(CaseResult *r, const Shape *s, const float *out, const float
     }
     char at[200];
     format_index(s, max_at, at, sizeof at);
-    print_message("golden %-24s %6lld values  max|expected| %-9.4g max error %-9.3g "
+    print_message("golden %-24s %-16s %6lld values  max|expected| %-9.4g max error %-9.3g "
                   "(%.2g of max|expected|) at %s\n",
-                  r->name, (long long)n, scale, max_err, scale > 0 ? max_err / scale : max_err, at);
+                  r->name, what, (long long)n, scale, max_err, scale > 0 ? max_err / scale : max_err, at);
     if (bad_at < 0)
         return true;
     format_index(s, bad_at, at, sizeof at);
     return case_fail(r,
-                     "%lld of %lld values outside the tolerance; worst at index %lld %s: "
-                     "reference %.9g, PyTorch %.9g, |difference| %.3g > %.3g "
+                     "%s: %lld of %lld values outside the tolerance; worst at index %lld %s: "
+                     "got %.9g, expected %.9g, |difference| %.3g > %.3g "
                      "(atol %.3g + rtol %g * |expected|)",
-                     (long long)n_bad, (long long)n, (long long)bad_at, at, (double)out[bad_at],
+                     what, (long long)n_bad, (long long)n, (long long)bad_at, at, (double)out[bad_at],
                      (double)exp[bad_at], fabs((double)out[bad_at] - (double)exp[bad_at]),
                      atol + RTOL * fabs((double)exp[bad_at]), atol, RTOL);
+}
+
+/* The backends every case runs on, each after its target's pipeline. */
+typedef enum { BACKEND_REFERENCE, BACKEND_JIT, BACKEND_OBJECT, N_BACKENDS } Backend;
+static const char *const backend_names[] = {"reference", "cpu", "object"};
+
+static bool run_backend(CaseResult *r, const Graph *g, Backend b, const float *in, float *out)
+{
+    char err[1024];
+    const void *inputs[1] = {in};
+    void *outputs[1] = {out};
+    if (b == BACKEND_REFERENCE) {
+        if (!reference_run_typed(g, inputs, outputs, err, sizeof err))
+            return case_fail(r, "reference: %s", err);
+        return true;
+    }
+    CodegenOptions co = {.name = "golden", .opt_level = 2};
+    if (b == BACKEND_JIT) {
+        JitModel *j = jit_compile(g, &co, err, sizeof err);
+        bool ok = j && jit_run(j, inputs, outputs, NULL) == 0;
+        jit_free(j);
+        return ok || case_fail(r, "cpu target: %s", j ? "the compiled model returned an error" : err);
+    }
+    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+    bool ok = s && shared_model_run(s, inputs, outputs) == 0;
+    shared_model_free(s);
+    return ok || case_fail(r, "object code: %s", s ? "the model returned an error" : err);
+}
+
+/* Backend b at -O`level` against PyTorch and against the reference at -O0
+ * (ref0). Native code sums in float32 in another order than PyTorch, and
+ * the rewritten graph rounds in other places (tests/test_passes.c): the
+ * same bound holds against both. */
+static bool check_backend(CaseResult *r, const Graph *g, Backend b, int level, const float *in,
+                          const float *expected, const float *ref0)
+{
+    Graph *copy = graph_clone(g);
+    char *messages = NULL;
+    const char *target = b == BACKEND_REFERENCE ? "reference" : "cpu";
+    bool ok = run_pipeline(copy, target, level, NULL, &messages) ||
+              case_fail(r, "%s pipeline at -O%d: %s", target, level, messages);
+    const Shape *s = &g->tensors[g->outputs[0]].shape;
+    float *out = calloc((size_t)shape_elems(s), sizeof *out);
+    assert_non_null(out);
+    char what[64];
+    snprintf(what, sizeof what, "%s -O%d", backend_names[b], level);
+    ok = ok && run_backend(r, copy, b, in, out) && compare(r, what, s, out, expected);
+    snprintf(what, sizeof what, "%s -O%d vs -O0", backend_names[b], level);
+    ok = ok && compare(r, what, s, out, ref0);
+    free(out);
+    free(messages);
+    graph_free(copy);
+    return ok;
 }
 
 static bool run_case(CaseResult *r)
@@ -197,39 +253,10 @@ static bool run_case(CaseResult *r)
         if (!reference_run(g, inputs, outputs, err, sizeof err))
             ok = case_fail(r, "reference_run: %s", err);
     }
-    ok = ok && compare(r, out_shape, result, exp.data);
-    /* The same case through native code (LLVM JIT). Its float32 sums differ
-     * from PyTorch's only in order, so the same bound holds. */
-    if (ok) {
-        CodegenOptions co = {.name = "golden", .opt_level = 2};
-        char err[1024];
-        JitModel *j = jit_compile(g, &co, err, sizeof err);
-        const void *inputs[1] = {in.data};
-        void *outputs[1] = {result};
-        memset(result, 0, (size_t)shape_elems(out_shape) * sizeof *result);
-        if (!j)
-            ok = case_fail(r, "cpu target: %s", err);
-        else if (jit_run(j, inputs, outputs, NULL) != 0)
-            ok = case_fail(r, "cpu target: the compiled model returned an error");
-        ok = ok && compare(r, out_shape, result, exp.data);
-        jit_free(j);
-    }
-    /* And as object code linked into a shared library, as applications get it. */
-    if (ok) {
-        CodegenOptions co = {.name = "golden", .opt_level = 2};
-        char err[1024];
-        SharedModel *s = shared_model_build(g, &co, err, sizeof err);
-        const void *inputs[1] = {in.data};
-        void *outputs[1] = {result};
-        memset(result, 0, (size_t)shape_elems(out_shape) * sizeof *result);
-        if (!s)
-            ok = case_fail(r, "object code: %s", err);
-        else if (shared_model_run(s, inputs, outputs) != 0)
-            ok = case_fail(r, "object code: the model returned an error");
-        ok = ok && compare(r, out_shape, result, exp.data);
-        shared_model_free(s);
-    }
-
+    ok = ok && compare(r, "reference -O0", out_shape, result, exp.data);
+    for (int level = 0; ok && level <= 3; level++)
+        for (int b = 0; ok && b < N_BACKENDS; b++)
+            ok = check_backend(r, g, b, level, in.data, exp.data, result);
     free(result);
     array_free(&in);
     array_free(&exp);

@@ -166,7 +166,7 @@ static void test_input_errors(void **state)
     Run r = run_dnnc("map", path_in("none.dnn"));
     assert_run(&r, 1, NULL, "has no CONV or FC layer to map");
     r = run_dnnc("map", path_in("wide.dnn"), "--dataflow", "rs");
-    assert_run(&r, 1, NULL, "does not map under rs");
+    assert_run(&r, 1, NULL, "wide.dnn:2:1: error: layer 'c' fits no rs mapping on eyeriss");
     r = run_dnnc("map", path_in("missing.dnn"));
     assert_int_equal(r.status, 1);
     run_free(&r);

@@ -4,6 +4,7 @@
  * writes must equal what reference_run computes on the same graph, weights
  * and input. Runs the built binary (DNNC_BINARY) in a fresh temporary
  * directory (helpers in test_util.c). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,30 @@ static void test_run_with_saved_weights_equals_the_random_weights(void **state)
     remove(w);
 }
 
+/* --target cpu goes through the same target table: native code, on two
+ * threads, computes what the reference computes (to float rounding). */
+static void test_run_on_the_cpu_target_agrees_with_the_reference(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "7", "--input",
+                     path_in("in4.npy"), "--output", path_in("ref4.npy"));
+    assert_run(&r, 0, "target reference", NULL);
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "7", "--input", path_in("in4.npy"),
+                 "--output", path_in("cpu4.npy"), "--target", "cpu", "--threads", "2");
+    assert_run(&r, 0, "target cpu", NULL);
+    Array ref = read_npy_or_fail(path_in("ref4.npy")), cpu = read_npy_or_fail(path_in("cpu4.npy"));
+    bool close = ref.nbytes == cpu.nbytes && shape_equal(&ref.shape, &cpu.shape);
+    for (int64_t i = 0; close && i < array_count(&ref); i++) {
+        float a = ((float *)ref.data)[i], b = ((float *)cpu.data)[i];
+        close = fabsf(a - b) <= 1e-5f * (1 + fabsf(a));
+    }
+    array_free(&ref);
+    array_free(&cpu);
+    remove(path_in("ref4.npy"));
+    remove(path_in("cpu4.npy"));
+    assert_true(close);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_run_with_idx_images_and_labels_prints_accuracy),
         cmocka_unit_test(test_run_output_equals_reference_run),
         cmocka_unit_test(test_run_with_saved_weights_equals_the_random_weights),
+        cmocka_unit_test(test_run_on_the_cpu_target_agrees_with_the_reference),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

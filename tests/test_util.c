@@ -1,5 +1,9 @@
 #include "test_util.h"
 
+#include "pipeline.h"
+#include "target.h"
+#include "weights.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -194,4 +198,85 @@ void check_run(const char *file, int line, Run *r, int status, const char *out_h
     run_free(r);
     if (!(status_ok && out_ok && err_ok))
         _fail(file, line);
+}
+
+bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages)
+{
+    return run_pipeline_on(g, NULL, target, level, passes, messages);
+}
+
+bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level, const char *passes,
+                     char **messages)
+{
+    size_t size = 0;
+    char *text = NULL;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    Diag d;
+    diag_init(&d, out);
+    if (src) /* the parser's first file, so that locations quote it */
+        diag_add_file(&d, src->path, src->text, src->len);
+    const Target *t = target_find(target);
+    if (!t)
+        fail_msg("no target '%s'", target);
+    PipelineOptions po = {.opt_level = level, .verify_each = true, .log = out};
+    char err[512];
+    bool ok = true;
+    if (passes) {
+        po.custom = true;
+        ok = pipeline_parse_list(passes, po.only, &po.n_only, PIPELINE_MAX, err, sizeof err);
+        if (!ok)
+            fprintf(out, "%s\n", err);
+    }
+    PassOptions o = {.opt_level = level, .target = t, .diag = &d};
+    ok = ok && pipeline_run(g, &o, &po);
+    fclose(out);
+    if (messages)
+        *messages = text;
+    else
+        free(text);
+    return ok;
+}
+
+void run_pipeline_or_fail(Graph *g, const char *target, int level)
+{
+    char *messages;
+    if (!run_pipeline(g, target, level, NULL, &messages))
+        fail_msg("the %s pipeline at -O%d failed:\n%s", target, level, messages);
+    free(messages);
+}
+
+/* splitmix64, for test values that do not depend on the platform. */
+static uint64_t next_random(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi). */
+static float uniform(uint64_t *s, double lo, double hi)
+{
+    return (float)(lo + (hi - lo) * (double)(next_random(s) >> 11) / 9007199254740992.0);
+}
+
+void randomize_weights_for_test(Graph *g, uint64_t seed)
+{
+    weights_randomize(g, seed);
+    uint64_t s = seed;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->op != OP_BATCHNORM && n->op != OP_SCALE_SHIFT)
+            continue;
+        /* batchnorm: weight, bias, running_mean, running_var; scale_shift:
+         * scale, shift. Variances and scales stay positive. */
+        static const double lo[4] = {0.5, -0.5, -0.5, 0.5}, hi[4] = {1.5, 0.5, 0.5, 1.5};
+        for (int k = 0; k < n->n_params; k++) {
+            const Tensor *p = &g->tensors[n->params[k]];
+            float *v = p->data;
+            for (int64_t c = 0; c < shape_elems(&p->shape); c++)
+                v[c] = uniform(&s, lo[k], hi[k]);
+        }
+    }
 }

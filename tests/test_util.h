@@ -36,6 +36,24 @@ char *read_file_or_fail(const char *path, size_t *len);
 #define assert_contains(haystack, needle) assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
 void assert_contains_impl(const char *haystack, const char *needle, const char *file, int line);
 
+/* ---- the pass pipeline -------------------------------------------------- */
+
+/* Runs target `target`'s pipeline on g at -O`level`, or, when `passes` is
+ * not NULL, only those passes (comma-separated, as --passes) before the
+ * target's lowering; the graph is verified after every pass. Diagnostics
+ * are returned in *messages (malloc'd; may be NULL), quoting src (may be
+ * NULL) as the parser would. True on success. */
+bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level, const char *passes,
+                     char **messages);
+bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages);
+/* Like run_pipeline, failing the test on any error. */
+void run_pipeline_or_fail(Graph *g, const char *target, int level);
+
+/* Deterministic random weights (weights_randomize), with batch norms given
+ * statistics far from the identity and scale_shift layers values far from
+ * 1 and 0, so that folding and fusing them is tested for real. */
+void randomize_weights_for_test(Graph *g, uint64_t seed);
+
 /* ---- temporary directories ------------------------------------------------ */
 
 /* Creates a fresh directory $TMPDIR/PREFIX-XXXXXX (/tmp without TMPDIR) and

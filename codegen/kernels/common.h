@@ -38,6 +38,10 @@ INLINE void storev(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
 INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* Element-wise and copying kernels: units are chunks of DNNK_CHUNK
+ * elements of tensor t; unit range [begin, end) ends at element: */
+INLINE int64_t chunk_end(const dnnk_tensor *t, int64_t end) { return min64(end * DNNK_CHUNK, dnnk_count(t)); }
+
 INLINE int64_t elem_size(int64_t type) { return type == DNNK_F32 || type == DNNK_I32 ? 4 : 1; }
 
 INLINE double load_any(int64_t type, const void *p, int64_t i)
@@ -95,6 +99,21 @@ INLINE int64_t stride_of(const dnnk_tensor *t, int64_t from)
     for (int64_t i = from; i < t->rank; i++)
         s *= t->dims[i];
     return s;
+}
+
+/* The activation of a conv or fc epilogue on the rounded sum x, exactly as
+ * the activation's own layer computes it (runtime/reference/activation.c). */
+INLINE float activate(const dnnk_act *a, float x)
+{
+    switch (a->kind) {
+    case DNNK_ACT_RELU: return x > 0 ? x : 0.0f;
+    case DNNK_ACT_LEAKY_RELU: return x >= 0 ? x : (float)a->alpha * x;
+    case DNNK_ACT_CLIP: {
+        double v = x < a->min ? a->min : x;
+        return (float)(v > a->max ? a->max : v);
+    }
+    default: return x;
+    }
 }
 
 /* Offset into `in` broadcast (NumPy rules) to `out` for output index i. */

@@ -5,25 +5,25 @@
 /* Gathers rows [k0, k0 + kc) of the receptive fields of NR output pixels
  * into a [kc][NR] panel (implicit im2col): row k = (c, ky, kx), zeros for
  * padding and for pixels past the end. */
-INLINE void pack_pixels(const dnnk_desc *d, const float *in, int64_t n, int64_t g, int64_t p0,
+INLINE void pack_pixels(const dnnk_conv_desc *d, const float *in, int64_t n, int64_t g, int64_t p0,
                         int64_t k0, int64_t kc, float *panel)
 {
-    const int64_t *a = d->i;
-    int64_t C = d->in[0].dims[1], H = d->in[0].dims[2], W = d->in[0].dims[3];
+    const dnnk_window *w = &d->win;
+    int64_t C = d->in.dims[1], H = d->in.dims[2], W = d->in.dims[3];
     int64_t OW = d->out.dims[3], P = d->out.dims[2] * OW;
-    int64_t Cg = C / a[CONV_GROUPS], KH = a[CONV_KH], KW = a[CONV_KW];
+    int64_t Cg = C / d->groups, KH = w->kernel[0], KW = w->kernel[1];
     int64_t y0[DNNK_NR], x0[DNNK_NR];
     for (int64_t j = 0; j < DNNK_NR; j++) {
         bool real = p0 + j < P;
-        y0[j] = real ? (p0 + j) / OW * a[CONV_SH] - a[CONV_PT] : -(1 << 30);
-        x0[j] = real ? (p0 + j) % OW * a[CONV_SW] - a[CONV_PL] : -(1 << 30);
+        y0[j] = real ? (p0 + j) / OW * w->stride[0] - w->pad[0] : -(1 << 30);
+        x0[j] = real ? (p0 + j) % OW * w->stride[1] - w->pad[1] : -(1 << 30);
     }
     for (int64_t kk = 0; kk < kc; kk++) {
         int64_t k = k0 + kk, c = k / (KH * KW), ky = k / KW % KH, kx = k % KW;
         const float *plane = in + (n * C + g * Cg + c) * H * W;
         float *row = panel + kk * DNNK_NR;
         for (int64_t j = 0; j < DNNK_NR; j++) {
-            int64_t iy = y0[j] + ky * a[CONV_DH], ix = x0[j] + kx * a[CONV_DW];
+            int64_t iy = y0[j] + ky * w->dilation[0], ix = x0[j] + kx * w->dilation[1];
             bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
             row[j] = inside ? plane[iy * W + ix] : 0.0f;
         }
@@ -46,36 +46,34 @@ INLINE void micro_kernel(const float *A, const float *B, int64_t ldb, int64_t K,
     }
 }
 
-INLINE float activate(int64_t act, float v) { return act == DNNK_ACT_RELU && v < 0 ? 0.0f : v; }
-
 /* A 1x1 convolution with stride 1 and no padding reads its input as the
  * GEMM's right-hand matrix directly: row c of it is channel c's plane. */
-INLINE bool reads_input_directly(const int64_t *a)
+INLINE bool reads_input_directly(const dnnk_window *w)
 {
-    return a[CONV_KH] == 1 && a[CONV_KW] == 1 && a[CONV_SH] == 1 && a[CONV_SW] == 1 &&
-           a[CONV_PT] == 0 && a[CONV_PL] == 0 && a[CONV_PB] == 0 && a[CONV_PR] == 0;
+    return w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 && w->stride[1] == 1 &&
+           w->pad[0] == 0 && w->pad[1] == 0 && w->pad[2] == 0 && w->pad[3] == 0;
 }
 
 /* Rows of the GEMM reduction per block: the pixel panel (KC x NR floats)
  * stays in the first-level cache while every filter panel streams past it. */
 #define KC 256
 
-/* ptrs: out, in, packed weights, [bias], [scale, shift]. The sum over K is
- * done in blocks of KC; partial sums wait in the output. Epilogue:
- * out = act((acc + bias) * scale + shift). */
-KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* ptrs: out, in, [residual], packed weights, [bias]. The sum over K is
+ * done in blocks of KC; partial sums wait in the output, which therefore
+ * never shares storage with the residual (the workspace planner keeps
+ * every operand of a layer live while it runs). Epilogue:
+ * out = act(acc + bias + residual). */
+KERNEL dnnk_conv(const dnnk_conv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    const int64_t *a = d->i;
     float *out = ptrs[0];
-    const float *in = ptrs[1], *w = ptrs[2], *bias = a[CONV_BIAS] ? ptrs[3] : 0;
-    const float *scale = a[CONV_SCALE] ? ptrs[3 + a[CONV_BIAS]] : 0;
-    const float *shift = a[CONV_SCALE] ? ptrs[4 + a[CONV_BIAS]] : 0;
-    int64_t G = a[CONV_GROUPS], F = d->out.dims[1], Fg = F / G, C = d->in[0].dims[1];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const float *w = ptrs[2 + d->has_residual], *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    int64_t G = d->groups, F = d->out.dims[1], Fg = F / G, C = d->in.dims[1];
     int64_t P = d->out.dims[2] * d->out.dims[3];
-    int64_t K = C / G * a[CONV_KH] * a[CONV_KW];
+    int64_t K = C / G * d->win.kernel[0] * d->win.kernel[1];
     int64_t panels_per_group = dnnk_ceil_div(Fg, DNNK_MR);
     int64_t tiles = dnnk_ceil_div(P, DNNK_NR);
-    bool direct = reads_input_directly(a);
+    bool direct = reads_input_directly(&d->win);
     float panel[KC * DNNK_NR];
     for (int64_t u = begin; u < end; u++) {
         int64_t tile = u % tiles, g = (u / tiles) % G, n = u / tiles / G;
@@ -96,32 +94,35 @@ KERNEL dnnk_conv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t e
                 vf acc[DNNK_MR][2];
                 micro_kernel(A, B, ldb, kc, acc);
                 for (int64_t r = 0; r < DNNK_MR && f0 + r < Fg; r++) {
-                    int64_t f = g * Fg + f0 + r;
+                    int64_t f = g * Fg + f0 + r, at = (n * F + f) * P + p0;
                     float row[DNNK_NR];
                     storev(row, acc[r][0]);
                     storev(row + DNNK_LANES, acc[r][1]);
-                    float *o = out + (n * F + f) * P + p0;
+                    float *o = out + at;
                     if (!last) {
                         for (int64_t j = 0; j < np; j++)
                             o[j] = first ? row[j] : o[j] + row[j];
                         continue;
                     }
-                    float b = bias ? bias[f] : 0.0f, s = scale ? scale[f] : 1.0f, t = shift ? shift[f] : 0.0f;
-                    for (int64_t j = 0; j < np; j++)
-                        o[j] = activate(a[CONV_ACT], ((first ? 0.0f : o[j]) + row[j] + b) * s + t);
+                    float b = bias ? bias[f] : 0.0f;
+                    for (int64_t j = 0; j < np; j++) {
+                        float sum = (first ? 0.0f : o[j]) + row[j] + b;
+                        o[j] = activate(&d->act, sum + (res ? res[at + j] : 0.0f));
+                    }
                 }
             }
         }
     }
 }
 
-/* out[n][u] = bias[u] + sum_k in[n][k] * w[u][k]; units are output features.
- * i[0]: bias present, i[1]: activation. */
-KERNEL dnnk_fc(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* out[n][u] = act(sum_k in[n][k] * w[u][k] + bias[u] + residual[n][u]);
+ * units are output features. ptrs: out, in, [residual], weights, [bias]. */
+KERNEL dnnk_fc(const dnnk_fc_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
     float *out = ptrs[0];
-    const float *in = ptrs[1], *w = ptrs[2], *bias = d->i[0] ? ptrs[3] : 0;
-    int64_t N = d->in[0].dims[0], K = stride_of(&d->in[0], 1), U = d->out.dims[1];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const float *w = ptrs[2 + d->has_residual], *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    int64_t N = d->in.dims[0], K = stride_of(&d->in, 1), U = d->out.dims[1];
     for (int64_t u = begin; u < end; u++)
         for (int64_t n = 0; n < N; n++) {
             const float *x = in + n * K, *wu = w + u * K;
@@ -134,15 +135,16 @@ KERNEL dnnk_fc(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end
                 sum += acc[i];
             for (; k < K; k++)
                 sum += x[k] * wu[k];
-            out[n * U + u] = activate(d->i[1], sum + (bias ? bias[u] : 0.0f));
+            int64_t at = n * U + u;
+            out[at] = activate(&d->act, sum + (bias ? bias[u] : 0.0f) + (res ? res[at] : 0.0f));
         }
 }
 
 /* NumPy matmul with broadcast batch dimensions; units are rows of the
  * output (batch x M). */
-KERNEL dnnk_matmul(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+KERNEL dnnk_matmul(const dnnk_matmul_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    const dnnk_tensor *as = &d->in[0], *bs = &d->in[1], *os = &d->out;
+    const dnnk_tensor *as = &d->a, *bs = &d->b, *os = &d->out;
     int64_t M = as->dims[as->rank - 2], K = as->dims[as->rank - 1], N = bs->dims[bs->rank - 1];
     dnnk_tensor ba = *as, bb = *bs, bo = *os;
     ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;

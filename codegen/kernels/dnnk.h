@@ -4,15 +4,18 @@
  * so that after inlining each layer is a function specialised to its
  * static shapes.
  *
- * Every kernel has the same signature:
- *   void dnnk_OP(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+ * Every kernel has the same signature, with its own descriptor type:
+ *   void dnnk_X(const dnnk_X_desc *d, void *const *ptrs, int64_t begin, int64_t end)
  * ptrs[0] is the output, ptrs[1 .. n_in] the operands, then the weights in
  * the order the IR declares them. [begin, end) is a range of the kernel's
- * parallel units (dnnk_units tells how many there are); any split of the
- * range over threads computes the same result.
+ * parallel units (dnnc computes how many there are when it fills the
+ * descriptor); any split of the range over threads computes the same
+ * result. Which kernel and descriptor serve which layer is the registry
+ * (codegen/kernels.def).
  *
  * This header is shared by dnnc (which fills descriptors) and the kernels,
- * so it must stay plain C with fixed-width fields. */
+ * so it must stay plain C with fixed-width fields: every field is 8 bytes,
+ * so the layout is the same for every target the library is built for. */
 #ifndef DNNK_H
 #define DNNK_H
 
@@ -21,7 +24,7 @@
 #define DNNK_RANK 8
 #define DNNK_MAX_IN 8
 
-/* Element types, as the IR's ElemKind numbers them. */
+/* Element types, as the IR's ElemKind numbers them (codegen checks this). */
 enum { DNNK_F32 = 0, DNNK_I8 = 3, DNNK_U8 = 4, DNNK_I32 = 6 };
 
 typedef struct dnnk_tensor {
@@ -30,31 +33,172 @@ typedef struct dnnk_tensor {
     int64_t type; /* DNNK_F32, ... */
 } dnnk_tensor;
 
-typedef struct dnnk_desc {
+/* A convolution or pooling window: pads are top, left, bottom, right. */
+typedef struct dnnk_window {
+    int64_t kernel[2], stride[2], dilation[2], pad[4];
+} dnnk_window;
+
+/* The fused activation of conv and fc, numbered as the IR's ActKind. */
+enum { DNNK_ACT_NONE, DNNK_ACT_RELU, DNNK_ACT_LEAKY_RELU, DNNK_ACT_CLIP };
+
+typedef struct dnnk_act {
+    int64_t kind;
+    double alpha;    /* leaky_relu */
+    double min, max; /* clip */
+} dnnk_act;
+
+/* ---- descriptors, one per kernel family ----------------------------------- */
+
+/* dnnk_conv. ptrs: out, in, [residual], packed weights, [bias]. */
+typedef struct dnnk_conv_desc {
+    dnnk_tensor out, in;
+    dnnk_window win;
+    int64_t groups;
+    int64_t has_bias, has_residual;
+    dnnk_act act;
+    int64_t nr; /* pixels per tile of the library build the call is for */
+} dnnk_conv_desc;
+
+/* dnnk_fc. ptrs: out, in, [residual], weights, [bias]. */
+typedef struct dnnk_fc_desc {
+    dnnk_tensor out, in;
+    int64_t has_bias, has_residual;
+    dnnk_act act;
+} dnnk_fc_desc;
+
+/* dnnk_matmul. ptrs: out, a, b. */
+typedef struct dnnk_matmul_desc {
+    dnnk_tensor out, a, b;
+} dnnk_matmul_desc;
+
+/* Windowed and global pooling; global pools read only the tensors. */
+typedef struct dnnk_pool_desc {
+    dnnk_tensor out, in;
+    dnnk_window win;
+    int64_t count_include_pad;
+} dnnk_pool_desc;
+
+/* Kernels configured by their output alone: copy, constant, scale_shift. */
+typedef struct dnnk_plain_desc {
+    dnnk_tensor out;
+} dnnk_plain_desc;
+
+/* dnnk_unary: the function and its parameters. */
+enum {
+    DNNK_UNARY_RELU, DNNK_UNARY_LEAKY_RELU, DNNK_UNARY_ELU, DNNK_UNARY_SIGMOID, DNNK_UNARY_TANH,
+    DNNK_UNARY_HARD_SIGMOID, DNNK_UNARY_SELU,
+};
+
+typedef struct dnnk_unary_desc {
+    dnnk_tensor out;
+    int64_t fn;
+    double alpha, beta; /* leaky_relu and elu: alpha; hard_sigmoid: alpha, beta; selu: alpha, gamma */
+} dnnk_unary_desc;
+
+typedef struct dnnk_clip_desc {
+    dnnk_tensor out;
+    double min, max;
+} dnnk_clip_desc;
+
+/* dnnk_binary folds its operands left to right. */
+enum { DNNK_BINARY_ADD, DNNK_BINARY_SUB, DNNK_BINARY_MUL, DNNK_BINARY_DIV, DNNK_BINARY_MAX, DNNK_BINARY_MIN };
+
+typedef struct dnnk_binary_desc {
     dnnk_tensor out;
     int64_t n_in;
     dnnk_tensor in[DNNK_MAX_IN];
-    int64_t i[40]; /* integer attributes, laid out per kernel (see kernels.c) */
-    double f[8];   /* real attributes */
-} dnnk_desc;
+    int64_t op;
+    int64_t same_shape; /* every operand has the output's shape: no broadcasting */
+} dnnk_binary_desc;
 
-/* Indices into dnnk_desc.i for convolutions (conv, conv_integer, qlinear_conv). */
-enum {
-    CONV_KH, CONV_KW, CONV_SH, CONV_SW, CONV_DH, CONV_DW,
-    CONV_PT, CONV_PL, CONV_PB, CONV_PR, CONV_GROUPS, CONV_BIAS, CONV_ACT,
-    CONV_PER_CHANNEL,
-    CONV_SCALE, /* 1: a per-filter scale and shift follow the bias (folded batch norm) */
-    CONV_NR,    /* pixels per tile of the kernel library in use */
-};
+/* dnnk_prelu. ptrs: out, in, slopes. */
+typedef struct dnnk_prelu_desc {
+    dnnk_tensor out;
+    int64_t broadcast; /* 1: slopes of shape `slope` broadcast to out; 0: one per channel */
+    dnnk_tensor slope;
+} dnnk_prelu_desc;
 
-/* Fused activations (the epilogue of conv and fc). */
-enum { DNNK_ACT_NONE, DNNK_ACT_RELU };
+typedef struct dnnk_maxout_desc {
+    dnnk_tensor out;
+    int64_t pieces;
+} dnnk_maxout_desc;
+
+/* dnnk_batchnorm. ptrs: out, in, weight, bias, mean, var. */
+typedef struct dnnk_batchnorm_desc {
+    dnnk_tensor out;
+    double eps;
+} dnnk_batchnorm_desc;
+
+typedef struct dnnk_lrn_desc {
+    dnnk_tensor out;
+    int64_t size;
+    double alpha, beta, bias;
+} dnnk_lrn_desc;
+
+/* Softmax along an axis of size n, with `outer` blocks before it and
+ * `inner` elements after it. */
+typedef struct dnnk_softmax_desc {
+    int64_t outer, n, inner;
+    int64_t log; /* log-softmax */
+} dnnk_softmax_desc;
+
+/* One operand of a concatenation: `part` goes to output positions
+ * [offset, offset + part.dims[axis]) along axis. */
+typedef struct dnnk_concat_desc {
+    dnnk_tensor out, part;
+    int64_t axis, offset;
+} dnnk_concat_desc;
+
+typedef struct dnnk_slice_desc {
+    dnnk_tensor out, in;
+    int64_t axis, start;
+} dnnk_slice_desc;
+
+/* Output dimension k is input dimension perm[k]. */
+typedef struct dnnk_transpose_desc {
+    dnnk_tensor out, in;
+    int64_t perm[DNNK_RANK];
+} dnnk_transpose_desc;
+
+enum { DNNK_PAD_CONSTANT, DNNK_PAD_REFLECT, DNNK_PAD_EDGE };
+
+/* The padding after each dimension is what the output's shape leaves. */
+typedef struct dnnk_pad_desc {
+    dnnk_tensor out, in;
+    int64_t before[DNNK_RANK];
+    int64_t mode;
+    double value;
+} dnnk_pad_desc;
+
+/* quantize and dequantize. ptrs: out, in, scale, zero_point. With
+ * per_axis, index i uses parameter (i / inner) % out.dims[axis]. */
+typedef struct dnnk_quant_desc {
+    dnnk_tensor out, in;
+    int64_t per_axis, axis, inner;
+} dnnk_quant_desc;
+
+/* conv_integer, ptrs: out, x, weight, x_zero_point, w_zero_point.
+ * qlinear_conv (linear), ptrs: out, x, weight, x_scale, x_zero_point,
+ * w_scale, w_zero_point, y_scale, y_zero_point, [bias]. */
+typedef struct dnnk_qconv_desc {
+    dnnk_tensor out, in;
+    dnnk_window win;
+    int64_t groups, has_bias, per_channel, weight_type, linear;
+} dnnk_qconv_desc;
+
+/* matmul_integer, ptrs: out, a, b, a_zero_point, b_zero_point.
+ * qlinear_matmul (linear), ptrs: out, a, b, a_scale, a_zero_point,
+ * b_scale, b_zero_point, y_scale, y_zero_point. */
+typedef struct dnnk_qmatmul_desc {
+    dnnk_tensor out, a, b;
+    int64_t linear, per_column;
+} dnnk_qmatmul_desc;
 
 /* Micro-kernel blocking of the convolution GEMM: MR filters x NR pixels
  * accumulate in registers (two vectors per filter); weights are packed in
  * panels of MR filters. The kernel library is built with 8-lane vectors
  * (NR 16) and, for x86-64 with AVX-512, 16-lane vectors (NR 32);
- * descriptors carry the NR of the library they are for (CONV_NR). */
+ * descriptors carry the NR of the library they are for (nr). */
 #define DNNK_MR 6
 #ifndef DNNK_LANES
 #define DNNK_LANES 8
@@ -76,13 +220,12 @@ static inline int64_t dnnk_count(const dnnk_tensor *t)
 
 static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* conv: units are (image, group, tile of CONV_NR output pixels); each unit
+/* conv: units are (image, group, tile of nr output pixels); each unit
  * computes every filter of its group, so one pixel panel serves them all. */
-static inline int64_t dnnk_conv_units(const dnnk_desc *d)
+static inline int64_t dnnk_conv_units(const dnnk_conv_desc *d)
 {
-    int64_t groups = d->i[CONV_GROUPS];
     int64_t pixels = d->out.dims[2] * d->out.dims[3];
-    return d->out.dims[0] * groups * dnnk_ceil_div(pixels, d->i[CONV_NR]);
+    return d->out.dims[0] * d->groups * dnnk_ceil_div(pixels, d->nr);
 }
 
 /* Packed conv weights: [groups][ceil(Fg / MR)][K][MR], K = Cg * kh * kw in

@@ -1,4 +1,14 @@
-/* The kernel library in one translation unit, compiled to bitcode. */
+/* The kernel library in one translation unit, compiled to bitcode. Every
+ * registry row (codegen/kernels.def) declares its kernel with the row's
+ * descriptor type first, so that a kernel defined with another descriptor
+ * than dnnc fills for it does not compile. */
+#include "common.h"
+
+#define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
+    void symbol(const descriptor *d, void *const *ptrs, int64_t begin, int64_t end);
+#include "kernels.def"
+#undef KERNEL_ROW
+
 #include "conv.c"
 #include "eltwise.c"
 #include "norm.c"

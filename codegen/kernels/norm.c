@@ -1,11 +1,10 @@
 /* Softmax, log-softmax and local response normalisation. */
 #include "common.h"
 
-/* Along axis: i[0] outer size, i[1] axis size, i[2] inner size, i[3] = 1
- * for log-softmax. Units are outer * inner lines. */
-KERNEL dnnk_softmax(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* Units are outer * inner lines along the axis. */
+KERNEL dnnk_softmax(const dnnk_softmax_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t n = d->i[1], inner = d->i[2];
+    int64_t n = d->n, inner = d->inner;
     const float *in = ptrs[1];
     float *out = ptrs[0];
     for (int64_t line = begin; line < end; line++) {
@@ -19,19 +18,18 @@ KERNEL dnnk_softmax(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_
             sum += expf(x[k * inner] - m);
         float log_sum = logf(sum);
         for (int64_t k = 0; k < n; k++)
-            y[k * inner] = d->i[3] ? x[k * inner] - m - log_sum : expf(x[k * inner] - m) / sum;
+            y[k * inner] = d->log ? x[k * inner] - m - log_sum : expf(x[k * inner] - m) / sum;
     }
 }
 
-/* Across channels (ONNX): i[0] size; f[0] alpha, f[1] beta, f[2] bias.
- * Units are (image, channel) planes. */
-KERNEL dnnk_lrn(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* Across channels (ONNX). Units are (image, channel) planes. */
+KERNEL dnnk_lrn(const dnnk_lrn_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t C = d->out.dims[1], inner = stride_of(&d->out, 2), size = d->i[0];
+    int64_t C = d->out.dims[1], inner = stride_of(&d->out, 2), size = d->size;
     int64_t before = (size - 1) / 2, after = size - 1 - before;
     const float *in = ptrs[1];
     float *out = ptrs[0];
-    float alpha = (float)(d->f[0] / (double)size), beta = (float)d->f[1], bias = (float)d->f[2];
+    float alpha = (float)(d->alpha / (double)size), beta = (float)d->beta, bias = (float)d->bias;
     for (int64_t p = begin; p < end; p++) {
         int64_t n = p / C, c = p % C;
         int64_t lo = c - before < 0 ? 0 : c - before, hi = c + after >= C ? C - 1 : c + after;

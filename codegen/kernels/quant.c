@@ -4,27 +4,25 @@
  * (matmul). */
 #include "common.h"
 
-/* i[0]: per-axis, i[1]: axis, i[2]: inner size after the axis. ptrs: out,
- * in, scale, zero_point. */
-INLINE int64_t quant_index(const dnnk_desc *d, int64_t i)
+/* The scale and zero point of element i. */
+INLINE int64_t quant_index(const dnnk_quant_desc *d, int64_t i)
 {
-    return d->i[0] ? (i / d->i[2]) % d->out.dims[d->i[1]] : 0;
+    return d->per_axis ? (i / d->inner) % d->out.dims[d->axis] : 0;
 }
 
-KERNEL dnnk_quantize(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+KERNEL dnnk_quantize(const dnnk_quant_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t n = dnnk_count(&d->out);
-    for (int64_t i = begin * DNNK_CHUNK; i < min64(end * DNNK_CHUNK, n); i++) {
+    for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
         int64_t c = quant_index(d, i);
         double q = ((const float *)ptrs[1])[i] / (double)((const float *)ptrs[2])[c];
         store_saturated(d->out.type, ptrs[0], i, nearbyint(q) + load_any(d->out.type, ptrs[3], c));
     }
 }
 
-KERNEL dnnk_dequantize(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+KERNEL dnnk_dequantize(const dnnk_quant_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t n = dnnk_count(&d->out), t = d->in[0].type;
-    for (int64_t i = begin * DNNK_CHUNK; i < min64(end * DNNK_CHUNK, n); i++) {
+    int64_t t = d->in.type;
+    for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
         int64_t c = quant_index(d, i);
         double q = load_any(t, ptrs[1], i) - load_any(t, ptrs[3], c);
         ((float *)ptrs[0])[i] = (float)(q * ((const float *)ptrs[2])[c]);
@@ -32,23 +30,23 @@ KERNEL dnnk_dequantize(const dnnk_desc *d, void *const *ptrs, int64_t begin, int
 }
 
 /* The integer sum of one output of a quantised convolution, zero points
- * subtracted. i[] as for conv; i[20]: weight type. */
-INLINE int64_t qconv_sum(const dnnk_desc *d, const void *x, const void *w, double x_zp,
+ * subtracted. */
+INLINE int64_t qconv_sum(const dnnk_qconv_desc *d, const void *x, const void *w, double x_zp,
                          const void *w_zp, int64_t n, int64_t f, int64_t y, int64_t xo)
 {
-    const int64_t *a = d->i;
-    int64_t C = d->in[0].dims[1], H = d->in[0].dims[2], W = d->in[0].dims[3];
-    int64_t G = a[CONV_GROUPS], Cg = C / G, Fg = d->out.dims[1] / G, g = f / Fg;
-    int64_t KH = a[CONV_KH], KW = a[CONV_KW], wt = a[20], xt = d->in[0].type;
-    int64_t wz = (int64_t)load_any(wt, w_zp, a[CONV_PER_CHANNEL] ? f : 0);
+    const dnnk_window *a = &d->win;
+    int64_t C = d->in.dims[1], H = d->in.dims[2], W = d->in.dims[3];
+    int64_t G = d->groups, Cg = C / G, Fg = d->out.dims[1] / G, g = f / Fg;
+    int64_t KH = a->kernel[0], KW = a->kernel[1], wt = d->weight_type, xt = d->in.type;
+    int64_t wz = (int64_t)load_any(wt, w_zp, d->per_channel ? f : 0);
     int64_t sum = 0;
     for (int64_t c = 0; c < Cg; c++)
         for (int64_t ky = 0; ky < KH; ky++) {
-            int64_t iy = y * a[CONV_SH] - a[CONV_PT] + ky * a[CONV_DH];
+            int64_t iy = y * a->stride[0] - a->pad[0] + ky * a->dilation[0];
             if (iy < 0 || iy >= H)
                 continue;
             for (int64_t kx = 0; kx < KW; kx++) {
-                int64_t ix = xo * a[CONV_SW] - a[CONV_PL] + kx * a[CONV_DW];
+                int64_t ix = xo * a->stride[1] - a->pad[1] + kx * a->dilation[1];
                 if (ix < 0 || ix >= W)
                     continue;
                 int64_t xv = load_int(xt, x, ((n * C + g * Cg + c) * H + iy) * W + ix) - (int64_t)x_zp;
@@ -59,14 +57,11 @@ INLINE int64_t qconv_sum(const dnnk_desc *d, const void *x, const void *w, doubl
     return sum;
 }
 
-/* conv_integer, ptrs: out, x, weight, x_zero_point, w_zero_point.
- * qlinear_conv (i[21] = 1), ptrs: out, x, weight, x_scale, x_zero_point,
- * w_scale, w_zero_point, y_scale, y_zero_point, [bias]. Units are images. */
-KERNEL dnnk_qconv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* Units are images; the pointers are listed with dnnk_qconv_desc. */
+KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    const int64_t *a = d->i;
-    bool linear = a[21];
-    int64_t F = d->out.dims[1], OH = d->out.dims[2], OW = d->out.dims[3], xt = d->in[0].type;
+    bool linear = d->linear;
+    int64_t F = d->out.dims[1], OH = d->out.dims[2], OW = d->out.dims[3], xt = d->in.type;
     const void *x_zp = ptrs[linear ? 4 : 3], *w_zp = ptrs[linear ? 6 : 4];
     double xz = load_any(xt, x_zp, 0);
     for (int64_t n = begin; n < end; n++)
@@ -79,22 +74,20 @@ KERNEL dnnk_qconv(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t 
                         ((int32_t *)ptrs[0])[i] = (int32_t)sum;
                         continue;
                     }
-                    if (a[CONV_BIAS])
+                    if (d->has_bias)
                         sum += ((const int32_t *)ptrs[9])[f];
-                    double w_scale = ((const float *)ptrs[5])[a[CONV_PER_CHANNEL] ? f : 0];
+                    double w_scale = ((const float *)ptrs[5])[d->per_channel ? f : 0];
                     double v = (double)sum * ((const float *)ptrs[3])[0] * w_scale / ((const float *)ptrs[7])[0];
                     store_saturated(d->out.type, ptrs[0], i, nearbyint(v) + load_any(d->out.type, ptrs[8], 0));
                 }
 }
 
-/* matmul_integer (i[0] = 0), ptrs: out, a, b, a_zero_point, b_zero_point.
- * qlinear_matmul (i[0] = 1), ptrs: out, a, b, a_scale, a_zero_point,
- * b_scale, b_zero_point, y_scale, y_zero_point. i[1]: per-column b.
- * Units are output rows (batch x M). */
-KERNEL dnnk_qmatmul(const dnnk_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* Units are output rows (batch x M); the pointers are listed with
+ * dnnk_qmatmul_desc. */
+KERNEL dnnk_qmatmul(const dnnk_qmatmul_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    bool linear = d->i[0], per_col = d->i[1];
-    const dnnk_tensor *as = &d->in[0], *bs = &d->in[1], *os = &d->out;
+    bool linear = d->linear, per_col = d->per_column;
+    const dnnk_tensor *as = &d->a, *bs = &d->b, *os = &d->out;
     int64_t M = as->dims[as->rank - 2], K = as->dims[as->rank - 1], N = bs->dims[bs->rank - 1];
     dnnk_tensor ba = *as, bb = *bs, bo = *os;
     ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;

@@ -33,6 +33,8 @@ typedef struct CompiledModel {
     LLVMModuleRef module;
     LLVMTargetMachineRef tm;
     Plan plan;
+    int *call_nodes; /* the layer of each kernel call (node index, -1 for a final copy) */
+    int n_calls;
     char *name;
     bool owns_ctx;
 } CompiledModel;

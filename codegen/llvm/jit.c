@@ -7,7 +7,6 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 
-#include "calls.h"
 #include "dnnrt.h"
 
 struct JitModel {
@@ -50,16 +49,11 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
         free(j);
         return NULL;
     }
+    /* The JIT model keeps the blob and the layer of each call. */
     j->plan = m.plan;
-    memset(&m.plan, 0, sizeof m.plan); /* the JIT model keeps the blob */
-    CallList calls;
-    if (calls_build(g, &j->plan, DNNK_NR, &calls, err, errsz)) {
-        j->call_nodes = calloc((size_t)calls.count + 1, sizeof *j->call_nodes);
-        for (int k = 0; j->call_nodes && k < calls.count; k++)
-            j->call_nodes[k] = calls.calls[k].node;
-        j->n_calls = calls.count;
-        calls_free(&calls);
-    }
+    memset(&m.plan, 0, sizeof m.plan);
+    j->call_nodes = m.call_nodes, j->n_calls = m.n_calls;
+    m.call_nodes = NULL;
     bool ok = !jit_error(LLVMOrcCreateLLJIT(&j->jit, NULL), "creating the JIT", err, errsz);
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m.module, tsc);
     m.module = NULL; /* owned by tsm now */

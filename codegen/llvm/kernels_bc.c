@@ -19,19 +19,18 @@ static bool has_feature(const char *features, const char *f)
     return false;
 }
 
-bool kernels_bitcode(const char *triple, const char *features, const unsigned char **bc,
-                     size_t *size, int *lanes)
+bool kernels_bitcode(const char *triple, const char *features, KernelLibrary *lib)
 {
     if (strncmp(triple, "x86_64", 6) == 0 && has_feature(features, "+avx512f")) {
-        *bc = dnnk_bc_x86_64_avx512, *size = dnnk_bc_x86_64_avx512_size, *lanes = 16;
+        *lib = (KernelLibrary){dnnk_bc_x86_64_avx512, dnnk_bc_x86_64_avx512_size, 16, ISA_X86_64_AVX512};
         return true;
     }
     if (strncmp(triple, "x86_64", 6) == 0) {
-        *bc = dnnk_bc_x86_64, *size = dnnk_bc_x86_64_size, *lanes = 8;
+        *lib = (KernelLibrary){dnnk_bc_x86_64, dnnk_bc_x86_64_size, 8, ISA_X86_64};
         return true;
     }
     if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
-        *bc = dnnk_bc_aarch64, *size = dnnk_bc_aarch64_size, *lanes = 8;
+        *lib = (KernelLibrary){dnnk_bc_aarch64, dnnk_bc_aarch64_size, 8, ISA_AARCH64};
         return true;
     }
     return false;

@@ -6,10 +6,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The bitcode for a target triple and its CPU features (the AVX-512 build
- * when they include +avx512f), and its vector lanes; false if dnnc has none
- * for the triple. */
-bool kernels_bitcode(const char *triple, const char *features, const unsigned char **bc,
-                     size_t *size, int *lanes);
+#include "registry.h"
+
+typedef struct KernelLibrary {
+    const unsigned char *bitcode;
+    size_t size;
+    int lanes;      /* floats per vector: the conv pixel tile is 2 * lanes */
+    KernelIsa isa;  /* the registry rows it has beyond the portable ones */
+} KernelLibrary;
+
+/* The build for a target triple and its CPU features (the AVX-512 build
+ * when they include +avx512f); false if dnnc has none for the triple. */
+bool kernels_bitcode(const char *triple, const char *features, KernelLibrary *lib);
 
 #endif

@@ -12,6 +12,7 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "bind.h"
 #include "calls.h"
 #include "codegen.h"
 #include "kernels_bc.h"
@@ -82,9 +83,10 @@ static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **
 
 /* ---- the kernel library ---------------------------------------------------------- */
 
-static bool link_kernels(Lowering *l, const unsigned char *bc, size_t size, char *err, size_t errsz)
+static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
 {
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange((const char *)bc, size, "dnnk", 0);
+    LLVMMemoryBufferRef buf =
+        LLVMCreateMemoryBufferWithMemoryRange((const char *)lib->bitcode, lib->size, "dnnk", 0);
     LLVMModuleRef kmod;
     bool failed = LLVMParseBitcodeInContext2(l->ctx, buf, &kmod);
     LLVMDisposeMemoryBuffer(buf);
@@ -187,7 +189,7 @@ static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k)
     }
     char dname[600];
     snprintf(dname, sizeof dname, "%s.desc", fname);
-    LLVMValueRef desc = private_bytes(l, dname, &c->desc, sizeof c->desc, 8);
+    LLVMValueRef desc = private_bytes(l, dname, c->desc, c->desc_size, 8);
     LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel);
     LLVMValueRef args[4] = {desc, ptrs, LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
     LLVMBuildCall2(l->b, l->kernel_t, kernel, args, 4, "");
@@ -317,43 +319,69 @@ static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t err
     return true;
 }
 
-static bool lower(Lowering *l, const char *triple, const char *cpu, const char *features,
-                  LLVMTargetMachineRef tm, char *err, size_t errsz)
+static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, const char *triple,
+                  const char *cpu, const char *features, LLVMTargetMachineRef tm, char *err, size_t errsz)
 {
-    const unsigned char *bc;
-    size_t size;
-    int lanes;
-    if (!kernels_bitcode(triple, features, &bc, &size, &lanes)) {
-        snprintf(err, errsz, "no kernel library for target '%s' (dnnc has x86_64 and aarch64)", triple);
-        return false;
-    }
-    CallList calls;
-    if (!calls_build(l->g, l->plan, 2 * lanes, &calls, err, errsz))
-        return false;
     LLVMSetTarget(l->mod, triple);
     LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(l->mod, dl);
     LLVMDisposeTargetData(dl);
     init_types(l);
-    bool ok = link_kernels(l, bc, size, err, errsz);
+    bool ok = link_kernels(l, lib, err, errsz);
     if (ok && l->o->embed_weights) {
         char gname[300];
         snprintf(gname, sizeof gname, "%s_weights", l->name);
         l->weights = private_bytes(l, gname, l->plan->weights, l->plan->weights_size, 64);
     }
-    LLVMValueRef *tasks = calloc((size_t)calls.count + 1, sizeof *tasks);
+    LLVMValueRef *tasks = calloc((size_t)calls->count + 1, sizeof *tasks);
     ok = ok && tasks;
-    for (int k = 0; ok && k < calls.count; k++)
-        tasks[k] = build_task(l, &calls.calls[k], k);
+    for (int k = 0; ok && k < calls->count; k++)
+        tasks[k] = build_task(l, &calls->calls[k], k);
     if (ok)
-        build_run(l, &calls, tasks, build_dispatch(l));
+        build_run(l, calls, tasks, build_dispatch(l));
     for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); ok && f; f = LLVMGetNextFunction(f))
         if (!LLVMIsDeclaration(f))
             set_cpu_attributes(l, f, cpu, features);
     ok = ok && optimise(l, tm, err, errsz);
     free(tasks);
-    calls_free(&calls);
     return ok;
+}
+
+/* Which layer each call runs, for per-layer profiles. */
+static bool keep_call_nodes(CompiledModel *m, const CallList *calls)
+{
+    m->call_nodes = calloc((size_t)calls->count + 1, sizeof *m->call_nodes);
+    if (!m->call_nodes)
+        return false;
+    for (int k = 0; k < calls->count; k++)
+        m->call_nodes[k] = calls->calls[k].node;
+    m->n_calls = calls->count;
+    return true;
+}
+
+/* Binds every layer to its kernel in lib, plans storage and weights, and
+ * lists the kernel calls. */
+static bool plan_calls(const Graph *g, const KernelLibrary *lib, CompiledModel *m, CallList *calls, char *err,
+                       size_t errsz)
+{
+    KernelBinding *bind = bind_graph(g, lib->isa, err, errsz);
+    bool ok = bind && plan_build(g, bind, &m->plan, err, errsz) &&
+              calls_build(g, &m->plan, bind, 2 * lib->lanes, calls, err, errsz);
+    free(bind);
+    if (ok && !keep_call_nodes(m, calls)) {
+        snprintf(err, errsz, "out of memory");
+        ok = false;
+    }
+    return ok;
+}
+
+static bool find_library(const char *triple, const char *features, KernelLibrary *lib, char *err,
+                         size_t errsz)
+{
+    if (kernels_bitcode(triple, features, lib))
+        return true;
+    snprintf(err, errsz, "no kernel library for target '%s' (dnnc has x86_64 and aarch64)", triple);
+    return false;
 }
 
 bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, CompiledModel *m,
@@ -364,7 +392,10 @@ bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, 
     char *triple = NULL, *cpu = NULL, *features = NULL;
     m->tm = make_target_machine(o, &triple, &cpu, &features, err, errsz);
     m->name = strdup(o->name ? o->name : "model");
-    bool ok = m->tm && m->name && plan_build(g, &m->plan, err, errsz);
+    KernelLibrary lib;
+    CallList calls = {0};
+    bool ok = m->tm && m->name && find_library(triple, features, &lib, err, errsz) &&
+              plan_calls(g, &lib, m, &calls, err, errsz);
     if (ok) {
         m->owns_ctx = ctx == NULL;
         m->ctx = ctx ? ctx : LLVMContextCreate();
@@ -372,9 +403,10 @@ bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, 
         Lowering l = {.g = g, .plan = &m->plan, .o = o, .ctx = m->ctx, .mod = m->module,
                       .b = LLVMCreateBuilderInContext(m->ctx)};
         l.name = m->name;
-        ok = lower(&l, triple, cpu, features, m->tm, err, errsz);
+        ok = lower(&l, &lib, &calls, triple, cpu, features, m->tm, err, errsz);
         LLVMDisposeBuilder(l.b);
     }
+    calls_free(&calls);
     free(triple);
     free(cpu);
     free(features);
@@ -392,6 +424,7 @@ void codegen_free(CompiledModel *m)
     if (m->tm)
         LLVMDisposeTargetMachine(m->tm);
     plan_free(&m->plan);
+    free(m->call_nodes);
     free(m->name);
     memset(m, 0, sizeof *m);
 }

@@ -2,7 +2,10 @@
  * or output buffers, in the weight blob, or at an offset in one workspace
  * whose regions are reused once a tensor is dead (liveness-based planning).
  * Layers that only reinterpret their operand (flatten, reshape, dropout,
- * constants) share its storage instead of copying. */
+ * constants) share its storage instead of copying. No other layer's output
+ * shares storage with any of its operands: kernels may read every operand
+ * after writing parts of the output (conv and fc keep partial sums in the
+ * output while they read their residual operand). */
 #ifndef DNNC_PLAN_H
 #define DNNC_PLAN_H
 
@@ -19,27 +22,19 @@ typedef struct Location {
     int index;     /* input or output number */
 } Location;
 
-/* Layers a convolution absorbs into its epilogue: a batch norm (folded into
- * a per-filter scale and shift computed now) and a ReLU, when each is the
- * only reader of the layer before it. */
-typedef struct Epilogue {
-    int batchnorm, relu; /* node indices, or -1 */
-    int last;            /* the node whose output the convolution writes */
-    int absorbed_by;     /* for an absorbed layer: its convolution; -1 otherwise */
-    size_t scale_offset; /* in the weight blob: F scales, then F shifts */
-} Epilogue;
-
 typedef struct Plan {
     Location *loc;         /* per tensor id */
-    bool *aliases;         /* per node: no code of its own (it shares storage, or a
-                            * convolution computes it in its epilogue) */
-    Epilogue *epilogue;    /* per node (convolutions) */
+    bool *aliases;         /* per node: no code of its own (it shares storage) */
     size_t workspace_size;
     unsigned char *weights; /* the blob (malloc), 64-byte aligned regions */
     size_t weights_size;
 } Plan;
 
-bool plan_build(const Graph *g, Plan *p, char *err, size_t errsz);
+struct KernelBinding;
+
+/* Plans g; each layer's weights are packed as its binding (bind[node])
+ * says. */
+bool plan_build(const Graph *g, const struct KernelBinding *bind, Plan *p, char *err, size_t errsz);
 void plan_free(Plan *p);
 
 #endif

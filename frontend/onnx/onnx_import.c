@@ -10,10 +10,7 @@
 #include "checked.h"
 #include "fileio.h"
 #include "onnx_internal.h"
-#include "reference.h"
-
-/* The largest constant that import-time folding makes. */
-#define MAX_FOLDED_BYTES ((size_t)256 << 20)
+#include "pass.h"
 
 /* The opsets whose semantics the handlers implement. */
 #define ONNX_MIN_OPSET 1
@@ -424,52 +421,50 @@ static OnnxConst *const_from_tensor(Importer *im, const Tensor *t, const void *d
     return c;
 }
 
-/* A node whose inputs are all known is run now, in a scratch graph, with
- * the reference executor; its outputs become constants. */
+/* The value the fold-constants pass left for output k of the scratch graph,
+ * or NULL after reporting why there is none. */
+static const void *folded_value(Importer *im, int k)
+{
+    const Tensor *t = &im->g->tensors[im->g->outputs[k]];
+    const Node *p = graph_producer(im->g, im->g->outputs[k]);
+    if (p && p->op == OP_CONSTANT && im->g->tensors[p->params[0]].data)
+        return im->g->tensors[p->params[0]].data;
+    size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+    onnx_error(im, "the constant computation could not be folded (its result has %zu bytes; the "
+                   "limit is %zu)", bytes, FOLD_CONSTANTS_MAX_BYTES);
+    return NULL;
+}
+
+/* A node whose inputs are all known is imported into a scratch graph,
+ * where every input is a constant layer, and the fold-constants pass
+ * computes it; its outputs become constants. */
 static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handler)
 {
     Graph *real = im->g;
     im->g = graph_new();
     im->folding = true;
     bool ok = handler(im, n);
-    void **outs = calloc(n->n_output + 1, sizeof *outs);
-    int *tensors = calloc(n->n_output + 1, sizeof *tensors);
+    int *outputs = calloc(n->n_output + 1, sizeof *outputs);
+    ok = ok && outputs;
     for (size_t i = 0; ok && i < n->n_output; i++) {
         OnnxValue *v = n->output[i] && n->output[i][0] ? onnx_value(im, n->output[i]) : NULL;
-        tensors[i] = v ? v->tensor : -1;
-        if (tensors[i] >= 0) {
-            graph_add_output(im->g, tensors[i]);
-            const Tensor *t = &im->g->tensors[tensors[i]];
-            size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
-            if (bytes > MAX_FOLDED_BYTES) {
-                onnx_error(im, "folding would make a constant of %zu bytes (the limit is %zu)", bytes,
-                           (size_t)MAX_FOLDED_BYTES);
-                ok = false;
-                break;
-            }
-            outs[i] = malloc(bytes + 1);
-            if (!(ok = outs[i] != NULL))
-                onnx_error(im, "out of memory folding a constant of %zu bytes", bytes);
-        }
+        outputs[i] = v && v->tensor >= 0 ? im->g->n_outputs : -1;
+        if (outputs[i] >= 0)
+            graph_add_output(im->g, v->tensor);
     }
-    char err[1024];
-    void **packed = calloc(n->n_output + 1, sizeof *packed);
-    int n_packed = 0;
-    for (size_t i = 0; ok && i < n->n_output; i++)
-        if (tensors[i] >= 0)
-            packed[n_packed++] = outs[i];
-    if (ok && n_packed && !reference_run_typed(im->g, NULL, packed, err, sizeof err)) {
-        onnx_error(im, "folding the constant computation failed: %s", err);
-        ok = false;
+    PassOptions po = {.opt_level = 1, .diag = im->d};
+    PassReport report = {0};
+    ok = ok && pass_fold_constants(im->g, &po, &report);
+    for (size_t i = 0; ok && i < n->n_output; i++) {
+        if (outputs[i] < 0)
+            continue;
+        const void *value = folded_value(im, outputs[i]);
+        ok = value != NULL;
+        if (ok)
+            onnx_bind_const(im, n->output[i],
+                            const_from_tensor(im, &im->g->tensors[im->g->outputs[outputs[i]]], value));
     }
-    for (size_t i = 0; ok && i < n->n_output; i++)
-        if (tensors[i] >= 0)
-            onnx_bind_const(im, n->output[i], const_from_tensor(im, &im->g->tensors[tensors[i]], outs[i]));
-    for (size_t i = 0; i < n->n_output; i++)
-        free(outs[i]);
-    free(outs);
-    free(packed);
-    free(tensors);
+    free(outputs);
     graph_free(im->g);
     im->g = real;
     im->folding = false;

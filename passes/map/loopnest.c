@@ -55,6 +55,20 @@ static void build(LoopNest *n, const MapLayer *l, const Mapping *m, const LoopLe
 
 void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m) { build(n, l, m, mapped_levels); }
 
+void mapping_canonicalize(const MapLayer *l, Mapping *m)
+{
+    for (int d = 0; d < DIM_COUNT; d++) {
+        int64_t e = 1, size = l->dim[d];
+        /* LoopLevel numbers the levels innermost first, as build() nests them. */
+        for (int lv = 0; lv < LOOP_LEVELS; lv++) {
+            int64_t need = ceil_div(size, e), f = m->factor[lv][d];
+            f = lv == LOOP_DRAM || f > need ? need : f < 1 ? 1 : f;
+            m->factor[lv][d] = f;
+            e = e * f < size ? e * f : size;
+        }
+    }
+}
+
 void nest_build_spatial_inner(LoopNest *n, const MapLayer *l, const Mapping *m)
 {
     build(n, l, m, spatial_inner_levels);

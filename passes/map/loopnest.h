@@ -26,6 +26,12 @@ typedef struct LoopNest {
 } LoopNest;
 
 void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m);
+/* Rewrites m's bounds to the iterations its loops really run on layer l:
+ * each clipped to what the levels inside leave of the dimension, the DRAM
+ * level set to the rest. The loop nest is unchanged; the bounds then say
+ * what it does, for @mapping and for the counts that read bounds directly
+ * (active PEs, compute steps, the spatial-inner view). */
+void mapping_canonicalize(const MapLayer *l, Mapping *m);
 /* The same loops with the spatial levels innermost: cutting above them
  * counts what the array must fetch at each step when nothing is kept
  * between steps (one multicast per step, one spatial reduction per step). */

@@ -99,9 +99,25 @@ typedef struct MapChoice {
 bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *best, char *why,
                 size_t whysz);
 
-/* A one-line description of a mapping's spatial assignment and tiles:
- * "rows R3xC4 cols P13 | pe Q13 | rf M4C1S3 | buf ... | dram ..." */
+/* A one-line description of a mapping's tiles, outermost level first, DRAM
+ * (the rest) left out: "buf M2C8 | rows C4R3 | cols P13 | pe Q13 | rf M4S3 " */
 void mapping_format(const Mapping *m, char *buf, size_t size);
+
+/* A level's name as reports and @mapping spell it: "rf", "pe", "cols",
+ * "rows", "buf", "dram". */
+const char *loop_level_name(LoopLevel lv);
+
+/* ---- The mapping as the IR records it (record.c) ---- */
+
+/* The record of mapping m of layer l (@mapping): the iterations each loop
+ * really runs, every level's order. */
+void mapping_to_ann(const MapLayer *l, const Mapping *m, MappingAnn *out);
+/* The mapping a record gives, for dataflow d on layer l. False, with the
+ * reason in why, unless the record is a loop nest of exactly this layer:
+ * every dimension covered, no loop with an empty last iteration. Whether it
+ * fits the machine and the dataflow is map_evaluate's to say. */
+bool mapping_from_ann(const MapLayer *l, Dataflow d, const MappingAnn *a, Mapping *out, char *why,
+                      size_t whysz);
 
 
 /* ---- Whole networks (map_graph.c) ---- */
@@ -122,6 +138,7 @@ typedef struct MapOptions {
 typedef struct LayerMap {
     int node;
     MapLayer layer;
+    bool recorded; /* the node's own @mapping was evaluated; nothing was searched */
     bool tried[DATAFLOW_KINDS];
     bool fits[DATAFLOW_KINDS];
     MapChoice choice[DATAFLOW_KINDS];
@@ -134,10 +151,13 @@ typedef struct GraphMap {
     int n;
 } GraphMap;
 
-/* Maps every CONV and FC layer of g. A layer annotated @dataflow(X) is
- * mapped with X when the options ask for the best dataflow. Returns false
- * only when memory runs out; layers that fit nowhere have chosen ==
- * DATAFLOW_AUTO and their reasons in why. */
+/* Maps every CONV and FC layer of g under the options' dataflow or, when
+ * they ask for the best, under the layer's @dataflow(X) if it has one, else
+ * under each dataflow, keeping the lowest energy. A layer mapped under the
+ * dataflow of its @mapping is evaluated with exactly that mapping
+ * (recorded), never searched. Returns false only when memory runs out;
+ * layers that fit nowhere have chosen == DATAFLOW_AUTO and their reasons in
+ * why. */
 bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMap *out);
 void graph_map_free(GraphMap *m);
 

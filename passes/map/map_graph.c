@@ -7,13 +7,17 @@
 #include "map.h"
 #include "sparsity.h"
 
-/* The tensor a layer's output is written to DRAM as: after its ReLU, when
- * one follows (Eyeriss applies ReLU before compressing the output). */
+/* The tensor a layer's output is written to DRAM as: after its ReLU
+ * (Eyeriss applies ReLU before compressing the output), whether the ReLU
+ * is fused into the layer or follows it as a layer of its own. */
 static int written_output(const Graph *g, const Node *n)
 {
+    if (sparsity_rectifies(n))
+        return n->output;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *c = &g->nodes[i];
-        if (c->op == OP_RELU && c->n_inputs == 1 && c->inputs[0] == n->output)
+        bool activation = c->op == OP_RELU || c->op == OP_CLIP;
+        if (activation && sparsity_rectifies(c) && c->n_inputs == 1 && c->inputs[0] == n->output)
             return c->output;
     }
     return n->output;
@@ -53,6 +57,20 @@ static void map_one(const ArchSet *arch, Dataflow forced, LayerMap *lm)
     }
 }
 
+/* The layer carries the mapping to use: evaluate it, search nothing. */
+static void evaluate_recorded(const ArchSet *arch, const Node *n, LayerMap *lm)
+{
+    Dataflow d = n->ann.dataflow;
+    MapChoice *mc = &lm->choice[d];
+    lm->recorded = lm->tried[d] = true;
+    lm->fits[d] = mapping_from_ann(&lm->layer, d, &n->ann.mapping, &mc->mapping, lm->why[d],
+                                   sizeof lm->why[d]) &&
+                  map_evaluate(arch_for(arch, d), &lm->layer, &mc->mapping, &mc->cost, lm->why[d],
+                               sizeof lm->why[d]);
+    mc->evaluated = 1;
+    lm->chosen = lm->fits[d] ? d : DATAFLOW_AUTO;
+}
+
 bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMap *out)
 {
     out->n = 0;
@@ -73,7 +91,10 @@ bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMa
         lm->node = i;
         set_sparsity(g, n, stats, &lm->layer);
         Dataflow forced = o->dataflow != DATAFLOW_AUTO ? o->dataflow : n->ann.dataflow;
-        map_one(arch, forced, lm);
+        if (n->ann.mapping.present && forced == n->ann.dataflow)
+            evaluate_recorded(arch, n, lm);
+        else
+            map_one(arch, forced, lm);
         out->n++;
         if (o->progress)
             o->progress(o->progress_ctx, out->n, total);
@@ -91,13 +112,13 @@ void graph_map_free(GraphMap *m)
 
 void mapping_format(const Mapping *m, char *buf, size_t size)
 {
-    static const char *const level_names[LOOP_LEVELS] = {"rf", "pe", "cols", "rows", "buf", "dram"};
     size_t used = 0;
     buf[0] = '\0';
     for (int lv = LOOP_LEVELS - 1; lv >= 0 && used < size; lv--) {
         if (lv == LOOP_DRAM)
             continue; /* the remainder; implied */
-        int w = snprintf(buf + used, size - used, "%s%s ", used ? "| " : "", level_names[lv]);
+        int w = snprintf(buf + used, size - used, "%s%s ", used ? "| " : "",
+                         loop_level_name((LoopLevel)lv));
         used += w > 0 ? (size_t)w : 0;
         bool any = false;
         for (int k = 0; k < DIM_COUNT && used < size; k++) {

@@ -41,8 +41,8 @@ static bool check_shape(const SpatialArch *a, const MapLayer *l, const Mapping *
     for (int lv = 0; lv < LOOP_LEVELS; lv++)
         for (int d = 0; d < DIM_COUNT; d++)
             if (m->factor[lv][d] > 1 && !(allowed[lv] & DIM_BIT(d))) {
-                snprintf(why, whysz, "%s does not split %s at level %d", dataflow_name(s->id),
-                         dim_name((Dim)d), lv);
+                snprintf(why, whysz, "%s has no loop over %s at level '%s'", dataflow_name(s->id),
+                         dim_name((Dim)d), loop_level_name((LoopLevel)lv));
                 return false;
             }
     for (int d = 0; d < DIM_COUNT; d++) {

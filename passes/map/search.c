@@ -39,7 +39,7 @@ typedef struct Search {
     bool found;
     MapChoice best;
     char why[256];
-    bool have_why;
+    int why_stage; /* the stage that wrote why; 0: none yet */
     Ranked beam[BEAM];
     int n_beam;
 } Search;
@@ -96,16 +96,29 @@ static bool better(const LayerCost *c, const LayerCost *than)
     return c->cycles < than->cycles;
 }
 
-static double attempt(Search *S, const Mapping *m, bool check_buffer)
+/* Why no mapping fits, as the first misfit of the deepest stage that met
+ * one: once spatial assignments and RF tiles fit, what rules out every
+ * buffer tile is what the user needs to hear. */
+static void note_why(Search *S, int stage, const char *why)
+{
+    if (stage <= S->why_stage)
+        return;
+    snprintf(S->why, sizeof S->why, "%s", why);
+    S->why_stage = stage;
+}
+
+/* Evaluates m as the loop nest it denotes (mapping_canonicalize): the
+ * stages build bounds from tile sizes that may overshoot what is left of a
+ * dimension, and the mapping kept must be the one @mapping records. */
+static double attempt(Search *S, const Mapping *raw, bool check_buffer)
 {
     LayerCost c;
     char why[256];
+    Mapping canonical = *raw, *m = &canonical;
+    mapping_canonicalize(S->l, m);
     S->evaluated++;
     if (!model_evaluate(S->a, S->l, m, check_buffer, &c, why, sizeof why)) {
-        if (!S->have_why) {
-            memcpy(S->why, why, sizeof why);
-            S->have_why = true;
-        }
+        note_why(S, check_buffer ? 2 : 1, why);
         return INFINITY;
     }
     if (check_buffer && (!S->found || better(&c, &S->best.cost))) {
@@ -514,12 +527,10 @@ static void stage_outer(Search *S, const Mapping *inner, bool coarse)
         c.ext[d] = c.inner[d];
     }
     if (buffer_bytes(&c) > (double)S->a->buffer_bytes) {
-        if (!S->have_why) {
-            snprintf(S->why, sizeof S->why,
-                     "the smallest buffer tile needs %.0f bytes, the buffer holds %lld",
-                     buffer_bytes(&c), (long long)S->a->buffer_bytes);
-            S->have_why = true;
-        }
+        char why[256];
+        snprintf(why, sizeof why, "the smallest buffer tile needs %.0f bytes, the buffer holds %lld",
+                 buffer_bytes(&c), (long long)S->a->buffer_bytes);
+        note_why(S, 2, why);
         return;
     }
     double best = INFINITY;
@@ -569,7 +580,7 @@ bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *
     if (S.found)
         descend(&S);
     if (!S.found) {
-        snprintf(why, whysz, "%s", S.have_why ? S.why : "no spatial assignment fits the array");
+        snprintf(why, whysz, "%s", S.why_stage ? S.why : "no spatial assignment fits the array");
         return false;
     }
     *best = S.best;

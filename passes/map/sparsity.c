@@ -92,6 +92,24 @@ static bool keeps_zeros(OpKind op)
     }
 }
 
+/* Clipping at 0 zeroes the negatives as a ReLU does; clipping above 0
+ * leaves no zero at all, below 0 only exact zeros. */
+static bool rectifying(int act_kind, double min)
+{
+    return act_kind == ACT_RELU || (act_kind == ACT_CLIP && min == 0);
+}
+
+bool sparsity_rectifies(const Node *n)
+{
+    switch (n->op) {
+    case OP_RELU: return true;
+    case OP_CLIP: return rectifying(ACT_CLIP, n->attr.clip.min);
+    case OP_CONV: return rectifying(n->attr.conv.act.kind, n->attr.conv.act.min);
+    case OP_FC: return rectifying(n->attr.fc.act.kind, n->attr.fc.act.min);
+    default: return false;
+    }
+}
+
 void assume_activations(const Graph *g, double relu_zero, ActStats *stats)
 {
     for (int t = 0; t < g->n_tensors; t++)
@@ -100,7 +118,7 @@ void assume_activations(const Graph *g, double relu_zero, ActStats *stats)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         double z = 0;
-        if (n->op == OP_RELU)
+        if (sparsity_rectifies(n))
             z = relu_zero;
         else if (keeps_zeros(n->op) && n->n_inputs > 0)
             z = stats[n->inputs[0]].zero;

@@ -27,6 +27,12 @@ bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch
  * assumed to have `relu_zero` zeros; any other has none. */
 void assume_activations(const Graph *g, double relu_zero, ActStats *stats);
 
+/* Whether n's output is rectified, zero wherever its value before the
+ * activation is negative: relu, clip with min 0, and a conv or fc with one
+ * of those fused into it (fuse-epilogue), which so counts as the layer
+ * followed by its ReLU. */
+bool sparsity_rectifies(const Node *n);
+
 /* Bits per element of one tensor under RLC with the given field widths. */
 double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a);
 

@@ -6,17 +6,33 @@
 
 static int64_t count(const KernelArgs *a) { return dims_product(a->out_shape, 0, a->out_shape->rank); }
 
-void ref_relu(const KernelArgs *a)
+/* The one definition of relu, leaky_relu and (float) clip, shared by their
+ * layers and by the epilogues of conv and fc, so that fusing an
+ * activation changes nothing but where it runs. */
+float ref_activate(const Activation *act, float x)
+{
+    switch (act->kind) {
+    case ACT_RELU: return x > 0 ? x : 0.0f;
+    case ACT_LEAKY_RELU: return x >= 0 ? x : (float)act->alpha * x;
+    case ACT_CLIP: {
+        double v = x < act->min ? act->min : x;
+        return (float)(v > act->max ? act->max : v);
+    }
+    default: return x;
+    }
+}
+
+static void activate_all(const KernelArgs *a, const Activation *act)
 {
     for (int64_t i = 0; i < count(a); i++)
-        fout(a)[i] = fin(a, 0)[i] > 0 ? fin(a, 0)[i] : 0.0f;
+        fout(a)[i] = ref_activate(act, fin(a, 0)[i]);
 }
+
+void ref_relu(const KernelArgs *a) { activate_all(a, &(Activation){.kind = ACT_RELU}); }
 
 void ref_leaky_relu(const KernelArgs *a)
 {
-    float alpha = (float)a->node->attr.alpha.alpha;
-    for (int64_t i = 0; i < count(a); i++)
-        fout(a)[i] = fin(a, 0)[i] >= 0 ? fin(a, 0)[i] : alpha * fin(a, 0)[i];
+    activate_all(a, &(Activation){.kind = ACT_LEAKY_RELU, .alpha = a->node->attr.alpha.alpha});
 }
 
 /* One slope per channel (dimension 1), or slopes of any shape broadcast to

@@ -38,7 +38,15 @@ void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const floa
         }
 }
 
-/* out = acc + bias[f], rounded to float once. */
+/* The epilogue of conv and fc: out = act(acc + bias + residual), the sum
+ * in double rounded to float once, then the activation on that float as
+ * the activation's own layer computes it. */
+static float epilogue(const KernelArgs *a, const Activation *act, double acc, double bias, int64_t i)
+{
+    double residual = a->n_in == 2 ? fin(a, 1)[i] : 0.0;
+    return ref_activate(act, (float)(acc + bias + residual));
+}
+
 void ref_conv(const KernelArgs *a)
 {
     const ConvAttrs *at = &a->node->attr.conv;
@@ -48,11 +56,12 @@ void ref_conv(const KernelArgs *a)
     conv_core(at, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc);
     const float *bias = at->bias ? fparam(a, 1) : NULL;
     for (int64_t i = 0; i < count; i++)
-        fout(a)[i] = (float)(acc[i] + (bias ? bias[(i / plane) % os->d[1]] : 0.0));
+        fout(a)[i] = epilogue(a, &at->act, acc[i], bias ? bias[(i / plane) % os->d[1]] : 0.0, i);
 }
 
-/* out[n][u] = bias[u] + sum over k ascending of in[n][k] * w[u][k], where the
- * input of each sample is read flat (C order), as Caffe's InnerProduct does. */
+/* out[n][u] = act(bias[u] + sum over k ascending of in[n][k] * w[u][k], where the
+ * input of each sample is read flat (C order), as Caffe's InnerProduct does; residual and
+ * activation as for conv. */
 void ref_fc(const KernelArgs *a)
 {
     const FcAttrs *at = &a->node->attr.fc;
@@ -64,9 +73,7 @@ void ref_fc(const KernelArgs *a)
             double acc = 0;
             for (int64_t k = 0; k < K; k++)
                 acc += (double)fin(a, 0)[n * K + k] * w[u * K + k];
-            if (bias)
-                acc += bias[u];
-            fout(a)[n * U + u] = (float)acc;
+            fout(a)[n * U + u] = epilogue(a, &at->act, acc, bias ? bias[u] : 0.0, n * U + u);
         }
 }
 

@@ -89,6 +89,28 @@ static bool run_node(const Graph *g, const Node *n, void **buf, char *scratch)
     return ok;
 }
 
+bool reference_run_node(const Graph *g, const Node *n, const void *const *inputs, void *output,
+                        char *err, size_t errsz)
+{
+    if (!node_weights_bound(g, n)) {
+        snprintf(err, errsz, "layer '%s' has no weights", n->name);
+        return false;
+    }
+    void **buf = calloc((size_t)g->n_tensors + 1, sizeof *buf);
+    char *scratch = malloc(scratch_bytes(g, n) + 1);
+    bool ok = buf && scratch;
+    for (int i = 0; ok && i < n->n_inputs; i++)
+        buf[n->inputs[i]] = (void *)inputs[i];
+    if (ok)
+        buf[n->output] = output;
+    ok = ok && run_node(g, n, buf, scratch);
+    if (!ok)
+        snprintf(err, errsz, "out of memory running layer '%s'", n->name);
+    free(buf);
+    free(scratch);
+    return ok;
+}
+
 bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
                          size_t errsz)
 {

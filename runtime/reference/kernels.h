@@ -52,6 +52,9 @@ void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const floa
 void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
                  double *acc_out);
 
+/* A fused or stand-alone activation of one float (activation.c). */
+float ref_activate(const Activation *act, float x);
+
 /* Product of dims [from, to): strides for C-order loops. */
 int64_t dims_product(const Shape *s, int from, int to);
 

@@ -1,4 +1,5 @@
-/* Softmax, batch normalisation and local response normalisation. */
+/* Softmax, batch normalisation (and the scale-and-shift it folds into), and
+ * local response normalisation. */
 #include <math.h>
 
 #include "kernels.h"
@@ -42,6 +43,18 @@ void ref_batchnorm(const KernelArgs *a)
         int64_t c = (i / inner) % C;
         double norm = ((double)fin(a, 0)[i] - mean[c]) / sqrt((double)var[c] + eps);
         fout(a)[i] = (float)(norm * gamma[c] + beta[c]);
+    }
+}
+
+/* y = x * scale[c] + shift[c], channel c = dimension 1, in double. */
+void ref_scale_shift(const KernelArgs *a)
+{
+    const Shape *s = a->out_shape;
+    int64_t C = s->d[1], inner = dims_product(s, 2, s->rank), total = dims_product(s, 0, s->rank);
+    const float *scale = fparam(a, 0), *shift = fparam(a, 1);
+    for (int64_t i = 0; i < total; i++) {
+        int64_t c = (i / inner) % C;
+        fout(a)[i] = (float)((double)fin(a, 0)[i] * scale[c] + shift[c]);
     }
 }
 

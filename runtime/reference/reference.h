@@ -26,4 +26,9 @@ bool reference_run(const Graph *g, const float *const *inputs, float *const *out
 bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
                          size_t errsz);
 
+/* Runs the one layer n of g: inputs[i] holds operand i and output receives
+ * the result, each in its tensor's type. The constant folder uses it. */
+bool reference_run_node(const Graph *g, const Node *n, const void *const *inputs, void *output,
+                        char *err, size_t errsz);
+
 #endif

@@ -57,7 +57,7 @@ static bool load_labels(const char *path, int64_t samples, int32_t **labels)
     return *labels != NULL;
 }
 
-bool report_classes(const Array *out, int show, const char *labels_path)
+static bool report_f32(const Array *out, int show, const char *labels_path)
 {
     const Shape *s = &out->shape;
     int64_t samples = s->d[0], classes = s->rank ? array_count(out) / (samples ? samples : 1) : 0;
@@ -98,4 +98,20 @@ bool report_classes(const Array *out, int show, const char *labels_path)
                (long long)top1, (long long)samples, 100.0 * (double)top5 / (double)samples);
     free(labels);
     return true;
+}
+
+/* Scores of any element type are compared as float32. */
+bool report_classes(const Array *out, int show, const char *labels_path)
+{
+    if (out->dtype == ELEM_F32)
+        return report_f32(out, show, labels_path);
+    char err[1024];
+    Array scores;
+    if (!array_to_f32(out, &scores, err, sizeof err)) {
+        fprintf(stderr, "dnnc run: error: %s\n", err);
+        return false;
+    }
+    bool ok = report_f32(&scores, show, labels_path);
+    array_free(&scores);
+    return ok;
 }

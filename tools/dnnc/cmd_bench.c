@@ -3,7 +3,6 @@
  * this machine's measured peak; per layer with --per-layer. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "driver.h"
 #include "dnnrt.h"
@@ -12,25 +11,6 @@
 #include "peak.h"
 #include "progress.h"
 #include "stats.h"
-
-const char cmd_bench_usage[] =
-    "usage: dnnc bench MODEL [options]\n"
-    "       dnnc bench --peak [--threads N] [--json]\n\n"
-    "JIT-compiles MODEL for this machine and times it on random inputs: the median\n"
-    "latency of --runs runs after --warmup runs, the GFLOPS that gives (2 flops per\n"
-    "multiply-accumulate of `dnnc stats`), and the percentage of this machine's\n"
-    "peak float32 rate with the same number of threads, which --peak measures\n"
-    "(fused multiply-adds on the widest vectors the CPU has). Without weights\n"
-    "options the weights are random (seed 0): speed does not depend on them.\n\n"
-    "options:\n"
-    "  --threads N            threads (default 1)\n"
-    "  --runs N               timed runs (default 20)\n"
-    "  --warmup N             untimed runs first (default 3)\n"
-    "  --per-layer            median time of every layer\n"
-    "  --json                 one JSON object instead of text\n"
-    "  --peak                 measure only the machine's peak\n"
-    MODEL_OPTIONS_HELP
-    "  -h, --help             show this help\n";
 
 /* Called by the generated code after each kernel call (CodegenOptions.profile). */
 #define MAX_MARKS 65536
@@ -48,58 +28,59 @@ typedef struct BenchArgs {
     const char *model;
     int threads, runs, warmup;
     bool per_layer, json, peak_only;
-    ModelOptions mo;
+    ModelArgs weights;
+    PipelineArgs pipeline;
 } BenchArgs;
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || !*s || v < lo || v > hi)
-        return 0;
-    *out = (int)v;
-    return 1;
-}
+static const Option bench_options[] = {
+    {"threads", 0, "N", "threads (default 1)", OPTION_INT(BenchArgs, threads, 1, 1024)},
+    {"runs", 0, "N", "timed runs (default 20)", OPTION_INT(BenchArgs, runs, 1, 100000)},
+    {"warmup", 0, "N", "untimed runs first (default 3)", OPTION_INT(BenchArgs, warmup, 0, 100000)},
+    {"per-layer", 0, NULL, "median time of every layer", OPTION_FLAG(BenchArgs, per_layer)},
+    {"json", 0, NULL, "one JSON object instead of text", OPTION_FLAG(BenchArgs, json)},
+    {"peak", 0, NULL, "measure only the machine's peak", OPTION_FLAG(BenchArgs, peak_only)},
+    OPTIONS_END,
+};
 
-static int parse(int argc, char **argv, BenchArgs *a)
+const CommandSpec cmd_bench_spec = {
+    .name = "bench",
+    .summary = "time the compiled code: latency, GFLOPS, share of peak",
+    .usage = "dnnc bench MODEL [options]\n"
+             "       dnnc bench --peak [--threads N] [--json]",
+    .description =
+        "JIT-compiles MODEL for this machine and times it on random inputs: the median\n"
+        "latency of --runs runs after --warmup runs, the GFLOPS that gives (2 flops per\n"
+        "multiply-accumulate of `dnnc stats`), and the percentage of this machine's\n"
+        "peak float32 rate with the same number of threads, which --peak measures\n"
+        "(fused multiply-adds on the widest vectors the CPU has). Without weights\n"
+        "options the weights are random (seed 0): speed does not depend on them.\n"
+        "It times native code, with per-layer marks from the JIT, so the target is\n"
+        "cpu, at its default level (-O3) unless -O says otherwise.",
+    .operand = "model file",
+    .operand_offset = offsetof(BenchArgs, model),
+    .operand_optional = true,
+    .sections = {
+        {"options:", bench_options, 0},
+        MODEL_OPTION_SECTION(BenchArgs),
+        PIPELINE_OPTION_SECTIONS(
+            BenchArgs, "pipeline options (default: --target cpu at its default level):"),
+    },
+};
+
+/* Checks after the options are parsed; OPTIONS_PARSED or the exit status. */
+static int check_args(BenchArgs *a)
 {
-    memset(a, 0, sizeof *a);
-    a->threads = 1, a->runs = 20, a->warmup = 3;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int used = parse_model_option(argc, argv, &i, &a->mo, "bench");
-        if (used < 0)
-            return EXIT_USAGE;
-        if (used)
-            continue;
-        if (is_help_flag(s)) {
-            fputs(cmd_bench_usage, stdout);
-            return -1;
-        }
-        int *target = !strcmp(s, "--threads") ? &a->threads : !strcmp(s, "--runs") ? &a->runs
-                      : !strcmp(s, "--warmup") ? &a->warmup : NULL;
-        if (target) {
-            if (i + 1 >= argc || !parse_int(argv[++i], target == &a->warmup ? 0 : 1, 100000, target))
-                return usage_error("bench", "%s needs a positive integer", s);
-        } else if (!strcmp(s, "--per-layer")) {
-            a->per_layer = true;
-        } else if (!strcmp(s, "--json")) {
-            a->json = true;
-        } else if (!strcmp(s, "--peak")) {
-            a->peak_only = true;
-        } else if (s[0] == '-' && s[1]) {
-            return usage_error("bench", "unknown option '%s'", s);
-        } else if (a->model) {
-            return usage_error("bench", "more than one model");
-        } else {
-            a->model = s;
-        }
-    }
     if (!a->model && !a->peak_only)
         return usage_error("bench", "no model file (or --peak)");
-    if (!a->mo.weights && !a->mo.random && a->model && !strstr(a->model, ".onnx"))
-        a->mo.random = true, a->mo.seed = 0;
-    return 0;
+    const Target *t = a->pipeline.target;
+    if (t != target_find("cpu")) {
+        fprintf(stderr, "dnnc bench: error: bench times native code with per-layer marks from the "
+                        "JIT, which only target cpu makes; target %s has none\n", t->name);
+        return EXIT_INPUT_ERROR;
+    }
+    if (a->model && !a->weights.weights && !a->weights.random && !model_is_onnx(a->model))
+        a->weights.random = true, a->weights.seed = 0;
+    return OPTIONS_PARSED;
 }
 
 static int compare_doubles(const void *x, const void *y)
@@ -237,10 +218,13 @@ static void report(const BenchArgs *a, const Graph *g, const JitModel *j, const 
 
 int cmd_bench(int argc, char **argv)
 {
-    BenchArgs a;
-    int rc = parse(argc, argv, &a);
-    if (rc)
-        return rc < 0 ? EXIT_OK : rc;
+    BenchArgs a = {.threads = 1, .runs = 20, .warmup = 3};
+    int rc = model_command_parse(&cmd_bench_spec, argc, argv, &a, &a.pipeline, "cpu",
+                                 LEVEL_OF_TARGET);
+    if (rc == OPTIONS_PARSED)
+        rc = check_args(&a);
+    if (rc != OPTIONS_PARSED)
+        return rc;
     Peak peak = measure_peak(a.threads);
     if (a.peak_only) {
         if (a.json)
@@ -250,15 +234,12 @@ int cmd_bench(int argc, char **argv)
                    a.threads, a.threads == 1 ? "" : "s", peak.isa);
         return EXIT_OK;
     }
-    Diag d;
-    diag_init(&d, stderr);
     Model m;
-    if (!model_load(a.model, &a.mo, &d, &m)) {
-        model_free(&m);
+    if (!model_prepare(a.model, &a.weights, &a.pipeline, true, &m))
         return EXIT_INPUT_ERROR;
-    }
     char err[1024];
-    CodegenOptions co = {.name = "model", .opt_level = 3, .profile = a.per_layer};
+    CodegenOptions co = {.name = "model", .opt_level = a.pipeline.passes.opt_level,
+                         .profile = a.per_layer};
     double t0 = now_seconds();
     JitModel *j = jit_compile(m.graph, &co, err, sizeof err);
     double compile_s = now_seconds() - t0;

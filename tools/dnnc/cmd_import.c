@@ -6,93 +6,60 @@
 #include <string.h>
 
 #include "driver.h"
-#include "onnx_import.h"
-#include "outfile.h"
-#include "weights.h"
 
-const char cmd_import_usage[] =
-    "usage: dnnc import MODEL.onnx [-o OUT.dnn]\n\n"
-    "Imports an ONNX model (opsets 1 to 17; docs/onnx.md lists the operators)\n"
-    "and writes OUT.dnn, the network as source, and OUT.safetensors beside it\n"
-    "with every weight. Without -o, OUT is MODEL with .dnn in place of .onnx.\n"
-    "Both files are written whole or not at all.\n\n"
-    "options:\n"
-    "  -o FILE     the network source to write; the weights go to FILE's stem + .safetensors\n"
-    "  -h, --help  show this help\n";
+typedef struct ImportArgs {
+    const char *model, *out;
+    PipelineArgs pipeline;
+} ImportArgs;
 
-/* "dir/model.onnx" -> "dir/model" + ext */
-static char *with_extension(const char *path, const char *from, const char *to)
-{
-    size_t n = strlen(path), k = strlen(from);
-    if (n >= k && strcmp(path + n - k, from) == 0)
-        n -= k;
-    char *out = malloc(n + strlen(to) + 1);
-    if (out) {
-        memcpy(out, path, n);
-        strcpy(out + n, to);
-    }
-    return out;
-}
+static const Option import_options[] = {
+    {NULL, 'o', "OUT.dnn", "the network source to write; the weights go to OUT.safetensors\n"
+                           "(default: MODEL with .dnn in place of .onnx)",
+     OPTION_STRING(ImportArgs, out)},
+    OPTIONS_END,
+};
 
-static bool write_source(const Graph *g, const char *path)
-{
-    OutFile o;
-    char err[1024];
-    if (!outfile_open(&o, path, err, sizeof err)) {
-        fprintf(stderr, "dnnc import: error: %s\n", err);
-        return false;
-    }
-    graph_print(g, o.f);
-    if (!outfile_commit(&o, err, sizeof err)) {
-        fprintf(stderr, "dnnc import: error: %s\n", err);
-        return false;
-    }
-    return true;
-}
+const CommandSpec cmd_import_spec = {
+    .name = "import",
+    .summary = "convert an ONNX model to network source and safetensors weights",
+    .usage = "dnnc import MODEL.onnx [-o OUT.dnn] [options]",
+    .description =
+        "Imports an ONNX model (opsets 1 to 17; docs/onnx.md lists the operators)\n"
+        "and writes OUT.dnn, the network as source, and OUT.safetensors beside it\n"
+        "with every weight. Both files are written whole or not at all. By default\n"
+        "no optimisation runs (-O0): the network is the model as written; with -O1\n"
+        "and above the files hold the optimised graph and its rewritten weights.",
+    .operand = "model file",
+    .operand_offset = offsetof(ImportArgs, model),
+    .sections = {
+        {"options:", import_options, 0},
+        PIPELINE_OPTION_SECTIONS(
+            ImportArgs, "pipeline options (default: --target reference -O0, the model as written):"),
+    },
+};
 
 int cmd_import(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (is_help_flag(argv[i])) {
-            fputs(cmd_import_usage, stdout);
-            return EXIT_OK;
-        } else if (strcmp(argv[i], "-o") == 0) {
-            if (++i == argc)
-                return usage_error("import", "-o needs a file name");
-            out = argv[i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("import", "unknown option '%s'", argv[i]);
-        } else if (in) {
-            return usage_error("import", "more than one model");
-        } else {
-            in = argv[i];
-        }
-    }
-    if (!in)
-        return usage_error("import", "no model file");
-    Diag d;
-    diag_init(&d, stderr);
-    Graph *g = onnx_import(in, NULL, &d);
-    if (!g)
+    ImportArgs a = {0};
+    int rc = model_command_parse(&cmd_import_spec, argc, argv, &a, &a.pipeline, "reference",
+                                 LEVEL_AS_WRITTEN);
+    if (rc != OPTIONS_PARSED)
+        return rc;
+    if (!model_is_onnx(a.model))
+        return usage_error("import", "'%s' is not an .onnx model (dnnc dump -o rewrites network source)",
+                           a.model);
+    Model m;
+    if (!model_prepare(a.model, NULL, &a.pipeline, false, &m))
         return EXIT_INPUT_ERROR;
-    char *source = out ? strdup(out) : with_extension(in, ".onnx", ".dnn");
-    char *weights = source ? with_extension(source, ".dnn", ".safetensors") : NULL;
-    char err[1024];
-    bool ok = source && weights;
-    /* Weights first: a source file without its weights would be useless. */
-    if (ok && !weights_save(g, weights, err, sizeof err)) {
-        fprintf(stderr, "dnnc import: error: %s\n", err);
-        ok = false;
-    }
-    if (ok && !write_source(g, source)) {
-        remove(weights);
-        ok = false;
-    }
+    char *source = a.out ? strdup(a.out) : path_with_extension(a.model, ".onnx", ".dnn");
+    char *weights = source ? path_with_extension(source, ".dnn", ".safetensors") : NULL;
+    bool ok = weights && model_save(m.graph, graph_print, source, weights, "import");
+    if (!weights)
+        fprintf(stderr, "dnnc import: error: out of memory\n");
     if (ok)
-        printf("wrote %s (%d layers) and %s\n", source, g->n_nodes, weights);
+        printf("wrote %s (%d layers) and %s\n", source, m.graph->n_nodes, weights);
     free(source);
     free(weights);
-    graph_free(g);
+    model_free(&m);
     return ok ? EXIT_OK : EXIT_INPUT_ERROR;
 }

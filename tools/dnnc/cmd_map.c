@@ -1,8 +1,6 @@
 /* dnnc map: map every CONV and FC layer of a network onto the spatial
  * accelerator and report accesses, energy, utilisation and cycles
  * (survey Sections V-B and VIII). */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,130 +15,93 @@
 #include "progress.h"
 #include "sparsity.h"
 
-const char cmd_map_usage[] =
-    "usage: dnnc map MODEL [--arch NAME|FILE] [--dataflow DF] [--batch N] [options]\n\n"
-    "Maps every CONV and FC layer onto the spatial accelerator and reports, per\n"
-    "layer, the mapping chosen (dataflow, spatial assignment, tile sizes per\n"
-    "level), accesses and energy by level (DRAM, global buffer, array, RF) and\n"
-    "by data type (ifmap, filter, psum), PE utilisation and cycles. Energies are\n"
-    "in units of one MAC (survey Fig. 22); docs/accelerator.md gives the model.\n\n"
-    "options:\n"
-    "  --arch NAME|FILE       the machine: a built-in name or a description file\n"
-    "                         (default eyeriss). Built in: eyeriss (Eyeriss v1,\n"
-    "                         12x14 PEs, 108 KB buffer) and eyeriss256 (the survey's\n"
-    "                         256-PE equal-area comparison, one variant per dataflow)\n"
-    "  --dataflow DF          ws, os-a, os-b, os-c, nlr, rs, or best (default): best\n"
-    "                         maps every layer under each dataflow and keeps the\n"
-    "                         lowest energy; a layer annotated @dataflow(DF) keeps DF\n"
-    "  --batch N              images per batch (default: the model's input batch)\n"
-    "  --json                 print one JSON object: {\"layers\": [...], \"total\": {...},\n"
-    "                         \"dataflows\": {...}}; energies in units of one MAC\n"
-    "  --plot FILE.svg        draw the energy breakdown as stacked bars: per dataflow\n"
-    "                         for the CONV and the FC layers, and per layer\n"
-    "  --sparsity F           zeros assumed in ReLU outputs when not measured\n"
-    "                         (default 0.5)\n"
-    "  --input FILE.npy       with weights: run the network on this input and use the\n"
-    "                         measured activation sparsity for RLC and zero skipping\n"
-    MODEL_OPTIONS_HELP
-    "  --rlc on|off           override the machine's run-length compression\n"
-    "  --zero-skip on|off     override the machine's zero skipping\n"
-    "  --verbose              also print accesses per level and data type\n"
-    "  -h, --help             show this help\n\n"
-    "Exit status: 0 on success, 1 when an input is bad or a layer fits no\n"
-    "mapping, 2 on a usage error.\n";
-
 typedef struct MapArgs {
     const char *model, *arch, *plot, *input;
     Dataflow dataflow;
-    int64_t batch;
+    int batch;
     double sparsity;
     int rlc, zero_skip; /* -1: the machine's */
     bool json, verbose;
-    ModelOptions weights;
+    ModelArgs weights;
+    PipelineArgs pipeline;
 } MapArgs;
 
-static bool parse_switch(const char *v, int *out)
+static const char *const switches[] = {"off", "on", NULL}; /* index = the value */
+
+static bool parse_dataflow(void *section, const char *v, const OptionUse *u)
 {
-    if (strcmp(v, "on") == 0)
-        *out = 1;
-    else if (strcmp(v, "off") == 0)
-        *out = 0;
-    else
-        return false;
+    MapArgs *o = section;
+    if (strcmp(v, "best") == 0)
+        o->dataflow = DATAFLOW_AUTO;
+    else if (!dataflow_from_name(v, &o->dataflow) || o->dataflow == DATAFLOW_AUTO)
+        return option_error(u, "unknown dataflow '%s' (ws, os-a, os-b, os-c, nlr, rs or best)", v);
     return true;
 }
 
-static int parse_value(MapArgs *o, const char *opt, const char *v)
+static bool parse_sparsity(void *section, const char *v, const OptionUse *u)
 {
+    MapArgs *o = section;
     char *end;
-    if (strcmp(opt, "--arch") == 0) {
-        o->arch = v;
-    } else if (strcmp(opt, "--dataflow") == 0) {
-        if (strcmp(v, "best") == 0)
-            o->dataflow = DATAFLOW_AUTO;
-        else if (!dataflow_from_name(v, &o->dataflow) || o->dataflow == DATAFLOW_AUTO)
-            return usage_error("map", "unknown dataflow '%s' (ws, os-a, os-b, os-c, nlr, rs or best)", v);
-    } else if (strcmp(opt, "--batch") == 0) {
-        errno = 0;
-        long long b = strtoll(v, &end, 10);
-        if (!*v || *end || errno || b < 1 || b > (1 << 20))
-            return usage_error("map", "--batch needs an integer from 1 to %d, got '%s'", 1 << 20, v);
-        o->batch = b;
-    } else if (strcmp(opt, "--sparsity") == 0) {
-        o->sparsity = strtod(v, &end);
-        if (!*v || *end || !(o->sparsity >= 0 && o->sparsity <= 1))
-            return usage_error("map", "--sparsity needs a fraction from 0 to 1, got '%s'", v);
-    } else if (strcmp(opt, "--plot") == 0) {
-        o->plot = v;
-    } else if (strcmp(opt, "--input") == 0) {
-        o->input = v;
-    } else if (strcmp(opt, "--rlc") == 0 || strcmp(opt, "--zero-skip") == 0) {
-        if (!parse_switch(v, opt[2] == 'r' ? &o->rlc : &o->zero_skip))
-            return usage_error("map", "%s needs on or off, got '%s'", opt, v);
-    } else {
-        return -1;
-    }
-    return EXIT_OK;
+    o->sparsity = strtod(v, &end);
+    if (!*v || *end || !(o->sparsity >= 0 && o->sparsity <= 1))
+        return option_error(u, "--sparsity needs a fraction from 0 to 1, got '%s'", v);
+    return true;
 }
 
-static int parse_args(int argc, char **argv, MapArgs *o)
-{
-    static const char *const with_value[] = {"--arch", "--dataflow", "--batch", "--sparsity",
-                                             "--plot", "--input", "--rlc", "--zero-skip"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int used = parse_model_option(argc, argv, &i, &o->weights, "map");
-        if (used < 0)
-            return EXIT_USAGE;
-        if (used)
-            continue;
-        bool takes = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            takes |= strcmp(a, with_value[k]) == 0;
-        if (takes) {
-            if (i + 1 >= argc)
-                return usage_error("map", "%s needs a value", a);
-            int rc = parse_value(o, a, argv[++i]);
-            if (rc != EXIT_OK)
-                return rc;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = true;
-        } else if (strcmp(a, "--verbose") == 0) {
-            o->verbose = true;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("map", "unknown option '%s'", a);
-        } else if (o->model) {
-            return usage_error("map", "more than one model file");
-        } else {
-            o->model = a;
-        }
-    }
-    if (!o->model)
-        return usage_error("map", "no model file");
-    if (o->input && !o->weights.weights && !o->weights.random)
-        return usage_error("map", "--input needs --weights or --random-weights to run the network");
-    return EXIT_OK;
-}
+static const Option map_options[] = {
+    {"arch", 0, "NAME|FILE", "the machine: a built-in name or a description file\n"
+                             "(default eyeriss). Built in: eyeriss (Eyeriss v1,\n"
+                             "12x14 PEs, 108 KB buffer) and eyeriss256 (the survey's\n"
+                             "256-PE equal-area comparison, one variant per dataflow)",
+     OPTION_STRING(MapArgs, arch)},
+    {"dataflow", 0, "DF", "ws, os-a, os-b, os-c, nlr, rs, or best (default): best\n"
+                          "maps every layer under each dataflow and keeps the\n"
+                          "lowest energy; a layer annotated @dataflow(DF) keeps DF",
+     OPTION_CALL(parse_dataflow)},
+    {"batch", 0, "N", "images per batch (default: the model's input batch)",
+     OPTION_INT(MapArgs, batch, 1, 1 << 20)},
+    {"json", 0, NULL, "print one JSON object: {\"layers\": [...], \"total\": {...},\n"
+                      "\"dataflows\": {...}}; energies in units of one MAC",
+     OPTION_FLAG(MapArgs, json)},
+    {"plot", 0, "FILE.svg", "draw the energy breakdown as stacked bars: per dataflow\n"
+                            "for the CONV and the FC layers, and per layer",
+     OPTION_STRING(MapArgs, plot)},
+    {"sparsity", 0, "F", "zeros assumed in ReLU outputs when not measured\n(default 0.5)",
+     OPTION_CALL(parse_sparsity)},
+    {"input", 0, "FILE.npy", "with weights: run the network on this input and use the\n"
+                             "measured activation sparsity for RLC and zero skipping",
+     OPTION_STRING(MapArgs, input)},
+    {"rlc", 0, NULL, "override the machine's run-length compression",
+     OPTION_CHOICE(MapArgs, rlc, switches)},
+    {"zero-skip", 0, NULL, "override the machine's zero skipping",
+     OPTION_CHOICE(MapArgs, zero_skip, switches)},
+    {"verbose", 0, NULL, "also print accesses per level and data type",
+     OPTION_FLAG(MapArgs, verbose)},
+    OPTIONS_END,
+};
+
+const CommandSpec cmd_map_spec = {
+    .name = "map",
+    .summary = "map CONV/FC layers onto the spatial accelerator: dataflow, energy",
+    .usage = "dnnc map MODEL [--arch NAME|FILE] [--dataflow DF] [--batch N] [options]",
+    .description =
+        "Runs the spatial target's pipeline, which maps every CONV and FC layer onto\n"
+        "the accelerator, and reports, per layer, the mapping chosen (dataflow,\n"
+        "spatial assignment, tile sizes per level), accesses and energy by level\n"
+        "(DRAM, global buffer, array, RF) and by data type (ifmap, filter, psum), PE\n"
+        "utilisation and cycles. Energies are in units of one MAC (survey Fig. 22);\n"
+        "docs/accelerator.md gives the model.",
+    .operand = "model file",
+    .operand_offset = offsetof(MapArgs, model),
+    .sections = {
+        {"options:", map_options, 0},
+        MODEL_OPTION_SECTION(MapArgs),
+        {"pipeline options (always target spatial, at its default level unless -O):",
+         pipeline_options, offsetof(MapArgs, pipeline)},
+    },
+    .epilogue = "Exit status: 0 on success, 1 when an input is bad or a layer fits no\n"
+                "mapping, 2 on a usage error.",
+};
 
 /* ---- measured sparsity ---- */
 
@@ -547,18 +508,86 @@ static int run_map(Model *m, const ArchSet *arch, const MapArgs *o)
     return rc;
 }
 
+/* The CONV and FC layers the user left free to map (no @dataflow, no
+ * @mapping). The map-dataflow pass records its choice on them, as code
+ * generation will need; the report clears it again so that it can compare
+ * every dataflow on them. Its "best" is the pass's choice: the same search
+ * on the same graph (with measured sparsity it may differ, and then it is
+ * better). */
+typedef struct FreeLayers {
+    char **names;
+    int n;
+} FreeLayers;
+
+static bool note_free_layers(const Graph *g, FreeLayers *f)
+{
+    f->n = 0;
+    f->names = calloc((size_t)g->n_nodes + 1, sizeof *f->names);
+    for (int i = 0; f->names && i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        bool free_layer = (n->op == OP_CONV || n->op == OP_FC) && n->ann.dataflow == DATAFLOW_AUTO &&
+                          !n->ann.mapping.present;
+        if (free_layer && !(f->names[f->n++] = strdup(n->name)))
+            return false;
+    }
+    return f->names != NULL;
+}
+
+static void free_layers_again(Graph *g, const FreeLayers *f)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < f->n; k++)
+            if (strcmp(g->nodes[i].name, f->names[k]) == 0) {
+                g->nodes[i].ann.dataflow = DATAFLOW_AUTO;
+                g->nodes[i].ann.mapping = (MappingAnn){0};
+            }
+}
+
+static void free_layers_release(FreeLayers *f)
+{
+    for (int k = 0; f->names && k < f->n; k++)
+        free(f->names[k]);
+    free(f->names);
+}
+
+/* Loads the model and runs the spatial pipeline on it with the machine and
+ * the mapping options the command line gives. The caller frees m. */
+static bool prepare(const MapArgs *o, const ArchSet *arch, Model *m)
+{
+    MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity};
+    Progress p;
+    mo.progress = on_progress;
+    mo.progress_ctx = &p;
+    PipelineArgs pipeline = o->pipeline;
+    pipeline.arch = arch;
+    pipeline.map = &mo;
+    Diag d;
+    diag_init(&d, stderr);
+    FreeLayers free_layers = {0};
+    if (!model_load(o->model, &o->weights, &d, m))
+        return false;
+    bool ok = note_free_layers(m->graph, &free_layers);
+    if (!ok)
+        fprintf(stderr, "dnnc map: error: out of memory\n");
+    progress_start(&p, "map-dataflow", 1);
+    ok = ok && model_optimize(m, &pipeline, false, &d);
+    progress_finish(&p);
+    if (ok)
+        free_layers_again(m->graph, &free_layers);
+    free_layers_release(&free_layers);
+    return ok;
+}
+
 int cmd_map(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (is_help_flag(argv[i])) {
-            fputs(cmd_map_usage, stdout);
-            return EXIT_OK;
-        }
     MapArgs o = {.arch = "eyeriss", .dataflow = DATAFLOW_AUTO, .sparsity = 0.5, .rlc = -1,
                  .zero_skip = -1};
-    int rc = parse_args(argc, argv, &o);
-    if (rc != EXIT_OK)
+    int rc = model_command_parse(&cmd_map_spec, argc, argv, &o, &o.pipeline, "spatial",
+                                 LEVEL_OF_TARGET);
+    if (rc != OPTIONS_PARSED)
         return rc;
+    if (o.input && !o.weights.weights && !o.weights.random)
+        return usage_error("map", "--input needs --weights or --random-weights to run the network");
     ArchSet *arch = malloc(sizeof *arch);
     if (!arch)
         return EXIT_INPUT_ERROR;
@@ -568,15 +597,8 @@ int cmd_map(int argc, char **argv)
         return builtin_name ? EXIT_USAGE : EXIT_INPUT_ERROR;
     }
     apply_overrides(arch, &o);
-    Diag d;
-    diag_init(&d, stderr);
     Model m;
-    if (!model_load(o.model, &o.weights, &d, &m)) {
-        model_free(&m);
-        free(arch);
-        return EXIT_INPUT_ERROR;
-    }
-    rc = run_map(&m, arch, &o);
+    rc = prepare(&o, arch, &m) ? run_map(&m, arch, &o) : EXIT_INPUT_ERROR;
     model_free(&m);
     free(arch);
     return rc;

@@ -1,4 +1,5 @@
 /* dnnc run: execute a network on real data and print what it predicts. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,31 +8,7 @@
 #include "idx.h"
 #include "npy.h"
 #include "progress.h"
-#include "dnnrt.h"
-#include "jit.h"
-#include "reference.h"
 #include "tensor_file.h"
-
-const char cmd_run_usage[] =
-    "usage: dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
-    "                --input [NAME=]FILE ... [options]\n"
-    "       dnnc run MODEL.onnx --input [NAME=]FILE ... [options]  (weights in the model)\n\n"
-    "Runs the network with the reference executor (plain loops, the oracle of\n"
-    "every other backend) and prints the top-5 classes of classifiers.\n\n"
-    "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
-    "(MNIST format, gzip-compressed or not). IDX images [N, H, W] of unsigned\n"
-    "bytes become float32 [N, 1, H, W] scaled to [0, 1]. An input may hold any\n"
-    "multiple of the declared batch: the network then runs once per batch.\n\n"
-    "options:\n"
-    MODEL_OPTIONS_HELP
-    "  --input [NAME=]FILE    input data; NAME= is needed when the network has several inputs\n"
-    "  --output [NAME=]FILE   write an output to a .npy file\n"
-    "  --labels FILE          class labels (IDX or .npy integers): print top-1 and top-5 accuracy\n"
-    "  --show N               print the top-5 classes of the first N samples (default 10)\n"
-    "  --target NAME          reference (default: plain loops, the oracle) or cpu\n"
-    "                         (native code for this machine through LLVM's JIT)\n"
-    "  --threads N            threads for --target cpu (default 1)\n"
-    "  -h, --help             show this help\n";
 
 #define MAX_BINDINGS 16
 
@@ -41,19 +18,23 @@ typedef struct Binding {
     char name_buf[256];
 } Binding;
 
-typedef struct RunOptions {
-    ModelOptions model;
+typedef struct RunArgs {
+    const char *model;
+    ModelArgs weights;
+    PipelineArgs pipeline;
     Binding inputs[MAX_BINDINGS], outputs[MAX_BINDINGS];
     int n_inputs, n_outputs;
     const char *labels;
     int show;
-    bool cpu;     /* --target cpu: JIT-compiled code instead of the reference */
-    int threads;
-} RunOptions;
+    int threads; /* 0: not given */
+} RunArgs;
 
 /* "NAME=FILE" or "FILE"; the name is kept in the binding itself. */
-static void parse_binding(const char *arg, Binding *b)
+static bool add_binding(Binding *list, int *n, const char *arg, const OptionUse *u)
 {
+    if (*n == MAX_BINDINGS)
+        return option_error(u, "more than %d %s options", MAX_BINDINGS, u->spelled);
+    Binding *b = &list[(*n)++];
     const char *eq = strchr(arg, '=');
     b->name = NULL;
     b->path = arg;
@@ -62,71 +43,80 @@ static void parse_binding(const char *arg, Binding *b)
         b->name = b->name_buf;
         b->path = eq + 1;
     }
+    return true;
 }
 
-static int parse_args(int argc, char **argv, RunOptions *o, const char **model)
+static bool parse_input(void *section, const char *value, const OptionUse *u)
 {
-    memset(o, 0, sizeof *o);
-    o->show = 10;
-    o->threads = 1;
-    *model = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int used = parse_model_option(argc, argv, &i, &o->model, "run");
-        if (used < 0)
-            return EXIT_USAGE;
-        if (used)
-            continue;
-        if (is_help_flag(a)) {
-            fputs(cmd_run_usage, stdout);
-            return -1;
-        }
-        bool has_value = i + 1 < argc;
-        if ((strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0 || strcmp(a, "--labels") == 0 ||
-             strcmp(a, "--show") == 0 || strcmp(a, "--target") == 0 || strcmp(a, "--threads") == 0) &&
-            !has_value)
-            return usage_error("run", "%s needs a value", a);
-        if (strcmp(a, "--input") == 0 || strcmp(a, "--output") == 0) {
-            bool in = a[2] == 'i';
-            int *n = in ? &o->n_inputs : &o->n_outputs;
-            if (*n == MAX_BINDINGS)
-                return usage_error("run", "more than %d %ss", MAX_BINDINGS, a + 2);
-            parse_binding(argv[++i], &(in ? o->inputs : o->outputs)[(*n)++]);
-        } else if (strcmp(a, "--labels") == 0) {
-            o->labels = argv[++i];
-        } else if (strcmp(a, "--show") == 0) {
-            char *end;
-            o->show = (int)strtol(argv[++i], &end, 10);
-            if (*end || o->show < 0)
-                return usage_error("run", "--show needs a non-negative integer");
-        } else if (strcmp(a, "--target") == 0) {
-            const char *t = argv[++i];
-            if (strcmp(t, "reference") != 0 && strcmp(t, "cpu") != 0)
-                return usage_error("run", "unknown target '%s' (reference or cpu)", t);
-            o->cpu = strcmp(t, "cpu") == 0;
-        } else if (strcmp(a, "--threads") == 0) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (*end || n < 1 || n > 1024)
-                return usage_error("run", "--threads needs an integer from 1 to 1024");
-            o->threads = (int)n;
-        } else if (a[0] == '-' && a[1]) {
-            return usage_error("run", "unknown option '%s'", a);
-        } else if (*model) {
-            return usage_error("run", "more than one model file");
-        } else {
-            *model = a;
-        }
-    }
-    if (!*model)
-        return usage_error("run", "no model file");
-    if (!o->n_inputs)
+    RunArgs *a = section;
+    return add_binding(a->inputs, &a->n_inputs, value, u);
+}
+
+static bool parse_output(void *section, const char *value, const OptionUse *u)
+{
+    RunArgs *a = section;
+    return add_binding(a->outputs, &a->n_outputs, value, u);
+}
+
+static const Option run_options[] = {
+    {"input", 0, "[NAME=]FILE", "input data, .npy or IDX; NAME= is needed when the network has\n"
+                                "several inputs (then one --input for each)",
+     OPTION_CALL(parse_input)},
+    {"output", 0, "[NAME=]FILE", "write output NAME to a .npy file (without NAME=: the first\n"
+                                 "output); a network may have several outputs: give one\n"
+                                 "--output NAME=FILE for each you want written",
+     OPTION_CALL(parse_output)},
+    {"labels", 0, "FILE", "class labels (IDX or .npy integers): print top-1 and top-5 accuracy",
+     OPTION_STRING(RunArgs, labels)},
+    {"show", 0, "N", "print the top-5 classes of the first N samples (default 10)",
+     OPTION_INT(RunArgs, show, 0, INT_MAX)},
+    {"threads", 0, "N", "threads, for a target that has them (cpu; default 1)",
+     OPTION_INT(RunArgs, threads, 1, 1024)},
+    OPTIONS_END,
+};
+
+const CommandSpec cmd_run_spec = {
+    .name = "run",
+    .summary = "run a network on data: reference executor or native code",
+    .usage = "dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
+             "                --input [NAME=]FILE ... [options]\n"
+             "       dnnc run MODEL.onnx --input [NAME=]FILE ... [options]  (weights in the model)",
+    .description =
+        "Runs the network on the target --target names and prints the top-5 classes\n"
+        "of classifiers. The default target, reference, is the reference executor\n"
+        "(plain loops, the oracle of every other target); cpu runs native code for\n"
+        "this machine through LLVM's JIT. The pipeline runs at the target's default\n"
+        "-O level unless -O says otherwise.\n\n"
+        "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
+        "(MNIST format, gzip-compressed or not), converted to float32. IDX images\n"
+        "[N, H, W] of unsigned bytes become float32 [N, 1, H, W] scaled to [0, 1].\n"
+        "An input may hold any multiple of the declared batch: the network then\n"
+        "runs once per batch.",
+    .operand = "model file",
+    .operand_offset = offsetof(RunArgs, model),
+    .sections = {
+        {"options:", run_options, 0},
+        MODEL_OPTION_SECTION(RunArgs),
+        PIPELINE_OPTION_SECTIONS(
+            RunArgs, "pipeline options (default: --target reference at its default level):"),
+    },
+};
+
+static bool has_run(const Target *t) { return t->compile && t->run; }
+
+/* Checks after the options are parsed; OPTIONS_PARSED or the exit status. */
+static int check_args(const RunArgs *a)
+{
+    if (!a->n_inputs)
         return usage_error("run", "no --input");
-    size_t len = strlen(*model);
-    bool onnx = len >= 5 && strcmp(*model + len - 5, ".onnx") == 0; /* carries its weights */
-    if (!onnx && !o->model.weights && !o->model.random)
+    if (!model_is_onnx(a->model) && !a->weights.weights && !a->weights.random)
         return usage_error("run", "give --weights FILE or --random-weights SEED");
-    return 0;
+    const Target *t = a->pipeline.target;
+    if (!has_run(t))
+        return target_cannot("run", t, "run networks yet", "code generator or simulator", has_run);
+    if (a->threads && !t->threads)
+        return usage_error("run", "--threads: target %s runs on one thread", t->name);
+    return OPTIONS_PARSED;
 }
 
 /* Always converted to float32; IDX images scaled to [0, 1]. */
@@ -172,7 +162,7 @@ typedef struct RunData {
     int64_t batches;
 } RunData;
 
-static bool load_inputs(const Graph *g, const RunOptions *o, RunData *rd)
+static bool load_inputs(const Graph *g, const RunArgs *o, RunData *rd)
 {
     char err[1024];
     rd->batches = -1;
@@ -190,6 +180,11 @@ static bool load_inputs(const Graph *g, const RunOptions *o, RunData *rd)
     }
     for (int i = 0; i < g->n_inputs; i++) {
         const Tensor *t = &g->tensors[g->inputs[i]];
+        if (t->type.kind != ELEM_F32) {
+            fprintf(stderr, "dnnc run: error: input '%s' is %s: dnnc run feeds float32 inputs only\n",
+                    t->name, elem_kind_name(t->type.kind));
+            return false;
+        }
         int b = find_binding(o->inputs, o->n_inputs, t->name, i, g->n_inputs);
         if (b < 0) {
             fprintf(stderr, "dnnc run: error: no data for input '%s'\n", t->name);
@@ -215,44 +210,43 @@ static bool load_inputs(const Graph *g, const RunOptions *o, RunData *rd)
     return true;
 }
 
-/* The network as native code (--target cpu), or NULL for the reference. */
-typedef struct Executor {
-    JitModel *jit;
-    dnnrt_pool *pool;
-} Executor;
-
-static bool run_once(const Graph *g, Executor *ex, const float *const *in, float *const *out,
-                     char *err, size_t errsz)
-{
-    if (!ex->jit)
-        return reference_run(g, in, out, err, errsz);
-    int rc = jit_run(ex->jit, (const void *const *)in, (void *const *)out, ex->pool);
-    if (rc)
-        snprintf(err, errsz, "the compiled model returned error %d", rc);
-    return rc == 0;
-}
-
-static bool run_batches(const Graph *g, Executor *ex, RunData *rd)
+/* Each output in its tensor's element type, room for every batch. */
+static bool alloc_outputs(const Graph *g, RunData *rd)
 {
     char err[1024];
     for (int i = 0; i < g->n_outputs; i++) {
-        Shape s = g->tensors[g->outputs[i]].shape;
+        const Tensor *t = &g->tensors[g->outputs[i]];
+        Shape s = t->shape;
         s.d[0] *= rd->batches;
-        if (!array_alloc(&rd->outputs[i], ELEM_F32, &s, err, sizeof err)) {
+        if (!array_alloc(&rd->outputs[i], t->type.kind, &s, err, sizeof err)) {
             fprintf(stderr, "dnnc run: error: %s\n", err);
             return false;
         }
     }
-    const float *in[g->n_inputs + 1];
-    float *out[g->n_outputs + 1];
+    return true;
+}
+
+/* Batch b of a buffer that holds every batch of tensor t. */
+static void *batch_of(const Array *a, const Tensor *t, int64_t b)
+{
+    return (char *)a->data + b * shape_elems(&t->shape) * (int64_t)elem_kind_size(t->type.kind);
+}
+
+static bool run_batches(const Graph *g, const Target *t, TargetProgram *prog, RunData *rd)
+{
+    if (!alloc_outputs(g, rd))
+        return false;
+    const void *in[g->n_inputs + 1];
+    void *out[g->n_outputs + 1];
+    char err[1024];
     Progress p;
     progress_start(&p, "running", rd->batches);
     for (int64_t b = 0; b < rd->batches; b++) {
         for (int i = 0; i < g->n_inputs; i++)
-            in[i] = (const float *)rd->inputs[i].data + b * shape_elems(&g->tensors[g->inputs[i]].shape);
+            in[i] = batch_of(&rd->inputs[i], &g->tensors[g->inputs[i]], b);
         for (int i = 0; i < g->n_outputs; i++)
-            out[i] = (float *)rd->outputs[i].data + b * shape_elems(&g->tensors[g->outputs[i]].shape);
-        if (!run_once(g, ex, in, out, err, sizeof err)) {
+            out[i] = batch_of(&rd->outputs[i], &g->tensors[g->outputs[i]], b);
+        if (!t->run(prog, in, out, err, sizeof err)) {
             progress_finish(&p);
             fprintf(stderr, "dnnc run: error: %s\n", err);
             return false;
@@ -263,7 +257,7 @@ static bool run_batches(const Graph *g, Executor *ex, RunData *rd)
     return true;
 }
 
-static bool write_outputs(const Graph *g, const RunOptions *o, RunData *rd)
+static bool write_outputs(const Graph *g, const RunArgs *o, RunData *rd)
 {
     char err[1024];
     for (int k = 0; k < o->n_outputs; k++) {
@@ -284,47 +278,49 @@ static bool write_outputs(const Graph *g, const RunOptions *o, RunData *rd)
     return true;
 }
 
+/* Compiles the graph for the target (run, not emit), runs every batch and
+ * says how long the runs took. */
+static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
+{
+    const Target *t = a->pipeline.target;
+    TargetOptions to = {.opt_level = a->pipeline.passes.opt_level,
+                        .threads = a->threads ? a->threads : 1};
+    char err[1024];
+    TargetProgram *prog = t->compile(g, &to, err, sizeof err);
+    if (!prog) {
+        fprintf(stderr, "dnnc run: error: %s\n", err);
+        return false;
+    }
+    double t0 = now_seconds();
+    bool ok = run_batches(g, t, prog, rd);
+    double seconds = now_seconds() - t0;
+    t->release(prog);
+    if (ok) {
+        int64_t samples = rd->batches * g->tensors[g->inputs[0]].shape.d[0];
+        printf("ran %lld sample%s in %.2f s (%.1f samples/s, target %s)\n", (long long)samples,
+               samples == 1 ? "" : "s", seconds, (double)samples / seconds, t->name);
+    }
+    return ok;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    RunOptions o;
-    const char *path;
-    int rc = parse_args(argc, argv, &o, &path);
-    if (rc)
-        return rc < 0 ? EXIT_OK : rc;
-    Diag d;
-    diag_init(&d, stderr);
+    RunArgs a = {.show = 10};
+    int rc = model_command_parse(&cmd_run_spec, argc, argv, &a, &a.pipeline, "reference",
+                                 LEVEL_OF_TARGET);
+    if (rc == OPTIONS_PARSED)
+        rc = check_args(&a);
+    if (rc != OPTIONS_PARSED)
+        return rc;
     Model m;
-    if (!model_load(path, &o.model, &d, &m)) {
-        model_free(&m);
+    if (!model_prepare(a.model, &a.weights, &a.pipeline, true, &m))
         return EXIT_INPUT_ERROR;
-    }
     const Graph *g = m.graph;
     RunData rd = {0};
     rd.inputs = calloc((size_t)g->n_inputs + 1, sizeof(Array));
     rd.outputs = calloc((size_t)g->n_outputs + 1, sizeof(Array));
-    Executor ex = {0};
-    char err[1024];
-    bool ok = rd.inputs && rd.outputs && load_inputs(g, &o, &rd);
-    if (ok && o.cpu) {
-        CodegenOptions co = {.name = "model", .opt_level = 3};
-        ex.jit = jit_compile(g, &co, err, sizeof err);
-        ex.pool = o.threads > 1 ? dnnrt_pool_create(o.threads) : NULL;
-        if (!ex.jit)
-            fprintf(stderr, "dnnc run: error: %s\n", err);
-        ok = ex.jit != NULL;
-    }
-    double t0 = now_seconds();
-    ok = ok && run_batches(g, &ex, &rd);
-    double seconds = now_seconds() - t0;
-    jit_free(ex.jit);
-    dnnrt_pool_destroy(ex.pool);
-    if (ok) {
-        int64_t samples = rd.batches * g->tensors[g->inputs[0]].shape.d[0];
-        printf("ran %lld sample%s in %.2f s (%.1f samples/s, %s)\n", (long long)samples,
-               samples == 1 ? "" : "s", seconds, (double)samples / seconds,
-               o.cpu ? "native code" : "reference executor");
-        ok = report_classes(&rd.outputs[0], o.show, o.labels) && write_outputs(g, &o, &rd);
-    }
+    bool ok = rd.inputs && rd.outputs && load_inputs(g, &a, &rd) && run_on_target(g, &a, &rd) &&
+              report_classes(&rd.outputs[0], a.show, a.labels) && write_outputs(g, &a, &rd);
     for (int i = 0; rd.inputs && i < g->n_inputs; i++)
         array_free(&rd.inputs[i]);
     for (int i = 0; rd.outputs && i < g->n_outputs; i++)

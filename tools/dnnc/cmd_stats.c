@@ -1,24 +1,45 @@
 /* dnnc stats: the survey's model metrics (Tables II and IV) per layer. */
 #include <stdio.h>
-#include <string.h>
 
 #include "driver.h"
 #include "json.h"
 #include "stats.h"
 
-const char cmd_stats_usage[] =
-    "usage: dnnc stats [options] FILE\n\n"
-    "Reports per layer and in total: weights (every learned parameter: filters,\n"
-    "biases, batch-norm scale, shift and statistics), multiply-accumulates\n"
-    "(CONV and FC layers, as the survey's Table II counts them), and the input\n"
-    "and output activation sizes in elements. When weights are bound it also\n"
-    "reports non-zero weights and the MACs left when zero weights are skipped\n"
-    "(the survey's Table IV); without weights those columns are '-' (null in\n"
-    "JSON), since they cannot be known.\n\n"
-    "options:\n"
-    "  --json                 print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}\n"
-    MODEL_OPTIONS_HELP
-    "  -h, --help             show this help\n";
+typedef struct StatsArgs {
+    const char *model;
+    bool json;
+    ModelArgs weights;
+    PipelineArgs pipeline;
+} StatsArgs;
+
+static const Option stats_options[] = {
+    {"json", 0, NULL, "print one JSON object: {\"model\", \"layers\": [...], \"total\": {...}}",
+     OPTION_FLAG(StatsArgs, json)},
+    OPTIONS_END,
+};
+
+const CommandSpec cmd_stats_spec = {
+    .name = "stats",
+    .summary = "weights, MACs and activation sizes per layer",
+    .usage = "dnnc stats [options] FILE",
+    .description =
+        "Reports per layer and in total: weights (every learned parameter: filters,\n"
+        "biases, batch-norm scale, shift and statistics), multiply-accumulates\n"
+        "(CONV and FC layers, as the survey's Table II counts them), and the input\n"
+        "and output activation sizes in elements. When weights are bound it also\n"
+        "reports non-zero weights and the MACs left when zero weights are skipped\n"
+        "(the survey's Table IV); without weights those columns are '-' (null in\n"
+        "JSON), since they cannot be known. By default no optimisation runs (-O0):\n"
+        "the counts are those of the graph as written; -O1 shows them after folding.",
+    .operand = "input file",
+    .operand_offset = offsetof(StatsArgs, model),
+    .sections = {
+        {"options:", stats_options, 0},
+        MODEL_OPTION_SECTION(StatsArgs),
+        PIPELINE_OPTION_SECTIONS(
+            StatsArgs, "pipeline options (default: --target reference -O0, the graph as written):"),
+    },
+};
 
 static void json_counts(JsonWriter *w, const LayerStats *s)
 {
@@ -111,39 +132,16 @@ static void print_table(const Graph *g)
 
 int cmd_stats(int argc, char **argv)
 {
-    const char *path = NULL;
-    bool json = false;
-    ModelOptions mo = {0};
-    for (int i = 1; i < argc; i++) {
-        int used = parse_model_option(argc, argv, &i, &mo, "stats");
-        if (used < 0)
-            return EXIT_USAGE;
-        if (used)
-            continue;
-        if (is_help_flag(argv[i])) {
-            fputs(cmd_stats_usage, stdout);
-            return EXIT_OK;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("stats", "unknown option '%s'", argv[i]);
-        } else if (path) {
-            return usage_error("stats", "more than one input file");
-        } else {
-            path = argv[i];
-        }
-    }
-    if (!path)
-        return usage_error("stats", "no input file");
-    Diag d;
-    diag_init(&d, stderr);
+    StatsArgs a = {0};
+    int rc = model_command_parse(&cmd_stats_spec, argc, argv, &a, &a.pipeline, "reference",
+                                 LEVEL_AS_WRITTEN);
+    if (rc != OPTIONS_PARSED)
+        return rc;
     Model m;
-    if (!model_load(path, &mo, &d, &m)) {
-        model_free(&m);
+    if (!model_prepare(a.model, &a.weights, &a.pipeline, false, &m))
         return EXIT_INPUT_ERROR;
-    }
-    if (json)
-        print_json(m.graph, path);
+    if (a.json)
+        print_json(m.graph, a.model);
     else
         print_table(m.graph);
     model_free(&m);

@@ -19,21 +19,24 @@
 #include "jit.h"
 #include "shared_object.h"
 #include "onnx_import.h"
+#include "pipeline.h"
 #include "reference.h"
+#include "target.h"
 
 #define DEFAULT_DATA "/usr/share/libonnx-testdata/data"
 #define MAX_TENSORS 32
 
 static const char usage[] =
     "usage: onnx-conformance [--backend NAME] [--list FILE] [--data DIR] [--verbose]\n\n"
-    "Imports each listed ONNX backend test, runs its test data sets with the\n"
-    "backend and compares with the expected outputs (rtol 1e-3, atol 1e-7).\n"
+    "Imports each listed ONNX backend test, compiles it with the pass pipeline of\n"
+    "the backend's target at -O0 and at -O3, runs its test data sets and compares\n"
+    "with the expected outputs (rtol 1e-3, atol 1e-7).\n"
     "Weights that the node tests pass as graph inputs (inputs 1..n) are promoted\n"
     "to constants; input 0 stays a runtime input, so every op still executes.\n"
     "Prints each failure with its reason and ends with 'N passed, N failed, N skipped'.\n"
     "Exit status: 0 if nothing failed, 1 otherwise, 2 for usage errors.\n\n"
     "options:\n"
-    "  --backend NAME  reference; roundtrip (the imported graph printed as source,\n"
+    "  --backend NAME  reference; roundtrip (the compiled graph printed as source,\n"
     "                  parsed back and run by the reference); cpu (LLVM JIT); object\n"
     "                  (an object file linked into a shared library); default: all\n"
     "  --list FILE     test names, one 'suite/test' a line (default: the in-scope list)\n"
@@ -102,14 +105,43 @@ static bool compare(const Array *got, const Array *want, char *why, size_t size)
     return ok;
 }
 
+/* A backend runs a graph the pipeline of its target has compiled. */
 typedef bool (*BackendRun)(const Graph *g, const void *const *in, void *const *out, char *err,
                            size_t errsz);
 
-/* Not a backend but a check of `dnnc import`: the imported graph is printed
- * as source, parsed back, given the same weights by name, and run by the
- * reference executor; the results must pass like the others. */
-static bool roundtrip_run(const Graph *g, const void *const *in, void *const *out, char *err,
-                          size_t errsz)
+/* Through the target table: compile, run once, release. */
+static bool target_run_once(const char *target, const Graph *g, const void *const *in,
+                            void *const *out, char *err, size_t errsz)
+{
+    const Target *t = target_find(target);
+    TargetOptions o = {.name = "t", .opt_level = 2, .threads = 1};
+    TargetProgram *p = t->compile(g, &o, err, errsz);
+    if (!p)
+        return false;
+    bool ok = t->run(p, in, out, err, errsz);
+    t->release(p);
+    return ok;
+}
+
+static bool reference_backend(const Graph *g, const void *const *in, void *const *out, char *err,
+                              size_t errsz)
+{
+    return target_run_once("reference", g, in, out, err, errsz);
+}
+
+/* Native code for this machine, compiled through LLVM's JIT. */
+static bool cpu_backend(const Graph *g, const void *const *in, void *const *out, char *err,
+                        size_t errsz)
+{
+    return target_run_once("cpu", g, in, out, err, errsz);
+}
+
+/* Not a backend but a check of `dnnc import` and `dnnc dump`: the graph
+ * (imported, or optimised by the reference pipeline) is printed as source,
+ * parsed back, given the same weights by name, and run by the reference
+ * executor; the results must pass like the others. */
+static bool roundtrip_backend(const Graph *g, const void *const *in, void *const *out, char *err,
+                              size_t errsz)
 {
     char *text = NULL;
     size_t len = 0;
@@ -145,23 +177,10 @@ static bool roundtrip_run(const Graph *g, const void *const *in, void *const *ou
     return ok;
 }
 
-/* Native code for this machine, compiled through LLVM's JIT. */
-static bool cpu_run(const Graph *g, const void *const *in, void *const *out, char *err, size_t errsz)
-{
-    CodegenOptions o = {.name = "t", .opt_level = 2};
-    JitModel *j = jit_compile(g, &o, err, errsz);
-    if (!j)
-        return false;
-    bool ok = jit_run(j, in, out, NULL) == 0;
-    if (!ok)
-        snprintf(err, errsz, "the compiled model returned an error");
-    jit_free(j);
-    return ok;
-}
-
 /* The object file path: `dnnc compile` output linked by the system
  * compiler into a shared library, loaded and run as an application would. */
-static bool object_run(const Graph *g, const void *const *in, void *const *out, char *err, size_t errsz)
+static bool object_backend(const Graph *g, const void *const *in, void *const *out, char *err,
+                           size_t errsz)
 {
     CodegenOptions o = {.name = "t", .opt_level = 2};
     SharedModel *s = shared_model_build(g, &o, err, errsz);
@@ -176,14 +195,42 @@ static bool object_run(const Graph *g, const void *const *in, void *const *out, 
 
 static const struct {
     const char *name;
+    const char *target; /* whose pipeline compiles the graph */
     BackendRun run;
 } backends[] = {
-    {"reference", reference_run_typed},
-    {"roundtrip", roundtrip_run},
-    {"cpu", cpu_run},
-    {"object", object_run},
+    {"reference", "reference", reference_backend},
+    {"roundtrip", "reference", roundtrip_backend},
+    {"cpu", "cpu", cpu_backend},
+    {"object", "cpu", object_backend},
 };
 #define N_BACKENDS (int)(sizeof backends / sizeof *backends)
+
+/* Every backend runs the graph as imported (-O0) and fully optimised (-O3). */
+static const int levels[] = {0, 3};
+#define N_LEVELS (int)(sizeof levels / sizeof *levels)
+
+/* A copy of g through `target`'s pipeline at `level`, verified after every
+ * pass; NULL with the messages in why. */
+static Graph *compile_for(const Graph *g, const char *target, int level, char *why, size_t size)
+{
+    Graph *copy = graph_clone(g);
+    char *messages = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&messages, &len);
+    Diag d;
+    diag_init(&d, out);
+    PipelineOptions po = {.opt_level = level, .verify_each = true, .log = out};
+    PassOptions o = {.opt_level = level, .target = target_find(target), .diag = &d};
+    bool ok = pipeline_run(copy, &o, &po);
+    fclose(out);
+    if (!ok) {
+        snprintf(why, size, "the %s pipeline at -O%d failed: %s", target, level, messages);
+        graph_free(copy);
+        copy = NULL;
+    }
+    free(messages);
+    return copy;
+}
 
 /* Runs one test data set on one backend; false with a reason on failure. */
 static bool run_data_set(const Graph *g, const TensorSet *in, const TensorSet *want, BackendRun run,
@@ -256,6 +303,21 @@ static Graph *import_test(const char *dir, const char *set_dir, const TensorSet 
     return g;
 }
 
+/* One backend at one level; the reason names both on failure. */
+static bool run_backend(const Graph *g, int b, int level, const TensorSet *in, const TensorSet *want,
+                        char *why, size_t size)
+{
+    Graph *compiled = compile_for(g, backends[b].target, level, why, size);
+    bool ok = compiled && run_data_set(compiled, in, want, backends[b].run, why, size);
+    if (!ok) {
+        char tmp[2048];
+        snprintf(tmp, sizeof tmp, "[%s -O%d] %s", backends[b].name, level, why);
+        snprintf(why, size, "%s", tmp);
+    }
+    graph_free(compiled);
+    return ok;
+}
+
 typedef struct Counts {
     int passed, failed, skipped;
 } Counts;
@@ -283,15 +345,10 @@ static void run_test(const char *root, const char *name, int backend, bool verbo
              read_tensors(set_dir, "output", &want, MAX_TENSORS, why, sizeof why);
         Graph *g = ok ? import_test(dir, set_dir, &in, why, sizeof why) : NULL;
         ok = g != NULL;
-        for (int b = 0; ok && b < N_BACKENDS; b++)
-            if (backend < 0 || backend == b) {
-                ok = run_data_set(g, &in, &want, backends[b].run, why, sizeof why);
-                if (!ok) {
-                    char tmp[2048];
-                    snprintf(tmp, sizeof tmp, "[%s] %s", backends[b].name, why);
-                    snprintf(why, sizeof why, "%s", tmp);
-                }
-            }
+        for (int l = 0; ok && l < N_LEVELS; l++)
+            for (int b = 0; ok && b < N_BACKENDS; b++)
+                if (backend < 0 || backend == b)
+                    ok = run_backend(g, b, levels[l], &in, &want, why, sizeof why);
         graph_free(g);
         tensor_set_free(&in);
         tensor_set_free(&want);

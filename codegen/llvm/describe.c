@@ -1,0 +1,387 @@
+/* Layer -> kernel descriptor: the only place that knows how the IR's
+ * attributes map onto the descriptor structs of the kernel library
+ * (codegen/kernels/dnnk.h). Which function serves which op is the
+ * registry's (codegen/kernels.def). */
+#include "describe.h"
+
+#include <string.h>
+
+/* The kernel library numbers element types, activations and pad modes as
+ * the IR does, so descriptors carry the IR's codes unchanged. */
+#define SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SAME(DNNK_F32, ELEM_F32) && SAME(DNNK_I8, ELEM_I8) && SAME(DNNK_U8, ELEM_U8) &&
+                   SAME(DNNK_I32, ELEM_I32),
+               "dnnk.h numbers element types as ElemKind");
+_Static_assert(SAME(DNNK_ACT_NONE, ACT_NONE) && SAME(DNNK_ACT_RELU, ACT_RELU) &&
+                   SAME(DNNK_ACT_LEAKY_RELU, ACT_LEAKY_RELU) && SAME(DNNK_ACT_CLIP, ACT_CLIP),
+               "dnnk.h numbers activations as ActKind");
+_Static_assert(SAME(DNNK_PAD_CONSTANT, PAD_CONSTANT) && SAME(DNNK_PAD_REFLECT, PAD_REFLECT) &&
+                   SAME(DNNK_PAD_EDGE, PAD_EDGE),
+               "dnnk.h numbers pad modes as PadMode");
+_Static_assert(DNNK_RANK == DNNC_MAX_RANK, "a kernel tensor holds every IR shape");
+#undef SAME
+
+dnnk_tensor describe_tensor(const Tensor *t)
+{
+    dnnk_tensor d;
+    memset(&d, 0, sizeof d);
+    d.rank = t->shape.rank;
+    for (int i = 0; i < t->shape.rank; i++)
+        d.dims[i] = t->shape.d[i];
+    d.type = t->type.kind;
+    return d;
+}
+
+static dnnk_tensor out_of(const CallSite *s) { return describe_tensor(&s->g->tensors[s->n->output]); }
+
+static dnnk_tensor in_of(const CallSite *s, int k)
+{
+    return describe_tensor(&s->g->tensors[s->n->inputs[k]]);
+}
+
+static dnnk_window window(const int64_t kernel[2], const int64_t stride[2], const int64_t dilation[2],
+                          const int64_t pad[4])
+{
+    dnnk_window w;
+    memcpy(w.kernel, kernel, sizeof w.kernel);
+    memcpy(w.stride, stride, sizeof w.stride);
+    memcpy(w.dilation, dilation, sizeof w.dilation);
+    memcpy(w.pad, pad, sizeof w.pad);
+    return w;
+}
+
+static dnnk_window conv_window(const ConvAttrs *a)
+{
+    return window(a->kernel, a->stride, a->dilation, a->pad);
+}
+
+static dnnk_act activation(const Activation *a)
+{
+    return (dnnk_act){.kind = a->kind, .alpha = a->alpha, .min = a->min, .max = a->max};
+}
+
+static int64_t axis_of(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+/* Units of a plane-parallel kernel: images x channels. */
+static int64_t planes(const dnnk_tensor *out) { return out->dims[0] * out->dims[1]; }
+
+/* Units of a row-parallel kernel: every output row (all but the last dimension). */
+static int64_t rows(const dnnk_tensor *out) { return dnnk_count(out) / out->dims[out->rank - 1]; }
+
+/* ---- layers with weights ------------------------------------------------ */
+
+/* The epilogue comes from the IR: bias, a residual operand and the
+ * activation, whatever fused them. */
+int describe_conv(const CallSite *s, KernelCall *c, dnnk_conv_desc *d)
+{
+    const ConvAttrs *a = &s->n->attr.conv;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->win = conv_window(a);
+    d->groups = a->groups;
+    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
+    d->act = activation(&a->act);
+    d->nr = s->nr;
+    c->units = dnnk_conv_units(d);
+    return 1;
+}
+
+int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
+{
+    const FcAttrs *a = &s->n->attr.fc;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
+    d->act = activation(&a->act);
+    c->units = d->out.dims[1];
+    return 1;
+}
+
+int describe_matmul(const CallSite *s, KernelCall *c, dnnk_matmul_desc *d)
+{
+    d->out = out_of(s), d->a = in_of(s, 0), d->b = in_of(s, 1);
+    c->units = rows(&d->out);
+    return 1;
+}
+
+/* ---- pooling and normalisation ------------------------------------------ */
+
+int describe_pool(const CallSite *s, KernelCall *c, dnnk_pool_desc *d)
+{
+    const PoolAttrs *a = &s->n->attr.pool;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->win = window(a->kernel, a->stride, a->dilation, a->pad);
+    d->count_include_pad = a->count_include_pad;
+    c->units = planes(&d->out);
+    return 1;
+}
+
+int describe_global_pool(const CallSite *s, KernelCall *c, dnnk_pool_desc *d)
+{
+    d->out = out_of(s), d->in = in_of(s, 0);
+    c->units = planes(&d->out);
+    return 1;
+}
+
+int describe_batchnorm(const CallSite *s, KernelCall *c, dnnk_batchnorm_desc *d)
+{
+    d->out = out_of(s);
+    d->eps = s->n->attr.batchnorm.eps;
+    c->units = planes(&d->out);
+    return 1;
+}
+
+int describe_scale_shift(const CallSite *s, KernelCall *c, dnnk_plain_desc *d)
+{
+    d->out = out_of(s);
+    c->units = planes(&d->out);
+    return 1;
+}
+
+int describe_lrn(const CallSite *s, KernelCall *c, dnnk_lrn_desc *d)
+{
+    const LrnAttrs *a = &s->n->attr.lrn;
+    d->out = out_of(s);
+    d->size = a->size, d->alpha = a->alpha, d->beta = a->beta, d->bias = a->bias;
+    c->units = planes(&d->out);
+    return 1;
+}
+
+static int softmax(const CallSite *s, KernelCall *c, dnnk_softmax_desc *d, bool log)
+{
+    const Shape *sh = &s->g->tensors[s->n->output].shape;
+    int64_t axis = axis_of(s->n->attr.axis.axis, sh->rank);
+    d->outer = d->inner = 1;
+    for (int i = 0; i < sh->rank; i++)
+        *(i < axis ? &d->outer : &d->inner) *= i == axis ? 1 : sh->d[i];
+    d->n = sh->d[axis];
+    d->log = log;
+    c->units = d->outer * d->inner;
+    return 1;
+}
+
+int describe_softmax(const CallSite *s, KernelCall *c, dnnk_softmax_desc *d)
+{
+    return softmax(s, c, d, false);
+}
+
+int describe_log_softmax(const CallSite *s, KernelCall *c, dnnk_softmax_desc *d)
+{
+    return softmax(s, c, d, true);
+}
+
+/* ---- element-wise ------------------------------------------------------- */
+
+static int unary(const CallSite *s, KernelCall *c, dnnk_unary_desc *d, int64_t fn, double alpha, double beta)
+{
+    d->out = out_of(s);
+    d->fn = fn, d->alpha = alpha, d->beta = beta;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+int describe_relu(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    return unary(s, c, d, DNNK_UNARY_RELU, 0, 0);
+}
+
+int describe_leaky_relu(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    return unary(s, c, d, DNNK_UNARY_LEAKY_RELU, s->n->attr.alpha.alpha, 0);
+}
+
+int describe_elu(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    return unary(s, c, d, DNNK_UNARY_ELU, s->n->attr.alpha.alpha, 0);
+}
+
+int describe_sigmoid(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    return unary(s, c, d, DNNK_UNARY_SIGMOID, 0, 0);
+}
+
+int describe_tanh(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    return unary(s, c, d, DNNK_UNARY_TANH, 0, 0);
+}
+
+int describe_hard_sigmoid(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    const HardSigmoidAttrs *a = &s->n->attr.hard_sigmoid;
+    return unary(s, c, d, DNNK_UNARY_HARD_SIGMOID, a->alpha, a->beta);
+}
+
+int describe_selu(const CallSite *s, KernelCall *c, dnnk_unary_desc *d)
+{
+    const SeluAttrs *a = &s->n->attr.selu;
+    return unary(s, c, d, DNNK_UNARY_SELU, a->alpha, a->gamma);
+}
+
+int describe_clip(const CallSite *s, KernelCall *c, dnnk_clip_desc *d)
+{
+    d->out = out_of(s);
+    d->min = s->n->attr.clip.min, d->max = s->n->attr.clip.max;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* Operands broadcast to the output, at most DNNK_MAX_IN of them. */
+static int binary(const CallSite *s, KernelCall *c, dnnk_binary_desc *d, int64_t op)
+{
+    const Node *n = s->n;
+    if (n->n_inputs > DNNK_MAX_IN)
+        return 0;
+    d->out = out_of(s);
+    d->n_in = n->n_inputs;
+    d->op = op;
+    d->same_shape = 1;
+    for (int k = 0; k < n->n_inputs; k++) {
+        d->in[k] = in_of(s, k);
+        d->same_shape &= shape_equal(&s->g->tensors[n->inputs[k]].shape, &s->g->tensors[n->output].shape);
+    }
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* The binary ops differ only in their operation. */
+#define BINARY(op, code)                                                     \
+    int describe_##op(const CallSite *s, KernelCall *c, dnnk_binary_desc *d) \
+    {                                                                        \
+        return binary(s, c, d, code);                                        \
+    }
+BINARY(add, DNNK_BINARY_ADD)
+BINARY(sub, DNNK_BINARY_SUB)
+BINARY(mul, DNNK_BINARY_MUL)
+BINARY(div, DNNK_BINARY_DIV)
+BINARY(max, DNNK_BINARY_MAX)
+BINARY(min, DNNK_BINARY_MIN)
+#undef BINARY
+
+/* Slopes of a given shape broadcast to the input, or one per channel. */
+int describe_prelu(const CallSite *s, KernelCall *c, dnnk_prelu_desc *d)
+{
+    const Shape *slope = &s->n->attr.prelu.slope_shape;
+    d->out = out_of(s);
+    d->broadcast = slope->rank > 0;
+    d->slope.rank = slope->rank;
+    memcpy(d->slope.dims, slope->d, sizeof(int64_t) * (size_t)slope->rank);
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+int describe_maxout(const CallSite *s, KernelCall *c, dnnk_maxout_desc *d)
+{
+    d->out = out_of(s);
+    d->pieces = s->n->attr.maxout.pieces;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* ---- data movement ------------------------------------------------------ */
+
+/* One call per operand, which it copies into its place along the axis. */
+int describe_concat(const CallSite *s, KernelCall *c, dnnk_concat_desc *d)
+{
+    const Node *n = s->n;
+    d->out = out_of(s), d->part = in_of(s, s->part);
+    d->axis = axis_of(n->attr.axis.axis, d->out.rank);
+    for (int k = 0; k < s->part; k++)
+        d->offset += s->g->tensors[n->inputs[k]].shape.d[d->axis];
+    c->ptrs[1] = s->loc[n->inputs[s->part]];
+    c->n_ptrs = 2;
+    c->units = dnnk_chunks(&d->part);
+    c->work = dnnk_count(&d->part);
+    return n->n_inputs;
+}
+
+int describe_copy(const CallSite *s, KernelCall *c, dnnk_plain_desc *d)
+{
+    d->out = out_of(s);
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+int describe_slice(const CallSite *s, KernelCall *c, dnnk_slice_desc *d)
+{
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->axis = axis_of(s->n->attr.slice.axis, d->in.rank);
+    d->start = s->n->attr.slice.start;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* No permutation reverses the dimensions. */
+int describe_transpose(const CallSite *s, KernelCall *c, dnnk_transpose_desc *d)
+{
+    const IntList *perm = &s->n->attr.transpose.perm;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    for (int k = 0; k < d->out.rank; k++)
+        d->perm[k] = perm->n ? perm->v[k] : d->out.rank - 1 - k;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+int describe_pad(const CallSite *s, KernelCall *c, dnnk_pad_desc *d)
+{
+    const PadAttrs *a = &s->n->attr.pad;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    for (int k = 0; k < d->out.rank; k++)
+        d->before[k] = a->pads.v[k];
+    d->mode = a->mode;
+    d->value = a->value;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* ---- quantised layers --------------------------------------------------- */
+
+int describe_quant(const CallSite *s, KernelCall *c, dnnk_quant_desc *d)
+{
+    const QuantizeAttrs *a = &s->n->attr.quantize;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->per_axis = a->per_axis;
+    d->axis = axis_of(a->axis, d->out.rank);
+    d->inner = 1;
+    for (int64_t k = d->axis + 1; k < d->out.rank; k++)
+        d->inner *= d->out.dims[k];
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+static int qconv(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d, bool linear)
+{
+    const QConvAttrs *a = &s->n->attr.qconv;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->win = conv_window(&a->conv);
+    d->groups = a->conv.groups, d->has_bias = a->conv.bias;
+    d->per_channel = a->per_channel, d->weight_type = a->weight_type;
+    d->linear = linear;
+    c->units = d->out.dims[0];
+    return 1;
+}
+
+int describe_conv_integer(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d)
+{
+    return qconv(s, c, d, false);
+}
+
+int describe_qlinear_conv(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d)
+{
+    return qconv(s, c, d, true);
+}
+
+static int qmatmul(const CallSite *s, KernelCall *c, dnnk_qmatmul_desc *d, bool linear)
+{
+    d->out = out_of(s), d->a = in_of(s, 0), d->b = in_of(s, 1);
+    d->linear = linear, d->per_column = s->n->attr.qmatmul.per_column;
+    c->units = rows(&d->out);
+    return 1;
+}
+
+int describe_matmul_integer(const CallSite *s, KernelCall *c, dnnk_qmatmul_desc *d)
+{
+    return qmatmul(s, c, d, false);
+}
+
+int describe_qlinear_matmul(const CallSite *s, KernelCall *c, dnnk_qmatmul_desc *d)
+{
+    return qmatmul(s, c, d, true);
+}

@@ -1,0 +1,20 @@
+/* Weight packing of the registry rows (codegen/kernels.def): weights are
+ * constants when dnnc compiles, so a kernel that wants them in another
+ * layout gets them re-laid out then, never at run time. */
+#ifndef DNNC_PACK_H
+#define DNNC_PACK_H
+
+#include <stddef.h>
+
+#include "graph.h"
+
+/* The bytes weight k of layer n takes packed, written to out unless out is
+ * NULL (the size alone needs only the shapes); 0 if the kernel uses weight
+ * k as stored. */
+typedef size_t (*PackFn)(const Graph *g, const Node *n, int k, void *out);
+
+/* conv filters [F][Cg][kh][kw] -> [groups][ceil(Fg / MR)][K][MR] panels of
+ * the GEMM micro-kernel (dnnk.h); the bias is used as stored. */
+size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out);
+
+#endif

@@ -1,0 +1,174 @@
+/* fuse-epilogue: the work after a conv or fc that can happen while its
+ * result is still in registers moves into the layer itself (ops.h,
+ * Activation): out = act(sum + bias + residual). In the order the epilogue
+ * applies them, while the layer is the only reader's only operand source:
+ *   add of a per-channel constant     -> added to the bias
+ *   add of a tensor of the same shape -> the residual operand
+ *   relu, leaky_relu or clip          -> the activation
+ * Nothing fuses through a tensor that another layer or a graph output also
+ * reads: that value must still exist. */
+#include <string.h>
+
+#include "pass.h"
+
+static Activation *activation_of(Node *n) { return n->op == OP_CONV ? &n->attr.conv.act : &n->attr.fc.act; }
+static bool *bias_flag(Node *n) { return n->op == OP_CONV ? &n->attr.conv.bias : &n->attr.fc.bias; }
+
+/* The values of tensor t if a constant layer computes it (NULL when its
+ * weights are not bound), and whether one does. */
+static bool constant_tensor(const Graph *g, int t, const float **values)
+{
+    const Node *p = graph_producer(g, t);
+    if (!p || p->op != OP_CONSTANT || g->tensors[t].type.kind != ELEM_F32)
+        return false;
+    *values = g->tensors[p->params[0]].data;
+    return true;
+}
+
+/* A constant of shape c broadcast to the output shape o varies along
+ * dimension 1 only: one value per channel. */
+static bool per_channel(const Shape *c, const Shape *o)
+{
+    Shape b;
+    if (c->rank > o->rank || !shape_broadcast(c, o, &b) || !shape_equal(&b, o))
+        return false;
+    for (int i = 0; i < c->rank; i++) {
+        int dim = o->rank - c->rank + i;
+        if (dim != 1 && c->d[i] != 1)
+            return false;
+    }
+    return true;
+}
+
+/* The operand of add node `a` other than tensor t, or -1. */
+static int other_operand(const Node *a, int t)
+{
+    if (a->op != OP_ADD || a->n_inputs != 2 || a->inputs[0] == a->inputs[1])
+        return -1;
+    return a->inputs[0] == t ? a->inputs[1] : a->inputs[0];
+}
+
+static bool update(Graph *g, int i, const PassOptions *o)
+{
+    char err[512];
+    if (graph_update_node(g, i, err, sizeof err))
+        return true;
+    diag_error(o->diag, g->nodes[i].loc, "fuse-epilogue: %s", err);
+    return false;
+}
+
+/* add(layer, per-channel constant): the constant joins the bias. */
+static int fuse_bias(Graph *g, int i, int reader, const PassOptions *o)
+{
+    Node *n = &g->nodes[i];
+    int c = other_operand(&g->nodes[reader], n->output);
+    const float *values;
+    if (c < 0 || !constant_tensor(g, c, &values) ||
+        !per_channel(&g->tensors[c].shape, &g->tensors[n->output].shape) ||
+        !graph_can_forward(g, reader, n->output))
+        return 0;
+    bool had_bias = *bias_flag(n);
+    const float *old = had_bias ? g->tensors[n->params[1]].data : NULL;
+    bool bound = node_weights_bound(g, n);
+    if ((values != NULL) != bound)
+        return 0; /* values fold only when both sides have them */
+    if (!had_bias) {
+        *bias_flag(n) = true;
+        if (!update(g, i, o))
+            return -1;
+        n = &g->nodes[i];
+    }
+    if (bound) {
+        int64_t F = g->tensors[n->output].shape.d[1];
+        bool scalar = shape_elems(&g->tensors[c].shape) == 1; /* else one value per channel */
+        float *bias = graph_new_data(g, n->params[1]);
+        for (int64_t f = 0; f < F; f++)
+            bias[f] = (float)((old ? (double)old[f] : 0.0) + values[scalar ? 0 : f]);
+    }
+    graph_forward(g, reader, n->output);
+    return 1;
+}
+
+/* add(layer, x) with x of the output's shape: x becomes the residual. */
+static int fuse_residual(Graph *g, int i, int reader, const PassOptions *o)
+{
+    Node *n = &g->nodes[i];
+    int x = other_operand(&g->nodes[reader], n->output);
+    if (x < 0 || n->n_inputs != 1 || !shape_equal(&g->tensors[x].shape, &g->tensors[n->output].shape) ||
+        g->tensors[x].type.kind != ELEM_F32 || !graph_can_forward(g, reader, n->output))
+        return 0;
+    int operands[2] = {n->inputs[0], x};
+    graph_set_operands(g, i, operands, 2);
+    if (!update(g, i, o))
+        return -1;
+    graph_forward(g, reader, g->nodes[i].output);
+    return 1;
+}
+
+/* relu, leaky_relu or a float clip: the layer's activation. */
+static int fuse_activation(Graph *g, int i, int reader, const PassOptions *o)
+{
+    const Node *a = &g->nodes[reader];
+    Attrs defaults; /* the parameters the activation does not use keep their defaults */
+    attrs_init_defaults(OP_CONV, &defaults);
+    Activation act = defaults.conv.act;
+    if (a->op == OP_RELU) {
+        act.kind = ACT_RELU;
+    } else if (a->op == OP_LEAKY_RELU) {
+        act.kind = ACT_LEAKY_RELU;
+        act.alpha = a->attr.alpha.alpha;
+    } else if (a->op == OP_CLIP && g->tensors[a->output].type.kind == ELEM_F32) {
+        act.kind = ACT_CLIP;
+        act.min = a->attr.clip.min;
+        act.max = a->attr.clip.max;
+    } else {
+        return 0;
+    }
+    if (!graph_can_forward(g, reader, g->nodes[i].output))
+        return 0;
+    *activation_of(&g->nodes[i]) = act;
+    if (!update(g, i, o))
+        return -1;
+    graph_forward(g, reader, g->nodes[i].output);
+    return 1;
+}
+
+typedef int (*FuseFn)(Graph *g, int i, int reader, const PassOptions *o);
+
+static const struct {
+    FuseFn fuse;
+    const char *what;
+} steps[] = {
+    {fuse_bias, "bias adds fused"},
+    {fuse_residual, "residual adds fused"},
+    {fuse_activation, "activations fused"},
+};
+
+/* Fuses what follows layer i, step by step; false after an error. */
+static bool fuse_layer(Graph *g, int i, const PassOptions *o, PassReport *r)
+{
+    for (size_t s = 0; s < sizeof steps / sizeof *steps; s++) {
+        int done;
+        do {
+            Node *n = &g->nodes[i];
+            int reader = graph_sole_reader(g, n->output);
+            if (reader < 0 || activation_of(n)->kind != ACT_NONE)
+                return true;
+            done = steps[s].fuse(g, i, reader, o);
+            if (done < 0)
+                return false;
+            pass_count(r, steps[s].what, done);
+        } while (done && s == 0); /* several constant adds may follow each other */
+    }
+    return true;
+}
+
+bool pass_fuse_epilogue(Graph *g, const PassOptions *o, PassReport *r)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!n->removed && (n->op == OP_CONV || n->op == OP_FC) && !fuse_layer(g, i, o, r))
+            return false;
+    }
+    return true;
+}

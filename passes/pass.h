@@ -1,0 +1,76 @@
+/* The pass interface. A pass is one file with one entry point,
+ *   bool pass_NAME(Graph *g, const PassOptions *o, PassReport *r)
+ * listed once in passes.def. It rewrites the graph in place through the
+ * IR's rewriting functions (ir/graph.h), records every decision in the IR
+ * (so that `dnnc dump` shows it and parses back), counts what it changed in
+ * r, and returns false only after reporting an error through o->diag,
+ * naming the layer and its source line. It leaves removed nodes for the
+ * pass manager, which compacts and (when asked) verifies after every pass. */
+#ifndef DNNC_PASS_H
+#define DNNC_PASS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "graph.h"
+
+struct Target;
+struct ArchSet;
+struct MapOptions;
+
+typedef struct PassOptions {
+    int opt_level;                 /* 0 to 3 */
+    const struct Target *target;   /* whose kernels and capabilities passes consult */
+    Diag *diag;                    /* where errors go */
+    /* The spatial target's mapping (map-dataflow); NULL elsewhere. */
+    const struct ArchSet *arch;
+    const struct MapOptions *map;
+} PassOptions;
+
+/* fold-constants keeps results up to this size: past it the stored values
+ * cost more than the computation they save. */
+#define FOLD_CONSTANTS_MAX_BYTES ((size_t)256 << 20)
+
+#define PASS_MAX_COUNTERS 8
+
+/* What a pass changed, as named counts: "batch norms folded into conv" 53. */
+typedef struct PassReport {
+    int n;
+    struct {
+        const char *what; /* a string literal */
+        int64_t count;
+    } counters[PASS_MAX_COUNTERS];
+} PassReport;
+
+/* Adds n to the counter called `what` (a string literal), creating it
+ * unless n is 0. */
+void pass_count(PassReport *r, const char *what, int64_t n);
+/* The sum of all counters: 0 means the pass changed nothing. */
+int64_t pass_changes(const PassReport *r);
+
+typedef enum {
+#define PASS(fn, name, level, desc) PASS_ID_##fn,
+#include "passes.def"
+#undef PASS
+    PASS_COUNT
+} PassId;
+
+typedef bool (*PassFn)(Graph *g, const PassOptions *o, PassReport *r);
+
+typedef struct PassInfo {
+    PassFn run;
+    const char *name;
+    int min_level;
+    const char *description;
+} PassInfo;
+
+const PassInfo *pass_info(PassId id);
+/* The pass called `name` (as passes.def spells it); false if none is. */
+bool pass_from_name(const char *name, PassId *out);
+
+#define PASS(fn, name, level, desc) bool pass_##fn(Graph *g, const PassOptions *o, PassReport *r);
+#include "passes.def"
+#undef PASS
+
+#endif

@@ -1,0 +1,73 @@
+/* The reference target: the graph runs on the reference executor (plain
+ * loops, the oracle of every other target). It emits nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "reference.h"
+#include "targets_internal.h"
+
+/* Direct convolution and im2col + GEMM compute the same sums: the oracle
+ * runs both as the same plain loops, in double, so that a graph compiled
+ * for the cpu (whose convolutions say @algo(im2col)) runs here unchanged.
+ * Winograd and FFT change the arithmetic and get rows of their own when the
+ * reference gains them. */
+static const KernelRow rows[] = {
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
+    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
+};
+
+static const KernelRow *reference_registry(int *count)
+{
+    *count = (int)(sizeof rows / sizeof *rows);
+    return rows;
+}
+
+/* Every op has a reference kernel (ir/ops.def); the element types it
+ * computes on are the ones tensors can hold data in. */
+static bool reference_supports(const Graph *g, const Node *n, char *why, size_t whysz)
+{
+    for (int i = 0; i < n->n_inputs; i++)
+        if (!elem_kind_size(g->tensors[n->inputs[i]].type.kind)) {
+            snprintf(why, whysz, "the reference computes on f32, i8, u8 and i32 only");
+            return false;
+        }
+    if (!elem_kind_size(g->tensors[n->output].type.kind)) {
+        snprintf(why, whysz, "the reference computes on f32, i8, u8 and i32 only");
+        return false;
+    }
+    return true;
+}
+
+static TargetProgram *reference_compile(const Graph *g, const TargetOptions *o, char *err,
+                                        size_t errsz)
+{
+    (void)o;
+    TargetProgram *p = calloc(1, sizeof *p);
+    if (!p)
+        snprintf(err, errsz, "out of memory");
+    else
+        *p = (TargetProgram){&target_reference, g, NULL};
+    return p;
+}
+
+static bool reference_target_run(TargetProgram *p, const void *const *inputs, void *const *outputs,
+                                 char *err, size_t errsz)
+{
+    return reference_run_typed(p->graph, inputs, outputs, err, errsz);
+}
+
+static void reference_release(TargetProgram *p) { free(p); }
+
+const Target target_reference = {
+    .name = "reference",
+    .summary = "the reference executor: plain loops in double, the oracle (runs, emits nothing)",
+    .default_opt_level = 0,
+    .registry = reference_registry,
+    .binds_kernels = false,
+    .threads = false,
+    .supports = reference_supports,
+    .compile = reference_compile,
+    .run = reference_target_run,
+    .emit = NULL,
+    .release = reference_release,
+};

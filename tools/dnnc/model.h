@@ -1,0 +1,110 @@
+/* A model as every command takes it: read from network source or ONNX, its
+ * weights bound as the model options say, then put through the target's
+ * pass pipeline as the pipeline options say. Every command that takes a
+ * model goes through model_prepare (or, when it must look at the graph
+ * before the passes, model_load and model_optimize), so -O, --passes and
+ * --print-after mean the same everywhere. */
+#ifndef DNNC_MODEL_H
+#define DNNC_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "frontend.h"
+#include "graph.h"
+#include "options.h"
+#include "pipeline.h"
+#include "target.h"
+
+struct ArchSet;
+struct MapOptions;
+
+/* ---- model options: --weights, --random-weights (model.c) ---- */
+
+typedef struct ModelArgs {
+    const char *weights; /* safetensors file */
+    bool random;         /* --random-weights SEED */
+    uint64_t seed;
+} ModelArgs;
+
+extern const Option model_options[];
+
+/* ---- pipeline options: --target, -O, --passes, ... (pipeline_args.c) ---- */
+
+typedef struct PipelineArgs {
+    const Target *target;    /* --target; the command's default after model_command_parse */
+    bool opt_given;          /* -O given; else model_command_parse sets passes.opt_level */
+    PipelineOptions passes;  /* -O, --passes, --disable-pass, --print-*, --verify-each, --pass-stats */
+    /* The spatial target's machine and mapping options (dnnc map); NULL:
+     * the defaults. */
+    const struct ArchSet *arch;
+    const struct MapOptions *map;
+} PipelineArgs;
+
+/* --target NAME: a separate table because dnnc map, which always maps onto
+ * the spatial target, does not offer it. */
+extern const Option target_option[];
+extern const Option pipeline_options[];
+
+typedef enum {
+    LEVEL_OF_TARGET, /* -O defaults to the target's default_opt_level */
+    LEVEL_AS_WRITTEN /* -O defaults to 0: the graph as written */
+} DefaultLevel;
+
+/* What every command that takes a model does first: options_parse, then,
+ * for its pipeline arguments p (inside args), the default target (by name)
+ * when --target was not given, the default -O level, and the plan checked
+ * against the target's pipeline (a disabled lowering pass, --print-after of
+ * a pass that does not run, ...), all before any model is read. Returns
+ * OPTIONS_PARSED or the status to exit with, after printing why. */
+int model_command_parse(const CommandSpec *spec, int argc, char **argv, void *args,
+                        PipelineArgs *p, const char *default_target, DefaultLevel level);
+
+/* The shared sections of a command's CommandSpec: its model options, and
+ * its pipeline options under a heading that states the command's defaults.
+ * The command's arguments hold them as fields `weights` and `pipeline`. */
+#define MODEL_OPTION_SECTION(type) {"model options:", model_options, offsetof(type, weights)}
+#define PIPELINE_OPTION_SECTIONS(type, heading)                \
+    {heading, target_option, offsetof(type, pipeline)},       \
+    {NULL, pipeline_options, offsetof(type, pipeline)}
+
+/* ---- loading and the pipeline (model.c) ---- */
+
+/* A loaded model: the source text stays alive for diagnostics. */
+typedef struct Model {
+    Source src;
+    Graph *graph;
+    bool weights_bound; /* --weights, --random-weights or an ONNX model */
+} Model;
+
+bool model_is_onnx(const char *path);
+
+/* Loads a network file and binds its weights as `o` says (NULL: none),
+ * reporting errors through d; false (and m freed) on any error. */
+bool model_load(const char *path, const ModelArgs *o, Diag *d, Model *m);
+/* Runs the pipeline p asks for on m's graph and, when the graph is to be
+ * compiled or run (`runs`), checks that the target supports every layer.
+ * False (and m freed) after reporting an error through d. */
+bool model_optimize(Model *m, const PipelineArgs *p, bool runs, Diag *d);
+/* model_load, then model_optimize, with diagnostics on stderr. */
+bool model_prepare(const char *path, const ModelArgs *o, const PipelineArgs *p, bool runs, Model *m);
+void model_free(Model *m);
+
+/* ---- writing a model back (model_save.c) ---- */
+
+/* "dir/model.onnx" with from ".onnx" and to ".dnn" -> "dir/model.dnn"
+ * (malloc'd; NULL when out of memory). */
+char *path_with_extension(const char *path, const char *from, const char *to);
+
+/* graph_print (network source) or dump_dot (Graphviz). */
+typedef void (*GraphPrinter)(const Graph *g, FILE *out);
+
+/* Writes g with `print` to `path` and, unless `weights` is NULL, its bound
+ * parameters as safetensors to `weights`: each file whole, and neither when
+ * either fails. Reports errors as "dnnc CMD: error: ...". */
+bool model_save(const Graph *g, GraphPrinter print, const char *path, const char *weights,
+                const char *cmd);
+
+#endif
