@@ -146,6 +146,44 @@ static bool run_one(Graph *g, const PassOptions *o, const PipelineOptions *p, Pa
     return true;
 }
 
+static bool has_algo(const Annotations *a) { return a->algo != ALGO_AUTO; }
+static bool has_precision(const Annotations *a) { return a->has_precision; }
+static bool has_sparse(const Annotations *a) { return a->has_sparse; }
+static bool has_dataflow(const Annotations *a) { return a->dataflow != DATAFLOW_AUTO; }
+static bool has_mapping(const Annotations *a) { return a->mapping.present; }
+
+/* The pass that reads each annotation: only it can honour it. */
+static const struct {
+    const char *spelling;
+    bool (*present)(const Annotations *a);
+    PassId owner;
+} annotation_owners[] = {
+    {"@algo", has_algo, PASS_ID_select_algo},
+    {"@precision", has_precision, PASS_ID_select_precision},
+    {"@sparse", has_sparse, PASS_ID_select_sparsity},
+    {"@dataflow", has_dataflow, PASS_ID_map_dataflow},
+    {"@mapping", has_mapping, PASS_ID_map_dataflow},
+};
+
+/* An annotation whose pass is not in the plan would be ignored: that is an
+ * error naming the layer, never silence. */
+static bool check_annotations(const Graph *g, const PassOptions *o, const PassId *plan, int n)
+{
+    bool ok = true;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (size_t k = 0; k < sizeof annotation_owners / sizeof *annotation_owners; k++) {
+            const Node *node = &g->nodes[i];
+            PassId owner = annotation_owners[k].owner;
+            if (!annotation_owners[k].present(&node->ann) || in_list(plan, n, owner))
+                continue;
+            diag_error(o->diag, node->loc, "layer '%s': %s cannot be honoured on target %s: its "
+                                           "pipeline has no %s pass", node->name,
+                       annotation_owners[k].spelling, o->target->name, pass_info(owner)->name);
+            ok = false;
+        }
+    return ok;
+}
+
 bool pipeline_run(Graph *g, const PassOptions *o, const PipelineOptions *p)
 {
     PassId plan[PIPELINE_MAX];
@@ -155,6 +193,8 @@ bool pipeline_run(Graph *g, const PassOptions *o, const PipelineOptions *p)
         diag_error(o->diag, SRCLOC_NONE, "%s", err);
         return false;
     }
+    if (!check_annotations(g, o, plan, n))
+        return false;
     for (int i = 0; i < n; i++)
         if (!run_one(g, o, p, plan[i]))
             return false;

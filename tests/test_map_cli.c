@@ -1,5 +1,6 @@
 /* `dnnc map` as a user runs it: reports, JSON keys, the plot, and exit
- * statuses for bad input (1) and bad usage (2). */
+ * statuses for bad input (1) and bad usage (2); the mapping it reports is
+ * the one the spatial pipeline records in the IR. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,13 @@ static const char no_layers_net[] = "input x: f32[1, 4];\n"
 static const char wide_net[] = "input x: f32[1, 1, 8, 40];\n"
                                "c = conv(x, filters=1, kernel=[1, 33]);\n"
                                "output c;\n";
+
+/* conv_net with its conv forced to rs. */
+static const char annotated_net[] = "input x: f32[1, 3, 12, 12];\n"
+                                    "@dataflow(rs) c = conv(x, filters=8, kernel=3, pad=1);\n"
+                                    "r = relu(c);\n"
+                                    "f = fc(r, units=10);\n"
+                                    "output f;\n";
 
 static const char *path_in(const char *name)
 {
@@ -54,6 +62,7 @@ static int setup(void **state)
     write_text(path_in("net.dnn"), conv_net);
     write_text(path_in("none.dnn"), no_layers_net);
     write_text(path_in("wide.dnn"), wide_net);
+    write_text(path_in("annotated.dnn"), annotated_net);
     write_text(path_in("small.arch"), "name = small\npe_rows = 4\npe_cols = 4\n");
     write_text(path_in("bad.arch"), "pe_rows = 4\npe_cols = many\n");
     return 0;
@@ -74,6 +83,7 @@ static void test_help(void **state)
                              "--verbose", "eyeriss256"};
     for (size_t i = 0; i < sizeof options / sizeof *options; i++)
         assert_contains(r.out, options[i]);
+    assert_contains(r.out, "annotated @mapping is reported with exactly");
     assert_run(&r, 0, "usage: dnnc map", NULL);
 }
 
@@ -172,6 +182,227 @@ static void test_input_errors(void **state)
     run_free(&r);
 }
 
+/* ---- the report is what the IR records ---- */
+
+static const char *example(const char *file)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/examples/%s", DNNC_SOURCE_DIR, file);
+    return path;
+}
+
+/* JSON without its layout: the keys and values alone, easy to search. */
+static void remove_space(char *s)
+{
+    char *out = s;
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\n')
+            *out++ = *s;
+    *out = '\0';
+}
+
+static int occurrences(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* The chosen part of layer `name` in dnnc map's JSON without layout: from
+ * its name to its alternatives, "dataflows" (malloc'd). */
+static char *chosen_part(const char *json, const char *name)
+{
+    char key[96];
+    snprintf(key, sizeof key, "\"name\":\"%s\"", name);
+    const char *start = strstr(json, key);
+    if (!start)
+        fail_msg("no layer %s in\n%s", name, json);
+    const char *end = strstr(start, "\"dataflows\":");
+    assert_non_null(end);
+    return strndup(start, (size_t)(end - start));
+}
+
+/* One layer of a spatial dump: its name, @dataflow, and @mapping's bounds
+ * by level (as @mapping lists them, outermost first) and dimension. */
+typedef struct Recorded {
+    char name[64], dataflow[8];
+    long long bound[6][7];
+} Recorded;
+
+static const char dims[] = "NMCPQRS";
+static const char *const record_levels[6] = {"dram", "buf", "rows", "cols", "pe", "rf"};
+/* The same levels as dnnc map --json names them. */
+static const char *const json_levels[6] = {"dram", "buffer", "rows", "cols", "pe", "rf"};
+
+/* p: "dram, [Q, 12], buf, [], ..., rf, [M, 8, S, 3])", @mapping's inside. */
+static void parse_bounds(const char *p, Recorded *r)
+{
+    for (int k = 0; k < 6; k++)
+        for (int d = 0; d < 7; d++)
+            r->bound[k][d] = 1;
+    for (int k = 0; k < 6; k++) {
+        size_t len = strlen(record_levels[k]);
+        assert_int_equal(strncmp(p, record_levels[k], len), 0);
+        p += len;
+        assert_int_equal(strncmp(p, ", [", 3), 0);
+        for (p += 3; *p != ']';) {
+            char d;
+            long long n;
+            int used;
+            assert_int_equal(sscanf(p, "%c, %lld%n", &d, &n, &used), 2);
+            assert_non_null(strchr(dims, d));
+            r->bound[k][strchr(dims, d) - dims] = n;
+            p += used;
+            p += *p == ',' ? 2 : 0;
+        }
+        p += p[1] == ',' ? 3 : 1;
+    }
+}
+
+/* line: "@dataflow(rs) @mapping(...) c = conv(...);  # ..." */
+static void parse_recorded(const char *line, Recorded *r)
+{
+    assert_int_equal(sscanf(line, "@dataflow(%7[^)])", r->dataflow), 1);
+    parse_bounds(strstr(line, "@mapping(") + strlen("@mapping("), r);
+    const char *eq = strstr(line, " = "), *start = eq;
+    while (start[-1] != ' ')
+        start--;
+    snprintf(r->name, sizeof r->name, "%.*s", (int)(eq - start), start);
+}
+
+/* The record as dnnc map --json writes the mapping, without layout. */
+static void assert_reported(const char *chosen, const Recorded *r)
+{
+    char want[256];
+    snprintf(want, sizeof want, "\"dataflow\":\"%s\"", r->dataflow);
+    assert_contains(chosen, want);
+    for (int k = 0; k < 6; k++) {
+        int n = snprintf(want, sizeof want, "\"%s\":{", json_levels[k]);
+        for (int d = 0; d < 7; d++)
+            n += snprintf(want + n, sizeof want - (size_t)n, "%s\"%c\":%lld", d ? "," : "",
+                          dims[d], r->bound[k][d]);
+        snprintf(want + n, sizeof want - (size_t)n, "}");
+        assert_contains(chosen, want);
+    }
+}
+
+/* What dnnc map reports for each layer is what map-dataflow records in the
+ * IR, as dnnc dump --target spatial prints it (same options: Eyeriss v1,
+ * the model's batch, -O2). */
+static void assert_reports_the_ir(const char *model)
+{
+    Run dump = run_dnnc("dump", "--target", "spatial", "-O2", model);
+    Run map = run_dnnc("map", model, "--json");
+    assert_int_equal(dump.status, 0);
+    assert_int_equal(map.status, 0);
+    remove_space(map.out);
+    int layers = 0;
+    for (char *line = strtok(dump.out, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, "@mapping("))
+            continue;
+        Recorded r;
+        parse_recorded(line, &r);
+        char *chosen = chosen_part(map.out, r.name);
+        assert_reported(chosen, &r);
+        free(chosen);
+        layers++;
+    }
+    assert_int_equal(occurrences(map.out, "\"name\":"), layers);
+    run_free(&dump);
+    run_free(&map);
+}
+
+static void test_reports_the_ir(void **state)
+{
+    (void)state;
+    assert_reports_the_ir(path_in("net.dnn"));
+    assert_reports_the_ir(example("lenet5.dnn"));
+}
+
+/* The report without what compares dataflows on the layers left free
+ * (there are none in a dump that records every mapping): the text up to
+ * its dataflow table; in JSON, everything but the model's path and the
+ * "dataflows" objects. */
+static void chosen_report(Run *r, bool json)
+{
+    assert_int_equal(r->status, 0);
+    if (!json) {
+        char *table = strstr(r->out, "\nenergy / MAC by dataflow");
+        assert_non_null(table);
+        *table = '\0';
+        return;
+    }
+    remove_space(r->out);
+    char *p;
+    while ((p = strstr(r->out, ",\"dataflows\":{"))) {
+        char *q = strchr(p, '{') + 1;
+        for (int depth = 1; depth; q++)
+            depth += (*q == '{') - (*q == '}');
+        memmove(p, q, strlen(q) + 1);
+    }
+    p = strstr(r->out, "\"arch\":");
+    assert_non_null(p);
+    memmove(r->out, p, strlen(p) + 1);
+}
+
+/* A dump that records every layer's mapping, given back to dnnc map, is
+ * reported with exactly those mappings: the same report. */
+static void test_dump_reproduces_report(void **state)
+{
+    (void)state;
+    const char *model = example("lenet5.dnn"), *dumped = path_in("recorded.dnn");
+    Run dump = run_dnnc("dump", "--target", "spatial", "-O2", model, "-o", dumped);
+    assert_int_equal(dump.status, 0);
+    run_free(&dump);
+    for (int json = 0; json < 2; json++) {
+        Run a = run_dnnc("map", model, json ? "--json" : "--verbose");
+        Run b = run_dnnc("map", dumped, json ? "--json" : "--verbose");
+        chosen_report(&a, json);
+        chosen_report(&b, json);
+        assert_string_equal(a.out, b.out);
+        run_free(&a);
+        run_free(&b);
+    }
+}
+
+/* --dataflow is a default for the layers without @dataflow. */
+static void test_dataflow_default(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("map", example("lenet5.dnn"), "--dataflow", "ws", "--json");
+    assert_int_equal(r.status, 0);
+    remove_space(r.out);
+    int layers = occurrences(r.out, "\"name\":");
+    assert_true(layers >= 5);
+    /* Once for the options, once per layer. */
+    assert_int_equal(occurrences(r.out, "\"dataflow\":\"ws\""), layers + 1);
+    assert_int_equal(occurrences(r.out, "\"dataflow\":"), layers + 1);
+    run_free(&r);
+
+    r = run_dnnc("map", path_in("annotated.dnn"), "--dataflow", "ws", "--json");
+    assert_int_equal(r.status, 0);
+    remove_space(r.out);
+    char *c = chosen_part(r.out, "c"), *f = chosen_part(r.out, "f");
+    assert_contains(c, "\"dataflow\":\"rs\"");
+    assert_contains(f, "\"dataflow\":\"ws\"");
+    free(c);
+    free(f);
+    run_free(&r);
+}
+
+/* A dataflow that fits no mapping of a layer is "-" in the comparison and
+ * an "error" among the layer's alternatives; the others still map it. */
+static void test_misfit_alternative(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("map", path_in("wide.dnn"), "--json");
+    assert_run(&r, 0, "\"error\": \"no spatial assignment fits the array\"", NULL);
+    r = run_dnnc("map", path_in("wide.dnn"));
+    assert_contains(r.out, "\n  rs                                  -");
+    assert_run(&r, 0, "\nc            conv os-a", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +413,10 @@ int main(void)
         cmocka_unit_test(test_measured_sparsity),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_input_errors),
+        cmocka_unit_test(test_reports_the_ir),
+        cmocka_unit_test(test_dump_reproduces_report),
+        cmocka_unit_test(test_dataflow_default),
+        cmocka_unit_test(test_misfit_alternative),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

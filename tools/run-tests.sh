@@ -45,6 +45,7 @@ run_suite() {
 seeds_for() {
   case $1 in
     fuzz_parser) ls examples/*.dnn ;;
+    fuzz_passes) ls examples/*.dnn tests/passes/*.dnn ;;
     fuzz_npy) ls tests/golden/*/*.npy 2>/dev/null | head -20 ;;
     fuzz_safetensors) ls tests/golden/*/*.safetensors 2>/dev/null | head -20 ;;
     fuzz_idx) ls tests/data/*.idx 2>/dev/null ;;

@@ -56,7 +56,9 @@ static const Option map_options[] = {
      OPTION_STRING(MapArgs, arch)},
     {"dataflow", 0, "DF", "ws, os-a, os-b, os-c, nlr, rs, or best (default): best\n"
                           "maps every layer under each dataflow and keeps the\n"
-                          "lowest energy; a layer annotated @dataflow(DF) keeps DF",
+                          "lowest energy; a layer annotated @dataflow(DF) keeps DF,\n"
+                          "and one annotated @mapping is reported with exactly\n"
+                          "that mapping",
      OPTION_CALL(parse_dataflow)},
     {"batch", 0, "N", "images per batch (default: the model's input batch)",
      OPTION_INT(MapArgs, batch, 1, 1 << 20)},
@@ -86,7 +88,7 @@ const CommandSpec cmd_map_spec = {
     .usage = "dnnc map MODEL [--arch NAME|FILE] [--dataflow DF] [--batch N] [options]",
     .description =
         "Runs the spatial target's pipeline, which maps every CONV and FC layer onto\n"
-        "the accelerator, and reports, per layer, the mapping chosen (dataflow,\n"
+        "the accelerator, and reports, per layer, the mapping it records (dataflow,\n"
         "spatial assignment, tile sizes per level), accesses and energy by level\n"
         "(DRAM, global buffer, array, RF) and by data type (ifmap, filter, psum), PE\n"
         "utilisation and cycles. Energies are in units of one MAC (survey Fig. 22);\n"
@@ -160,16 +162,12 @@ static void add_cost(Totals *t, const LayerCost *c)
         t->parts[k] += parts[k];
 }
 
+/* Totals of the mappings the IR records: every layer has one. */
 static Totals chosen_totals(const GraphMap *gm)
 {
     Totals t = {.complete = true};
-    for (int i = 0; i < gm->n; i++) {
-        const LayerMap *lm = &gm->layers[i];
-        if (lm->chosen == DATAFLOW_AUTO)
-            t.complete = false;
-        else
-            add_cost(&t, &lm->choice[lm->chosen].cost);
-    }
+    for (int i = 0; i < gm->n; i++)
+        add_cost(&t, &gm->layers[i].choice[gm->layers[i].chosen].cost);
     return t;
 }
 
@@ -203,10 +201,6 @@ static void human(double v, char *buf, size_t size)
 
 static void print_layer(const LayerMap *lm, bool verbose)
 {
-    if (lm->chosen == DATAFLOW_AUTO) {
-        printf("%-12s %-4s  no mapping fits\n", lm->layer.name, op_name(lm->layer.op));
-        return;
-    }
     const MapChoice *mc = &lm->choice[lm->chosen];
     const LayerCost *c = &mc->cost;
     double parts[BAR_PARTS];
@@ -253,17 +247,23 @@ static void print_dataflow_table(const GraphMap *gm)
     }
 }
 
-static void print_table(const GraphMap *gm, const SpatialArch *base, const MapArgs *o)
+/* chosen: the IR's mappings; compared: the free layers under every
+ * dataflow, needed only for --dataflow best. */
+/* chosen: the mappings the IR records; compared: every dataflow on the
+ * layers left free (read only with --dataflow best). */
+static void print_table(const GraphMap *chosen, const GraphMap *compared, const SpatialArch *base,
+                        const MapArgs *o)
 {
+    int64_t batch = chosen->layers[0].layer.dim[DIM_N];
     printf("arch %s (%lldx%lld PEs, %lld KB buffer), batch %lld\n", base->name,
            (long long)base->pe_rows, (long long)base->pe_cols, (long long)(base->buffer_bytes / 1024),
-           (long long)gm->layers[0].layer.dim[DIM_N]);
+           (long long)batch);
     printf("%-12s %-4s %-5s %8s %9s %6s %6s %6s %6s %6s %6s %9s %6s %8s\n", "layer", "op", "flow",
            "MACs", "energy", "E/MAC", "alu", "dram", "buffer", "array", "rf", "DRAM KB", "util",
            "cycles");
-    for (int i = 0; i < gm->n; i++)
-        print_layer(&gm->layers[i], o->verbose);
-    Totals t = chosen_totals(gm);
+    for (int i = 0; i < chosen->n; i++)
+        print_layer(&chosen->layers[i], o->verbose);
+    Totals t = chosen_totals(chosen);
     char macs[32], e[32], cyc[32];
     human(t.macs, macs, sizeof macs);
     human(t.energy, e, sizeof e);
@@ -272,11 +272,10 @@ static void print_table(const GraphMap *gm, const SpatialArch *base, const MapAr
            "", "", macs, e, t.energy / t.macs, t.parts[BAR_ALU] / t.macs,
            t.parts[BAR_DRAM] / t.macs, t.parts[BAR_BUFFER] / t.macs, t.parts[BAR_ARRAY] / t.macs,
            t.parts[BAR_RF] / t.macs, t.dram_bytes / 1024, "", cyc);
-    double images = (double)gm->layers[0].layer.dim[DIM_N];
     printf("\nDRAM traffic %.2f MB per image; %.1f ms per batch at %.0f MHz\n",
-           t.dram_bytes / images / 1e6, t.cycles / (base->clock_mhz * 1e3), base->clock_mhz);
+           t.dram_bytes / (double)batch / 1e6, t.cycles / (base->clock_mhz * 1e3), base->clock_mhz);
     if (o->dataflow == DATAFLOW_AUTO)
-        print_dataflow_table(gm);
+        print_dataflow_table(compared);
 }
 
 static void json_parts(JsonWriter *w, const double parts[BAR_PARTS])
@@ -323,12 +322,13 @@ static void json_cost(JsonWriter *w, const LayerCost *c)
 
 static void json_mapping(JsonWriter *w, const Mapping *m)
 {
+    /* "buffer", not @mapping's "buf": the key predates @mapping. */
     static const char *const levels[LOOP_LEVELS] = {"rf", "pe", "cols", "rows", "buffer", "dram"};
     char text[512];
     mapping_format(m, text, sizeof text);
     json_begin_object(w);
     json_key(w, "text"), json_string(w, text);
-    for (int lv = 0; lv < LOOP_DRAM; lv++) {
+    for (int lv = 0; lv < LOOP_LEVELS; lv++) {
         json_key(w, levels[lv]);
         json_begin_object(w);
         for (int d = 0; d < DIM_COUNT; d++) {
@@ -352,28 +352,9 @@ static void json_totals(JsonWriter *w, const Totals *t)
     json_end_object(w);
 }
 
-static void json_layer(JsonWriter *w, const LayerMap *lm)
+/* The alternatives of one layer: every dataflow the comparison tried. */
+static void json_alternatives(JsonWriter *w, const LayerMap *lm)
 {
-    json_begin_object(w);
-    json_key(w, "name"), json_string(w, lm->layer.name);
-    json_key(w, "op"), json_string(w, op_name(lm->layer.op));
-    json_key(w, "shape");
-    json_begin_object(w);
-    for (int d = 0; d < DIM_COUNT; d++) {
-        json_key(w, dim_name((Dim)d));
-        json_int(w, lm->layer.dim[d]);
-    }
-    json_key(w, "G"), json_int(w, lm->layer.groups);
-    json_end_object(w);
-    json_key(w, "dataflow");
-    if (lm->chosen == DATAFLOW_AUTO) {
-        json_null(w);
-    } else {
-        json_string(w, dataflow_name(lm->chosen));
-        json_cost(w, &lm->choice[lm->chosen].cost);
-        json_key(w, "mapping"), json_mapping(w, &lm->choice[lm->chosen].mapping);
-    }
-    json_key(w, "dataflows");
     json_begin_object(w);
     for (int k = 0; k < dataflow_count; k++) {
         Dataflow d = dataflow_list[k];
@@ -391,25 +372,48 @@ static void json_layer(JsonWriter *w, const LayerMap *lm)
         json_end_object(w);
     }
     json_end_object(w);
+}
+
+/* chosen: the layer as the IR maps it; compared: the same layer in the
+ * comparison. */
+static void json_layer(JsonWriter *w, const LayerMap *chosen, const LayerMap *compared)
+{
+    const MapChoice *mc = &chosen->choice[chosen->chosen];
+    json_begin_object(w);
+    json_key(w, "name"), json_string(w, chosen->layer.name);
+    json_key(w, "op"), json_string(w, op_name(chosen->layer.op));
+    json_key(w, "shape");
+    json_begin_object(w);
+    for (int d = 0; d < DIM_COUNT; d++) {
+        json_key(w, dim_name((Dim)d));
+        json_int(w, chosen->layer.dim[d]);
+    }
+    json_key(w, "G"), json_int(w, chosen->layer.groups);
+    json_end_object(w);
+    json_key(w, "dataflow"), json_string(w, dataflow_name(chosen->chosen));
+    json_cost(w, &mc->cost);
+    json_key(w, "mapping"), json_mapping(w, &mc->mapping);
+    json_key(w, "dataflows"), json_alternatives(w, compared);
     json_end_object(w);
 }
 
-static void print_json(const GraphMap *gm, const SpatialArch *base, const MapArgs *o)
+static void print_json(const GraphMap *chosen, const GraphMap *compared, const SpatialArch *base,
+                       const MapArgs *o)
 {
     JsonWriter w;
     json_init(&w, stdout);
     json_begin_object(&w);
     json_key(&w, "model"), json_string(&w, o->model);
     json_key(&w, "arch"), json_string(&w, base->name);
-    json_key(&w, "batch"), json_int(&w, gm->layers[0].layer.dim[DIM_N]);
+    json_key(&w, "batch"), json_int(&w, chosen->layers[0].layer.dim[DIM_N]);
     json_key(&w, "dataflow");
     json_string(&w, o->dataflow == DATAFLOW_AUTO ? "best" : dataflow_name(o->dataflow));
     json_key(&w, "layers");
     json_begin_array(&w);
-    for (int i = 0; i < gm->n; i++)
-        json_layer(&w, &gm->layers[i]);
+    for (int i = 0; i < chosen->n; i++)
+        json_layer(&w, &chosen->layers[i], &compared->layers[i]);
     json_end_array(&w);
-    Totals t = chosen_totals(gm);
+    Totals t = chosen_totals(chosen);
     json_key(&w, "total"), json_totals(&w, &t);
     json_key(&w, "dataflows");
     json_begin_object(&w);
@@ -422,7 +426,7 @@ static void print_json(const GraphMap *gm, const SpatialArch *base, const MapArg
         static const char *const keys[3] = {"conv", "fc", "all"};
         int ops[3] = {OP_CONV, OP_FC, OP_COUNT};
         for (int j = 0; j < 3; j++) {
-            Totals dt = dataflow_totals(gm, d, ops[j]);
+            Totals dt = dataflow_totals(compared, d, ops[j]);
             json_key(&w, keys[j]), json_totals(&w, &dt);
         }
         json_end_object(&w);
@@ -432,13 +436,218 @@ static void print_json(const GraphMap *gm, const SpatialArch *base, const MapArg
     json_finish(&w);
 }
 
-/* ---- the command ---- */
+/* ---- the pipeline ---- */
 
 static void on_progress(void *ctx, int64_t done, int64_t total)
 {
     Progress *p = ctx;
     p->total = total;
     progress_step(p, done);
+}
+
+static bool out_of_memory(void)
+{
+    fprintf(stderr, "dnnc map: error: out of memory\n");
+    return false;
+}
+
+/* The CONV and FC layers whose mapping the user left to the pass (no
+ * @mapping), with the @dataflow the user gave them, if any. The pass
+ * records its choice on them like on every layer; reopening them undoes
+ * that, so that the pass can decide again (under measured sparsity) and
+ * the comparison can try every dataflow on them. */
+typedef struct FreeLayers {
+    char **names;
+    Dataflow *dataflow;
+    int n;
+} FreeLayers;
+
+static bool note_free_layers(const Graph *g, FreeLayers *f)
+{
+    f->n = 0;
+    f->names = calloc((size_t)g->n_nodes + 1, sizeof *f->names);
+    f->dataflow = calloc((size_t)g->n_nodes + 1, sizeof *f->dataflow);
+    if (!f->names || !f->dataflow)
+        return false;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if ((n->op != OP_CONV && n->op != OP_FC) || n->ann.mapping.present)
+            continue;
+        f->dataflow[f->n] = n->ann.dataflow;
+        if (!(f->names[f->n++] = strdup(n->name)))
+            return false;
+    }
+    return true;
+}
+
+static void reopen_free_layers(Graph *g, const FreeLayers *f)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < f->n; k++)
+            if (strcmp(g->nodes[i].name, f->names[k]) == 0) {
+                g->nodes[i].ann.dataflow = f->dataflow[k];
+                g->nodes[i].ann.mapping = (MappingAnn){0};
+            }
+}
+
+static void free_layers_release(FreeLayers *f)
+{
+    for (int k = 0; f->names && k < f->n; k++)
+        free(f->names[k]);
+    free(f->names);
+    free(f->dataflow);
+}
+
+/* The pipeline with a progress bar (the one its mapping options report
+ * to): map-dataflow's search is what takes time. */
+static bool lower(Model *m, const PipelineArgs *pipeline, Diag *d, Progress *bar)
+{
+    progress_start(bar, "map-dataflow", 1);
+    bool ok = model_optimize(m, pipeline, false, d);
+    progress_finish(bar);
+    return ok;
+}
+
+/* Only the target's lowering passes (--passes with an empty list): they
+ * decide again what the annotations leave open and change nothing else, so
+ * the graph keeps its tensor ids. */
+static PipelineOptions lowering_only(const PipelineOptions *p)
+{
+    return (PipelineOptions){.opt_level = p->opt_level, .custom = true,
+                             .verify_each = p->verify_each, .log = p->log};
+}
+
+/* Loads the model and runs the spatial pipeline on it with the machine and
+ * the mapping options the command line gives: map-dataflow records the
+ * mapping of every layer, --dataflow being a default for the layers without
+ * @dataflow. With --input, the sparsity is measured on the graph the
+ * pipeline produced (the statistics are indexed by its tensor ids) and the
+ * pass decides again on the free layers under it. The caller frees m, f and
+ * *measured. */
+static bool prepare(const MapArgs *o, const ArchSet *arch, Model *m, FreeLayers *f,
+                    ActStats **measured)
+{
+    Progress bar;
+    MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity,
+                     .progress = on_progress, .progress_ctx = &bar};
+    PipelineArgs pipeline = o->pipeline;
+    pipeline.arch = arch;
+    pipeline.map = &mo;
+    Diag d;
+    diag_init(&d, stderr);
+    if (!model_load(o->model, &o->weights, &d, m))
+        return false;
+    if (!note_free_layers(m->graph, f))
+        return out_of_memory();
+    if (!lower(m, &pipeline, &d, &bar))
+        return false;
+    if (!o->input)
+        return true;
+    if (!measure(m, o, &arch->base, measured))
+        return false;
+    mo.measured = *measured;
+    reopen_free_layers(m->graph, f);
+    pipeline.passes = lowering_only(&o->pipeline.passes);
+    return lower(m, &pipeline, &d, &bar);
+}
+
+/* ---- the mappings reported ---- */
+
+/* The mapping the IR records on every layer, evaluated with the options
+ * the pass had (recorded, nothing searched). The pass evaluated the same
+ * mapping with the same options, so each holds. */
+static bool map_recorded(const Graph *g, const ArchSet *arch, const MapOptions *mo, GraphMap *out)
+{
+    if (!map_graph(g, arch, mo, out)) {
+        graph_map_free(out);
+        return out_of_memory();
+    }
+    for (int i = 0; i < out->n; i++) {
+        const LayerMap *lm = &out->layers[i];
+        if (!lm->recorded || lm->chosen == DATAFLOW_AUTO) {
+            fprintf(stderr, "dnnc map: internal error: layer '%s' has no recorded mapping that "
+                            "holds\n", lm->layer.name);
+            graph_map_free(out);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The comparison between dataflows: a copy of the graph with the free
+ * layers reopened, mapped under --dataflow (every dataflow for best).
+ * The layer names of map point into graph. */
+typedef struct Comparison {
+    Graph *graph;
+    GraphMap map;
+} Comparison;
+
+static bool compare_dataflows(const Graph *g, const ArchSet *arch, const FreeLayers *f,
+                              const MapOptions *mo, Comparison *out)
+{
+    out->graph = graph_clone(g);
+    reopen_free_layers(out->graph, f);
+    Progress bar;
+    MapOptions with_bar = *mo;
+    with_bar.progress = on_progress;
+    with_bar.progress_ctx = &bar;
+    progress_start(&bar, "comparing dataflows", 1);
+    bool ok = map_graph(out->graph, arch, &with_bar, &out->map);
+    progress_finish(&bar);
+    if (!ok)
+        return out_of_memory();
+    return true;
+}
+
+static void comparison_free(Comparison *c)
+{
+    graph_map_free(&c->map);
+    graph_free(c->graph);
+}
+
+/* The text table reads the comparison only for --dataflow best. */
+static bool needs_comparison(const MapArgs *o)
+{
+    return o->json || o->plot || o->dataflow == DATAFLOW_AUTO;
+}
+
+/* ---- the command ---- */
+
+static int report(const GraphMap *chosen, const GraphMap *compared, const ArchSet *arch,
+                  const MapArgs *o)
+{
+    if (o->json)
+        print_json(chosen, compared, &arch->base, o);
+    else
+        print_table(chosen, compared, &arch->base, o);
+    char err[512];
+    if (o->plot && !map_plot_svg(o->plot, chosen, compared, o->model, err, sizeof err)) {
+        fprintf(stderr, "dnnc map: error: %s\n", err);
+        return EXIT_INPUT_ERROR;
+    }
+    return EXIT_OK;
+}
+
+static int run_map(const Model *m, const ArchSet *arch, const MapArgs *o, const FreeLayers *f,
+                   const ActStats *measured)
+{
+    MapOptions mo = {.batch = o->batch, .dataflow = DATAFLOW_AUTO, .relu_zero = o->sparsity,
+                     .measured = measured};
+    GraphMap chosen;
+    if (!map_recorded(m->graph, arch, &mo, &chosen))
+        return EXIT_INPUT_ERROR;
+    mo.dataflow = o->dataflow;
+    Comparison compared = {0};
+    int rc = EXIT_INPUT_ERROR;
+    if (chosen.n == 0)
+        fprintf(stderr, "dnnc map: error: %s has no CONV or FC layer to map\n", o->model);
+    else if (!needs_comparison(o))
+        rc = report(&chosen, NULL, arch, o);
+    else if (compare_dataflows(m->graph, arch, f, &mo, &compared))
+        rc = report(&chosen, &compared.map, arch, o);
+    comparison_free(&compared);
+    graph_map_free(&chosen);
+    return rc;
 }
 
 static void apply_overrides(ArchSet *s, const MapArgs *o)
@@ -450,132 +659,6 @@ static void apply_overrides(ArchSet *s, const MapArgs *o)
         if (o->zero_skip >= 0)
             a->zero_skip = o->zero_skip;
     }
-}
-
-static int report_misfits(const GraphMap *gm)
-{
-    int bad = 0;
-    for (int i = 0; i < gm->n; i++) {
-        const LayerMap *lm = &gm->layers[i];
-        if (lm->chosen != DATAFLOW_AUTO)
-            continue;
-        bad++;
-        for (int d = 0; d < DATAFLOW_KINDS; d++)
-            if (lm->tried[d])
-                fprintf(stderr, "dnnc map: error: layer '%s' does not map under %s: %s\n",
-                        lm->layer.name, dataflow_name((Dataflow)d), lm->why[d]);
-    }
-    return bad;
-}
-
-static int run_map(Model *m, const ArchSet *arch, const MapArgs *o)
-{
-    ActStats *measured = NULL;
-    if (o->input && !measure(m, o, &arch->base, &measured))
-        return EXIT_INPUT_ERROR;
-    MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity,
-                     .measured = measured};
-    Progress p;
-    progress_start(&p, "mapping", 1);
-    mo.progress = on_progress;
-    mo.progress_ctx = &p;
-    GraphMap gm;
-    bool ok = map_graph(m->graph, arch, &mo, &gm);
-    progress_finish(&p);
-    free(measured);
-    if (!ok) {
-        fprintf(stderr, "dnnc map: error: out of memory\n");
-        return EXIT_INPUT_ERROR;
-    }
-    int rc = EXIT_OK;
-    if (gm.n == 0) {
-        fprintf(stderr, "dnnc map: error: %s has no CONV or FC layer to map\n", o->model);
-        rc = EXIT_INPUT_ERROR;
-    } else if (report_misfits(&gm)) {
-        rc = EXIT_INPUT_ERROR;
-    } else {
-        if (o->json)
-            print_json(&gm, &arch->base, o);
-        else
-            print_table(&gm, &arch->base, o);
-        char err[512];
-        if (o->plot && !map_plot_svg(o->plot, &gm, o->model, err, sizeof err)) {
-            fprintf(stderr, "dnnc map: error: %s\n", err);
-            rc = EXIT_INPUT_ERROR;
-        }
-    }
-    graph_map_free(&gm);
-    return rc;
-}
-
-/* The CONV and FC layers the user left free to map (no @dataflow, no
- * @mapping). The map-dataflow pass records its choice on them, as code
- * generation will need; the report clears it again so that it can compare
- * every dataflow on them. Its "best" is the pass's choice: the same search
- * on the same graph (with measured sparsity it may differ, and then it is
- * better). */
-typedef struct FreeLayers {
-    char **names;
-    int n;
-} FreeLayers;
-
-static bool note_free_layers(const Graph *g, FreeLayers *f)
-{
-    f->n = 0;
-    f->names = calloc((size_t)g->n_nodes + 1, sizeof *f->names);
-    for (int i = 0; f->names && i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        bool free_layer = (n->op == OP_CONV || n->op == OP_FC) && n->ann.dataflow == DATAFLOW_AUTO &&
-                          !n->ann.mapping.present;
-        if (free_layer && !(f->names[f->n++] = strdup(n->name)))
-            return false;
-    }
-    return f->names != NULL;
-}
-
-static void free_layers_again(Graph *g, const FreeLayers *f)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < f->n; k++)
-            if (strcmp(g->nodes[i].name, f->names[k]) == 0) {
-                g->nodes[i].ann.dataflow = DATAFLOW_AUTO;
-                g->nodes[i].ann.mapping = (MappingAnn){0};
-            }
-}
-
-static void free_layers_release(FreeLayers *f)
-{
-    for (int k = 0; f->names && k < f->n; k++)
-        free(f->names[k]);
-    free(f->names);
-}
-
-/* Loads the model and runs the spatial pipeline on it with the machine and
- * the mapping options the command line gives. The caller frees m. */
-static bool prepare(const MapArgs *o, const ArchSet *arch, Model *m)
-{
-    MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity};
-    Progress p;
-    mo.progress = on_progress;
-    mo.progress_ctx = &p;
-    PipelineArgs pipeline = o->pipeline;
-    pipeline.arch = arch;
-    pipeline.map = &mo;
-    Diag d;
-    diag_init(&d, stderr);
-    FreeLayers free_layers = {0};
-    if (!model_load(o->model, &o->weights, &d, m))
-        return false;
-    bool ok = note_free_layers(m->graph, &free_layers);
-    if (!ok)
-        fprintf(stderr, "dnnc map: error: out of memory\n");
-    progress_start(&p, "map-dataflow", 1);
-    ok = ok && model_optimize(m, &pipeline, false, &d);
-    progress_finish(&p);
-    if (ok)
-        free_layers_again(m->graph, &free_layers);
-    free_layers_release(&free_layers);
-    return ok;
 }
 
 int cmd_map(int argc, char **argv)
@@ -598,7 +681,13 @@ int cmd_map(int argc, char **argv)
     }
     apply_overrides(arch, &o);
     Model m;
-    rc = prepare(&o, arch, &m) ? run_map(&m, arch, &o) : EXIT_INPUT_ERROR;
+    FreeLayers free_layers = {0};
+    ActStats *measured = NULL;
+    rc = prepare(&o, arch, &m, &free_layers, &measured)
+             ? run_map(&m, arch, &o, &free_layers, measured)
+             : EXIT_INPUT_ERROR;
+    free(measured);
+    free_layers_release(&free_layers);
     model_free(&m);
     free(arch);
     return rc;

@@ -120,16 +120,16 @@ static void dataflow_panel(const GraphMap *gm, OpKind op, Panel *p)
     }
 }
 
-static void layer_panel(const GraphMap *gm, Panel *p)
+/* Every layer has the mapping the IR records. */
+static void layer_panel(const GraphMap *chosen, Panel *p)
 {
     p->n = 0;
-    for (int i = 0; i < gm->n && p->n < 64; i++) {
-        const LayerMap *lm = &gm->layers[i];
+    for (int i = 0; i < chosen->n && p->n < 64; i++) {
+        const LayerMap *lm = &chosen->layers[i];
         Bar *b = &p->bars[p->n++];
         snprintf(b->label, sizeof b->label, "%.40s", lm->layer.name);
-        b->valid = lm->chosen != DATAFLOW_AUTO;
-        if (b->valid)
-            energy_parts(&lm->choice[lm->chosen].cost, b->parts);
+        b->valid = true;
+        energy_parts(&lm->choice[lm->chosen].cost, b->parts);
     }
 }
 
@@ -143,7 +143,8 @@ static void legend(FILE *f, double x, double y)
     }
 }
 
-bool map_plot_svg(const char *path, const GraphMap *gm, const char *title, char *err, size_t errsz)
+bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
+                  const char *title, char *err, size_t errsz)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -156,9 +157,9 @@ bool map_plot_svg(const char *path, const GraphMap *gm, const char *title, char 
     layers.title = "Energy per layer, chosen dataflow (Fig. 35)";
     conv.unit = fc.unit = "energy / MAC (MAC = 1)";
     layers.unit = "energy (MAC = 1)";
-    dataflow_panel(gm, OP_CONV, &conv);
-    dataflow_panel(gm, OP_FC, &fc);
-    layer_panel(gm, &layers);
+    dataflow_panel(compared, OP_CONV, &conv);
+    dataflow_panel(compared, OP_FC, &fc);
+    layer_panel(chosen, &layers);
     double width = 3 * PANEL_W + 40, height = PANEL_H + 80;
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
                "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",

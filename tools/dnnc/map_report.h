@@ -15,10 +15,11 @@ void energy_parts(const LayerCost *c, double parts[BAR_PARTS]);
 extern const char *const energy_part_names[BAR_PARTS]; /* alu, dram, buffer, array, rf */
 
 /* Writes the stacked-bar plot: energy per MAC of the CONV and of the FC
- * layers under each dataflow (Figs. 33, 34) and energy per layer under the
- * chosen dataflows (Fig. 35). False, with the reason in err, if the file
- * cannot be written. */
-bool map_plot_svg(const char *path, const GraphMap *gm, const char *title, char *err,
-                  size_t errsz);
+ * layers under each dataflow of the comparison `compared` (Figs. 33, 34)
+ * and energy per layer under the mappings the IR records, `chosen`
+ * (Fig. 35). False, with the reason in err, if the file cannot be
+ * written. */
+bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
+                  const char *title, char *err, size_t errsz);
 
 #endif

@@ -206,9 +206,10 @@ def run_timed(argv):
     return r, time.perf_counter() - t
 
 
-def check(dnnc, onnx_path, paths, with_stats, work_dir=None):
-    """Imports and runs one .onnx, writing M.dnn, M.safetensors and the
-    outputs beside it (or into work_dir); returns a dict of results."""
+def check(dnnc, onnx_path, paths, with_stats, work_dir=None, run_args=()):
+    """Imports and runs one .onnx (dnnc run with run_args, e.g. -O3 or
+    --target cpu), writing M.dnn, M.safetensors and the outputs beside it
+    (or into work_dir); returns a dict of results."""
     base = onnx_path[:-len(".onnx")]
     if work_dir:
         base = os.path.join(work_dir, os.path.basename(base))
@@ -220,32 +221,21 @@ def check(dnnc, onnx_path, paths, with_stats, work_dir=None):
     res["layers"] = int(r.stdout.split("(")[1].split()[0])
     out_onnx = base + ".dnnc-out.npy"
     out_dnn = base + ".dnnc-dnn-out.npy"
-    r, res["run_s"] = run_timed([dnnc, "run", onnx_path, "--input", paths["input"],
+    r, res["run_s"] = run_timed([dnnc, "run", onnx_path, *run_args, "--input", paths["input"],
                                  "--output", out_onnx])
-    if r.returncode == 2 and "give --weights" in r.stderr:
-        # dnnc run rejects an .onnx model without --weights / --random-weights
-        # and rejects those options for an .onnx model (see
-        # tools/onnx/README.md); measure through the imported .dnn instead.
-        res["onnx_run_rejected"] = True
-        out_onnx = None
-    elif r.returncode != 0:
+    if r.returncode != 0:
         res["error"] = "run: " + (r.stderr.strip() or r.stdout.strip())
         return res
     # The imported .dnn with its weights must compute the same bits.
-    r, res["run_dnn_s"] = run_timed([dnnc, "run", base + ".dnn", "--weights",
+    r, res["run_dnn_s"] = run_timed([dnnc, "run", base + ".dnn", *run_args, "--weights",
                                      base + ".safetensors", "--input", paths["input"],
                                      "--output", out_dnn])
     if r.returncode != 0:
         res["error"] = "run .dnn: " + (r.stderr.strip() or r.stdout.strip())
         return res
     got_dnn = np.load(out_dnn)
-    if out_onnx is None:
-        got = got_dnn
-        res["run_s"] = res["run_dnn_s"]
-        res["dnn_bit_identical"] = None
-    else:
-        got = np.load(out_onnx)
-        res["dnn_bit_identical"] = got_dnn.tobytes() == got.tobytes()
+    got = np.load(out_onnx)
+    res["dnn_bit_identical"] = got_dnn.tobytes() == got.tobytes()
     want = np.load(paths["expected"])
     if got.shape != want.shape:
         res["error"] = f"output shape {got.shape}, PyTorch's {want.shape}"
@@ -279,9 +269,7 @@ def fmt(res):
          f"max|out| {res['max_abs_out']:.3e}  rel {res['rel']:.3e} "
          f"{'PASS' if res['rel'] <= 1e-4 else 'FAIL'}  "
          f"top-1 {'same' if res['same_top1'] else 'DIFFERS'}  "
-         + (".dnn " + ("bit-identical" if res["dnn_bit_identical"] else "DIFFERS")
-            if res["dnn_bit_identical"] is not None
-            else "(run .onnx rejected by the driver; numbers from the imported .dnn)"))
+         + ".dnn " + ("bit-identical" if res["dnn_bit_identical"] else "DIFFERS"))
     if "rel_dnnc_f64" in res:
         s += (f"  vs PyTorch float64: dnnc {res['rel_dnnc_f64']:.2e}, "
               f"PyTorch float32 {res['rel_torch_f64']:.2e}")
@@ -304,6 +292,9 @@ def main():
                     help="skip the BN-folded (training=EVAL) export")
     ap.add_argument("--check", metavar="DNNC", help="import and run every export with this dnnc")
     ap.add_argument("--stats", action="store_true", help="with --check: add dnnc stats totals")
+    ap.add_argument("--run-args", default="", metavar="ARGS",
+                    help="with --check: extra arguments for dnnc run, e.g. '-O3' or "
+                         "'--target cpu --threads 2' (default: the reference at -O0)")
     ap.add_argument("--f64", action="store_true",
                     help="also run PyTorch in float64 (M.expected64.npy); with --check, print "
                          "how far dnnc and PyTorch float32 are from it")
@@ -322,7 +313,8 @@ def main():
         if args.check:
             import tempfile
             with tempfile.TemporaryDirectory(prefix="dnnc-ci-") as work:
-                print(fmt(check(args.check, paths["onnx"], paths, args.stats, work)))
+                print(fmt(check(args.check, paths["onnx"], paths, args.stats, work,
+                                args.run_args.split())))
         return 0
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -336,7 +328,7 @@ def main():
             continue
         for key in ("onnx", "folded"):
             if key in paths:
-                res = check(args.check, paths[key], paths, args.stats)
+                res = check(args.check, paths[key], paths, args.stats, run_args=args.run_args.split())
                 failed |= "error" in res or res["rel"] > 1e-4 or res["dnn_bit_identical"] is False
                 print(fmt(res), flush=True)
     return 1 if failed else 0
