@@ -32,16 +32,7 @@ static const char warn_net[] = "input x: f32[1, 4];\n"
                                "z = sigmoid(x);\n"
                                "output y;\n";
 
-/* A path inside the temporary directory, in one of 8 rotating static
- * buffers: a test keeps at most a few paths live at once. */
-static const char *path_in(const char *name)
-{
-    static char bufs[8][1024];
-    static int next;
-    char *p = bufs[next++ % 8];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static void write_text(const char *path, const char *text)
 {

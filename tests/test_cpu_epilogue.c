@@ -346,22 +346,30 @@ static void test_registry(void **state)
     }
 }
 
-/* A conv forced to an algorithm the cpu target has no kernel for. */
-static void test_missing_kernel(void **state)
+/* Code generation of `text` (no pipeline run) fails with `message`. */
+static void expect_codegen_error(const char *name, const char *text, const char *message)
 {
-    (void)state;
     Parsed p;
-    parse_text(&p, "winograd.dnn", "input x: f32[1, 4, 8, 8];\n"
-                                   "@algo(winograd) c = conv(x, filters=4, kernel=3);\n"
-                                   "output c;\n");
+    parse_text(&p, name, text);
     assert_non_null(p.graph);
     bind_weights(p.graph);
     CodegenOptions co = {.name = "m", .opt_level = 0};
     char err[1024] = "";
     JitModel *j = jit_compile(p.graph, &co, err, sizeof err);
     assert_null(j);
-    assert_string_equal(err, "layer 'c': the cpu target has no kernel for conv (winograd) on f32");
+    assert_string_equal(err, message);
     parsed_free(&p);
+}
+
+/* A conv forced to an algorithm the cpu target has no kernel for. */
+static void test_missing_kernel(void **state)
+{
+    (void)state;
+    expect_codegen_error("winograd.dnn",
+                         "input x: f32[1, 4, 8, 8];\n"
+                         "@algo(winograd) c = conv(x, filters=4, kernel=3);\n"
+                         "output c;\n",
+                         "layer 'c': the cpu target has no kernel for conv (winograd) on f32");
 }
 
 /* Code generation makes no choice of its own: a conv without a recorded
@@ -369,19 +377,12 @@ static void test_missing_kernel(void **state)
 static void test_unbound_conv(void **state)
 {
     (void)state;
-    Parsed p;
-    parse_text(&p, "unbound.dnn", "input x: f32[1, 4, 8, 8];\n"
-                                  "c = conv(x, filters=4, kernel=3);\n"
-                                  "output c;\n");
-    assert_non_null(p.graph);
-    bind_weights(p.graph);
-    CodegenOptions co = {.name = "m", .opt_level = 0};
-    char err[1024] = "";
-    JitModel *j = jit_compile(p.graph, &co, err, sizeof err);
-    assert_null(j);
-    assert_string_equal(err, "layer 'c': no algorithm is recorded for conv (run the cpu target's "
-                             "pass pipeline first)");
-    parsed_free(&p);
+    expect_codegen_error("unbound.dnn",
+                         "input x: f32[1, 4, 8, 8];\n"
+                         "c = conv(x, filters=4, kernel=3);\n"
+                         "output c;\n",
+                         "layer 'c': no algorithm is recorded for conv (run the cpu target's "
+                         "pass pipeline first)");
 }
 
 int main(void)

@@ -31,14 +31,7 @@ static const char annotated_net[] = "input x: f32[1, 3, 12, 12];\n"
                                     "f = fc(r, units=10);\n"
                                     "output f;\n";
 
-static const char *path_in(const char *name)
-{
-    static char bufs[8][1024];
-    static int next;
-    char *p = bufs[next++ % 8];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static void write_text(const char *path, const char *text)
 {

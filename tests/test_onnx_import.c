@@ -42,14 +42,7 @@ static int remove_dir(void **state)
     return temp_dir_remove(tmp_dir);
 }
 
-static const char *path_in(const char *name)
-{
-    static char bufs[8][1024];
-    static int next;
-    char *p = bufs[next++ % 8];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static void write_bytes(const char *path, const void *p, size_t n)
 {

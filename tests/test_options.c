@@ -27,14 +27,7 @@ static const char *const commands[] = {"dump", "stats", "run", "map", "compile",
                                        "passes"};
 #define N_COMMANDS (sizeof commands / sizeof *commands)
 
-static const char *path_in(const char *name)
-{
-    static char bufs[4][1024];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static int write_text(const char *name, const char *text)
 {

@@ -34,14 +34,7 @@ static const char bn_net[] = "input x: f32[1, 3, 8, 8];\n"
 #define LENET DNNC_SOURCE_DIR "/examples/lenet5.dnn"
 #define LENET_WEIGHTS DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors"
 
-static const char *path_in(const char *name)
-{
-    static char bufs[8][1024];
-    static int next;
-    char *p = bufs[next++ % 8];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 #define run_dnnc(...) run_program(DNNC_BINARY, tmp_dir, (const char *const[]){__VA_ARGS__, NULL})
 

@@ -32,14 +32,7 @@ static const char tiny_net[] = "input x: f32[1, 1, 4, 4];\n"
 #define TINY_IMAGES DNNC_SOURCE_DIR "/tests/data/tiny-images.idx" /* 3 images 4x4 */
 #define TINY_LABELS DNNC_SOURCE_DIR "/tests/data/tiny-labels.idx" /* 3 labels */
 
-static const char *path_in(const char *name)
-{
-    static char bufs[8][1024];
-    static int next;
-    char *p = bufs[next++ % 8];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static void write_bytes(const char *path, const void *p, size_t n)
 {

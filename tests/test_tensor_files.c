@@ -23,14 +23,7 @@
 
 static char tmp_dir[256];
 
-static const char *path_in(const char *name)
-{
-    static char bufs[4][1024];
-    static int next;
-    char *p = bufs[next++ % 4];
-    snprintf(p, sizeof bufs[0], "%s/%s", tmp_dir, name);
-    return p;
-}
+static const char *path_in(const char *name) { return temp_path(tmp_dir, name); }
 
 static int setup_dir(void **state)
 {

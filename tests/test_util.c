@@ -200,6 +200,15 @@ void check_run(const char *file, int line, Run *r, int status, const char *out_h
         _fail(file, line);
 }
 
+const char *temp_path(const char *dir, const char *name)
+{
+    static char bufs[8][1024];
+    static int next;
+    char *p = bufs[next++ % 8];
+    snprintf(p, sizeof bufs[0], "%s/%s", dir, name);
+    return p;
+}
+
 bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages)
 {
     return run_pipeline_on(g, NULL, target, level, passes, messages);

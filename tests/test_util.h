@@ -61,6 +61,9 @@ void randomize_weights_for_test(Graph *g, uint64_t seed);
 bool temp_dir_create(char *buf, size_t size, const char *prefix);
 /* Removes every file in the (flat) directory, then the directory; 0 on success. */
 int temp_dir_remove(const char *dir);
+/* "dir/name" in one of 8 rotating static buffers: a test keeps at most a few
+ * paths live at once. */
+const char *temp_path(const char *dir, const char *name);
 /* The name of the first entry of `dir` that starts with `prefix` (malloc'd),
  * or NULL if there is none: finds OUT and OUT.tmp.XXXXXX alike. */
 char *dir_find_prefix(const char *dir, const char *prefix);
