@@ -5,7 +5,7 @@
 #include "graph.h"
 #include "uses.h"
 
-static void *copy_bytes(Arena *a, const void *src, size_t count, size_t size)
+static void *duplicate(Arena *a, const void *src, size_t count, size_t size)
 {
     if (!src)
         return NULL;
@@ -21,10 +21,10 @@ static QuantParams *copy_quant(Arena *a, const QuantParams *q)
     QuantParams *c = arena_alloc(a, sizeof *c);
     *c = *q;
     size_t n = (size_t)q->count;
-    c->scale = copy_bytes(a, q->scale, n, sizeof *q->scale);
-    c->zero_point = copy_bytes(a, q->zero_point, n, sizeof *q->zero_point);
-    c->frac_bits = copy_bytes(a, q->frac_bits, n, sizeof *q->frac_bits);
-    c->codebook = copy_bytes(a, q->codebook, (size_t)q->codebook_size, sizeof *q->codebook);
+    c->scale = duplicate(a, q->scale, n, sizeof *q->scale);
+    c->zero_point = duplicate(a, q->zero_point, n, sizeof *q->zero_point);
+    c->frac_bits = duplicate(a, q->frac_bits, n, sizeof *q->frac_bits);
+    c->codebook = duplicate(a, q->codebook, (size_t)q->codebook_size, sizeof *q->codebook);
     return c;
 }
 
@@ -35,10 +35,10 @@ static SparseData *copy_sparse(Arena *a, const SparseData *s)
     SparseData *c = arena_alloc(a, sizeof *c);
     *c = *s;
     size_t ptrs = (size_t)(s->format == SPARSE_CSC ? s->cols : s->rows) + 1;
-    c->ptr = copy_bytes(a, s->ptr, ptrs, sizeof *s->ptr);
-    c->index = copy_bytes(a, s->index, (size_t)s->nnz, sizeof *s->index);
-    c->values = copy_bytes(a, s->values, (size_t)s->nnz, sizeof *s->values);
-    c->runs = copy_bytes(a, s->runs, (size_t)s->nnz, sizeof *s->runs);
+    c->ptr = duplicate(a, s->ptr, ptrs, sizeof *s->ptr);
+    c->index = duplicate(a, s->index, (size_t)s->nnz, sizeof *s->index);
+    c->values = duplicate(a, s->values, (size_t)s->nnz, sizeof *s->values);
+    c->runs = duplicate(a, s->runs, (size_t)s->nnz, sizeof *s->runs);
     return c;
 }
 
@@ -48,7 +48,7 @@ static void copy_tensor(Graph *c, const Tensor *t, Tensor *out)
     out->name = arena_strdup(&c->arena, t->name);
     out->quant = copy_quant(&c->arena, t->quant);
     out->sparse = copy_sparse(&c->arena, t->sparse);
-    out->data = copy_bytes(&c->arena, t->data, (size_t)shape_elems(&t->shape),
+    out->data = duplicate(&c->arena, t->data, (size_t)shape_elems(&t->shape),
                            elem_kind_size(t->type.kind));
     out->users = NULL;
     out->n_users = 0;
@@ -66,18 +66,18 @@ Graph *graph_clone(const Graph *g)
         if (graph_find_tensor(g, g->tensors[t].name) == t)
             nametab_put(&c->arena, &c->names, c->tensors[t].name, t);
     }
-    c->nodes = copy_bytes(&c->arena, g->nodes, (size_t)g->n_nodes, sizeof *g->nodes);
+    c->nodes = duplicate(&c->arena, g->nodes, (size_t)g->n_nodes, sizeof *g->nodes);
     c->n_nodes = g->n_nodes;
     c->cap_nodes = (size_t)g->n_nodes;
     for (int i = 0; i < g->n_nodes; i++) {
         Node *n = &c->nodes[i];
-        n->inputs = copy_bytes(&c->arena, n->inputs, (size_t)n->n_inputs, sizeof(int));
+        n->inputs = duplicate(&c->arena, n->inputs, (size_t)n->n_inputs, sizeof(int));
         n->name = c->tensors[n->output].name;
     }
-    c->inputs = copy_bytes(&c->arena, g->inputs, (size_t)g->n_inputs, sizeof(int));
+    c->inputs = duplicate(&c->arena, g->inputs, (size_t)g->n_inputs, sizeof(int));
     c->n_inputs = g->n_inputs;
     c->cap_inputs = (size_t)g->n_inputs;
-    c->outputs = copy_bytes(&c->arena, g->outputs, (size_t)g->n_outputs, sizeof(int));
+    c->outputs = duplicate(&c->arena, g->outputs, (size_t)g->n_outputs, sizeof(int));
     c->n_outputs = g->n_outputs;
     c->cap_outputs = (size_t)g->n_outputs;
     uses_rebuild(c);

@@ -31,8 +31,7 @@ static bool foldable(const Graph *g, const Node *n)
     for (int k = 0; k < n->n_inputs; k++)
         if (!constant_value(g, n->inputs[k]))
             return false;
-    size_t bytes = output_bytes(g, n);
-    return bytes > 0 && bytes <= FOLD_CONSTANTS_MAX_BYTES;
+    return output_bytes(g, n) <= FOLD_CONSTANTS_MAX_BYTES; /* empty results fold too */
 }
 
 /* Turns node i into `constant` holding `values` (in its output's type). */
@@ -63,7 +62,7 @@ static bool evaluate(const Graph *g, const Node *n, void **values)
 {
     const void *in_small[16];
     const void **in = n->n_inputs <= 16 ? in_small : malloc(sizeof(void *) * (size_t)n->n_inputs);
-    *values = malloc(output_bytes(g, n));
+    *values = malloc(output_bytes(g, n) + 1); /* + 1: an empty result is no failure */
     bool ok = in && *values;
     for (int k = 0; ok && k < n->n_inputs; k++)
         in[k] = constant_value(g, n->inputs[k]);

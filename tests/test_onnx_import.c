@@ -246,6 +246,35 @@ static void test_an_output_that_redefines_a_name(void **state)
                        "node 3 '1' (Selu, opset 6): output '1' is already defined");
 }
 
+/* Found by fuzz_onnx: a PRelu of an empty constant folds to an empty
+ * constant (the fold-constants pass folds empty results too); the
+ * redefinition after it is the model's only error. */
+static void test_an_empty_constant_folds(void **state)
+{
+    (void)state;
+    expect_model_error("fuzz_prelu_empty_fold.onnx",
+                       "node 1 '2' (PRelu, opset 16): output '2' is already defined");
+}
+
+/* A fold larger than fold-constants makes is an error, and the node that
+ * reads its result then finds it undefined: its name must not keep a
+ * tensor id of the scratch graph the fold ran in (that read out of
+ * bounds before). */
+static void test_a_fold_too_large_leaves_its_output_undefined(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, MODELS "%s", "fold_too_large_then_read.onnx");
+    Imported r = import_file(path);
+    assert_null(r.graph);
+    assert_contains(r.messages, "error: node 0 'mm' (MatMul, opset 13): the constant computation "
+                                "could not be folded (its result has 268500996 bytes; the limit "
+                                "is 268435456)");
+    assert_contains(r.messages, "error: node 1 'r' (Relu, opset 13): input 'p' is not defined "
+                                "before this node");
+    imported_free(&r);
+}
+
 /* Found by fuzz_onnx: SAME padding with a zero stride divided by zero;
  * window attributes are checked before any arithmetic on them. */
 static void test_a_zero_stride_with_same_padding(void **state)
@@ -726,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_conv_with_zero_groups),
         cmocka_unit_test(test_an_output_that_redefines_a_name),
         cmocka_unit_test(test_a_zero_stride_with_same_padding),
+        cmocka_unit_test(test_an_empty_constant_folds),
+        cmocka_unit_test(test_a_fold_too_large_leaves_its_output_undefined),
         cmocka_unit_test(test_storage_order_1),
         cmocka_unit_test(test_pad_mode_wrap),
         cmocka_unit_test(test_negative_pads),

@@ -19,10 +19,10 @@ float expm1f(float);
 float powf(float, float);
 float sqrtf(float);
 double nearbyint(double);
-/* -ffreestanding makes memcpy an ordinary function: call the builtins, so
- * that small fixed-size copies (every vector load and store) become moves. */
-#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
-#define memset(d, c, n) __builtin_memset((d), (c), (n))
+/* -ffreestanding makes memcpy an ordinary function: copy through the
+ * builtin, so that small fixed-size copies (every vector load and store)
+ * become moves. */
+INLINE void copy_bytes(void *dst, const void *src, size_t n) { __builtin_memcpy(dst, src, n); }
 
 /* The library's vector: DNNK_LANES floats, any alignment. */
 typedef float vf __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
@@ -30,11 +30,11 @@ typedef float vf __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
 INLINE vf loadv(const float *p)
 {
     vf v;
-    memcpy(&v, p, sizeof v);
+    copy_bytes(&v, p, sizeof v);
     return v;
 }
 
-INLINE void storev(float *p, vf v) { memcpy(p, &v, sizeof v); }
+INLINE void storev(float *p, vf v) { copy_bytes(p, &v, sizeof v); }
 
 INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -54,7 +54,7 @@ INLINE double load_any(int64_t type, const void *p, int64_t i)
     }
 }
 
-INLINE int64_t load_int(int64_t type, const void *p, int64_t i)
+INLINE int64_t load_integer(int64_t type, const void *p, int64_t i)
 {
     switch (type) {
     case DNNK_I8: return ((const int8_t *)p)[i];
@@ -64,7 +64,7 @@ INLINE int64_t load_int(int64_t type, const void *p, int64_t i)
 }
 
 /* Integers wrap like the reference executor's (NumPy's). */
-INLINE void store_int(int64_t type, void *p, int64_t i, int64_t v)
+INLINE void store_integer(int64_t type, void *p, int64_t i, int64_t v)
 {
     uint64_t u = (uint64_t)v;
     switch (type) {
@@ -81,7 +81,7 @@ INLINE void store_any(int64_t type, void *p, int64_t i, double v)
         return;
     }
     int64_t x = v != v ? 0 : v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
-    store_int(type, p, i, x);
+    store_integer(type, p, i, x);
 }
 
 /* Rounded half to even and saturated, as ONNX requantises. */

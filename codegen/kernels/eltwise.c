@@ -2,7 +2,7 @@
  * unless said otherwise. */
 #include "common.h"
 
-INLINE float unary(const dnnk_unary_desc *d, float x)
+INLINE float apply_unary(const dnnk_unary_desc *d, float x)
 {
     switch (d->fn) {
     case DNNK_UNARY_RELU: return x > 0 ? x : 0.0f;
@@ -24,7 +24,7 @@ KERNEL dnnk_unary(const dnnk_unary_desc *d, void *const *ptrs, int64_t begin, in
     const float *in = ptrs[1];
     float *out = ptrs[0];
     for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++)
-        out[i] = unary(d, in[i]);
+        out[i] = apply_unary(d, in[i]);
 }
 
 /* Any element type: min(max(x, min), max). */
@@ -79,10 +79,10 @@ KERNEL dnnk_binary(const dnnk_binary_desc *d, void *const *ptrs, int64_t begin, 
                 acc = fbin(op, acc, ((const float *)ptrs[1 + k])[operand_index(d, k, i)]);
             ((float *)ptrs[0])[i] = acc;
         } else {
-            int64_t acc = load_int(d->in[0].type, ptrs[1], operand_index(d, 0, i));
+            int64_t acc = load_integer(d->in[0].type, ptrs[1], operand_index(d, 0, i));
             for (int64_t k = 1; k < n_in; k++)
-                acc = ibin(op, acc, load_int(d->in[k].type, ptrs[1 + k], operand_index(d, k, i)));
-            store_int(d->out.type, ptrs[0], i, acc);
+                acc = ibin(op, acc, load_integer(d->in[k].type, ptrs[1 + k], operand_index(d, k, i)));
+            store_integer(d->out.type, ptrs[0], i, acc);
         }
     }
 }

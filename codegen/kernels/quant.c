@@ -49,8 +49,8 @@ INLINE int64_t qconv_sum(const dnnk_qconv_desc *d, const void *x, const void *w,
                 int64_t ix = xo * a->stride[1] - a->pad[1] + kx * a->dilation[1];
                 if (ix < 0 || ix >= W)
                     continue;
-                int64_t xv = load_int(xt, x, ((n * C + g * Cg + c) * H + iy) * W + ix) - (int64_t)x_zp;
-                int64_t wv = load_int(wt, w, ((f * Cg + c) * KH + ky) * KW + kx) - wz;
+                int64_t xv = load_integer(xt, x, ((n * C + g * Cg + c) * H + iy) * W + ix) - (int64_t)x_zp;
+                int64_t wv = load_integer(wt, w, ((f * Cg + c) * KH + ky) * KW + kx) - wz;
                 sum += xv * wv;
             }
         }
@@ -92,15 +92,15 @@ KERNEL dnnk_qmatmul(const dnnk_qmatmul_desc *d, void *const *ptrs, int64_t begin
     dnnk_tensor ba = *as, bb = *bs, bo = *os;
     ba.rank -= 2, bb.rank -= 2, bo.rank -= 2;
     const void *a_zp = ptrs[linear ? 4 : 3], *b_zp = ptrs[linear ? 6 : 4];
-    int64_t az = load_int(as->type, a_zp, 0);
+    int64_t az = load_integer(as->type, a_zp, 0);
     for (int64_t row = begin; row < end; row++) {
         int64_t b = row / M, m = row % M;
         int64_t abase = (broadcast_offset(&ba, &bo, b) * M + m) * K, bbase = broadcast_offset(&bb, &bo, b) * K * N;
         for (int64_t n = 0; n < N; n++) {
-            int64_t bz = load_int(bs->type, b_zp, per_col ? n : 0), sum = 0;
+            int64_t bz = load_integer(bs->type, b_zp, per_col ? n : 0), sum = 0;
             for (int64_t k = 0; k < K; k++)
-                sum += (load_int(as->type, ptrs[1], abase + k) - az) *
-                       (load_int(bs->type, ptrs[2], bbase + k * N + n) - bz);
+                sum += (load_integer(as->type, ptrs[1], abase + k) - az) *
+                       (load_integer(bs->type, ptrs[2], bbase + k * N + n) - bz);
             int64_t o = row * N + n;
             if (!linear) {
                 ((int32_t *)ptrs[0])[o] = (int32_t)sum;

@@ -6,7 +6,7 @@ KERNEL dnnk_copy(const dnnk_plain_desc *d, void *const *ptrs, int64_t begin, int
 {
     int64_t es = elem_size(d->out.type), lo = begin * DNNK_CHUNK, hi = chunk_end(&d->out, end);
     if (hi > lo)
-        memcpy((char *)ptrs[0] + lo * es, (const char *)ptrs[1] + lo * es, (size_t)((hi - lo) * es));
+        copy_bytes((char *)ptrs[0] + lo * es, (const char *)ptrs[1] + lo * es, (size_t)((hi - lo) * es));
 }
 
 /* One operand of a concatenation; units are chunks of the operand. */
@@ -17,7 +17,7 @@ KERNEL dnnk_concat_part(const dnnk_concat_desc *d, void *const *ptrs, int64_t be
     int64_t whole = d->out.dims[axis] * inner;
     for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->part, end); i++) {
         int64_t o = i / part, r = i % part;
-        memcpy((char *)ptrs[0] + (o * whole + d->offset * inner + r) * es, (const char *)ptrs[1] + i * es,
+        copy_bytes((char *)ptrs[0] + (o * whole + d->offset * inner + r) * es, (const char *)ptrs[1] + i * es,
                (size_t)es);
     }
 }
@@ -30,7 +30,7 @@ KERNEL dnnk_slice(const dnnk_slice_desc *d, void *const *ptrs, int64_t begin, in
     int64_t whole = d->in.dims[axis] * inner;
     for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
         int64_t o = i / part, r = i % part;
-        memcpy((char *)ptrs[0] + i * es, (const char *)ptrs[1] + (o * whole + d->start * inner + r) * es,
+        copy_bytes((char *)ptrs[0] + i * es, (const char *)ptrs[1] + (o * whole + d->start * inner + r) * es,
                (size_t)es);
     }
 }
@@ -49,13 +49,13 @@ KERNEL dnnk_transpose(const dnnk_transpose_desc *d, void *const *ptrs, int64_t b
             src += (rest % os->dims[k]) * in_stride[d->perm[k]];
             rest /= os->dims[k];
         }
-        memcpy((char *)ptrs[0] + i * es, (const char *)ptrs[1] + src * es, (size_t)es);
+        copy_bytes((char *)ptrs[0] + i * es, (const char *)ptrs[1] + src * es, (size_t)es);
     }
 }
 
 /* The input coordinate that output coordinate o reads along a dimension of
  * `size` padded by lo before it; -1 for the constant. */
-INLINE int64_t pad_source(int64_t o, int64_t lo, int64_t size, int64_t mode)
+INLINE int64_t padded_source(int64_t o, int64_t lo, int64_t size, int64_t mode)
 {
     int64_t x = o - lo;
     if (x >= 0 && x < size)
@@ -80,7 +80,7 @@ KERNEL dnnk_pad(const dnnk_pad_desc *d, void *const *ptrs, int64_t begin, int64_
         int64_t rest = i, src = 0, stride = 1;
         bool inside = true;
         for (int64_t k = os->rank - 1; k >= 0; k--) {
-            int64_t x = pad_source(rest % os->dims[k], d->before[k], is->dims[k], d->mode);
+            int64_t x = padded_source(rest % os->dims[k], d->before[k], is->dims[k], d->mode);
             inside = inside && x >= 0;
             src += x * stride;
             stride *= is->dims[k];

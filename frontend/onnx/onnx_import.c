@@ -435,6 +435,16 @@ static const void *folded_value(Importer *im, int k)
     return NULL;
 }
 
+/* After a failed fold the node's outputs name tensors of the scratch graph,
+ * which is gone: they become undefined, so that later readers report a
+ * missing input instead of reading a stale id. */
+static void forget_outputs(Importer *im, const Onnx__NodeProto *n)
+{
+    for (size_t i = 0; i < n->n_output; i++)
+        if (n->output[i] && onnx_value(im, n->output[i]))
+            nametab_put(&im->arena, &im->names, n->output[i], -1);
+}
+
 /* A node whose inputs are all known is imported into a scratch graph,
  * where every input is a constant layer, and the fold-constants pass
  * computes it; its outputs become constants. */
@@ -468,6 +478,8 @@ static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handle
     graph_free(im->g);
     im->g = real;
     im->folding = false;
+    if (!ok)
+        forget_outputs(im, n);
     return ok;
 }
 

@@ -231,6 +231,18 @@ def main():
                 helper.make_node("Relu", ["k"], ["rk"], name="r1"),
                 helper.make_node("Add", ["y1", "rk"], ["y"], name="a2")],
                [vi("x", [1, 4])], [vi("y", [1, 4])], [k]))
+
+    # An outer product of two small constants whose result (8193 x 8193
+    # floats, 268.5 MB) is larger than fold-constants folds: an error, and
+    # the node reading it must find its input undefined, not a tensor of the
+    # scratch graph the fold used.
+    col = numpy_helper.from_array(np.ones((8193, 1), np.float32), "col")
+    row = numpy_helper.from_array(np.ones((1, 8193), np.float32), "row")
+    save("fold_too_large_then_read.onnx",
+         model([helper.make_node("MatMul", ["col", "row"], ["p"], name="mm"),
+                helper.make_node("Relu", ["p"], ["q"], name="r"),
+                helper.make_node("Add", ["x", "x"], ["y"], name="a")],
+               [vi("x", [1, 4])], [vi("y", [1, 4]), vi("q", [8193, 8193])], [col, row]))
     return 0
 
 
