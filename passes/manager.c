@@ -113,11 +113,12 @@ static void print_stats(const PipelineOptions *p, PassId id, const PassReport *r
     fputc('\n', log);
 }
 
-/* Debug builds verify after every pass whatever the options say. */
-#ifdef NDEBUG
-#define VERIFY_ALWAYS false
-#else
+/* Debug builds and builds with the test suite (DNNC_VERIFY_PASSES, set by
+ * CMake) verify after every pass whatever the options say. */
+#if !defined(NDEBUG) || defined(DNNC_VERIFY_PASSES)
 #define VERIFY_ALWAYS true
+#else
+#define VERIFY_ALWAYS false
 #endif
 
 static bool run_one(Graph *g, const PassOptions *o, const PipelineOptions *p, PassId id)
