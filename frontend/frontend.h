@@ -18,7 +18,8 @@ typedef struct Source {
 #define DNNC_MAX_SOURCE_BYTES ((size_t)64 << 20)
 
 bool source_read(const char *path, Source *src, Diag *d);
-void source_from_buffer(const char *name, const char *text, size_t len, Source *src);
+/* False (and src empty) when out of memory. */
+bool source_from_buffer(const char *name, const char *text, size_t len, Source *src);
 void source_free(Source *src);
 
 /* Parses, expands blocks, resolves names, orders and shape-checks the

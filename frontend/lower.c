@@ -11,6 +11,7 @@
 #include "expand.h"
 #include "fileio.h"
 #include "frontend.h"
+#include "oom.h"
 #include "parser.h"
 #include "suggest.h"
 
@@ -34,15 +35,25 @@ bool source_read(const char *path, Source *src, Diag *d)
     src->path = strdup(path);
     src->text = (char *)bytes;
     src->len = len;
+    if (!src->path) {
+        source_free(src);
+        diag_error(d, SRCLOC_NONE, "out of memory reading %s", path);
+        return false;
+    }
     return true;
 }
 
-void source_from_buffer(const char *name, const char *text, size_t len, Source *src)
+bool source_from_buffer(const char *name, const char *text, size_t len, Source *src)
 {
     src->path = strdup(name);
     src->text = malloc(len ? len : 1);
+    if (!src->path || !src->text) {
+        source_free(src);
+        return false;
+    }
     memcpy(src->text, text, len);
     src->len = len;
+    return true;
 }
 
 void source_free(Source *src)
@@ -54,15 +65,23 @@ void source_free(Source *src)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-static bool parse_program(const Source *src, int file, Diag *d, Program *prog)
+/* What frontend_parse owns while it works, on the heap so that a throw
+ * (oom.h) finds it as it was. The scanner and the parser allocate in the
+ * program's arena. */
+typedef struct ParseState {
+    Program prog;
+    Graph *graph; /* while it is built */
+} ParseState;
+
+static bool parse_program(ParseState *st, const Source *src, int file, Diag *d)
 {
     if (src->len > DNNC_MAX_SOURCE_BYTES) {
         diag_error(d, SRCLOC_NONE, "'%s' is larger than %zu MiB", src->path,
                    DNNC_MAX_SOURCE_BYTES >> 20);
         return false;
     }
-    ParseCtx ctx = {.prog = prog, .diag = d, .file = file, .line = 1, .col = 1};
-    prog->file = file;
+    ParseCtx ctx = {.prog = &st->prog, .diag = d, .file = file, .line = 1, .col = 1};
+    st->prog.file = file;
     yyscan_t scanner;
     if (dnnc_yylex_init_extra(&ctx, &scanner) != 0) {
         diag_error(d, SRCLOC_NONE, "cannot start the scanner");
@@ -365,25 +384,51 @@ static void build_graph(Builder *b)
         warn_unused(b);
 }
 
+/* Parses, expands and builds; the graph stays in st->graph. */
+static void parse_and_build(ParseState *st, const Source *src, int file, Diag *d)
+{
+    if (!parse_program(st, src, file, d))
+        return;
+    Expansion ex;
+    expand_program(&st->prog, d, &st->prog.arena, &ex);
+    if (ex.failed)
+        return;
+    st->graph = graph_new();
+    Builder b = {&st->prog, d, st->graph, &st->prog.arena, &ex, {0}, 0, 0, 0, 0, 0, 0, true};
+    build_graph(&b);
+    if (!b.ok || !graph_verify(st->graph, d)) {
+        graph_free(st->graph);
+        st->graph = NULL;
+    }
+}
+
+static void parse_state_free(ParseState *st)
+{
+    arena_free(&st->prog.arena);
+    free(st);
+}
+
 Graph *frontend_parse(const Source *src, Diag *d)
 {
     int file = diag_add_file(d, src->path, src->text, src->len);
-    Program prog = {0};
-    arena_init(&prog.arena);
-    Graph *g = NULL;
-    if (parse_program(src, file, d, &prog)) {
-        Expansion ex;
-        expand_program(&prog, d, &prog.arena, &ex);
-        if (!ex.failed) {
-            g = graph_new();
-            Builder b = {&prog, d, g, &prog.arena, &ex, {0}, 0, 0, 0, 0, 0, 0, true};
-            build_graph(&b);
-            if (!b.ok || !graph_verify(g, d)) {
-                graph_free(g);
-                g = NULL;
-            }
-        }
+    ParseState *st = calloc(1, sizeof *st);
+    if (!st) {
+        diag_error(d, SRCLOC_FILE(file), "out of memory");
+        return NULL;
     }
-    arena_free(&prog.arena);
+    arena_init(&st->prog.arena);
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        graph_free(st->graph);
+        parse_state_free(st);
+        diag_error(d, SRCLOC_FILE(file), "out of memory reading the network (%zu bytes more were needed)",
+                   oom_failed_bytes());
+        return NULL;
+    }
+    parse_and_build(st, src, file, d);
+    oom_pop(&oom);
+    Graph *g = st->graph;
+    parse_state_free(st);
     return g;
 }

@@ -20,6 +20,12 @@ void dnnc_yyerror(DNNC_YYLTYPE *lloc, void *scanner, ParseCtx *ctx, const char *
 
 #define AR (&ctx->prog->arena)
 
+/* The parser's stack grows in the program's arena too: out of memory is
+ * then thrown (oom.h) with nothing of the parser's to leak. Bison's own
+ * limit (YYMAXDEPTH, "memory exhausted") still applies. */
+#define YYMALLOC(size) arena_alloc(AR, (size))
+#define YYFREE(ptr) ((void)(ptr))
+
 static SrcLoc L(const ParseCtx *ctx, DNNC_YYLTYPE l)
 {
     return (SrcLoc){ctx->file, l.first_line, l.first_column, l.last_line, l.last_column};

@@ -1,4 +1,5 @@
 #include "arena.h"
+#include "oom.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -6,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK_MIN (64 * 1024)
+/* Chunks of at least this size; arena_set_min_chunk changes it for tests. */
+static size_t chunk_min = 64 * 1024;
 #define ARENA_ALIGN 16
 
 struct ArenaChunk {
@@ -16,6 +18,8 @@ struct ArenaChunk {
 };
 
 void arena_init(Arena *a) { a->head = NULL; }
+
+void arena_set_min_chunk(size_t bytes) { chunk_min = bytes ? bytes : 1; }
 
 void arena_free(Arena *a)
 {
@@ -28,23 +32,46 @@ void arena_free(Arena *a)
     a->head = NULL;
 }
 
-static void out_of_memory(size_t size)
+/* The innermost recovery point of this thread, and what last failed. */
+static _Thread_local OomPoint *current;
+static _Thread_local size_t failed_bytes;
+
+void oom_push(OomPoint *p)
 {
-    fprintf(stderr, "dnnc: fatal: out of memory allocating %zu bytes\n", size);
-    abort();
+    p->prev = current;
+    current = p;
+}
+
+size_t oom_failed_bytes(void) { return failed_bytes; }
+
+_Noreturn void oom_rethrow(void) { oom_throw(failed_bytes); }
+
+void oom_pop(OomPoint *p) { current = p->prev; }
+
+_Noreturn void oom_throw(size_t bytes)
+{
+    OomPoint *p = current;
+    if (!p) {
+        fprintf(stderr, "dnnc: fatal: out of memory allocating %zu bytes outside any recovery point\n",
+                bytes);
+        abort();
+    }
+    current = p->prev;
+    failed_bytes = bytes;
+    longjmp(p->env, 1);
 }
 
 void *arena_alloc(Arena *a, size_t size)
 {
     if (size > SIZE_MAX / 2)
-        out_of_memory(size);
+        oom_throw(size);
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     ArenaChunk *c = a->head;
     if (!c || c->size - c->used < need) {
-        size_t chunk = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
+        size_t chunk = need > chunk_min ? need : chunk_min;
         c = malloc(sizeof(ArenaChunk) + chunk);
         if (!c)
-            out_of_memory(size);
+            oom_throw(size);
         c->used = 0;
         c->size = chunk;
         c->next = a->head;
@@ -59,7 +86,7 @@ void *arena_alloc(Arena *a, size_t size)
 void *arena_array(Arena *a, size_t count, size_t elem_size)
 {
     if (elem_size && count > SIZE_MAX / 2 / elem_size)
-        out_of_memory(SIZE_MAX);
+        oom_throw(SIZE_MAX);
     return arena_alloc(a, count * elem_size);
 }
 

@@ -12,10 +12,14 @@ typedef struct Arena {
 } Arena;
 
 void arena_init(Arena *a);
+/* The smallest chunk an arena asks malloc for (64 KiB). Fault-injection
+ * tests make it tiny, so that every arena allocation is a malloc that can
+ * fail. */
+void arena_set_min_chunk(size_t bytes);
 void arena_free(Arena *a);
 
-/* Zeroed, 16-byte aligned memory; aborts with a message on exhaustion, since
- * every caller has already bounded the size it asks for. */
+/* Zeroed, 16-byte aligned memory. When the memory runs out, the failure is
+ * thrown to the innermost recovery point (oom.h). */
 void *arena_alloc(Arena *a, size_t size);
 void *arena_array(Arena *a, size_t count, size_t elem_size);
 char *arena_strdup(Arena *a, const char *s);

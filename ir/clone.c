@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "oom.h"
 #include "uses.h"
 
 static void *duplicate(Arena *a, const void *src, size_t count, size_t size)
@@ -55,9 +56,8 @@ static void copy_tensor(Graph *c, const Tensor *t, Tensor *out)
     out->cap_users = 0;
 }
 
-Graph *graph_clone(const Graph *g)
+static void copy_graph(Graph *c, const Graph *g)
 {
-    Graph *c = graph_new();
     c->tensors = arena_array(&c->arena, (size_t)g->n_tensors + 1, sizeof *c->tensors);
     c->n_tensors = g->n_tensors;
     c->cap_tensors = (size_t)g->n_tensors + 1;
@@ -81,5 +81,19 @@ Graph *graph_clone(const Graph *g)
     c->n_outputs = g->n_outputs;
     c->cap_outputs = (size_t)g->n_outputs;
     uses_rebuild(c);
+}
+
+Graph *graph_clone(const Graph *g)
+{
+    Graph *volatile c = NULL;
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        graph_free(c);
+        return NULL;
+    }
+    c = graph_new();
+    copy_graph(c, g);
+    oom_pop(&oom);
     return c;
 }

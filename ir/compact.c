@@ -138,20 +138,17 @@ static void renumber(Graph *g, const int *order, int n_order, const int *new_id,
 
 bool graph_compact(Graph *g, char *err, size_t errsz)
 {
-    int *order = calloc((size_t)g->n_nodes + 1, sizeof *order);
-    int *new_id = calloc((size_t)g->n_tensors + 1, sizeof *new_id);
+    /* In the arena: renumber allocates there too, and a failure throws
+     * (oom.h) past this function. */
+    int *order = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *order);
+    int *new_id = arena_array(&g->arena, (size_t)g->n_tensors + 1, sizeof *new_id);
     int n_order = 0, n_tensors = -1;
-    bool ok = order && new_id;
-    if (!ok)
+    if (!topological_order(g, order, &n_order, err, errsz))
+        return false;
+    if ((n_tensors = number_tensors(g, order, n_order, new_id)) < 0) {
         snprintf(err, errsz, "out of memory compacting the graph");
-    ok = ok && topological_order(g, order, &n_order, err, errsz);
-    if (ok && (n_tensors = number_tensors(g, order, n_order, new_id)) < 0) {
-        snprintf(err, errsz, "out of memory compacting the graph");
-        ok = false;
+        return false;
     }
-    if (ok)
-        renumber(g, order, n_order, new_id, n_tensors);
-    free(order);
-    free(new_id);
-    return ok;
+    renumber(g, order, n_order, new_id, n_tensors);
+    return true;
 }

@@ -1,4 +1,5 @@
 #include "graph.h"
+#include "oom.h"
 #include "uses.h"
 
 #include <stdio.h>
@@ -8,10 +9,8 @@
 Graph *graph_new(void)
 {
     Graph *g = calloc(1, sizeof *g);
-    if (!g) {
-        fputs("dnnc: fatal: out of memory\n", stderr);
-        abort();
-    }
+    if (!g) /* like the arena it owns (oom.h) */
+        oom_throw(sizeof *g);
     arena_init(&g->arena);
     return g;
 }

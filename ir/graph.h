@@ -103,6 +103,7 @@ typedef struct Graph {
     NameTable names; /* tensor name -> id */
 } Graph;
 
+/* A new empty graph; out of memory is thrown (oom.h) like its arena's. */
 Graph *graph_new(void);
 void graph_free(Graph *g);
 
@@ -173,7 +174,8 @@ void *graph_new_data(Graph *g, int t);
  * which only a faulty pass can cause (the graph is then unchanged and err
  * says which layer). */
 bool graph_compact(Graph *g, char *err, size_t errsz);
-/* A deep copy: tensors, nodes, names and bound data. */
+/* A deep copy: tensors, nodes, names and bound data; NULL when out of
+ * memory. */
 Graph *graph_clone(const Graph *g);
 
 /* Writes the graph as network-language source that parses back to the same

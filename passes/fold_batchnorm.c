@@ -9,7 +9,6 @@
  * weights. A graph without bound weights is rewritten all the same; its new
  * weights stay unbound. */
 #include <math.h>
-#include <stdlib.h>
 
 #include "pass.h"
 
@@ -17,30 +16,23 @@ typedef struct Affine {
     double *s, *t;
 } Affine;
 
-/* s and t of batch norm bn, or both NULL if its weights are not bound. */
-static bool affine_of(const Graph *g, const Node *bn, Affine *a)
+/* s and t of batch norm bn, or both NULL if its weights are not bound.
+ * In the graph's arena, like everything a pass allocates (oom.h). */
+static Affine affine_of(Graph *g, const Node *bn)
 {
-    a->s = a->t = NULL;
+    Affine a = {NULL, NULL};
     if (!node_weights_bound(g, bn))
-        return true;
+        return a;
     const float *gamma = g->tensors[bn->params[0]].data, *beta = g->tensors[bn->params[1]].data;
     const float *mean = g->tensors[bn->params[2]].data, *var = g->tensors[bn->params[3]].data;
     int64_t C = g->tensors[bn->params[0]].shape.d[0];
-    a->s = malloc(sizeof(double) * (size_t)C);
-    a->t = malloc(sizeof(double) * (size_t)C);
-    if (!a->s || !a->t)
-        return false;
+    a.s = arena_array(&g->arena, (size_t)C, sizeof(double));
+    a.t = arena_array(&g->arena, (size_t)C, sizeof(double));
     for (int64_t c = 0; c < C; c++) {
-        a->s[c] = gamma[c] / sqrt((double)var[c] + bn->attr.batchnorm.eps);
-        a->t[c] = beta[c] - mean[c] * a->s[c];
+        a.s[c] = gamma[c] / sqrt((double)var[c] + bn->attr.batchnorm.eps);
+        a.t[c] = beta[c] - mean[c] * a.s[c];
     }
-    return true;
-}
-
-static void affine_free(Affine *a)
-{
-    free(a->s);
-    free(a->t);
+    return a;
 }
 
 /* The conv or fc that batch norm `bn` can fold into, or -1. */
@@ -58,6 +50,10 @@ static int fold_target(const Graph *g, int bn)
         return -1;
     /* Values are folded only when both sides have them. */
     if (node_weights_bound(g, n) != node_weights_bound(g, p))
+        return -1;
+    /* A layer without a bias gets one, L.bias: not if a layer has that name. */
+    bool has_bias = p->op == OP_CONV ? p->attr.conv.bias : p->attr.fc.bias;
+    if (!has_bias && !pass_param_name_free(g, p, "bias"))
         return -1;
     return graph_can_forward(g, bn, p->output) ? pi : -1;
 }
@@ -120,23 +116,20 @@ static bool become_scale_shift(Graph *g, int i, const Affine *a, const PassOptio
 
 static bool rewrite(Graph *g, int i, const PassOptions *o, PassReport *r)
 {
-    Affine a;
-    if (!affine_of(g, &g->nodes[i], &a)) {
-        affine_free(&a);
-        diag_error(o->diag, g->nodes[i].loc, "fold-batchnorm: out of memory");
-        return false;
-    }
+    Affine a = affine_of(g, &g->nodes[i]);
     int pi = fold_target(g, i);
     bool ok;
     if (pi >= 0) {
         ok = fold_into(g, pi, &a, o) && graph_forward(g, i, g->nodes[pi].output);
         pass_count(r, g->nodes[pi].op == OP_CONV ? "batch norms folded into conv"
                                                  : "batch norms folded into fc", ok);
-    } else {
+    } else if (pass_param_name_free(g, &g->nodes[i], "scale") &&
+               pass_param_name_free(g, &g->nodes[i], "shift")) {
         ok = become_scale_shift(g, i, &a, o);
         pass_count(r, "batch norms turned into scale_shift", ok);
+    } else {
+        ok = true; /* its weights would be named like layers: it stays a batch norm */
     }
-    affine_free(&a);
     return ok;
 }
 

@@ -4,7 +4,6 @@
  * computations folds in one sweep. The constants it no longer reads are
  * left to eliminate-dead. */
 #include <stdlib.h>
-#include <string.h>
 
 #include "pass.h"
 #include "reference.h"
@@ -31,11 +30,15 @@ static bool foldable(const Graph *g, const Node *n)
     for (int k = 0; k < n->n_inputs; k++)
         if (!constant_value(g, n->inputs[k]))
             return false;
+    /* The constant's value is the weight L.value: not if a layer has that name. */
+    if (!pass_param_name_free(g, n, "value"))
+        return false;
     return output_bytes(g, n) <= FOLD_CONSTANTS_MAX_BYTES; /* empty results fold too */
 }
 
-/* Turns node i into `constant` holding `values` (in its output's type). */
-static bool become_constant(Graph *g, int i, const void *values, const PassOptions *o)
+/* Turns node i into `constant` holding `values` (in its output's type, in
+ * the graph's arena). */
+static bool become_constant(Graph *g, int i, void *values, const PassOptions *o)
 {
     Node *n = &g->nodes[i];
     const Tensor *out = &g->tensors[n->output];
@@ -52,29 +55,26 @@ static bool become_constant(Graph *g, int i, const void *values, const PassOptio
         diag_error(o->diag, g->nodes[i].loc, "fold-constants: %s", err);
         return false;
     }
-    int value = g->nodes[i].params[0];
-    memcpy(graph_new_data(g, value), values, output_bytes(g, &g->nodes[i]));
+    g->tensors[g->nodes[i].params[0]].data = values;
     return true;
 }
 
-/* Evaluates node i; false (and nothing changed) if the executor cannot. */
-static bool evaluate(const Graph *g, const Node *n, void **values)
+/* Evaluates node i into storage of the graph's arena, which becomes the
+ * constant's data; NULL if the executor cannot (out of memory). */
+static void *evaluate(Graph *g, const Node *n)
 {
+    void *values = arena_alloc(&g->arena, output_bytes(g, n));
     const void *in_small[16];
     const void **in = n->n_inputs <= 16 ? in_small : malloc(sizeof(void *) * (size_t)n->n_inputs);
-    *values = malloc(output_bytes(g, n) + 1); /* + 1: an empty result is no failure */
-    bool ok = in && *values;
-    for (int k = 0; ok && k < n->n_inputs; k++)
+    if (!in)
+        return NULL;
+    for (int k = 0; k < n->n_inputs; k++)
         in[k] = constant_value(g, n->inputs[k]);
     char err[512];
-    ok = ok && reference_run_node(g, n, in, *values, err, sizeof err);
+    bool ok = reference_run_node(g, n, in, values, err, sizeof err);
     if (in != in_small)
         free(in);
-    if (!ok) {
-        free(*values);
-        *values = NULL;
-    }
-    return ok;
+    return ok ? values : NULL;
 }
 
 bool pass_fold_constants(Graph *g, const PassOptions *o, PassReport *r)
@@ -82,12 +82,10 @@ bool pass_fold_constants(Graph *g, const PassOptions *o, PassReport *r)
     for (int i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].removed || !foldable(g, &g->nodes[i]))
             continue;
-        void *values;
-        if (!evaluate(g, &g->nodes[i], &values))
+        void *values = evaluate(g, &g->nodes[i]);
+        if (!values)
             continue; /* out of memory: the layer simply runs later */
-        bool ok = become_constant(g, i, values, o);
-        free(values);
-        if (!ok)
+        if (!become_constant(g, i, values, o))
             return false;
         pass_count(r, "layers folded into constants", 1);
     }

@@ -72,6 +72,8 @@ static int fuse_bias(Graph *g, int i, int reader, const PassOptions *o)
     bool bound = node_weights_bound(g, n);
     if ((values != NULL) != bound)
         return 0; /* values fold only when both sides have them */
+    if (!had_bias && !pass_param_name_free(g, n, "bias"))
+        return 0; /* the bias it would get, L.bias, is the name of a layer */
     if (!had_bias) {
         *bias_flag(n) = true;
         if (!update(g, i, o))

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "oom.h"
 #include "pipeline.h"
 #include "pipeline_table.h"
 #include "target.h"
@@ -196,9 +197,22 @@ bool pipeline_run(Graph *g, const PassOptions *o, const PipelineOptions *p)
     }
     if (!check_annotations(g, o, plan, n))
         return false;
-    for (int i = 0; i < n; i++)
-        if (!run_one(g, o, p, plan[i]))
+    /* Passes grow the graph's arena, which throws when memory runs out
+     * (oom.h); the graph is then half rewritten and the caller drops it. */
+    volatile int running = 0;
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        diag_error(o->diag, SRCLOC_NONE, "out of memory in pass %s (%zu bytes more were needed)",
+                   pass_info(plan[running])->name, oom_failed_bytes());
+        return false;
+    }
+    for (; running < n; running++)
+        if (!run_one(g, o, p, plan[running])) {
+            oom_pop(&oom);
             return false;
+        }
+    oom_pop(&oom);
     return true;
 }
 

@@ -1,4 +1,7 @@
-/* The table of passes (passes.def) and the counters passes report with. */
+/* The table of passes (passes.def), the counters passes report with, and
+ * what several passes ask of the graph. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pass.h"
@@ -42,4 +45,18 @@ int64_t pass_changes(const PassReport *r)
     for (int i = 0; i < r->n; i++)
         total += r->counters[i].count;
     return total;
+}
+
+bool pass_param_name_free(const Graph *g, const Node *n, const char *suffix)
+{
+    char small[512];
+    size_t len = strlen(n->name) + 1 + strlen(suffix) + 1;
+    char *name = len <= sizeof small ? small : malloc(len);
+    if (!name)
+        return false; /* out of memory: the layer keeps what it has */
+    snprintf(name, len, "%s.%s", n->name, suffix);
+    bool free_name = graph_find_tensor(g, name) < 0;
+    if (name != small)
+        free(name);
+    return free_name;
 }

@@ -49,6 +49,11 @@ void pass_count(PassReport *r, const char *what, int64_t n);
 /* The sum of all counters: 0 means the pass changed nothing. */
 int64_t pass_changes(const PassReport *r);
 
+/* Whether layer n can gain a weight with this suffix: its name "N.suffix"
+ * must be free, and a layer of the network may be called so. A pass that
+ * would give a layer a bias asks before it changes anything. */
+bool pass_param_name_free(const Graph *g, const Node *n, const char *suffix);
+
 typedef enum {
 #define PASS(fn, name, level, desc) PASS_ID_##fn,
 #include "passes.def"

@@ -33,7 +33,9 @@ bool pipeline_plan(const char *target, const PipelineOptions *p, PassId *out, in
                    size_t errsz);
 
 /* Runs the plan on g: compacts after every pass, verifies when asked, prints
- * and counts as asked. False after reporting an error through o->diag. */
+ * and counts as asked. False after reporting an error through o->diag; the
+ * graph may then be half rewritten (out of memory in a pass), and the
+ * caller discards it. */
 bool pipeline_run(Graph *g, const PassOptions *o, const PipelineOptions *p);
 
 /* "a,b,c" -> pass ids; false with a message naming the unknown pass. */

@@ -23,7 +23,18 @@ size_t array_elem_size(ElemKind dtype);
 bool array_alloc(Array *a, ElemKind dtype, const Shape *shape, char *err, size_t errsz);
 void array_free(Array *a);
 int64_t array_count(const Array *a);
-/* Converts any supported dtype to float32 (a new array). */
+/* Element i as a double, which holds every value of every dtype exactly. */
+double array_get(const Array *a, int64_t i);
+/* "[0, 3]": the index of element `flat` (C order) of shape s, in the
+ * spelling of shapes. */
+void array_format_index(const Shape *s, int64_t flat, char *buf, size_t size);
+/* Converts any supported dtype to float32 (a new array), rounding int32
+ * values beyond 2^24. */
 bool array_to_f32(const Array *in, Array *out, char *err, size_t errsz);
+/* Converts to dtype (a new array) only if every element is exactly
+ * representable in it: a copy for the same dtype; otherwise err names the
+ * first element that is not ("element [0, 3] = 200 is not exactly
+ * representable in i8"). */
+bool array_convert_exact(const Array *in, ElemKind dtype, Array *out, char *err, size_t errsz);
 
 #endif

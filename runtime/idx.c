@@ -160,13 +160,20 @@ bool idx_read(const char *path, Array *out, char *err, size_t errsz)
     return ok;
 }
 
+bool idx_are_images(const Array *a) { return a->dtype == ELEM_U8 && a->shape.rank == 3; }
+
+Shape idx_images_shape(const Shape *images)
+{
+    return (Shape){4, {images->d[0], 1, images->d[1], images->d[2]}};
+}
+
 bool idx_images_to_input(const Array *images, Array *out, char *err, size_t errsz)
 {
-    if (images->dtype != ELEM_U8 || images->shape.rank != 3) {
+    if (!idx_are_images(images)) {
         snprintf(err, errsz, "IDX images must be unsigned bytes of shape [N, H, W]");
         return false;
     }
-    Shape s = {4, {images->shape.d[0], 1, images->shape.d[1], images->shape.d[2]}};
+    Shape s = idx_images_shape(&images->shape);
     if (!array_alloc(out, ELEM_F32, &s, err, errsz))
         return false;
     const uint8_t *src = images->data;

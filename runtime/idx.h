@@ -10,8 +10,12 @@ bool idx_read(const char *path, Array *out, char *err, size_t errsz);
 /* Parses an uncompressed IDX image held in memory. */
 bool idx_parse(const unsigned char *bytes, size_t len, Array *out, char *err, size_t errsz);
 
-/* IDX images as network input: uint8 [N, H, W] becomes float32 [N, 1, H, W]
- * scaled to [0, 1] (as torchvision's ToTensor does). */
+/* IDX images, the arrays the two functions below take: uint8 [N, H, W]. */
+bool idx_are_images(const Array *a);
+/* Their shape as network input: [N, 1, H, W], one channel. */
+Shape idx_images_shape(const Shape *images);
+/* IDX images as float32 network input: [N, 1, H, W] scaled to [0, 1] (as
+ * torchvision's ToTensor does). */
 bool idx_images_to_input(const Array *images, Array *out, char *err, size_t errsz);
 
 #endif

@@ -140,7 +140,11 @@ static bool parse_entry(const cJSON *e, const unsigned char *data, size_t data_l
     }
     *range = (Range){begin, end, name};
     out->name = strdup(name);
-    if (!out->name || !array_alloc(&out->array, st_dtypes[kind].dtype, &s, err, errsz))
+    if (!out->name) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    if (!array_alloc(&out->array, st_dtypes[kind].dtype, &s, err, errsz))
         return false;
     convert_data(st_dtypes[kind].conv, data + begin, count, &out->array);
     return true;
@@ -153,6 +157,8 @@ static bool parse_header(const cJSON *root, const unsigned char *data, size_t da
     out->items = calloc((size_t)n + 1, sizeof *out->items);
     Range *ranges = calloc((size_t)n + 1, sizeof *ranges);
     bool ok = out->items && ranges;
+    if (!ok)
+        snprintf(err, errsz, "out of memory");
     const cJSON *e;
     cJSON_ArrayForEach(e, root)
     {

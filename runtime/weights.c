@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
+
 /* The layer a parameter belongs to, for messages. */
 static const char *owner_name(const Graph *g, int tensor)
 {
@@ -36,7 +38,7 @@ static bool bind_one(Graph *g, int t, const NamedArray *a, const char *file, Dia
     return true;
 }
 
-bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d)
+static bool bind_all(Graph *g, const SafeTensors *st, const char *file, Diag *d)
 {
     bool ok = true;
     for (int t = 0; t < g->n_tensors; t++) {
@@ -62,6 +64,21 @@ bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d)
             ok = false;
         }
     }
+    return ok;
+}
+
+bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d)
+{
+    /* Parameter data lives in the graph's arena, which throws (oom.h). */
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        diag_error(d, SRCLOC_NONE, "%s: out of memory binding the weights (%zu bytes)", file,
+                   oom_failed_bytes());
+        return false;
+    }
+    bool ok = bind_all(g, st, file, d);
+    oom_pop(&oom);
     return ok;
 }
 
@@ -171,11 +188,18 @@ static void fill_param(Graph *g, const Node *n, int k, uint64_t seed)
         data[i] = (float)(std * next_normal(&s));
 }
 
-void weights_randomize(Graph *g, uint64_t seed)
+bool weights_randomize(Graph *g, uint64_t seed)
 {
+    /* Parameter data lives in the graph's arena, which throws (oom.h). */
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env))
+        return false;
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_params; k++)
             fill_param(g, &g->nodes[i], k, seed);
+    oom_pop(&oom);
+    return true;
 }
 
 bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)

@@ -19,8 +19,9 @@ bool weights_load(Graph *g, const char *path, Diag *d);
 /* He-style initialisation, the same for the same seed on every machine:
  * filters and FC weights ~ N(0, 2 / fan_in), biases 0, batch norm the
  * identity (scale 1, shift 0, mean 0, variance 1), and so is scale_shift;
- * PReLU slopes 0.25. */
-void weights_randomize(Graph *g, uint64_t seed);
+ * PReLU slopes 0.25. False when out of memory (some weights may then be
+ * bound already). */
+bool weights_randomize(Graph *g, uint64_t seed);
 
 /* Writes every bound parameter to a safetensors file. */
 bool weights_save(const Graph *g, const char *path, char *err, size_t errsz);

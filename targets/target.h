@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "graph.h"
+#include "memory.h"
 #include "registry.h"
 
 typedef enum { TARGET_EMIT_OBJ, TARGET_EMIT_ASM, TARGET_EMIT_LLVM } TargetEmitKind;
@@ -53,6 +54,9 @@ typedef struct Target {
     bool threads;                 /* run can spread layers over worker threads */
     /* Whether layer n can run here; if not, why (a short phrase). */
     bool (*supports)(const Graph *g, const Node *n, char *why, size_t whysz);
+    /* What compile and run allocate beyond the graph's own weights (an
+     * upper bound), checked against the memory dnnc may use first. */
+    MemoryNeed (*memory)(const Graph *g);
     /* NULL where the target cannot do that (yet): the driver says so. */
     TargetProgram *(*compile)(const Graph *g, const TargetOptions *o, char *err, size_t errsz);
     bool (*run)(TargetProgram *p, const void *const *inputs, void *const *outputs, char *err,

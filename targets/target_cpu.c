@@ -48,6 +48,19 @@ static bool cpu_supports(const Graph *g, const Node *n, char *why, size_t whysz)
     return false;
 }
 
+/* The packed weights (within a few percent of the weights: filters padded
+ * to whole micro-kernel panels), the JIT's aligned copy of them, and a
+ * workspace no larger than all activations together. */
+static MemoryNeed cpu_memory(const Graph *g)
+{
+    MemoryNeed w = memory_weights(g), a = memory_activations(g);
+    uint64_t packed = w.bytes + w.bytes / 8;
+    MemoryNeed m = {2 * packed + a.bytes, a.largest, a.layer};
+    if (2 * w.largest > a.largest) /* name the layer that asks the most */
+        m.largest = 2 * w.largest, m.layer = w.layer;
+    return m;
+}
+
 static void cpu_release(TargetProgram *p)
 {
     if (!p)
@@ -80,6 +93,8 @@ static TargetProgram *cpu_compile(const Graph *g, const TargetOptions *o, char *
     s->cg.name = s->name;
     s->emit = o->emit;
     bool ok = s->name != NULL;
+    if (!ok)
+        snprintf(err, errsz, "out of memory");
     if (ok && o->for_emit) {
         ok = codegen_build(g, &s->cg, NULL, &s->module, err, errsz);
     } else if (ok) {
@@ -87,7 +102,7 @@ static TargetProgram *cpu_compile(const Graph *g, const TargetOptions *o, char *
         s->pool = o->threads > 1 ? dnnrt_pool_create(o->threads) : NULL;
         ok = s->jit && (o->threads <= 1 || s->pool);
         if (s->jit && !ok)
-            snprintf(err, errsz, "cannot start %d threads", o->threads);
+            snprintf(err, errsz, "out of memory starting %d threads", o->threads);
     }
     if (!ok) {
         cpu_release(p);
@@ -156,6 +171,7 @@ const Target target_cpu = {
     .binds_kernels = true,
     .threads = true,
     .supports = cpu_supports,
+    .memory = cpu_memory,
     .compile = cpu_compile,
     .run = cpu_run,
     .emit = cpu_emit,

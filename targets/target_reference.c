@@ -38,6 +38,9 @@ static bool reference_supports(const Graph *g, const Node *n, char *why, size_t 
     return true;
 }
 
+/* One buffer per activation, all alive at once (the oracle reuses nothing). */
+static MemoryNeed reference_memory(const Graph *g) { return memory_activations(g); }
+
 static TargetProgram *reference_compile(const Graph *g, const TargetOptions *o, char *err,
                                         size_t errsz)
 {
@@ -66,6 +69,7 @@ const Target target_reference = {
     .binds_kernels = false,
     .threads = false,
     .supports = reference_supports,
+    .memory = reference_memory,
     .compile = reference_compile,
     .run = reference_target_run,
     .emit = NULL,

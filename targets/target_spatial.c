@@ -29,6 +29,13 @@ static bool spatial_supports(const Graph *g, const Node *n, char *why, size_t wh
     return false;
 }
 
+/* Nothing compiles or runs here yet. */
+static MemoryNeed spatial_memory(const Graph *g)
+{
+    (void)g;
+    return (MemoryNeed){0, 0, NULL};
+}
+
 const Target target_spatial = {
     .name = "spatial",
     .summary = "the Eyeriss-like accelerator: dataflow mapping and energy (dnnc map); no code yet",
@@ -37,6 +44,7 @@ const Target target_spatial = {
     .binds_kernels = false,
     .threads = false,
     .supports = spatial_supports,
+    .memory = spatial_memory,
     .compile = NULL,
     .run = NULL,
     .emit = NULL,

@@ -48,6 +48,7 @@ static void check_reference(const Graph *g, int level, const float *in, float *g
                             int64_t nout)
 {
     Graph *copy = graph_clone(g);
+    assert_non_null(copy);
     run_pipeline_or_fail(copy, "reference", level);
     char err[1024];
     const float *ins[1] = {in};
@@ -65,6 +66,7 @@ static void check_cpu(const Graph *g, int level, const float *in, float *cpu, co
                       int64_t nout)
 {
     Graph *copy = graph_clone(g);
+    assert_non_null(copy);
     run_pipeline_or_fail(copy, "cpu", level);
     char err[1024];
     CodegenOptions co = {.name = "ex", .opt_level = 3};

@@ -235,6 +235,33 @@ static void test_version_exits_0(void **state)
     assert_run(&r, 0, "dnnc ", NULL);
 }
 
+static void test_help_lists_the_version_option(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("--help");
+    assert_run(&r, 0, "\n  --version ", NULL);
+}
+
+/* `dnnc help --help` is the general help, as every command's --help is its
+ * own help. */
+static void test_help_help_prints_the_general_help(void **state)
+{
+    (void)state;
+    const char *const forms[][3] = {{"help", "--help", NULL}, {"help", "-h", NULL}};
+    Run general = run_dnnc("--help");
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        Run r = run_dnnc_argv(forms[i]);
+        bool same = r.status == 0 && strcmp(r.out, general.out) == 0 && !r.err[0];
+        if (!same)
+            print_error("dnnc %s %s: exit %d\n%s%s", forms[i][0], forms[i][1], r.status, r.out, r.err);
+        run_free(&r);
+        if (!same)
+            run_free(&general);
+        assert_true(same);
+    }
+    run_free(&general);
+}
+
 static void test_no_arguments_print_usage_to_stderr_and_exit_2(void **state)
 {
     (void)state;
@@ -420,6 +447,51 @@ static void test_the_json_checker_rejects_broken_json(void **state)
     assert_false(is_json(""));
 }
 
+/* ---- resources -------------------------------------------------------------- */
+
+/* Runs dnnc with `args` with AddressSanitizer (when built with it) letting
+ * an allocation that cannot succeed return NULL, as it does without, rather
+ * than abort. */
+static Run run_dnnc_may_fail_to_allocate(const char *const *args)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan ? strdup(asan) : NULL;
+    char options[1024];
+    snprintf(options, sizeof options, "%s%sallocator_may_return_null=1", asan ? asan : "",
+             asan ? ":" : "");
+    setenv("ASAN_OPTIONS", options, 1);
+    Run r = run_dnnc_argv(args);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    return r;
+}
+
+/* A network whose input this machine cannot hold: bench says how many
+ * bytes it needed rather than exiting without a word, whether the memory
+ * check of the model options stops it first or the allocation itself fails
+ * (past a raised --max-memory), which names the buffer. 2^47 float32 values
+ * are 512 TiB, beyond any process's address space (128 TiB with 47-bit user
+ * addresses), so the allocation fails whatever the overcommit policy. */
+static void test_bench_names_a_buffer_it_cannot_allocate(void **state)
+{
+    (void)state;
+    const char *net = path_in("huge.dnn");
+    write_text(net, "input x: f32[131072, 1024, 1024, 1024];\n"
+                    "y = relu(x);\n"
+                    "output y;\n");
+    Run checked = run_dnnc_may_fail_to_allocate(
+        (const char *const[]){"bench", net, "--runs", "1", "--warmup", "0", NULL});
+    assert_run(&checked, 1, NULL, "562949953421312 bytes");
+    Run allocated = run_dnnc_may_fail_to_allocate((const char *const[]){
+        "bench", net, "--runs", "1", "--warmup", "0", "--max-memory", "1024T", NULL});
+    remove(net);
+    assert_run(&allocated, 1, NULL,
+               "dnnc bench: error: out of memory allocating 562949953421312 bytes for input 'x'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +501,8 @@ int main(void)
         cmocka_unit_test(test_dump_help_prints_usage_and_exits_0),
         cmocka_unit_test(test_help_command_shows_a_command_usage),
         cmocka_unit_test(test_version_exits_0),
+        cmocka_unit_test(test_help_lists_the_version_option),
+        cmocka_unit_test(test_help_help_prints_the_general_help),
         cmocka_unit_test(test_no_arguments_print_usage_to_stderr_and_exit_2),
         cmocka_unit_test(test_unknown_command_exits_2),
         cmocka_unit_test(test_dump_unknown_option_exits_2),
@@ -450,6 +524,8 @@ int main(void)
         cmocka_unit_test(test_the_json_checker_rejects_broken_json),
         /* an unwritable output is reported under the name the user gave */
         cmocka_unit_test(test_dump_to_an_unwritable_path_names_that_path),
+        /* resources */
+        cmocka_unit_test(test_bench_names_a_buffer_it_cannot_allocate),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

@@ -80,21 +80,6 @@ __attribute__((format(printf, 2, 3))) static bool case_fail(CaseResult *r, const
     return false;
 }
 
-/* "[n, c, h, w]" of a flat C-order index. */
-static void format_index(const Shape *s, int64_t flat, char *buf, size_t size)
-{
-    int64_t idx[DNNC_MAX_RANK];
-    for (int i = s->rank - 1; i >= 0; i--) {
-        idx[i] = flat % s->d[i];
-        flat /= s->d[i];
-    }
-    size_t used = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < s->rank && used < size; i++)
-        used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)idx[i]);
-    if (used < size)
-        snprintf(buf + used, size - used, "]");
-}
-
 /* Reads a float32 .npy file whose shape must be `want`. */
 static bool read_f32(CaseResult *r, const char *dir, const char *file, const Shape *want, Array *a)
 {
@@ -136,13 +121,13 @@ static bool compare(CaseResult *r, const char *what, const Shape *s, const float
             max_err = err, max_at = i;
     }
     char at[200];
-    format_index(s, max_at, at, sizeof at);
+    array_format_index(s, max_at, at, sizeof at);
     print_message("golden %-24s %-16s %6lld values  max|expected| %-9.4g max error %-9.3g "
                   "(%.2g of max|expected|) at %s\n",
                   r->name, what, (long long)n, scale, max_err, scale > 0 ? max_err / scale : max_err, at);
     if (bad_at < 0)
         return true;
-    format_index(s, bad_at, at, sizeof at);
+    array_format_index(s, bad_at, at, sizeof at);
     return case_fail(r,
                      "%s: %lld of %lld values outside the tolerance; worst at index %lld %s: "
                      "got %.9g, expected %.9g, |difference| %.3g > %.3g "
@@ -187,6 +172,7 @@ static bool check_backend(CaseResult *r, const Graph *g, Backend b, int level, c
                           const float *expected, const float *ref0)
 {
     Graph *copy = graph_clone(g);
+    assert_non_null(copy);
     char *messages = NULL;
     const char *target = b == BACKEND_REFERENCE ? "reference" : "cpu";
     bool ok = run_pipeline(copy, target, level, NULL, &messages) ||

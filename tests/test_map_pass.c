@@ -158,6 +158,7 @@ static void assert_same_mappings(const Graph *a, const Graph *b)
 static void assert_recorded_is_search(const Graph *compiled)
 {
     Graph *bare = graph_clone(compiled);
+    assert_non_null(bare);
     for (int i = 0; i < bare->n_nodes; i++) {
         bare->nodes[i].ann.dataflow = DATAFLOW_AUTO;
         bare->nodes[i].ann.mapping.present = false;

@@ -2,10 +2,13 @@
  * mapper and energy model (docs/accelerator.md sets them side by side):
  *   Fig. 33  AlexNet CONV layers, batch 16, 256 PEs at equal area: RS has
  *            the lowest energy and every other dataflow 1.4x to 2.5x more;
- *   Fig. 34  the FC layers: RS still lowest; OS_C below OS_A;
+ *   Fig. 34  the FC layers: RS lowest, every other dataflow at least 1.3x
+ *            (one exception, OS_C, explained at test_fig34_fc_dataflows);
+ *            OS_C below OS_A;
  *   Fig. 35  CONV layers take about 80% of RS's energy;
  *   Table V  Eyeriss v1 off-chip traffic with RLC: AlexNet CONV at batch 4,
- *            3.85 MB per image; VGG-16 CONV at batch 3, 107 MB per image. */
+ *            3.85 MB per image; VGG-16 CONV at batch 3, 107 MB per image;
+ *            each within 10%. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,8 +43,9 @@ static void mapped_free(Mapped *m)
     parsed_free(&m->parsed);
 }
 
-/* Energy of one dataflow over the layers of one op. */
-static double energy_of(const GraphMap *gm, Dataflow d, OpKind op)
+/* Energy of one dataflow over the layers of one op; without DRAM when
+ * on_chip is set. */
+static double energy_part(const GraphMap *gm, Dataflow d, OpKind op, bool on_chip)
 {
     double e = 0;
     for (int i = 0; i < gm->n; i++) {
@@ -50,9 +54,15 @@ static double energy_of(const GraphMap *gm, Dataflow d, OpKind op)
             continue;
         if (!lm->fits[d])
             fail_msg("%s does not map %s", dataflow_name(d), lm->layer.name);
-        e += lm->choice[d].cost.energy_total;
+        const LayerCost *c = &lm->choice[d].cost;
+        e += c->energy_total - (on_chip ? c->energy[LEVEL_DRAM] : 0);
     }
     return e;
+}
+
+static double energy_of(const GraphMap *gm, Dataflow d, OpKind op)
+{
+    return energy_part(gm, d, op, false);
 }
 
 static const Dataflow others[] = {DATAFLOW_WS, DATAFLOW_OS_A, DATAFLOW_OS_B, DATAFLOW_OS_C,
@@ -87,17 +97,40 @@ static void test_fig33_conv_dataflows(void **state)
     }
 }
 
+/* Fig. 34: "RS still consumes 1.3x lower energy compared to other
+ * dataflows" on the FC layers at batch 16. Every dataflow is held to that
+ * but OS_C, which comes out at 1.20x, and is held to 1.15x instead, for
+ * this reason. At batch 16 an FC layer reads each weight once from DRAM
+ * whatever the dataflow (58.6M weights x 200 / 16 images: 12.5 per MAC);
+ * that is 68% of RS's 18.6 per MAC, so a dataflow 1.3x above RS overall
+ * must spend 1.9x RS's energy on chip. OS_C as dnnc reads it (Fig. 26:
+ * many output channels across the rows, and the images of the batch, which
+ * are the pixels of an FC layer, across the columns, so that a weight is
+ * multicast to 16 images) spends 1.66x: its weights are read from the
+ * buffer once per 16 MACs and its psums stay in the RF, and it loses to RS
+ * only the array and RF traffic of operands RS keeps in the RF. The survey
+ * does not give OS_C's mapping or storage, so the check that remains is
+ * the one the text makes (OS_C below OS_A), that OS_C is above RS, and that
+ * on chip, where the dataflows differ, the 1.3x holds. docs/accelerator.md
+ * ("Against the survey") gives the breakdown. */
 static void test_fig34_fc_dataflows(void **state)
 {
     (void)state;
     double rs = energy_of(&alexnet16.map, DATAFLOW_RS, OP_FC);
-    print_message("Fig. 34, AlexNet FC, batch 16: energy relative to RS\n");
+    double rs_chip = energy_part(&alexnet16.map, DATAFLOW_RS, OP_FC, true);
+    print_message("Fig. 34, AlexNet FC, batch 16: energy relative to RS (on chip)\n");
     for (int i = 0; i < 5; i++) {
         double ratio = energy_of(&alexnet16.map, others[i], OP_FC) / rs;
-        print_message("  %-5s %.2fx\n", dataflow_name(others[i]), ratio);
-        if (ratio <= 1)
-            fail_msg("%s is %.2fx RS on the FC layers; RS should be lowest",
-                     dataflow_name(others[i]), ratio);
+        double chip = energy_part(&alexnet16.map, others[i], OP_FC, true) / rs_chip;
+        bool os_c = others[i] == DATAFLOW_OS_C;
+        double floor = os_c ? 1.15 : 1.3;
+        print_message("  %-5s %.2fx (%.2fx)%s\n", dataflow_name(others[i]), ratio, chip,
+                      os_c ? "  held to 1.15x overall, 1.3x on chip: see the test" : "");
+        if (ratio < floor)
+            fail_msg("%s is %.2fx RS on the FC layers; the survey has RS at least 1.3x lower%s",
+                     dataflow_name(others[i]), ratio, os_c ? " (OS_C: 1.15x, see the test)" : "");
+        if (chip < 1.3)
+            fail_msg("%s is %.2fx RS on chip on the FC layers", dataflow_name(others[i]), chip);
     }
     assert_true(energy_of(&alexnet16.map, DATAFLOW_OS_C, OP_FC) <
                 energy_of(&alexnet16.map, DATAFLOW_OS_A, OP_FC));
@@ -129,8 +162,8 @@ static void check_table5(const char *file, int64_t batch, double survey_mb)
     print_message("Table V, %s CONV, batch %lld: %.2f MB per image (survey %.2f, %+.0f%%)\n", file,
                   (long long)batch, mb, survey_mb, 100 * (mb / survey_mb - 1));
     mapped_free(&m);
-    if (fabs(mb / survey_mb - 1) > 0.25)
-        fail_msg("%s: %.2f MB per image is not within 25%% of %.2f", file, mb, survey_mb);
+    if (fabs(mb / survey_mb - 1) > 0.10)
+        fail_msg("%s: %.2f MB per image is not within 10%% of %.2f", file, mb, survey_mb);
 }
 
 static void test_table5_alexnet(void **state)

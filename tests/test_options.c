@@ -188,6 +188,17 @@ static void test_help_says_where_results_go(void **state)
     assert_run(&r, 0, "-O0", NULL);
 }
 
+/* Every command that takes --threads states the same bounds, and why. */
+static void test_threads_help_states_the_bounds_and_why(void **state)
+{
+    (void)state;
+    static const char *const takers[] = {"run", "bench"};
+    for (size_t i = 0; i < sizeof takers / sizeof *takers; i++) {
+        Run r = run_dnnc(takers[i], "--help");
+        assert_run(&r, 0, "1 to 256: more threads than cores only contend", NULL);
+    }
+}
+
 static void test_help_command_prints_the_same_text(void **state)
 {
     (void)state;
@@ -235,8 +246,15 @@ static void test_bad_values(void **state)
 {
     (void)state;
     const char *m = path_in("net.dnn");
+    /* --threads has the same bounds wherever it is taken. */
     check_usage_error(run_dnnc("bench", m, "--threads", "x"), "bench",
-                      "--threads needs an integer from 1 to 1024, got 'x'");
+                      "--threads needs an integer from 1 to 256, got 'x'");
+    check_usage_error(run_dnnc("bench", m, "--threads", "100000"), "bench",
+                      "--threads needs an integer from 1 to 256, got '100000'");
+    check_usage_error(run_dnnc("run", m, "--threads=257"), "run",
+                      "--threads needs an integer from 1 to 256, got '257'");
+    check_usage_error(run_dnnc("run", m, "--threads=0"), "run",
+                      "--threads needs an integer from 1 to 256, got '0'");
     check_usage_error(run_dnnc("run", m, "--show=-1"), "run", "--show needs a non-negative integer, got '-1'");
     check_usage_error(run_dnnc("bench", m, "--runs=0"), "bench", "--runs needs an integer from 1 to 100000, got '0'");
     check_usage_error(run_dnnc("dump", m, "--format=svg"), "dump", "--format takes text or dot, not 'svg'");
@@ -267,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_every_help_lists_every_option_once),
         cmocka_unit_test(test_help_has_the_shared_groups_where_they_apply),
         cmocka_unit_test(test_help_says_where_results_go),
+        cmocka_unit_test(test_threads_help_states_the_bounds_and_why),
         cmocka_unit_test(test_help_command_prints_the_same_text),
         cmocka_unit_test(test_unknown_options),
         cmocka_unit_test(test_missing_and_unwanted_values),

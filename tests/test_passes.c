@@ -148,6 +148,7 @@ static bool run_case(const Case *c, double *ratio)
     }
     randomize_weights_for_test(p.graph, 7);
     Graph *before = graph_clone(p.graph);
+    assert_non_null(before);
     char *messages = NULL;
     bool ran = run_pipeline_on(p.graph, &p.src, c->target, c->level < 0 ? 0 : c->level,
                             c->passes[0] ? c->passes : NULL, &messages);

@@ -391,6 +391,245 @@ static void test_run_on_the_cpu_target_agrees_with_the_reference(void **state)
     assert_true(close);
 }
 
+/* ---- element types ----------------------------------------------------------- */
+
+static const char *const run_targets[] = {"reference", "cpu"};
+#define N_TARGETS (sizeof run_targets / sizeof *run_targets)
+
+static void write_text(const char *name, const char *text)
+{
+    write_bytes(path_in(name), text, strlen(text));
+}
+
+/* A .npy file of dtype and shape holding the values at `data`. */
+static void write_npy(const char *name, ElemKind dtype, Shape shape, const void *data)
+{
+    Array a;
+    char err[1024];
+    if (!array_alloc(&a, dtype, &shape, err, sizeof err))
+        fail_msg("%s", err);
+    memcpy(a.data, data, a.nbytes);
+    bool ok = npy_write(path_in(name), &a, err, sizeof err);
+    array_free(&a);
+    if (!ok)
+        fail_msg("%s", err);
+}
+
+/* y.scale and y.zero_point (u8): the weights of a quantize or dequantize
+ * layer y. */
+static void write_quant_weights(const char *name, float scale, uint8_t zero_point)
+{
+    NamedArray items[2] = {
+        {"y.scale", {ELEM_F32, {1, {1}}, &scale, sizeof scale}},
+        {"y.zero_point", {ELEM_U8, {1, {1}}, &zero_point, sizeof zero_point}},
+    };
+    char err[1024];
+    if (!safetensors_write(path_in(name), items, 2, err, sizeof err))
+        fail_msg("%s", err);
+}
+
+/* Fails unless the .npy file holds dtype, shape and exactly the values at
+ * `want`, naming `what` and the first value that differs. */
+static void assert_npy_holds(const char *path, const char *what, ElemKind dtype, Shape shape,
+                             const void *want)
+{
+    Array got = read_npy_or_fail(path);
+    char got_shape[300], want_shape[300];
+    shape_format(&got.shape, got_shape, sizeof got_shape);
+    shape_format(&shape, want_shape, sizeof want_shape);
+    bool same_kind = got.dtype == dtype && shape_equal(&got.shape, &shape);
+    if (!same_kind)
+        print_error("%s: %s holds %s %s, expected %s %s\n", what, path, elem_kind_name(got.dtype),
+                    got_shape, elem_kind_name(dtype), want_shape);
+    Array expected = {dtype, shape, (void *)want, got.nbytes};
+    int64_t differs = -1;
+    for (int64_t i = 0; same_kind && differs < 0 && i < array_count(&got); i++)
+        if (array_get(&got, i) != array_get(&expected, i))
+            differs = i;
+    if (differs >= 0)
+        print_error("%s: element %lld is %.9g, expected %.9g\n", what, (long long)differs,
+                    array_get(&got, differs), array_get(&expected, differs));
+    array_free(&got);
+    remove(path);
+    assert_true(same_kind && differs < 0);
+}
+
+/* The reported example: u8 [0, 10, 20, 255] dequantized with scale 0.5 and
+ * zero point 10 is [-5, 0, 5, 122.5], not the bytes read as floats. */
+static void test_run_dequantizes_u8_inputs_on_every_target(void **state)
+{
+    (void)state;
+    write_text("dq.dnn", "input x: u8[1, 4];\ny = dequantize(x);\noutput y;\n");
+    write_quant_weights("dq.safetensors", 0.5f, 10);
+    write_npy("dq-in.npy", ELEM_U8, (Shape){2, {1, 4}}, (const uint8_t[]){0, 10, 20, 255});
+    for (size_t t = 0; t < N_TARGETS; t++) {
+        Run r = run_dnnc("run", path_in("dq.dnn"), "--weights", path_in("dq.safetensors"), "--input",
+                         path_in("dq-in.npy"), "--output", path_in("dq-out.npy"), "--target",
+                         run_targets[t]);
+        assert_run(&r, 0, "sample 0: top-4 3 (122.5) 2 (5) 1 (0) 0 (-5)", NULL);
+        assert_npy_holds(path_in("dq-out.npy"), run_targets[t], ELEM_F32, (Shape){2, {1, 4}},
+                         (const float[]){-5, 0, 5, 122.5f});
+    }
+}
+
+/* The other reported example: quantize's output is written as u8. */
+static void test_run_writes_quantized_outputs_as_u8_on_every_target(void **state)
+{
+    (void)state;
+    write_text("q.dnn", "input x: f32[1, 4];\ny = quantize(x, dtype=u8);\noutput y;\n");
+    write_quant_weights("q.safetensors", 0.2f, 10);
+    write_npy("q-in.npy", ELEM_F32, (Shape){2, {1, 4}}, (const float[]){0, 0.4f, 1, -1.2f});
+    for (size_t t = 0; t < N_TARGETS; t++) {
+        Run r = run_dnnc("run", path_in("q.dnn"), "--weights", path_in("q.safetensors"), "--input",
+                         path_in("q-in.npy"), "--output", path_in("q-out.npy"), "--target",
+                         run_targets[t]);
+        assert_run(&r, 0, "ran 1 sample", NULL);
+        assert_npy_holds(path_in("q-out.npy"), run_targets[t], ELEM_U8, (Shape){2, {1, 4}},
+                         (const uint8_t[]){10, 12, 15, 4});
+    }
+}
+
+/* x: T[2, 3] comes back as it went in, and y = x + x wraps in T, on every
+ * target; `want_stdout` is the top-5 line of the second sample. */
+static void check_round_trip(const char *type, ElemKind dtype, const void *x, const void *twice,
+                             const char *want_stdout)
+{
+    char net[128];
+    snprintf(net, sizeof net, "input x: %s[2, 3];\ny = add(x, x);\noutput x;\noutput y;\n", type);
+    write_text("rt.dnn", net);
+    Shape s = {2, {2, 3}};
+    write_npy("rt-in.npy", dtype, s, x);
+    char out_x[1200], out_y[1200];
+    snprintf(out_x, sizeof out_x, "x=%s", path_in("rt-x.npy"));
+    snprintf(out_y, sizeof out_y, "y=%s", path_in("rt-y.npy"));
+    for (size_t t = 0; t < N_TARGETS; t++) {
+        Run r = run_dnnc("run", path_in("rt.dnn"), "--random-weights", "0", "--input",
+                         path_in("rt-in.npy"), "--output", out_x, "--output", out_y, "--target",
+                         run_targets[t]);
+        assert_run(&r, 0, want_stdout, NULL);
+        char what[64];
+        snprintf(what, sizeof what, "%s on %s", type, run_targets[t]);
+        assert_npy_holds(path_in("rt-x.npy"), what, dtype, s, x);
+        assert_npy_holds(path_in("rt-y.npy"), what, dtype, s, twice);
+    }
+}
+
+static void test_run_round_trips_integer_types_on_every_target(void **state)
+{
+    (void)state;
+    check_round_trip("i8", ELEM_I8, (const int8_t[]){-128, -1, 0, 1, 64, 127},
+                     (const int8_t[]){0, -2, 0, 2, -128, -2}, "sample 1: top-3 2 (127) 1 (64) 0 (1)");
+    check_round_trip("u8", ELEM_U8, (const uint8_t[]){0, 1, 127, 128, 200, 255},
+                     (const uint8_t[]){0, 2, 254, 0, 144, 254},
+                     "sample 1: top-3 2 (255) 1 (200) 0 (128)");
+    /* Scores of 10 digits are printed in full: as float32 they would round. */
+    check_round_trip("i32", ELEM_I32, (const int32_t[]){INT32_MIN, -1, 0, 1, 1 << 30, INT32_MAX},
+                     (const int32_t[]){0, -2, 0, 2, INT32_MIN, -2},
+                     "sample 1: top-3 2 (2147483647) 1 (1073741824) 0 (1)");
+}
+
+/* Accuracy is counted on integer outputs as on float ones. */
+static void test_run_reports_accuracy_of_integer_outputs(void **state)
+{
+    (void)state;
+    write_text("ic.dnn", "input x: i32[2, 3];\ny = add(x, x);\noutput y;\n");
+    write_npy("ic-in.npy", ELEM_I32, (Shape){2, {2, 3}}, (const int32_t[]){3, 1, 2, 16777217, 16777216, 0});
+    write_npy("ic-labels.npy", ELEM_U8, (Shape){1, {2}}, (const uint8_t[]){0, 1});
+    Run r = run_dnnc("run", path_in("ic.dnn"), "--random-weights", "0", "--input",
+                     path_in("ic-in.npy"), "--labels", path_in("ic-labels.npy"));
+    assert_run(&r, 0, "accuracy: top-1 50.00% (1/2), top-5 100.00%", NULL);
+}
+
+/* Data of another type than the input's is converted when every value is
+ * exactly representable in the input's type. */
+static void test_run_converts_data_that_fits_the_input_type(void **state)
+{
+    (void)state;
+    Shape s = {2, {2, 3}};
+    write_text("cv.dnn", "input x: i8[2, 3];\noutput x;\n");
+    write_npy("cv-f32.npy", ELEM_F32, s, (const float[]){-128, -1, 0, 1, 64, 127});
+    Run r = run_dnnc("run", path_in("cv.dnn"), "--random-weights", "0", "--input",
+                     path_in("cv-f32.npy"), "--output", path_in("cv-out.npy"));
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    assert_npy_holds(path_in("cv-out.npy"), "f32 into i8", ELEM_I8, s,
+                     (const int8_t[]){-128, -1, 0, 1, 64, 127});
+
+    write_text("cv.dnn", "input x: f32[2, 3];\noutput x;\n");
+    write_npy("cv-i32.npy", ELEM_I32, s, (const int32_t[]){-16777216, -1, 0, 1, 1 << 30, 16777216});
+    r = run_dnnc("run", path_in("cv.dnn"), "--random-weights", "0", "--input", path_in("cv-i32.npy"),
+                 "--output", path_in("cv-out.npy"), "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    assert_npy_holds(path_in("cv-out.npy"), "i32 into f32", ELEM_F32, s,
+                     (const float[]){-16777216, -1, 0, 1, 1 << 30, 16777216});
+
+    write_text("cv.dnn", "input x: i32[2, 3];\noutput x;\n");
+    write_npy("cv-u8.npy", ELEM_U8, s, (const uint8_t[]){0, 1, 2, 128, 254, 255});
+    r = run_dnnc("run", path_in("cv.dnn"), "--random-weights", "0", "--input", path_in("cv-u8.npy"),
+                 "--output", path_in("cv-out.npy"));
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    assert_npy_holds(path_in("cv-out.npy"), "u8 into i32", ELEM_I32, s,
+                     (const int32_t[]){0, 1, 2, 128, 254, 255});
+}
+
+/* Runs `net` on the .npy file `file` holding (dtype, values) and expects
+ * the error that names the input, the file, both types and `element`. */
+static void check_rejected(const char *net, const char *input_type, ElemKind dtype,
+                           const void *values, const char *element)
+{
+    write_text("rj.dnn", net);
+    write_npy("rj-in.npy", dtype, (Shape){2, {2, 2}}, values);
+    char want[1400];
+    snprintf(want, sizeof want, "dnnc run: error: input 'x' is %s but %s holds %s: element %s",
+             input_type, path_in("rj-in.npy"), elem_kind_name(dtype), element);
+    Run r = run_dnnc("run", path_in("rj.dnn"), "--random-weights", "0", "--input",
+                     path_in("rj-in.npy"), "--output", path_in("rj-out.npy"));
+    assert_run(&r, 1, NULL, want);
+    assert_no_file_starting_with("rj-out.npy");
+}
+
+static void test_run_rejects_data_that_does_not_fit_the_input_type(void **state)
+{
+    (void)state;
+    check_rejected("input x: u8[2, 2];\noutput x;\n", "u8", ELEM_I32,
+                   (const int32_t[]){0, 255, 256, -1},
+                   "[1, 0] = 256 is not exactly representable in u8");
+    check_rejected("input x: u8[2, 2];\noutput x;\n", "u8", ELEM_I8, (const int8_t[]){0, -1, 1, 2},
+                   "[0, 1] = -1 is not exactly representable in u8");
+    check_rejected("input x: i8[2, 2];\noutput x;\n", "i8", ELEM_F32,
+                   (const float[]){1, 2, 20.5f, 3}, "[1, 0] = 20.5 is not exactly representable in i8");
+    check_rejected("input x: i8[2, 2];\noutput x;\n", "i8", ELEM_U8,
+                   (const uint8_t[]){1, 128, 2, 3}, "[0, 1] = 128 is not exactly representable in i8");
+    check_rejected("input x: f32[2, 2];\noutput x;\n", "f32", ELEM_I32,
+                   (const int32_t[]){16777216, 16777217, 0, 0},
+                   "[0, 1] = 16777217 is not exactly representable in f32");
+    check_rejected("input x: i32[2, 2];\noutput x;\n", "i32", ELEM_F32,
+                   (const float[]){1, 2, 3, 3e9f}, "[1, 1] = 3000000000 is not exactly representable in i32");
+}
+
+/* IDX images get their channel axis for every input type, but are scaled
+ * to [0, 1] for float inputs only: an integer input gets the bytes. */
+static void test_run_gives_idx_images_to_integer_inputs_unscaled(void **state)
+{
+    (void)state;
+    uint8_t pixels[48];
+    int8_t as_i8[48];
+    for (int i = 0; i < 48; i++)
+        pixels[i] = (uint8_t)i, as_i8[i] = (int8_t)i;
+    Shape s = {4, {3, 1, 4, 4}};
+    write_text("img.dnn", "input x: u8[1, 1, 4, 4];\noutput x;\n");
+    for (size_t t = 0; t < N_TARGETS; t++) {
+        Run r = run_dnnc("run", path_in("img.dnn"), "--random-weights", "0", "--input", TINY_IMAGES,
+                         "--output", path_in("img-out.npy"), "--target", run_targets[t]);
+        assert_run(&r, 0, "ran 3 samples", NULL);
+        assert_npy_holds(path_in("img-out.npy"), run_targets[t], ELEM_U8, s, pixels);
+    }
+    write_text("img.dnn", "input x: i8[1, 1, 4, 4];\noutput x;\n");
+    Run r = run_dnnc("run", path_in("img.dnn"), "--random-weights", "0", "--input", TINY_IMAGES,
+                     "--output", path_in("img-out.npy"));
+    assert_run(&r, 0, "ran 3 samples", NULL);
+    assert_npy_holds(path_in("img-out.npy"), "IDX images into i8", ELEM_I8, s, as_i8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +652,14 @@ int main(void)
         cmocka_unit_test(test_run_output_equals_reference_run),
         cmocka_unit_test(test_run_with_saved_weights_equals_the_random_weights),
         cmocka_unit_test(test_run_on_the_cpu_target_agrees_with_the_reference),
+        /* element types */
+        cmocka_unit_test(test_run_dequantizes_u8_inputs_on_every_target),
+        cmocka_unit_test(test_run_writes_quantized_outputs_as_u8_on_every_target),
+        cmocka_unit_test(test_run_round_trips_integer_types_on_every_target),
+        cmocka_unit_test(test_run_reports_accuracy_of_integer_outputs),
+        cmocka_unit_test(test_run_converts_data_that_fits_the_input_type),
+        cmocka_unit_test(test_run_rejects_data_that_does_not_fit_the_input_type),
+        cmocka_unit_test(test_run_gives_idx_images_to_integer_inputs_unscaled),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

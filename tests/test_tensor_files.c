@@ -661,6 +661,122 @@ static void test_idx_images_to_input_rejects_other_arrays(void **state)
     array_free(&images);
 }
 
+/* ---- conversions between dtypes ------------------------------------------------ */
+
+/* A new array of dtype and shape holding the values at `data`. */
+static Array array_of(ElemKind dtype, Shape shape, const void *data)
+{
+    Array a;
+    char err[256];
+    if (!array_alloc(&a, dtype, &shape, err, sizeof err))
+        fail_msg("array_alloc: %s", err);
+    memcpy(a.data, data, a.nbytes);
+    return a;
+}
+
+static void test_array_get_reads_every_dtype_exactly(void **state)
+{
+    (void)state;
+    Shape s = {1, {2}};
+    Array f = array_of(ELEM_F32, s, (const float[]){0.1f, -3e38f});
+    Array i32 = array_of(ELEM_I32, s, (const int32_t[]){INT32_MIN, INT32_MAX});
+    Array i8 = array_of(ELEM_I8, s, (const int8_t[]){-128, 127});
+    Array u8 = array_of(ELEM_U8, s, (const uint8_t[]){0, 255});
+    assert_true(array_get(&f, 0) == (double)0.1f && array_get(&f, 1) == (double)-3e38f);
+    assert_true(array_get(&i32, 0) == -2147483648.0 && array_get(&i32, 1) == 2147483647.0);
+    assert_true(array_get(&i8, 0) == -128 && array_get(&i8, 1) == 127);
+    assert_true(array_get(&u8, 0) == 0 && array_get(&u8, 1) == 255);
+    array_free(&f), array_free(&i32), array_free(&i8), array_free(&u8);
+}
+
+/* Converts `in` to dtype and checks every element against `want` (as
+ * doubles); frees `in`. */
+static void check_converts(Array in, ElemKind dtype, const double *want)
+{
+    Array out;
+    char err[512] = "";
+    bool ok = array_convert_exact(&in, dtype, &out, err, sizeof err);
+    int64_t n = array_count(&in);
+    array_free(&in);
+    if (!ok)
+        fail_msg("array_convert_exact to %s: %s", elem_kind_name(dtype), err);
+    assert_int_equal(out.dtype, dtype);
+    for (int64_t i = 0; i < n; i++)
+        if (array_get(&out, i) != want[i])
+            fail_msg("to %s: element %lld is %.10g, expected %.10g", elem_kind_name(dtype),
+                     (long long)i, array_get(&out, i), want[i]);
+    array_free(&out);
+}
+
+static void test_array_convert_exact_keeps_values_that_fit(void **state)
+{
+    (void)state;
+    Shape s = {1, {4}};
+    const uint8_t bytes[4] = {0, 1, 127, 255};
+    check_converts(array_of(ELEM_U8, s, bytes), ELEM_I32, (const double[]){0, 1, 127, 255});
+    check_converts(array_of(ELEM_U8, s, bytes), ELEM_F32, (const double[]){0, 1, 127, 255});
+    check_converts(array_of(ELEM_I8, s, (const int8_t[]){-128, -1, 0, 127}), ELEM_I32,
+                   (const double[]){-128, -1, 0, 127});
+    check_converts(array_of(ELEM_F32, s, (const float[]){-0.0f, 1, 254, 255}), ELEM_U8,
+                   (const double[]){0, 1, 254, 255});
+    check_converts(array_of(ELEM_F32, s, (const float[]){-2147483648.0f, -1, 0, 2147483520.0f}),
+                   ELEM_I32, (const double[]){-2147483648.0, -1, 0, 2147483520.0});
+    /* Integers up to 2^24 fit float32, and larger ones that are multiples of
+     * a big enough power of two. */
+    check_converts(array_of(ELEM_I32, s, (const int32_t[]){-16777216, 16777216, 1 << 30, INT32_MIN}),
+                   ELEM_F32, (const double[]){-16777216, 16777216, 1 << 30, -2147483648.0});
+}
+
+/* Fails unless converting `in` to dtype fails with exactly `want`; frees
+ * `in`. */
+static void check_rejects(Array in, ElemKind dtype, const char *want)
+{
+    Array out = {0};
+    char err[512] = "";
+    bool ok = array_convert_exact(&in, dtype, &out, err, sizeof err);
+    array_free(&in);
+    array_free(&out);
+    assert_false(ok);
+    assert_string_equal(err, want);
+}
+
+static void test_array_convert_exact_names_the_first_value_that_does_not_fit(void **state)
+{
+    (void)state;
+    Shape s = {1, {3}};
+    check_rejects(array_of(ELEM_U8, s, (const uint8_t[]){127, 128, 255}), ELEM_I8,
+                  "element [1] = 128 is not exactly representable in i8");
+    check_rejects(array_of(ELEM_I8, s, (const int8_t[]){0, 5, -1}), ELEM_U8,
+                  "element [2] = -1 is not exactly representable in u8");
+    check_rejects(array_of(ELEM_I32, s, (const int32_t[]){16777216, 16777217, 0}), ELEM_F32,
+                  "element [1] = 16777217 is not exactly representable in f32");
+    check_rejects(array_of(ELEM_F32, s, (const float[]){1, 2.5f, 3}), ELEM_I32,
+                  "element [1] = 2.5 is not exactly representable in i32");
+    check_rejects(array_of(ELEM_F32, s, (const float[]){2147483648.0f, 0, 0}), ELEM_I32,
+                  "element [0] = 2147483648 is not exactly representable in i32");
+    check_rejects(array_of(ELEM_F32, s, (const float[]){0, NAN, 0}), ELEM_U8,
+                  "element [1] = nan is not exactly representable in u8");
+    check_rejects(array_of(ELEM_F32, s, (const float[]){0, 0, -INFINITY}), ELEM_I8,
+                  "element [2] = -inf is not exactly representable in i8");
+    /* The index is spelled like a shape. */
+    check_rejects(array_of(ELEM_I32, (Shape){3, {2, 2, 2}}, (const int32_t[]){0, 0, 0, 0, 0, 300, 0, 0}),
+                  ELEM_U8, "element [1, 0, 1] = 300 is not exactly representable in u8");
+}
+
+/* The same dtype is a copy, whatever the values: NaN stays NaN. */
+static void test_array_convert_exact_copies_the_same_dtype(void **state)
+{
+    (void)state;
+    Array in = array_of(ELEM_F32, (Shape){1, {2}}, (const float[]){NAN, -INFINITY}), out;
+    char err[512] = "";
+    if (!array_convert_exact(&in, ELEM_F32, &out, err, sizeof err))
+        fail_msg("array_convert_exact: %s", err);
+    bool same = out.nbytes == in.nbytes && memcmp(out.data, in.data, in.nbytes) == 0;
+    array_free(&in);
+    array_free(&out);
+    assert_true(same);
+}
+
 /* ---- safetensors ------------------------------------------------------------- */
 
 /* A safetensors image: the header length as given (little-endian u64), the
@@ -1448,6 +1564,11 @@ int main(void)
         cmocka_unit_test(test_idx_read_of_a_plain_file),
         cmocka_unit_test(test_idx_images_to_input_scales_to_0_1),
         cmocka_unit_test(test_idx_images_to_input_rejects_other_arrays),
+        /* conversions */
+        cmocka_unit_test(test_array_get_reads_every_dtype_exactly),
+        cmocka_unit_test(test_array_convert_exact_keeps_values_that_fit),
+        cmocka_unit_test(test_array_convert_exact_names_the_first_value_that_does_not_fit),
+        cmocka_unit_test(test_array_convert_exact_copies_the_same_dtype),
         /* safetensors */
         cmocka_unit_test(test_st_valid_file_is_read),
         cmocka_unit_test(test_st_fewer_than_8_bytes),

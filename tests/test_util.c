@@ -29,7 +29,7 @@ static void run_frontend(Parsed *p)
 void parse_text(Parsed *p, const char *name, const char *text)
 {
     memset(p, 0, sizeof *p);
-    source_from_buffer(name, text, strlen(text), &p->src);
+    assert_true(source_from_buffer(name, text, strlen(text), &p->src));
     run_frontend(p);
 }
 
@@ -272,7 +272,7 @@ static float uniform(uint64_t *s, double lo, double hi)
 
 void randomize_weights_for_test(Graph *g, uint64_t seed)
 {
-    weights_randomize(g, seed);
+    assert_true(weights_randomize(g, seed));
     uint64_t s = seed;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];

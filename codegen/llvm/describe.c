@@ -223,22 +223,39 @@ int describe_clip(const CallSite *s, KernelCall *c, dnnk_clip_desc *d)
     return 1;
 }
 
-/* Operands broadcast to the output, at most DNNK_MAX_IN of them. */
+/* Operands broadcast to the output. A call takes at most DNNK_MAX_IN of
+ * them, so a layer with more (add, max and min take any number) is several
+ * calls: the first folds operands 0 .. DNNK_MAX_IN-1 into the output, each
+ * next one folds the output so far with up to DNNK_MAX_IN-1 more, in the
+ * same left-to-right order. Every element reads only its own place of the
+ * output, so the calls may run in place; floats round after every operation
+ * either way, and integers that wrap to their type after every call give
+ * the same sums, differences, products, maxima and minima as wrapping once. */
 static int binary(const CallSite *s, KernelCall *c, dnnk_binary_desc *d, int64_t op)
 {
     const Node *n = s->n;
-    if (n->n_inputs > DNNK_MAX_IN)
-        return 0;
+    int more = DNNK_MAX_IN - 1;
+    int calls = n->n_inputs <= DNNK_MAX_IN ? 1 : 1 + (n->n_inputs - DNNK_MAX_IN + more - 1) / more;
+    int first = s->part == 0 ? 0 : DNNK_MAX_IN + (s->part - 1) * more;
+    int last = s->part == 0 ? DNNK_MAX_IN : first + more;
+    if (last > n->n_inputs)
+        last = n->n_inputs;
     d->out = out_of(s);
-    d->n_in = n->n_inputs;
     d->op = op;
     d->same_shape = 1;
-    for (int k = 0; k < n->n_inputs; k++) {
-        d->in[k] = in_of(s, k);
+    d->n_in = 0;
+    c->n_ptrs = 1; /* the output, as start_call placed it */
+    if (s->part > 0) {
+        d->in[d->n_in++] = d->out;
+        c->ptrs[c->n_ptrs++] = s->loc[n->output];
+    }
+    for (int k = first; k < last; k++) {
+        d->in[d->n_in++] = in_of(s, k);
+        c->ptrs[c->n_ptrs++] = s->loc[n->inputs[k]];
         d->same_shape &= shape_equal(&s->g->tensors[n->inputs[k]].shape, &s->g->tensors[n->output].shape);
     }
     c->units = dnnk_chunks(&d->out);
-    return 1;
+    return calls;
 }
 
 /* The binary ops differ only in their operation. */

@@ -37,8 +37,10 @@ static bool jit_error(LLVMErrorRef e, const char *what, char *err, size_t errsz)
 JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t errsz)
 {
     JitModel *j = calloc(1, sizeof *j);
-    if (!j)
+    if (!j) {
+        snprintf(err, errsz, "out of memory allocating %zu bytes for the JIT", sizeof *j);
         return NULL;
+    }
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     CompiledModel m;
     CodegenOptions jo = *o;
@@ -80,7 +82,9 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
         j->weights = dnnrt_aligned_alloc(j->plan.weights_size);
         ok = j->workspace && j->weights;
         if (!ok)
-            snprintf(err, errsz, "out of memory for the workspace and weights");
+            snprintf(err, errsz, "out of memory allocating %zu bytes for the %s",
+                     j->workspace ? j->plan.weights_size : j->plan.workspace_size,
+                     j->workspace ? "weights" : "workspace (the activations)");
         else
             memcpy(j->weights, j->plan.weights, j->plan.weights_size);
     }

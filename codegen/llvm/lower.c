@@ -67,6 +67,10 @@ static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **
     LLVMDisposeMessage(host_triple);
     LLVMDisposeMessage(host_cpu);
     LLVMDisposeMessage(host_features);
+    if (!*triple || !*cpu || !*features) {
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
     LLVMTargetRef target;
     char *msg = NULL;
     if (LLVMGetTargetFromTriple(*triple, &target, &msg)) {
@@ -334,7 +338,10 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
         l->weights = private_bytes(l, gname, l->plan->weights, l->plan->weights_size, 64);
     }
     LLVMValueRef *tasks = calloc((size_t)calls->count + 1, sizeof *tasks);
-    ok = ok && tasks;
+    if (ok && !tasks) {
+        snprintf(err, errsz, "out of memory");
+        ok = false;
+    }
     for (int k = 0; ok && k < calls->count; k++)
         tasks[k] = build_task(l, &calls->calls[k], k);
     if (ok)
@@ -392,6 +399,8 @@ bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, 
     char *triple = NULL, *cpu = NULL, *features = NULL;
     m->tm = make_target_machine(o, &triple, &cpu, &features, err, errsz);
     m->name = strdup(o->name ? o->name : "model");
+    if (m->tm && !m->name)
+        snprintf(err, errsz, "out of memory");
     KernelLibrary lib;
     CallList calls = {0};
     bool ok = m->tm && m->name && find_library(triple, features, &lib, err, errsz) &&

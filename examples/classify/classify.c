@@ -62,7 +62,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: classify WEIGHTS IMAGES LABELS [THREADS]\n");
         return 2;
     }
-    int threads = argc > 4 ? atoi(argv[4]) : 1;
+    /* The same bounds as dnnc's --threads: more threads than cores only
+     * contend, and each worker reserves an 8 MiB stack. */
+    char *end = NULL;
+    long threads = argc > 4 ? strtol(argv[4], &end, 10) : 1;
+    if (argc > 4 && (*argv[4] == '\0' || *end != '\0' || threads < 1 || threads > 256)) {
+        fprintf(stderr, "classify: THREADS must be an integer from 1 to 256, got '%s'\n", argv[4]);
+        return 2;
+    }
     long n_images, n_labels, pixels, one;
     unsigned char *images = read_idx(argv[2], 3, &n_images, &pixels);
     unsigned char *labels = read_idx(argv[3], 1, &n_labels, &one);
@@ -75,7 +82,11 @@ int main(int argc, char **argv)
     /* Static buffers: every size is a compile-time constant of the bundle. */
     static float input[LENET_INPUT_0_COUNT], scores[LENET_OUTPUT_0_COUNT];
     static _Alignas(64) unsigned char workspace[LENET_WORKSPACE_SIZE];
-    dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
+    dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create((int)threads) : NULL;
+    if (threads > 1 && !pool) {
+        fprintf(stderr, "classify: cannot start %ld threads\n", threads);
+        return 1;
+    }
     dnnc_parallel parallel = {dnnrt_parallel_for, pool};
     const void *inputs[] = {input};
     void *outputs[] = {scores};
@@ -96,7 +107,7 @@ int main(int argc, char **argv)
     double dt = seconds() - t0;
     printf("accuracy: %.2f%% (%ld of %ld Fashion-MNIST test images)\n", 100.0 * (double)correct / (double)n_images,
            correct, n_images);
-    printf("speed: %.0f images per second on %d thread%s (%.1f us per image)\n", (double)n_images / dt,
+    printf("speed: %.0f images per second on %ld thread%s (%.1f us per image)\n", (double)n_images / dt,
            threads, threads == 1 ? "" : "s", dt / (double)n_images * 1e6);
     dnnrt_pool_destroy(pool);
     free(weights);

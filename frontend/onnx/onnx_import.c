@@ -10,6 +10,7 @@
 #include "checked.h"
 #include "fileio.h"
 #include "onnx_internal.h"
+#include "oom.h"
 #include "pass.h"
 
 /* The opsets whose semantics the handlers implement. */
@@ -318,15 +319,26 @@ static OnnxConst *const_from_file(Importer *im, const char *path)
         onnx_error(im, "%s", err);
         return NULL;
     }
+    OnnxConst *c = arena_alloc(&im->arena, sizeof *c);
     Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, bytes);
     free(bytes);
-    OnnxConst *c = arena_alloc(&im->arena, sizeof *c);
-    if (!t || !onnx_tensor_to_const(im, t, c, err, sizeof err)) {
-        onnx_error(im, "%s: %s", path, t ? err : "not a serialised onnx.TensorProto");
+    if (!t) {
+        onnx_error(im, "%s: not a serialised onnx.TensorProto", path);
+        return NULL;
+    }
+    /* The message is not in the arena: free it if the arena throws. */
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        onnx__tensor_proto__free_unpacked(t, NULL);
+        oom_rethrow();
+    }
+    if (!onnx_tensor_to_const(im, t, c, err, sizeof err)) {
+        onnx_error(im, "%s: %s", path, err);
         c = NULL;
     }
-    if (t)
-        onnx__tensor_proto__free_unpacked(t, NULL);
+    oom_pop(&oom);
+    onnx__tensor_proto__free_unpacked(t, NULL);
     return c;
 }
 
@@ -450,12 +462,11 @@ static void forget_outputs(Importer *im, const Onnx__NodeProto *n)
  * computes it; its outputs become constants. */
 static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handler)
 {
-    Graph *real = im->g;
+    im->real = im->g;
     im->g = graph_new();
     im->folding = true;
     bool ok = handler(im, n);
-    int *outputs = calloc(n->n_output + 1, sizeof *outputs);
-    ok = ok && outputs;
+    int *outputs = arena_array(&im->arena, n->n_output + 1, sizeof *outputs);
     for (size_t i = 0; ok && i < n->n_output; i++) {
         OnnxValue *v = n->output[i] && n->output[i][0] ? onnx_value(im, n->output[i]) : NULL;
         outputs[i] = v && v->tensor >= 0 ? im->g->n_outputs : -1;
@@ -474,9 +485,9 @@ static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handle
             onnx_bind_const(im, n->output[i],
                             const_from_tensor(im, &im->g->tensors[im->g->outputs[outputs[i]]], value));
     }
-    free(outputs);
     graph_free(im->g);
-    im->g = real;
+    im->g = im->real;
+    im->real = NULL;
     im->folding = false;
     if (!ok)
         forget_outputs(im, n);
@@ -562,34 +573,58 @@ static bool import_model(Importer *im, const Onnx__ModelProto *m, const OnnxProm
     return ok && declare_outputs(im, gp);
 }
 
+/* Frees what the importer owns; keeps the graph when `keep`. */
+static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
+{
+    if (!keep)
+        graph_free(im->g);
+    graph_free(im->real); /* the graph being built, while a fold runs in a scratch one */
+    if (m)
+        onnx__model_proto__free_unpacked(m, NULL);
+    arena_free(&im->arena);
+    free(im);
+}
+
+static bool import_unpacked(Importer *im, const Onnx__ModelProto *m, const OnnxPromote *promote)
+{
+    im->g = graph_new();
+    return import_model(im, m, promote) && graph_verify(im->g, im->d);
+}
+
 Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,
                          const char *base_dir, const OnnxPromote *promote, Diag *d)
 {
-    Importer im = {0};
-    im.d = d;
-    im.file = diag_add_file(d, display_name, "", 0);
-    im.base_dir = base_dir;
-    arena_init(&im.arena);
-    if (len == 0) {
-        onnx_error(&im, "the file is empty, not an ONNX model");
-        arena_free(&im.arena);
+    int file = diag_add_file(d, display_name, "", 0);
+    /* On the heap: a throw (oom.h) must find the importer as it was. */
+    Importer *im = calloc(1, sizeof *im);
+    if (!im) {
+        diag_error(d, SRCLOC_FILE(file), "out of memory");
         return NULL;
     }
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, bytes);
+    im->d = d;
+    im->file = file;
+    im->base_dir = base_dir;
+    arena_init(&im->arena);
+    Onnx__ModelProto *m = len ? onnx__model_proto__unpack(NULL, len, bytes) : NULL;
     if (!m) {
-        onnx_error(&im, "not a valid ONNX model (the protobuf data is malformed or truncated)");
-        arena_free(&im.arena);
+        onnx_error(im, len ? "not a valid ONNX model (the protobuf data is malformed or truncated)"
+                           : "the file is empty, not an ONNX model");
+        importer_free(im, NULL, false);
         return NULL;
     }
-    im.g = graph_new();
-    bool ok = import_model(&im, m, promote) && graph_verify(im.g, d);
-    onnx__model_proto__free_unpacked(m, NULL);
-    arena_free(&im.arena);
-    if (!ok) {
-        graph_free(im.g);
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        importer_free(im, m, false);
+        diag_error(d, SRCLOC_FILE(file), "out of memory importing the model (%zu bytes more were needed)",
+                   oom_failed_bytes());
         return NULL;
     }
-    return im.g;
+    bool ok = import_unpacked(im, m, promote);
+    oom_pop(&oom);
+    Graph *g = ok ? im->g : NULL;
+    importer_free(im, m, ok);
+    return g;
 }
 
 Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
@@ -602,7 +637,12 @@ Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
         return NULL;
     }
     char *dir = strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!dir) {
+        free(bytes);
+        diag_error(d, SRCLOC_NONE, "%s: out of memory", path);
+        return NULL;
+    }
+    char *slash = strrchr(dir, '/');
     const char *base = slash ? (*slash = '\0', dir) : ".";
     if (slash && !*dir)
         base = "/";

@@ -29,6 +29,7 @@ typedef struct OnnxValue {
 
 typedef struct Importer {
     Graph *g;              /* the graph being built (a scratch graph while folding) */
+    Graph *real;           /* while folding: the graph being built */
     Diag *d;
     int file;              /* diagnostics file index of the model */
     const char *base_dir;  /* for external data */

@@ -7,6 +7,7 @@
 #include "checked.h"
 #include "fileio.h"
 #include "onnx_internal.h"
+#include "oom.h"
 
 enum {
     ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_INT32 = 6, ONNX_INT64 = 7,
@@ -230,12 +231,28 @@ bool onnx_read_tensor_file(const char *path, Array *out, char *err, size_t errsz
         snprintf(err, errsz, "%s: not a serialised onnx.TensorProto", path);
         return false;
     }
-    Importer im = {0};
-    arena_init(&im.arena);
-    im.base_dir = ".";
+    /* On the heap: a throw (oom.h) must find the arena as it was. */
+    Importer *im = calloc(1, sizeof *im);
+    if (!im) {
+        onnx__tensor_proto__free_unpacked(t, NULL);
+        snprintf(err, errsz, "%s: out of memory", path);
+        return false;
+    }
+    arena_init(&im->arena);
+    im->base_dir = ".";
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        arena_free(&im->arena);
+        free(im);
+        onnx__tensor_proto__free_unpacked(t, NULL);
+        snprintf(err, errsz, "%s: out of memory", path);
+        return false;
+    }
     OnnxConst c;
     char why[512];
-    bool ok = onnx_tensor_to_const(&im, t, &c, why, sizeof why);
+    bool ok = onnx_tensor_to_const(im, t, &c, why, sizeof why);
+    oom_pop(&oom);
     if (ok && c.is_i64) {
         snprintf(why, sizeof why, "int64 tensors are not supported as data");
         ok = false;
@@ -244,7 +261,8 @@ bool onnx_read_tensor_file(const char *path, Array *out, char *err, size_t errsz
         memcpy(out->data, c.data, out->nbytes);
     if (!ok)
         snprintf(err, errsz, "%s: %s", path, why);
-    arena_free(&im.arena);
+    arena_free(&im->arena);
+    free(im);
     onnx__tensor_proto__free_unpacked(t, NULL);
     return ok;
 }

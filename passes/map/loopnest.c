@@ -1,6 +1,7 @@
 #include "loopnest.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -79,42 +80,121 @@ int64_t input_span(const MapLayer *l, int axis, int64_t e_out, int64_t e_tap)
     return (e_out - 1) * l->stride[axis] + (e_tap - 1) * l->dilation[axis] + 1;
 }
 
-/* Sum over a grid of n_out x n_tap tiles of the input rows each touches:
- * sum_ij ((p_i - 1)U + (r_j - 1)D + 1), with sum_i p_i = P and sum_j r_j = R. */
-static double span_sum(const MapLayer *l, int axis, int64_t n_out, int64_t n_tap)
+/* The input rows (axis 0) or columns (axis 1) that outputs [o0, o0 + no)
+ * and filter taps [t0, t0 + nt) read, padding excluded: the distinct values
+ * of o U + t D - pad inside the stored input (U stride, D dilation). They
+ * form one interval when the taps cover a stride (or the outputs a
+ * dilation); otherwise disjoint blocks, or, with both stride and dilation
+ * above 1, a general set counted one by one. */
+static int64_t rows_read(const MapLayer *l, int axis, int64_t o0, int64_t no, int64_t t0, int64_t nt)
+{
+    int64_t u = l->stride[axis], d = l->dilation[axis];
+    int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
+    int64_t base = o0 * u + t0 * d - pad;
+    bool dense_out = no == 1 || u == 1 || (d == 1 && nt >= u);
+    bool dense_tap = nt == 1 || d == 1 || (u == 1 && no >= d);
+    if (dense_out && dense_tap) {
+        int64_t lo = base, hi = base + (no - 1) * u + (nt - 1) * d;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > in - 1 ? in - 1 : hi;
+        return hi >= lo ? hi - lo + 1 : 0;
+    }
+    if (d == 1 || u == 1) {
+        /* Blocks of `width` rows, `step` apart (width < step). */
+        int64_t blocks = d == 1 ? no : nt, width = d == 1 ? nt : no, step = d == 1 ? u : d;
+        int64_t count = 0;
+        for (int64_t k = 0; k < blocks; k++) {
+            int64_t lo = base + k * step, hi = lo + width - 1;
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > in - 1 ? in - 1 : hi;
+            count += hi >= lo ? hi - lo + 1 : 0;
+        }
+        return count;
+    }
+    /* Stride and dilation both above 1: mark the rows read. */
+    int64_t lo = base < 0 ? 0 : base, hi = base + (no - 1) * u + (nt - 1) * d;
+    hi = hi > in - 1 ? in - 1 : hi;
+    if (hi < lo)
+        return 0;
+    unsigned char *seen = calloc((size_t)(hi - lo + 1), 1);
+    if (!seen) /* cannot count exactly: the span, never less than the truth */
+        return hi - lo + 1;
+    int64_t count = 0;
+    for (int64_t o = 0; o < no; o++)
+        for (int64_t t = 0; t < nt; t++) {
+            int64_t r = base + o * u + t * d;
+            if (r >= lo && r <= hi && !seen[r - lo]) {
+                seen[r - lo] = 1;
+                count++;
+            }
+        }
+    free(seen);
+    return count;
+}
+
+/* Sum of rows_read over the n_full output tiles [i T, (i + 1) T) with the
+ * same taps: when they are intervals, n_full times the unclipped span less
+ * what the tiles at either edge lose to padding (only those are clipped). */
+static double full_tiles_rows(const MapLayer *l, int axis, int64_t t_out, int64_t n_full,
+                              int64_t t0, int64_t nt)
+{
+    int64_t u = l->stride[axis], d = l->dilation[axis];
+    int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
+    bool dense = (t_out == 1 || u == 1 || (d == 1 && nt >= u)) &&
+                 (nt == 1 || d == 1 || (u == 1 && t_out >= d));
+    double sum = 0;
+    if (!dense) {
+        for (int64_t i = 0; i < n_full; i++)
+            sum += (double)rows_read(l, axis, i * t_out, t_out, t0, nt);
+        return sum;
+    }
+    int64_t span = (t_out - 1) * u + (nt - 1) * d + 1;
+    sum = (double)n_full * (double)span;
+    int64_t i = 0;
+    for (; i < n_full && i * t_out * u + t0 * d - pad < 0; i++)
+        sum -= (double)(span - rows_read(l, axis, i * t_out, t_out, t0, nt));
+    for (int64_t k = n_full - 1; k >= i && k * t_out * u + t0 * d - pad + span - 1 > in - 1; k--)
+        sum -= (double)(span - rows_read(l, axis, k * t_out, t_out, t0, nt));
+    return sum;
+}
+
+/* Input rows (or columns) read over a grid of output tiles of t_out and
+ * tap tiles of t_tap (the last of each partial), summed over the tiles. */
+static double grid_rows(const MapLayer *l, int axis, int64_t t_out, int64_t t_tap)
 {
     int64_t out = l->dim[axis ? DIM_Q : DIM_P], tap = l->dim[axis ? DIM_S : DIM_R];
-    return (double)n_tap * (double)(out - n_out) * (double)l->stride[axis] +
-           (double)n_out * (double)(tap - n_tap) * (double)l->dilation[axis] +
-           (double)n_out * (double)n_tap;
+    int64_t n_full = out / t_out, rest = out % t_out;
+    double sum = 0;
+    for (int64_t t0 = 0; t0 < tap; t0 += t_tap) {
+        int64_t nt = t_tap < tap - t0 ? t_tap : tap - t0;
+        sum += full_tiles_rows(l, axis, t_out, n_full, t0, nt);
+        if (rest)
+            sum += (double)rows_read(l, axis, n_full * t_out, rest, t0, nt);
+    }
+    return sum;
 }
 
-/* Padding zeros are never stored or moved: the fraction of a padded input
- * row range that is real data. */
-static double real_fraction(const MapLayer *l, int axis)
-{
-    int64_t padded = input_span(l, axis, l->dim[axis ? DIM_Q : DIM_P], l->dim[axis ? DIM_S : DIM_R]);
-    int64_t stored = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
-    int64_t real = padded - pad < stored ? padded - pad : stored;
-    return real <= 0 ? 0 : real >= padded ? 1 : (double)real / (double)padded;
-}
-
-/* Input rows (axis 0) or columns (axis 1) fetched over all tiles. When the
- * innermost counting loop walks the output along this axis, consecutive
- * windows overlap and only the new rows are fetched (a sliding window):
- * the whole sweep then counts as one tile. */
+/* Input rows (axis 0) or columns (axis 1) fetched over all tiles, each
+ * tile counting the rows it reads (padding is never stored or moved). When
+ * the innermost counting loop walks the output (or the taps) along this
+ * axis, a tile keeps what it shares with the next and only the new rows are
+ * fetched (a sliding window): the loop's whole sweep then reads the union
+ * of its tiles, a tile as large as the sweep. That holds when every row the
+ * sweep reads is read by consecutive tiles, which is so for the outputs
+ * unless the filter is dilated (and tiled), and for the taps unless the
+ * layer is strided (and more than one output is in the tile); otherwise
+ * each tile counts in full. */
 static double input_axis(const LoopNest *n, int axis, const int64_t tile[DIM_COUNT],
                          const Loop *first)
 {
     const MapLayer *l = n->layer;
     Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
-    int64_t n_out = ceil_div(l->dim[out], tile[out]), n_tap = ceil_div(l->dim[tap], tile[tap]);
-    double sum = span_sum(l, axis, n_out, n_tap);
-    if (first && first->dim == out)
-        sum = fmin(sum, span_sum(l, axis, ceil_div(l->dim[out], first->outer), n_tap));
-    if (first && first->dim == tap)
-        sum = fmin(sum, span_sum(l, axis, n_out, ceil_div(l->dim[tap], first->outer)));
-    return sum * real_fraction(l, axis);
+    int64_t t_out = tile[out], t_tap = tile[tap];
+    if (first && first->dim == out && (l->dilation[axis] == 1 || t_tap == 1))
+        t_out = first->outer;
+    else if (first && first->dim == tap && (l->stride[axis] == 1 || t_out == 1))
+        t_tap = first->outer;
+    return grid_rows(l, axis, t_out, t_tap);
 }
 
 /* How often tiles are refetched because loops over a dimension that does
@@ -156,6 +236,11 @@ double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM
             continue; /* every PE has its own copy: spatial loops always count */
         if (dim_indexes(t, lp->dim)) {
             first = lp;
+            /* Below a spatial loop over the same dimension a PE's
+             * consecutive tiles are not neighbours: no sliding window. */
+            for (int j = i + 1; j < cut; j++)
+                if (is_spatial(n->loop[j].level) && n->loop[j].dim == lp->dim)
+                    first = NULL;
             break;
         }
         counted[i] = false; /* the tile stays while this loop iterates */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oom.h"
 #include "reference.h"
 #include "types.h"
 
@@ -48,10 +49,19 @@ bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch
                          ActStats *stats, char *err, size_t errsz)
 {
     /* Ask the executor for every node's output, then restore the graph's
-     * own outputs: the measurement leaves the graph as it found it. */
+     * own outputs: the measurement leaves the graph as it found it. The
+     * output list grows in the graph's arena, which throws (oom.h). */
     int saved = g->n_outputs;
+    OomPoint oom;
+    oom_push(&oom);
+    if (setjmp(oom.env)) {
+        g->n_outputs = saved;
+        snprintf(err, errsz, "out of memory for the activations");
+        return false;
+    }
     for (int i = 0; i < g->n_nodes; i++)
         graph_add_output(g, g->nodes[i].output);
+    oom_pop(&oom);
     float **outs = calloc((size_t)g->n_outputs, sizeof *outs);
     bool ok = outs != NULL;
     for (int i = 0; ok && i < g->n_outputs; i++) {

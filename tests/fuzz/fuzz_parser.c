@@ -11,7 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Source src;
-    source_from_buffer("fuzz.dnn", (const char *)data, size, &src);
+    if (!source_from_buffer("fuzz.dnn", (const char *)data, size, &src))
+        return 0;
     Diag d;
     diag_init(&d, NULL); /* count, do not print */
     Graph *g = frontend_parse(&src, &d);

@@ -33,7 +33,8 @@ static void check_round_trip(const Graph *g)
     size_t len;
     char *text = print_to_string(g, &len);
     Source src;
-    source_from_buffer("dump.dnn", text, len, &src);
+    if (!source_from_buffer("dump.dnn", text, len, &src))
+        abort();
     Diag d;
     diag_init(&d, NULL);
     Graph *again = frontend_parse(&src, &d);
@@ -52,6 +53,8 @@ static void check_round_trip(const Graph *g)
 static void compile_for(const Graph *g, const char *target)
 {
     Graph *copy = graph_clone(g);
+    if (!copy)
+        return;
     Diag d;
     diag_init(&d, NULL);
     PipelineOptions po = {.opt_level = 3, .verify_each = true};
@@ -66,7 +69,8 @@ static void compile_for(const Graph *g, const char *target)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     Source src;
-    source_from_buffer("fuzz.dnn", (const char *)data, size, &src);
+    if (!source_from_buffer("fuzz.dnn", (const char *)data, size, &src))
+        return 0;
     Diag d;
     diag_init(&d, NULL);
     Graph *g = frontend_parse(&src, &d);

@@ -1,8 +1,6 @@
 /* What a classifier predicts: top-5 classes per sample and accuracy against
  * a labels file. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "array.h"
 #include "driver.h"
@@ -10,13 +8,16 @@
 
 #define TOP_K 5
 
-/* Indices of the k largest scores, best first; ties keep the lower index. */
-static int top_k(const float *scores, int64_t n, int64_t *best, int k)
+/* Indices of the k largest scores of sample n, best first; ties keep the
+ * lower index. Scores are compared as doubles, which hold every value of
+ * every output type exactly. */
+static int top_k(const Array *out, int64_t n, int64_t classes, int64_t *best, int k)
 {
     int found = 0;
-    for (int64_t c = 0; c < n; c++) {
+    for (int64_t c = 0; c < classes; c++) {
+        double score = array_get(out, n * classes + c);
         int pos = found < k ? found++ : k;
-        while (pos > 0 && scores[c] > scores[best[pos - 1]]) {
+        while (pos > 0 && score > array_get(out, n * classes + best[pos - 1])) {
             if (pos < k)
                 best[pos] = best[pos - 1];
             pos--;
@@ -27,10 +28,10 @@ static int top_k(const float *scores, int64_t n, int64_t *best, int k)
     return found;
 }
 
-static bool load_labels(const char *path, int64_t samples, int32_t **labels)
+static bool load_labels(const char *path, int64_t samples, Array *labels)
 {
     char err[1024];
-    Array raw, as_f32;
+    Array raw;
     bool ok = tensor_file_read(path, &raw, NULL, err, sizeof err);
     if (!ok) {
         fprintf(stderr, "dnnc run: error: %s\n", err);
@@ -44,47 +45,55 @@ static bool load_labels(const char *path, int64_t samples, int32_t **labels)
         array_free(&raw);
         return false;
     }
-    ok = array_to_f32(&raw, &as_f32, err, sizeof err);
+    /* Integers of every IDX and .npy type fit int32 exactly. */
+    ok = array_convert_exact(&raw, ELEM_I32, labels, err, sizeof err);
     array_free(&raw);
-    if (!ok) {
-        fprintf(stderr, "dnnc run: error: %s\n", err);
-        return false;
-    }
-    *labels = malloc((size_t)samples * sizeof **labels);
-    for (int64_t i = 0; *labels && i < samples; i++)
-        (*labels)[i] = (int32_t)((float *)as_f32.data)[i];
-    array_free(&as_f32);
-    return *labels != NULL;
+    if (!ok)
+        fprintf(stderr, "dnnc run: error: %s: %s\n", path, err);
+    return ok;
 }
 
-static bool report_f32(const Array *out, int show, const char *labels_path)
+/* [N, classes] or [N, classes, 1, ...]: samples, and at least two classes. */
+static bool is_classifier(const Shape *s)
 {
-    const Shape *s = &out->shape;
-    int64_t samples = s->d[0], classes = s->rank ? array_count(out) / (samples ? samples : 1) : 0;
-    bool classifier = s->rank >= 2 && classes >= 2;
+    bool classifier = s->rank >= 2 && s->d[0] > 0 && s->d[1] >= 2;
     for (int i = 2; i < s->rank; i++)
         classifier &= s->d[i] == 1;
-    if (!classifier) {
+    return classifier;
+}
+
+/* "sample 0: top-5 3 (0.9) 1 (0.05) ...  label 3"; integer scores in full
+ * (an int32 has 10 digits), float scores to 4. */
+static void print_sample(const Array *out, int64_t n, int64_t classes, const int64_t *best, int k,
+                         const int32_t *labels)
+{
+    int digits = out->dtype == ELEM_F32 ? 4 : 10;
+    printf("sample %lld: top-%d", (long long)n, k);
+    for (int i = 0; i < k; i++)
+        printf(" %lld (%.*g)", (long long)best[i], digits, array_get(out, n * classes + best[i]));
+    printf(labels ? "  label %d\n" : "\n", labels ? labels[n] : 0);
+}
+
+bool report_classes(const Array *out, int show, const char *labels_path)
+{
+    if (!is_classifier(&out->shape)) {
         if (labels_path) {
             fprintf(stderr, "dnnc run: error: --labels needs a classifier output [N, classes]\n");
             return false;
         }
         return true;
     }
-    int32_t *labels = NULL;
-    if (labels_path && !load_labels(labels_path, samples, &labels))
+    int64_t samples = out->shape.d[0], classes = out->shape.d[1];
+    Array label_array = {0};
+    if (labels_path && !load_labels(labels_path, samples, &label_array))
         return false;
+    const int32_t *labels = label_array.data;
     int64_t top1 = 0, top5 = 0;
     for (int64_t n = 0; n < samples; n++) {
         int64_t best[TOP_K];
-        const float *scores = (const float *)out->data + n * classes;
-        int k = top_k(scores, classes, best, TOP_K);
-        if (n < show) {
-            printf("sample %lld: top-%d", (long long)n, k);
-            for (int i = 0; i < k; i++)
-                printf(" %lld (%.4g)", (long long)best[i], scores[best[i]]);
-            printf(labels ? "  label %d\n" : "\n", labels ? labels[n] : 0);
-        }
+        int k = top_k(out, n, classes, best, TOP_K);
+        if (n < show)
+            print_sample(out, n, classes, best, k, labels);
         for (int i = 0; labels && i < k; i++)
             if (best[i] == labels[n]) {
                 top1 += i == 0;
@@ -96,22 +105,6 @@ static bool report_f32(const Array *out, int show, const char *labels_path)
     if (labels)
         printf("accuracy: top-1 %.2f%% (%lld/%lld), top-5 %.2f%%\n", 100.0 * (double)top1 / (double)samples,
                (long long)top1, (long long)samples, 100.0 * (double)top5 / (double)samples);
-    free(labels);
+    array_free(&label_array);
     return true;
-}
-
-/* Scores of any element type are compared as float32. */
-bool report_classes(const Array *out, int show, const char *labels_path)
-{
-    if (out->dtype == ELEM_F32)
-        return report_f32(out, show, labels_path);
-    char err[1024];
-    Array scores;
-    if (!array_to_f32(out, &scores, err, sizeof err)) {
-        fprintf(stderr, "dnnc run: error: %s\n", err);
-        return false;
-    }
-    bool ok = report_f32(&scores, show, labels_path);
-    array_free(&scores);
-    return ok;
 }

@@ -33,7 +33,7 @@ typedef struct BenchArgs {
 } BenchArgs;
 
 static const Option bench_options[] = {
-    {"threads", 0, "N", "threads (default 1)", OPTION_INT(BenchArgs, threads, 1, 1024)},
+    {"threads", 0, "N", "threads (default 1)\n" THREADS_HELP, OPTION_THREADS(BenchArgs, threads)},
     {"runs", 0, "N", "timed runs (default 20)", OPTION_INT(BenchArgs, runs, 1, 100000)},
     {"warmup", 0, "N", "untimed runs first (default 3)", OPTION_INT(BenchArgs, warmup, 0, 100000)},
     {"per-layer", 0, NULL, "median time of every layer", OPTION_FLAG(BenchArgs, per_layer)},
@@ -101,33 +101,70 @@ typedef struct Timing {
     int n_calls;
 } Timing;
 
-static bool time_model(JitModel *j, const Graph *g, const BenchArgs *a, dnnrt_pool *pool, Timing *t)
+/* calloc that says what it could not allocate and how many bytes: a model
+ * too large for this machine is an error the user can act on. */
+static void *alloc_or_say(size_t bytes, const char *what)
 {
-    void **in = calloc((size_t)g->n_inputs + 1, sizeof *in), **out = calloc((size_t)g->n_outputs + 1, sizeof *out);
-    bool ok = in && out;
-    for (int i = 0; ok && i < g->n_inputs; i++) {
+    void *p = calloc(bytes ? bytes : 1, 1);
+    if (!p)
+        fprintf(stderr, "dnnc bench: error: out of memory allocating %zu bytes for %s\n", bytes, what);
+    return p;
+}
+
+static void *alloc_tensor(const char *kind, const Tensor *t)
+{
+    char what[300];
+    snprintf(what, sizeof what, "%s '%s'", kind, t->name);
+    return alloc_or_say((size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind), what);
+}
+
+/* The model's inputs and outputs. */
+typedef struct Buffers {
+    void **in, **out;
+    int n_in, n_out;
+} Buffers;
+
+/* Float inputs get values spread over [0, 1), like real data, rather than
+ * zeros. */
+static bool alloc_buffers(const Graph *g, Buffers *b)
+{
+    b->n_in = g->n_inputs, b->n_out = g->n_outputs;
+    b->in = alloc_or_say(((size_t)b->n_in + 1) * sizeof *b->in, "the input pointers");
+    b->out = alloc_or_say(((size_t)b->n_out + 1) * sizeof *b->out, "the output pointers");
+    bool ok = b->in && b->out;
+    for (int i = 0; ok && i < b->n_in; i++) {
         const Tensor *x = &g->tensors[g->inputs[i]];
-        size_t n = (size_t)shape_elems(&x->shape);
-        ok = (in[i] = calloc(n, elem_kind_size(x->type.kind))) != NULL;
-        for (size_t k = 0; ok && x->type.kind == ELEM_F32 && k < n; k++)
-            ((float *)in[i])[k] = (float)((k * 2654435761u) % 1000) / 1000.0f;
+        int64_t n = shape_elems(&x->shape);
+        ok = (b->in[i] = alloc_tensor("input", x)) != NULL;
+        for (int64_t k = 0; ok && x->type.kind == ELEM_F32 && k < n; k++)
+            ((float *)b->in[i])[k] = (float)(((uint64_t)k * 2654435761u) % 1000) / 1000.0f;
     }
-    for (int i = 0; ok && i < g->n_outputs; i++) {
-        const Tensor *y = &g->tensors[g->outputs[i]];
-        ok = (out[i] = calloc((size_t)shape_elems(&y->shape), elem_kind_size(y->type.kind))) != NULL;
-    }
-    int calls = jit_call_count(j);
-    double *runs = calloc((size_t)a->runs, sizeof *runs);
-    double *layer = calloc((size_t)a->runs * (size_t)(calls + 1), sizeof *layer);
-    t->layer_s = calloc((size_t)calls + 1, sizeof *t->layer_s);
-    t->n_calls = calls;
-    ok = ok && runs && layer && t->layer_s;
+    for (int i = 0; ok && i < b->n_out; i++)
+        ok = (b->out[i] = alloc_tensor("output", &g->tensors[g->outputs[i]])) != NULL;
+    return ok;
+}
+
+static void free_buffers(Buffers *b)
+{
+    for (int i = 0; b->in && i < b->n_in; i++)
+        free(b->in[i]);
+    for (int i = 0; b->out && i < b->n_out; i++)
+        free(b->out[i]);
+    free(b->in), free(b->out);
+}
+
+/* Runs the model --warmup + --runs times; the time of each timed run goes
+ * to runs[r] and, with --per-layer, that of call k to layer[k * runs + r]. */
+static bool time_runs(JitModel *j, const BenchArgs *a, dnnrt_pool *pool, const Buffers *b,
+                      double *runs, double *layer, int calls)
+{
+    int rc = 0;
     Progress p;
     progress_start(&p, "timing", a->warmup + a->runs);
-    for (int r = 0; ok && r < a->warmup + a->runs; r++) {
+    for (int r = 0; rc == 0 && r < a->warmup + a->runs; r++) {
         mark_count = 0;
         double t0 = now_seconds();
-        ok = jit_run(j, (const void *const *)in, (void *const *)out, pool) == 0;
+        rc = jit_run(j, (const void *const *)b->in, (void *const *)b->out, pool);
         double dt = now_seconds() - t0;
         if (r >= a->warmup) {
             runs[r - a->warmup] = dt;
@@ -137,17 +174,30 @@ static bool time_model(JitModel *j, const Graph *g, const BenchArgs *a, dnnrt_po
         progress_step(&p, r + 1);
     }
     progress_finish(&p);
+    if (rc)
+        fprintf(stderr, "dnnc bench: error: the compiled model returned error %d\n", rc);
+    return rc == 0;
+}
+
+static bool time_model(JitModel *j, const Graph *g, const BenchArgs *a, dnnrt_pool *pool, Timing *t)
+{
+    int calls = jit_call_count(j);
+    size_t n_runs = (size_t)a->runs;
+    double *runs = alloc_or_say(n_runs * sizeof *runs, "the run times");
+    double *layer = alloc_or_say(n_runs * ((size_t)calls + 1) * sizeof *layer, "the layer times");
+    t->layer_s = alloc_or_say(((size_t)calls + 1) * sizeof *t->layer_s, "the layer medians");
+    t->n_calls = calls;
+    Buffers b = {0};
+    bool ok = runs && layer && t->layer_s && alloc_buffers(g, &b) &&
+              time_runs(j, a, pool, &b, runs, layer, calls);
     if (ok) {
         t->median_s = median(runs, a->runs);
         t->min_s = runs[0];
         for (int k = 0; a->per_layer && k < calls; k++)
-            t->layer_s[k] = median(layer + (size_t)k * (size_t)a->runs, a->runs);
+            t->layer_s[k] = median(layer + (size_t)k * n_runs, a->runs);
     }
-    for (int i = 0; in && i < g->n_inputs; i++)
-        free(in[i]);
-    for (int i = 0; out && i < g->n_outputs; i++)
-        free(out[i]);
-    free(in), free(out), free(runs), free(layer);
+    free_buffers(&b);
+    free(runs), free(layer);
     return ok;
 }
 
@@ -243,11 +293,13 @@ int cmd_bench(int argc, char **argv)
     double t0 = now_seconds();
     JitModel *j = jit_compile(m.graph, &co, err, sizeof err);
     double compile_s = now_seconds() - t0;
-    dnnrt_pool *pool = a.threads > 1 ? dnnrt_pool_create(a.threads) : NULL;
-    Timing t = {0};
-    bool ok = j && time_model(j, m.graph, &a, pool, &t);
     if (!j)
         fprintf(stderr, "dnnc bench: error: %s\n", err);
+    dnnrt_pool *pool = j && a.threads > 1 ? dnnrt_pool_create(a.threads) : NULL;
+    if (j && a.threads > 1 && !pool)
+        fprintf(stderr, "dnnc bench: error: cannot start %d threads\n", a.threads);
+    Timing t = {0};
+    bool ok = j && (a.threads == 1 || pool) && time_model(j, m.graph, &a, pool, &t);
     if (ok)
         report(&a, m.graph, j, &t, &peak, compile_s);
     free(t.layer_s);

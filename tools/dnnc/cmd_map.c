@@ -503,7 +503,7 @@ static void free_layers_release(FreeLayers *f)
 static bool lower(Model *m, const PipelineArgs *pipeline, Diag *d, Progress *bar)
 {
     progress_start(bar, "map-dataflow", 1);
-    bool ok = model_optimize(m, pipeline, false, d);
+    bool ok = model_optimize(m, NULL, pipeline, false, d);
     progress_finish(bar);
     return ok;
 }
@@ -586,6 +586,8 @@ static bool compare_dataflows(const Graph *g, const ArchSet *arch, const FreeLay
                               const MapOptions *mo, Comparison *out)
 {
     out->graph = graph_clone(g);
+    if (!out->graph)
+        return out_of_memory();
     reopen_free_layers(out->graph, f);
     Progress bar;
     MapOptions with_bar = *mo;

@@ -70,8 +70,8 @@ static const Option run_options[] = {
      OPTION_STRING(RunArgs, labels)},
     {"show", 0, "N", "print the top-5 classes of the first N samples (default 10)",
      OPTION_INT(RunArgs, show, 0, INT_MAX)},
-    {"threads", 0, "N", "threads, for a target that has them (cpu; default 1)",
-     OPTION_INT(RunArgs, threads, 1, 1024)},
+    {"threads", 0, "N", "threads, for a target that has them (cpu; default 1)\n" THREADS_HELP,
+     OPTION_THREADS(RunArgs, threads)},
     OPTIONS_END,
 };
 
@@ -88,10 +88,18 @@ const CommandSpec cmd_run_spec = {
         "this machine through LLVM's JIT. The pipeline runs at the target's default\n"
         "-O level unless -O says otherwise.\n\n"
         "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
-        "(MNIST format, gzip-compressed or not), converted to float32. IDX images\n"
-        "[N, H, W] of unsigned bytes become float32 [N, 1, H, W] scaled to [0, 1].\n"
+        "(MNIST format, gzip-compressed or not; unsigned and signed bytes, int16 and\n"
+        "int32 read as int32, float32, float64 rounded to float32). Each reaches the\n"
+        "network in its input's type (f32, i8, u8 or i32):\n"
+        "  * data of that type as it is;\n"
+        "  * IDX images [N, H, W] of unsigned bytes as [N, 1, H, W]; an f32 input gets\n"
+        "    them scaled to [0, 1] (as the networks trained on them expect);\n"
+        "  * other data only if every value is exactly representable in the input's\n"
+        "    type (any integer up to 2^24 in magnitude fits f32; a float fits an integer\n"
+        "    type when it is integral and in range); otherwise the error names the input,\n"
+        "    the file, both types and the first value that is not.\n"
         "An input may hold any multiple of the declared batch: the network then\n"
-        "runs once per batch.",
+        "runs once per batch. --output writes each output in its own type.",
     .operand = "model file",
     .operand_offset = offsetof(RunArgs, model),
     .sections = {
@@ -119,18 +127,42 @@ static int check_args(const RunArgs *a)
     return OPTIONS_PARSED;
 }
 
-/* Always converted to float32; IDX images scaled to [0, 1]. */
-static bool load_input(const char *path, Array *out, char *err, size_t errsz)
+/* Data of another type than the input's, if every value fits exactly. */
+static bool convert_input(const char *path, const Tensor *t, const Array *raw, Array *out,
+                          char *err, size_t errsz)
+{
+    char why[512];
+    if (array_convert_exact(raw, t->type.kind, out, why, sizeof why))
+        return true;
+    snprintf(err, errsz, "input '%s' is %s but %s holds %s: %s", t->name,
+             elem_kind_name(t->type.kind), path, elem_kind_name(raw->dtype), why);
+    return false;
+}
+
+/* The rule --help states: data of the input's own type as it is; IDX images
+ * with their channel axis, scaled to [0, 1] for float32 inputs (as the
+ * networks trained on them expect); any other data only when every value is
+ * exactly representable in the input's type, since a rounded or wrapped
+ * input would give wrong results without a word. */
+static bool load_input(const char *path, const Tensor *t, Array *out, char *err, size_t errsz)
 {
     Array raw;
     TensorFileFormat format;
     if (!tensor_file_read(path, &raw, &format, err, errsz))
         return false;
-    bool ok;
-    if (format == TENSOR_FILE_IDX && raw.dtype == ELEM_U8 && raw.shape.rank == 3)
-        ok = idx_images_to_input(&raw, out, err, errsz);
-    else
-        ok = array_to_f32(&raw, out, err, errsz);
+    bool images = format == TENSOR_FILE_IDX && idx_are_images(&raw);
+    if (images && t->type.kind == ELEM_F32) {
+        bool ok = idx_images_to_input(&raw, out, err, errsz);
+        array_free(&raw);
+        return ok;
+    }
+    if (images)
+        raw.shape = idx_images_shape(&raw.shape);
+    if (raw.dtype == t->type.kind) {
+        *out = raw;
+        return true;
+    }
+    bool ok = convert_input(path, t, &raw, out, err, errsz);
     array_free(&raw);
     return ok;
 }
@@ -180,9 +212,9 @@ static bool load_inputs(const Graph *g, const RunArgs *o, RunData *rd)
     }
     for (int i = 0; i < g->n_inputs; i++) {
         const Tensor *t = &g->tensors[g->inputs[i]];
-        if (t->type.kind != ELEM_F32) {
-            fprintf(stderr, "dnnc run: error: input '%s' is %s: dnnc run feeds float32 inputs only\n",
-                    t->name, elem_kind_name(t->type.kind));
+        if (!array_elem_size(t->type.kind)) {
+            fprintf(stderr, "dnnc run: error: input '%s' is %s: dnnc run reads f32, i8, u8 and i32 "
+                            "data only\n", t->name, elem_kind_name(t->type.kind));
             return false;
         }
         int b = find_binding(o->inputs, o->n_inputs, t->name, i, g->n_inputs);
@@ -190,7 +222,7 @@ static bool load_inputs(const Graph *g, const RunArgs *o, RunData *rd)
             fprintf(stderr, "dnnc run: error: no data for input '%s'\n", t->name);
             return false;
         }
-        if (!load_input(o->inputs[b].path, &rd->inputs[i], err, sizeof err)) {
+        if (!load_input(o->inputs[b].path, t, &rd->inputs[i], err, sizeof err)) {
             fprintf(stderr, "dnnc run: error: %s\n", err);
             return false;
         }
@@ -219,7 +251,7 @@ static bool alloc_outputs(const Graph *g, RunData *rd)
         Shape s = t->shape;
         s.d[0] *= rd->batches;
         if (!array_alloc(&rd->outputs[i], t->type.kind, &s, err, sizeof err)) {
-            fprintf(stderr, "dnnc run: error: %s\n", err);
+            fprintf(stderr, "dnnc run: error: output '%s': %s\n", t->name, err);
             return false;
         }
     }

@@ -40,8 +40,8 @@ int target_cannot(const char *cmd, const Target *t, const char *act, const char 
                   bool (*has)(const Target *));
 
 /* Prints the top-5 classes of the first `show` samples of a classifier's
- * output [N, classes], and top-1/top-5 accuracy when a labels file is given
- * (classify.c). Returns false after printing an error. */
+ * output [N, classes] of any element type, and top-1/top-5 accuracy when a
+ * labels file is given (classify.c). Returns false after printing an error. */
 typedef struct Array Array;
 bool report_classes(const Array *out, int show, const char *labels_path);
 

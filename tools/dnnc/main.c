@@ -20,7 +20,10 @@ static void print_help(FILE *out)
           out);
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].spec->name, commands[i].spec->summary);
-    fputs("  help       show help for a command\n\n"
+    fputs("  help       show help for a command: dnnc help COMMAND\n\n"
+          "options:\n"
+          "  -h, --help  show this help\n"
+          "  --version   print dnnc's version\n\n"
           "Run 'dnnc <command> --help' for a command's options.\n"
           "Every command that takes a network also takes an ONNX model (.onnx).\n"
           "See docs/roadmap.md for what is not there yet.\n",
@@ -48,10 +51,18 @@ static const Command *find_command(const char *name)
     return NULL;
 }
 
+static bool is_help_option(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* dnnc help [COMMAND]; `dnnc help --help` is the general help, as for
+ * every other command's --help. */
 static int help_command(int argc, char **argv)
 {
-    const Command *c = argc > 2 ? find_command(argv[2]) : NULL;
-    if (argc > 2 && !c) {
+    bool about_command = argc > 2 && !is_help_option(argv[2]);
+    const Command *c = about_command ? find_command(argv[2]) : NULL;
+    if (about_command && !c) {
         fprintf(stderr, "dnnc: unknown command '%s'\n", argv[2]);
         return EXIT_USAGE;
     }
@@ -69,7 +80,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    if (is_help_option(name)) {
         print_help(stdout);
         return EXIT_OK;
     }

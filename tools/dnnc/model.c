@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory.h"
 #include "onnx_import.h"
+#include "oom.h"
 #include "weights.h"
 
 /* ---- --weights / --random-weights ---- */
@@ -38,12 +40,55 @@ static bool parse_seed(void *section, const char *value, const OptionUse *u)
     return exclusive(m, u);
 }
 
+static bool parse_max_memory(void *section, const char *value, const OptionUse *u)
+{
+    ModelArgs *m = section;
+    if (!memory_parse(value, &m->max_memory))
+        return option_error(u, "--max-memory needs a size such as 512M, 4G or a number of bytes, "
+                               "got '%s'", value);
+    return true;
+}
+
 const Option model_options[] = {
     {"weights", 0, "FILE", "bind weights from a safetensors file (names like conv1.weight)",
      OPTION_CALL(parse_weights)},
     {"random-weights", 0, "SEED", "deterministic He-style random weights", OPTION_CALL(parse_seed)},
+    {"max-memory", 0, "SIZE", "the memory dnnc may use for weights and buffers (512M, 4G, bytes;\n"
+                              "default: what the system has available now); a network that\n"
+                              "needs more is an error naming its largest layer",
+     OPTION_CALL(parse_max_memory)},
     OPTIONS_END,
 };
+
+/* ---- memory ---- */
+
+static uint64_t memory_limit(const ModelArgs *o)
+{
+    return o && o->max_memory ? o->max_memory : (uint64_t)memory_available();
+}
+
+/* need (what `what` asks for, on top of `already` bytes held) must fit the
+ * limit; otherwise an error naming the bytes and the largest layer. */
+static bool fits(const MemoryNeed *need, uint64_t already, const char *what, const ModelArgs *o,
+                 Diag *d)
+{
+    uint64_t limit = memory_limit(o);
+    if (already <= limit && need->bytes <= limit - already)
+        return true;
+    char total[32], largest[32], held[32], allowed[32];
+    memory_format(need->bytes, total, sizeof total);
+    memory_format(need->largest, largest, sizeof largest);
+    memory_format(already, held, sizeof held);
+    memory_format(limit, allowed, sizeof allowed);
+    char on_top[64] = "";
+    if (already)
+        snprintf(on_top, sizeof on_top, " on top of the %s of weights", held);
+    diag_error(d, SRCLOC_NONE, "%s need %s (%llu bytes; layer '%s' the largest, %s)%s: more than the "
+                               "%s dnnc may use (%s)", what, total, (unsigned long long)need->bytes,
+               need->layer ? need->layer : "?", largest, on_top, allowed,
+               o && o->max_memory ? "--max-memory" : "the memory available now; see --max-memory");
+    return false;
+}
 
 /* ---- loading ---- */
 
@@ -72,8 +117,14 @@ static bool load_graph(const char *path, const ModelArgs *o, Diag *d, Model *m)
     if (!m->graph)
         return false;
     m->weights_bound = bind;
-    if (o && o->random)
-        weights_randomize(m->graph, o->seed);
+    MemoryNeed weights = memory_weights(m->graph);
+    if (bind && !fits(&weights, 0, "the network's weights", o, d))
+        return false;
+    if (o && o->random && !weights_randomize(m->graph, o->seed)) {
+        diag_error(d, SRCLOC_NONE, "%s: out of memory binding random weights (%zu bytes)", path,
+                   oom_failed_bytes());
+        return false;
+    }
     return !(o && o->weights) || weights_load(m->graph, o->weights, d);
 }
 
@@ -86,7 +137,17 @@ bool model_load(const char *path, const ModelArgs *o, Diag *d, Model *m)
     return false;
 }
 
-bool model_optimize(Model *m, const PipelineArgs *p, bool runs, Diag *d)
+/* The graph's weights are allocated already; the target's buffers come on top. */
+static bool target_fits(const Graph *g, const Target *t, const ModelArgs *o, Diag *d)
+{
+    MemoryNeed need = t->memory(g);
+    char what[128];
+    snprintf(what, sizeof what, "compiling and running on target %s: its buffers and copies of the "
+                                "weights", t->name);
+    return fits(&need, memory_weights(g).bytes, what, o, d);
+}
+
+bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool runs, Diag *d)
 {
     PassOptions po = {
         .opt_level = p->passes.opt_level,
@@ -95,7 +156,8 @@ bool model_optimize(Model *m, const PipelineArgs *p, bool runs, Diag *d)
         .arch = p->arch,
         .map = p->map,
     };
-    if (pipeline_run(m->graph, &po, &p->passes) && (!runs || target_check_graph(p->target, m->graph, d)))
+    if (pipeline_run(m->graph, &po, &p->passes) &&
+        (!runs || (target_check_graph(p->target, m->graph, d) && target_fits(m->graph, p->target, o, d))))
         return true;
     model_free(m);
     return false;
@@ -105,7 +167,7 @@ bool model_prepare(const char *path, const ModelArgs *o, const PipelineArgs *p, 
 {
     Diag d;
     diag_init(&d, stderr);
-    return model_load(path, o, &d, m) && model_optimize(m, p, runs, &d);
+    return model_load(path, o, &d, m) && model_optimize(m, o, p, runs, &d);
 }
 
 void model_free(Model *m)

@@ -24,6 +24,7 @@ struct MapOptions;
 /* ---- model options: --weights, --random-weights (model.c) ---- */
 
 typedef struct ModelArgs {
+    uint64_t max_memory; /* --max-memory; 0: the memory available now */
     const char *weights; /* safetensors file */
     bool random;         /* --random-weights SEED */
     uint64_t seed;
@@ -85,9 +86,11 @@ bool model_is_onnx(const char *path);
  * reporting errors through d; false (and m freed) on any error. */
 bool model_load(const char *path, const ModelArgs *o, Diag *d, Model *m);
 /* Runs the pipeline p asks for on m's graph and, when the graph is to be
- * compiled or run (`runs`), checks that the target supports every layer.
- * False (and m freed) after reporting an error through d. */
-bool model_optimize(Model *m, const PipelineArgs *p, bool runs, Diag *d);
+ * compiled or run (`runs`), checks that the target supports every layer
+ * and that what it will allocate fits the memory o allows (o may be NULL:
+ * the memory available now). False (and m freed) after reporting an error
+ * through d. */
+bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool runs, Diag *d);
 /* model_load, then model_optimize, with diagnostics on stderr. */
 bool model_prepare(const char *path, const ModelArgs *o, const PipelineArgs *p, bool runs, Model *m);
 void model_free(Model *m);

@@ -60,6 +60,18 @@ typedef struct Option {
     .kind = OPT_CHOICE, .offset = offsetof(type, field), .choices = (list)
 #define OPTION_CALL(fn) .kind = OPT_CUSTOM, .parse = (fn)
 
+/* --threads N of every command that takes it, with the same bounds. More
+ * threads than cores only contend, and each worker reserves an 8 MiB stack
+ * (dnnrt.h): 256 is more cores than the machines dnnc targets have, and 256
+ * stacks still fit in memory. THREADS_HELP, the help's last lines, says so. */
+#define THREADS_MAX 256
+#define OPTION_THREADS(type, field) OPTION_INT(type, field, 1, THREADS_MAX)
+#define THREADS_STR_(n) #n
+#define THREADS_STR(n) THREADS_STR_(n)
+#define THREADS_HELP                                                                          \
+    "1 to " THREADS_STR(THREADS_MAX) ": more threads than cores only contend, and\n"          \
+    "each reserves 8 MiB of stack"
+
 /* A table of options whose fields live in one struct at `offset` in the
  * command's arguments: the command's own, or a shared group (model options,
  * pipeline options) embedded in them. */
