@@ -31,12 +31,18 @@ typedef struct Arg {
     Expr *value;
 } Arg;
 
+/* @key(arg, ..., name=value, ...): positional arguments first, then
+ * keyword ones (@algo(winograd, tile=4)). */
 typedef struct Annot {
     const char *key;
     SrcLoc loc;
-    Expr **args;
+    Expr **args;         /* the positional arguments */
     int n;
     size_t cap;
+    Arg *kwargs;         /* the name=value arguments */
+    int n_kwargs;
+    size_t cap_kwargs;
+    const Expr *misplaced; /* the first positional argument after a keyword one, or NULL */
 } Annot;
 
 typedef struct Stmt {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "conv_algo.h"
 #include "suggest.h"
 
 #define MAX_BLOCK_DEPTH 64
@@ -409,18 +410,97 @@ static bool check_mapping(Expander *x, const Scope *s, const Stmt *st, OpKind op
     return true;
 }
 
+/* The value of @algo's tile=: one of the algorithm's tiles. */
+static bool algo_tile(Expander *x, const Scope *s, const char *algo_name, ConvAlgo algo,
+                      const Arg *arg, int *tile)
+{
+    if (!conv_algo_has_tile(algo)) {
+        ERROR(x, s, arg->key_loc, "@algo(%s) takes no tile: only winograd and fft have one",
+              algo_name);
+        return false;
+    }
+    Value v;
+    if (!eval(x, s, arg->value, &v, 0))
+        return false;
+    if (v.kind != VAL_INT || !conv_algo_tile_valid(algo, v.i)) {
+        const char *got = v.kind == VAL_INT ? arena_printf(x->arena, "%lld", (long long)v.i)
+                                            : expr_text(x, arg->value);
+        ERROR(x, s, arg->value->loc, "@algo(%s): tile must be %s (%s), got %s", algo_name,
+              conv_algo_tile_list(algo), conv_algo_tile_meaning(algo), got);
+        return false;
+    }
+    *tile = (int)v.i;
+    return true;
+}
+
+/* @algo(A) or @algo(A, tile=T). A later @algo replaces an earlier one
+ * whole, tile included, so @algo(direct) in a block undoes an inherited
+ * @algo(winograd, tile=2). */
+static bool apply_algo(Expander *x, const Scope *s, const Annot *a, Annotations *ann)
+{
+    const char *sym = annot_symbol(x, s, a, 0);
+    if (!sym)
+        return false;
+    if (a->n != 1) {
+        ERROR(x, s, a->loc, "@algo takes one algorithm (and tile=N for winograd and fft)");
+        return false;
+    }
+    ConvAlgo algo;
+    if (!conv_algo_from_name(sym, &algo)) {
+        ERROR(x, s, a->args[0]->loc, "@algo: unknown value '%s' (known: auto, direct, im2col, "
+              "winograd, fft)", sym);
+        return false;
+    }
+    int tile = 0;
+    for (int i = 0; i < a->n_kwargs; i++) {
+        const Arg *arg = &a->kwargs[i];
+        if (strcmp(arg->key, "tile") != 0) {
+            ERROR(x, s, arg->key_loc, "@algo has no argument '%s' (known: tile)", arg->key);
+            return false;
+        }
+        if (i > 0) {
+            ERROR(x, s, arg->key_loc, "@algo: argument 'tile' is given twice");
+            return false;
+        }
+        if (!algo_tile(x, s, sym, algo, arg, &tile))
+            return false;
+    }
+    ann->algo = algo;
+    ann->algo_tile = tile;
+    return true;
+}
+
+static bool known_annotation(const char *key)
+{
+    static const char *const known[] = {"algo", "precision", "sparse", "dataflow", "mapping"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(key, known[i]) == 0)
+            return true;
+    return false;
+}
+
 static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annotations *ann)
 {
     const char *key = a->key;
-    if (strcmp(key, "precision") == 0)
-        return apply_precision(x, s, a, ann);
-    if (strcmp(key, "mapping") == 0)
-        return apply_mapping(x, s, a, ann);
-    if (strcmp(key, "algo") && strcmp(key, "sparse") && strcmp(key, "dataflow")) {
+    if (!known_annotation(key)) {
         ERROR(x, s, a->loc, "unknown annotation '@%s' (known: @algo, @precision, @sparse, @dataflow, "
               "@mapping)", key);
         return false;
     }
+    if (a->misplaced) {
+        ERROR(x, s, a->misplaced->loc, "@%s: positional argument after keyword arguments", key);
+        return false;
+    }
+    if (strcmp(key, "algo") == 0)
+        return apply_algo(x, s, a, ann);
+    if (a->n_kwargs) {
+        ERROR(x, s, a->kwargs[0].key_loc, "@%s takes no keyword arguments", key);
+        return false;
+    }
+    if (strcmp(key, "precision") == 0)
+        return apply_precision(x, s, a, ann);
+    if (strcmp(key, "mapping") == 0)
+        return apply_mapping(x, s, a, ann);
     const char *sym = annot_symbol(x, s, a, 0);
     if (!sym)
         return false;
@@ -430,10 +510,7 @@ static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annota
     }
     bool ok;
     const char *known;
-    if (strcmp(key, "algo") == 0) {
-        ok = conv_algo_from_name(sym, &ann->algo);
-        known = "auto, direct, im2col, winograd, fft";
-    } else if (strcmp(key, "sparse") == 0) {
+    if (strcmp(key, "sparse") == 0) {
         ok = sparse_format_from_name(sym, &ann->sparse);
         ann->has_sparse = ok;
         known = "dense, csr, csc, rlc";
@@ -554,8 +631,10 @@ static bool expand_op(Expander *x, const Scope *s, const Stmt *st, OpKind op)
     l.ann = s->inherited;
     attrs_init_defaults(op, &l.attrs);
     /* An algorithm chosen for a whole block instance applies to its convolutions. */
-    if (op != OP_CONV)
+    if (op != OP_CONV) {
         l.ann.algo = ALGO_AUTO;
+        l.ann.algo_tile = 0;
+    }
     bool ok = apply_annotations(x, s, st, &l.ann);
     if (l.ann.algo != ALGO_AUTO && op != OP_CONV) {
         ERROR(x, s, st->target_loc, "@algo applies to conv layers, not %s", op_name(op));

@@ -39,6 +39,18 @@ static Expr *new_expr(ParseCtx *ctx, ExprKind kind, DNNC_YYLTYPE l)
     return e;
 }
 
+/* Adds one argument to an annotation; a positional one after a keyword one
+ * is kept aside for the expander to report, as for calls. */
+static void annot_add(ParseCtx *ctx, Annot *a, Arg arg)
+{
+    if (arg.key)
+        VEC_PUSH(AR, a->kwargs, a->n_kwargs, a->cap_kwargs, arg);
+    else if (a->n_kwargs && !a->misplaced)
+        a->misplaced = arg.value;
+    else if (!a->n_kwargs)
+        VEC_PUSH(AR, a->args, a->n, a->cap, arg.value);
+}
+
 static Expr *binary(ParseCtx *ctx, char op, Expr *lhs, Expr *rhs, DNNC_YYLTYPE l)
 {
     Expr *e = new_expr(ctx, EX_BINARY, l);
@@ -79,10 +91,10 @@ static void add_stmt(ParseCtx *ctx, Stmt s)
 %token <f> FLOAT "number"
 %token LEX_ERROR "invalid character"
 
-%type <expr> expr expr_list expr_list_opt
+%type <expr> expr expr_list
 %type <stmt> call annots
 %type <arg> arg
-%type <annot> annot
+%type <annot> annot annot_args
 %type <param> param
 %type <type> elem_type
 
@@ -199,10 +211,13 @@ annots
     ;
 
 annot
-    : '@' IDENT '(' expr_list_opt ')'
-        {
-            $$ = (Annot){$2, L(ctx, @2), $4 ? $4->items : NULL, $4 ? $4->n : 0, 0};
-        }
+    : '@' IDENT '(' ')'            { $$ = (Annot){0}; $$.key = $2; $$.loc = L(ctx, @2); }
+    | '@' IDENT '(' annot_args ')' { $$ = $4; $$.key = $2; $$.loc = L(ctx, @2); }
+    ;
+
+annot_args
+    : arg                          { $$ = (Annot){0}; annot_add(ctx, &$$, $1); }
+    | annot_args ',' arg           { $$ = $1; annot_add(ctx, &$$, $3); }
     ;
 
 call
@@ -218,11 +233,6 @@ args
 arg
     : expr                         { $$ = (Arg){NULL, SRCLOC_NONE, $1}; }
     | IDENT '=' expr               { $$ = (Arg){$1, L(ctx, @1), $3}; }
-    ;
-
-expr_list_opt
-    : %empty                       { $$ = NULL; }
-    | expr_list
     ;
 
 expr_list

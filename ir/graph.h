@@ -65,6 +65,9 @@ typedef struct MappingAnn {
  * @dataflow, @mapping) or recorded by passes; printed back as annotations. */
 typedef struct Annotations {
     ConvAlgo algo;
+    /* The algorithm's parameter (conv_algo.h): Winograd's output tile m,
+     * the FFT size; 0 = not chosen (select-algo records the default). */
+    int algo_tile;
     bool has_precision;
     ElemType precision;
     bool has_sparse;

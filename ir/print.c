@@ -58,7 +58,9 @@ static void print_mapping(const MappingAnn *m, FILE *out)
 void annotations_print(const Annotations *a, FILE *out)
 {
     char buf[64];
-    if (a->algo != ALGO_AUTO)
+    if (a->algo != ALGO_AUTO && a->algo_tile)
+        fprintf(out, "@algo(%s, tile=%d) ", algo_names[a->algo], a->algo_tile);
+    else if (a->algo != ALGO_AUTO)
         fprintf(out, "@algo(%s) ", algo_names[a->algo]);
     if (a->has_precision) {
         /* Annotation arguments are names and integers: fixed<8,4> is written

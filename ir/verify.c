@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_algo.h"
 #include "graph.h"
 
 static bool valid_tensor(const Graph *g, int id) { return id >= 0 && id < g->n_tensors; }
@@ -60,6 +61,11 @@ static bool verify_node(const Graph *g, int idx, Diag *d)
                        g->tensors[n->params[i]].name);
             ok = false;
         }
+    if (n->ann.algo_tile && !conv_algo_tile_valid(n->ann.algo, n->ann.algo_tile)) {
+        diag_error(d, n->loc, "verifier: node '%s' has @algo(%s) with tile %d", n->name,
+                   conv_algo_name(n->ann.algo), n->ann.algo_tile);
+        ok = false;
+    }
     return ok;
 }
 

@@ -1,13 +1,18 @@
 /* select-algo (survey V-A): owns @algo. Every conv is bound to one of the
  * algorithms its target's kernel registry has for its element type: the
- * one @algo forces (an error naming the layer and what the target has when
- * it has no such kernel), or else the registry's first row, which is the
- * only one so far; the cost model that will choose among direct, im2col,
- * Winograd and FFT belongs here. The choice is recorded as @algo, which
- * `dnnc dump` prints and the parser reads back. */
+ * one @algo forces, or else the registry's first row whose algorithm
+ * applies to the layer; the cost model that will choose among direct,
+ * im2col, Winograd and FFT belongs here. What each algorithm can compute
+ * (Winograd: 3x3, stride 1, dilation 1; FFT: stride 1, dilation 1, a kernel
+ * smaller than its tile) is a rule of the algorithm, in ir/conv_algo.c, not
+ * of the target. A forced algorithm the target lacks, or one that cannot
+ * compute the layer, is an error naming the layer and why. The choice is
+ * recorded as @algo, and a Winograd or FFT without a tile gets its default
+ * one, so that `dnnc dump` shows what runs and parses back to it. */
 #include <stdio.h>
 #include <string.h>
 
+#include "conv_algo.h"
 #include "pass.h"
 #include "target.h"
 
@@ -15,6 +20,12 @@ static bool row_applies(const KernelRow *k, const Graph *g, const Node *n)
 {
     ElemKind type = g->tensors[n->inputs[0]].type.kind;
     return k->op == n->op && (k->types & ELEM_BIT(type));
+}
+
+static bool algo_applies(ConvAlgo a, const Node *n)
+{
+    char why[8];
+    return conv_algo_applies(a, &n->attr.conv, n->ann.algo_tile, why, sizeof why);
 }
 
 /* "im2col, direct": the algorithms the target has for n. */
@@ -30,13 +41,66 @@ static void list_algorithms(const KernelRow *rows, int n_rows, const Graph *g, c
         snprintf(buf, size, "none");
 }
 
+/* The row of the forced algorithm, or with none forced the first row whose
+ * algorithm can compute n. */
 static const KernelRow *find_row(const KernelRow *rows, int n_rows, const Graph *g, const Node *n,
                                  ConvAlgo algo)
 {
-    for (int k = 0; k < n_rows; k++)
-        if (row_applies(&rows[k], g, n) && (algo == ALGO_AUTO || rows[k].algo == algo))
+    for (int k = 0; k < n_rows; k++) {
+        if (!row_applies(&rows[k], g, n))
+            continue;
+        if (algo == ALGO_AUTO ? algo_applies(rows[k].algo, n) : rows[k].algo == algo)
             return &rows[k];
+    }
     return NULL;
+}
+
+/* "@algo(winograd)" or "@algo(fft, tile=8)", as the user wrote it. */
+static void algo_text(const Annotations *a, char *buf, size_t size)
+{
+    if (a->algo_tile)
+        snprintf(buf, size, "@algo(%s, tile=%d)", conv_algo_name(a->algo), a->algo_tile);
+    else
+        snprintf(buf, size, "@algo(%s)", conv_algo_name(a->algo));
+}
+
+static void report_no_row(const Target *t, const KernelRow *rows, int n_rows, const Graph *g,
+                          const Node *n, Diag *d)
+{
+    char have[128], algo[64];
+    list_algorithms(rows, n_rows, g, n, have, sizeof have);
+    algo_text(&n->ann, algo, sizeof algo);
+    if (n->ann.algo == ALGO_AUTO)
+        diag_error(d, n->loc, "layer '%s': target %s has no kernel for conv", n->name, t->name);
+    else
+        diag_error(d, n->loc,
+                   "layer '%s': %s cannot be honoured: target %s has no %s kernel for conv (it "
+                   "has: %s)", n->name, algo, t->name, conv_algo_name(n->ann.algo), have);
+}
+
+static bool bind_conv(const Target *t, const KernelRow *rows, int n_rows, const Graph *g, Node *n,
+                      Diag *d, PassReport *r)
+{
+    const KernelRow *row = find_row(rows, n_rows, g, n, n->ann.algo);
+    if (!row) {
+        report_no_row(t, rows, n_rows, g, n, d);
+        return false;
+    }
+    char why[256], algo[64];
+    if (!conv_algo_applies(row->algo, &n->attr.conv, n->ann.algo_tile, why, sizeof why)) {
+        algo_text(&n->ann, algo, sizeof algo);
+        diag_error(d, n->loc, "layer '%s': %s cannot apply: %s", n->name, algo, why);
+        return false;
+    }
+    if (n->ann.algo == ALGO_AUTO && t->binds_kernels) {
+        n->ann.algo = row->algo;
+        pass_count(r, "convolutions bound to an algorithm", 1);
+    }
+    if (!n->ann.algo_tile && conv_algo_has_tile(n->ann.algo)) {
+        n->ann.algo_tile = conv_algo_default_tile(n->ann.algo, &n->attr.conv);
+        pass_count(r, "default tiles recorded", 1);
+    }
+    return true;
 }
 
 bool pass_select_algo(Graph *g, const PassOptions *o, PassReport *r)
@@ -45,29 +109,8 @@ bool pass_select_algo(Graph *g, const PassOptions *o, PassReport *r)
     int n_rows = 0;
     const KernelRow *rows = t->registry ? t->registry(&n_rows) : NULL;
     bool ok = true;
-    for (int i = 0; i < g->n_nodes; i++) {
-        Node *n = &g->nodes[i];
-        if (n->op != OP_CONV)
-            continue;
-        const KernelRow *row = find_row(rows, n_rows, g, n, n->ann.algo);
-        if (!row) {
-            char have[128];
-            list_algorithms(rows, n_rows, g, n, have, sizeof have);
-            if (n->ann.algo == ALGO_AUTO)
-                diag_error(o->diag, n->loc, "layer '%s': target %s has no kernel for conv", n->name,
-                           t->name);
-            else
-                diag_error(o->diag, n->loc,
-                           "layer '%s': @algo(%s) cannot be honoured: target %s has no %s kernel for "
-                           "conv (it has: %s)", n->name, conv_algo_name(n->ann.algo), t->name,
-                           conv_algo_name(n->ann.algo), have);
-            ok = false;
-            continue;
-        }
-        if (n->ann.algo == ALGO_AUTO && t->binds_kernels) {
-            n->ann.algo = row->algo;
-            pass_count(r, "convolutions bound to an algorithm", 1);
-        }
-    }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == OP_CONV)
+            ok &= bind_conv(t, rows, n_rows, g, &g->nodes[i], o->diag, r);
     return ok;
 }

@@ -9,11 +9,14 @@
 /* Direct convolution and im2col + GEMM compute the same sums: the oracle
  * runs both as the same plain loops, in double, so that a graph compiled
  * for the cpu (whose convolutions say @algo(im2col)) runs here unchanged.
- * Winograd and FFT change the arithmetic and get rows of their own when the
- * reference gains them. */
+ * Winograd changes the arithmetic: ref_conv runs it as the plain transform
+ * in float32 (runtime/reference/winograd.c), the independent check of a
+ * fast kernel, and so does FFT (fft_conv.c). */
 static const KernelRow rows[] = {
     {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
     {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
+    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
+    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
 };
 
 static const KernelRow *reference_registry(int *count)
@@ -39,7 +42,18 @@ static bool reference_supports(const Graph *g, const Node *n, char *why, size_t 
 }
 
 /* One buffer per activation, all alive at once (the oracle reuses nothing). */
-static MemoryNeed reference_memory(const Graph *g) { return memory_activations(g); }
+/* Every activation at once, and the largest layer's scratch (its double
+ * accumulators and, for Winograd and FFT, the transformed tiles). */
+static MemoryNeed reference_memory(const Graph *g)
+{
+    MemoryNeed need = memory_activations(g);
+    const char *layer = NULL;
+    uint64_t scratch = reference_scratch_bytes(g, &layer);
+    need.bytes = need.bytes > UINT64_MAX - scratch ? UINT64_MAX : need.bytes + scratch;
+    if (scratch > need.largest && layer)
+        need.largest = scratch, need.layer = layer;
+    return need;
+}
 
 static TargetProgram *reference_compile(const Graph *g, const TargetOptions *o, char *err,
                                         size_t errsz)

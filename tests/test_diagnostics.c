@@ -886,6 +886,99 @@ static void test_division_by_zero(void **state)
                     "               ^~~~~\n");
 }
 
+/* ---- annotations: @algo's tile ------------------------------------------------ */
+
+static void test_tile_on_an_algorithm_without_one(void **state)
+{
+    (void)state;
+    assert_rejected(1,
+                    "input x: f32[1, 3, 8, 8];\n"
+                    "@algo(direct, tile=4) y = conv(x, filters=4, kernel=3);\n"
+                    "output y;\n",
+                    "net.dnn:2:15: error: @algo(direct) takes no tile: only winograd and fft have "
+                    "one\n"
+                    "  @algo(direct, tile=4) y = conv(x, filters=4, kernel=3);\n"
+                    "                ^~~~\n");
+}
+
+static void test_winograd_tile_not_2_4_or_6(void **state)
+{
+    (void)state;
+    assert_rejected(1,
+                    "input x: f32[1, 3, 8, 8];\n"
+                    "@algo(winograd, tile=3) y = conv(x, filters=4, kernel=3);\n"
+                    "output y;\n",
+                    "net.dnn:2:22: error: @algo(winograd): tile must be 2, 4 or 6 (the output tile "
+                    "m of F(m x m, 3 x 3)), got 3\n"
+                    "  @algo(winograd, tile=3) y = conv(x, filters=4, kernel=3);\n"
+                    "                       ^\n");
+}
+
+static void test_fft_tile_not_a_power_of_two_from_4_to_64(void **state)
+{
+    (void)state;
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(fft, tile=128) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "net.dnn:2:17: error: @algo(fft): tile must be 4, 8, 16, 32 or 64 (the FFT "
+                         "size), got 128\n");
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(fft, tile=[8]) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "error: @algo(fft): tile must be 4, 8, 16, 32 or 64 (the FFT size), got a "
+                         "list\n");
+}
+
+static void test_algo_argument_other_than_tile(void **state)
+{
+    (void)state;
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(winograd, size=4) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "net.dnn:2:17: error: @algo has no argument 'size' (known: tile)\n");
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(winograd, tile=2, tile=4) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "net.dnn:2:25: error: @algo: argument 'tile' is given twice\n");
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(winograd, 4) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "error: @algo takes one algorithm (and tile=N for winograd and fft)\n");
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@algo(tile=4, winograd) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "net.dnn:2:15: error: @algo: positional argument after keyword "
+                         "arguments\n");
+    assert_rejected_with("input x: f32[1, 3, 8, 8];\n"
+                         "@sparse(csr, tile=4) y = conv(x, filters=4, kernel=3);\n"
+                         "output y;\n",
+                         "net.dnn:2:14: error: @sparse takes no keyword arguments\n");
+}
+
+/* The tile is a constant expression: a block parameter may give it, and a
+ * layer's own @algo replaces the block call's, tile included. */
+static void test_tile_from_a_block_parameter(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_text(&p, NET,
+               "input x: f32[1, 3, 8, 8];\n"
+               "block b(t, m) {\n"
+               "  @algo(winograd, tile=m) c = conv(t, filters=4, kernel=3);\n"
+               "  @algo(direct) d = conv(c, filters=4, kernel=3);\n"
+               "  return d;\n"
+               "}\n"
+               "@algo(winograd, tile=2) y = b(x, m=2 * 3);\n"
+               "output y;\n");
+    if (!p.graph)
+        fail_msg("%s", p.messages);
+    assert_int_equal(p.graph->nodes[0].ann.algo, ALGO_WINOGRAD);
+    assert_int_equal(p.graph->nodes[0].ann.algo_tile, 6);
+    assert_int_equal(p.graph->nodes[1].ann.algo, ALGO_DIRECT);
+    assert_int_equal(p.graph->nodes[1].ann.algo_tile, 0);
+    parsed_free(&p);
+}
+
 /* ---- the error limit --------------------------------------------------------- */
 
 /* `n` lines made from `line_fmt` (one %d for the line's number), between an
@@ -1181,6 +1274,12 @@ int main(void)
         cmocka_unit_test(test_overflow_in_a_block_default),
         cmocka_unit_test(test_overflow_in_an_attribute_inside_a_block),
         cmocka_unit_test(test_division_by_zero),
+        /* annotations: @algo's tile */
+        cmocka_unit_test(test_tile_on_an_algorithm_without_one),
+        cmocka_unit_test(test_winograd_tile_not_2_4_or_6),
+        cmocka_unit_test(test_fft_tile_not_a_power_of_two_from_4_to_64),
+        cmocka_unit_test(test_algo_argument_other_than_tile),
+        cmocka_unit_test(test_tile_from_a_block_parameter),
         /* the error limit */
         cmocka_unit_test(test_more_than_20_semantic_errors_stop_the_run),
         cmocka_unit_test(test_more_than_20_syntax_errors_stop_the_run),

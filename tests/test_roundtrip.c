@@ -114,7 +114,9 @@ static void test_annotations_roundtrip(void **state)
     const char *src = "input x: f32[1, 4, 8, 8];\n"
                       "@algo(winograd) @precision(fixed, 8, 4) @sparse(csr) @dataflow(os_a)\n"
                       "c = conv(x, filters=4, kernel=3, pad=[0, 1, 2, 1], stride=[1, 2]);\n"
-                      "@precision(i8) f = fc(c, units=3, bias=false);\n"
+                      "@algo(winograd, tile=6) d = conv(c, filters=4, kernel=3, pad=1);\n"
+                      "@algo(fft, tile=16) e = conv(d, filters=4, kernel=5, pad=2);\n"
+                      "@precision(i8) f = fc(e, units=3, bias=false);\n"
                       "output f;\n";
     Parsed p;
     parse_text(&p, "a.dnn", src);
@@ -123,6 +125,8 @@ static void test_annotations_roundtrip(void **state)
     char *dump1 = graph_to_text(p.graph);
     assert_contains(dump1, "@algo(winograd) @precision(fixed, 8, 4) @sparse(csr) @dataflow(os_a) c = conv(");
     assert_contains(dump1, "stride=[1, 2], pad=[0, 1, 2, 1]");
+    assert_contains(dump1, "@algo(winograd, tile=6) d = conv(c, ");
+    assert_contains(dump1, "@algo(fft, tile=16) e = conv(d, ");
     Parsed q;
     parse_text(&q, "dump", dump1);
     if (!q.graph)

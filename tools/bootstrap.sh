@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
   build-essential cmake ninja-build pkg-config
   flex bison
-  libcmocka-dev zlib1g-dev libcjson-dev
+  libcmocka-dev libfftw3-dev zlib1g-dev libcjson-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
   clang libclang-rt-14-dev llvm-19-dev
   dataset-fashion-mnist

@@ -1,6 +1,8 @@
 /* Convolution, fully connected layers and matrix products. The quantised
  * variants (quant.c) reuse the same cores on zero-point-corrected values. */
+#include "conv_algo.h"
 #include "kernels.h"
+#include "winograd.h"
 
 /* acc[n][f][y][x] = sum over c, ky, kx (in this order, ascending) of
  *   in[n][g*Cg + c][y*sh - pad_top + ky*dh][x*sw - pad_left + kx*dw] * w[f][c][ky][kx]
@@ -47,13 +49,73 @@ static float epilogue(const KernelArgs *a, const Activation *act, double acc, do
     return ref_activate(act, (float)(acc + bias + residual));
 }
 
+/* ---- ref_conv: the sums by the layer's @algo ---- */
+
+/* The sums of a conv, without bias, by one algorithm with its tile (0 for
+ * algorithms without one); work holds the core's work_bytes. */
+typedef void (*ConvCore)(const ConvAttrs *at, int tile, const Shape *is, const Shape *os,
+                         const float *in, const float *w, double *acc, void *work);
+typedef size_t (*ConvWorkBytes)(const ConvAttrs *at, int tile, const Shape *is, const Shape *os);
+
+static void direct_core(const ConvAttrs *at, int tile, const Shape *is, const Shape *os,
+                        const float *in, const float *w, double *acc, void *work)
+{
+    (void)tile, (void)work;
+    conv_core(at, is, os, in, w, acc);
+}
+
+/* One row per ConvAlgo. Direct and im2col + GEMM compute the same sums, so
+ * the oracle runs both (and auto) as conv_core's plain loops; Winograd
+ * and FFT change the arithmetic and have their own plain implementations
+ * (winograd.c, fft_conv.c). */
+static const struct {
+    ConvCore run;
+    ConvWorkBytes work_bytes; /* NULL: none */
+} cores[] = {
+    [ALGO_AUTO] = {direct_core, NULL},
+    [ALGO_DIRECT] = {direct_core, NULL},
+    [ALGO_IM2COL] = {direct_core, NULL},
+    [ALGO_WINOGRAD] = {winograd_conv_core, winograd_work_bytes},
+    [ALGO_FFT] = {fft_conv_with_work, fft_conv_work_bytes},
+};
+
+/* The algorithm that computes n and its tile: its @algo's, or the direct
+ * sums when that algorithm has no core here or cannot compute n. select-algo
+ * reports both as errors before anything runs; only a graph that has not
+ * been through it gets here with them (fold-constants evaluates layers
+ * before it), and the direct sums are then the right answer. */
+static ConvAlgo core_of(const Node *n, int *tile)
+{
+    const ConvAttrs *at = &n->attr.conv;
+    ConvAlgo algo = n->ann.algo;
+    *tile = conv_algo_tile(algo, n->ann.algo_tile, at);
+    char why[8];
+    if (!cores[algo].run || !conv_algo_applies(algo, at, *tile, why, sizeof why)) {
+        *tile = 0;
+        return ALGO_DIRECT;
+    }
+    return algo;
+}
+
+size_t conv_work_bytes(const Graph *g, const Node *n)
+{
+    int tile;
+    ConvAlgo algo = core_of(n, &tile);
+    if (!cores[algo].work_bytes)
+        return 0;
+    return cores[algo].work_bytes(&n->attr.conv, tile, &g->tensors[n->inputs[0]].shape,
+                                  &g->tensors[n->output].shape);
+}
+
 void ref_conv(const KernelArgs *a)
 {
     const ConvAttrs *at = &a->node->attr.conv;
     const Shape *os = a->out_shape;
     int64_t count = dims_product(os, 0, os->rank), plane = os->d[2] * os->d[3];
     double *acc = (double *)a->scratch;
-    conv_core(at, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc);
+    int tile;
+    ConvAlgo algo = core_of(a->node, &tile);
+    cores[algo].run(at, tile, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc, acc + count);
     const float *bias = at->bias ? fparam(a, 1) : NULL;
     for (int64_t i = 0; i < count; i++)
         fout(a)[i] = epilogue(a, &at->act, acc[i], bias ? bias[(i / plane) % os->d[1]] : 0.0, i);

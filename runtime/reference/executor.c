@@ -18,6 +18,10 @@ static size_t tensor_bytes(const Tensor *t)
     return (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
 }
 
+/* a + b, or SIZE_MAX when that overflows (a work size that does not fit
+ * is SIZE_MAX already), so that no allocation is ever made too small. */
+static size_t add_bytes(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
 size_t scratch_bytes(const Graph *g, const Node *n)
 {
     size_t bytes = (size_t)shape_elems(&g->tensors[n->output].shape) * sizeof(double);
@@ -25,6 +29,8 @@ size_t scratch_bytes(const Graph *g, const Node *n)
         bytes += (size_t)shape_elems(&g->tensors[n->inputs[i]].shape) * sizeof(float);
     if (n->n_params)
         bytes += (size_t)shape_elems(&g->tensors[n->params[0]].shape) * sizeof(float);
+    if (n->op == OP_CONV)
+        bytes = add_bytes(bytes, conv_work_bytes(g, n));
     return bytes;
 }
 
@@ -97,7 +103,8 @@ bool reference_run_node(const Graph *g, const Node *n, const void *const *inputs
         return false;
     }
     void **buf = calloc((size_t)g->n_tensors + 1, sizeof *buf);
-    char *scratch = malloc(scratch_bytes(g, n) + 1);
+    size_t scratch_size = scratch_bytes(g, n);
+    char *scratch = scratch_size < SIZE_MAX ? malloc(scratch_size + 1) : NULL;
     bool ok = buf && scratch;
     for (int i = 0; ok && i < n->n_inputs; i++)
         buf[n->inputs[i]] = (void *)inputs[i];
@@ -111,18 +118,27 @@ bool reference_run_node(const Graph *g, const Node *n, const void *const *inputs
     return ok;
 }
 
+size_t reference_scratch_bytes(const Graph *g, const char **layer)
+{
+    size_t largest = 1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        size_t s = scratch_bytes(g, &g->nodes[i]);
+        if (s > largest) {
+            largest = s;
+            if (layer)
+                *layer = g->nodes[i].name;
+        }
+    }
+    return largest;
+}
+
 bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
                          size_t errsz)
 {
     if (!check_ready(g, err, errsz))
         return false;
     void **buf = calloc((size_t)g->n_tensors + 1, sizeof *buf);
-    size_t scratch_size = 1;
-    for (int i = 0; i < g->n_nodes; i++) {
-        size_t s = scratch_bytes(g, &g->nodes[i]);
-        scratch_size = s > scratch_size ? s : scratch_size;
-    }
-    char *scratch = malloc(scratch_size);
+    char *scratch = malloc(reference_scratch_bytes(g, NULL));
     bool ok = buf && scratch;
     for (int i = 0; i < g->n_inputs && ok; i++)
         buf[g->inputs[i]] = (void *)inputs[i];

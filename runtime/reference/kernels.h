@@ -21,8 +21,9 @@ typedef struct KernelArgs {
 } KernelArgs;
 
 /* Working memory a kernel may need: double accumulators for the output and
- * float copies of two operands and the first parameter (quantised kernels).
- * The executor allocates it once, so kernels never allocate. */
+ * float copies of two operands and the first parameter (quantised kernels),
+ * and for a conv its algorithm's (conv_work_bytes). The executor allocates
+ * it once, so kernels never allocate. */
 size_t scratch_bytes(const Graph *g, const Node *n);
 
 static inline const float *fin(const KernelArgs *a, int i) { return a->in[i]; }
@@ -49,8 +50,24 @@ typedef void (*RefKernel)(const KernelArgs *a);
 /* The shared cores of conv.c: sums in double, no bias, no rounding. */
 void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
                const float *w, double *acc_out);
+/* conv_core's result through the FFT (fft_conv.c): tiled overlap-save with
+ * fft_size x fft_size real transforms in float32 (error bound:
+ * docs/fast-convolution.md), for the layers fft_conv_applies accepts:
+ * stride 1, dilation 1, a kernel no larger than fft_size, a power of two.
+ * Other layers are computed with conv_core. fft_conv_with_work uses `work`
+ * of fft_conv_work_bytes (0 for those other layers; SIZE_MAX if too large);
+ * fft_conv_core allocates it, and falls back to conv_core without it. */
+bool fft_conv_applies(const ConvAttrs *at, int fft_size);
+size_t fft_conv_work_bytes(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os);
+void fft_conv_with_work(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os,
+                        const float *in, const float *w, double *acc, void *work);
+void fft_conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
+                   const float *w, int fft_size, double *acc_out);
 void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
                  double *acc_out);
+/* The working memory ref_conv needs for conv n beyond its accumulators: the
+ * transformed filters and tiles of its @algo (conv.c). */
+size_t conv_work_bytes(const Graph *g, const Node *n);
 
 /* A fused or stand-alone activation of one float (activation.c). */
 float ref_activate(const Activation *act, float x);

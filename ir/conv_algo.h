@@ -1,0 +1,33 @@
+/* What each convolution algorithm of @algo takes and where it applies
+ * (survey V-A): the tile parameter of Winograd and FFT, its default, and
+ * the layers each algorithm can compute. One table, read by the front end
+ * (is `tile=` valid?), by select-algo (does the algorithm apply? which tile
+ * runs?) and by the reference executor (the tile of a graph that has not
+ * been through select-algo). */
+#ifndef DNNC_CONV_ALGO_H
+#define DNNC_CONV_ALGO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+
+/* Whether algorithm a takes a tile parameter (winograd and fft do). */
+bool conv_algo_has_tile(ConvAlgo a);
+/* Whether `tile` is one of a's tiles; false for algorithms without one. */
+bool conv_algo_tile_valid(ConvAlgo a, int64_t tile);
+/* For messages: a's tiles ("2, 4 or 6") and what the tile is ("the output
+ * tile m of F(m x m, 3 x 3)"); "" for algorithms without a tile. */
+const char *conv_algo_tile_list(ConvAlgo a);
+const char *conv_algo_tile_meaning(ConvAlgo a);
+/* The tile a runs a conv with when none was written; 0 for algorithms
+ * without a tile. */
+int conv_algo_default_tile(ConvAlgo a, const ConvAttrs *at);
+/* The tile that runs: `tile` when set, else the default. */
+int conv_algo_tile(ConvAlgo a, int tile, const ConvAttrs *at);
+/* Whether a can compute the conv `at` with tile `tile` (0: the default);
+ * if not, why ("Winograd F(m x m, 3 x 3) needs ..., not kernel 5x5"). */
+bool conv_algo_applies(ConvAlgo a, const ConvAttrs *at, int tile, char *why, size_t whysz);
+
+#endif
