@@ -4,12 +4,40 @@
  * rows, in the same order, into the functions that bind a layer. */
 #include "registry.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static const KernelRow rows[] = {
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}},
+#define KERNEL_ROW_TILED(tiles, op, algo, types, isa, symbol, descriptor, describe, pack) \
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles},
 #include "kernels.def"
 #undef KERNEL_ROW
 };
+
+bool kernel_row_has_tile(const KernelRow *r, int tile)
+{
+    if (tile == 0 || r->tiles[0] == 0)
+        return true;
+    for (int i = 0; i < KERNEL_MAX_TILES && r->tiles[i]; i++)
+        if (r->tiles[i] == tile)
+            return true;
+    return false;
+}
+
+void kernel_row_tiles_text(const KernelRow *r, char *buf, size_t size)
+{
+    int n = 0;
+    while (n < KERNEL_MAX_TILES && r->tiles[n])
+        n++;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(buf);
+        const char *sep = i == 0 ? "" : i == n - 1 ? " or " : ", ";
+        snprintf(buf + len, size - len, "%s%d", sep, r->tiles[i]);
+    }
+}
 
 const KernelRow *cpu_kernel_rows(int *count)
 {

@@ -6,6 +6,8 @@
 #ifndef DNNC_REGISTRY_H
 #define DNNC_REGISTRY_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "graph.h"
@@ -21,13 +23,26 @@ typedef enum { ISA_ANY, ISA_X86_64, ISA_X86_64_AVX512, ISA_AARCH64 } KernelIsa;
 #define ELEMS_INT (ELEMS_QUANT | ELEM_BIT(ELEM_I32))
 #define ELEMS_DATA (ELEMS_FLOAT | ELEMS_INT)
 
+#define KERNEL_MAX_TILES 4
+/* The tiles column of kernels.def's KERNEL_ROW_TILED rows. */
+#define TILES(...) {__VA_ARGS__}
+
 typedef struct KernelRow {
     OpKind op;
     ConvAlgo algo;   /* ALGO_AUTO for ops without a choice of algorithm */
     uint32_t types;  /* element kinds of the operands the kernel accepts */
     KernelIsa isa;
     const char *kernel; /* the function in the kernel library */
+    /* The tiles of algo (ir/conv_algo.h) the kernel runs, ascending, 0 after
+     * the last; none listed: every tile the algorithm has. */
+    int tiles[KERNEL_MAX_TILES];
 } KernelRow;
+
+/* Whether row r runs tile `tile` of its algorithm (0: no tile, always). */
+bool kernel_row_has_tile(const KernelRow *r, int tile);
+
+/* "2 or 4": the tiles r lists, for messages; "" if it lists none. */
+void kernel_row_tiles_text(const KernelRow *r, char *buf, size_t size);
 
 /* The rows of the cpu target, in kernels.def order; their number in
  * *count unless count is NULL. */

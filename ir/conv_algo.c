@@ -154,3 +154,112 @@ bool conv_algo_applies(ConvAlgo a, const ConvAttrs *at, int tile, char *why, siz
 {
     return !rules[a].applies || rules[a].applies(at, tile, why, whysz);
 }
+
+/* ---- multiplications (conv_algo.h; docs/fast-convolution.md) ---- */
+
+#include "checked.h"
+
+/* Counts are products of a layer's sizes, at most a few orders of magnitude
+ * above its MACs (a forced large FFT on a tiny output), so they saturate
+ * rather than wrap. */
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return checked_mul(a, b, &r) ? r : INT64_MAX;
+}
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return checked_add(a, b, &r) ? r : INT64_MAX;
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Sizes of a conv, named as in the reference's kernels. */
+typedef struct ConvSizes {
+    int64_t N, C, F, OH, OW, Cg, KH, KW;
+} ConvSizes;
+
+static ConvSizes conv_sizes(const ConvAttrs *at, const Shape *is, const Shape *os)
+{
+    return (ConvSizes){is->d[0], is->d[1], os->d[1], os->d[2], os->d[3], is->d[1] / at->groups,
+                       at->kernel[0], at->kernel[1]};
+}
+
+/* One multiplication per weight per output, padding positions included:
+ * the MACs of ir/cost.c. */
+static ConvMultiplications direct_multiplications(const ConvSizes *s)
+{
+    int64_t outputs = sat_mul(sat_mul(s->N, s->F), sat_mul(s->OH, s->OW));
+    return (ConvMultiplications){sat_mul(outputs, sat_mul(s->Cg, sat_mul(s->KH, s->KW))), 0};
+}
+
+/* Entries other than 0 and +-1 of B^T and A^T, the transforms' only
+ * multiplications, for the matrices runtime/reference/winograd.c builds
+ * from the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity (tests/
+ * test_stats.c counts them there). F(2x2)'s transforms are additions. */
+static const struct {
+    int m, bt, at;
+} winograd_nontrivial[] = {{2, 0, 0}, {4, 12, 6}, {6, 28, 20}};
+
+/* Per image, channel and tile V = B^T d B: two products by B^T of alpha
+ * columns each; per image, output channel and tile Y = A^T M A: A^T times
+ * alpha columns, then m rows times A. Each output channel sums its group's
+ * element-wise products U (.) V before one output transform. */
+static ConvMultiplications winograd_multiplications(const ConvSizes *s, int m)
+{
+    int64_t alpha = m + 2, bt = 0, at = 0;
+    for (int i = 0; i < COUNT(winograd_nontrivial); i++)
+        if (winograd_nontrivial[i].m == m)
+            bt = winograd_nontrivial[i].bt, at = winograd_nontrivial[i].at;
+    int64_t tiles = sat_mul(s->N, ceil_div(s->OH, m) * ceil_div(s->OW, m));
+    ConvMultiplications r;
+    r.products = sat_mul(tiles, sat_mul(sat_mul(s->F, s->Cg), alpha * alpha));
+    r.transforms = sat_add(sat_mul(tiles, sat_mul(s->C, 2 * alpha * bt)),
+                           sat_mul(tiles, sat_mul(s->F, (alpha + m) * at)));
+    return r;
+}
+
+/* A real T x T transform as runtime/reference/fft.c computes it: T + T/2 + 1
+ * one-dimensional transforms (the rows, then the kept columns), each
+ * (T/2) log2 T butterflies of one complex multiplication (4 real ones,
+ * trivial twiddles included): (3 T^2 + 2 T) log2 T. */
+static int64_t fft_transform_multiplications(int64_t T)
+{
+    int64_t log2t = 0;
+    while (((int64_t)1 << log2t) < T)
+        log2t++;
+    return (T + T / 2 + 1) * (T / 2) * log2t * 4;
+}
+
+/* Overlap-save with output tiles of (T - KH + 1) x (T - KW + 1): per image
+ * and tile, one forward transform per input channel (shared by the
+ * group's output channels) and one inverse per output channel, and
+ * T (T/2 + 1) complex products per (output channel, channel of its group):
+ * the kept half of a real input's Hermitian spectrum. */
+static ConvMultiplications fft_multiplications(const ConvSizes *s, int T)
+{
+    int64_t tiles = sat_mul(s->N, ceil_div(s->OH, T - s->KH + 1) * ceil_div(s->OW, T - s->KW + 1));
+    int64_t complex_products = sat_mul(tiles, sat_mul(sat_mul(s->F, s->Cg), (int64_t)T * (T / 2 + 1)));
+    ConvMultiplications r;
+    r.products = sat_mul(complex_products, 4);
+    r.transforms = sat_mul(sat_mul(tiles, sat_add(s->C, s->F)), fft_transform_multiplications(T));
+    return r;
+}
+
+ConvMultiplications conv_algo_multiplications(const ConvAttrs *at, const Shape *is,
+                                              const Shape *os, ConvAlgo a, int tile)
+{
+    ConvSizes s = conv_sizes(at, is, os);
+    int t = conv_algo_tile(a, tile, at);
+    char why[8];
+    bool tile_ok = !conv_algo_has_tile(a) || conv_algo_tile_valid(a, t);
+    if (!tile_ok || !conv_algo_applies(a, at, t, why, sizeof why))
+        return direct_multiplications(&s);
+    switch (a) {
+    case ALGO_WINOGRAD: return winograd_multiplications(&s, t);
+    case ALGO_FFT: return fft_multiplications(&s, t);
+    default: return direct_multiplications(&s);
+    }
+}

@@ -30,4 +30,36 @@ int conv_algo_tile(ConvAlgo a, int tile, const ConvAttrs *at);
  * if not, why ("Winograd F(m x m, 3 x 3) needs ..., not kernel 5x5"). */
 bool conv_algo_applies(ConvAlgo a, const ConvAttrs *at, int tile, char *why, size_t whysz);
 
+/* ---- multiplications (dnnc stats; docs/fast-convolution.md, "Counting
+ * multiplications") ---- */
+
+/* What a conv costs in multiplications under one algorithm: the survey's
+ * measure of fast convolution (V-A: F(2x2, 3x3) needs 2.25 times fewer).
+ *   products    the multiplications that combine inputs with weights. Direct
+ *               and im2col: one per weight per output, the MACs. Winograd
+ *               F(m x m, 3 x 3): the element-wise products, alpha^2 =
+ *               (m + 2)^2 per (tile, output channel, channel of its group).
+ *               FFT of size T: the frequency-domain products, T (T/2 + 1)
+ *               complex ones per (tile, output channel, channel of its
+ *               group), each 4 real multiplications.
+ *   transforms  the multiplications of the input and output transforms,
+ *               apart: Winograd's by the matrix entries other than 0 and
+ *               +-1 (F(2x2) has none), the FFT's 4 per butterfly. The
+ *               filters' transforms are done once, ahead of time, and
+ *               counted in neither.
+ * Tiles are counted whole, partial ones at the edges included. Both counts
+ * saturate at INT64_MAX. */
+typedef struct ConvMultiplications {
+    int64_t products;
+    int64_t transforms;
+} ConvMultiplications;
+
+/* The multiplications of the conv `at` from shape `is` to shape `os` by
+ * algorithm a with tile `tile` (0: a's default). auto, and an algorithm
+ * that cannot compute the layer, count as the direct sums: that is what
+ * runs them (a target that leaves auto runs direct sums; the reference
+ * falls back to them). */
+ConvMultiplications conv_algo_multiplications(const ConvAttrs *at, const Shape *is,
+                                              const Shape *os, ConvAlgo a, int tile);
+
 #endif

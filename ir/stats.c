@@ -1,5 +1,35 @@
 #include "stats.h"
 
+#include "checked.h"
+#include "conv_algo.h"
+
+/* Totals of counts that may saturate (conv_algo_multiplications) saturate too. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return checked_add(a, b, &r) ? r : INT64_MAX;
+}
+
+/* A conv's algorithm as it runs: its @algo, with auto and one that cannot
+ * compute the layer (a graph that has not been through select-algo) as the
+ * direct sums, which is what runs them (runtime/reference/conv.c). */
+static void count_conv(const Graph *g, const Node *n, LayerStats *s)
+{
+    const ConvAttrs *at = &n->attr.conv;
+    ConvAlgo a = n->ann.algo;
+    int tile = conv_algo_tile(a, n->ann.algo_tile, at);
+    char why[8];
+    bool tile_ok = !conv_algo_has_tile(a) || conv_algo_tile_valid(a, tile);
+    if (a == ALGO_AUTO || !tile_ok || !conv_algo_applies(a, at, tile, why, sizeof why))
+        a = ALGO_DIRECT, tile = 0;
+    ConvMultiplications m = conv_algo_multiplications(
+        at, &g->tensors[n->inputs[0]].shape, &g->tensors[n->output].shape, a, tile);
+    s->algo = a;
+    s->tile = tile;
+    s->mults = m.products;
+    s->transform_mults = m.transforms;
+}
+
 LayerStats layer_stats(const Graph *g, const Node *n)
 {
     LayerStats s = {0};
@@ -13,6 +43,9 @@ LayerStats layer_stats(const Graph *g, const Node *n)
         s.nz_weights = node_nz_weights(g, n);
         s.nz_macs = node_nz_macs(g, n);
     }
+    s.mults = s.macs;
+    if (n->op == OP_CONV)
+        count_conv(g, n, &s);
     return s;
 }
 
@@ -25,6 +58,13 @@ void stats_accumulate(LayerStats *total, const LayerStats *s)
     total->nz_weights += s->nz_weights;
     total->nz_macs += s->nz_macs;
     total->bound &= s->bound;
+    total->mults = sat_add(total->mults, s->mults);
+    total->transform_mults = sat_add(total->transform_mults, s->transform_mults);
+}
+
+double stats_saving(const LayerStats *s)
+{
+    return s->mults ? (double)s->macs / (double)s->mults : 0;
 }
 
 LayerStats graph_stats(const Graph *g)

@@ -5,8 +5,10 @@
  * im2col, Winograd and FFT belongs here. What each algorithm can compute
  * (Winograd: 3x3, stride 1, dilation 1; FFT: stride 1, dilation 1, a kernel
  * smaller than its tile) is a rule of the algorithm, in ir/conv_algo.c, not
- * of the target. A forced algorithm the target lacks, or one that cannot
- * compute the layer, is an error naming the layer and why. The choice is
+ * of the target; which tiles a target's kernel runs is its registry row's
+ * (the cpu's Winograd runs F(2x2) and F(4x4)). A forced algorithm the
+ * target lacks, or lacks for the tile asked, or one that cannot compute
+ * the layer, is an error naming the layer and why. The choice is
  * recorded as @algo, and a Winograd or FFT without a tile gets its default
  * one, so that `dnnc dump` shows what runs and parses back to it. */
 #include <stdio.h>
@@ -28,31 +30,52 @@ static bool algo_applies(ConvAlgo a, const Node *n)
     return conv_algo_applies(a, &n->attr.conv, n->ann.algo_tile, why, sizeof why);
 }
 
-/* "im2col, direct": the algorithms the target has for n. */
+/* The tile algorithm a runs n with: the one written, else a's default. */
+static int tile_of(ConvAlgo a, const Node *n)
+{
+    return conv_algo_tile(a, n->ann.algo_tile, &n->attr.conv);
+}
+
+/* "im2col, winograd with tile 2 or 4": the algorithms the target has for
+ * n, with the tiles of those whose kernels run only some. */
 static void list_algorithms(const KernelRow *rows, int n_rows, const Graph *g, const Node *n,
                             char *buf, size_t size)
 {
     buf[0] = '\0';
-    for (int k = 0; k < n_rows; k++)
-        if (row_applies(&rows[k], g, n) && !strstr(buf, conv_algo_name(rows[k].algo)))
-            snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", buf[0] ? ", " : "",
-                     conv_algo_name(rows[k].algo));
+    for (int k = 0; k < n_rows; k++) {
+        if (!row_applies(&rows[k], g, n) || strstr(buf, conv_algo_name(rows[k].algo)))
+            continue;
+        char tiles[64];
+        kernel_row_tiles_text(&rows[k], tiles, sizeof tiles);
+        snprintf(buf + strlen(buf), size - strlen(buf), "%s%s%s%s", buf[0] ? ", " : "",
+                 conv_algo_name(rows[k].algo), tiles[0] ? " with tile " : "", tiles);
+    }
     if (!buf[0])
         snprintf(buf, size, "none");
 }
 
-/* The row of the forced algorithm, or with none forced the first row whose
- * algorithm can compute n. */
+/* The row of the forced algorithm with its tile, or with none forced the
+ * first row whose algorithm can compute n with its default tile. */
 static const KernelRow *find_row(const KernelRow *rows, int n_rows, const Graph *g, const Node *n,
                                  ConvAlgo algo)
 {
     for (int k = 0; k < n_rows; k++) {
-        if (!row_applies(&rows[k], g, n))
+        const KernelRow *r = &rows[k];
+        if (!row_applies(r, g, n) || !kernel_row_has_tile(r, tile_of(r->algo, n)))
             continue;
-        if (algo == ALGO_AUTO ? algo_applies(rows[k].algo, n) : rows[k].algo == algo)
-            return &rows[k];
+        if (algo == ALGO_AUTO ? algo_applies(r->algo, n) : r->algo == algo)
+            return r;
     }
     return NULL;
+}
+
+/* Whether the target has algo for n at all, whatever the tile. */
+static bool has_algorithm(const KernelRow *rows, int n_rows, const Graph *g, const Node *n, ConvAlgo algo)
+{
+    for (int k = 0; k < n_rows; k++)
+        if (row_applies(&rows[k], g, n) && rows[k].algo == algo)
+            return true;
+    return false;
 }
 
 /* "@algo(winograd)" or "@algo(fft, tile=8)", as the user wrote it. */
@@ -72,6 +95,11 @@ static void report_no_row(const Target *t, const KernelRow *rows, int n_rows, co
     algo_text(&n->ann, algo, sizeof algo);
     if (n->ann.algo == ALGO_AUTO)
         diag_error(d, n->loc, "layer '%s': target %s has no kernel for conv", n->name, t->name);
+    else if (has_algorithm(rows, n_rows, g, n, n->ann.algo))
+        diag_error(d, n->loc,
+                   "layer '%s': %s cannot be honoured: target %s has no %s kernel for conv with "
+                   "tile %d (it has: %s)", n->name, algo, t->name, conv_algo_name(n->ann.algo),
+                   tile_of(n->ann.algo, n), have);
     else
         diag_error(d, n->loc,
                    "layer '%s': %s cannot be honoured: target %s has no %s kernel for conv (it "

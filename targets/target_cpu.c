@@ -48,13 +48,17 @@ static bool cpu_supports(const Graph *g, const Node *n, char *why, size_t whysz)
     return false;
 }
 
-/* The packed weights (within a few percent of the weights: filters padded
- * to whole micro-kernel panels), the JIT's aligned copy of them, and a
- * workspace no larger than all activations together. */
+/* The packed weights (sized by the kernels' pack functions: within a few
+ * percent of the weights, filters padded to whole micro-kernel panels, but
+ * alpha^2 / 9 times them for Winograd's transformed filters), the JIT's
+ * aligned copy of them, and a workspace no larger than all activations
+ * together. */
 static MemoryNeed cpu_memory(const Graph *g)
 {
     MemoryNeed w = memory_weights(g), a = memory_activations(g);
-    uint64_t packed = w.bytes + w.bytes / 8;
+    uint64_t packed = plan_weights_bytes(g);
+    if (!packed) /* a layer without a kernel: binding will say which */
+        packed = w.bytes + w.bytes / 8;
     MemoryNeed m = {2 * packed + a.bytes, a.largest, a.layer};
     if (2 * w.largest > a.largest) /* name the layer that asks the most */
         m.largest = 2 * w.largest, m.layer = w.layer;

@@ -13,10 +13,10 @@
  * in float32 (runtime/reference/winograd.c), the independent check of a
  * fast kernel, and so does FFT (fft_conv.c). */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
-    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
-    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
-    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv"},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
+    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
+    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
+    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
 };
 
 static const KernelRow *reference_registry(int *count)

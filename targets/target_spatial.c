@@ -10,8 +10,8 @@
 /* The PE array computes conv and fc layers by the direct sums its
  * dataflows schedule. */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "pe_array"},
-    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "pe_array"},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}},
+    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}},
 };
 
 static const KernelRow *spatial_registry(int *count)

@@ -329,7 +329,17 @@ static void test_registry(void **state)
     assert_string_equal(conv->kernel, "dnnk_conv");
     assert_int_equal(conv->isa, ISA_ANY);
     assert_null(cpu_kernel_find(OP_CONV, ALGO_AUTO, ELEM_F32, ISA_X86_64));
-    assert_null(cpu_kernel_find(OP_CONV, ALGO_WINOGRAD, ELEM_F32, ISA_X86_64));
+    assert_null(cpu_kernel_find(OP_CONV, ALGO_FFT, ELEM_F32, ISA_X86_64));
+    /* Winograd runs F(2x2, 3x3) and F(4x4, 3x3), not F(6x6, 3x3). */
+    const KernelRow *wino = cpu_kernel_find(OP_CONV, ALGO_WINOGRAD, ELEM_F32, ISA_X86_64);
+    assert_non_null(wino);
+    assert_string_equal(wino->kernel, "dnnk_conv_winograd");
+    assert_true(kernel_row_has_tile(wino, 2) && kernel_row_has_tile(wino, 4));
+    assert_false(kernel_row_has_tile(wino, 6));
+    assert_true(kernel_row_has_tile(conv, 0));
+    char tiles[32];
+    kernel_row_tiles_text(wino, tiles, sizeof tiles);
+    assert_string_equal(tiles, "2 or 4");
     assert_null(cpu_kernel_find(OP_CONV, ALGO_IM2COL, ELEM_I8, ISA_X86_64));
     const KernelRow *ss = cpu_kernel_find(OP_SCALE_SHIFT, ALGO_AUTO, ELEM_F32, ISA_AARCH64);
     assert_non_null(ss);
@@ -361,15 +371,21 @@ static void expect_codegen_error(const char *name, const char *text, const char 
     parsed_free(&p);
 }
 
-/* A conv forced to an algorithm the cpu target has no kernel for. */
+/* A conv forced to an algorithm, or a tile, the cpu target has no kernel
+ * for (select-algo says so first; code generation checks it too). */
 static void test_missing_kernel(void **state)
 {
     (void)state;
-    expect_codegen_error("winograd.dnn",
+    expect_codegen_error("fft.dnn",
                          "input x: f32[1, 4, 8, 8];\n"
-                         "@algo(winograd) c = conv(x, filters=4, kernel=3);\n"
+                         "@algo(fft) c = conv(x, filters=4, kernel=3);\n"
                          "output c;\n",
-                         "layer 'c': the cpu target has no kernel for conv (winograd) on f32");
+                         "layer 'c': the cpu target has no kernel for conv (fft) on f32");
+    expect_codegen_error("winograd6.dnn",
+                         "input x: f32[1, 4, 8, 8];\n"
+                         "@algo(winograd, tile=6) c = conv(x, filters=4, kernel=3);\n"
+                         "output c;\n",
+                         "layer 'c': the cpu target has no kernel for conv (winograd, tile 6) on f32");
 }
 
 /* Code generation makes no choice of its own: a conv without a recorded

@@ -1,4 +1,5 @@
-/* Winograd and FFT convolution through `dnnc run --target reference`: a
+/* Winograd and FFT convolution through `dnnc run --target reference` (and
+ * Winograd through `--target cpu`, whose kernel has F(2x2) and F(4x4)): a
  * network whose convolutions carry @algo(winograd) or @algo(fft) gives the
  * outputs of the same network without them, within the float32 rounding
  * of the transforms (docs/fast-convolution.md; the per-layer bounds are
@@ -37,15 +38,15 @@ static void write_text(const char *name, const char *text)
 
 #define run_dnnc(...) run_program(DNNC_BINARY, tmp_dir, (const char *const[]){__VA_ARGS__, NULL})
 
-/* The outputs of NAME.dnn on in.npy, with random weights of seed 7. */
-static Array run_network(const char *name)
+/* The outputs of NAME.dnn on in.npy on `target`, with random weights of
+ * seed 7. */
+static Array run_network_on(const char *name, const char *target)
 {
     char model[64], output[64], err[256];
     snprintf(model, sizeof model, "%s.dnn", name);
     snprintf(output, sizeof output, "%s.npy", name);
-    Run r = run_dnnc("run", temp_path(tmp_dir, model), "--target", "reference", "--random-weights",
-                     "7", "--input", temp_path(tmp_dir, "in.npy"), "--output",
-                     temp_path(tmp_dir, output));
+    Run r = run_dnnc("run", temp_path(tmp_dir, model), "--target", target, "--random-weights", "7",
+                     "--input", temp_path(tmp_dir, "in.npy"), "--output", temp_path(tmp_dir, output));
     if (r.status != 0)
         fail_msg("dnnc run %s: exit %d\n%s", model, r.status, r.err);
     run_free(&r);
@@ -77,23 +78,25 @@ static void write_input_npy(Shape shape)
  * as a share of the largest output. Three layers of float32 transforms
  * stay within 1e-4 of it with a wide margin (the measured figures are
  * printed; docs/fast-convolution.md has the per-layer analysis). */
-static void check_agrees(const char *algo, double relative)
+static void check_agrees_on(const char *target, const char *algo, double relative)
 {
-    Array fast = run_network("fast"), direct = run_network("direct");
+    Array fast = run_network_on("fast", target), direct = run_network_on("direct", target);
     assert_int_equal(array_count(&fast), array_count(&direct));
     double largest = 0, error = 0;
     for (int64_t i = 0; i < array_count(&direct); i++) {
         largest = fmax(largest, fabs(((float *)direct.data)[i]));
         error = fmax(error, fabs(((float *)fast.data)[i] - ((float *)direct.data)[i]));
     }
-    print_message("dnnc run: @algo(%s) differs by %.2g of the largest output\n", algo,
-                  error / largest);
+    print_message("dnnc run --target %s: @algo(%s) differs by %.2g of the largest output\n", target,
+                  algo, error / largest);
     assert_true(largest > 0);
     assert_true(error > 0); /* the transform ran: its rounding differs */
     assert_true(error <= relative * largest);
     array_free(&fast);
     array_free(&direct);
 }
+
+static void check_agrees(const char *algo, double relative) { check_agrees_on("reference", algo, relative); }
 
 static void test_run_agrees_with_and_without_winograd(void **state)
 {
@@ -110,6 +113,25 @@ static void test_run_agrees_with_and_without_winograd(void **state)
                              "output c;\n");
     write_input_npy((Shape){4, {1, 3, 13, 11}});
     check_agrees("winograd", 1e-4);
+}
+
+/* The cpu target's Winograd kernel (F(2x2) and F(4x4)) through `dnnc run`:
+ * the same agreement with its own im2col convolutions. */
+static void test_cpu_run_agrees_with_and_without_winograd(void **state)
+{
+    (void)state;
+    write_text("fast.dnn", "input x: f32[2, 3, 13, 11];\n"
+                           "@algo(winograd) a = conv(x, filters=16, kernel=3, pad=1, act=relu);\n"
+                           "@algo(winograd, tile=2) b = conv(a, filters=8, kernel=3, groups=2);\n"
+                           "@algo(winograd, tile=4) c = conv(b, filters=4, kernel=3, pad=[0, 1, 2, 1]);\n"
+                           "output c;\n");
+    write_text("direct.dnn", "input x: f32[2, 3, 13, 11];\n"
+                             "a = conv(x, filters=16, kernel=3, pad=1, act=relu);\n"
+                             "b = conv(a, filters=8, kernel=3, groups=2);\n"
+                             "c = conv(b, filters=4, kernel=3, pad=[0, 1, 2, 1]);\n"
+                             "output c;\n");
+    write_input_npy((Shape){4, {2, 3, 13, 11}});
+    check_agrees_on("cpu", "winograd", 1e-4);
 }
 
 /* Kernels 5, 7 and 3, transform sizes chosen by select-algo (16) and
@@ -159,10 +181,29 @@ static void test_algorithms_that_cannot_apply_are_errors(void **state)
     check_refused("@algo(fft, tile=8)", "kernel=9, pad=4", "layer 'c': @algo(fft, tile=8) cannot apply");
 }
 
+/* The cpu's Winograd kernel has no F(6x6, 3x3): select-algo says which
+ * tiles it has. */
+static void test_cpu_refuses_tiles_it_lacks(void **state)
+{
+    (void)state;
+    write_text("bad.dnn", "input x: f32[1, 3, 13, 11];\n"
+                          "@algo(winograd, tile=6) c = conv(x, filters=4, kernel=3);\n"
+                          "output c;\n");
+    write_input_npy((Shape){4, {1, 3, 13, 11}});
+    Run r = run_dnnc("run", temp_path(tmp_dir, "bad.dnn"), "--target", "cpu", "--random-weights", "1",
+                     "--input", temp_path(tmp_dir, "in.npy"));
+    assert_run(&r, 1, NULL,
+               "bad.dnn:2:25: error: layer 'c': @algo(winograd, tile=6) cannot be honoured: target cpu "
+               "has no winograd kernel for conv with tile 6 (it has: im2col, winograd with tile 2 or 4)");
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_agrees_with_and_without_winograd),
+        cmocka_unit_test(test_cpu_run_agrees_with_and_without_winograd),
+        cmocka_unit_test(test_cpu_refuses_tiles_it_lacks),
         cmocka_unit_test(test_run_agrees_with_and_without_fft),
         cmocka_unit_test(test_algorithms_that_cannot_apply_are_errors),
     };

@@ -33,14 +33,8 @@ static const double two_pi = 6.28318530717958647692528676655900577;
 
 static uint64_t rng_state;
 
-/* splitmix64: uniform in [0, 1). */
-static double uniform(void)
-{
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return (double)((z ^ (z >> 31)) >> 11) * 0x1p-53;
-}
+/* Uniform in [0, 1), from the shared generator of test_util. */
+static double uniform(void) { return test_uniform01(&rng_state); }
 
 static double uniform_in(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 

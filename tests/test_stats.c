@@ -24,9 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_algo.h"
 #include "stats.h"
 #include "test_util.h"
 #include "weights.h"
+#include "winograd.h"
 
 typedef enum { ROW_CONV, ROW_FC, ROW_OTHER } Row;
 
@@ -384,9 +386,241 @@ static void test_table4_nonzero_counts(void **s)
     parsed_free(&p);
 }
 
+/* ---- multiplications under each convolution algorithm ------------------- *
+ *
+ * The survey's figures (V-A): F(2x2, 3x3) needs 2.25 times fewer
+ * multiplications than the direct sums and F(4x4, 3x3) 4 times, counting
+ * the element-wise products (16 against 36 per 2x2 tile, 36 against 144 per
+ * 4x4); F(6x6, 3x3) 324/64 = 5.0625 times. Exactly so when the tile divides
+ * the output; partial tiles at the edges cost whole ones, so less. */
+
+/* A 3x3 conv, pad 1, N x C x S x S -> N x F x S x S; groups g. */
+static ConvAttrs conv3(int64_t filters, int64_t groups)
+{
+    return (ConvAttrs){.filters = filters, .kernel = {3, 3}, .stride = {1, 1}, .dilation = {1, 1},
+                       .pad = {1, 1, 1, 1}, .groups = groups};
+}
+
+static double saving_of(ConvMultiplications direct, ConvMultiplications m)
+{
+    return (double)direct.products / (double)m.products;
+}
+
+static void test_winograd_saves_the_surveys_factors(void **st)
+{
+    (void)st;
+    ConvAttrs at = conv3(6, 1);
+    Shape is = {4, {2, 4, 12, 12}}, os = {4, {2, 6, 12, 12}}; /* 12: a multiple of 2, 4 and 6 */
+    ConvMultiplications direct = conv_algo_multiplications(&at, &is, &os, ALGO_DIRECT, 0);
+    assert_int_equal(direct.products, 2 * 6 * 144 * 4 * 9);
+    assert_int_equal(direct.transforms, 0);
+    ConvMultiplications f2 = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 2);
+    ConvMultiplications f4 = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 4);
+    ConvMultiplications f6 = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 6);
+    /* 2 images x 36 tiles x 6 filters x 4 channels x 16 products */
+    assert_int_equal(f2.products, 2 * 36 * 6 * 4 * 16);
+    assert_true(saving_of(direct, f2) == 2.25);
+    assert_true(saving_of(direct, f4) == 4.0);
+    assert_true(saving_of(direct, f6) == 5.0625);
+    /* The default tile is F(4x4); auto and im2col count as the direct sums. */
+    assert_int_equal(conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 0).products, f4.products);
+    assert_int_equal(conv_algo_multiplications(&at, &is, &os, ALGO_AUTO, 0).products, direct.products);
+    assert_int_equal(conv_algo_multiplications(&at, &is, &os, ALGO_IM2COL, 0).products, direct.products);
+    print_message("3x3, 12x12 outputs: F(2x2) %.4gx, F(4x4) %.4gx, F(6x6) %.4gx fewer "
+                  "multiplications than direct\n", saving_of(direct, f2), saving_of(direct, f4),
+                  saving_of(direct, f6));
+}
+
+static void test_partial_tiles_save_less(void **st)
+{
+    (void)st;
+    ConvAttrs at = conv3(6, 1);
+    Shape is = {4, {1, 4, 13, 13}}, os = {4, {1, 6, 13, 13}}; /* 13: no tile divides it */
+    ConvMultiplications direct = conv_algo_multiplications(&at, &is, &os, ALGO_DIRECT, 0);
+    ConvMultiplications f2 = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 2);
+    ConvMultiplications f4 = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, 4);
+    /* 7 x 7 tiles of 2 cover 14 x 14 outputs; 4 x 4 of 4 cover 16 x 16. */
+    assert_int_equal(f2.products, 49 * 6 * 4 * 16);
+    assert_int_equal(f4.products, 16 * 6 * 4 * 36);
+    assert_true(saving_of(direct, f2) < 2.25 && saving_of(direct, f2) > 1);
+    assert_true(saving_of(direct, f4) < 4 && saving_of(direct, f4) > 1);
+    /* A 1x1 output is one F(6x6) tile: 64 products for 9. */
+    Shape one_in = {4, {1, 4, 1, 1}}, one_out = {4, {1, 6, 1, 1}};
+    ConvMultiplications d1 = conv_algo_multiplications(&at, &one_in, &one_out, ALGO_DIRECT, 0);
+    ConvMultiplications f6 = conv_algo_multiplications(&at, &one_in, &one_out, ALGO_WINOGRAD, 6);
+    assert_int_equal(f6.products * 9, d1.products * 64);
+}
+
+/* Entries of a transform matrix other than 0 and +-1: its multiplications. */
+static int64_t nontrivial(const double *m, int rows, int cols, int stride)
+{
+    int64_t n = 0;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            n += m[i * stride + j] != 0 && fabs(m[i * stride + j]) != 1;
+    return n;
+}
+
+/* The transforms' multiplications, from the matrices the reference builds:
+ * per image, channel and tile B^T d B (2 alpha products by B^T's entries);
+ * per image, filter and tile A^T M A ((alpha + m) by A^T's); groups share
+ * nothing but are counted per channel and filter all the same. */
+static void test_winograd_transform_multiplications(void **st)
+{
+    (void)st;
+    ConvAttrs at = conv3(6, 2);
+    Shape is = {4, {1, 4, 8, 8}}, os = {4, {1, 6, 8, 8}};
+    for (int m = 2; m <= 6; m += 2) {
+        WinogradMatrices t;
+        assert_true(winograd_matrices(m, &t));
+        int64_t alpha = m + 2, tiles = ((8 + m - 1) / m) * ((8 + m - 1) / m);
+        int64_t bt = nontrivial(&t.BT[0][0], (int)alpha, (int)alpha, WINOGRAD_MAX_ALPHA);
+        int64_t at_ = nontrivial(&t.AT[0][0], m, (int)alpha, WINOGRAD_MAX_ALPHA);
+        ConvMultiplications c = conv_algo_multiplications(&at, &is, &os, ALGO_WINOGRAD, m);
+        assert_int_equal(c.transforms, tiles * (4 * 2 * alpha * bt + 6 * (alpha + m) * at_));
+        /* groups of 2 channels: 6 filters x 2 channels x alpha^2 per tile */
+        assert_int_equal(c.products, tiles * 6 * 2 * alpha * alpha);
+        if (m == 2)
+            assert_int_equal(c.transforms, 0); /* F(2x2)'s transforms are additions */
+    }
+}
+
+/* FFT of size T: T (T/2 + 1) complex products (4 real each) per tile,
+ * output channel and channel; a real T x T transform (3T^2 + 2T) log2 T. */
+static void test_fft_multiplications(void **st)
+{
+    (void)st;
+    ConvAttrs at = {.filters = 3, .kernel = {5, 5}, .stride = {1, 1}, .dilation = {1, 1},
+                    .pad = {2, 2, 2, 2}, .groups = 1};
+    Shape is = {4, {1, 2, 12, 12}}, os = {4, {1, 3, 12, 12}};
+    ConvMultiplications direct = conv_algo_multiplications(&at, &is, &os, ALGO_DIRECT, 0);
+    /* T = 16 (the default for 5x5): one 12 x 12 output tile */
+    ConvMultiplications f16 = conv_algo_multiplications(&at, &is, &os, ALGO_FFT, 0);
+    assert_int_equal(direct.products, 3 * 144 * 2 * 25);
+    assert_int_equal(f16.products, 3 * 2 * 16 * 9 * 4);
+    assert_int_equal(f16.transforms, (2 + 3) * (3 * 256 + 2 * 16) * 4);
+    assert_true(saving_of(direct, f16) == 6.25);
+    /* T = 8: output tiles of 4 x 4, 9 of them */
+    ConvMultiplications f8 = conv_algo_multiplications(&at, &is, &os, ALGO_FFT, 8);
+    assert_int_equal(f8.products, 9 * 3 * 2 * 8 * 5 * 4);
+    assert_int_equal(f8.transforms, 9 * (2 + 3) * (3 * 64 + 2 * 8) * 3);
+    /* Strided: the FFT does not apply, so the direct sums run. */
+    at.stride[0] = at.stride[1] = 2;
+    Shape os2 = {4, {1, 3, 6, 6}};
+    assert_int_equal(conv_algo_multiplications(&at, &is, &os2, ALGO_FFT, 16).products,
+                     conv_algo_multiplications(&at, &is, &os2, ALGO_DIRECT, 0).products);
+}
+
+/* layer_stats on a parsed graph: each conv's @algo and tile, its
+ * multiplications; other layers' multiplications are their MACs. */
+static void test_layer_stats_count_the_algorithm(void **st)
+{
+    (void)st;
+    Parsed p;
+    parse_text(&p, "algos.dnn",
+               "input x: f32[1, 4, 8, 8];\n"
+               "@algo(winograd, tile=2) a = conv(x, filters=4, kernel=3, pad=1);\n"
+               "@algo(fft, tile=8) b = conv(a, filters=4, kernel=3, pad=1);\n"
+               "c = conv(b, filters=4, kernel=3, stride=2, pad=1);\n"
+               "f = fc(c, units=3);\n"
+               "output f;\n");
+    if (!p.graph)
+        fail_msg("%s", p.messages);
+    const Graph *g = p.graph;
+    LayerStats a = layer_stats(g, &g->nodes[0]), b = layer_stats(g, &g->nodes[1]);
+    LayerStats c = layer_stats(g, &g->nodes[2]), f = layer_stats(g, &g->nodes[3]);
+    assert_int_equal(a.algo, ALGO_WINOGRAD);
+    assert_int_equal(a.tile, 2);
+    assert_int_equal(a.macs, 4 * 64 * 4 * 9);
+    assert_int_equal(a.mults, 16 * 4 * 4 * 16);
+    assert_true(stats_saving(&a) == 2.25);
+    assert_int_equal(b.algo, ALGO_FFT);
+    assert_int_equal(b.tile, 8);
+    assert_int_equal(b.mults, 4 * 4 * 4 * 8 * 5 * 4); /* 4 tiles of 6 x 6 */
+    assert_int_equal(c.algo, ALGO_DIRECT);            /* auto: the direct sums */
+    assert_int_equal(c.tile, 0);
+    assert_int_equal(c.mults, c.macs);
+    assert_int_equal(f.algo, ALGO_AUTO);
+    assert_int_equal(f.mults, f.macs);
+    LayerStats t = graph_stats(g);
+    assert_int_equal(t.mults, a.mults + b.mults + c.mults + f.mults);
+    assert_int_equal(t.transform_mults, b.transform_mults); /* F(2x2)'s are 0 */
+    parsed_free(&p);
+}
+
+/* text without its spaces and newlines (malloc'd): the JSON writer
+ * indents, and the text table pads columns. */
+static char *squeezed(const char *text)
+{
+    char *out = malloc(strlen(text) + 1), *o = out;
+    assert_non_null(out);
+    for (; *text; text++)
+        if (*text != ' ' && *text != '\n')
+            *o++ = *text;
+    *o = '\0';
+    return out;
+}
+
+/* `dnnc stats` shows each conv's algorithm and saving, in text and JSON. */
+static void test_stats_command_shows_the_saving(void **st)
+{
+    (void)st;
+    char dir[256];
+    assert_true(temp_dir_create(dir, sizeof dir, "dnnc-stats"));
+    const char *model = temp_path(dir, "w.dnn");
+    FILE *out = fopen(model, "w");
+    assert_non_null(out);
+    fputs("input x: f32[1, 8, 16, 16];\n"
+          "@algo(winograd, tile=2) c2 = conv(x, filters=8, kernel=3, pad=1);\n"
+          "@algo(winograd) c4 = conv(c2, filters=8, kernel=3, pad=1);\n"
+          "r = relu(c4);\n"
+          "output r;\n", out);
+    assert_int_equal(fclose(out), 0);
+    model = temp_path(dir, "w.dnn");
+
+    /* c2: 8 x 256 x 8 x 9 = 147,456 MACs, F(2x2) 64 tiles x 64 x 16 =
+     * 65,536 products; c4 (F(4x4), the default select-algo records): 16
+     * tiles x 64 x 36 = 36,864, and 16 x (8 x 144 + 8 x 60) = 26,112 in
+     * its transforms. */
+    Run r = run_program(DNNC_BINARY, dir, (const char *const[]){"stats", model, NULL});
+    char *text = squeezed(r.out);
+    assert_run(&r, 0, "\n3 layers, 1.2k weights, 294.9k MACs, 102.4k multiplications (2.88x fewer)\n",
+               NULL); /* frees r */
+    assert_contains(text, "c2winogradF(2x2,3x3)147456655360" "2.25xfewer");
+    assert_contains(text, "c4winogradF(4x4,3x3)1474563686426112" "4.00xfewer");
+    assert_contains(text, "total29491210240026112" "2.88xfewer");
+    free(text);
+
+    r = run_program(DNNC_BINARY, dir, (const char *const[]){"stats", "--json", model, NULL});
+    char *json = squeezed(r.out);
+    assert_run(&r, 0, "\"saving\"", NULL); /* frees r */
+    assert_contains(json, "\"name\":\"c2\",\"op\":\"conv\",\"output_shape\":[1,8,16,16],"
+                          "\"algorithm\":\"winograd\",\"tile\":2");
+    assert_contains(json, "\"macs\":147456");
+    assert_contains(json, "\"multiplications\":65536,\"transform_multiplications\":0,"
+                          "\"saving\":2.25}");
+    assert_contains(json, "\"algorithm\":\"winograd\",\"tile\":4");
+    assert_contains(json, "\"multiplications\":36864,\"transform_multiplications\":26112,"
+                          "\"saving\":4}");
+    assert_contains(json, "\"algorithm\":null,\"tile\":null"); /* relu */
+    assert_contains(json, "\"total\":{\"layers\":3");
+    assert_contains(json, "\"multiplications\":102400,\"transform_multiplications\":26112,"
+                          "\"saving\":");
+    const char *saving = strstr(strstr(json, "\"total\":"), "\"saving\":") + strlen("\"saving\":");
+    assert_true(fabs(strtod(saving, NULL) - 294912.0 / 102400) < 1e-15);
+    free(json);
+    assert_int_equal(temp_dir_remove(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_winograd_saves_the_surveys_factors),
+        cmocka_unit_test(test_partial_tiles_save_less),
+        cmocka_unit_test(test_winograd_transform_multiplications),
+        cmocka_unit_test(test_fft_multiplications),
+        cmocka_unit_test(test_layer_stats_count_the_algorithm),
+        cmocka_unit_test(test_stats_command_shows_the_saving),
         cmocka_unit_test(test_small_layer_counts),
         cmocka_unit_test(test_table4_nonzero_counts),
         cmocka_unit_test(test_lenet5),

@@ -49,6 +49,10 @@ bool run_pipeline(Graph *g, const char *target, int level, const char *passes, c
 /* Like run_pipeline, failing the test on any error. */
 void run_pipeline_or_fail(Graph *g, const char *target, int level);
 
+/* splitmix64: the next number of the sequence *state, uniform in [0, 1)
+ * (53 random bits), the same on every machine. */
+double test_uniform01(uint64_t *state);
+
 /* Deterministic random weights (weights_randomize), with batch norms given
  * statistics far from the identity and scale_shift layers values far from
  * 1 and 0, so that folding and fusing them is tested for real. */

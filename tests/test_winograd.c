@@ -220,20 +220,6 @@ static float input_value(InputRange r)
  * [-a, a] has variance a^2 / 3). */
 static float weight_value(int64_t fan_in) { return (float)uniform(-1, 1) * sqrtf(3.0f / (float)fan_in); }
 
-static WinogradMatrices absolute(WinogradMatrices t)
-{
-    for (int i = 0; i < WINOGRAD_MAX_ALPHA; i++) {
-        for (int j = 0; j < WINOGRAD_MAX_ALPHA; j++) {
-            if (i < WINOGRAD_MAX_M)
-                t.AT[i][j] = fabs(t.AT[i][j]);
-            t.BT[i][j] = fabs(t.BT[i][j]);
-        }
-        for (int k = 0; k < WINOGRAD_R; k++)
-            t.G[i][k] = fabs(t.G[i][k]);
-    }
-    return t;
-}
-
 static void fabs_all(float *v, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -263,7 +249,7 @@ static Accuracy check_layer(const Layer *L, int m)
 
     conv_core(&at, &is, &os, in, w, direct);
     winograd_conv_core(&at, m, &is, &os, in, w, wino, work);
-    WinogradMatrices t = matrices_or_fail(m), t_abs = absolute(t);
+    WinogradMatrices t = matrices_or_fail(m), t_abs = winograd_matrices_absolute(t);
     fabs_all(in, n_in);
     fabs_all(w, n_w);
     winograd_conv_with(&t_abs, &at, &is, &os, in, w, scale, work);

@@ -59,6 +59,14 @@ typedef struct dnnk_conv_desc {
     int64_t nr; /* pixels per tile of the library build the call is for */
 } dnnk_conv_desc;
 
+/* dnnk_conv_winograd: a 3x3 conv with stride 1 and dilation 1 by Winograd
+ * F(m x m, 3 x 3). ptrs as dnnk_conv's, the weights transformed at compile
+ * time (dnnk_packed_winograd_weights). */
+typedef struct dnnk_winograd_desc {
+    dnnk_conv_desc conv;
+    int64_t m; /* the output tile: 2 or 4 */
+} dnnk_winograd_desc;
+
 /* dnnk_fc. ptrs: out, in, [residual], weights, [bias]. */
 typedef struct dnnk_fc_desc {
     dnnk_tensor out, in;
@@ -233,6 +241,48 @@ static inline int64_t dnnk_conv_units(const dnnk_conv_desc *d)
 static inline int64_t dnnk_packed_conv_weights(int64_t filters, int64_t groups, int64_t k)
 {
     return groups * dnnk_ceil_div(filters / groups, DNNK_MR) * k * DNNK_MR;
+}
+
+/* Winograd conv: filter panels (of MR) whose alpha^2 products one unit
+ * keeps on the stack while it sums over the channels. */
+#define DNNK_WINOGRAD_PANELS 8
+
+/* Output tiles of m x m per plane of a Winograd conv: tiles_across per row
+ * of tiles, tiles_across * tiles_down in all, numbered row by row. */
+static inline int64_t dnnk_winograd_across(const dnnk_winograd_desc *d)
+{
+    return dnnk_ceil_div(d->conv.out.dims[3], d->m);
+}
+
+static inline int64_t dnnk_winograd_tiles(const dnnk_winograd_desc *d)
+{
+    return dnnk_winograd_across(d) * dnnk_ceil_div(d->conv.out.dims[2], d->m);
+}
+
+/* Blocks of DNNK_WINOGRAD_PANELS filter panels per group. */
+static inline int64_t dnnk_winograd_filter_blocks(const dnnk_winograd_desc *d)
+{
+    int64_t filters = d->conv.out.dims[1] / d->conv.groups;
+    return dnnk_ceil_div(dnnk_ceil_div(filters, DNNK_MR), DNNK_WINOGRAD_PANELS);
+}
+
+/* Winograd conv: units are (image, group, block of nr output tiles, block
+ * of filters), so that threads split a layer over its tiles and, where
+ * there are few tiles (a small image), over its filters too. */
+static inline int64_t dnnk_winograd_units(const dnnk_winograd_desc *d)
+{
+    int64_t tile_blocks = dnnk_ceil_div(dnnk_winograd_tiles(d), d->conv.nr);
+    return d->conv.out.dims[0] * d->conv.groups * tile_blocks * dnnk_winograd_filter_blocks(d);
+}
+
+/* Packed Winograd filters, U = G g G^T of every filter and channel:
+ * [groups][ceil(Fg / MR)][alpha^2][Cg][MR], alpha = m + 2, so that each of
+ * the alpha^2 products is a GEMM over the channels with the conv's
+ * micro-kernel; missing filters of the last panel zero. */
+static inline int64_t dnnk_packed_winograd_weights(int64_t filters, int64_t groups, int64_t channels,
+                                                   int64_t m)
+{
+    return dnnk_packed_conv_weights(filters, groups, (m + 2) * (m + 2) * channels);
 }
 
 static inline int64_t dnnk_chunks(const dnnk_tensor *t) { return dnnk_ceil_div(dnnk_count(t), DNNK_CHUNK); }

@@ -15,3 +15,4 @@
 #include "pool.c"
 #include "quant.c"
 #include "tensor.c"
+#include "winograd.c"

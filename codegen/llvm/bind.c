@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_algo.h"
 #include "describe.h"
 
 /* Each row's describe function behind the one type DescribeFn: it fills
@@ -35,7 +36,15 @@ static const struct {
 #undef KERNEL_ROW
 };
 
-static void no_kernel(const Graph *g, const Node *n, ConvAlgo algo, char *err, size_t errsz)
+/* The tile the layer's algorithm runs (0: none), which its row must have. */
+static int layer_tile(const Node *n)
+{
+    return n->op == OP_CONV ? conv_algo_tile(n->ann.algo, n->ann.algo_tile, &n->attr.conv) : 0;
+}
+
+/* row: the layer's row when only its tile is missing, else NULL. */
+static void no_kernel(const Graph *g, const Node *n, const KernelRow *row, ConvAlgo algo, char *err,
+                      size_t errsz)
 {
     if (n->op == OP_CONV && algo == ALGO_AUTO) {
         /* Code generation chooses nothing: the cpu pipeline's select-algo
@@ -45,7 +54,9 @@ static void no_kernel(const Graph *g, const Node *n, ConvAlgo algo, char *err, s
         return;
     }
     char how[64] = "";
-    if (algo != ALGO_AUTO)
+    if (row)
+        snprintf(how, sizeof how, " (%s, tile %d)", conv_algo_name(algo), layer_tile(n));
+    else if (algo != ALGO_AUTO)
         snprintf(how, sizeof how, " (%s)", conv_algo_name(algo));
     snprintf(err, errsz, "layer '%s': the cpu target has no kernel for %s%s on %s", n->name, op_name(n->op),
              how, elem_kind_name(kernel_row_type(g, n)));
@@ -63,8 +74,8 @@ KernelBinding *bind_graph(const Graph *g, KernelIsa isa, char *err, size_t errsz
         const Node *n = &g->nodes[i];
         ConvAlgo algo = n->ann.algo;
         const KernelRow *row = cpu_kernel_find(n->op, algo, kernel_row_type(g, n), isa);
-        if (!row) {
-            no_kernel(g, n, algo, err, errsz);
+        if (!row || !kernel_row_has_tile(row, layer_tile(n))) {
+            no_kernel(g, n, row, algo, err, errsz);
             free(b);
             return NULL;
         }

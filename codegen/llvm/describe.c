@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "conv_algo.h"
+
 /* The kernel library numbers element types, activations and pad modes as
  * the IR does, so descriptors carry the IR's codes unchanged. */
 #define SAME(a, b) ((int)(a) == (int)(b))
@@ -82,6 +84,17 @@ int describe_conv(const CallSite *s, KernelCall *c, dnnk_conv_desc *d)
     d->act = activation(&a->act);
     d->nr = s->nr;
     c->units = dnnk_conv_units(d);
+    return 1;
+}
+
+/* The conv's descriptor and the output tile that select-algo recorded
+ * (the algorithm's default on a graph that did not go through it); units
+ * over tiles and filters instead of pixels. */
+int describe_conv_winograd(const CallSite *s, KernelCall *c, dnnk_winograd_desc *d)
+{
+    describe_conv(s, c, &d->conv);
+    d->m = conv_algo_tile(ALGO_WINOGRAD, s->n->ann.algo_tile, &s->n->attr.conv);
+    c->units = dnnk_winograd_units(d);
     return 1;
 }
 

@@ -17,4 +17,10 @@ typedef size_t (*PackFn)(const Graph *g, const Node *n, int k, void *out);
  * the GEMM micro-kernel (dnnk.h); the bias is used as stored. */
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out);
 
+/* conv filters [F][Cg][3][3] of a Winograd F(m x m, 3 x 3) layer (m its
+ * recorded tile, 2 or 4) -> U = G g G^T in the panels of
+ * dnnk_packed_winograd_weights (dnnk.h): alpha^2 / 9 times the filters'
+ * size (4 for m = 4), plus the panels' padding; the bias as stored. */
+size_t pack_winograd_filters(const Graph *g, const Node *n, int k, void *out);
+
 #endif

@@ -24,12 +24,29 @@ static size_t param_bytes(const Graph *g, const KernelBinding *b, const Node *n,
     return packed ? packed : tensor_bytes(&g->tensors[n->params[k]]);
 }
 
-static bool build_weights(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
+static size_t weights_total(const Graph *g, const KernelBinding *bind)
 {
     size_t total = 0;
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_params; k++)
             total += align_up(param_bytes(g, &bind[i], &g->nodes[i], k));
+    return total;
+}
+
+size_t plan_weights_bytes(const Graph *g)
+{
+    char err[256];
+    KernelBinding *bind = bind_graph(g, ISA_ANY, err, sizeof err);
+    if (!bind)
+        return 0;
+    size_t total = weights_total(g, bind);
+    free(bind);
+    return total;
+}
+
+static bool build_weights(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
+{
+    size_t total = weights_total(g, bind);
     p->weights = calloc(total ? total : 1, 1);
     if (!p->weights) {
         snprintf(err, errsz, "out of memory for %zu bytes of weights", total);

@@ -37,4 +37,10 @@ struct KernelBinding;
 bool plan_build(const Graph *g, const struct KernelBinding *bind, Plan *p, char *err, size_t errsz);
 void plan_free(Plan *p);
 
+/* The bytes of the weight blob plan_build would make for g, each layer
+ * bound to its portable (ISA_ANY) kernel and its weights sized by the
+ * row's pack function, without packing anything; 0 if a layer has no
+ * kernel (or memory runs out). */
+size_t plan_weights_bytes(const Graph *g);
+
 #endif

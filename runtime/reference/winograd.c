@@ -30,6 +30,7 @@
  * nests: Y = A^T [(G g G^T) (.) (B^T d B)] A. */
 #include "winograd.h"
 
+#include <math.h>
 #include <string.h>
 
 /* The interpolation points in the order the literature adds them: small
@@ -95,6 +96,20 @@ bool winograd_matrices(int m, WinogradMatrices *t)
     t->G[inf][WINOGRAD_R - 1] = 1;
     product_poly(finite, -1, t->BT[inf]);
     return true;
+}
+
+WinogradMatrices winograd_matrices_absolute(WinogradMatrices t)
+{
+    for (int i = 0; i < WINOGRAD_MAX_ALPHA; i++) {
+        for (int j = 0; j < WINOGRAD_MAX_ALPHA; j++) {
+            if (i < WINOGRAD_MAX_M)
+                t.AT[i][j] = fabs(t.AT[i][j]);
+            t.BT[i][j] = fabs(t.BT[i][j]);
+        }
+        for (int k = 0; k < WINOGRAD_R; k++)
+            t.G[i][k] = fabs(t.G[i][k]);
+    }
+    return t;
 }
 
 /* ---- one tile, in float32 ---------------------------------------------- */

@@ -31,6 +31,11 @@ typedef struct WinogradMatrices {
  * construction; false unless 1 <= m <= WINOGRAD_MAX_M. */
 bool winograd_matrices(int m, WinogradMatrices *t);
 
+/* t with every entry replaced by its absolute value: run through
+ * winograd_conv_with on absolute inputs and weights, it gives the T of the
+ * error bound |Y - y| <= gamma_K T (docs/fast-convolution.md). */
+WinogradMatrices winograd_matrices_absolute(WinogradMatrices t);
+
 /* The floats of working memory winograd_conv_core needs: the transformed
  * filters and one transformed input tile per channel of a group. */
 size_t winograd_work_bytes(const ConvAttrs *at, int m, const Shape *is, const Shape *os);

@@ -1,4 +1,6 @@
-/* dnnc stats: the survey's model metrics (Tables II and IV) per layer. */
+/* dnnc stats: the survey's model metrics (Tables II and IV) per layer, and
+ * the multiplications of each conv under the algorithm select-algo chose
+ * (survey V-A; ir/conv_algo.h counts them). */
 #include <stdio.h>
 
 #include "driver.h"
@@ -20,7 +22,7 @@ static const Option stats_options[] = {
 
 const CommandSpec cmd_stats_spec = {
     .name = "stats",
-    .summary = "weights, MACs and activation sizes per layer",
+    .summary = "weights, MACs, activation sizes and multiplications per layer",
     .usage = "dnnc stats [options] FILE",
     .description =
         "Reports per layer and in total: weights (every learned parameter: filters,\n"
@@ -29,8 +31,15 @@ const CommandSpec cmd_stats_spec = {
         "and output activation sizes in elements. When weights are bound it also\n"
         "reports non-zero weights and the MACs left when zero weights are skipped\n"
         "(the survey's Table IV); without weights those columns are '-' (null in\n"
-        "JSON), since they cannot be known. By default no optimisation runs (-O0):\n"
-        "the counts are those of the graph as written; -O1 shows them after folding.",
+        "JSON), since they cannot be known. Then, for every conv, the algorithm\n"
+        "select-algo chose (@algo; auto counts as direct, which is what runs it)\n"
+        "and the multiplications it needs: Winograd's element-wise products, the\n"
+        "FFT's frequency-domain products (4 per complex product), the direct sums'\n"
+        "MACs; the transforms' multiplications apart; and how many times fewer\n"
+        "than direct (docs/fast-convolution.md, \"Counting multiplications\").\n"
+        "By default no optimisation runs (-O0): the counts are those of the graph\n"
+        "as written, on the reference target; -O1 shows them after folding, and\n"
+        "--target cpu with the cpu target's algorithms.",
     .operand = "input file",
     .operand_offset = offsetof(StatsArgs, model),
     .sections = {
@@ -51,6 +60,20 @@ static void json_counts(JsonWriter *w, const LayerStats *s)
     s->bound ? json_int(w, s->nz_weights) : json_null(w);
     json_key(w, "nz_macs");
     s->bound ? json_int(w, s->nz_macs) : json_null(w);
+    json_key(w, "multiplications"), json_int(w, s->mults);
+    json_key(w, "transform_multiplications"), json_int(w, s->transform_mults);
+    json_key(w, "saving");
+    s->mults ? json_double(w, stats_saving(s)) : json_null(w);
+}
+
+/* A conv's "algorithm" and "tile" (null without one); null for other layers. */
+static void json_algorithm(JsonWriter *w, const Node *n, const LayerStats *s)
+{
+    bool conv = n->op == OP_CONV;
+    json_key(w, "algorithm");
+    conv ? json_string(w, conv_algo_name(s->algo)) : json_null(w);
+    json_key(w, "tile");
+    conv && s->tile ? json_int(w, s->tile) : json_null(w);
 }
 
 static void print_json(const Graph *g, const char *model)
@@ -75,6 +98,7 @@ static void print_json(const Graph *g, const char *model)
         for (int k = 0; k < sh->rank; k++)
             json_int(&w, sh->d[k]);
         json_end_array(&w);
+        json_algorithm(&w, n, &s);
         json_counts(&w, &s);
         json_end_object(&w);
     }
@@ -112,6 +136,62 @@ static void print_row(const char *name, const char *op, const LayerStats *s)
            (long long)s->macs, (long long)s->in_act, (long long)s->out_act, nzw, nzm);
 }
 
+/* "winograd F(4x4,3x3)", "fft 16x16", "direct": what a conv runs. */
+static void algorithm_text(const LayerStats *s, char *buf, size_t size)
+{
+    if (s->algo == ALGO_WINOGRAD)
+        snprintf(buf, size, "winograd F(%dx%d,3x3)", s->tile, s->tile);
+    else if (s->algo == ALGO_FFT)
+        snprintf(buf, size, "fft %dx%d", s->tile, s->tile);
+    else
+        snprintf(buf, size, "%s", conv_algo_name(s->algo));
+}
+
+/* "2.25x fewer", "1.32x more", or "same" as the direct sums ("-" when
+ * either is 0: no ratio). */
+static void saving_text(const LayerStats *s, char *buf, size_t size)
+{
+    if (s->mults == s->macs)
+        snprintf(buf, size, "same");
+    else if (s->mults == 0 || s->macs == 0)
+        snprintf(buf, size, "-");
+    else if (s->mults < s->macs)
+        snprintf(buf, size, "%.2fx fewer", stats_saving(s));
+    else
+        snprintf(buf, size, "%.2fx more", 1 / stats_saving(s));
+}
+
+static void print_conv_row(const char *name, const char *algorithm, const LayerStats *s)
+{
+    char saving[32];
+    saving_text(s, saving, sizeof saving);
+    printf("%-28s %-22s %14lld %14lld %16lld  %s\n", name, algorithm, (long long)s->macs,
+           (long long)s->mults, (long long)s->transform_mults, saving);
+}
+
+/* Every conv's algorithm and multiplications against the direct sums
+ * (its MACs), and their total; nothing for a graph without convs. */
+static void print_conv_table(const Graph *g)
+{
+    LayerStats total = {0};
+    int convs = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->op != OP_CONV)
+            continue;
+        if (convs++ == 0)
+            printf("\n%-28s %-22s %14s %14s %16s  %s\n", "conv layer", "algorithm", "direct",
+                   "mults", "transform mults", "saving");
+        LayerStats s = layer_stats(g, n);
+        stats_accumulate(&total, &s);
+        char algorithm[48];
+        algorithm_text(&s, algorithm, sizeof algorithm);
+        print_conv_row(n->name, algorithm, &s);
+    }
+    if (convs)
+        print_conv_row("total", "", &total);
+}
+
 static void print_table(const Graph *g)
 {
     printf("%-28s %-14s %12s %14s %12s %12s %12s %14s\n", "layer", "op", "weights", "MACs",
@@ -124,10 +204,20 @@ static void print_table(const Graph *g)
         print_row(n->name, op_name(n->op), &s);
     }
     print_row("total", "", &total);
+    print_conv_table(g);
     char w[32], m[32];
     human(total.weights, w, sizeof w);
     human(total.macs, m, sizeof m);
-    printf("\n%d layers, %s weights, %s MACs\n", g->n_nodes, w, m);
+    printf("\n%d layers, %s weights, %s MACs", g->n_nodes, w, m);
+    /* Only when an algorithm changed the count, so that the line stays
+     * the survey's numbers otherwise. */
+    if (total.mults != total.macs) {
+        char saving[32];
+        human(total.mults, m, sizeof m);
+        saving_text(&total, saving, sizeof saving);
+        printf(", %s multiplications (%s)", m, saving);
+    }
+    printf("\n");
 }
 
 int cmd_stats(int argc, char **argv)
