@@ -22,7 +22,6 @@
 #include "kernels.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "checked.h"
 #include "fft.h"
@@ -179,18 +178,4 @@ void fft_conv_with_work(const ConvAttrs *at, int fft_size, const Shape *is, cons
     fc.real = (float *)(fc.sum + fc.S);
     for (int64_t g = 0; g < at->groups; g++)
         conv_group(&fc, g, in, w, acc);
-}
-
-void fft_conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
-                   const float *w, int fft_size, double *acc_out)
-{
-    size_t bytes = fft_conv_work_bytes(at, fft_size, is, os);
-    void *work = bytes > 0 && bytes < SIZE_MAX ? malloc(bytes) : NULL;
-    /* The direct sums are the same function: the answer for layers the FFT
-     * does not apply to, and when there is no memory for the spectra. */
-    if (!work)
-        conv_core(at, is, os, in, w, acc_out);
-    else
-        fft_conv_with_work(at, fft_size, is, os, in, w, acc_out, work);
-    free(work);
 }

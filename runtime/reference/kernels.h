@@ -56,13 +56,11 @@ void conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const floa
  * stride 1, dilation 1, a kernel no larger than fft_size, a power of two.
  * Other layers are computed with conv_core. fft_conv_with_work uses `work`
  * of fft_conv_work_bytes (0 for those other layers; SIZE_MAX if too large);
- * fft_conv_core allocates it, and falls back to conv_core without it. */
+ * ref_conv gives it from the executor's scratch (conv_work_bytes). */
 bool fft_conv_applies(const ConvAttrs *at, int fft_size);
 size_t fft_conv_work_bytes(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os);
 void fft_conv_with_work(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os,
                         const float *in, const float *w, double *acc, void *work);
-void fft_conv_core(const ConvAttrs *at, const Shape *is, const Shape *os, const float *in,
-                   const float *w, int fft_size, double *acc_out);
 void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
                  double *acc_out);
 /* The working memory ref_conv needs for conv n beyond its accumulators: the
