@@ -1,205 +1,393 @@
 #!/usr/bin/env bash
-# dnnc against ONNX Runtime and PyTorch on the same torchvision models, batch 1,
-# same thread counts; prints a markdown table (docs/performance.md).
-#
-#   bench/run.sh [--models a,b,...] [--threads "1 2"] [--runs N] [--warmup N]
-#                [--procs N] [--torch-blas system|reference|openblas|both]
-#                [--per-layer] [--alt PATH] [--out DIR] [--no-torch] [--no-ort]
-#                [--table-only]
-#
-# Environment: DNNC (default build/dnnc), MODELS_DIR (default /tmp/dnnc-models),
-# PYTHON (default /usr/bin/python3, which has torch, torchvision and onnx).
-# Every tool runs in --procs separate processes (default 3; dnnc's speed has
-# depended on where a process's stack lands, docs/performance.md): the table
-# gives the median of their medians and their range. --alt PATH adds columns
-# for a second dnnc binary (an experiment), timed the same way. --per-layer
-# adds `dnnc bench --per-layer` runs and the ten most costly layers of each
-# model (bench/top_layers.py, OUT/layers.md). Raw JSON goes to --out (default
-# /tmp/dnnc-bench), the table to stdout and OUT/table.md. Models missing from
-# MODELS_DIR are exported first. --table-only measures nothing and prints the
-# table (and layers) from the JSON already in --out, e.g. after re-running some
-# models. Measure on a quiet machine: `uptime` is printed before and after.
+# The benchmark command: builds dnnc from this tree, then times ONNX Runtime, dnnc
+# and ONNX Runtime again on each model in that process order, and writes the
+# tables of docs/performance.md. `bench/run.sh --help` for the options;
+# bench/README.md for what each column means.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DNNC="${DNNC:-$ROOT/build/dnnc}"
 MODELS_DIR="${MODELS_DIR:-/tmp/dnnc-models}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
+NODE="${NODE:-node}"
 OUT=/tmp/dnnc-bench
-MODELS="resnet50,vgg16,googlenet,mobilenet_v2,squeezenet1_1"
+BUILD_DIR="$ROOT/build-bench"
+JOBS=2
+DNNC_GIVEN="${DNNC:-}"
+MODELS="resnet50,resnet18,vgg16,googlenet,squeezenet1_0,alexnet,mobilenet_v2"
+BATCH8="resnet50,vgg16"
 THREADS="1 2"
 RUNS=10
 WARMUP=2
 PROCS=3
-TORCH_BLAS=openblas
 PER_LAYER=0
+PER_LAYER_MODELS="resnet50,mobilenet_v2"
+TOP=15
+ALGOS=0
+ALGO_MODELS="vgg16,googlenet,alexnet"
+ALGO_VARIANTS="selected,im2col,winograd2,winograd4,winograd6,fft8,fft16,fft32"
+MAIN=1
 ALT=""
-DO_TORCH=1
+TORCH_BLAS=""
 DO_ORT=1
+ALLOW_DIRTY=0
 TABLE_ONLY=0
 
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() {
+  cat <<'EOF'
+usage: bench/run.sh [options]
+
+Step 0 builds dnnc from this tree (cmake -S . -B build-bench -G Ninja
+-DCMAKE_BUILD_TYPE=Release; cmake --build build-bench --target dnnc), records the
+commit and whether the tree is dirty, and refuses a dirty tree unless
+--allow-dirty (the tables then say DIRTY TREE). Then, with each thread count:
+`dnnc bench --peak`; for every model and round (--procs rounds): ONNX Runtime,
+dnnc, ONNX Runtime, each in its own process; `dnnc bench --peak` again. Tables go
+to stdout and OUT/report.md (OUT/table.md, OUT/layers.md, OUT/algos.md), raw
+JSON to OUT/main, OUT/layers, OUT/algos.
+
+models and runs:
+  --models LIST          batch-1 models (default resnet50,resnet18,vgg16,googlenet,
+                         squeezenet1_0,alexnet,mobilenet_v2); MODELS_DIR/M.onnx,
+                         exported by tools/onnx/export_torchvision.py if missing
+  --batch8 LIST          models also timed at batch 8, MODELS_DIR/M-b8.onnx
+                         (default resnet50,vgg16; 'none' for none)
+  --threads "1 2"        thread counts (default "1 2")
+  --runs N               timed runs per process (default 10)
+  --warmup N             untimed runs before them (default 2)
+  --procs N              rounds ORT, dnnc, ORT per model and thread count (default 3)
+  --no-main              skip the main table (only --per-layer and/or --algos)
+
+per-layer profiles (OUT/layers.md):
+  --per-layer            `dnnc bench --per-layer` beside ONNX Runtime's own per-node
+                         profile, the slowest --top layers of each, side by side
+  --per-layer-models L   (default resnet50,mobilenet_v2)
+  --top N                layers listed (default 15)
+
+fast convolution (OUT/algos.md):
+  --algos                every conv layer's time under each algorithm forced with
+                         @algo, the selector's choice, and whole-network times with
+                         and without fast algorithms beside ONNX Runtime
+  --algo-models L        (default vgg16,googlenet,alexnet)
+  --algo-variants L      (default selected,im2col,winograd2,winograd4,winograd6,
+                         fft8,fft16,fft32); one dnnc refuses is shown as n/a
+
+dnnc and peers:
+  --dnnc PATH            time this dnnc binary instead of building one (also DNNC=PATH);
+                         the tables say it was not built by this run
+  --build-dir DIR        where step 0 builds (default build-bench)
+  --jobs N               build jobs (default 2)
+  --allow-dirty          measure a tree with uncommitted changes (marked DIRTY TREE)
+  --alt PATH             a second dnnc binary, timed right after dnnc in every round
+  --torch-blas B         also time PyTorch after the second ORT run: system,
+                         reference, openblas or both (default: no PyTorch)
+  --no-ort               do not run ONNX Runtime
+  --out DIR              results (default /tmp/dnnc-bench)
+  --table-only           no build, no runs: the tables again from the JSON in --out
+                         (give the same models, threads and --procs)
+  -h, --help             this help
+
+Environment: MODELS_DIR (default /tmp/dnnc-models), PYTHON (default
+/usr/bin/python3, with torch, torchvision and onnx for the exports), NODE (node).
+Measure on a quiet machine: `uptime` is recorded before and after.
+EOF
+}
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+log() { echo "run.sh: $*" >&2; }
+need_arg() { [ "$2" -ge 2 ] || die "$1 needs a value (see --help)"; }
+need_int() { # NAME VALUE MIN
+  if ! [[ "$2" =~ ^[0-9]+$ ]] || [ "$2" -lt "$3" ]; then die "$1 needs an integer >= $3, not '$2'"; fi
+}
+
 while [ $# -gt 0 ]; do
   case "$1" in
-    --models) MODELS="$2"; shift 2 ;;
-    --threads) THREADS="$2"; shift 2 ;;
-    --runs) RUNS="$2"; shift 2 ;;
-    --warmup) WARMUP="$2"; shift 2 ;;
-    --procs) PROCS="$2"; shift 2 ;;
-    --torch-blas) TORCH_BLAS="$2"; shift 2 ;;
+    --models) need_arg "$1" $#; MODELS="$2"; shift 2 ;;
+    --batch8) need_arg "$1" $#; BATCH8="$2"; shift 2 ;;
+    --threads) need_arg "$1" $#; THREADS="$2"; shift 2 ;;
+    --runs) need_arg "$1" $#; RUNS="$2"; shift 2 ;;
+    --warmup) need_arg "$1" $#; WARMUP="$2"; shift 2 ;;
+    --procs) need_arg "$1" $#; PROCS="$2"; shift 2 ;;
+    --no-main) MAIN=0; shift ;;
     --per-layer) PER_LAYER=1; shift ;;
-    --alt) ALT="$2"; shift 2 ;;
-    --out) OUT="$2"; shift 2 ;;
-    --no-torch) DO_TORCH=0; shift ;;
+    --per-layer-models) need_arg "$1" $#; PER_LAYER_MODELS="$2"; shift 2 ;;
+    --top) need_arg "$1" $#; TOP="$2"; shift 2 ;;
+    --algos) ALGOS=1; shift ;;
+    --algo-models) need_arg "$1" $#; ALGO_MODELS="$2"; shift 2 ;;
+    --algo-variants) need_arg "$1" $#; ALGO_VARIANTS="$2"; shift 2 ;;
+    --dnnc) need_arg "$1" $#; DNNC_GIVEN="$2"; shift 2 ;;
+    --build-dir) need_arg "$1" $#; BUILD_DIR="$2"; shift 2 ;;
+    --jobs) need_arg "$1" $#; JOBS="$2"; shift 2 ;;
+    --allow-dirty) ALLOW_DIRTY=1; shift ;;
+    --alt) need_arg "$1" $#; ALT="$2"; shift 2 ;;
+    --torch-blas) need_arg "$1" $#; TORCH_BLAS="$2"; shift 2 ;;
+    --no-torch) TORCH_BLAS=""; shift ;;
     --no-ort) DO_ORT=0; shift ;;
+    --out) need_arg "$1" $#; OUT="$2"; shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
-    -h|--help) usage 0 ;;
-    *) echo "run.sh: unknown argument '$1'" >&2; usage 2 >&2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+
+need_int --runs "$RUNS" 1
+need_int --warmup "$WARMUP" 0
+need_int --procs "$PROCS" 1
+need_int --jobs "$JOBS" 1
+need_int --top "$TOP" 1
+[ -n "${THREADS// /}" ] || die "--threads needs at least one thread count"
+for t in $THREADS; do need_int --threads "$t" 1; done
 case "$TORCH_BLAS" in
+  "") BLAS_LIST="" ;;
   system|reference|openblas) BLAS_LIST="$TORCH_BLAS" ;;
   both) BLAS_LIST="reference openblas" ;;
-  *) echo "run.sh: --torch-blas is system, reference, openblas or both" >&2; exit 2 ;;
+  *) die "--torch-blas is system, reference, openblas or both, not '$TORCH_BLAS'" ;;
 esac
-if [ "$DO_TORCH" = 1 ] && [ "$BLAS_LIST" != system ] && [ "$BLAS_LIST" != reference ] &&
-   [ ! -e /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3 ]; then
-  echo "run.sh: OpenBLAS (apt-get install libopenblas0-openmp) is missing; PyTorch runs" \
-       "on the libblas.so.3 alternative instead (--torch-blas system)" >&2
-  BLAS_LIST=system
-fi
-IFS=, read -r -a MODEL_ARR <<< "$MODELS"
-mkdir -p "$OUT" "$MODELS_DIR"
-log() { echo "$*" >&2; }
+[ "$BATCH8" = none ] && BATCH8=""
+split() { local IFS=,; local -a a; read -r -a a <<< "$1"; [ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"; }
+KNOWN=" resnet50 resnet18 vgg16 googlenet squeezenet1_0 squeezenet1_1 alexnet mobilenet_v2 "
+check_models() { # OPTION LIST
+  local m
+  for m in $(split "$2"); do
+    [[ "$KNOWN" == *" $m "* ]] || [ -f "$MODELS_DIR/$m.onnx" ] ||
+      die "$1: unknown model '$m' (known:$KNOWN; or put $m.onnx in $MODELS_DIR)"
+  done
+}
+mapfile -t MODEL_ARR < <( [ "$MAIN" = 1 ] && split "$MODELS" )
+mapfile -t B8_ARR < <( [ "$MAIN" = 1 ] && [ -n "$BATCH8" ] && split "$BATCH8" )
+mapfile -t PL_ARR < <( [ "$PER_LAYER" = 1 ] && split "$PER_LAYER_MODELS" )
+mapfile -t AL_ARR < <( [ "$ALGOS" = 1 ] && split "$ALGO_MODELS" )
+[ "$MAIN" = 0 ] || check_models --models "$MODELS"
+[ "$MAIN" = 0 ] || [ -z "$BATCH8" ] || check_models --batch8 "$BATCH8"
+[ "$PER_LAYER" = 0 ] || check_models --per-layer-models "$PER_LAYER_MODELS"
+[ "$ALGOS" = 0 ] || check_models --algo-models "$ALGO_MODELS"
+[ "$MAIN" = 1 ] || [ "$PER_LAYER" = 1 ] || [ "$ALGOS" = 1 ] ||
+  die "--no-main without --per-layer or --algos leaves nothing to do"
+[ -z "$ALT" ] || [ -x "$ALT" ] || die "--alt $ALT is not an executable"
+# The rows of the main table: model file stems.
+ROWS=("${MODEL_ARR[@]}")
+for m in "${B8_ARR[@]}"; do ROWS+=("$m-b8"); done
+ROWS_CSV="$(IFS=,; echo "${ROWS[*]}")"
 
-[ -x "$DNNC" ] || { echo "run.sh: $DNNC not found: ninja -C $ROOT/build" >&2; exit 1; }
-[ -z "$ALT" ] || [ -x "$ALT" ] || { echo "run.sh: --alt $ALT is not an executable" >&2; exit 1; }
-if [ "$DO_ORT" = 1 ] && [ ! -d "$ROOT/bench/peers/node_modules/onnxruntime-node" ]; then
-  log "installing onnxruntime-node into bench/peers (CPU binaries only)"
-  (cd "$ROOT/bench/peers" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >&2)
-fi
+mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$MODELS_DIR"
+PROV="$OUT/provenance.json"
+note() { "$PYTHON" "$ROOT/bench/table.py" note "$PROV" "$@"; }
+FAILS=0
+# runp OUT.json CMD...: CMD's stdout to OUT.json, its stderr to OUT.json.err (kept
+# only if not empty); a failure is counted and logged, and the run goes on.
+runp() {
+  local out="$1"; shift
+  rm -f "$out" "$out.err" "$out.tmp"
+  if "$@" > "$out.tmp" 2> "$out.err"; then
+    mv "$out.tmp" "$out"
+    [ -s "$out.err" ] || rm -f "$out.err"
+  else
+    local rc=$?
+    rm -f "$out.tmp"
+    FAILS=$((FAILS + 1))
+    log "FAILED (exit $rc): $* -- see $out.err"
+  fi
+}
 
 if [ "$TABLE_ONLY" = 0 ]; then
-# 1. The models: exported once, kept in MODELS_DIR (hundreds of MB, never committed).
-missing=()
-for m in "${MODEL_ARR[@]}"; do [ -f "$MODELS_DIR/$m.onnx" ] || missing+=("$m"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  list="$(IFS=,; echo "${missing[*]}")"
-  if [ -f "$ROOT/tools/onnx/export_torchvision.py" ]; then
-    log "exporting $list to $MODELS_DIR (tools/onnx/export_torchvision.py)"
-    "$PYTHON" "$ROOT/tools/onnx/export_torchvision.py" "$MODELS_DIR" --models "$list" --no-folded >&2
+  # 0. dnnc, built from this tree (or given).
+  COMMIT="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  BRANCH="$(git -C "$ROOT" rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)"
+  # The uncommitted files, for the tables: how many, and the first eight.
+  dirty_files() {
+    git -C "$ROOT" status --porcelain 2>/dev/null | awk '{print $NF}' |
+      awk '{n++; if (n <= 8) s = s (n > 1 ? " " : "") $0}
+           END {if (n) printf "%d files: %s%s", n, s, (n > 8 ? " ..." : "")}'
+  }
+  DIRTY_FILES="$(dirty_files)"
+  if [ -n "$DNNC_GIVEN" ]; then
+    [ -x "$DNNC_GIVEN" ] || die "--dnnc/DNNC $DNNC_GIVEN is not an executable"
+    SOURCE=given
+    log "WARNING: timing $DNNC_GIVEN, not a dnnc built by this run from commit $COMMIT"
   else
-    log "exporting $list to $MODELS_DIR (bench/export_models.py)"
-    "$PYTHON" "$ROOT/bench/export_models.py" "$MODELS_DIR" --models "$list" >&2
-  fi
-fi
-
-# 2. The machine's peak, by dnnc and by bench/peak_check.c.
-log "before: $(uptime)"
-cc -O2 -pthread "$ROOT/bench/peak_check.c" -o "$OUT/peak_check"
-for t in $THREADS; do
-  "$DNNC" bench --peak --threads "$t" --json > "$OUT/peak-dnnc-t$t.json"
-  "$OUT/peak_check" "$t" --json > "$OUT/peak-check-t$t.json"
-done
-
-# 3. The runs.
-for m in "${MODEL_ARR[@]}"; do
-  onnx="$MODELS_DIR/$m.onnx"
-  for t in $THREADS; do
-    log "== $m, $t thread(s)"
-    for p in $(seq 1 "$PROCS"); do
-      "$DNNC" bench "$onnx" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --json \
-        > "$OUT/dnnc-$m-t$t-p$p.json"
-      if [ -n "$ALT" ]; then
-        "$ALT" bench "$onnx" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --json \
-          > "$OUT/alt-$m-t$t-p$p.json"
-      fi
-    done
-    if [ "$PER_LAYER" = 1 ]; then
-      "$DNNC" bench "$onnx" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --per-layer --json \
-        > "$OUT/dnnc-layers-$m-t$t.json"
-      if [ -n "$ALT" ]; then
-        "$ALT" bench "$onnx" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --per-layer --json \
-          > "$OUT/alt-layers-$m-t$t.json"
-      fi
+    if [ -n "$DIRTY_FILES" ] && [ "$ALLOW_DIRTY" = 0 ]; then
+      echo "run.sh: the tree has uncommitted changes ($DIRTY_FILES)" >&2
+      echo "run.sh: the figures must come from a commit on main: commit them, or run with" \
+           "--allow-dirty (the tables then say DIRTY TREE)" >&2
+      exit 1
     fi
-    for p in $(seq 1 "$PROCS"); do
-      if [ "$DO_ORT" = 1 ]; then
-        node "$ROOT/bench/peers/ort_bench.js" "$onnx" --threads "$t" --runs "$RUNS" \
-          --warmup "$WARMUP" --json > "$OUT/ort-$m-t$t-p$p.json"
-      fi
-      if [ "$DO_TORCH" = 1 ]; then
+    [ -z "$DIRTY_FILES" ] || log "WARNING: DIRTY TREE ($DIRTY_FILES): the tables will say so"
+    [ "$BRANCH" = main ] || log "WARNING: branch $BRANCH, not main: the tables will say so"
+    command -v cmake >/dev/null || die "cmake is missing"
+    log "step 0: building dnnc at $COMMIT in $BUILD_DIR (Release, -j$JOBS)"
+    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target dnnc >&2
+    # The tree may have changed during the build (someone else's edit).
+    AFTER="$(dirty_files)"
+    if [ "$AFTER" != "$DIRTY_FILES" ] || [ "$(git -C "$ROOT" rev-parse HEAD)" != "$COMMIT" ]; then
+      log "WARNING: the tree changed during the build: marked DIRTY TREE"
+      DIRTY_FILES="${AFTER:-changed during the build}"
+    fi
+    SOURCE=built
+  fi
+  # A copy, so that a rebuild during the runs cannot change the binary mid-run.
+  mkdir -p "$OUT/bin"
+  [ "${DNNC_GIVEN:-$BUILD_DIR/dnnc}" -ef "$OUT/bin/dnnc" ] || cp "${DNNC_GIVEN:-$BUILD_DIR/dnnc}" "$OUT/bin/dnnc"
+  DNNC="$OUT/bin/dnnc"
+  rm -f "$PROV"
+  note commit "$COMMIT" branch "$BRANCH" dirty "$([ -n "$DIRTY_FILES" ] && echo yes || echo no)" \
+       dirty_files "$DIRTY_FILES" dnnc_source "$SOURCE" \
+       dnnc "${DNNC_GIVEN:-$BUILD_DIR/dnnc}" build_dir "$BUILD_DIR" \
+       alt "$ALT" date "$(date '+%Y-%m-%d %H:%M:%S %Z')" \
+       machine "$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)" \
+       settings "--runs $RUNS --warmup $WARMUP --procs $PROCS --threads '$THREADS'"
+
+  # 1. The models: exported once into MODELS_DIR (hundreds of MB, never committed).
+  export_missing() { # BATCH MODEL...
+    local batch="$1" m list=() suffix=""
+    shift
+    [ "$batch" = 1 ] || suffix="-b$batch"
+    for m in "$@"; do [ -f "$MODELS_DIR/$m$suffix.onnx" ] || list+=("$m"); done
+    [ ${#list[@]} -gt 0 ] || return 0
+    local csv; csv="$(IFS=,; echo "${list[*]}")"
+    if [ -f "$ROOT/tools/onnx/export_torchvision.py" ]; then
+      log "exporting $csv (batch $batch) to $MODELS_DIR (tools/onnx/export_torchvision.py)"
+      "$PYTHON" "$ROOT/tools/onnx/export_torchvision.py" "$MODELS_DIR" --models "$csv" \
+        --batch "$batch" --no-folded >&2
+    else
+      log "exporting $csv (batch $batch) to $MODELS_DIR (bench/export_models.py)"
+      "$PYTHON" "$ROOT/bench/export_models.py" "$MODELS_DIR" --models "$csv" --batch "$batch" >&2
+    fi
+  }
+  mapfile -t B1_ALL < <(printf '%s\n' "${MODEL_ARR[@]}" "${PL_ARR[@]}" "${AL_ARR[@]}" | awk 'NF && !s[$0]++')
+  [ ${#B1_ALL[@]} -eq 0 ] || export_missing 1 "${B1_ALL[@]}"
+  [ ${#B8_ARR[@]} -eq 0 ] || export_missing 8 "${B8_ARR[@]}"
+
+  # 2. ONNX Runtime.
+  if [ "$DO_ORT" = 1 ]; then
+    command -v "$NODE" >/dev/null || die "node is missing (NODE=$NODE); or --no-ort"
+    if [ ! -d "$ROOT/bench/peers/node_modules/onnxruntime-node" ]; then
+      log "installing onnxruntime-node into bench/peers (CPU binaries only)"
+      (cd "$ROOT/bench/peers" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund >&2)
+    fi
+    note ort_version "$("$NODE" -p "require('$ROOT/bench/peers/node_modules/onnxruntime-node/package.json').version")" \
+         node_version "$("$NODE" --version)"
+  fi
+  ORT=("$NODE" "$ROOT/bench/peers/ort_bench.js")
+  ort() { # OUT.json MODEL.onnx THREADS [more ort_bench.js options]
+    local out="$1" model="$2" t="$3"
+    shift 3
+    [ "$DO_ORT" = 1 ] || return 0
+    runp "$out" "${ORT[@]}" "$model" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --json "$@"
+  }
+  TIMING=(--runs "$RUNS" --warmup "$WARMUP" --json)
+
+  # 3. The peak, before the runs.
+  note uptime_before "$(uptime | sed 's/^ *//')"
+  log "before: $(uptime)"
+  cc -O2 -pthread "$ROOT/bench/peak_check.c" -o "$OUT/bin/peak_check"
+  for t in $THREADS; do
+    runp "$OUT/peak-before-t$t.json" "$DNNC" bench --peak --threads "$t" --json
+    runp "$OUT/peak-check-t$t.json" "$OUT/bin/peak_check" "$t" --json
+  done
+
+  # 4. The main table: per model and thread count, --procs rounds of ORT, dnnc, ORT.
+  for r in "${ROWS[@]}"; do
+    onnx="$MODELS_DIR/$r.onnx"
+    for t in $THREADS; do
+      log "== $r, $t thread(s)"
+      for p in $(seq 1 "$PROCS"); do
+        ort "$OUT/main/ort-$r-t$t-p${p}a.json" "$onnx" "$t"
+        runp "$OUT/main/dnnc-$r-t$t-p$p.json" "$DNNC" bench "$onnx" --threads "$t" "${TIMING[@]}"
+        [ -z "$ALT" ] || runp "$OUT/main/alt-$r-t$t-p$p.json" "$ALT" bench "$onnx" --threads "$t" "${TIMING[@]}"
+        ort "$OUT/main/ort-$r-t$t-p${p}b.json" "$onnx" "$t"
         for b in $BLAS_LIST; do
-          "$PYTHON" "$ROOT/bench/peers/torch_bench.py" "$m" --threads "$t" --runs "$RUNS" \
-            --warmup "$WARMUP" --blas "$b" --json > "$OUT/torch-$b-$m-t$t-p$p.json"
+          runp "$OUT/main/torch-$b-$r-t$t-p$p.json" "$PYTHON" "$ROOT/bench/peers/torch_bench.py" \
+            "$onnx" --threads "$t" --runs "$RUNS" --warmup "$WARMUP" --blas "$b" --json
         done
+      done
+    done
+  done
+
+  # 5. Per layer: ORT with its profiler, dnnc --per-layer, ORT with its profiler.
+  for m in "${PL_ARR[@]}"; do
+    onnx="$MODELS_DIR/$m.onnx"
+    for t in $THREADS; do
+      log "== per layer: $m, $t thread(s)"
+      for p in $(seq 1 "$PROCS"); do
+        ort "$OUT/layers/ort-$m-t$t-p${p}a.json" "$onnx" "$t" --profile
+        runp "$OUT/layers/dnnc-$m-t$t-p$p.json" "$DNNC" bench "$onnx" --threads "$t" --per-layer "${TIMING[@]}"
+        ort "$OUT/layers/ort-$m-t$t-p${p}b.json" "$onnx" "$t" --profile
+      done
+    done
+  done
+
+  # 6. Fast convolution: one network per algorithm (bench/algos.py), each round ORT,
+  # every variant, ORT; then ORT, the fastest algorithm of each layer, ORT.
+  for m in "${AL_ARR[@]}"; do
+    onnx="$MODELS_DIR/$m.onnx"
+    log "== algorithms: $m (import and variants)"
+    if ! plan="$("$PYTHON" "$ROOT/bench/algos.py" prepare --dnnc "$DNNC" --onnx "$onnx" \
+                 --work "$OUT/algos" --variants "$ALGO_VARIANTS")"; then
+      FAILS=$((FAILS + 1))
+      log "FAILED: bench/algos.py prepare for $m"
+      continue
+    fi
+    mapfile -t VARIANTS < <(printf '%s\n' "$plan" | awk -F'\t' 'NF == 2')
+    weights="$OUT/algos/$m.safetensors"
+    for t in $THREADS; do
+      log "== algorithms: $m, $t thread(s): ${#VARIANTS[@]} variants"
+      for p in $(seq 1 "$PROCS"); do
+        ort "$OUT/algos/ort-$m-t$t-p${p}a.json" "$onnx" "$t"
+        for vf in "${VARIANTS[@]}"; do
+          v="${vf%%$'\t'*}"
+          f="${vf#*$'\t'}"
+          runp "$OUT/algos/dnnc-$m-$v-t$t-p$p.json" "$DNNC" bench "$f" --weights "$weights" \
+            --threads "$t" --per-layer "${TIMING[@]}"
+        done
+        ort "$OUT/algos/ort-$m-t$t-p${p}b.json" "$onnx" "$t"
+      done
+      if best="$("$PYTHON" "$ROOT/bench/algos.py" best --dnnc "$DNNC" --work "$OUT/algos" \
+                 --model "$m" --threads "$t" --procs "$PROCS")"; then
+        for p in $(seq 1 "$PROCS"); do
+          ort "$OUT/algos/ort-$m-t$t-best-p${p}a.json" "$onnx" "$t"
+          runp "$OUT/algos/dnnc-$m-best-t$t-p$p.json" "$DNNC" bench "$best" --weights "$weights" \
+            --threads "$t" --per-layer "${TIMING[@]}"
+          ort "$OUT/algos/ort-$m-t$t-best-p${p}b.json" "$onnx" "$t"
+        done
+      else
+        FAILS=$((FAILS + 1))
+        log "FAILED: bench/algos.py best for $m at $t thread(s)"
       fi
     done
   done
-done
-log "after: $(uptime)"
+
+  # 7. The peak again, after the runs.
+  for t in $THREADS; do
+    runp "$OUT/peak-after-t$t.json" "$DNNC" bench --peak --threads "$t" --json
+  done
+  note uptime_after "$(uptime | sed 's/^ *//')"
+  log "after: $(uptime)"
+else
+  DNNC="$OUT/bin/dnnc"
+  [ -x "$DNNC" ] || DNNC="${DNNC_GIVEN:-$BUILD_DIR/dnnc}"
 fi
 
-# 4. The table.
-"$PYTHON" - "$OUT" "$MODELS" "$THREADS" "$BLAS_LIST" "$PROCS" "${ALT:+alt}" <<'EOF' | tee "$OUT/table.md"
-import json, os, statistics, sys
-out, models, threads, blas, procs, alt = sys.argv[1], sys.argv[2].split(","), \
-    sys.argv[3].split(), sys.argv[4].split(), int(sys.argv[5]), sys.argv[6] == "alt"
-def load(name):
-    try:
-        with open(os.path.join(out, name)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-def procs_of(tool, m, t):
-    js = [j for j in (load(f"{tool}-{m}-t{t}-p{p}.json") for p in range(1, procs + 1)) if j]
-    if not js:
-        return None
-    meds = sorted(j["median_ms"] for j in js)
-    return {"ms": statistics.median(meds), "lo": meds[0], "hi": meds[-1], "macs": js[0].get("macs")}
-def cell(d):
-    if not d:
-        return "–"
-    if d["hi"] - d["lo"] < 0.05 * d["ms"]:
-        return f"{d['ms']:.1f}"
-    pr = 0 if d["hi"] >= 100 else 1
-    return f"{d['ms']:.1f} ({d['lo']:.{pr}f}–{d['hi']:.{pr}f})"
-label = {"system": "PyTorch ms", "reference": "PyTorch ms (ref. BLAS)",
-         "openblas": "PyTorch ms (OpenBLAS)"}
-cols = ["model", "threads", "dnnc ms"] + (["dnnc+fix ms"] if alt else []) + ["ORT ms"] + \
-       [label[b] for b in blas] + ["dnnc/ORT"] + (["dnnc+fix/ORT"] if alt else []) + \
-       ["dnnc GFLOPS", "% of peak: dnnc --peak", "% of peak: peak_check"]
-print("| " + " | ".join(cols) + " |")
-print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|")
-for m in models:
-    for t in threads:
-        d, a, o = procs_of("dnnc", m, t), procs_of("alt", m, t) if alt else None, procs_of("ort", m, t)
-        pd, pc = load(f"peak-dnnc-t{t}.json"), load(f"peak-check-t{t}.json")
-        row = [m, t, cell(d)] + ([cell(a)] if alt else []) + [cell(o)]
-        row += [cell(procs_of(f"torch-{b}", m, t)) for b in blas]
-        row.append(f"{d['ms'] / o['ms']:.2f}" if d and o else "–")
-        if alt:
-            row.append(f"{a['ms'] / o['ms']:.2f}" if a and o else "–")
-        gf = 2 * d["macs"] / (d["ms"] * 1e6) if d else None
-        row.append(f"{gf:.1f}" if d else "–")
-        row.append(f"{100 * gf / pd['peak_gflops']:.0f}% of {pd['peak_gflops']:.0f}" if d and pd else "–")
-        row.append(f"{100 * gf / pc['peak_gflops']:.0f}% of {pc['peak_gflops']:.0f}" if d and pc else "–")
-        print("| " + " | ".join(row) + " |")
-print()
-print(f"Each time: the median of {procs} processes' medians, each of those the median of "
-      "the process's timed runs; the range of the process medians in brackets where it "
-      "spans 5% or more. dnnc GFLOPS and % of peak: from the dnnc time.")
-EOF
-
-# 5. With --per-layer: the ten most costly layers of each model (stdout and OUT/layers.md).
+# 8. The tables.
+: > "$OUT/report.md"
+if [ "$MAIN" = 1 ]; then
+  "$PYTHON" "$ROOT/bench/table.py" "$OUT" --rows "$ROWS_CSV" --threads "$THREADS" \
+    --procs "$PROCS" ${ALT:+--alt} --torch-blas "$BLAS_LIST" > "$OUT/table.md"
+  cat "$OUT/table.md" >> "$OUT/report.md"
+fi
 if [ "$PER_LAYER" = 1 ]; then
-  for m in "${MODEL_ARR[@]}"; do
-    for t in $THREADS; do
-      for tool in dnnc ${ALT:+alt}; do
-        echo
-        [ "$tool" = alt ] && echo "(--alt $ALT)"
-        "$PYTHON" "$ROOT/bench/top_layers.py" "$OUT/$tool-layers-$m-t$t.json" --dnnc "$DNNC"
-      done
-    done
-  done | tee "$OUT/layers.md"
+  [ ! -s "$OUT/report.md" ] || echo >> "$OUT/report.md"
+  "$PYTHON" "$ROOT/bench/layers.py" "$OUT" --models "$PER_LAYER_MODELS" --threads "$THREADS" \
+    --procs "$PROCS" --top "$TOP" --dnnc "$DNNC" > "$OUT/layers.md"
+  cat "$OUT/layers.md" >> "$OUT/report.md"
+fi
+if [ "$ALGOS" = 1 ]; then
+  [ ! -s "$OUT/report.md" ] || echo >> "$OUT/report.md"
+  "$PYTHON" "$ROOT/bench/algos.py" table "$OUT" --models "$ALGO_MODELS" --threads "$THREADS" \
+    --procs "$PROCS" > "$OUT/algos.md"
+  cat "$OUT/algos.md" >> "$OUT/report.md"
+fi
+cat "$OUT/report.md"
+if [ "$FAILS" -gt 0 ]; then
+  log "$FAILS run(s) failed; their cells are '–' or 'fail' (the .err files beside the JSON say why)"
+  exit 1
 fi

@@ -92,9 +92,17 @@ static int fft_default_tile(const ConvAttrs *at)
 
 /* An N-point tile yields N - k + 1 outputs of a k-wide kernel: with k = N
  * one output per transform, which never pays, so the tile must be larger
- * than the kernel. */
+ * than the kernel. A 1x1 kernel is a matrix product over the channels:
+ * its transform would hold T (T/2 + 1) complex numbers per weight (a
+ * gigabyte of filters for one of MobileNetV2's 1x1 layers at T = 32) to
+ * compute the same products, so the FFT does not take it either. */
 static bool fft_applies(const ConvAttrs *at, int tile, char *why, size_t whysz)
 {
+    if (at->kernel[0] == 1 && at->kernel[1] == 1) {
+        snprintf(why, whysz, "FFT convolution needs a kernel larger than 1x1 (a 1x1 conv is a "
+                             "matrix product: im2col runs it in place)");
+        return false;
+    }
     char bad[160] = "";
     note_not_one("stride", at->stride, bad, sizeof bad);
     note_not_one("dilation", at->dilation, bad, sizeof bad);
@@ -131,6 +139,45 @@ bool conv_algo_tile_valid(ConvAlgo a, int64_t tile)
         if (rules[a].tiles[i] == tile)
             return true;
     return false;
+}
+
+int conv_algo_tiles(ConvAlgo a, const int **tiles)
+{
+    *tiles = rules[a].tiles;
+    return rules[a].n_tiles;
+}
+
+void algo_choice_text(AlgoChoice c, char *buf, size_t size)
+{
+    if (c.tile)
+        snprintf(buf, size, "%s/%d", conv_algo_name(c.algo), c.tile);
+    else
+        snprintf(buf, size, "%s", conv_algo_name(c.algo));
+}
+
+bool algo_choice_parse(const char *s, size_t len, AlgoChoice *out)
+{
+    char name[16];
+    const char *slash = memchr(s, '/', len);
+    size_t name_len = slash ? (size_t)(slash - s) : len;
+    if (name_len == 0 || name_len >= sizeof name)
+        return false;
+    memcpy(name, s, name_len);
+    name[name_len] = '\0';
+    if (!conv_algo_from_name(name, &out->algo) || out->algo == ALGO_AUTO)
+        return false;
+    out->tile = 0;
+    if (!slash)
+        return !conv_algo_has_tile(out->algo);
+    size_t digits = len - name_len - 1;
+    if (digits == 0 || digits > 2 || slash[1] == '0') /* one spelling per tile */
+        return false;
+    for (size_t i = 0; i < digits; i++) {
+        if (slash[1 + i] < '0' || slash[1 + i] > '9')
+            return false;
+        out->tile = out->tile * 10 + (slash[1 + i] - '0');
+    }
+    return conv_algo_tile_valid(out->algo, out->tile);
 }
 
 const char *conv_algo_tile_list(ConvAlgo a) { return rules[a].tiles ? rules[a].tile_list : ""; }

@@ -13,10 +13,27 @@
 
 #include "graph.h"
 
+/* One way to run a conv: an algorithm and its tile (0 for algorithms
+ * without one). select-algo weighs these; --autotune's file names them
+ * "winograd/4", "im2col". */
+typedef struct AlgoChoice {
+    ConvAlgo algo;
+    int tile;
+} AlgoChoice;
+
+/* "winograd/4" or "im2col" into buf. */
+void algo_choice_text(AlgoChoice c, char *buf, size_t size);
+/* The inverse of algo_choice_text for the `len` characters at s: false
+ * unless they name an algorithm other than auto with one of its tiles
+ * (and a tile exactly when the algorithm takes one). */
+bool algo_choice_parse(const char *s, size_t len, AlgoChoice *out);
+
 /* Whether algorithm a takes a tile parameter (winograd and fft do). */
 bool conv_algo_has_tile(ConvAlgo a);
 /* Whether `tile` is one of a's tiles; false for algorithms without one. */
 bool conv_algo_tile_valid(ConvAlgo a, int64_t tile);
+/* a's tiles, ascending, in *tiles; their number (0 without a tile). */
+int conv_algo_tiles(ConvAlgo a, const int **tiles);
 /* For messages: a's tiles ("2, 4 or 6") and what the tile is ("the output
  * tile m of F(m x m, 3 x 3)"); "" for algorithms without a tile. */
 const char *conv_algo_tile_list(ConvAlgo a);

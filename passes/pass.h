@@ -18,6 +18,7 @@
 struct Target;
 struct ArchSet;
 struct MapOptions;
+struct AlgoTuning;
 
 typedef struct PassOptions {
     int opt_level;                 /* 0 to 3 */
@@ -26,6 +27,20 @@ typedef struct PassOptions {
     /* The spatial target's mapping (map-dataflow); NULL elsewhere. */
     const struct ArchSet *arch;
     const struct MapOptions *map;
+    /* select-algo: the largest error a fast convolution algorithm may show
+     * on a layer, relative to its largest output (--max-conv-error; 0: the
+     * default, conv_error.h). */
+    double max_conv_error;
+    /* select-algo: measured choices (--autotune; algo_choices.h); NULL:
+     * the target's cost model alone. */
+    const struct AlgoTuning *tuning;
+    /* select-algo: run every conv without @algo by this algorithm where
+     * it can compute it, as if @algo said so (--conv-algo; tile 0: the
+     * layer's default); ALGO_AUTO: choose. */
+    ConvAlgo prefer_algo;
+    int prefer_tile;
+    /* The threads the code will run on, for select-algo's cost model; 0: 1. */
+    int threads;
 } PassOptions;
 
 /* fold-constants keeps results up to this size: past it the stored values

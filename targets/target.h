@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conv_algo.h"
 #include "diag.h"
 #include "graph.h"
 #include "memory.h"
@@ -47,6 +48,12 @@ typedef struct Target {
     /* The kernel registry: which (op, algorithm, element types, ISA)
      * the target has code for; select-algo chooses among these rows. */
     const KernelRow *(*registry)(int *count);
+    /* The cost model of the target's convolution kernels: the estimated
+     * time of conv n of g run by c on `threads` threads (in the target's
+     * own unit: cycles for the cpu), by which select-algo ranks the
+     * algorithms its registry has for the layer. NULL: the registry's
+     * first row that applies. */
+    double (*conv_cost)(const Graph *g, const Node *n, AlgoChoice c, int threads);
     /* Code generation needs each conv's algorithm recorded in the IR (the
      * reference computes every algorithm as the same plain loops and only
      * checks that a forced one is among its rows). */

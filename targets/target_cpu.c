@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codegen.h"
+#include "conv_cost.h"
 #include "dnnrt.h"
 #include "jit.h"
 #include "targets_internal.h"
@@ -50,7 +51,8 @@ static bool cpu_supports(const Graph *g, const Node *n, char *why, size_t whysz)
 
 /* The packed weights (sized by the kernels' pack functions: within a few
  * percent of the weights, filters padded to whole micro-kernel panels, but
- * alpha^2 / 9 times them for Winograd's transformed filters), the JIT's
+ * alpha^2 / 9 times them for Winograd's transformed filters and
+ * 2 T (T/2 + 1) / (kh kw) times them for the FFT's spectra), the JIT's
  * aligned copy of them, and a workspace no larger than all activations
  * together. */
 static MemoryNeed cpu_memory(const Graph *g)
@@ -172,6 +174,7 @@ const Target target_cpu = {
     .summary = "native code for this machine (or --triple) through LLVM: JIT for run, bundles for compile",
     .default_opt_level = 3,
     .registry = cpu_kernel_rows,
+    .conv_cost = cpu_conv_cost,
     .binds_kernels = true,
     .threads = true,
     .supports = cpu_supports,

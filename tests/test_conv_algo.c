@@ -94,6 +94,11 @@ static void test_where_fft_applies(void **state)
                    "an FFT of size 64 (the largest) needs a kernel smaller than 64x64, not 64x64");
     assert_refused(ALGO_FFT, conv(5, 5, 2, 1), 0,
                    "FFT convolution needs stride 1 and dilation 1, not stride 2");
+    assert_refused(ALGO_FFT, conv(1, 1, 1, 1), 16,
+                   "FFT convolution needs a kernel larger than 1x1 (a 1x1 conv is a matrix "
+                   "product: im2col runs it in place)");
+    ConvAttrs k1x3 = conv(1, 3, 1, 1);
+    assert_true(conv_algo_applies(ALGO_FFT, &k1x3, 8, why, sizeof why));
     assert_refused(ALGO_FFT, conv(5, 5, 1, 3), 0,
                    "FFT convolution needs stride 1 and dilation 1, not dilation 3");
 }

@@ -329,17 +329,30 @@ static void test_registry(void **state)
     assert_string_equal(conv->kernel, "dnnk_conv");
     assert_int_equal(conv->isa, ISA_ANY);
     assert_null(cpu_kernel_find(OP_CONV, ALGO_AUTO, ELEM_F32, ISA_X86_64));
-    assert_null(cpu_kernel_find(OP_CONV, ALGO_FFT, ELEM_F32, ISA_X86_64));
-    /* Winograd runs F(2x2, 3x3) and F(4x4, 3x3), not F(6x6, 3x3). */
+    assert_null(cpu_kernel_find(OP_CONV, ALGO_DIRECT, ELEM_F32, ISA_X86_64));
+    /* Winograd runs F(2x2, 3x3), F(4x4, 3x3) and F(6x6, 3x3), listed; a row
+     * that listed only 2 and 4 would refuse 6. */
     const KernelRow *wino = cpu_kernel_find(OP_CONV, ALGO_WINOGRAD, ELEM_F32, ISA_X86_64);
     assert_non_null(wino);
     assert_string_equal(wino->kernel, "dnnk_conv_winograd");
-    assert_true(kernel_row_has_tile(wino, 2) && kernel_row_has_tile(wino, 4));
-    assert_false(kernel_row_has_tile(wino, 6));
+    assert_true(kernel_row_has_tile(wino, 2) && kernel_row_has_tile(wino, 4) && kernel_row_has_tile(wino, 6));
     assert_true(kernel_row_has_tile(conv, 0));
     char tiles[32];
     kernel_row_tiles_text(wino, tiles, sizeof tiles);
+    assert_string_equal(tiles, "2, 4 or 6");
+    KernelRow partial = *wino;
+    partial.tiles[2] = 0;
+    assert_false(kernel_row_has_tile(&partial, 6));
+    kernel_row_tiles_text(&partial, tiles, sizeof tiles);
     assert_string_equal(tiles, "2 or 4");
+    /* The FFT runs transform sizes 8, 16 and 32, not 4 or 64. */
+    const KernelRow *fft = cpu_kernel_find(OP_CONV, ALGO_FFT, ELEM_F32, ISA_X86_64_AVX512);
+    assert_non_null(fft);
+    assert_string_equal(fft->kernel, "dnnk_conv_fft");
+    assert_true(kernel_row_has_tile(fft, 8) && kernel_row_has_tile(fft, 16) && kernel_row_has_tile(fft, 32));
+    assert_false(kernel_row_has_tile(fft, 4) || kernel_row_has_tile(fft, 64));
+    kernel_row_tiles_text(fft, tiles, sizeof tiles);
+    assert_string_equal(tiles, "8, 16 or 32");
     assert_null(cpu_kernel_find(OP_CONV, ALGO_IM2COL, ELEM_I8, ISA_X86_64));
     const KernelRow *ss = cpu_kernel_find(OP_SCALE_SHIFT, ALGO_AUTO, ELEM_F32, ISA_AARCH64);
     assert_non_null(ss);
@@ -376,16 +389,24 @@ static void expect_codegen_error(const char *name, const char *text, const char 
 static void test_missing_kernel(void **state)
 {
     (void)state;
-    expect_codegen_error("fft.dnn",
+    expect_codegen_error("direct.dnn",
                          "input x: f32[1, 4, 8, 8];\n"
-                         "@algo(fft) c = conv(x, filters=4, kernel=3);\n"
+                         "@algo(direct) c = conv(x, filters=4, kernel=3);\n"
                          "output c;\n",
-                         "layer 'c': the cpu target has no kernel for conv (fft) on f32");
-    expect_codegen_error("winograd6.dnn",
+                         "layer 'c': the cpu target has no kernel for conv (direct) on f32");
+    expect_codegen_error("fft64.dnn",
                          "input x: f32[1, 4, 8, 8];\n"
-                         "@algo(winograd, tile=6) c = conv(x, filters=4, kernel=3);\n"
+                         "@algo(fft, tile=64) c = conv(x, filters=4, kernel=3);\n"
                          "output c;\n",
-                         "layer 'c': the cpu target has no kernel for conv (winograd, tile 6) on f32");
+                         "layer 'c': the cpu target has no kernel for conv (fft, tile 64) on f32");
+    /* Nor does it run an algorithm where it cannot apply, though no pass
+     * checked the graph. */
+    expect_codegen_error("fft8.dnn",
+                         "input x: f32[1, 4, 12, 12];\n"
+                         "@algo(fft, tile=8) c = conv(x, filters=4, kernel=9);\n"
+                         "output c;\n",
+                         "layer 'c': fft cannot compute it: an FFT of size 8 needs a kernel smaller "
+                         "than 8x8, not 9x9");
 }
 
 /* Code generation makes no choice of its own: a conv without a recorded

@@ -1,11 +1,12 @@
 /* Winograd and FFT convolution through `dnnc run --target reference` (and
- * Winograd through `--target cpu`, whose kernel has F(2x2) and F(4x4)): a
- * network whose convolutions carry @algo(winograd) or @algo(fft) gives the
- * outputs of the same network without them, within the float32 rounding
- * of the transforms (docs/fast-convolution.md; the per-layer bounds are
- * tested in test_winograd.c and test_fft.c), and differs from it at all,
- * which shows the transform ran rather than the direct sums. An algorithm
- * that cannot apply to a layer is an error naming the layer and why. */
+ * Winograd through `--target cpu`, whose kernel has F(2x2), F(4x4) and
+ * F(6x6)): a network whose convolutions carry @algo(winograd) or @algo(fft)
+ * gives the outputs of the same network without them, within the float32
+ * rounding of the transforms (docs/fast-convolution.md; the per-layer
+ * bounds are tested in test_winograd.c and test_fft.c), and differs from
+ * it at all, which shows the transform ran rather than the direct sums. An
+ * algorithm that cannot apply to a layer is an error naming the layer and
+ * why. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,7 @@ static int remove_dir(void **state)
 
 static void write_text(const char *name, const char *text)
 {
-    FILE *f = fopen(temp_path(tmp_dir, name), "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    write_text_file(temp_path(tmp_dir, name), text);
 }
 
 #define run_dnnc(...) run_program(DNNC_BINARY, tmp_dir, (const char *const[]){__VA_ARGS__, NULL})
@@ -115,15 +113,16 @@ static void test_run_agrees_with_and_without_winograd(void **state)
     check_agrees("winograd", 1e-4);
 }
 
-/* The cpu target's Winograd kernel (F(2x2) and F(4x4)) through `dnnc run`:
- * the same agreement with its own im2col convolutions. */
+/* The cpu target's Winograd kernel through `dnnc run`, each tile size
+ * (F(4x4) by default): the same agreement with its own im2col
+ * convolutions. */
 static void test_cpu_run_agrees_with_and_without_winograd(void **state)
 {
     (void)state;
     write_text("fast.dnn", "input x: f32[2, 3, 13, 11];\n"
                            "@algo(winograd) a = conv(x, filters=16, kernel=3, pad=1, act=relu);\n"
                            "@algo(winograd, tile=2) b = conv(a, filters=8, kernel=3, groups=2);\n"
-                           "@algo(winograd, tile=4) c = conv(b, filters=4, kernel=3, pad=[0, 1, 2, 1]);\n"
+                           "@algo(winograd, tile=6) c = conv(b, filters=4, kernel=3, pad=[0, 1, 2, 1]);\n"
                            "output c;\n");
     write_text("direct.dnn", "input x: f32[2, 3, 13, 11];\n"
                              "a = conv(x, filters=16, kernel=3, pad=1, act=relu);\n"
@@ -136,9 +135,8 @@ static void test_cpu_run_agrees_with_and_without_winograd(void **state)
 
 /* Kernels 5, 7 and 3, transform sizes chosen by select-algo (16) and
  * forced (32, 8), a grouped layer, an epilogue, partial tiles. */
-static void test_run_agrees_with_and_without_fft(void **state)
+static void write_fft_networks(void)
 {
-    (void)state;
     write_text("fast.dnn", "input x: f32[1, 3, 21, 19];\n"
                            "@algo(fft) a = conv(x, filters=8, kernel=5, pad=2, act=relu);\n"
                            "@algo(fft, tile=32) b = conv(a, filters=6, kernel=7, pad=3, groups=2);\n"
@@ -150,7 +148,40 @@ static void test_run_agrees_with_and_without_fft(void **state)
                              "c = conv(b, filters=4, kernel=3, pad=1);\n"
                              "output c;\n");
     write_input_npy((Shape){4, {1, 3, 21, 19}});
+}
+
+static void test_run_agrees_with_and_without_fft(void **state)
+{
+    (void)state;
+    write_fft_networks();
     check_agrees("fft", 1e-4);
+}
+
+/* The cpu target's FFT kernel (sizes 8, 16 and 32) through `dnnc run`:
+ * the same agreement with its own im2col convolutions. */
+static void test_cpu_run_agrees_with_and_without_fft(void **state)
+{
+    (void)state;
+    write_fft_networks();
+    check_agrees_on("cpu", "fft", 1e-4);
+}
+
+/* The cpu's FFT kernel has no transform of size 64: select-algo says
+ * which sizes it has. */
+static void test_cpu_refuses_sizes_it_lacks(void **state)
+{
+    (void)state;
+    write_text("bad.dnn", "input x: f32[1, 3, 13, 11];\n"
+                          "@algo(fft, tile=64) c = conv(x, filters=4, kernel=3);\n"
+                          "output c;\n");
+    write_input_npy((Shape){4, {1, 3, 13, 11}});
+    Run r = run_dnnc("run", temp_path(tmp_dir, "bad.dnn"), "--target", "cpu", "--random-weights", "1",
+                     "--input", temp_path(tmp_dir, "in.npy"));
+    assert_contains(r.err, "fft with tile 8, 16 or 32)");
+    assert_run(&r, 1, NULL,
+               "bad.dnn:2:21: error: layer 'c': @algo(fft, tile=64) cannot be honoured: target cpu has no fft "
+               "kernel for conv with tile 64 (it has: ");
+    run_free(&r);
 }
 
 /* NAME.dnn holding one conv with `annotation` and `attrs` must fail with
@@ -181,30 +212,14 @@ static void test_algorithms_that_cannot_apply_are_errors(void **state)
     check_refused("@algo(fft, tile=8)", "kernel=9, pad=4", "layer 'c': @algo(fft, tile=8) cannot apply");
 }
 
-/* The cpu's Winograd kernel has no F(6x6, 3x3): select-algo says which
- * tiles it has. */
-static void test_cpu_refuses_tiles_it_lacks(void **state)
-{
-    (void)state;
-    write_text("bad.dnn", "input x: f32[1, 3, 13, 11];\n"
-                          "@algo(winograd, tile=6) c = conv(x, filters=4, kernel=3);\n"
-                          "output c;\n");
-    write_input_npy((Shape){4, {1, 3, 13, 11}});
-    Run r = run_dnnc("run", temp_path(tmp_dir, "bad.dnn"), "--target", "cpu", "--random-weights", "1",
-                     "--input", temp_path(tmp_dir, "in.npy"));
-    assert_run(&r, 1, NULL,
-               "bad.dnn:2:25: error: layer 'c': @algo(winograd, tile=6) cannot be honoured: target cpu "
-               "has no winograd kernel for conv with tile 6 (it has: im2col, winograd with tile 2 or 4)");
-    run_free(&r);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_agrees_with_and_without_winograd),
         cmocka_unit_test(test_cpu_run_agrees_with_and_without_winograd),
-        cmocka_unit_test(test_cpu_refuses_tiles_it_lacks),
         cmocka_unit_test(test_run_agrees_with_and_without_fft),
+        cmocka_unit_test(test_cpu_run_agrees_with_and_without_fft),
+        cmocka_unit_test(test_cpu_refuses_sizes_it_lacks),
         cmocka_unit_test(test_algorithms_that_cannot_apply_are_errors),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);

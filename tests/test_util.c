@@ -200,6 +200,14 @@ void check_run(const char *file, int line, Run *r, int status, const char *out_h
         _fail(file, line);
 }
 
+void write_text_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
 const char *temp_path(const char *dir, const char *name)
 {
     static char bufs[8][1024];
@@ -212,6 +220,21 @@ const char *temp_path(const char *dir, const char *name)
 bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages)
 {
     return run_pipeline_on(g, NULL, target, level, passes, messages);
+}
+
+/* DNNC_TEST_CONV_ALGO=winograd/4 (as --conv-algo): the suites that run
+ * the pipeline through here run again with a fast algorithm on every conv
+ * it can compute (tests/CMakeLists.txt). A bad value fails the test. */
+static void forced_conv_algo(PassOptions *o)
+{
+    const char *v = getenv("DNNC_TEST_CONV_ALGO");
+    if (!v || !*v)
+        return;
+    AlgoChoice c = {ALGO_AUTO, 0};
+    if (!conv_algo_from_name(v, &c.algo) && !algo_choice_parse(v, strlen(v), &c))
+        fail_msg("DNNC_TEST_CONV_ALGO=%s is not an algorithm", v);
+    o->prefer_algo = c.algo;
+    o->prefer_tile = c.tile;
 }
 
 bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level, const char *passes,
@@ -238,6 +261,7 @@ bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level,
             fprintf(out, "%s\n", err);
     }
     PassOptions o = {.opt_level = level, .target = t, .diag = &d};
+    forced_conv_algo(&o);
     ok = ok && pipeline_run(g, &o, &po);
     fclose(out);
     if (messages)

@@ -68,6 +68,8 @@ int temp_dir_remove(const char *dir);
 /* "dir/name" in one of 8 rotating static buffers: a test keeps at most a few
  * paths live at once. */
 const char *temp_path(const char *dir, const char *name);
+/* Writes text to path (a whole file); fails the test if it cannot. */
+void write_text_file(const char *path, const char *text);
 /* The name of the first entry of `dir` that starts with `prefix` (malloc'd),
  * or NULL if there is none: finds OUT and OUT.tmp.XXXXXX alike. */
 char *dir_find_prefix(const char *dir, const char *prefix);

@@ -127,6 +127,7 @@ seeds_for() {
     fuzz_safetensors) files 'tests/golden/*/*.safetensors' | head -20 ;;
     fuzz_idx) files 'tests/data/*.idx' ;;
     fuzz_arch) files 'targets/spatial/arch/*.arch' ;;
+    fuzz_choices) files 'tests/data/autotune/*.choices' ;;
     # The weights of the network it binds to, and single layers' weights
     # (other names and shapes).
     fuzz_weights)

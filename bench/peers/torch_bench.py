@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Times PyTorch (eager, CPU) on a torchvision classifier, the peer of
-`dnnc bench MODEL.onnx` and bench/peers/ort_bench.js: batch 1, 3x224x224 random
-float32 input, eval mode under torch.inference_mode(), torch.set_num_threads(N),
+`dnnc bench MODEL.onnx` and bench/peers/ort_bench.js: batch N (default 1),
+3x224x224 random float32 input, eval mode under torch.inference_mode(), torch.set_num_threads(N),
 median latency of --runs runs after --warmup untimed runs.
 
     /usr/bin/python3 bench/peers/torch_bench.py MODEL [--threads N] [--runs N]
-            [--warmup N] [--json] [--config]
+            [--warmup N] [--batch N] [--json] [--config]
 
-MODEL is a torchvision name (resnet50, vgg16, googlenet, mobilenet_v2,
-squeezenet1_1, squeezenet1_0) or a path whose file name starts with one
+MODEL is a torchvision name (resnet50, resnet18, vgg16, googlenet, mobilenet_v2,
+squeezenet1_1, squeezenet1_0, alexnet) or a path whose file name starts with one
 (/tmp/dnnc-models/resnet50.onnx -> resnet50), so that bench/run.sh can pass the
-same argument to all three tools. The model is built with weights=None (random
+same argument to all three tools. A file name with "-bN" after the model's name
+(resnet50-b8.onnx, as tools/onnx/export_torchvision.py --batch 8 names it) sets
+the batch to N unless --batch is given. The model is built with weights=None (random
 initialisation, seed 0): latency does not depend on the weight values.
 --config prints torch.__config__.show() and the BLAS library that the process
 has loaded, then exits.
@@ -38,7 +40,8 @@ import time
 
 BLAS_DIRS = {"reference": "/usr/lib/x86_64-linux-gnu/blas",
              "openblas": "/usr/lib/x86_64-linux-gnu/openblas-openmp"}
-MODELS = ["resnet50", "googlenet", "mobilenet_v2", "squeezenet1_1", "squeezenet1_0", "vgg16"]
+MODELS = ["resnet50", "resnet18", "googlenet", "mobilenet_v2", "squeezenet1_1", "squeezenet1_0",
+          "vgg16", "alexnet"]
 
 
 def model_name(arg):
@@ -48,6 +51,13 @@ def model_name(arg):
         if base == m or base.startswith(m + ".") or base.startswith(m + "-"):
             return m
     raise SystemExit(f"torch_bench: '{arg}' names none of {', '.join(MODELS)}")
+
+
+def batch_of(arg, name):
+    """N from a file name M-bN.onnx (or M-bN), else 1."""
+    import re
+    m = re.match(re.escape(name) + r"-b(\d+)(\.|-|$)", os.path.basename(arg))
+    return int(m.group(1)) if m else 1
 
 
 def loaded_blas():
@@ -79,6 +89,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="batch size (default: N of a file name M-bN.onnx, else 1)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--config", action="store_true")
     ap.add_argument("--blas", choices=["system", "reference", "openblas"], default="system")
@@ -109,10 +121,13 @@ def main():
         ap.error("--threads and --runs must be >= 1, --warmup >= 0")
 
     name = model_name(a.model)
+    batch = a.batch if a.batch is not None else batch_of(a.model, name)
+    if batch < 1:
+        ap.error("--batch must be >= 1")
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = build(name).eval()
-    x = torch.rand(1, 3, 224, 224) * 2 - 1
+    x = torch.rand(batch, 3, 224, 224) * 2 - 1
 
     times = []
     with torch.inference_mode():
@@ -125,13 +140,13 @@ def main():
     med = statistics.median(times)
     if a.json:
         print(json.dumps({
-            "runtime": "pytorch", "version": torch.__version__, "model": name,
+            "runtime": "pytorch", "version": torch.__version__, "model": name, "batch": batch,
             "threads": torch.get_num_threads(), "runs": a.runs, "warmup": a.warmup,
             "median_ms": round(med, 3), "min_ms": round(min(times), 3),
             "max_ms": round(max(times), 3), "blas": loaded_blas(),
         }))
     else:
-        print(f"{name}: torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+        print(f"{name}, batch {batch}: torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
               f"median {med:.3f} ms of {a.runs} runs (min {min(times):.3f}, "
               f"max {max(times):.3f})")
 

@@ -36,6 +36,17 @@ INLINE vf loadv(const float *p)
 
 INLINE void storev(float *p, vf v) { copy_bytes(p, &v, sizeof v); }
 
+/* x in every lane, a plain broadcast: (vf){0} + x would cost an addition
+ * in every use (0 + x is not x for x = -0, so it cannot be folded away),
+ * one for every two multiply-adds of the GEMM micro-kernel. */
+INLINE vf splatv(float x)
+{
+    vf v;
+    for (int l = 0; l < DNNK_LANES; l++)
+        v[l] = x;
+    return v;
+}
+
 INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* Element-wise and copying kernels: units are chunks of DNNK_CHUNK

@@ -39,7 +39,7 @@ INLINE void micro_kernel(const float *A, const float *B, int64_t ldb, int64_t K,
     for (int64_t k = 0; k < K; k++) {
         vf b0 = loadv(B + k * ldb), b1 = loadv(B + k * ldb + DNNK_LANES);
         for (int r = 0; r < DNNK_MR; r++) {
-            vf a = (vf){0} + A[k * DNNK_MR + r];
+            vf a = splatv(A[k * DNNK_MR + r]);
             acc[r][0] = acc[r][0] + a * b0;
             acc[r][1] = acc[r][1] + a * b1;
         }

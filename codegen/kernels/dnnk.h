@@ -64,8 +64,16 @@ typedef struct dnnk_conv_desc {
  * time (dnnk_packed_winograd_weights). */
 typedef struct dnnk_winograd_desc {
     dnnk_conv_desc conv;
-    int64_t m; /* the output tile: 2 or 4 */
+    int64_t m; /* the output tile: 2, 4 or 6 */
 } dnnk_winograd_desc;
+
+/* dnnk_conv_fft: a conv with stride 1 and dilation 1 by tiled overlap-save
+ * FFT of size t, kernels smaller than t. ptrs as dnnk_conv's, the weights
+ * transformed at compile time (dnnk_packed_fft_weights). */
+typedef struct dnnk_fft_desc {
+    dnnk_conv_desc conv;
+    int64_t t; /* the transform size: 8, 16 or 32 */
+} dnnk_fft_desc;
 
 /* dnnk_fc. ptrs: out, in, [residual], weights, [bias]. */
 typedef struct dnnk_fc_desc {
@@ -283,6 +291,81 @@ static inline int64_t dnnk_packed_winograd_weights(int64_t filters, int64_t grou
                                                    int64_t m)
 {
     return dnnk_packed_conv_weights(filters, groups, (m + 2) * (m + 2) * channels);
+}
+
+/* FFT conv: the largest transform the kernel runs. */
+#define DNNK_FFT_MAX 32
+
+/* Coefficients kept of a real t x t spectrum, t x (t/2 + 1) (the others
+ * are their complex conjugates). */
+static inline int64_t dnnk_fft_bins(int64_t t) { return t * (t / 2 + 1); }
+
+/* Output tiles of a transform of size t: (t - kh + 1) x (t - kw + 1),
+ * tiles_across per row of tiles, numbered row by row. */
+static inline int64_t dnnk_fft_tile_h(const dnnk_fft_desc *d) { return d->t - d->conv.win.kernel[0] + 1; }
+static inline int64_t dnnk_fft_tile_w(const dnnk_fft_desc *d) { return d->t - d->conv.win.kernel[1] + 1; }
+
+static inline int64_t dnnk_fft_across(const dnnk_fft_desc *d)
+{
+    return dnnk_ceil_div(d->conv.out.dims[3], dnnk_fft_tile_w(d));
+}
+
+static inline int64_t dnnk_fft_tiles(const dnnk_fft_desc *d)
+{
+    return dnnk_fft_across(d) * dnnk_ceil_div(d->conv.out.dims[2], dnnk_fft_tile_h(d));
+}
+
+/* Filters whose spectra sums one unit keeps on the stack (whole MR panels):
+ * each unit transforms its input tiles once for this many filters, so
+ * more is faster, and the sums take t (t/2 + 1) complex vectors each, so
+ * fewer as t grows (codegen/kernels/fft_conv.c sizes its stack by them). */
+#define DNNK_FFT_FILTERS(t) ((t) <= 8 ? 96 : (t) <= 16 ? 36 : 12)
+
+static inline int64_t dnnk_fft_block_filters(int64_t t) { return DNNK_FFT_FILTERS(t); }
+
+static inline int64_t dnnk_fft_filter_blocks(const dnnk_fft_desc *d)
+{
+    return dnnk_ceil_div(d->conv.out.dims[1] / d->conv.groups, dnnk_fft_block_filters(d->t));
+}
+
+/* Channels whose spectra one unit keeps on the stack at once: the GEMM
+ * micro-kernel runs over them, so more load and store each sum fewer
+ * times; the packed filters are laid out in blocks of as many. */
+#define DNNK_FFT_CHANNELS(t) ((t) <= 8 ? 16 : (t) <= 16 ? 8 : 2)
+
+/* FFT conv: units are (image, group, block of nr / 2 output tiles, block
+ * of filters), the tiles of a block in the lanes of one vector. */
+static inline int64_t dnnk_fft_units(const dnnk_fft_desc *d)
+{
+    int64_t tile_blocks = dnnk_ceil_div(dnnk_fft_tiles(d), d->conv.nr / 2);
+    return d->conv.out.dims[0] * d->conv.groups * tile_blocks * dnnk_fft_filter_blocks(d);
+}
+
+/* Packed FFT filters, conj(W) / t^2 with W the t x t transform of every
+ * filter and channel plane zero-padded: per group, per block of
+ * DNNK_FFT_CHANNELS(t) channels (the last may be short, cb channels),
+ * [t (t/2 + 1)][ceil(Fg / MR)][cb][re, im][MR], so that each coefficient's
+ * products are a complex GEMM over the channels, read in the order the
+ * kernel runs them; missing filters of the last panel zero. */
+static inline int64_t dnnk_packed_fft_weights(int64_t filters, int64_t groups, int64_t channels, int64_t t)
+{
+    return dnnk_packed_conv_weights(filters, groups, 2 * dnnk_fft_bins(t) * channels);
+}
+
+/* The channels of the block of channels that starts at c0. */
+static inline int64_t dnnk_fft_block_size(int64_t t, int64_t channels, int64_t c0)
+{
+    return channels - c0 < DNNK_FFT_CHANNELS(t) ? channels - c0 : DNNK_FFT_CHANNELS(t);
+}
+
+/* Where the filter spectra of group g, channel block c0 (a multiple of
+ * DNNK_FFT_CHANNELS(t)) and coefficient k start: the panels of the group
+ * follow, each cb x 2 x MR floats. */
+static inline int64_t dnnk_fft_weights_at(int64_t filters_per_group, int64_t channels, int64_t t, int64_t g,
+                                          int64_t c0, int64_t k)
+{
+    int64_t panels = dnnk_ceil_div(filters_per_group, DNNK_MR), bins = dnnk_fft_bins(t);
+    return ((g * channels + c0) * bins + k * dnnk_fft_block_size(t, channels, c0)) * panels * 2 * DNNK_MR;
 }
 
 static inline int64_t dnnk_chunks(const dnnk_tensor *t) { return dnnk_ceil_div(dnnk_count(t), DNNK_CHUNK); }

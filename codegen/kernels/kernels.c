@@ -11,6 +11,7 @@
 
 #include "conv.c"
 #include "eltwise.c"
+#include "fft_conv.c"
 #include "norm.c"
 #include "pool.c"
 #include "quant.c"

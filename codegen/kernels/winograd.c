@@ -1,4 +1,4 @@
-/* Convolution by Winograd F(m x m, 3 x 3) for m = 2 and 4 (Lavin & Gray,
+/* Convolution by Winograd F(m x m, 3 x 3) for m = 2, 4 and 6 (Lavin & Gray,
  * "Fast Algorithms for Convolutional Neural Networks", 2016; survey V-A):
  * Y = A^T [sum over channels of U (.) V] A per m x m output tile, with
  * U = G g G^T packed at compile time (codegen/llvm/pack.c) and
@@ -6,31 +6,35 @@
  * channels are alpha^2 GEMMs (filters x tiles, reduced over channels), run
  * by the im2col conv's micro-kernel (conv.c) on NR tiles at a time.
  *
- * The transforms are Lavin & Gray's matrices written out as sums, so that
- * their zeros and ones cost nothing; the reference executor builds its own
- * from the interpolation points (runtime/reference/winograd.c) and the
- * tests compare the two. */
+ * The transforms are written out as sums, so that their zeros and ones
+ * cost nothing: Lavin & Gray's matrices for m = 2 and 4, and for m = 6 the
+ * ones the interpolation points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity
+ * give (their entries are multiples of 1/32, exact in float). The
+ * reference executor builds its own from the same points
+ * (runtime/reference/winograd.c) and the tests compare the two. */
 #include "common.h"
 
-#define WINO_MAX_A2 36 /* alpha^2 of F(4x4, 3x3) */
+#define WINO_MAX_A2 64 /* alpha^2 of F(6x6, 3x3) */
 /* Channels whose transformed tiles wait on the stack at once. */
 #define WINO_CB 16
 #define WINO_FILTERS (DNNK_WINOGRAD_PANELS * DNNK_MR)
 
-INLINE vf wino_splat(float x) { return (vf){0} + x; }
 
-/* y = B^T x for one alpha-vector x (elements xs apart) into y (ys apart). */
-INLINE void wino_input_1d(int64_t m, const vf *x, int64_t xs, vf *y, int64_t ys)
+/* y = B^T x for one alpha-vector x (elements xs apart) into y (ys apart),
+ * per tile size: */
+INLINE void wino_input_f2(const vf *x, int64_t xs, vf *y, int64_t ys)
 {
     vf x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs];
-    if (m == 2) {
-        y[0] = x0 - x2;
-        y[ys] = x1 + x2;
-        y[2 * ys] = x2 - x1;
-        y[3 * ys] = x1 - x3;
-        return;
-    }
-    vf x4 = x[4 * xs], x5 = x[5 * xs], two = wino_splat(2), four = wino_splat(4), five = wino_splat(5);
+    y[0] = x0 - x2;
+    y[ys] = x1 + x2;
+    y[2 * ys] = x2 - x1;
+    y[3 * ys] = x1 - x3;
+}
+
+INLINE void wino_input_f4(const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    vf x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs], x4 = x[4 * xs], x5 = x[5 * xs];
+    vf two = splatv(2), four = splatv(4), five = splatv(5);
     y[0] = four * x0 - five * x2 + x4;
     y[ys] = x4 + x3 - four * (x1 + x2);
     y[2 * ys] = x4 - x3 + four * (x1 - x2);
@@ -39,21 +43,81 @@ INLINE void wino_input_1d(int64_t m, const vf *x, int64_t xs, vf *y, int64_t ys)
     y[5 * ys] = four * x1 - five * x3 + x5;
 }
 
-/* y = A^T x: the m outputs of one alpha-vector of products. */
-INLINE void wino_output_1d(int64_t m, const vf *x, int64_t xs, vf *y, int64_t ys)
+/* Rows 1 to 6 of B^T pair up as even + odd and even - odd, the points p
+ * and -p: the even part holds x2, x4, x6, the odd part x1, x3, x5. Every
+ * entry keeps its magnitude (no term is added and taken away again), so
+ * the error bound on absolute values holds as for the plain sums. */
+INLINE void wino_input_f6(const vf *x, int64_t xs, vf *y, int64_t ys)
 {
     vf x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs];
-    if (m == 2) {
-        y[0] = x0 + x1 + x2;
-        y[ys] = x1 - x2 - x3;
-        return;
-    }
-    vf x4 = x[4 * xs], x5 = x[5 * xs];
+    vf x4 = x[4 * xs], x5 = x[5 * xs], x6 = x[6 * xs], x7 = x[7 * xs];
+    vf k21_4 = splatv(5.25f), k17_4 = splatv(4.25f), k5_2 = splatv(2.5f);
+    vf e1 = x2 + x6 - k17_4 * x4, o1 = x1 + x5 - k17_4 * x3;
+    vf e2 = splatv(0.25f) * x2 - splatv(1.25f) * x4 + x6;
+    vf o2 = splatv(0.5f) * x1 - k5_2 * x3 + splatv(2) * x5;
+    vf e3 = splatv(4) * x2 - splatv(5) * x4 + x6;
+    vf o3 = splatv(2) * x1 - k5_2 * x3 + splatv(0.5f) * x5;
+    y[0] = x6 - x0 + k21_4 * (x2 - x4);
+    y[ys] = e1 + o1;
+    y[2 * ys] = e1 - o1;
+    y[3 * ys] = e2 + o2;
+    y[4 * ys] = e2 - o2;
+    y[5 * ys] = e3 + o3;
+    y[6 * ys] = e3 - o3;
+    y[7 * ys] = x7 - x1 + k21_4 * (x3 - x5);
+}
+
+INLINE void wino_input_1d(int64_t m, const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    if (m == 2)
+        wino_input_f2(x, xs, y, ys);
+    else if (m == 4)
+        wino_input_f4(x, xs, y, ys);
+    else
+        wino_input_f6(x, xs, y, ys);
+}
+
+/* y = A^T x: the m outputs of one alpha-vector of products. Row i of A^T
+ * is p^i at the points p, so the points p and -p share their sum (even
+ * rows) or difference (odd rows). */
+INLINE void wino_output_f2(const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    vf x1 = x[xs], x2 = x[2 * xs];
+    y[0] = x[0] + x1 + x2;
+    y[ys] = x1 - x2 - x[3 * xs];
+}
+
+INLINE void wino_output_f4(const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    vf x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs], x4 = x[4 * xs], x5 = x[5 * xs];
     vf s12 = x1 + x2, d12 = x1 - x2, s34 = x3 + x4, d34 = x3 - x4;
     y[0] = x0 + s12 + s34;
-    y[ys] = d12 + wino_splat(2) * d34;
-    y[2 * ys] = s12 + wino_splat(4) * s34;
-    y[3 * ys] = d12 + wino_splat(8) * d34 + x5;
+    y[ys] = d12 + splatv(2) * d34;
+    y[2 * ys] = s12 + splatv(4) * s34;
+    y[3 * ys] = d12 + splatv(8) * d34 + x5;
+}
+
+INLINE void wino_output_f6(const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    vf x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs];
+    vf x4 = x[4 * xs], x5 = x[5 * xs], x6 = x[6 * xs], x7 = x[7 * xs];
+    vf s12 = x1 + x2, d12 = x1 - x2, s34 = x3 + x4, d34 = x3 - x4, s56 = x5 + x6, d56 = x5 - x6;
+    y[0] = x0 + s12 + s34 + s56;
+    y[ys] = d12 + splatv(2) * d34 + splatv(0.5f) * d56;
+    y[2 * ys] = s12 + splatv(4) * s34 + splatv(0.25f) * s56;
+    y[3 * ys] = d12 + splatv(8) * d34 + splatv(0.125f) * d56;
+    y[4 * ys] = s12 + splatv(16) * s34 + splatv(0.0625f) * s56;
+    y[5 * ys] = d12 + splatv(32) * d34 + splatv(0.03125f) * d56 + x7;
+}
+
+INLINE void wino_output_1d(int64_t m, const vf *x, int64_t xs, vf *y, int64_t ys)
+{
+    if (m == 2)
+        wino_output_f2(x, xs, y, ys);
+    else if (m == 4)
+        wino_output_f4(x, xs, y, ys);
+    else
+        wino_output_f6(x, xs, y, ys);
 }
 
 /* V = B^T d B for alpha x alpha tiles d (row-major, one vector of tiles
@@ -200,8 +264,12 @@ INLINE void wino_write_outputs(const dnnk_winograd_desc *d, const float *M, cons
 
 /* ptrs: out, in, [residual], transformed filters, [bias]. The products of
  * a unit wait on the stack until every channel is summed: M holds
- * alpha^2 x WINO_FILTERS x NR floats and V alpha^2 x WINO_CB x NR (221 and
- * 74 KiB with AVX-512's NR of 32, half that otherwise). */
+ * alpha^2 x WINO_FILTERS x NR floats and V alpha^2 x WINO_CB x NR, sized for
+ * F(6x6)'s alpha^2 of 64 whatever the tile (384 and 128 KiB with AVX-512's
+ * NR of 32, half that otherwise), well within the 8 MiB of a pool thread.
+ * A block of 24 filters for F(6x6) would halve M but transform every input
+ * window twice as often: a third slower, measured on a 256-channel 56x56
+ * layer. */
 KERNEL dnnk_conv_winograd(const dnnk_winograd_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
     const dnnk_conv_desc *c = &d->conv;

@@ -79,6 +79,15 @@ KernelBinding *bind_graph(const Graph *g, KernelIsa isa, char *err, size_t errsz
             free(b);
             return NULL;
         }
+        /* The fast kernels compute only what their algorithm can (the FFT's
+         * tiles would be empty for a kernel as large as the transform):
+         * select-algo refuses the rest, and a graph that skipped it too. */
+        char why[256];
+        if (n->op == OP_CONV && !conv_algo_applies(algo, &n->attr.conv, layer_tile(n), why, sizeof why)) {
+            snprintf(err, errsz, "layer '%s': %s cannot compute it: %s", n->name, conv_algo_name(algo), why);
+            free(b);
+            return NULL;
+        }
         size_t k = (size_t)(row - rows);
         b[i] = (KernelBinding){row, functions[k].describe, functions[k].pack};
     }

@@ -98,6 +98,17 @@ int describe_conv_winograd(const CallSite *s, KernelCall *c, dnnk_winograd_desc 
     return 1;
 }
 
+/* The conv's descriptor and the transform size that select-algo recorded
+ * (the default on a graph that did not go through it); units over tiles
+ * and filters instead of pixels. */
+int describe_conv_fft(const CallSite *s, KernelCall *c, dnnk_fft_desc *d)
+{
+    describe_conv(s, c, &d->conv);
+    d->t = conv_algo_tile(ALGO_FFT, s->n->ann.algo_tile, &s->n->attr.conv);
+    c->units = dnnk_fft_units(d);
+    return 1;
+}
+
 int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
 {
     const FcAttrs *a = &s->n->attr.fc;

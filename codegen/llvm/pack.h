@@ -18,9 +18,18 @@ typedef size_t (*PackFn)(const Graph *g, const Node *n, int k, void *out);
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out);
 
 /* conv filters [F][Cg][3][3] of a Winograd F(m x m, 3 x 3) layer (m its
- * recorded tile, 2 or 4) -> U = G g G^T in the panels of
+ * recorded tile, 2, 4 or 6) -> U = G g G^T in the panels of
  * dnnk_packed_winograd_weights (dnnk.h): alpha^2 / 9 times the filters'
- * size (4 for m = 4), plus the panels' padding; the bias as stored. */
+ * size (4 for m = 4, 7.1 for m = 6), plus the panels' padding; the bias as
+ * stored. */
 size_t pack_winograd_filters(const Graph *g, const Node *n, int k, void *out);
+
+/* conv filters [F][Cg][kh][kw] of an FFT layer (T its recorded transform
+ * size, 8 to 32) -> conj(W) / T^2, W the T x T transform of each filter
+ * plane zero-padded, computed in double and rounded once, in the panels of
+ * dnnk_packed_fft_weights (dnnk.h): 2 T (T/2 + 1) / (kh kw) times the
+ * filters' size (11.5 for 5x5 at T = 16), plus the panels' padding; the
+ * bias as stored. */
+size_t pack_fft_filters(const Graph *g, const Node *n, int k, void *out);
 
 #endif

@@ -97,6 +97,19 @@ static ConvAlgo core_of(const Node *n, int *tile)
     return algo;
 }
 
+size_t conv_algo_work_bytes(const ConvAttrs *at, AlgoChoice c, const Shape *is, const Shape *os)
+{
+    if (!cores[c.algo].work_bytes)
+        return 0;
+    return cores[c.algo].work_bytes(at, conv_algo_tile(c.algo, c.tile, at), is, os);
+}
+
+void conv_algo_sums(const ConvAttrs *at, AlgoChoice c, const Shape *is, const Shape *os,
+                    const float *in, const float *w, double *acc, void *work)
+{
+    cores[c.algo].run(at, conv_algo_tile(c.algo, c.tile, at), is, os, in, w, acc, work);
+}
+
 size_t conv_work_bytes(const Graph *g, const Node *n)
 {
     int tile;

@@ -2,6 +2,7 @@
 #ifndef DNNC_REF_KERNELS_H
 #define DNNC_REF_KERNELS_H
 
+#include "conv_algo.h"
 #include "graph.h"
 
 /* Buffers are untyped: each holds elements of its tensor's type (f32, i8,
@@ -63,6 +64,13 @@ void fft_conv_with_work(const ConvAttrs *at, int fft_size, const Shape *is, cons
                         const float *in, const float *w, double *acc, void *work);
 void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
                  double *acc_out);
+/* conv_core's sums by the plain implementation of algorithm c (which must
+ * apply to `at`): what ref_conv runs for a conv with that @algo. work holds
+ * conv_algo_work_bytes (SIZE_MAX: too large). select-algo measures a fast
+ * algorithm's error on a layer with these. */
+size_t conv_algo_work_bytes(const ConvAttrs *at, AlgoChoice c, const Shape *is, const Shape *os);
+void conv_algo_sums(const ConvAttrs *at, AlgoChoice c, const Shape *is, const Shape *os,
+                    const float *in, const float *w, double *acc, void *work);
 /* The working memory ref_conv needs for conv n beyond its accumulators: the
  * transformed filters and tiles of its @algo (conv.c). */
 size_t conv_work_bytes(const Graph *g, const Node *n);

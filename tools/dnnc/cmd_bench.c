@@ -9,20 +9,9 @@
 #include "jit.h"
 #include "json.h"
 #include "peak.h"
+#include "profile_marks.h"
 #include "progress.h"
 #include "stats.h"
-
-/* Called by the generated code after each kernel call (CodegenOptions.profile). */
-#define MAX_MARKS 65536
-static double mark_time[MAX_MARKS];
-static int mark_count;
-void dnnc_profile_mark(int k);
-void dnnc_profile_mark(int k)
-{
-    if (k >= 0 && k < MAX_MARKS)
-        mark_time[k] = now_seconds();
-    mark_count = k + 1 > mark_count ? k + 1 : mark_count;
-}
 
 typedef struct BenchArgs {
     const char *model;
@@ -81,18 +70,6 @@ static int check_args(BenchArgs *a)
     if (a->model && !a->weights.weights && !a->weights.random && !model_is_onnx(a->model))
         a->weights.random = true, a->weights.seed = 0;
     return OPTIONS_PARSED;
-}
-
-static int compare_doubles(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, compare_doubles);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 typedef struct Timing {
@@ -162,14 +139,14 @@ static bool time_runs(JitModel *j, const BenchArgs *a, dnnrt_pool *pool, const B
     Progress p;
     progress_start(&p, "timing", a->warmup + a->runs);
     for (int r = 0; rc == 0 && r < a->warmup + a->runs; r++) {
-        mark_count = 0;
+        profile_marks_reset();
         double t0 = now_seconds();
         rc = jit_run(j, (const void *const *)b->in, (void *const *)b->out, pool);
         double dt = now_seconds() - t0;
         if (r >= a->warmup) {
             runs[r - a->warmup] = dt;
-            for (int k = 0; a->per_layer && k < calls && k < mark_count; k++)
-                layer[(size_t)k * (size_t)a->runs + (size_t)(r - a->warmup)] = mark_time[k] - (k ? mark_time[k - 1] : t0);
+            for (int k = 0; a->per_layer && k < calls && k < profile_marks_count(); k++)
+                layer[(size_t)k * (size_t)a->runs + (size_t)(r - a->warmup)] = profile_mark_seconds(k, t0);
         }
         progress_step(&p, r + 1);
     }
@@ -191,10 +168,10 @@ static bool time_model(JitModel *j, const Graph *g, const BenchArgs *a, dnnrt_po
     bool ok = runs && layer && t->layer_s && alloc_buffers(g, &b) &&
               time_runs(j, a, pool, &b, runs, layer, calls);
     if (ok) {
-        t->median_s = median(runs, a->runs);
+        t->median_s = median_of(runs, a->runs);
         t->min_s = runs[0];
         for (int k = 0; a->per_layer && k < calls; k++)
-            t->layer_s[k] = median(layer + (size_t)k * n_runs, a->runs);
+            t->layer_s[k] = median_of(layer + (size_t)k * n_runs, a->runs);
     }
     free_buffers(&b);
     free(runs), free(layer);
@@ -285,6 +262,7 @@ int cmd_bench(int argc, char **argv)
         return EXIT_OK;
     }
     Model m;
+    a.pipeline.threads = a.threads;
     if (!model_prepare(a.model, &a.weights, &a.pipeline, true, &m))
         return EXIT_INPUT_ERROR;
     char err[1024];

@@ -345,6 +345,7 @@ int cmd_run(int argc, char **argv)
     if (rc != OPTIONS_PARSED)
         return rc;
     Model m;
+    a.pipeline.threads = a.threads ? a.threads : 1; /* run's default */
     if (!model_prepare(a.model, &a.weights, &a.pipeline, true, &m))
         return EXIT_INPUT_ERROR;
     const Graph *g = m.graph;

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "autotune.h"
 #include "memory.h"
 #include "onnx_import.h"
 #include "oom.h"
@@ -147,6 +149,51 @@ static bool target_fits(const Graph *g, const Target *t, const ModelArgs *o, Dia
     return fits(&need, memory_weights(g).bytes, what, o, d);
 }
 
+/* --autotune: the measurements select-algo reads and extends. */
+typedef struct Tuning {
+    AlgoChoices choices;
+    AutotuneContext context;
+    AlgoTuning pass;
+    int known; /* shapes in the file before the pipeline */
+} Tuning;
+
+/* The threads the code will run on: run's and bench's --threads, else
+ * (compile, dump, stats) this machine's cores. */
+static int run_threads(const PipelineArgs *p)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return p->threads ? p->threads : cores > 0 ? (int)cores : 1;
+}
+
+static bool tuning_start(const PipelineArgs *p, Tuning *t, Diag *d)
+{
+    if (!algo_choices_load(p->autotune, &t->choices, d))
+        return false;
+    t->context.threads = run_threads(p);
+    t->pass = (AlgoTuning){&t->choices, t->context.threads, autotune_machine(), autotune_measure,
+                           &t->context};
+    t->known = t->choices.n;
+    return true;
+}
+
+/* Writes the file back when shapes were measured, and says so. */
+static bool tuning_finish(const PipelineArgs *p, Tuning *t, bool ok, Diag *d)
+{
+    if (ok && t->choices.changed) {
+        char err[512];
+        if (!algo_choices_save(&t->choices, p->autotune, err, sizeof err)) {
+            diag_error(d, SRCLOC_NONE, "--autotune: %s", err);
+            ok = false;
+        } else {
+            fprintf(stderr, "dnnc: --autotune: timed %d new conv shape%s on %d thread%s, kept in %s\n",
+                    t->choices.n - t->known, t->choices.n - t->known == 1 ? "" : "s",
+                    t->context.threads, t->context.threads == 1 ? "" : "s", p->autotune);
+        }
+    }
+    algo_choices_free(&t->choices);
+    return ok;
+}
+
 bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool runs, Diag *d)
 {
     PassOptions po = {
@@ -155,9 +202,20 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
         .diag = d,
         .arch = p->arch,
         .map = p->map,
+        .max_conv_error = p->max_conv_error,
+        .prefer_algo = p->conv_algo.algo,
+        .prefer_tile = p->conv_algo.tile,
+        .threads = run_threads(p),
     };
-    if (pipeline_run(m->graph, &po, &p->passes) &&
-        (!runs || (target_check_graph(p->target, m->graph, d) && target_fits(m->graph, p->target, o, d))))
+    Tuning tuning;
+    bool ok = !p->autotune || tuning_start(p, &tuning, d);
+    if (ok && p->autotune)
+        po.tuning = &tuning.pass;
+    ok = ok && pipeline_run(m->graph, &po, &p->passes);
+    if (p->autotune)
+        ok = tuning_finish(p, &tuning, ok, d) && ok;
+    if (ok && (!runs || (target_check_graph(p->target, m->graph, d) &&
+                         target_fits(m->graph, p->target, o, d))))
         return true;
     model_free(m);
     return false;

@@ -42,6 +42,12 @@ typedef struct PipelineArgs {
      * the defaults. */
     const struct ArchSet *arch;
     const struct MapOptions *map;
+    double max_conv_error;   /* --max-conv-error; 0: the default */
+    const char *autotune;    /* --autotune FILE */
+    AlgoChoice conv_algo;    /* --conv-algo; ALGO_AUTO: not given */
+    /* The threads the compiled code will run on, for --autotune's
+     * measurements: run's and bench's --threads; 0: this machine's cores. */
+    int threads;
 } PipelineArgs;
 
 /* --target NAME: a separate table because dnnc map, which always maps onto

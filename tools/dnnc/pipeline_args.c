@@ -1,6 +1,9 @@
 /* The pipeline options every command that takes a model shares: --target,
  * -O and the pass manager's options (passes/pipeline.h), checked against
  * the target's pipeline before any model is read. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
@@ -75,6 +78,44 @@ static bool parse_print_after(void *section, const char *value, const OptionUse 
     return mark_passes(((PipelineArgs *)section)->passes.print_after, value, u);
 }
 
+static bool parse_max_conv_error(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    char *end;
+    errno = 0;
+    double e = strtod(value, &end);
+    if (!*value || *end || errno || !(e > 0) || !isfinite(e))
+        return option_error(u, "--max-conv-error needs a positive number (an error relative to a "
+                               "layer's largest output, such as 1e-4), got '%s'", value);
+    p->max_conv_error = e;
+    return true;
+}
+
+/* "winograd", "winograd/4", "im2col": an algorithm, with a tile or its
+ * default. */
+static bool parse_conv_algo(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    AlgoChoice c = {ALGO_AUTO, 0};
+    bool ok = conv_algo_from_name(value, &c.algo) ||
+              algo_choice_parse(value, strlen(value), &c);
+    if (!ok || c.algo == ALGO_AUTO)
+        return option_error(u, "--conv-algo takes direct, im2col, winograd or fft, with a tile as "
+                               "in winograd/4 or fft/16 (winograd: 2, 4 or 6; fft: 4 to 64), got '%s'",
+                            value);
+    p->conv_algo = c;
+    return true;
+}
+
+static bool parse_autotune(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    if (!*value)
+        return option_error(u, "--autotune needs a file name");
+    p->autotune = value;
+    return true;
+}
+
 const Option pipeline_options[] = {
     {NULL, 'O', "LEVEL", "optimisation level 0 to 3, also written -O2", OPTION_CALL(parse_level)},
     {"passes", 0, "P1,P2,..", "run these optimisation passes, in this order, instead of -O's\n"
@@ -91,8 +132,31 @@ const Option pipeline_options[] = {
      OPTION_FLAG(PipelineArgs, passes.verify_each)},
     {"pass-stats", 0, NULL, "print what every pass changed and its time, to stderr",
      OPTION_FLAG(PipelineArgs, passes.stats)},
+    {"max-conv-error", 0, "E", "never choose a fast convolution (Winograd, FFT) whose error,\n"
+                               "measured on the layer, exceeds E of its largest output\n"
+                               "(default 1e-4); @algo on a layer is not held to it",
+     OPTION_CALL(parse_max_conv_error)},
+    {"conv-algo", 0, "ALGO", "run every conv without @algo by ALGO where it can (direct,\n"
+                             "im2col, winograd, fft; a tile as in winograd/4), as if\n"
+                             "@algo said so; elsewhere the choice is as usual",
+     OPTION_CALL(parse_conv_algo)},
+    {"autotune", 0, "FILE", "choose each conv's algorithm by timing every candidate on this\n"
+                            "machine (target cpu); the times are kept in FILE, and shapes\n"
+                            "already there are not measured again",
+     OPTION_CALL(parse_autotune)},
     OPTIONS_END,
 };
+
+/* Whether target t has a conv kernel for --conv-algo's algorithm and tile. */
+static bool target_has_conv_algo(const Target *t, AlgoChoice c)
+{
+    int n = 0;
+    const KernelRow *rows = t->registry ? t->registry(&n) : NULL;
+    for (int k = 0; k < n; k++)
+        if (rows[k].op == OP_CONV && rows[k].algo == c.algo && kernel_row_has_tile(&rows[k], c.tile))
+            return true;
+    return false;
+}
 
 static int finish(PipelineArgs *p, const char *cmd, const char *default_target, DefaultLevel level)
 {
@@ -100,6 +164,14 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
         p->target = target_find(default_target);
     if (!p->opt_given)
         p->passes.opt_level = level == LEVEL_AS_WRITTEN ? 0 : p->target->default_opt_level;
+    char algo[32];
+    algo_choice_text(p->conv_algo, algo, sizeof algo);
+    if (p->conv_algo.algo != ALGO_AUTO && !target_has_conv_algo(p->target, p->conv_algo))
+        return usage_error(cmd, "--conv-algo %s: target %s has no conv kernel for it", algo,
+                           p->target->name);
+    if (p->autotune && p->target != target_find("cpu"))
+        return usage_error(cmd, "--autotune times the cpu target's kernels on this machine; target "
+                                "%s has none to time", p->target->name);
     /* Checked now, before the model is read: these are usage errors. */
     PassId plan[PIPELINE_MAX];
     int n;

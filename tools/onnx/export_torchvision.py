@@ -12,14 +12,19 @@ For every model M it writes, into OUT_DIR (default /tmp/dnnc-models):
                     the model in eval mode)
     M-folded.onnx   the default export (training=EVAL): torch 1.13 folds every
                     BatchNormalization into the Conv before it
-    M.input.npy     float32 [1, 3, H, W], uniform in [-1, 1)
+    M.input.npy     float32 [N, 3, H, W] (N = --batch, default 1), uniform in [-1, 1)
     M.expected.npy  float32, PyTorch's output for M.input.npy (eval mode)
 
 Models: resnet50, googlenet, mobilenet_v2, squeezenet1_1, vgg16 (torchvision,
 weights=None; googlenet with aux_logits=False, init_weights=True), and tiny,
 the purpose-built small CNN committed under tests/onnx/models/ (conv, batch
 norm, relu, max pooling, a residual add, global average pooling, flatten,
-linear, softmax). squeezenet1_0 is also available but not in the default set.
+linear, softmax). squeezenet1_0, resnet18 and alexnet (used by bench/run.sh)
+are also available but not in the default set.
+
+With --batch N (default 1) the input is [N, 3, H, W] (the model's batch is
+static in the .onnx) and, for N > 1, every file name gets "-bN" after the
+model's name (resnet50-b8.onnx, resnet50-b8.input.npy, ...).
 
 Weights: torchvision's own random initialisation after torch.manual_seed(SEED)
 (seeded again for every model, so each model is independent of which others
@@ -132,6 +137,10 @@ def build(name):
         model, size = tv.squeezenet1_1(weights=None), 224
     elif name == "vgg16":
         model, size = tv.vgg16(weights=None), 224
+    elif name == "resnet18":
+        model, size = tv.resnet18(weights=None), 224
+    elif name == "alexnet":
+        model, size = tv.alexnet(weights=None), 224
     else:
         raise SystemExit(f"unknown model '{name}'")
     # Non-trivial batch-norm parameters and statistics (see the docstring).
@@ -148,9 +157,9 @@ def build(name):
     return model, size
 
 
-def make_input(size):
+def make_input(size, batch=1):
     rng = np.random.default_rng(SEED + 2)
-    return rng.uniform(-1.0, 1.0, size=(1, 3, size, size)).astype(np.float32)
+    return rng.uniform(-1.0, 1.0, size=(batch, 3, size, size)).astype(np.float32)
 
 
 def export(model, x, path, opset, bn):
@@ -170,13 +179,13 @@ def op_counts(path):
     return counts
 
 
-def write_model(name, out_dir, opset, folded, stem=None, f64=False):
+def write_model(name, out_dir, opset, folded, stem=None, f64=False, batch=1):
     """Exports `name` into out_dir; returns the file paths."""
     model, size = build(name)
-    x = make_input(size)
+    x = make_input(size, batch)
     with torch.no_grad():
         y = model(torch.from_numpy(x)).numpy().astype(np.float32)
-    stem = stem or name
+    stem = stem or (name if batch == 1 else f"{name}-b{batch}")
     paths = {"onnx": os.path.join(out_dir, stem + ".onnx"),
              "input": os.path.join(out_dir, stem + ".input.npy"),
              "expected": os.path.join(out_dir, stem + ".expected.npy")}
@@ -286,7 +295,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", nargs="?", default="/tmp/dnnc-models")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                    help="comma-separated; also tiny, squeezenet1_0")
+                    help="comma-separated; also tiny, squeezenet1_0, resnet18, alexnet")
+    ap.add_argument("--batch", type=int, default=1,
+                    help="batch size of the exported input (default 1); files are named "
+                         "M-bN.* when N > 1")
     ap.add_argument("--opset", type=int, default=13, help="11 to 17 (default 13)")
     ap.add_argument("--no-folded", action="store_true",
                     help="skip the BN-folded (training=EVAL) export")
@@ -303,6 +315,8 @@ def main():
     args = ap.parse_args()
     if not 11 <= args.opset <= 17:
         raise SystemExit("--opset must be between 11 and 17")
+    if args.batch < 1:
+        raise SystemExit("--batch must be at least 1")
 
     if args.ci:
         os.makedirs(args.ci, exist_ok=True)
@@ -321,7 +335,8 @@ def main():
     failed = False
     for name in args.models.split(","):
         t = time.perf_counter()
-        paths = write_model(name, args.out_dir, args.opset, not args.no_folded, f64=args.f64)
+        paths = write_model(name, args.out_dir, args.opset, not args.no_folded, f64=args.f64,
+                            batch=args.batch)
         print(f"{name}: exported in {time.perf_counter() - t:.1f} s; "
               f"ops {op_counts(paths['onnx'])}", flush=True)
         if not args.check:

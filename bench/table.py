@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""The main table of bench/run.sh (docs/performance.md): per model, batch and
+thread count, dnnc's and ONNX Runtime's median times, their ratio, and each
+one's GFLOPS and share of the peak that `dnnc bench --peak` measured in the same
+run. Standard library only.
+
+    python3 bench/table.py OUT --rows resnet50,resnet50-b8,... --threads "1 2"
+                               --procs N [--alt] [--torch-blas "openblas ..."]
+    python3 bench/table.py note OUT/provenance.json KEY VALUE [KEY VALUE ...]
+
+Reads what run.sh wrote into OUT:
+
+    OUT/provenance.json              commit, tree state, load, versions (`note` adds keys)
+    OUT/peak-{before,after}-tT.json  `dnnc bench --peak --threads T --json`
+    OUT/peak-check-tT.json           bench/peak_check T --json (a second opinion)
+    OUT/main/dnnc-ROW-tT-pP.json     `dnnc bench ROW.onnx --json`, round P
+    OUT/main/ort-ROW-tT-pP{a,b}.json ort_bench.js before (a) and after (b) dnnc in round P
+    OUT/main/alt-ROW-tT-pP.json      --alt's dnnc, right after dnnc
+    OUT/main/torch-BLAS-ROW-tT-pP.json  PyTorch, after the second ORT run
+
+A ROW is a model file's stem: resnet50 (batch 1) or resnet50-b8 (batch 8).
+dnnc's time is the median of its P process medians, ORT's the median of its 2P
+(both runs of every round); the range of the process medians is given in
+brackets when it spans 5% or more. GFLOPS = 2 x MACs / time, with the MACs that
+`dnnc bench` counts in the model (8 times batch 1's for a batch-8 model), for
+ORT too. The peak is the larger of the two `dnnc bench --peak` measurements
+(before and after the runs): noise only ever lowers a peak measurement.
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def note(path, kv):
+    """Adds KEY VALUE pairs to a JSON object file (created if missing)."""
+    if len(kv) % 2:
+        raise SystemExit("table.py note: KEY VALUE pairs expected")
+    d = load(path) or {}
+    for k, v in zip(kv[::2], kv[1::2]):
+        d[k] = v
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(d, f, indent=1)
+    os.replace(tmp, path)
+
+
+def row_model(row):
+    """'resnet50-b8' -> ('resnet50', 8); 'resnet50' -> ('resnet50', 1)."""
+    m = re.fullmatch(r"(.+)-b(\d+)", row)
+    return (m.group(1), int(m.group(2))) if m else (row, 1)
+
+
+def combine(js):
+    """The median of the process medians, their range and the MACs."""
+    js = [j for j in js if j and "median_ms" in j]
+    if not js:
+        return None
+    meds = sorted(j["median_ms"] for j in js)
+    return {"ms": statistics.median(meds), "lo": meds[0], "hi": meds[-1], "n": len(meds),
+            "macs": next((j["macs"] for j in js if j.get("macs")), None)}
+
+
+def cell(d):
+    if not d:
+        return "–"
+    if d["hi"] - d["lo"] < 0.05 * d["ms"]:
+        return f"{d['ms']:.1f}"
+    pr = 0 if d["hi"] >= 100 else 1
+    return f"{d['ms']:.1f} ({d['lo']:.{pr}f}–{d['hi']:.{pr}f})"
+
+
+def peak_of(out, t):
+    """(the peak used, text saying where it came from) for T threads."""
+    vals = []
+    for when in ("before", "after"):
+        j = load(os.path.join(out, f"peak-{when}-t{t}.json"))
+        vals.append(j["peak_gflops"] if j and "peak_gflops" in j else None)
+    got = [v for v in vals if v]
+    if not got:
+        return None, "–"
+    txt = " / ".join(f"{v:.1f}" if v else "–" for v in vals)
+    return max(got), txt
+
+
+def provenance_lines(out, threads):
+    p = load(os.path.join(out, "provenance.json")) or {}
+    lines = []
+    dirty = p.get("dirty")
+    src = p.get("dnnc_source", "")
+    if src == "built":
+        state = ("**DIRTY TREE: uncommitted changes, these figures are not from a commit**"
+                 if dirty == "yes" else "clean tree")
+        branch = p.get("branch", "?")
+        onmain = "" if branch == "main" else f" — **branch {branch}, not main**"
+        lines.append(f"- dnnc: commit `{p.get('commit', '?')}` ({state}, branch {branch}{onmain}), "
+                     f"built by this run in `{p.get('build_dir', '?')}` (Release); a copy in OUT/bin was timed")
+        if dirty == "yes" and p.get("dirty_files"):
+            lines.append(f"- uncommitted: {p['dirty_files']}")
+    elif src:
+        lines.append(f"- dnnc: **`{p.get('dnnc', '?')}`, given with --dnnc/DNNC, not built by this "
+                     f"run** (the tree is at `{p.get('commit', '?')}`, "
+                     f"{'dirty' if dirty == 'yes' else 'clean'}; the binary may be from elsewhere)")
+    if p.get("alt"):
+        lines.append(f"- alt: `{p['alt']}` (--alt), run right after dnnc in every round")
+    if p.get("ort_version"):
+        lines.append(f"- ONNX Runtime: onnxruntime-node {p['ort_version']} on node {p.get('node_version', '?')}, "
+                     "CPU execution provider (bench/peers/ort_bench.js)")
+    peaks = []
+    for t in threads:
+        v, txt = peak_of(out, t)
+        pc = load(os.path.join(out, f"peak-check-t{t}.json"))
+        pcs = f"; peak_check {pc['peak_gflops']:.1f}" if pc and "peak_gflops" in pc else ""
+        peaks.append(f"{t} thread{'s' if t != '1' else ''}: {txt} GFLOPS{pcs}")
+    if peaks:
+        lines.append("- peak (`dnnc bench --peak`, before / after the runs; the larger is used): "
+                     + "; ".join(peaks))
+    for k, label in (("machine", "machine"), ("date", "started"), ("uptime_before", "load before"),
+                     ("uptime_after", "load after"), ("settings", "settings")):
+        if p.get(k):
+            lines.append(f"- {label}: {p[k]}")
+    return lines
+
+
+def main_table(argv):
+    import argparse
+    ap = argparse.ArgumentParser(prog="table.py")
+    ap.add_argument("out")
+    ap.add_argument("--rows", required=True, help="model file stems, comma-separated")
+    ap.add_argument("--threads", required=True)
+    ap.add_argument("--procs", type=int, required=True)
+    ap.add_argument("--alt", action="store_true")
+    ap.add_argument("--torch-blas", default="")
+    a = ap.parse_args(argv)
+    rows, threads, blas = a.rows.split(","), a.threads.split(), a.torch_blas.split()
+    d = os.path.join(a.out, "main")
+    P = range(1, a.procs + 1)
+
+    print("## dnnc and ONNX Runtime, same process order")
+    print()
+    for line in provenance_lines(a.out, threads):
+        print(line)
+    print()
+    label = {"system": "PyTorch ms", "reference": "PyTorch ms (ref. BLAS)",
+             "openblas": "PyTorch ms (OpenBLAS)"}
+    cols = ["model", "batch", "threads", "dnnc ms", "ORT ms", "dnnc/ORT", "dnnc GFLOPS",
+            "% of peak (dnnc)", "ORT GFLOPS", "% of peak (ORT)"]
+    if a.alt:
+        cols += ["alt ms", "alt/ORT"]
+    cols += [label[b] for b in blas]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|")
+    for r in rows:
+        model, batch = row_model(r)
+        for t in threads:
+            f = lambda tool, p: os.path.join(d, f"{tool}-{r}-t{t}-p{p}.json")
+            dn = combine(load(f("dnnc", p)) for p in P)
+            ort = combine([load(f("ort", f"{p}a")) for p in P] + [load(f("ort", f"{p}b")) for p in P])
+            peak, _ = peak_of(a.out, t)
+            macs = dn["macs"] if dn else None
+            gf = lambda x: 2 * macs / (x["ms"] * 1e6) if x and macs else None
+            pct = lambda g: f"{100 * g / peak:.0f}%" if g and peak else "–"
+            num = lambda g: f"{g:.1f}" if g else "–"
+            row = [model, str(batch), t, cell(dn), cell(ort),
+                   f"{dn['ms'] / ort['ms']:.2f}" if dn and ort else "–",
+                   num(gf(dn)), pct(gf(dn)), num(gf(ort)), pct(gf(ort))]
+            if a.alt:
+                al = combine(load(f("alt", p)) for p in P)
+                row += [cell(al), f"{al['ms'] / ort['ms']:.2f}" if al and ort else "–"]
+            row += [cell(combine(load(f(f"torch-{b}", p)) for p in P)) for b in blas]
+            print("| " + " | ".join(row) + " |")
+    print()
+    print(f"dnnc ms: the median of {a.procs} dnnc processes' medians; ORT ms: the median of "
+          f"{2 * a.procs} ORT processes' medians (one before and one after every dnnc process); "
+          "each process's median is over its timed runs; the range of the process medians in "
+          "brackets where it spans 5% or more. GFLOPS = 2 × the MACs `dnnc bench` counts in "
+          "the model / the time (for ORT too); % of peak: of the `dnnc bench --peak` figure "
+          "above for that thread count. – : no result (see the .err files in OUT/main).")
+    return 0
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "note":
+        if len(sys.argv) < 3:
+            raise SystemExit("usage: table.py note FILE KEY VALUE [KEY VALUE ...]")
+        note(sys.argv[2], sys.argv[3:])
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    return main_table(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+#include "cpu_check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen.h"
+#include "conv_algo.h"
+#include "dnnrt.h"
+#include "jit.h"
+#include "reference.h"
+#include "shared_object.h"
+
+void cpu_check_fill(float *v, int64_t n, uint64_t *state, double lo, double hi)
+{
+    for (int64_t i = 0; i < n; i++) {
+        *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+        v[i] = (float)(lo + (hi - lo) * (double)(*state >> 11) / 9007199254740992.0);
+    }
+}
+
+float *cpu_check_floats(int64_t n)
+{
+    float *p = calloc((size_t)(n ? n : 1), sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+void cpu_io_make(const Graph *g, uint64_t seed, CpuIo *io)
+{
+    memset(io, 0, sizeof *io);
+    assert_true(g->n_inputs <= 2 && g->n_outputs <= 2);
+    io->n_in = g->n_inputs, io->n_out = g->n_outputs;
+    for (int i = 0; i < g->n_inputs; i++) {
+        io->in_count[i] = shape_elems(&g->tensors[g->inputs[i]].shape);
+        io->in[i] = cpu_check_floats(io->in_count[i]);
+        cpu_check_fill(io->in[i], io->in_count[i], &seed, -1, 1);
+    }
+    for (int i = 0; i < g->n_outputs; i++) {
+        io->out_count[i] = shape_elems(&g->tensors[g->outputs[i]].shape);
+        io->out[i] = cpu_check_floats(io->out_count[i]);
+    }
+}
+
+void cpu_io_free(CpuIo *io)
+{
+    for (int i = 0; i < 2; i++)
+        free(io->in[i]), free(io->out[i]);
+}
+
+float *cpu_run_reference(const Graph *g, const CpuIo *io)
+{
+    float *out = cpu_check_floats(io->out_count[0]);
+    char err[1024];
+    if (!reference_run(g, (const float *const *)io->in, (float *const[]){out, NULL}, err, sizeof err))
+        fail_msg("reference: %s", err);
+    return out;
+}
+
+void cpu_run_jit(const Graph *g, const char *name, const char *cpu, const char *features, const CpuIo *io,
+                 float *out[2])
+{
+    char err[1024];
+    CodegenOptions co = {.name = name, .opt_level = 2, .cpu = cpu, .features = features};
+    JitModel *j = jit_compile(g, &co, err, sizeof err);
+    if (!j)
+        fail_msg("cpu: %s", err);
+    for (int threads = 1; threads <= 2; threads++) {
+        out[threads - 1] = cpu_check_floats(io->out_count[0]);
+        dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
+        void *outs[2] = {out[threads - 1], NULL};
+        assert_int_equal(jit_run(j, (const void *const *)io->in, outs, pool), 0);
+        dnnrt_pool_destroy(pool);
+    }
+    jit_free(j);
+}
+
+float *cpu_run_object(const Graph *g, const char *name, const CpuIo *io)
+{
+    char err[1024];
+    CodegenOptions co = {.name = name, .opt_level = 2};
+    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+    if (!s)
+        fail_msg("object code: %s", err);
+    float *out = cpu_check_floats(io->out_count[0]);
+    assert_int_equal(shared_model_run(s, (const void *const *)io->in, (void *const[]){out, NULL}), 0);
+    shared_model_free(s);
+    return out;
+}
+
+void cpu_random_biases(Graph *g, uint64_t seed)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        Node *n = &g->nodes[i];
+        if (n->op != OP_CONV || !n->attr.conv.bias)
+            continue;
+        Tensor *b = &g->tensors[n->params[1]];
+        cpu_check_fill(b->data, shape_elems(&b->shape), &seed, -0.5, 0.5);
+    }
+}
+
+Graph *cpu_parse_or_fail(Parsed *p, const char *name, const char *text)
+{
+    parse_text(p, name, text);
+    if (!p->graph)
+        fail_msg("%s does not compile:\n%s", name, p->messages);
+    randomize_weights_for_test(p->graph, 7);
+    cpu_random_biases(p->graph, 9);
+    return p->graph;
+}
+
+void cpu_layer_open(CpuLayer *l, const char *name, const char *text, ConvAlgo algo, int tile)
+{
+    memset(l, 0, sizeof *l);
+    l->g = cpu_parse_or_fail(&l->p, name, text);
+    run_pipeline_or_fail(l->g, "cpu", 0);
+    assert_int_equal(l->g->nodes[0].ann.algo, algo);
+    assert_int_equal(l->g->nodes[0].ann.algo_tile, tile);
+    cpu_io_make(l->g, 3, &l->io);
+    l->count = l->io.out_count[0];
+    Graph *direct = graph_clone(l->g);
+    assert_non_null(direct);
+    direct->nodes[0].ann.algo = ALGO_DIRECT;
+    direct->nodes[0].ann.algo_tile = 0;
+    l->direct = cpu_run_reference(direct, &l->io);
+    l->ref = cpu_run_reference(l->g, &l->io);
+    graph_free(direct);
+}
+
+void cpu_layer_close(CpuLayer *l)
+{
+    free(l->direct), free(l->ref);
+    cpu_io_free(&l->io);
+    parsed_free(&l->p);
+}
+
+double cpu_check_bound(const char *what, const float *got, const float *want, const double *bound,
+                       const double *S, int64_t count)
+{
+    double worst_u = 0, worst_of_bound = 0;
+    for (int64_t i = 0; i < count; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (!(e <= bound[i]))
+            fail_msg("%s: output %lld: %.9g against %.9g, error %.3g above the bound %.3g", what,
+                     (long long)i, got[i], want[i], e, bound[i]);
+        if (S[i] > 0)
+            worst_u = fmax(worst_u, e / S[i] / 0x1p-24);
+        if (bound[i] > 0)
+            worst_of_bound = fmax(worst_of_bound, e / bound[i]);
+    }
+    print_message("  %-34s largest error %6.3g u of S, %.2g of the bound\n", what, worst_u, worst_of_bound);
+    return worst_u;
+}
+
+void cpu_check_kernel(const CpuLayer *l, const char *algo_name, const double *bound_direct,
+                      const double *bound_ref, const double *S, double ref_u)
+{
+    bool differs = false;
+    float *outs[2];
+    cpu_run_jit(l->g, "layer", l->cpu, l->features, &l->io, outs);
+    for (int threads = 1; threads <= 2; threads++) {
+        float *cpu = outs[threads - 1];
+        char what[64];
+        snprintf(what, sizeof what, "cpu (%d thread%s) - direct", threads, threads > 1 ? "s" : "");
+        double cpu_u = cpu_check_bound(what, cpu, l->direct, bound_direct, S, l->count);
+        snprintf(what, sizeof what, "cpu (%d thread%s) - ref. %s", threads, threads > 1 ? "s" : "", algo_name);
+        cpu_check_bound(what, cpu, l->ref, bound_ref, S, l->count);
+        if (!(cpu_u <= fmax(4 * ref_u, 16)))
+            fail_msg("%s: the kernel's error, %.3g u of S, is far above the reference's %.3g u", l->p.src.path,
+                     cpu_u, ref_u);
+        for (int64_t i = 0; i < l->count; i++)
+            differs |= cpu[i] != l->direct[i];
+        free(cpu);
+    }
+    /* A handful of outputs may round the same either way. */
+    assert_true(differs || l->count < 64);
+}
+
+/* Fails unless every |got - want| <= tolerance times the largest |want|
+ * (which must not be 0); prints the largest error in that unit. */
+static void compare_outputs(const char *what, const float *got, const float *want, int64_t n, double tolerance)
+{
+    double scale = 0, worst = 0;
+    for (int64_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs((double)want[i]));
+    for (int64_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)got[i] - want[i]));
+    print_message("  %-28s largest error %.3g of the largest output %.4g\n", what, worst / scale, scale);
+    assert_true(scale > 0);
+    assert_true(worst <= tolerance * scale);
+}
+
+void cpu_check_network(const char *text, ConvAlgo algo, int count, int fused, double tolerance)
+{
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "network.dnn", text);
+    run_pipeline_or_fail(g, "cpu", 2);
+    int ran = 0, relu = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        ran += g->nodes[i].ann.algo == algo;
+        relu += g->nodes[i].op == OP_CONV && g->nodes[i].attr.conv.act.kind == ACT_RELU;
+    }
+    assert_int_equal(ran, count);
+    assert_int_equal(relu, fused);
+    CpuIo io;
+    cpu_io_make(g, 5, &io);
+    float *ref = cpu_run_reference(g, &io);
+    print_message("%d %s layers at -O2:\n", count, conv_algo_name(algo));
+    float *outs[2];
+    cpu_run_jit(g, "network", NULL, NULL, &io, outs);
+    compare_outputs("JIT, 1 thread", outs[0], ref, io.out_count[0], tolerance);
+    compare_outputs("JIT, 2 threads", outs[1], ref, io.out_count[0], tolerance);
+    free(outs[0]), free(outs[1]);
+    float *obj = cpu_run_object(g, "network", &io);
+    compare_outputs("object code", obj, ref, io.out_count[0], tolerance);
+    free(obj), free(ref);
+    cpu_io_free(&io);
+    parsed_free(&p);
+}

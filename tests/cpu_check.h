@@ -1,0 +1,82 @@
+/* Helpers of the tests of the cpu target's fast convolution kernels
+ * (test_cpu_winograd.c, test_cpu_fft.c): one graph with random inputs run
+ * on the reference executor, through the JIT on 1 and 2 threads, and as
+ * object code linked into a shared library. */
+#ifndef DNNC_CPU_CHECK_H
+#define DNNC_CPU_CHECK_H
+
+#include <stdint.h>
+
+#include "test_util.h"
+
+/* Deterministic values in [lo, hi) (a 64-bit LCG). */
+void cpu_check_fill(float *v, int64_t n, uint64_t *state, double lo, double hi);
+
+/* n zeroed floats (at least one), failing the test without memory. */
+float *cpu_check_floats(int64_t n);
+
+/* Inputs and outputs of a graph: random inputs in [-1, 1), an output
+ * buffer per graph output. */
+typedef struct CpuIo {
+    int n_in, n_out;
+    float *in[2], *out[2];
+    int64_t in_count[2], out_count[2];
+} CpuIo;
+
+void cpu_io_make(const Graph *g, uint64_t seed, CpuIo *io);
+void cpu_io_free(CpuIo *io);
+
+/* Output 0 of g on the reference executor (malloc'd). */
+float *cpu_run_reference(const Graph *g, const CpuIo *io);
+/* Output 0 of g through the JIT at -O2 (module `name`) for `cpu` with
+ * `features` (NULL: the host's), on 1 thread into out[0] and on 2 into
+ * out[1] (malloc'd). */
+void cpu_run_jit(const Graph *g, const char *name, const char *cpu, const char *features, const CpuIo *io,
+                 float *out[2]);
+/* Output 0 of g as object code linked into a shared library (malloc'd). */
+float *cpu_run_object(const Graph *g, const char *name, const CpuIo *io);
+
+/* Random biases in [-0.5, 0.5) for every conv with a bias
+ * (weights_randomize makes them 0). */
+void cpu_random_biases(Graph *g, uint64_t seed);
+
+/* Parses `text`, with random weights (seed 7) and biases (seed 9). */
+Graph *cpu_parse_or_fail(Parsed *p, const char *name, const char *text);
+
+/* One conv layer: node 0 of `text`, which @algo binds to `algo` with
+ * `tile`, at -O0 with random inputs (cpu_io_make, seed 3), and its output
+ * on the reference executor both by the direct sums and by its algorithm. */
+typedef struct CpuLayer {
+    Parsed p;
+    Graph *g;
+    CpuIo io;
+    int64_t count; /* outputs */
+    float *direct, *ref;
+    const char *cpu, *features; /* what cpu_check_kernel compiles for; NULL: the host */
+} CpuLayer;
+
+void cpu_layer_open(CpuLayer *l, const char *name, const char *text, ConvAlgo algo, int tile);
+void cpu_layer_close(CpuLayer *l);
+
+/* Checks every |got[i] - want[i]| <= bound[i]; returns the largest error
+ * per S[i] (sum |x||w| + |bias| + |residual|, the scale of a dot product's
+ * rounding) in units of u = 2^-24, which it prints with its largest share
+ * of the bound. */
+double cpu_check_bound(const char *what, const float *got, const float *want, const double *bound,
+                       const double *S, int64_t count);
+
+/* The layer through the JIT on 1 and 2 threads: every output within
+ * bound_direct[i] of the direct sums and within bound_ref[i] of the
+ * reference's own `algo_name`; the kernel's largest error per S at most 4
+ * times the reference's, ref_u (or 16 u); and some outputs differing from
+ * the direct sums, which shows the fast algorithm ran. */
+void cpu_check_kernel(const CpuLayer *l, const char *algo_name, const double *bound_direct,
+                      const double *bound_ref, const double *S, double ref_u);
+
+/* The network `text` at -O2, which must have `count` convs run by `algo`
+ * and `fused` convs with a fused relu, through the JIT on 1 and 2 threads
+ * and as object code, against the reference executor on the same graph:
+ * every output within `tolerance` times the largest |output|. */
+void cpu_check_network(const char *text, ConvAlgo algo, int count, int fused, double tolerance);
+
+#endif

@@ -1,0 +1,144 @@
+/* The cpu target's cost model of convolution algorithms (codegen/conv_cost.c)
+ * against --autotune's measurements (issue 12, item 3, whose goal is that
+ * the cost model picks the algorithm --autotune measures fastest on at
+ * least 90% of layers).
+ *
+ * tests/data/autotune/examples.choices holds `dnnc dump --target cpu
+ * --autotune` of every example network (the layers with a choice to make), measured on 2 threads of a 2-core
+ * AVX-512 machine (docs/fast-convolution.md, "Choosing the algorithm"). For
+ * every conv layer of the examples with more than one candidate, the model's
+ * pick among the measured candidates (with AVX-512's 16 lanes, whatever
+ * machine runs the test) is compared with the fastest measured; the test
+ * prints the table of the docs and the share that agree. That share is not
+ * asserted at the goal: two --autotune runs on the same machine agree with
+ * each other on only about 56% of these shapes (docs/fast-convolution.md),
+ * so no model can be held to 90% of one run. What is asserted is what the
+ * choices cost: the model's picks, summed over the layers, within
+ * TIME_GOAL of the fastest measured (they take 3% more), and the share at
+ * least SHARE_FLOOR: a fixed choice misses both (always im2col picks the
+ * fastest on 31% of the shapes and takes 47% longer; always F(2x2) where
+ * it applies, 38% and 12%).
+ *
+ * With DNNC_COST_FIT=FILE it also writes each (layer, candidate)'s work
+ * terms and measured time as CSV, which tools/fit_conv_cost.py fits the
+ * model's per-term cycles to. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "algo_choices.h"
+#include "conv_cost.h"
+#include "test_util.h"
+
+#define MEASURED_THREADS 2
+#define MEASURED_MACHINE "x86_64+avx512f"
+#define MEASURED_LANES 16
+#define TIME_GOAL 1.10
+#define SHARE_FLOOR 0.50
+
+static const char *const networks[] = {"alexnet",  "googlenet",  "lenet5", "mobilenet",
+                                       "resnet50", "squeezenet", "vgg16"};
+
+typedef struct Tally {
+    int layers, agree;
+    double picked_ms, best_ms; /* summed over layers: what the model's picks cost */
+} Tally;
+
+static int fastest_measured(const AlgoChoiceEntry *e)
+{
+    int best = 0;
+    for (int k = 1; k < e->n_times; k++)
+        if (e->times[k].ms < e->times[best].ms)
+            best = k;
+    return best;
+}
+
+/* The measured candidate the model finds cheapest. */
+static int model_pick(const Graph *g, const Node *n, const AlgoChoiceEntry *e, FILE *fit)
+{
+    int best = 0;
+    double best_cycles = 0;
+    for (int k = 0; k < e->n_times; k++) {
+        ConvWork w = cpu_conv_work(g, n, e->times[k].choice, MEASURED_LANES, MEASURED_THREADS);
+        double cycles = cpu_conv_cycles(w);
+        if (k == 0 || cycles < best_cycles)
+            best = k, best_cycles = cycles;
+        if (fit) {
+            char name[32];
+            algo_choice_text(e->times[k].choice, name, sizeof name);
+            fprintf(fit, "\"%s\",%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", e->shape, name,
+                    e->times[k].ms, w.fmas, w.gathered, w.transformed, w.written, w.accumulated,
+                    w.streamed, w.units);
+        }
+    }
+    return best;
+}
+
+static void check_network(const AlgoChoices *c, const char *network, Tally *t, FILE *fit)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/examples/%s.dnn", DNNC_SOURCE_DIR, network);
+    Parsed p;
+    parse_file(&p, path);
+    for (int i = 0; i < p.graph->n_nodes; i++) {
+        const Node *n = &p.graph->nodes[i];
+        if (n->op != OP_CONV)
+            continue;
+        char key[512];
+        conv_shape_key(p.graph, n, MEASURED_THREADS, MEASURED_MACHINE, key, sizeof key);
+        /* Absent: one candidate only (a strided conv has im2col alone), or
+         * one worth timing (select_algo.c's UNTIMED_FACTOR). */
+        const AlgoChoiceEntry *e = algo_choices_find(c, key);
+        if (!e || e->n_times < 2)
+            continue;
+        int best = fastest_measured(e), pick = model_pick(p.graph, n, e, fit);
+        char b[32], m[32];
+        algo_choice_text(e->times[best].choice, b, sizeof b);
+        algo_choice_text(e->times[pick].choice, m, sizeof m);
+        printf("| %s | %s | %s %.3g ms | %s %.3g ms |%s\n", network, n->name, b, e->times[best].ms,
+               m, e->times[pick].ms, best == pick ? "" : " differs |");
+        t->layers++;
+        t->agree += best == pick;
+        t->best_ms += e->times[best].ms;
+        t->picked_ms += e->times[pick].ms;
+    }
+    parsed_free(&p);
+}
+
+static void test_model_agrees_with_measurement(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/data/autotune/examples.choices", DNNC_SOURCE_DIR);
+    AlgoChoices c;
+    Diag d;
+    diag_init(&d, stderr);
+    assert_true(algo_choices_load(path, &c, &d));
+    assert_true(c.n > 0);
+    const char *fit_path = getenv("DNNC_COST_FIT");
+    FILE *fit = fit_path ? fopen(fit_path, "w") : NULL;
+    if (fit)
+        fprintf(fit, "shape,algo,ms,fmas,gathered,transformed,written,accumulated,streamed,units\n");
+    Tally t = {0};
+    printf("| network | layer | fastest measured | the model's pick |\n|---|---|---|---|\n");
+    for (size_t k = 0; k < sizeof networks / sizeof *networks; k++)
+        check_network(&c, networks[k], &t, fit);
+    if (fit)
+        fclose(fit);
+    printf("\nthe model picks the fastest on %d of %d layers (%.1f%%); its picks take %.1f ms "
+           "where the fastest take %.1f ms (%.1f%% more)\n",
+           t.agree, t.layers, 100.0 * t.agree / t.layers, t.picked_ms, t.best_ms,
+           100.0 * (t.picked_ms / t.best_ms - 1));
+    algo_choices_free(&c);
+    assert_true(t.layers > 0);
+    assert_true(t.picked_ms <= TIME_GOAL * t.best_ms);
+    assert_true(t.agree >= SHARE_FLOOR * t.layers);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_model_agrees_with_measurement),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

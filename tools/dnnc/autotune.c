@@ -1,0 +1,193 @@
+/* autotune.h: timing a conv shape's candidate algorithms in one JIT module. */
+#include "autotune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnnrt.h"
+#include "jit.h"
+#include "profile_marks.h"
+#include "progress.h"
+#include "weights.h"
+
+/* Timed runs: at least MIN_RUNS and MIN_SECONDS, at most MAX_RUNS. */
+#define MIN_RUNS 3
+#define MAX_RUNS 15
+#define MIN_SECONDS 0.2
+
+const char *autotune_machine(void)
+{
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("avx512f") ? "x86_64+avx512f" : "x86_64";
+#elif defined(__aarch64__)
+    return "aarch64";
+#else
+    return "unknown";
+#endif
+}
+
+/* x of n's input shape and type, and per candidate a conv like n forced to
+ * it (no residual: the same sums, one operand fewer), each an output:
+ * node i + 1 is candidate i. Node 0, untimed, runs the first candidate
+ * before them, so that none of them pays for bringing x into the caches
+ * (on small layers that cost more than the conv itself). */
+static Graph *candidates_graph(const Graph *g, const Node *n, const AlgoChoice *c, int nc,
+                               char *err, size_t errsz)
+{
+    const Tensor *in = &g->tensors[n->inputs[0]];
+    Graph *t = graph_new();
+    int x = graph_add_input(t, "x", in->shape, in->type, SRCLOC_NONE);
+    for (int i = -1; i < nc; i++) {
+        char name[32];
+        snprintf(name, sizeof name, i < 0 ? "warmup" : "candidate%d", i);
+        int id = graph_add_node(t, OP_CONV, name, &n->attr, &x, 1, SRCLOC_NONE, err, errsz);
+        if (id < 0) {
+            graph_free(t);
+            return NULL;
+        }
+        t->nodes[id].ann.algo = c[i < 0 ? 0 : i].algo;
+        t->nodes[id].ann.algo_tile = c[i < 0 ? 0 : i].tile;
+        graph_add_output(t, t->nodes[id].output);
+    }
+    if (!weights_randomize(t, 1)) {
+        snprintf(err, errsz, "out of memory binding random weights");
+        graph_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+typedef struct Buffers {
+    void *in;
+    void *out[ALGO_CHOICES_MAX_TIMES + 1];
+    int n_out;
+} Buffers;
+
+static bool alloc_buffers(const Graph *t, Buffers *b)
+{
+    const Tensor *x = &t->tensors[t->inputs[0]];
+    int64_t count = shape_elems(&x->shape);
+    b->in = malloc((size_t)count * sizeof(float));
+    bool ok = b->in != NULL;
+    for (int64_t k = 0; ok && k < count; k++) /* spread over [0, 1), like activations */
+        ((float *)b->in)[k] = (float)(((uint64_t)k * 2654435761u) % 1000) / 1000.0f;
+    b->n_out = t->n_outputs;
+    for (int i = 0; i < b->n_out; i++) {
+        b->out[i] = malloc((size_t)shape_elems(&t->tensors[t->outputs[i]].shape) * sizeof(float));
+        ok &= b->out[i] != NULL;
+    }
+    return ok;
+}
+
+static void free_buffers(Buffers *b)
+{
+    free(b->in);
+    for (int i = 0; i < b->n_out; i++)
+        free(b->out[i]);
+}
+
+/* Runs j after one untimed run until enough runs were timed (at most
+ * max_runs); samples[i * MAX_RUNS + r] holds candidate i's time in run r.
+ * Returns the runs timed, or -1 on error. */
+static int time_candidates(JitModel *j, dnnrt_pool *pool, const Buffers *b, int nc,
+                           double *samples, int max_runs)
+{
+    const void *inputs[1] = {b->in};
+    int calls = jit_call_count(j), runs = 0;
+    double spent = 0;
+    for (int r = -1; runs < max_runs && (runs < MIN_RUNS || spent < MIN_SECONDS); r++) {
+        profile_marks_reset();
+        double t0 = now_seconds();
+        if (jit_run(j, inputs, (void *const *)b->out, pool) != 0)
+            return -1;
+        spent += now_seconds() - t0;
+        if (r < 0)
+            continue; /* the first run warms caches and pages */
+        for (int i = 0; i < nc; i++)
+            samples[i * MAX_RUNS + runs] = 0;
+        for (int k = 0; k < calls && k < profile_marks_count(); k++) {
+            int node = jit_call_node(j, k);
+            if (node >= 1 && node <= nc) /* node i + 1 is candidate i */
+                samples[(node - 1) * MAX_RUNS + runs] += profile_mark_seconds(k, t0);
+        }
+        runs++;
+    }
+    return runs;
+}
+
+/* One module of candidates: compiled, run, freed. */
+typedef struct Module {
+    Graph *graph;
+    JitModel *jit;
+    Buffers buffers;
+} Module;
+
+static bool module_build(const Graph *g, const Node *n, const AlgoChoice *c, int nc, Module *m,
+                         char *err, size_t errsz)
+{
+    memset(m, 0, sizeof *m);
+    m->graph = candidates_graph(g, n, c, nc, err, errsz);
+    CodegenOptions co = {.name = "autotune", .opt_level = 3, .profile = true};
+    m->jit = m->graph ? jit_compile(m->graph, &co, err, errsz) : NULL;
+    if (m->jit && !alloc_buffers(m->graph, &m->buffers))
+        snprintf(err, errsz, "out of memory for the candidates' inputs and outputs");
+    return m->jit && m->buffers.in;
+}
+
+static void module_free(Module *m)
+{
+    free_buffers(&m->buffers);
+    jit_free(m->jit);
+    graph_free(m->graph);
+}
+
+/* A first run of every candidate; those more than PRUNE_FACTOR times
+ * slower than the fastest keep that one time (a large FFT on a small
+ * image can take a hundred times longer: timing it again would only make
+ * --autotune slow). The others, kept[0..) (their number returned), are
+ * timed properly. -1 on error. */
+#define PRUNE_FACTOR 3.0
+static int first_run(Module *m, dnnrt_pool *pool, int nc, double *ms, int *kept)
+{
+    double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
+    if (time_candidates(m->jit, pool, &m->buffers, nc, samples, 1) != 1)
+        return -1;
+    double fastest = samples[0];
+    for (int i = 0; i < nc; i++)
+        fastest = samples[i * MAX_RUNS] < fastest ? samples[i * MAX_RUNS] : fastest;
+    int n_kept = 0;
+    for (int i = 0; i < nc; i++) {
+        ms[i] = samples[i * MAX_RUNS] * 1e3;
+        if (samples[i * MAX_RUNS] <= PRUNE_FACTOR * fastest)
+            kept[n_kept++] = i;
+    }
+    return n_kept;
+}
+
+bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice *c, int nc,
+                      double *ms, Diag *d)
+{
+    const AutotuneContext *a = ctx;
+    char err[1024] = "";
+    dnnrt_pool *pool = a->threads > 1 ? dnnrt_pool_create(a->threads) : NULL;
+    Module m = {0};
+    bool ok = (a->threads == 1 || pool) && module_build(g, n, c, nc, &m, err, sizeof err);
+    int kept[ALGO_CHOICES_MAX_TIMES], n_kept = ok ? first_run(&m, pool, nc, ms, kept) : -1;
+    if (ok && n_kept >= 0 && n_kept < nc) { /* a module of the candidates that stay */
+        AlgoChoice rest[ALGO_CHOICES_MAX_TIMES];
+        for (int i = 0; i < n_kept; i++)
+            rest[i] = c[kept[i]];
+        module_free(&m);
+        ok = module_build(g, n, rest, n_kept, &m, err, sizeof err);
+    }
+    double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
+    int runs = ok && n_kept > 0 ? time_candidates(m.jit, pool, &m.buffers, n_kept, samples, MAX_RUNS) : -1;
+    for (int i = 0; runs > 0 && i < n_kept; i++)
+        ms[kept[i]] = median_of(samples + i * MAX_RUNS, runs) * 1e3;
+    if (runs <= 0)
+        diag_error(d, n->loc, "layer '%s': --autotune could not time its algorithms: %s", n->name,
+                   err[0] ? err : pool || a->threads == 1 ? "out of memory" : "no threads");
+    module_free(&m);
+    dnnrt_pool_destroy(pool);
+    return runs > 0;
+}
