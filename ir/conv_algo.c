@@ -180,6 +180,16 @@ bool algo_choice_parse(const char *s, size_t len, AlgoChoice *out)
     return conv_algo_tile_valid(out->algo, out->tile);
 }
 
+bool algo_choice_parse_option(const char *s, AlgoChoice *out)
+{
+    AlgoChoice c = {ALGO_AUTO, 0};
+    bool ok = conv_algo_from_name(s, &c.algo) || algo_choice_parse(s, strlen(s), &c);
+    if (!ok || c.algo == ALGO_AUTO)
+        return false;
+    *out = c;
+    return true;
+}
+
 const char *conv_algo_tile_list(ConvAlgo a) { return rules[a].tiles ? rules[a].tile_list : ""; }
 
 const char *conv_algo_tile_meaning(ConvAlgo a)

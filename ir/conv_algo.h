@@ -28,6 +28,11 @@ void algo_choice_text(AlgoChoice c, char *buf, size_t size);
  * (and a tile exactly when the algorithm takes one). */
 bool algo_choice_parse(const char *s, size_t len, AlgoChoice *out);
 
+/* As algo_choice_parse, for a whole string, also accepting an algorithm
+ * with a tile but none given ("winograd": tile 0, the layer's default),
+ * as --conv-algo does. */
+bool algo_choice_parse_option(const char *s, AlgoChoice *out);
+
 /* Whether algorithm a takes a tile parameter (winograd and fft do). */
 bool conv_algo_has_tile(ConvAlgo a);
 /* Whether `tile` is one of a's tiles; false for algorithms without one. */

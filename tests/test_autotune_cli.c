@@ -108,12 +108,27 @@ static void test_max_conv_error_option(void **state)
     assert_run(&r, 0, "@algo(im2col) a = conv(x", "fast algorithms refused for their error");
 }
 
+static void test_conv_algo_option(void **state)
+{
+    (void)state;
+    write_text("net.dnn", net);
+    Run r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--conv-algo", "auto");
+    assert_run(&r, 2, NULL, "--conv-algo takes direct, im2col, winograd or fft");
+    r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--conv-algo", "fft/64");
+    assert_run(&r, 2, NULL, "--conv-algo fft/64: target cpu has no conv kernel for it");
+    /* Forced where it applies; the strided conv keeps im2col. */
+    r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--conv-algo", "fft/16");
+    assert_contains(r.out, "@algo(im2col) c = conv(b");
+    assert_run(&r, 0, "@algo(fft, tile=16) a = conv(x", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_autotune_writes_then_reuses, setup_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_autotune_errors, setup_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_max_conv_error_option, setup_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_conv_algo_option, setup_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

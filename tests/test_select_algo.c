@@ -179,7 +179,8 @@ static void test_unmeasured_shape_uses_the_model(void **state)
 
 /* ---- the file ---- */
 
-static void expect_parse_error(const char *text, const char *message)
+/* text (len bytes) must not parse, with message among the diagnostics. */
+static void expect_parse_error_n(const char *text, size_t len, const char *message)
 {
     size_t size = 0;
     char *out_text = NULL;
@@ -187,13 +188,18 @@ static void expect_parse_error(const char *text, const char *message)
     Diag d;
     diag_init(&d, out);
     AlgoChoices c = {0};
-    bool ok = algo_choices_parse(text, strlen(text), "bad.choices", &c, &d);
+    bool ok = algo_choices_parse(text, len, "bad.choices", &c, &d);
     fclose(out);
     algo_choices_free(&c);
     if (ok)
         fail_msg("'%s' parsed", text);
     assert_contains(out_text, message);
     free(out_text);
+}
+
+static void expect_parse_error(const char *text, const char *message)
+{
+    expect_parse_error_n(text, strlen(text), message);
 }
 
 static void test_file_errors(void **state)
@@ -217,17 +223,7 @@ static void test_file_errors(void **state)
                        "bad.choices:2:1: error: repeated shape");
     expect_parse_error("# fine\n\nconv a: im2col | fft/7=1\n", "bad.choices:3:");
     const char with_nul[] = "conv a: im2col | im2col=1\0\n";
-    size_t size = 0;
-    char *out_text = NULL;
-    FILE *out = open_memstream(&out_text, &size);
-    Diag d;
-    diag_init(&d, out);
-    AlgoChoices c = {0};
-    assert_false(algo_choices_parse(with_nul, sizeof with_nul - 1, "bad.choices", &c, &d));
-    fclose(out);
-    assert_contains(out_text, "NUL byte");
-    free(out_text);
-    algo_choices_free(&c);
+    expect_parse_error_n(with_nul, sizeof with_nul - 1, "NUL byte");
 }
 
 /* What algo_choices_print writes parses back to the same table. */

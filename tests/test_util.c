@@ -230,8 +230,8 @@ static void forced_conv_algo(PassOptions *o)
     const char *v = getenv("DNNC_TEST_CONV_ALGO");
     if (!v || !*v)
         return;
-    AlgoChoice c = {ALGO_AUTO, 0};
-    if (!conv_algo_from_name(v, &c.algo) && !algo_choice_parse(v, strlen(v), &c))
+    AlgoChoice c;
+    if (!algo_choice_parse_option(v, &c))
         fail_msg("DNNC_TEST_CONV_ALGO=%s is not an algorithm", v);
     o->prefer_algo = c.algo;
     o->prefer_tile = c.tile;

@@ -96,10 +96,8 @@ static bool parse_max_conv_error(void *section, const char *value, const OptionU
 static bool parse_conv_algo(void *section, const char *value, const OptionUse *u)
 {
     PipelineArgs *p = section;
-    AlgoChoice c = {ALGO_AUTO, 0};
-    bool ok = conv_algo_from_name(value, &c.algo) ||
-              algo_choice_parse(value, strlen(value), &c);
-    if (!ok || c.algo == ALGO_AUTO)
+    AlgoChoice c;
+    if (!algo_choice_parse_option(value, &c))
         return option_error(u, "--conv-algo takes direct, im2col, winograd or fft, with a tile as "
                                "in winograd/4 or fft/16 (winograd: 2, 4 or 6; fft: 4 to 64), got '%s'",
                             value);
