@@ -1,6 +1,7 @@
 /* The IR printer: the dump is network-language source, so `dnnc dump` output
  * parses back to the same graph, and what passes decided shows up as
  * annotations a user could also have written. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,6 +88,49 @@ void annotations_print(const Annotations *a, FILE *out)
         print_mapping(&a->mapping, out);
 }
 
+/* Scalar element k of a bound zero point (u8, i8 or i32). */
+static long long zero_point_at(const Tensor *t, int64_t k)
+{
+    switch (t->type.kind) {
+    case ELEM_U8: return ((const uint8_t *)t->data)[k];
+    case ELEM_I8: return ((const int8_t *)t->data)[k];
+    case ELEM_I32: return ((const int32_t *)t->data)[k];
+    default: return 0;
+    }
+}
+
+/* ", scale 0.0235 zero point 0": the grid real = scale * (q - zero point)
+ * of a per-tensor scale and zero point, when bound. */
+static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
+{
+    const Tensor *s = &g->tensors[scale], *z = &g->tensors[zero_point];
+    if (!s->data || !z->data || shape_elems(&s->shape) != 1)
+        return;
+    fprintf(out, ", scale %.9g zero point %lld", ((const float *)s->data)[0], zero_point_at(z, 0));
+}
+
+/* The comment after a quantised layer shows the grid of its integers (and
+ * a qlinear_conv the range of its weight scales): values that live in the
+ * weights file, shown so that a dump says what the layer computes. */
+static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
+{
+    if (n->op == OP_QUANTIZE || n->op == OP_DEQUANTIZE) {
+        print_grid(g, n->params[0], n->params[1], out);
+    } else if (n->op == OP_QLINEAR_CONV) {
+        print_grid(g, n->params[5], n->params[6], out);
+        const Tensor *ws = &g->tensors[n->params[3]];
+        if (!ws->data)
+            return;
+        double lo = INFINITY, hi = -INFINITY;
+        for (int64_t k = 0; k < shape_elems(&ws->shape); k++)
+            lo = fmin(lo, ((const float *)ws->data)[k]), hi = fmax(hi, ((const float *)ws->data)[k]);
+        if (lo == hi)
+            fprintf(out, ", weight scale %.9g", lo);
+        else
+            fprintf(out, ", weight scale %.9g to %.9g", lo, hi);
+    }
+}
+
 static void print_node(const Graph *g, const Node *n, FILE *out)
 {
     annotations_print(&n->ann, out);
@@ -103,7 +147,9 @@ static void print_node(const Graph *g, const Node *n, FILE *out)
     }
     char ty[300];
     tensor_type_format(&g->tensors[n->output], ty, sizeof ty);
-    fprintf(out, ");  # %s\n", ty);
+    fprintf(out, ");  # %s", ty);
+    print_quant_comment(g, n, out);
+    fputc('\n', out);
 }
 
 void graph_print(const Graph *g, FILE *out)

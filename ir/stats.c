@@ -34,6 +34,10 @@ LayerStats layer_stats(const Graph *g, const Node *n)
 {
     LayerStats s = {0};
     s.weights = node_weights(g, n);
+    for (int i = 0; i < n->n_params; i++) {
+        const Tensor *t = &g->tensors[n->params[i]];
+        s.weight_bits += shape_elems(&t->shape) * elem_type_bits(t->type);
+    }
     s.macs = node_macs(g, n);
     for (int i = 0; i < n->n_inputs; i++)
         s.in_act += shape_elems(&g->tensors[n->inputs[i]].shape);
@@ -52,6 +56,7 @@ LayerStats layer_stats(const Graph *g, const Node *n)
 void stats_accumulate(LayerStats *total, const LayerStats *s)
 {
     total->weights += s->weights;
+    total->weight_bits += s->weight_bits;
     total->macs += s->macs;
     total->in_act += s->in_act;
     total->out_act += s->out_act;

@@ -10,6 +10,7 @@
 
 typedef struct LayerStats {
     int64_t weights;  /* every learned parameter element */
+    int64_t weight_bits; /* their storage: elements x bits of their type (i8 8, f32 32, ...) */
     int64_t macs;     /* CONV and FC multiply-accumulates */
     int64_t in_act;   /* elements read from activation operands */
     int64_t out_act;  /* elements written */

@@ -19,6 +19,7 @@ struct Target;
 struct ArchSet;
 struct MapOptions;
 struct AlgoTuning;
+struct QuantOptions;
 
 typedef struct PassOptions {
     int opt_level;                 /* 0 to 3 */
@@ -41,6 +42,9 @@ typedef struct PassOptions {
     int prefer_tile;
     /* The threads the code will run on, for select-algo's cost model; 0: 1. */
     int threads;
+    /* quantize: the mode and the calibration data (--quantize, --calibrate;
+     * quantize.h); NULL: only layers with @precision(i8) are quantised. */
+    const struct QuantOptions *quant;
 } PassOptions;
 
 /* fold-constants keeps results up to this size: past it the stored values

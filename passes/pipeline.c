@@ -13,6 +13,7 @@ static const PassId reference[] = {
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
+    P(quantize),           /* every level: calibrates on the float graph, batch norms folded */
     P(fuse_epilogue),      /* -O2 */
     P(eliminate_dead),     /* -O1 */
     P(select_precision),   /* every level */
@@ -24,6 +25,7 @@ static const PassId cpu[] = {
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
+    P(quantize),           /* every level */
     P(fuse_epilogue),      /* -O2 */
     P(eliminate_dead),     /* -O1 */
     P(select_precision),   /* every level */

@@ -38,21 +38,14 @@ static const char *path_in(const char *name) { return temp_path(tmp_dir, name); 
 
 #define run_dnnc(...) run_program(DNNC_BINARY, tmp_dir, (const char *const[]){__VA_ARGS__, NULL})
 
-/* A float32 .npy of the given shape holding a fixed sequence in [0, 1). */
-static void write_input(const char *name, Shape shape)
+/* A fixed sequence in [0, 1). */
+static float sequence01(int64_t i, uint32_t seed)
 {
-    Array a;
-    char err[1024];
-    if (!array_alloc(&a, ELEM_F32, &shape, err, sizeof err))
-        fail_msg("%s", err);
-    float *v = a.data;
-    for (int64_t i = 0; i < array_count(&a); i++)
-        v[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
-    bool ok = npy_write(path_in(name), &a, err, sizeof err);
-    array_free(&a);
-    if (!ok)
-        fail_msg("%s", err);
+    (void)seed;
+    return (float)((i * 2654435761u) % 1000) / 1000.0f;
 }
+
+static void write_input(const char *name, Shape shape) { write_f32_npy(path_in(name), shape, sequence01, 0); }
 
 /* The batch-norm network, and weights for it whose batch norms are far from
  * the identity, so that folding them changes the convolutions' weights. */

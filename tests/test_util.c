@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "npy.h"
+
 #include "pipeline.h"
 #include "target.h"
 #include "weights.h"
@@ -198,6 +200,21 @@ void check_run(const char *file, int line, Run *r, int status, const char *out_h
     run_free(r);
     if (!(status_ok && out_ok && err_ok))
         _fail(file, line);
+}
+
+void write_f32_npy(const char *path, Shape shape, float (*value)(int64_t i, uint32_t seed), uint32_t seed)
+{
+    Array a;
+    char err[1024];
+    if (!array_alloc(&a, ELEM_F32, &shape, err, sizeof err))
+        fail_msg("%s", err);
+    float *v = a.data;
+    for (int64_t i = 0; i < array_count(&a); i++)
+        v[i] = value(i, seed);
+    bool ok = npy_write(path, &a, err, sizeof err);
+    array_free(&a);
+    if (!ok)
+        fail_msg("%s: %s", path, err);
 }
 
 void write_text_file(const char *path, const char *text)

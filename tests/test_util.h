@@ -70,6 +70,9 @@ int temp_dir_remove(const char *dir);
 const char *temp_path(const char *dir, const char *name);
 /* Writes text to path (a whole file); fails the test if it cannot. */
 void write_text_file(const char *path, const char *text);
+/* A float32 .npy file of the given shape whose element i is value(i, seed);
+ * fails the test if it cannot be written. */
+void write_f32_npy(const char *path, Shape shape, float (*value)(int64_t i, uint32_t seed), uint32_t seed);
 /* The name of the first entry of `dir` that starts with `prefix` (malloc'd),
  * or NULL if there is none: finds OUT and OUT.tmp.XXXXXX alike. */
 char *dir_find_prefix(const char *dir, const char *prefix);

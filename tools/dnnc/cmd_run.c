@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "input_data.h"
 #include "idx.h"
 #include "npy.h"
 #include "progress.h"
@@ -127,60 +128,6 @@ static int check_args(const RunArgs *a)
     return OPTIONS_PARSED;
 }
 
-/* Data of another type than the input's, if every value fits exactly. */
-static bool convert_input(const char *path, const Tensor *t, const Array *raw, Array *out,
-                          char *err, size_t errsz)
-{
-    char why[512];
-    if (array_convert_exact(raw, t->type.kind, out, why, sizeof why))
-        return true;
-    snprintf(err, errsz, "input '%s' is %s but %s holds %s: %s", t->name,
-             elem_kind_name(t->type.kind), path, elem_kind_name(raw->dtype), why);
-    return false;
-}
-
-/* The rule --help states: data of the input's own type as it is; IDX images
- * with their channel axis, scaled to [0, 1] for float32 inputs (as the
- * networks trained on them expect); any other data only when every value is
- * exactly representable in the input's type, since a rounded or wrapped
- * input would give wrong results without a word. */
-static bool load_input(const char *path, const Tensor *t, Array *out, char *err, size_t errsz)
-{
-    Array raw;
-    TensorFileFormat format;
-    if (!tensor_file_read(path, &raw, &format, err, errsz))
-        return false;
-    bool images = format == TENSOR_FILE_IDX && idx_are_images(&raw);
-    if (images && t->type.kind == ELEM_F32) {
-        bool ok = idx_images_to_input(&raw, out, err, errsz);
-        array_free(&raw);
-        return ok;
-    }
-    if (images)
-        raw.shape = idx_images_shape(&raw.shape);
-    if (raw.dtype == t->type.kind) {
-        *out = raw;
-        return true;
-    }
-    bool ok = convert_input(path, t, &raw, out, err, errsz);
-    array_free(&raw);
-    return ok;
-}
-
-/* How many times the declared batch fits into the given array; 0 if the
- * shapes are incompatible. */
-static int64_t batches_in(const Shape *declared, const Shape *given)
-{
-    if (shape_equal(declared, given))
-        return 1;
-    if (declared->rank != given->rank || declared->rank == 0 || given->d[0] % declared->d[0] != 0)
-        return 0;
-    for (int i = 1; i < given->rank; i++)
-        if (given->d[i] != declared->d[i])
-            return 0;
-    return given->d[0] / declared->d[0];
-}
-
 static int find_binding(const Binding *b, int n, const char *name, int index, int count)
 {
     for (int i = 0; i < n; i++)
@@ -222,11 +169,11 @@ static bool load_inputs(const Graph *g, const RunArgs *o, RunData *rd)
             fprintf(stderr, "dnnc run: error: no data for input '%s'\n", t->name);
             return false;
         }
-        if (!load_input(o->inputs[b].path, t, &rd->inputs[i], err, sizeof err)) {
+        if (!input_data_load(o->inputs[b].path, t, &rd->inputs[i], err, sizeof err)) {
             fprintf(stderr, "dnnc run: error: %s\n", err);
             return false;
         }
-        int64_t n = batches_in(&t->shape, &rd->inputs[i].shape);
+        int64_t n = input_data_batches(&t->shape, &rd->inputs[i].shape);
         if (n == 0 || (rd->batches >= 0 && n != rd->batches)) {
             char want[300], got[300];
             shape_format(&t->shape, want, sizeof want);

@@ -53,6 +53,7 @@ const CommandSpec cmd_stats_spec = {
 static void json_counts(JsonWriter *w, const LayerStats *s)
 {
     json_key(w, "weights"), json_int(w, s->weights);
+    json_key(w, "weight_bits"), json_int(w, s->weight_bits);
     json_key(w, "macs"), json_int(w, s->macs);
     json_key(w, "input_activations"), json_int(w, s->in_act);
     json_key(w, "output_activations"), json_int(w, s->out_act);
@@ -132,8 +133,9 @@ static void print_row(const char *name, const char *op, const LayerStats *s)
         snprintf(nzw, sizeof nzw, "%lld", (long long)s->nz_weights);
         snprintf(nzm, sizeof nzm, "%lld", (long long)s->nz_macs);
     }
-    printf("%-28s %-14s %12lld %14lld %12lld %12lld %12s %14s\n", name, op, (long long)s->weights,
-           (long long)s->macs, (long long)s->in_act, (long long)s->out_act, nzw, nzm);
+    printf("%-28s %-14s %12lld %14lld %12lld %12lld %12s %14s %13lld\n", name, op, (long long)s->weights,
+           (long long)s->macs, (long long)s->in_act, (long long)s->out_act, nzw, nzm,
+           (long long)s->weight_bits);
 }
 
 /* "winograd F(4x4,3x3)", "fft 16x16", "direct": what a conv runs. */
@@ -194,8 +196,8 @@ static void print_conv_table(const Graph *g)
 
 static void print_table(const Graph *g)
 {
-    printf("%-28s %-14s %12s %14s %12s %12s %12s %14s\n", "layer", "op", "weights", "MACs",
-           "in act", "out act", "nz weights", "nz MACs");
+    printf("%-28s %-14s %12s %14s %12s %12s %12s %14s %13s\n", "layer", "op", "weights", "MACs",
+           "in act", "out act", "nz weights", "nz MACs", "weight bits");
     LayerStats total = {.bound = true};
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];

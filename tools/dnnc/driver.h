@@ -22,6 +22,7 @@ int cmd_import(int argc, char **argv);
 int cmd_compile(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_passes(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 extern const CommandSpec cmd_dump_spec;
 extern const CommandSpec cmd_stats_spec;
@@ -31,6 +32,7 @@ extern const CommandSpec cmd_import_spec;
 extern const CommandSpec cmd_compile_spec;
 extern const CommandSpec cmd_bench_spec;
 extern const CommandSpec cmd_passes_spec;
+extern const CommandSpec cmd_quantize_spec;
 
 /* Exit status 1 with "dnnc CMD: error: target T cannot ACT: it has no
  * WHAT" when t lacks the function a command needs (a NULL entry of the

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "autotune.h"
+#include "calibration.h"
 #include "memory.h"
 #include "onnx_import.h"
+#include "progress.h"
 #include "oom.h"
 #include "weights.h"
 
@@ -194,6 +196,31 @@ static bool tuning_finish(const PipelineArgs *p, Tuning *t, bool ok, Diag *d)
     return ok;
 }
 
+static void on_calibration(void *ctx, int64_t done, int64_t total)
+{
+    Progress *bar = ctx;
+    bar->total = total;
+    progress_step(bar, done);
+}
+
+/* --calibrate: the batches quantize measures ranges on, with a progress
+ * bar while it runs them. */
+static bool calibration_start(const PipelineArgs *p, const Graph *g, CalibrationData *data,
+                              QuantOptions *q, Progress *bar, Diag *d)
+{
+    *q = p->quant;
+    if (!p->calibrate)
+        return true;
+    if (!calibration_load(p->calibrate, p->calibrate_samples, g, data, d))
+        return false;
+    q->batches = data->batches;
+    q->n_batches = data->n_batches;
+    q->progress = on_calibration;
+    q->progress_ctx = bar;
+    progress_start(bar, "calibrating", data->n_batches);
+    return true;
+}
+
 bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool runs, Diag *d)
 {
     PassOptions po = {
@@ -207,6 +234,14 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
         .prefer_tile = p->conv_algo.tile,
         .threads = run_threads(p),
     };
+    CalibrationData calibration = {0};
+    QuantOptions quant;
+    Progress bar = {0};
+    if (!calibration_start(p, m->graph, &calibration, &quant, &bar, d)) {
+        model_free(m);
+        return false;
+    }
+    po.quant = &quant;
     Tuning tuning;
     bool ok = !p->autotune || tuning_start(p, &tuning, d);
     if (ok && p->autotune)
@@ -214,6 +249,9 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
     ok = ok && pipeline_run(m->graph, &po, &p->passes);
     if (p->autotune)
         ok = tuning_finish(p, &tuning, ok, d) && ok;
+    if (p->calibrate)
+        progress_finish(&bar);
+    calibration_free(&calibration);
     if (ok && (!runs || (target_check_graph(p->target, m->graph, d) &&
                          target_fits(m->graph, p->target, o, d))))
         return true;

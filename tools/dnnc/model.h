@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "options.h"
 #include "pipeline.h"
+#include "quantize.h"
 #include "target.h"
 
 struct ArchSet;
@@ -48,12 +49,21 @@ typedef struct PipelineArgs {
     /* The threads the compiled code will run on, for --autotune's
      * measurements: run's and bench's --threads; 0: this machine's cores. */
     int threads;
+    /* --quantize MODE and the options that shape it (the calibration data
+     * itself is read when the model is: --calibrate FILE). */
+    QuantOptions quant;
+    const char *calibrate;     /* --calibrate FILE */
+    int64_t calibrate_samples; /* --calibrate-samples N; 0: all */
 } PipelineArgs;
 
 /* --target NAME: a separate table because dnnc map, which always maps onto
  * the spatial target, does not offer it. */
 extern const Option target_option[];
 extern const Option pipeline_options[];
+extern const Option quantize_options[];
+/* MODE of --quantize (and dnnc quantize's --mode): a mode dnnc has, or an
+ * option error naming the option as spelled. */
+bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out);
 
 typedef enum {
     LEVEL_OF_TARGET, /* -O defaults to the target's default_opt_level */
@@ -75,7 +85,8 @@ int model_command_parse(const CommandSpec *spec, int argc, char **argv, void *ar
 #define MODEL_OPTION_SECTION(type) {"model options:", model_options, offsetof(type, weights)}
 #define PIPELINE_OPTION_SECTIONS(type, heading)                \
     {heading, target_option, offsetof(type, pipeline)},       \
-    {NULL, pipeline_options, offsetof(type, pipeline)}
+    {NULL, pipeline_options, offsetof(type, pipeline)},       \
+    {"quantisation options (docs/quantization.md):", quantize_options, offsetof(type, pipeline)}
 
 /* ---- loading and the pipeline (model.c) ---- */
 

@@ -114,6 +114,91 @@ static bool parse_autotune(void *section, const char *value, const OptionUse *u)
     return true;
 }
 
+bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out)
+{
+    if (!quant_mode_from_name(value, out))
+        return option_error(u, "%s takes %s, got '%s'", u->spelled, quant_mode_names(), value);
+    if (!quant_mode_ready(*out))
+        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8 so far "
+                               "(docs/quantization.md)", u->spelled, value);
+    return true;
+}
+
+static bool parse_quantize(void *section, const char *value, const OptionUse *u)
+{
+    return parse_quant_mode(value, u, &((PipelineArgs *)section)->quant.mode);
+}
+
+static bool parse_calibration(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    if (!calib_method_from_name(value, &p->quant.method))
+        return option_error(u, "--calibration takes minmax, percentile or entropy, got '%s'", value);
+    return true;
+}
+
+static bool parse_percentile(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (!*value || *end || errno || !(v > 0 && v <= 100))
+        return option_error(u, "--percentile needs a share of values in (0, 100], such as 99.99, "
+                               "got '%s'", value);
+    p->quant.percentile = v;
+    return true;
+}
+
+static bool parse_calibrate(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    if (!*value)
+        return option_error(u, "--calibrate needs a file name");
+    p->calibrate = value;
+    return true;
+}
+
+static bool parse_calibrate_samples(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    char *end;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (!*value || *end || errno || v < 1)
+        return option_error(u, "--calibrate-samples needs a positive count, got '%s'", value);
+    p->calibrate_samples = v;
+    return true;
+}
+
+/* The quantisation options, which dnnc quantize offers under its own
+ * heading and every other command among its pipeline options. */
+const Option quantize_options[] = {
+    {"quantize", 0, "MODE", "quantise conv and fc layers: int8 (fixed8, fixed16, log2, kmeans,\n"
+                            "binary and ternary are not implemented yet); needs --calibrate;\n"
+                            "runs at -O1 at least (batch norms folded first) unless -O is given",
+     OPTION_CALL(parse_quantize)},
+    {"calibrate", 0, "FILE", "calibration data for --quantize and @precision(i8) layers: .npy or\n"
+                             "IDX, read like dnnc run's --input, in batches of the input",
+     OPTION_CALL(parse_calibrate)},
+    {"calibrate-samples", 0, "N", "calibrate on the first N samples of the file (default: all)",
+     OPTION_CALL(parse_calibrate_samples)},
+    {"calibration", 0, "METHOD", "how a range is read off the data: minmax (default), percentile\n"
+                                 "or entropy (KL divergence, as TensorRT)",
+     OPTION_CALL(parse_calibration)},
+    {"percentile", 0, "P", "--calibration percentile keeps P% of |x| (default 99.99)",
+     OPTION_CALL(parse_percentile)},
+    {"per-tensor", 0, NULL, "one weight scale per layer (default: one per filter)",
+     OPTION_FLAG(PipelineArgs, quant.per_tensor)},
+    {"symmetric", 0, NULL, "activations with zero point 0 (i8 where they can be negative;\n"
+                           "default: u8 with a zero point)",
+     OPTION_FLAG(PipelineArgs, quant.symmetric)},
+    {"quantize-first-last", 0, NULL, "quantise the first and last conv/fc layers too (by default\n"
+                                     "they stay float32, as the survey advises)",
+     OPTION_FLAG(PipelineArgs, quant.first_last)},
+    OPTIONS_END,
+};
+
 const Option pipeline_options[] = {
     {NULL, 'O', "LEVEL", "optimisation level 0 to 3, also written -O2", OPTION_CALL(parse_level)},
     {"passes", 0, "P1,P2,..", "run these optimisation passes, in this order, instead of -O's\n"
@@ -162,11 +247,21 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
         p->target = target_find(default_target);
     if (!p->opt_given)
         p->passes.opt_level = level == LEVEL_AS_WRITTEN ? 0 : p->target->default_opt_level;
+    /* Quantising a conv before the batch norm after it is folded in would
+     * scale the wrong values: --quantize runs at -O1 at least unless -O
+     * says otherwise. */
+    if (!p->opt_given && p->quant.mode != QUANT_NONE && p->passes.opt_level < 1)
+        p->passes.opt_level = 1;
     char algo[32];
     algo_choice_text(p->conv_algo, algo, sizeof algo);
     if (p->conv_algo.algo != ALGO_AUTO && !target_has_conv_algo(p->target, p->conv_algo))
         return usage_error(cmd, "--conv-algo %s: target %s has no conv kernel for it", algo,
                            p->target->name);
+    if (p->quant.percentile == 0)
+        p->quant.percentile = 99.99;
+    if (p->quant.mode != QUANT_NONE && !p->calibrate)
+        return usage_error(cmd, "quantising to %s needs calibration data: --calibrate FILE",
+                           quant_mode_name(p->quant.mode));
     if (p->autotune && p->target != target_find("cpu"))
         return usage_error(cmd, "--autotune times the cpu target's kernels on this machine; target "
                                 "%s has none to time", p->target->name);
@@ -176,6 +271,12 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
     char err[512];
     if (!pipeline_plan(p->target->name, &p->passes, plan, &n, err, sizeof err))
         return usage_error(cmd, "%s", err);
+    bool quantizes = false;
+    for (int i = 0; i < n; i++)
+        quantizes = quantizes || plan[i] == PASS_ID_quantize;
+    if ((p->quant.mode != QUANT_NONE || p->calibrate) && !quantizes)
+        return usage_error(cmd, "--%s: target %s does not run the quantize pass (reference and cpu do)",
+                           p->quant.mode != QUANT_NONE ? "quantize" : "calibrate", p->target->name);
     return OPTIONS_PARSED;
 }
 

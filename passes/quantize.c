@@ -1,0 +1,556 @@
+/* quantize: post-training int8 quantisation of conv and fc layers (survey
+ * VII-A; docs/quantization.md). Each chosen layer becomes
+ *
+ *     x_q = quantize(x)                 u8 (i8 with --symmetric and a signed x)
+ *     L_q = qlinear_conv(x_q, ...)      i8 weights per filter, i32 bias
+ *     L   = dequantize(L_q)             for the layers that still need floats
+ *
+ * with scales and zero points from the ranges calibration measured on real
+ * data (calibrate.c). A ReLU (or a clip from 0) after the layer is absorbed:
+ * the output is u8 with zero point 0, and saturation at 0 is the ReLU. An fc
+ * becomes a qlinear_conv whose filter covers its whole input (reshaped
+ * around when the input is a matrix). Between quantised layers the values
+ * stay integers: a layer whose input is a dequantize reads the integers
+ * under it, and max pooling, flatten, reshape, slice and dropout move below
+ * the dequantize (they commute with it exactly: the scale is positive).
+ *
+ * Which layers: every float conv and fc with --quantize int8, except the
+ * first and the last (the survey's note; --quantize-first-last takes them
+ * too), and any layer with @precision(i8). @precision(f32) keeps a layer
+ * float. The scales guarantee that an int32 accumulator cannot overflow:
+ * |bias| + K * 255 * 128 < 2^31 (survey Fig. 39), K the products per
+ * output. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pass.h"
+#include "quantize.h"
+
+#define INT32_LIMIT 2147483647.0
+#define ACC_PER_PRODUCT (255.0 * 128.0) /* the largest |u8 - zp| * |i8| */
+
+typedef struct QParams {
+    ElemKind type; /* u8 or i8 */
+    float scale;
+    int32_t zero_point;
+} QParams;
+
+typedef struct Quantizer {
+    Graph *g;
+    const PassOptions *o;
+    const QuantOptions *q;
+    PassReport *r;
+    TensorRange *range; /* per tensor id of the graph as calibrated */
+    int *integers;      /* per tensor id: its quantize layer's output, or -1 */
+    int n_ranged;
+    int first, last; /* the first and last conv/fc in the graph */
+} Quantizer;
+
+/* ---- which layers ---- */
+
+static bool conv_or_fc(const Node *n) { return !n->removed && (n->op == OP_CONV || n->op == OP_FC); }
+
+static const Activation *activation_of(const Node *n)
+{
+    return n->op == OP_CONV ? &n->attr.conv.act : &n->attr.fc.act;
+}
+
+/* An activation that u8 saturation at zero computes: relu, or clip from 0
+ * (its upper bound is within the calibrated range or clips it). */
+static bool absorbable(const Activation *a)
+{
+    return a->kind == ACT_NONE || a->kind == ACT_RELU || (a->kind == ACT_CLIP && a->min == 0);
+}
+
+/* Why layer n cannot be quantised, or NULL. */
+static const char *cannot_quantise(const Graph *g, const Node *n)
+{
+    if (g->tensors[n->inputs[0]].type.kind != ELEM_F32)
+        return "its input is not float32";
+    if (n->n_inputs != 1)
+        return "it has a fused residual operand (qlinear_conv has none)";
+    if (!absorbable(activation_of(n)))
+        return "its fused activation is not relu or a clip from 0";
+    if (!node_weights_bound(g, n))
+        return "its weights are not bound (give --weights)";
+    return NULL;
+}
+
+static bool wants_int8(const Quantizer *z, int i)
+{
+    const Node *n = &z->g->nodes[i];
+    if (n->ann.has_precision)
+        return n->ann.precision.kind == ELEM_I8;
+    bool edge = i == z->first || i == z->last;
+    return z->q && z->q->mode == QUANT_INT8 && (!edge || z->q->first_last);
+}
+
+static void find_first_last(Quantizer *z)
+{
+    z->first = z->last = -1;
+    for (int i = 0; i < z->g->n_nodes; i++)
+        if (conv_or_fc(&z->g->nodes[i])) {
+            z->first = z->first < 0 ? i : z->first;
+            z->last = i;
+        }
+}
+
+/* ---- names and nodes ---- */
+
+static bool name_taken(const Graph *g, const char *name)
+{
+    static const char *const suffixes[] = {"", ".scale", ".zero_point", ".weight", ".x_scale",
+                                           ".x_zero_point", ".w_scale", ".w_zero_point",
+                                           ".y_scale", ".y_zero_point", ".bias"};
+    char buf[512];
+    for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++) {
+        snprintf(buf, sizeof buf, "%s%s", name, suffixes[k]);
+        if (graph_find_tensor(g, buf) >= 0)
+            return true;
+    }
+    return false;
+}
+
+/* "base_suffix", or "base_suffix_2", ... whichever is free with all the
+ * parameter names a new layer may take. */
+static const char *fresh_name(Graph *g, const char *base, const char *suffix)
+{
+    const char *name = arena_printf(&g->arena, "%s_%s", base, suffix);
+    for (int k = 2; name_taken(g, name); k++)
+        name = arena_printf(&g->arena, "%s_%s_%d", base, suffix, k);
+    return name;
+}
+
+/* Adds a layer built by this pass; its shape rule cannot fail unless the
+ * pass is wrong, which is reported like any error. */
+static int add_node(Quantizer *z, OpKind op, const char *name, const Attrs *at, int input, SrcLoc loc)
+{
+    char err[512];
+    int id = graph_add_node(z->g, op, name, at, &input, 1, loc, err, sizeof err);
+    if (id < 0)
+        diag_error(z->o->diag, loc, "quantize: cannot add layer '%s': %s", name, err);
+    return id;
+}
+
+static void set_qparams(Graph *g, int scale_t, int zp_t, const QParams *p)
+{
+    *(float *)graph_new_data(g, scale_t) = p->scale;
+    void *zp = graph_new_data(g, zp_t);
+    if (p->type == ELEM_U8)
+        *(uint8_t *)zp = (uint8_t)p->zero_point;
+    else
+        *(int8_t *)zp = (int8_t)p->zero_point;
+}
+
+static QParams qparams_of(const Graph *g, const Node *n)
+{
+    const Tensor *s = &g->tensors[n->params[0]], *zp = &g->tensors[n->params[1]];
+    QParams p = {zp->type.kind, *(const float *)s->data, 0};
+    p.zero_point = p.type == ELEM_U8 ? *(const uint8_t *)zp->data : *(const int8_t *)zp->data;
+    return p;
+}
+
+/* ---- scales ---- */
+
+/* The grid of an activation of range [lo, hi]: zero is always on it. */
+static QParams activation_params(const Quantizer *z, TensorRange r, bool rectified)
+{
+    double lo = fmin(r.lo, 0), hi = fmax(r.hi, 0);
+    if (rectified)
+        lo = 0;
+    QParams p = {ELEM_U8, 0, 0};
+    if (lo < 0 && z->q && z->q->symmetric) {
+        p.type = ELEM_I8;
+        p.scale = (float)(fmax(-lo, hi) / 127);
+    } else {
+        p.scale = (float)((hi - lo) / 255);
+        if (p.scale > 0)
+            p.zero_point = (int32_t)fmin(255, fmax(0, nearbyint(-lo / p.scale)));
+    }
+    if (!(p.scale > 0) || !isfinite(p.scale))
+        p.scale = 1; /* a tensor that was always 0: any scale holds it */
+    return p;
+}
+
+static TensorRange range_of(const Quantizer *z, int t)
+{
+    return t < z->n_ranged ? z->range[t] : (TensorRange){false, 0, 0};
+}
+
+/* ---- the operand: integers already there, or a quantize ---- */
+
+/* Integers under x: the operand of the dequantize that computes x, if it
+ * is one (per tensor); -1 otherwise. */
+static int integers_under(const Graph *g, int x)
+{
+    const Node *p = graph_producer(g, x);
+    if (!p || p->removed || p->op != OP_DEQUANTIZE || p->attr.quantize.per_axis)
+        return -1;
+    ElemKind k = g->tensors[p->inputs[0]].type.kind;
+    return k == ELEM_U8 || k == ELEM_I8 ? p->inputs[0] : -1;
+}
+
+/* x as integers, and their grid in *p; -1 after an error. */
+static int quantised_operand(Quantizer *z, int x, SrcLoc loc, QParams *p)
+{
+    Graph *g = z->g;
+    int q = integers_under(g, x);
+    if (q >= 0) {
+        *p = qparams_of(g, graph_producer(g, x)); /* the dequantize's grid */
+        return q;
+    }
+    if (x < z->n_ranged && z->integers[x] >= 0) { /* quantised for another layer already */
+        q = z->integers[x];
+        *p = qparams_of(g, graph_producer(g, q));
+        return q;
+    }
+    TensorRange r = range_of(z, x);
+    if (!r.seen) {
+        diag_error(z->o->diag, loc, "quantize: calibration saw no values of '%s', the operand of a "
+                   "layer to quantise", g->tensors[x].name);
+        return -1;
+    }
+    *p = activation_params(z, r, false);
+    Attrs at;
+    attrs_init_defaults(OP_QUANTIZE, &at);
+    at.quantize.dtype = (int)p->type;
+    int id = add_node(z, OP_QUANTIZE, fresh_name(g, g->tensors[x].name, "q"), &at, x, loc);
+    if (id < 0)
+        return -1;
+    set_qparams(g, g->nodes[id].params[0], g->nodes[id].params[1], p);
+    pass_count(z->r, "quantize layers added", 1);
+    if (x < z->n_ranged)
+        z->integers[x] = g->nodes[id].output;
+    return g->nodes[id].output;
+}
+
+/* ---- the layer ---- */
+
+/* The layer's geometry as a convolution: an fc's filter covers its input,
+ * a matrix input seen as [N, K, 1, 1]. */
+static ConvAttrs conv_geometry(const Graph *g, const Node *n)
+{
+    if (n->op == OP_CONV) {
+        ConvAttrs c = n->attr.conv;
+        c.act = (Activation){0};
+        return c;
+    }
+    const Shape *in = &g->tensors[n->inputs[0]].shape;
+    ConvAttrs c = {.filters = n->attr.fc.units, .kernel = {1, 1}, .stride = {1, 1},
+                   .dilation = {1, 1}, .groups = 1, .bias = n->attr.fc.bias};
+    if (in->rank == 4)
+        c.kernel[0] = in->d[2], c.kernel[1] = in->d[3];
+    return c;
+}
+
+typedef struct LayerPlan {
+    int node, act_node;  /* the layer and a relu/clip node it absorbs (or -1) */
+    int out;             /* the float tensor the integers replace */
+    ConvAttrs geometry;
+    QParams x, y;
+    int64_t filters, per_filter; /* weights: filters x per_filter */
+} LayerPlan;
+
+/* A relu, or clip from 0, that is the only reader of the layer's output. */
+static int absorbed_reader(const Graph *g, const Node *n)
+{
+    int r = graph_sole_reader(g, n->output);
+    if (r < 0 || activation_of(n)->kind != ACT_NONE)
+        return -1;
+    const Node *a = &g->nodes[r];
+    if (a->op == OP_RELU || (a->op == OP_CLIP && a->attr.clip.min == 0))
+        return r;
+    return -1;
+}
+
+/* s as the float the weights file stores, rounded up where rounding down
+ * would let the bias (bias / (x_scale * s)) exceed `room`. */
+static double float_scale(double s, double bias, float x_scale, double room)
+{
+    float f = (float)s;
+    while (bias / ((double)x_scale * f) > room)
+        f = nextafterf(f, INFINITY);
+    return f;
+}
+
+/* Per filter: scale so that the largest |w| is 127, raised where the bias
+ * or the accumulator would not fit 32 bits. */
+static bool weight_scales(Quantizer *z, const LayerPlan *lp, double *scale)
+{
+    const Node *n = &z->g->nodes[lp->node];
+    const float *w = z->g->tensors[n->params[0]].data;
+    const float *b = lp->geometry.bias ? z->g->tensors[n->params[1]].data : NULL;
+    double room = INT32_LIMIT - (double)lp->per_filter * ACC_PER_PRODUCT;
+    if (room <= 0) {
+        diag_error(z->o->diag, n->loc,
+                   "layer '%s': %lld products per output can overflow a 32-bit accumulator "
+                   "(at most %lld)", n->name, (long long)lp->per_filter,
+                   (long long)(INT32_LIMIT / ACC_PER_PRODUCT));
+        return false;
+    }
+    double shared = 0;
+    for (int64_t f = 0; f < lp->filters; f++) {
+        double amax = 0;
+        for (int64_t k = 0; k < lp->per_filter; k++)
+            amax = fmax(amax, fabs(w[f * lp->per_filter + k]));
+        scale[f] = amax > 0 ? amax / 127 : 1;
+        if (b) /* |bias / (x_scale * w_scale)| <= room */
+            scale[f] = fmax(scale[f], fabs(b[f]) / (lp->x.scale * room));
+        scale[f] = float_scale(scale[f], b ? fabs(b[f]) : 0, lp->x.scale, room);
+        shared = fmax(shared, scale[f]);
+    }
+    for (int64_t f = 0; z->q && z->q->per_tensor && f < lp->filters; f++)
+        scale[f] = shared;
+    return true;
+}
+
+static void fill_weights(Quantizer *z, const LayerPlan *lp, int qnode, const double *scale)
+{
+    Graph *g = z->g;
+    const Node *n = &g->nodes[lp->node];
+    const Node *qn = &g->nodes[qnode];
+    const float *w = g->tensors[n->params[0]].data;
+    const float *b = lp->geometry.bias ? g->tensors[n->params[1]].data : NULL;
+    int8_t *wq = graph_new_data(g, qn->params[0]);
+    set_qparams(g, qn->params[1], qn->params[2], &lp->x);
+    float *ws = graph_new_data(g, qn->params[3]);
+    graph_new_data(g, qn->params[4]); /* weight zero points: 0 */
+    set_qparams(g, qn->params[5], qn->params[6], &lp->y);
+    int64_t scales = z->q && z->q->per_tensor ? 1 : lp->filters;
+    for (int64_t f = 0; f < scales; f++)
+        ws[f] = (float)scale[f];
+    for (int64_t f = 0; f < lp->filters; f++) {
+        double s = ws[scales == 1 ? 0 : f];
+        for (int64_t k = 0; k < lp->per_filter; k++) {
+            double v = nearbyint(w[f * lp->per_filter + k] / s);
+            wq[f * lp->per_filter + k] = (int8_t)fmax(-127, fmin(127, v));
+        }
+    }
+    if (!b)
+        return;
+    int32_t *bq = graph_new_data(g, qn->params[7]);
+    for (int64_t f = 0; f < lp->filters; f++)
+        bq[f] = (int32_t)nearbyint(b[f] / ((double)lp->x.scale * ws[scales == 1 ? 0 : f]));
+}
+
+/* A reshape of t to `shape`; -1 after an error. */
+static int reshape_to(Quantizer *z, int t, Shape shape, const char *base, const char *suffix,
+                      SrcLoc loc)
+{
+    Attrs at;
+    attrs_init_defaults(OP_RESHAPE, &at);
+    at.reshape.shape = shape;
+    int id = add_node(z, OP_RESHAPE, fresh_name(z->g, base, suffix), &at, t, loc);
+    return id < 0 ? -1 : z->g->nodes[id].output;
+}
+
+/* An fc on a matrix reads [N, K, 1, 1]; an fc's [N, M, 1, 1] goes back to
+ * [N, M]. Returns the tensor to use; -1 after an error. */
+static int as_conv_input(Quantizer *z, const Node *n, int xq)
+{
+    const Shape *s = &z->g->tensors[xq].shape;
+    if (n->op != OP_FC || s->rank == 4)
+        return xq;
+    Shape four = {4, {s->d[0], shape_elems(s) / s->d[0], 1, 1}};
+    return reshape_to(z, xq, four, z->g->tensors[xq].name, "as_image", n->loc);
+}
+
+static int as_layer_output(Quantizer *z, int node, int yq)
+{
+    const Node *n = &z->g->nodes[node];
+    if (n->op != OP_FC)
+        return yq;
+    return reshape_to(z, yq, z->g->tensors[n->output].shape, n->name, "q_matrix", n->loc);
+}
+
+static bool plan_layer(Quantizer *z, int i, LayerPlan *lp)
+{
+    Graph *g = z->g;
+    const Node *n = &g->nodes[i];
+    *lp = (LayerPlan){.node = i, .act_node = absorbed_reader(g, n), .geometry = conv_geometry(g, n)};
+    lp->out = lp->act_node >= 0 ? g->nodes[lp->act_node].output : n->output;
+    bool rectified = lp->act_node >= 0 || activation_of(n)->kind != ACT_NONE;
+    TensorRange r = range_of(z, lp->out);
+    if (!r.seen) {
+        diag_error(z->o->diag, n->loc, "layer '%s': calibration saw no values of its output", n->name);
+        return false;
+    }
+    lp->y = activation_params(z, r, rectified);
+    const Tensor *w = &g->tensors[n->params[0]];
+    lp->filters = w->shape.d[0];
+    lp->per_filter = shape_elems(&w->shape) / lp->filters;
+    return true;
+}
+
+/* Replaces the float layer (and the activation it absorbs) by the
+ * dequantized integers. */
+static bool replace_layer(Quantizer *z, const LayerPlan *lp, int dq_out)
+{
+    Graph *g = z->g;
+    if (lp->act_node >= 0) {
+        if (!graph_forward(g, lp->act_node, dq_out))
+            return false;
+        graph_remove_node(g, lp->node);
+        return true;
+    }
+    return graph_forward(g, lp->node, dq_out);
+}
+
+static int dequantize_node(Quantizer *z, int t, const QParams *p, const char *base, SrcLoc loc)
+{
+    Attrs at;
+    attrs_init_defaults(OP_DEQUANTIZE, &at);
+    int id = add_node(z, OP_DEQUANTIZE, fresh_name(z->g, base, "dq"), &at, t, loc);
+    if (id >= 0)
+        set_qparams(z->g, z->g->nodes[id].params[0], z->g->nodes[id].params[1], p);
+    return id;
+}
+
+static bool quantise_layer(Quantizer *z, int i)
+{
+    Graph *g = z->g;
+    LayerPlan lp;
+    if (!plan_layer(z, i, &lp))
+        return false;
+    SrcLoc loc = g->nodes[i].loc;
+    const char *name = g->nodes[i].name;
+    int xq = quantised_operand(z, g->nodes[i].inputs[0], loc, &lp.x);
+    xq = xq < 0 ? -1 : as_conv_input(z, &g->nodes[i], xq);
+    double *scale = arena_array(&g->arena, (size_t)lp.filters, sizeof *scale);
+    if (xq < 0 || !weight_scales(z, &lp, scale))
+        return false;
+    Attrs at;
+    attrs_init_defaults(OP_QLINEAR_CONV, &at);
+    at.qconv = (QConvAttrs){lp.geometry, ELEM_I8, (int)lp.y.type, !(z->q && z->q->per_tensor)};
+    int qnode = add_node(z, OP_QLINEAR_CONV, fresh_name(g, name, "q"), &at, xq, loc);
+    if (qnode < 0)
+        return false;
+    g->nodes[qnode].ann = g->nodes[i].ann;
+    fill_weights(z, &lp, qnode, scale);
+    int yq = as_layer_output(z, i, g->nodes[qnode].output);
+    int dq = yq < 0 ? -1 : dequantize_node(z, yq, &lp.y, name, loc);
+    if (dq < 0)
+        return false;
+    if (!replace_layer(z, &lp, g->nodes[dq].output)) {
+        diag_error(z->o->diag, loc, "quantize: layer '%s' cannot be replaced", name);
+        return false;
+    }
+    pass_count(z->r, g->nodes[i].op == OP_FC ? "fc layers quantised to int8"
+                                             : "conv layers quantised to int8", 1);
+    return true;
+}
+
+/* ---- layers that commute with dequantize ---- */
+
+static bool commutes(OpKind op)
+{
+    return op == OP_MAXPOOL || op == OP_GLOBAL_MAXPOOL || op == OP_FLATTEN || op == OP_RESHAPE ||
+           op == OP_SLICE || op == OP_DROPOUT;
+}
+
+/* op(dequantize(q)) = dequantize(op(q)) for these ops: they select or move
+ * values, and dequantize is increasing. */
+static bool sink_dequantize(Quantizer *z, int i)
+{
+    Graph *g = z->g;
+    int q = integers_under(g, g->nodes[i].inputs[0]);
+    if (q < 0)
+        return true;
+    QParams p = qparams_of(g, graph_producer(g, g->nodes[i].inputs[0]));
+    Attrs at = g->nodes[i].attr;
+    SrcLoc loc = g->nodes[i].loc;
+    const char *name = g->nodes[i].name;
+    int id = add_node(z, g->nodes[i].op, fresh_name(g, name, "q"), &at, q, loc);
+    int dq = id < 0 ? -1 : dequantize_node(z, g->nodes[id].output, &p, name, loc);
+    if (dq < 0)
+        return false;
+    if (!graph_forward(g, i, g->nodes[dq].output)) {
+        diag_error(z->o->diag, loc, "quantize: layer '%s' cannot be replaced", name);
+        return false;
+    }
+    pass_count(z->r, "layers moved below a dequantize", 1);
+    return true;
+}
+
+/* Dequantize layers this pass made that nothing reads any more. */
+static void drop_unread(Graph *g, int from)
+{
+    for (int i = g->n_nodes - 1; i >= from; i--) {
+        const Node *n = &g->nodes[i];
+        if (!n->removed && g->tensors[n->output].n_users == 0 && !graph_is_output(g, n->output))
+            graph_remove_node(g, i);
+    }
+}
+
+/* ---- the pass ---- */
+
+static bool check_choice(const Quantizer *z, int i, bool *any)
+{
+    const Node *n = &z->g->nodes[i];
+    if (!conv_or_fc(n) || !wants_int8(z, i))
+        return true;
+    const char *why = cannot_quantise(z->g, n);
+    if (why && n->ann.has_precision) {
+        diag_error(z->o->diag, n->loc, "layer '%s': @precision(i8) cannot apply: %s", n->name, why);
+        return false;
+    }
+    *any = *any || !why;
+    return true;
+}
+
+static bool calibrate(Quantizer *z)
+{
+    const QuantOptions *q = z->q;
+    if (!q || q->n_batches < 1) {
+        diag_error(z->o->diag, SRCLOC_NONE,
+                   "quantising to int8 needs calibration data: give --calibrate FILE");
+        return false;
+    }
+    z->n_ranged = z->g->n_tensors;
+    z->range = arena_array(&z->g->arena, (size_t)z->n_ranged, sizeof *z->range);
+    z->integers = arena_array(&z->g->arena, (size_t)z->n_ranged, sizeof *z->integers);
+    for (int t = 0; t < z->n_ranged; t++)
+        z->integers[t] = -1;
+    char err[1024];
+    if (!calibrate_ranges(z->g, q, z->range, err, sizeof err)) {
+        diag_error(z->o->diag, SRCLOC_NONE, "calibration: %s", err);
+        return false;
+    }
+    return true;
+}
+
+bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
+{
+    Quantizer z = {.g = g, .o = o, .q = o->quant, .r = r};
+    if (z.q && !quant_mode_ready(z.q->mode)) {
+        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8 is)",
+                   quant_mode_name(z.q->mode));
+        return false;
+    }
+    find_first_last(&z);
+    bool any = false;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!check_choice(&z, i, &any))
+            return false;
+    if (!any)
+        return true;
+    if (!calibrate(&z))
+        return false;
+    int original = g->n_nodes;
+    for (int i = 0; i < original; i++) {
+        const Node *n = &g->nodes[i];
+        bool ok = true;
+        if (conv_or_fc(n) && wants_int8(&z, i) && cannot_quantise(g, n))
+            pass_count(r, "conv and fc layers kept in float32", 1);
+        else if (conv_or_fc(n) && wants_int8(&z, i))
+            ok = quantise_layer(&z, i);
+        else if (!n->removed && commutes(n->op) && !n->ann.has_precision)
+            ok = sink_dequantize(&z, i);
+        if (!ok)
+            return false;
+    }
+    drop_unread(g, original);
+    return true;
+}
