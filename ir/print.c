@@ -99,6 +99,15 @@ static long long zero_point_at(const Tensor *t, int64_t k)
     }
 }
 
+/* " (2^-5)" after a scale that is a power of two: dynamic fixed point with
+ * that many fractional bits (survey VII-A1). */
+static void print_power_of_two(double v, FILE *out)
+{
+    int e;
+    if (v > 0 && frexp(v, &e) == 0.5)
+        fprintf(out, " (2^%d)", e - 1);
+}
+
 /* ", scale 0.0235 zero point 0": the grid real = scale * (q - zero point)
  * of a per-tensor scale and zero point, when bound. */
 static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
@@ -106,7 +115,10 @@ static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
     const Tensor *s = &g->tensors[scale], *z = &g->tensors[zero_point];
     if (!s->data || !z->data || shape_elems(&s->shape) != 1)
         return;
-    fprintf(out, ", scale %.9g zero point %lld", ((const float *)s->data)[0], zero_point_at(z, 0));
+    float v = ((const float *)s->data)[0];
+    fprintf(out, ", scale %.9g", v);
+    print_power_of_two(v, out);
+    fprintf(out, " zero point %lld", zero_point_at(z, 0));
 }
 
 /* The comment after a quantised layer shows the grid of its integers (and
@@ -124,9 +136,10 @@ static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
         double lo = INFINITY, hi = -INFINITY;
         for (int64_t k = 0; k < shape_elems(&ws->shape); k++)
             lo = fmin(lo, ((const float *)ws->data)[k]), hi = fmax(hi, ((const float *)ws->data)[k]);
-        if (lo == hi)
+        if (lo == hi) {
             fprintf(out, ", weight scale %.9g", lo);
-        else
+            print_power_of_two(lo, out);
+        } else
             fprintf(out, ", weight scale %.9g to %.9g", lo, hi);
     }
 }

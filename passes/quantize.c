@@ -20,6 +20,7 @@
  * float. The scales guarantee that an int32 accumulator cannot overflow:
  * |bias| + K * 255 * 128 < 2^31 (survey Fig. 39), K the products per
  * output. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,8 @@ static bool wants_int8(const Quantizer *z, int i)
     if (n->ann.has_precision)
         return n->ann.precision.kind == ELEM_I8;
     bool edge = i == z->first || i == z->last;
-    return z->q && z->q->mode == QUANT_INT8 && (!edge || z->q->first_last);
+    return z->q && (z->q->mode == QUANT_INT8 || z->q->mode == QUANT_FIXED8) &&
+           (!edge || z->q->first_last);
 }
 
 static void find_first_last(Quantizer *z)
@@ -154,16 +156,32 @@ static QParams qparams_of(const Graph *g, const Node *n)
 
 /* ---- scales ---- */
 
-/* The grid of an activation of range [lo, hi]: zero is always on it. */
+static bool fixed_point(const Quantizer *z) { return z->q && z->q->mode == QUANT_FIXED8; }
+static bool per_tensor(const Quantizer *z) { return z->q && (z->q->per_tensor || fixed_point(z)); }
+
+/* The smallest power of two at least s (s > 0): dynamic fixed point's
+ * scale 2^-fl for the largest fractional length fl that holds a range. */
+static double pow2_at_least(double s)
+{
+    int e;
+    double m = frexp(s, &e); /* s = m 2^e, m in [0.5, 1) */
+    return m == 0.5 ? s : ldexp(1, e);
+}
+
+/* The grid of an activation of range [lo, hi]: zero is always on it.
+ * Dynamic fixed point (fixed8) has zero point 0 and a power-of-two scale. */
 static QParams activation_params(const Quantizer *z, TensorRange r, bool rectified)
 {
     double lo = fmin(r.lo, 0), hi = fmax(r.hi, 0);
     if (rectified)
         lo = 0;
     QParams p = {ELEM_U8, 0, 0};
-    if (lo < 0 && z->q && z->q->symmetric) {
+    bool zero_centred = z->q && (z->q->symmetric || fixed_point(z));
+    if (lo < 0 && zero_centred) {
         p.type = ELEM_I8;
         p.scale = (float)(fmax(-lo, hi) / 127);
+    } else if (zero_centred) {
+        p.scale = (float)(hi / 255);
     } else {
         p.scale = (float)((hi - lo) / 255);
         if (p.scale > 0)
@@ -171,6 +189,8 @@ static QParams activation_params(const Quantizer *z, TensorRange r, bool rectifi
     }
     if (!(p.scale > 0) || !isfinite(p.scale))
         p.scale = 1; /* a tensor that was always 0: any scale holds it */
+    if (fixed_point(z))
+        p.scale = (float)pow2_at_least(fmax(fmax(-lo, hi) / (p.type == ELEM_I8 ? 127 : 255), FLT_MIN));
     return p;
 }
 
@@ -301,7 +321,9 @@ static bool weight_scales(Quantizer *z, const LayerPlan *lp, double *scale)
         scale[f] = float_scale(scale[f], b ? fabs(b[f]) : 0, lp->x.scale, room);
         shared = fmax(shared, scale[f]);
     }
-    for (int64_t f = 0; z->q && z->q->per_tensor && f < lp->filters; f++)
+    if (fixed_point(z)) /* larger: the bias bound still holds */
+        shared = pow2_at_least(shared);
+    for (int64_t f = 0; per_tensor(z) && f < lp->filters; f++)
         scale[f] = shared;
     return true;
 }
@@ -318,7 +340,7 @@ static void fill_weights(Quantizer *z, const LayerPlan *lp, int qnode, const dou
     float *ws = graph_new_data(g, qn->params[3]);
     graph_new_data(g, qn->params[4]); /* weight zero points: 0 */
     set_qparams(g, qn->params[5], qn->params[6], &lp->y);
-    int64_t scales = z->q && z->q->per_tensor ? 1 : lp->filters;
+    int64_t scales = per_tensor(z) ? 1 : lp->filters;
     for (int64_t f = 0; f < scales; f++)
         ws[f] = (float)scale[f];
     for (int64_t f = 0; f < lp->filters; f++) {
@@ -423,7 +445,7 @@ static bool quantise_layer(Quantizer *z, int i)
         return false;
     Attrs at;
     attrs_init_defaults(OP_QLINEAR_CONV, &at);
-    at.qconv = (QConvAttrs){lp.geometry, ELEM_I8, (int)lp.y.type, !(z->q && z->q->per_tensor)};
+    at.qconv = (QConvAttrs){lp.geometry, ELEM_I8, (int)lp.y.type, !per_tensor(z)};
     int qnode = add_node(z, OP_QLINEAR_CONV, fresh_name(g, name, "q"), &at, xq, loc);
     if (qnode < 0)
         return false;
@@ -437,8 +459,8 @@ static bool quantise_layer(Quantizer *z, int i)
         diag_error(z->o->diag, loc, "quantize: layer '%s' cannot be replaced", name);
         return false;
     }
-    pass_count(z->r, g->nodes[i].op == OP_FC ? "fc layers quantised to int8"
-                                             : "conv layers quantised to int8", 1);
+    pass_count(z->r, g->nodes[i].op == OP_FC ? "fc layers quantised to 8 bits"
+                                             : "conv layers quantised to 8 bits", 1);
     return true;
 }
 
@@ -525,7 +547,7 @@ bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
 {
     Quantizer z = {.g = g, .o = o, .q = o->quant, .r = r};
     if (z.q && !quant_mode_ready(z.q->mode)) {
-        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8 is)",
+        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8 and fixed8 are)",
                    quant_mode_name(z.q->mode));
         return false;
     }

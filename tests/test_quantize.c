@@ -261,6 +261,49 @@ static void test_scales_weights_and_bias_follow_the_rules(void **state)
     parsed_free(&p);
 }
 
+static bool power_of_two(float v)
+{
+    int e;
+    return v > 0 && frexpf(v, &e) == 0.5f;
+}
+
+/* Dynamic fixed point (fixed8): every scale a power of two, every zero
+ * point 0, one weight scale per layer, signed integers where the values
+ * can be negative; each fractional length the largest that holds its
+ * range: the largest |x| fits in 127 (i8) or 255 (u8) steps, half the
+ * step would not. */
+static void test_fixed8_uses_power_of_two_scales(void **state)
+{
+    (void)state;
+    Parsed p;
+    Graph *g = small_graph(&p, 15);
+    Calib c;
+    make_calibration(g, &c, 16, -0.7, 3);
+    quantise_or_fail(g, (QuantOptions){.mode = QUANT_FIXED8, .first_last = true}, &c);
+    double lo, hi;
+    input_range(g, &c, &lo, &hi);
+    int quantised = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (n->op == OP_QUANTIZE) {
+            float s = param_f32(g, n, 0)[0];
+            assert_true(power_of_two(s));
+            assert_int_equal(g->tensors[n->output].type.kind, ELEM_I8); /* x can be negative */
+            assert_true(fmax(-lo, hi) <= 127 * (double)s && fmax(-lo, hi) > 63.5 * (double)s);
+        }
+        if (n->op != OP_QLINEAR_CONV)
+            continue;
+        quantised++;
+        assert_false(n->attr.qconv.per_channel);
+        for (int k = 1; k <= 5; k += 2)
+            assert_true(power_of_two(param_f32(g, n, k)[0]));
+        assert_int_equal(*(const uint8_t *)g->tensors[n->params[6]].data, 0);
+    }
+    assert_int_equal(quantised, 4);
+    free_calibration(&c);
+    parsed_free(&p);
+}
+
 /* A filter of tiny weights (a dead channel after batch-norm folding) with a
  * large bias: the weight scale grows until the bias fits beside the largest
  * accumulator (|bias| + K * 255 * 128 < 2^31). */
@@ -405,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_all_layers_with_first_last),
         cmocka_unit_test(test_the_quantised_graph_prints_and_parses_back),
         cmocka_unit_test(test_scales_weights_and_bias_follow_the_rules),
+        cmocka_unit_test(test_fixed8_uses_power_of_two_scales),
         cmocka_unit_test(test_a_large_bias_raises_the_weight_scale),
         cmocka_unit_test(test_accumulator_overflow_is_an_error),
         cmocka_unit_test(test_precision_i8_needs_calibration),

@@ -77,7 +77,7 @@ static void test_usage_errors_exit_2(void **state)
     (void)state;
     const char *model = path_in("tiny.dnn"), *calib = path_in("calib.npy");
     Run r = run_dnnc("quantize", model, "--random-weights", "1", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8)");
+    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8 or fixed8)");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int4", "--calibrate", calib);
     assert_run(&r, 2, NULL, "--mode takes int8, fixed8, fixed16, log2, kmeans, binary or ternary, got 'int4'");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--calibrate", calib);

@@ -23,8 +23,8 @@ static bool parse_mode(void *section, const char *value, const OptionUse *u)
 }
 
 static const Option quantize_command_options[] = {
-    {"mode", 0, "MODE", "int8 (fixed8, fixed16, log2, kmeans, binary and ternary are not\n"
-                        "implemented yet)",
+    {"mode", 0, "MODE", "int8 (scale and zero point) or fixed8 (dynamic fixed point); fixed16,\n"
+                        "log2, kmeans, binary and ternary are not implemented yet",
      OPTION_CALL(parse_mode)},
     {NULL, 'o', "OUT.dnn", "the network source to write; the weights go to OUT.safetensors\n"
                            "(default: MODEL-MODE.dnn beside MODEL)",
@@ -84,7 +84,7 @@ int cmd_quantize(int argc, char **argv)
     if (rc != OPTIONS_PARSED)
         return rc;
     if (!a.mode_given)
-        return usage_error("quantize", "give --mode (int8)");
+        return usage_error("quantize", "give --mode (int8 or fixed8)");
     if (!a.pipeline.calibrate)
         return usage_error("quantize", "give --calibrate DATA: the ranges of the activations are "
                                        "measured on it");

@@ -119,7 +119,7 @@ bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out)
     if (!quant_mode_from_name(value, out))
         return option_error(u, "%s takes %s, got '%s'", u->spelled, quant_mode_names(), value);
     if (!quant_mode_ready(*out))
-        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8 so far "
+        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8 and fixed8 so far "
                                "(docs/quantization.md)", u->spelled, value);
     return true;
 }
@@ -174,7 +174,7 @@ static bool parse_calibrate_samples(void *section, const char *value, const Opti
 /* The quantisation options, which dnnc quantize offers under its own
  * heading and every other command among its pipeline options. */
 const Option quantize_options[] = {
-    {"quantize", 0, "MODE", "quantise conv and fc layers: int8 (fixed8, fixed16, log2, kmeans,\n"
+    {"quantize", 0, "MODE", "quantise conv and fc layers: int8 or fixed8 (fixed16, log2, kmeans,\n"
                             "binary and ternary are not implemented yet); needs --calibrate;\n"
                             "runs at -O1 at least (batch norms folded first) unless -O is given",
      OPTION_CALL(parse_quantize)},
