@@ -15,6 +15,7 @@ JOBS=2
 DNNC_GIVEN="${DNNC:-}"
 MODELS="resnet50,resnet18,vgg16,googlenet,squeezenet1_0,alexnet,mobilenet_v2"
 BATCH8="resnet50,vgg16"
+INT8="resnet50,vgg16"
 THREADS="1 2"
 RUNS=10
 WARMUP=2
@@ -51,6 +52,10 @@ models and runs:
                          exported by tools/onnx/export_torchvision.py if missing
   --batch8 LIST          models also timed at batch 8, MODELS_DIR/M-b8.onnx
                          (default resnet50,vgg16; 'none' for none)
+  --int8 LIST            rows (model stems, M or M-b8) also timed quantised to int8,
+                         right after dnnc in every round: `dnnc quantize M.onnx --mode
+                         int8 --calibrate M.input.npy` once, then `dnnc bench` of its
+                         output (default resnet50,vgg16; 'none' for none)
   --threads "1 2"        thread counts (default "1 2")
   --runs N               timed runs per process (default 10)
   --warmup N             untimed runs before them (default 2)
@@ -103,6 +108,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --models) need_arg "$1" $#; MODELS="$2"; shift 2 ;;
     --batch8) need_arg "$1" $#; BATCH8="$2"; shift 2 ;;
+    --int8) need_arg "$1" $#; INT8="$2"; shift 2 ;;
     --threads) need_arg "$1" $#; THREADS="$2"; shift 2 ;;
     --runs) need_arg "$1" $#; RUNS="$2"; shift 2 ;;
     --warmup) need_arg "$1" $#; WARMUP="$2"; shift 2 ;;
@@ -143,6 +149,7 @@ case "$TORCH_BLAS" in
   *) die "--torch-blas is system, reference, openblas or both, not '$TORCH_BLAS'" ;;
 esac
 [ "$BATCH8" = none ] && BATCH8=""
+[ "$INT8" = none ] && INT8=""
 split() { local IFS=,; local -a a; read -r -a a <<< "$1"; [ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"; }
 KNOWN=" resnet50 resnet18 vgg16 googlenet squeezenet1_0 squeezenet1_1 alexnet mobilenet_v2 "
 check_models() { # OPTION LIST
@@ -167,8 +174,13 @@ mapfile -t AL_ARR < <( [ "$ALGOS" = 1 ] && split "$ALGO_MODELS" )
 ROWS=("${MODEL_ARR[@]}")
 for m in "${B8_ARR[@]}"; do ROWS+=("$m-b8"); done
 ROWS_CSV="$(IFS=,; echo "${ROWS[*]}")"
+# is_int8 ROW: the row is also timed in int8.
+is_int8() { [[ ",$INT8," == *",$1,"* ]]; }
+for m in $(split "$INT8"); do
+  [[ " ${ROWS[*]} " == *" $m "* ]] || [ "$MAIN" = 0 ] || die "--int8: '$m' is not a row of the main table (${ROWS_CSV})"
+done
 
-mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$MODELS_DIR"
+mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$OUT/int8" "$MODELS_DIR"
 PROV="$OUT/provenance.json"
 note() { "$PYTHON" "$ROOT/bench/table.py" note "$PROV" "$@"; }
 FAILS=0
@@ -285,6 +297,17 @@ if [ "$TABLE_ONLY" = 0 ]; then
     runp "$OUT/peak-check-t$t.json" "$OUT/bin/peak_check" "$t" --json
   done
 
+  # 3b. The int8 models: quantised once, calibrated on the model's own input
+  # file (the time does not depend on the calibration data).
+  for r in "${ROWS[@]}"; do
+    is_int8 "$r" || continue
+    log "== quantising $r to int8"
+    runp "$OUT/int8/$r-quantize.txt" "$DNNC" quantize "$MODELS_DIR/$r.onnx" --mode int8 \
+      --calibrate "$MODELS_DIR/$r.input.npy" -o "$OUT/int8/$r-int8.dnn"
+    [ -f "$OUT/int8/$r-int8.safetensors" ] && note "int8_weights_$r" \
+      "$(stat -c %s "$OUT/int8/$r-int8.safetensors") bytes in $r-int8.safetensors; $(stat -c %s "$MODELS_DIR/$r.onnx") bytes in $r.onnx (float32)"
+  done
+
   # 4. The main table: per model and thread count, --procs rounds of ORT, dnnc, ORT.
   for r in "${ROWS[@]}"; do
     onnx="$MODELS_DIR/$r.onnx"
@@ -294,6 +317,8 @@ if [ "$TABLE_ONLY" = 0 ]; then
         ort "$OUT/main/ort-$r-t$t-p${p}a.json" "$onnx" "$t"
         runp "$OUT/main/dnnc-$r-t$t-p$p.json" "$DNNC" bench "$onnx" --threads "$t" "${TIMING[@]}"
         [ -z "$ALT" ] || runp "$OUT/main/alt-$r-t$t-p$p.json" "$ALT" bench "$onnx" --threads "$t" "${TIMING[@]}"
+        ! is_int8 "$r" || runp "$OUT/main/int8-$r-t$t-p$p.json" "$DNNC" bench "$OUT/int8/$r-int8.dnn" \
+          --weights "$OUT/int8/$r-int8.safetensors" --threads "$t" "${TIMING[@]}"
         ort "$OUT/main/ort-$r-t$t-p${p}b.json" "$onnx" "$t"
         for b in $BLAS_LIST; do
           runp "$OUT/main/torch-$b-$r-t$t-p$p.json" "$PYTHON" "$ROOT/bench/peers/torch_bench.py" \
@@ -371,7 +396,7 @@ fi
 : > "$OUT/report.md"
 if [ "$MAIN" = 1 ]; then
   "$PYTHON" "$ROOT/bench/table.py" "$OUT" --rows "$ROWS_CSV" --threads "$THREADS" \
-    --procs "$PROCS" ${ALT:+--alt} --torch-blas "$BLAS_LIST" > "$OUT/table.md"
+    --procs "$PROCS" ${ALT:+--alt} --int8 "$INT8" --torch-blas "$BLAS_LIST" > "$OUT/table.md"
   cat "$OUT/table.md" >> "$OUT/report.md"
 fi
 if [ "$PER_LAYER" = 1 ]; then

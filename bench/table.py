@@ -5,7 +5,7 @@ one's GFLOPS and share of the peak that `dnnc bench --peak` measured in the same
 run. Standard library only.
 
     python3 bench/table.py OUT --rows resnet50,resnet50-b8,... --threads "1 2"
-                               --procs N [--alt] [--torch-blas "openblas ..."]
+                               --procs N [--alt] [--int8 ROWS] [--torch-blas "openblas ..."]
     python3 bench/table.py note OUT/provenance.json KEY VALUE [KEY VALUE ...]
 
 Reads what run.sh wrote into OUT:
@@ -16,6 +16,7 @@ Reads what run.sh wrote into OUT:
     OUT/main/dnnc-ROW-tT-pP.json     `dnnc bench ROW.onnx --json`, round P
     OUT/main/ort-ROW-tT-pP{a,b}.json ort_bench.js before (a) and after (b) dnnc in round P
     OUT/main/alt-ROW-tT-pP.json      --alt's dnnc, right after dnnc
+    OUT/main/int8-ROW-tT-pP.json     dnnc on the row's int8 model (OUT/int8), right after dnnc
     OUT/main/torch-BLAS-ROW-tT-pP.json  PyTorch, after the second ORT run
 
 A ROW is a model file's stem: resnet50 (batch 1) or resnet50-b8 (batch 8).
@@ -132,6 +133,12 @@ def provenance_lines(out, threads):
     return lines
 
 
+def provenance_int8_sizes(out, rows):
+    """The weights-file sizes run.sh noted for the int8 rows."""
+    p = load(os.path.join(out, "provenance.json")) or {}
+    return [f"- int8 weights of {r}: {p['int8_weights_' + r]}" for r in rows if p.get("int8_weights_" + r)]
+
+
 def main_table(argv):
     import argparse
     ap = argparse.ArgumentParser(prog="table.py")
@@ -140,9 +147,11 @@ def main_table(argv):
     ap.add_argument("--threads", required=True)
     ap.add_argument("--procs", type=int, required=True)
     ap.add_argument("--alt", action="store_true")
+    ap.add_argument("--int8", default="", help="rows also timed in int8, comma-separated")
     ap.add_argument("--torch-blas", default="")
     a = ap.parse_args(argv)
     rows, threads, blas = a.rows.split(","), a.threads.split(), a.torch_blas.split()
+    int8 = [r for r in a.int8.split(",") if r]
     d = os.path.join(a.out, "main")
     P = range(1, a.procs + 1)
 
@@ -157,6 +166,8 @@ def main_table(argv):
             "% of peak (dnnc)", "ORT GFLOPS", "% of peak (ORT)"]
     if a.alt:
         cols += ["alt ms", "alt/ORT"]
+    if int8:
+        cols += ["int8 ms", "int8/ORT"]
     cols += [label[b] for b in blas]
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|")
@@ -177,6 +188,9 @@ def main_table(argv):
             if a.alt:
                 al = combine(load(f("alt", p)) for p in P)
                 row += [cell(al), f"{al['ms'] / ort['ms']:.2f}" if al and ort else "–"]
+            if int8:
+                q = combine(load(f("int8", p)) for p in P) if r in int8 else None
+                row += [cell(q) if r in int8 else "", f"{q['ms'] / ort['ms']:.2f}" if q and ort else ""]
             row += [cell(combine(load(f(f"torch-{b}", p)) for p in P)) for b in blas]
             print("| " + " | ".join(row) + " |")
     print()
@@ -185,7 +199,15 @@ def main_table(argv):
           "each process's median is over its timed runs; the range of the process medians in "
           "brackets where it spans 5% or more. GFLOPS = 2 × the MACs `dnnc bench` counts in "
           "the model / the time (for ORT too); % of peak: of the `dnnc bench --peak` figure "
-          "above for that thread count. – : no result (see the .err files in OUT/main).")
+          "above for that thread count. – : no result (see the .err files in OUT/main). "
+          "int8: the model quantised by `dnnc quantize --mode int8` (per-filter i8 weights, u8 "
+          "activations, first and last conv/fc float), timed right after dnnc in every round, "
+          "against ONNX Runtime in float32.")
+    sizes = provenance_int8_sizes(a.out, int8)
+    if sizes:
+        print()
+        for line in sizes:
+            print(line)
     return 0
 
 
