@@ -20,6 +20,7 @@ struct ArchSet;
 struct MapOptions;
 struct AlgoTuning;
 struct QuantOptions;
+struct PruneOptions;
 
 typedef struct PassOptions {
     int opt_level;                 /* 0 to 3 */
@@ -45,6 +46,8 @@ typedef struct PassOptions {
     /* quantize: the mode and the calibration data (--quantize, --calibrate;
      * quantize.h); NULL: only layers with @precision(i8) are quantised. */
     const struct QuantOptions *quant;
+    /* prune: the density to keep (--prune; prune.h); NULL: no pruning. */
+    const struct PruneOptions *prune;
 } PassOptions;
 
 /* fold-constants keeps results up to this size: past it the stored values

@@ -10,6 +10,7 @@
 /* The oracle runs the optimised graph too: that is how every rewrite is
  * checked against the graph as written. */
 static const PassId reference[] = {
+    P(prune),              /* every level: on the weights as written */
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
@@ -22,6 +23,7 @@ static const PassId reference[] = {
 };
 
 static const PassId cpu[] = {
+    P(prune),              /* every level */
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
@@ -34,6 +36,7 @@ static const PassId cpu[] = {
 };
 
 static const PassId spatial[] = {
+    P(prune),              /* every level */
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */

@@ -23,6 +23,7 @@ int cmd_compile(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_passes(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 
 extern const CommandSpec cmd_dump_spec;
 extern const CommandSpec cmd_stats_spec;
@@ -33,6 +34,7 @@ extern const CommandSpec cmd_compile_spec;
 extern const CommandSpec cmd_bench_spec;
 extern const CommandSpec cmd_passes_spec;
 extern const CommandSpec cmd_quantize_spec;
+extern const CommandSpec cmd_prune_spec;
 
 /* Exit status 1 with "dnnc CMD: error: target T cannot ACT: it has no
  * WHAT" when t lacks the function a command needs (a NULL entry of the

@@ -9,7 +9,7 @@ static const Command commands[] = {
     {&cmd_run_spec, cmd_run},         {&cmd_map_spec, cmd_map},
     {&cmd_compile_spec, cmd_compile}, {&cmd_bench_spec, cmd_bench},
     {&cmd_import_spec, cmd_import},   {&cmd_passes_spec, cmd_passes},
-    {&cmd_quantize_spec, cmd_quantize},
+    {&cmd_quantize_spec, cmd_quantize}, {&cmd_prune_spec, cmd_prune},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof *commands)
 

@@ -242,6 +242,7 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
         return false;
     }
     po.quant = &quant;
+    po.prune = &p->prune;
     Tuning tuning;
     bool ok = !p->autotune || tuning_start(p, &tuning, d);
     if (ok && p->autotune)

@@ -16,6 +16,7 @@
 #include "graph.h"
 #include "options.h"
 #include "pipeline.h"
+#include "prune.h"
 #include "quantize.h"
 #include "target.h"
 
@@ -54,6 +55,7 @@ typedef struct PipelineArgs {
     QuantOptions quant;
     const char *calibrate;     /* --calibrate FILE */
     int64_t calibrate_samples; /* --calibrate-samples N; 0: all */
+    PruneOptions prune;        /* --prune DENSITY, --prune-per-layer */
 } PipelineArgs;
 
 /* --target NAME: a separate table because dnnc map, which always maps onto
@@ -64,6 +66,8 @@ extern const Option quantize_options[];
 /* MODE of --quantize (and dnnc quantize's --mode): a mode dnnc has, or an
  * option error naming the option as spelled. */
 bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out);
+/* DENSITY of --prune (and dnnc prune's --density): a number in (0, 1]. */
+bool parse_density(const char *value, const OptionUse *u, double *out);
 
 typedef enum {
     LEVEL_OF_TARGET, /* -O defaults to the target's default_opt_level */
@@ -86,7 +90,8 @@ int model_command_parse(const CommandSpec *spec, int argc, char **argv, void *ar
 #define PIPELINE_OPTION_SECTIONS(type, heading)                \
     {heading, target_option, offsetof(type, pipeline)},       \
     {NULL, pipeline_options, offsetof(type, pipeline)},       \
-    {"quantisation options (docs/quantization.md):", quantize_options, offsetof(type, pipeline)}
+    {"quantisation and pruning options (docs/quantization.md, docs/pruning.md):", quantize_options, \
+     offsetof(type, pipeline)}
 
 /* ---- loading and the pipeline (model.c) ---- */
 
@@ -118,6 +123,10 @@ void model_free(Model *m);
  * (malloc'd; NULL when out of memory). */
 char *path_with_extension(const char *path, const char *from, const char *to);
 
+/* "dir/net.dnn" or "net.onnx" with suffix "-int8" -> "dir/net-int8.dnn"
+ * (malloc'd; NULL when out of memory). */
+char *path_with_suffix(const char *model, const char *suffix);
+
 /* graph_print (network source) or dump_dot (Graphviz). */
 typedef void (*GraphPrinter)(const Graph *g, FILE *out);
 
@@ -126,5 +135,10 @@ typedef void (*GraphPrinter)(const Graph *g, FILE *out);
  * either fails. Reports errors as "dnnc CMD: error: ...". */
 bool model_save(const Graph *g, GraphPrinter print, const char *path, const char *weights,
                 const char *cmd);
+/* model_save of g as network source to `source` (may be NULL: out of
+ * memory, reported) and its weights beside it, SOURCE.safetensors, whose
+ * path goes to *weights (malloc'd, or NULL): what dnnc quantize and dnnc
+ * prune write. */
+bool model_save_pair(const Graph *g, char *source, const char *cmd, char **weights);
 
 #endif

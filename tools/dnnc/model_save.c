@@ -22,6 +22,27 @@ char *path_with_extension(const char *path, const char *from, const char *to)
     return out;
 }
 
+char *path_with_suffix(const char *model, const char *suffix)
+{
+    const char *dot = strrchr(model, '.'), *slash = strrchr(model, '/');
+    size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - model) : strlen(model);
+    size_t size = stem + strlen(suffix) + sizeof ".dnn";
+    char *out = malloc(size);
+    if (out)
+        snprintf(out, size, "%.*s%s.dnn", (int)stem, model, suffix);
+    return out;
+}
+
+bool model_save_pair(const Graph *g, char *source, const char *cmd, char **weights)
+{
+    *weights = source ? path_with_extension(source, ".dnn", ".safetensors") : NULL;
+    if (!*weights) {
+        fprintf(stderr, "dnnc %s: error: out of memory\n", cmd);
+        return false;
+    }
+    return model_save(g, graph_print, source, *weights, cmd);
+}
+
 /* The text goes to a temporary file first and is renamed into place only
  * after the weights are written: a failure at any point leaves neither.
  * (weights_save writes its file whole by itself.) */

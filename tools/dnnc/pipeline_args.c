@@ -171,8 +171,25 @@ static bool parse_calibrate_samples(void *section, const char *value, const Opti
     return true;
 }
 
-/* The quantisation options, which dnnc quantize offers under its own
- * heading and every other command among its pipeline options. */
+bool parse_density(const char *value, const OptionUse *u, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (!*value || *end || errno || !(v > 0 && v <= 1))
+        return option_error(u, "%s needs a density in (0, 1], the share of conv and fc weights kept "
+                               "(0.1 keeps 10%%), got '%s'", u->spelled, value);
+    *out = v;
+    return true;
+}
+
+static bool parse_prune(void *section, const char *value, const OptionUse *u)
+{
+    return parse_density(value, u, &((PipelineArgs *)section)->prune.density);
+}
+
+/* The quantisation and pruning options, which dnnc quantize and dnnc
+ * prune offer and every other command takes among its pipeline options. */
 const Option quantize_options[] = {
     {"quantize", 0, "MODE", "quantise conv and fc layers: int8 or fixed8 (fixed16, log2, kmeans,\n"
                             "binary and ternary are not implemented yet); needs --calibrate;\n"
@@ -196,6 +213,11 @@ const Option quantize_options[] = {
     {"quantize-first-last", 0, NULL, "quantise the first and last conv/fc layers too (by default\n"
                                      "they stay float32, as the survey advises)",
      OPTION_FLAG(PipelineArgs, quant.first_last)},
+    {"prune", 0, "DENSITY", "magnitude pruning: keep this share of the conv and fc weights,\n"
+                            "the largest in magnitude over all layers (docs/pruning.md)",
+     OPTION_CALL(parse_prune)},
+    {"prune-per-layer", 0, NULL, "--prune every layer to the density (default: one threshold)",
+     OPTION_FLAG(PipelineArgs, prune.per_layer)},
     OPTIONS_END,
 };
 
@@ -257,6 +279,8 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
     if (p->conv_algo.algo != ALGO_AUTO && !target_has_conv_algo(p->target, p->conv_algo))
         return usage_error(cmd, "--conv-algo %s: target %s has no conv kernel for it", algo,
                            p->target->name);
+    if (p->prune.per_layer && p->prune.density == 0)
+        return usage_error(cmd, "--prune-per-layer needs --prune DENSITY");
     if (p->quant.percentile == 0)
         p->quant.percentile = 99.99;
     if (p->quant.mode != QUANT_NONE && !p->calibrate)
