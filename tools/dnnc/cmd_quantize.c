@@ -55,18 +55,6 @@ const CommandSpec cmd_quantize_spec = {
     },
 };
 
-/* "dir/net.dnn" or "net.onnx" with mode int8 -> "dir/net-int8.dnn". */
-static char *default_output(const char *model, QuantMode mode)
-{
-    const char *dot = strrchr(model, '.');
-    size_t stem = dot && dot > strrchr(model, '/') ? (size_t)(dot - model) : strlen(model);
-    const char *name = quant_mode_name(mode);
-    char *out = malloc(stem + strlen(name) + 6);
-    if (out)
-        sprintf(out, "%.*s-%s.dnn", (int)stem, model, name);
-    return out;
-}
-
 static void count_layers(const Graph *g, int *quantised, int *float_layers)
 {
     *quantised = *float_layers = 0;
@@ -93,11 +81,10 @@ int cmd_quantize(int argc, char **argv)
     Model m;
     if (!model_prepare(a.model, &a.weights, &a.pipeline, false, &m))
         return EXIT_INPUT_ERROR;
-    char *source = a.out ? strdup(a.out) : default_output(a.model, a.pipeline.quant.mode);
-    char *weights = source ? path_with_extension(source, ".dnn", ".safetensors") : NULL;
-    bool ok = weights && model_save(m.graph, graph_print, source, weights, "quantize");
-    if (!weights)
-        fprintf(stderr, "dnnc quantize: error: out of memory\n");
+    char suffix[32], *weights;
+    snprintf(suffix, sizeof suffix, "-%s", quant_mode_name(a.pipeline.quant.mode));
+    char *source = a.out ? strdup(a.out) : path_with_suffix(a.model, suffix);
+    bool ok = model_save_pair(m.graph, source, "quantize", &weights);
     if (ok) {
         int quantised, float_layers;
         count_layers(m.graph, &quantised, &float_layers);
