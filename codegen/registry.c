@@ -46,19 +46,36 @@ const KernelRow *cpu_kernel_rows(int *count)
     return rows;
 }
 
-const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa)
+KernelIsa kernel_isa_parent(KernelIsa isa)
 {
-    const KernelRow *portable = NULL;
+    switch (isa) {
+    case ISA_X86_64_AVX512_VNNI: return ISA_X86_64_AVX512_BW;
+    case ISA_X86_64_AVX512_BW: return ISA_X86_64_AVX512;
+    case ISA_X86_64_AVX_VNNI: return ISA_X86_64_AVX2;
+    case ISA_X86_64_AVX512:
+    case ISA_X86_64_AVX2: return ISA_X86_64;
+    default: return ISA_ANY;
+    }
+}
+
+/* The first row for (op, algo, type) that needs exactly isa. */
+static const KernelRow *find_for(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa)
+{
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const KernelRow *r = &rows[i];
-        if (r->op != op || r->algo != algo || !(r->types & ELEM_BIT(type)))
-            continue;
-        if (r->isa == isa && isa != ISA_ANY)
+        if (r->op == op && r->algo == algo && (r->types & ELEM_BIT(type)) && r->isa == isa)
             return r;
-        if (r->isa == ISA_ANY && !portable)
-            portable = r;
     }
-    return portable;
+    return NULL;
+}
+
+const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa)
+{
+    for (;; isa = kernel_isa_parent(isa)) {
+        const KernelRow *r = find_for(op, algo, type, isa);
+        if (r || isa == ISA_ANY)
+            return r;
+    }
 }
 
 ElemKind kernel_row_type(const Graph *g, const Node *n)

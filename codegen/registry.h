@@ -12,9 +12,29 @@
 
 #include "graph.h"
 
-/* The instruction sets the kernel library is built for; ISA_ANY rows are
- * portable C compiled into every build of the library. */
-typedef enum { ISA_ANY, ISA_X86_64, ISA_X86_64_AVX512, ISA_AARCH64 } KernelIsa;
+/* The instruction sets a registry row's kernel needs. ISA_ANY rows are
+ * portable C compiled into every build of the library; ISA_X86_64 and
+ * ISA_AARCH64 rows need their architecture's builds, ISA_X86_64_AVX512 rows
+ * the AVX-512 build (16-lane vectors). The others are extensions that a
+ * target's CPU features add to one build: AVX2 and AVX-VNNI to the x86-64
+ * build (8 lanes), AVX-512BW and AVX-512 VNNI to the AVX-512 build. The
+ * library in use is described by the most specific of them its target has;
+ * kernel_isa_parent gives the set it stands for. */
+typedef enum {
+    ISA_ANY,
+    ISA_X86_64,
+    ISA_X86_64_AVX512,
+    ISA_AARCH64,
+    ISA_X86_64_AVX2,
+    ISA_X86_64_AVX_VNNI,
+    ISA_X86_64_AVX512_BW,
+    ISA_X86_64_AVX512_VNNI,
+} KernelIsa;
+
+/* What isa extends (AVX-512 VNNI -> AVX-512BW -> AVX-512 -> x86-64 ->
+ * any; AVX-VNNI -> AVX2 -> x86-64): a library with isa also runs every row
+ * of its parents. ISA_ANY is its own parent. */
+KernelIsa kernel_isa_parent(KernelIsa isa);
 
 /* A set of element kinds: bit k stands for ElemKind k. */
 #define ELEM_BIT(k) (1u << (k))
@@ -49,8 +69,9 @@ void kernel_row_tiles_text(const KernelRow *r, char *buf, size_t size);
 const KernelRow *cpu_kernel_rows(int *count);
 
 /* The cpu row for op under algo on operands of element kind `type`, for
- * the library built for isa: the isa's own row if there is one, else a
- * portable (ISA_ANY) row; NULL if neither exists. */
+ * the library described by isa: the isa's own row if there is one, else
+ * its parent's, and so on up to a portable (ISA_ANY) row; NULL if none
+ * exists. */
 const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa);
 
 /* The element kind a layer is looked up by: its first operand's (which

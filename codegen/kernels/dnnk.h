@@ -202,6 +202,29 @@ typedef struct dnnk_qconv_desc {
     int64_t groups, has_bias, per_channel, weight_type, linear;
 } dnnk_qconv_desc;
 
+/* dnnk_qgemm_vnni, dnnk_qgemm_madd: qlinear_conv on dot products of four
+ * bytes (codegen/kernels/qgemm.c), a GEMM or, for an fc (a 1x1 output of a
+ * kernel as large as the input, unpadded), a dot product per output. ptrs
+ * as qlinear_conv's, the weight packed (dnnk_packed_qgemm_bytes) when
+ * `blocked`. A layer whose weights do not fit the packed form
+ * (codegen/llvm/pack.c says which) is not blocked: the kernel runs
+ * dnnk_qconv's loops, whose units are images. */
+typedef struct dnnk_qgemm_desc {
+    dnnk_qconv_desc conv;
+    int64_t blocked, fc;
+    int64_t nr;            /* pixels per tile of the library build the call is for */
+    int64_t filter_blocks; /* the blocks of filter panels each group's units split into */
+} dnnk_qgemm_desc;
+
+/* The requantisation multiplier of qlinear_conv and qlinear_matmul for one
+ * output channel, in the one order the reference executor specifies
+ * (runtime/reference/quant.c), so that kernels agree with it bit for bit:
+ * y = saturate(nearbyint((double)(acc + bias) * M) + y_zero_point). */
+static inline double dnnk_requant_multiplier(float x_scale, float w_scale, float y_scale)
+{
+    return (double)x_scale * (double)w_scale / (double)y_scale;
+}
+
 /* matmul_integer, ptrs: out, a, b, a_zero_point, b_zero_point.
  * qlinear_matmul (linear), ptrs: out, a, b, a_scale, a_zero_point,
  * b_scale, b_zero_point, y_scale, y_zero_point. */
@@ -220,6 +243,37 @@ typedef struct dnnk_qmatmul_desc {
 #define DNNK_LANES 8
 #endif
 #define DNNK_NR (2 * DNNK_LANES)
+
+/* The int8 GEMM (dnnk_qgemm_*): the pixel panel holds the receptive
+ * fields of nr output pixels as u8 in groups of four consecutive k, one
+ * 32-bit lane per pixel, and the filter panels four s8 weights of MR
+ * filters per group; vpdpbusd multiplies the two and adds the four
+ * products of each lane to its int32 sum. */
+
+/* The k of one pixel panel: a unit packs its pixels once per block of
+ * DNNK_QGEMM_KC (a panel of DNNK_QGEMM_KC x nr bytes, 144 KiB for nr 32, on
+ * the stack: a 3x3 conv on 512 channels in one block), and every filter
+ * panel of the unit reads it. */
+#define DNNK_QGEMM_KC 4608
+
+/* Filter panels whose partial sums a unit keeps on the stack while it runs
+ * over the blocks of a K larger than DNNK_QGEMM_KC: units then take at
+ * most this many. */
+#define DNNK_QGEMM_PANELS 16
+
+/* The units a layer is split into at least, where its filter panels allow:
+ * a layer of few pixels is split over its filters too. */
+#define DNNK_QGEMM_UNITS 16
+
+/* An fc's unit: this many filters of a group, for every image. Its weights
+ * are laid out per filter, K padded to DNNK_QGEMM_FC_K (a vector of 4-byte
+ * lanes of the widest build). */
+#define DNNK_QGEMM_FC_FILTERS 16
+#define DNNK_QGEMM_FC_K 64
+
+/* The largest K whose sums of u8 x s8 products stay in int32:
+ * 255 * 128 * K < 2^31. */
+#define DNNK_QGEMM_MAX_K 65793
 
 /* ---- parallel units: shared by dnnc and the kernels ---------------------- */
 
@@ -242,6 +296,48 @@ static inline int64_t dnnk_conv_units(const dnnk_conv_desc *d)
 {
     int64_t pixels = d->out.dims[2] * d->out.dims[3];
     return d->out.dims[0] * d->groups * dnnk_ceil_div(pixels, d->nr);
+}
+
+/* int8 GEMM: tiles of nr output pixels per image. */
+static inline int64_t dnnk_qgemm_tiles(const dnnk_qgemm_desc *d)
+{
+    return dnnk_ceil_div(d->conv.out.dims[2] * d->conv.out.dims[3], d->nr);
+}
+
+/* int8 GEMM: units are (image, group, tile, block of filter panels), the
+ * blocks of one tile consecutive so that a thread taking several of them
+ * packs the tile's pixels once; for an fc (group, DNNK_QGEMM_FC_FILTERS
+ * filters); images when the layer is not blocked. */
+static inline int64_t dnnk_qgemm_units(const dnnk_qgemm_desc *d)
+{
+    const dnnk_qconv_desc *c = &d->conv;
+    if (!d->blocked)
+        return c->out.dims[0];
+    if (d->fc)
+        return c->groups * dnnk_ceil_div(c->out.dims[1] / c->groups, DNNK_QGEMM_FC_FILTERS);
+    return c->out.dims[0] * c->groups * dnnk_qgemm_tiles(d) * d->filter_blocks;
+}
+
+/* Packed int8 GEMM weights, s8 = weight - w_zero_point, K = Cg * kh * kw in
+ * (c, ky, kx) order, zeros wherever the layout has no weight:
+ *   - a GEMM's filter panels: per group, per panel of MR filters,
+ *     [ceil(K / 4)][MR][4];
+ *   - an fc's: per filter, K padded to a multiple of DNNK_QGEMM_FC_K;
+ * then, per filter f, the epilogue's double offset, bias[f] minus the u8
+ * zero point of the pixels times the sum of f's weights (the sums of
+ * products are taken on u8 pixels: i8 ones shifted by 128, zero points
+ * too), and then per filter its double multiplier M_f
+ * (dnnk_requant_multiplier). */
+static inline int64_t dnnk_qgemm_weight_bytes(int64_t filters, int64_t groups, int64_t k, int64_t fc)
+{
+    if (fc)
+        return filters * dnnk_ceil_div(k, DNNK_QGEMM_FC_K) * DNNK_QGEMM_FC_K;
+    return groups * dnnk_ceil_div(filters / groups, DNNK_MR) * dnnk_ceil_div(k, 4) * DNNK_MR * 4;
+}
+
+static inline int64_t dnnk_packed_qgemm_bytes(int64_t filters, int64_t groups, int64_t k, int64_t fc)
+{
+    return dnnk_qgemm_weight_bytes(filters, groups, k, fc) + 2 * filters * (int64_t)sizeof(double);
 }
 
 /* Packed conv weights: [groups][ceil(Fg / MR)][K][MR], K = Cg * kh * kw in

@@ -15,5 +15,6 @@
 #include "norm.c"
 #include "pool.c"
 #include "quant.c"
+#include "qgemm.c"
 #include "tensor.c"
 #include "winograd.c"

@@ -15,7 +15,7 @@ KERNEL dnnk_quantize(const dnnk_quant_desc *d, void *const *ptrs, int64_t begin,
     for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
         int64_t c = quant_index(d, i);
         double q = ((const float *)ptrs[1])[i] / (double)((const float *)ptrs[2])[c];
-        store_saturated(d->out.type, ptrs[0], i, nearbyint(q) + load_any(d->out.type, ptrs[3], c));
+        store_saturated(d->out.type, ptrs[0], i, round_even(q) + load_any(d->out.type, ptrs[3], c));
     }
 }
 
@@ -76,9 +76,11 @@ KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, in
                     }
                     if (d->has_bias)
                         sum += ((const int32_t *)ptrs[9])[f];
-                    double w_scale = ((const float *)ptrs[5])[d->per_channel ? f : 0];
-                    double v = (double)sum * ((const float *)ptrs[3])[0] * w_scale / ((const float *)ptrs[7])[0];
-                    store_saturated(d->out.type, ptrs[0], i, nearbyint(v) + load_any(d->out.type, ptrs[8], 0));
+                    double scale = dnnk_requant_multiplier(((const float *)ptrs[3])[0],
+                                                           ((const float *)ptrs[5])[d->per_channel ? f : 0],
+                                                           ((const float *)ptrs[7])[0]);
+                    double y_zero_point = load_any(d->out.type, ptrs[8], 0);
+                    store_saturated(d->out.type, ptrs[0], i, round_even((double)sum * scale) + y_zero_point);
                 }
 }
 
@@ -106,9 +108,11 @@ KERNEL dnnk_qmatmul(const dnnk_qmatmul_desc *d, void *const *ptrs, int64_t begin
                 ((int32_t *)ptrs[0])[o] = (int32_t)sum;
                 continue;
             }
-            double b_scale = ((const float *)ptrs[5])[per_col ? n : 0];
-            double v = (double)sum * ((const float *)ptrs[3])[0] * b_scale / ((const float *)ptrs[7])[0];
-            store_saturated(os->type, ptrs[0], o, nearbyint(v) + load_any(os->type, ptrs[8], 0));
+            double scale = dnnk_requant_multiplier(((const float *)ptrs[3])[0],
+                                                   ((const float *)ptrs[5])[per_col ? n : 0],
+                                                   ((const float *)ptrs[7])[0]);
+            double y_zero_point = load_any(os->type, ptrs[8], 0);
+            store_saturated(os->type, ptrs[0], o, round_even((double)sum * scale) + y_zero_point);
         }
     }
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conv_algo.h"
+#include "pack.h"
 
 /* The kernel library numbers element types, activations and pad modes as
  * the IR does, so descriptors carry the IR's codes unchanged. */
@@ -407,6 +408,34 @@ int describe_conv_integer(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d)
 int describe_qlinear_conv(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d)
 {
     return qconv(s, c, d, true);
+}
+
+/* The blocks of filter panels a group's units split into: enough for
+ * DNNK_QGEMM_UNITS units where the layer has few tiles, and at most
+ * DNNK_QGEMM_PANELS panels a block when K takes several blocks. */
+static int64_t qgemm_filter_blocks(const dnnk_qgemm_desc *d)
+{
+    const dnnk_qconv_desc *q = &d->conv;
+    int64_t G = q->groups, panels = dnnk_ceil_div(q->out.dims[1] / G, DNNK_MR);
+    int64_t K = q->in.dims[1] / G * q->win.kernel[0] * q->win.kernel[1];
+    int64_t least = K > DNNK_QGEMM_KC ? dnnk_ceil_div(panels, DNNK_QGEMM_PANELS) : 1;
+    int64_t spread = dnnk_ceil_div(DNNK_QGEMM_UNITS, q->out.dims[0] * G * dnnk_qgemm_tiles(d));
+    int64_t blocks = least > spread ? least : spread;
+    return blocks < panels ? blocks : panels;
+}
+
+/* The int8 GEMM, blocked where the layer's weights fit its packed form
+ * (which pack_qgemm_weights then writes, for an fc in its own layout);
+ * otherwise its kernel runs the scalar loops, with their units. */
+int describe_qgemm(const CallSite *s, KernelCall *c, dnnk_qgemm_desc *d)
+{
+    qconv(s, c, &d->conv, true);
+    d->nr = s->nr;
+    d->blocked = pack_qgemm_fits(s->g, s->n);
+    d->fc = d->blocked && pack_qgemm_fc(s->g, s->n);
+    d->filter_blocks = d->blocked && !d->fc ? qgemm_filter_blocks(d) : 1;
+    c->units = dnnk_qgemm_units(d);
+    return 1;
 }
 
 static int qmatmul(const CallSite *s, KernelCall *c, dnnk_qmatmul_desc *d, bool linear)

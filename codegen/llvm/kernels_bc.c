@@ -19,14 +19,31 @@ static bool has_feature(const char *features, const char *f)
     return false;
 }
 
+/* The extensions of the AVX-512 build the features allow: the int8
+ * kernels' vpmaddwd needs AVX-512BW, their vpdpbusd AVX-512 VNNI too. */
+static KernelIsa avx512_isa(const char *features)
+{
+    if (!has_feature(features, "+avx512bw"))
+        return ISA_X86_64_AVX512;
+    return has_feature(features, "+avx512vnni") ? ISA_X86_64_AVX512_VNNI : ISA_X86_64_AVX512_BW;
+}
+
+/* The same for the 8-lane build: AVX2's vpmaddwd, AVX-VNNI's vpdpbusd. */
+static KernelIsa x86_64_isa(const char *features)
+{
+    if (!has_feature(features, "+avx2"))
+        return ISA_X86_64;
+    return has_feature(features, "+avxvnni") ? ISA_X86_64_AVX_VNNI : ISA_X86_64_AVX2;
+}
+
 bool kernels_bitcode(const char *triple, const char *features, KernelLibrary *lib)
 {
     if (strncmp(triple, "x86_64", 6) == 0 && has_feature(features, "+avx512f")) {
-        *lib = (KernelLibrary){dnnk_bc_x86_64_avx512, dnnk_bc_x86_64_avx512_size, 16, ISA_X86_64_AVX512};
+        *lib = (KernelLibrary){dnnk_bc_x86_64_avx512, dnnk_bc_x86_64_avx512_size, 16, avx512_isa(features)};
         return true;
     }
     if (strncmp(triple, "x86_64", 6) == 0) {
-        *lib = (KernelLibrary){dnnk_bc_x86_64, dnnk_bc_x86_64_size, 8, ISA_X86_64};
+        *lib = (KernelLibrary){dnnk_bc_x86_64, dnnk_bc_x86_64_size, 8, x86_64_isa(features)};
         return true;
     }
     if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {

@@ -165,6 +165,25 @@ static LLVMValueRef location(Lowering *l, LLVMValueRef ctx, Location loc)
     }
 }
 
+/* Functions of the module nothing calls are deleted before the target's
+ * attributes are set: a kernel for instructions the target lacks (the
+ * library's VNNI kernel compiled for a CPU without VNNI) must never reach
+ * instruction selection, even at -O0, where no pass would delete it. */
+static void drop_unused_functions(LLVMModuleRef mod)
+{
+    for (bool dropped = true; dropped;) {
+        dropped = false;
+        for (LLVMValueRef f = LLVMGetFirstFunction(mod), next; f; f = next) {
+            next = LLVMGetNextFunction(f);
+            bool internal = !LLVMIsDeclaration(f) && LLVMGetLinkage(f) == LLVMInternalLinkage;
+            if (internal && !LLVMGetFirstUse(f)) {
+                LLVMDeleteFunction(f);
+                dropped = true;
+            }
+        }
+    }
+}
+
 static void set_cpu_attributes(Lowering *l, LLVMValueRef f, const char *cpu, const char *features)
 {
     LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
@@ -344,8 +363,10 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
     }
     for (int k = 0; ok && k < calls->count; k++)
         tasks[k] = build_task(l, &calls->calls[k], k);
-    if (ok)
+    if (ok) {
         build_run(l, calls, tasks, build_dispatch(l));
+        drop_unused_functions(l->mod);
+    }
     for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); ok && f; f = LLVMGetNextFunction(f))
         if (!LLVMIsDeclaration(f))
             set_cpu_attributes(l, f, cpu, features);

@@ -5,6 +5,7 @@
 
 #include "conv_algo.h"
 #include "dnnk.h"
+#include "kernels.h"
 
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out)
 {
@@ -165,5 +166,120 @@ size_t pack_fft_filters(const Graph *g, const Node *n, int k, void *out)
                     at[DNNK_MR] = (float)(-spec[bin * 2 + 1] * scale);
                 }
             }
+    return bytes;
+}
+
+/* ---- int8 GEMM ------------------------------------------------------------ */
+
+/* The parameters of qlinear_conv, in the IR's order. */
+enum { Q_WEIGHT, Q_X_SCALE, Q_X_ZERO, Q_W_SCALE, Q_W_ZERO, Q_Y_SCALE, Q_Y_ZERO, Q_BIAS };
+
+static const Tensor *qparam(const Graph *g, const Node *n, int k) { return &g->tensors[n->params[k]]; }
+
+static double qvalue(const Graph *g, const Node *n, int k, int64_t i)
+{
+    const Tensor *t = qparam(g, n, k);
+    return load_elem(t->type.kind, t->data, i);
+}
+
+/* Element i of u8 or i8 weights. */
+static int64_t weight_at(const Tensor *w, int64_t i)
+{
+    return w->type.kind == ELEM_I8 ? ((const int8_t *)w->data)[i] : ((const uint8_t *)w->data)[i];
+}
+
+/* Filter f's weight zero point. */
+static int64_t weight_zero(const Graph *g, const Node *n, int64_t f)
+{
+    return (int64_t)qvalue(g, n, Q_W_ZERO, n->attr.qconv.per_channel ? f : 0);
+}
+
+static double multiplier(const Graph *g, const Node *n, int64_t f)
+{
+    const float *w_scale = qparam(g, n, Q_W_SCALE)->data;
+    return dnnk_requant_multiplier(*(const float *)qparam(g, n, Q_X_SCALE)->data,
+                                   w_scale[n->attr.qconv.per_channel ? f : 0],
+                                   *(const float *)qparam(g, n, Q_Y_SCALE)->data);
+}
+
+static int64_t conv_k(const Graph *g, const Node *n)
+{
+    const Shape *w = &qparam(g, n, Q_WEIGHT)->shape;
+    return w->d[1] * w->d[2] * w->d[3];
+}
+
+bool pack_qgemm_fits(const Graph *g, const Node *n)
+{
+    if (n->op != OP_QLINEAR_CONV)
+        return false;
+    for (int k = 0; k < n->n_params; k++)
+        if (!qparam(g, n, k)->data)
+            return false;
+    const Tensor *w = qparam(g, n, Q_WEIGHT);
+    int64_t F = n->attr.qconv.conv.filters, K = conv_k(g, n);
+    if (K > DNNK_QGEMM_MAX_K)
+        return false;
+    /* i8 weights less 0 and u8 weights less 128 are s8 whatever they are. */
+    int64_t any_fits = w->type.kind == ELEM_I8 ? 0 : 128;
+    for (int64_t f = 0; f < F; f++) {
+        if (!isfinite(multiplier(g, n, f)))
+            return false;
+        int64_t zero = weight_zero(g, n, f);
+        if (zero == any_fits)
+            continue;
+        for (int64_t i = 0; i < K; i++) {
+            int64_t v = weight_at(w, f * K + i) - zero;
+            if (v < INT8_MIN || v > INT8_MAX)
+                return false;
+        }
+    }
+    return true;
+}
+
+bool pack_qgemm_fc(const Graph *g, const Node *n)
+{
+    const ConvAttrs *a = &n->attr.qconv.conv;
+    const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
+    return out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] && a->kernel[1] == in->d[3] &&
+           a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
+}
+
+/* Where weight i of filter f goes in the packed layout (dnnk.h). */
+static int64_t qgemm_weight_at(int64_t f, int64_t i, int64_t Fg, int64_t K, bool fc)
+{
+    if (fc)
+        return f * dnnk_ceil_div(K, DNNK_QGEMM_FC_K) * DNNK_QGEMM_FC_K + i;
+    int64_t panel = f / Fg * dnnk_ceil_div(Fg, DNNK_MR) + f % Fg / DNNK_MR;
+    return ((panel * dnnk_ceil_div(K, 4) + i / 4) * DNNK_MR + f % Fg % DNNK_MR) * 4 + i % 4;
+}
+
+size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
+{
+    if (k != Q_WEIGHT || !pack_qgemm_fits(g, n))
+        return 0;
+    int64_t F = n->attr.qconv.conv.filters, G = n->attr.qconv.conv.groups, Fg = F / G, K = conv_k(g, n);
+    bool fc = pack_qgemm_fc(g, n);
+    size_t bytes = (size_t)dnnk_packed_qgemm_bytes(F, G, K, fc);
+    if (!out)
+        return bytes;
+    memset(out, 0, bytes);
+    int8_t *dst = out;
+    unsigned char *table = (unsigned char *)out + dnnk_qgemm_weight_bytes(F, G, K, fc);
+    /* The pixels' zero point: i8 pixels are shifted to u8. */
+    bool signed_input = g->tensors[n->inputs[0]].type.kind == ELEM_I8;
+    int64_t zero = (int64_t)qvalue(g, n, Q_X_ZERO, 0) + (signed_input ? 128 : 0);
+    const Tensor *w = qparam(g, n, Q_WEIGHT);
+    for (int64_t f = 0; f < F; f++) {
+        int64_t sum = 0, w_zero = weight_zero(g, n, f);
+        for (int64_t i = 0; i < K; i++) {
+            int64_t v = weight_at(w, f * K + i) - w_zero;
+            dst[qgemm_weight_at(f, i, Fg, K, fc)] = (int8_t)v;
+            sum += v;
+        }
+        int64_t bias = n->attr.qconv.conv.bias ? (int64_t)qvalue(g, n, Q_BIAS, f) : 0;
+        double offset = (double)(bias - zero * sum), m = multiplier(g, n, f);
+        memcpy(table + f * (int64_t)sizeof offset, &offset, sizeof offset);
+        memcpy(table + (F + f) * (int64_t)sizeof m, &m, sizeof m);
+    }
     return bytes;
 }

@@ -4,6 +4,7 @@
 #ifndef DNNC_PACK_H
 #define DNNC_PACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "graph.h"
@@ -31,5 +32,26 @@ size_t pack_winograd_filters(const Graph *g, const Node *n, int k, void *out);
  * filters' size (11.5 for 5x5 at T = 16), plus the panels' padding; the
  * bias as stored. */
 size_t pack_fft_filters(const Graph *g, const Node *n, int k, void *out);
+
+/* Whether qlinear_conv n fits the packed form of the int8 GEMM
+ * (codegen/kernels/qgemm.c): every weight minus its zero point within s8,
+ * K at most DNNK_QGEMM_MAX_K, every requantisation multiplier finite (an
+ * infinite or NaN one is left to the scalar loops, which handle it as the
+ * reference does). u8 weights with zero point 128 fit, and i8 ones with
+ * zero point 0, the quantiser's symmetric weights. */
+bool pack_qgemm_fits(const Graph *g, const Node *n);
+
+/* Whether qlinear_conv n is an fc, which the int8 GEMM runs as a dot
+ * product per output: a 1x1 output of a kernel as large as its input,
+ * unpadded (what the quantiser makes of an fc layer). */
+bool pack_qgemm_fc(const Graph *g, const Node *n);
+
+/* qlinear_conv weights [F][Cg][kh][kw] -> the filter panels (or an fc's
+ * rows) and the epilogue table of dnnk_packed_qgemm_bytes (dnnk.h): about
+ * the weights' size, plus 16 bytes per filter and the layout's padding; 0
+ * (the weights as stored) for a layer that does not fit, and for the other
+ * parameters, which the kernel reads as stored (the zero points) or not at
+ * all. */
+size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
 #endif

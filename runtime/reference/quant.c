@@ -2,8 +2,17 @@
  * QLinearConv, MatMulInteger, QLinearMatMul): real = scale * (q - zero_point).
  * Integer products are formed exactly: the zero-point-corrected values are
  * small integers, exact in float, and the cores sum them in double, exactly
- * for any layer dnnc accepts (|sum| < 2^53). Requantisation rounds half to
- * even and saturates, as ONNX specifies. */
+ * for any layer dnnc accepts (|sum| < 2^53).
+ *
+ * Requantisation (QLinearConv, QLinearMatMul) is specified exactly, so that
+ * compiled integer kernels can be compared with it bit for bit: per output
+ * channel c (one value when the weights are per tensor) the multiplier
+ *   M_c = (double)x_scale * (double)w_scale[c] / (double)y_scale
+ * is formed once, in that order, and each output is
+ *   y = saturate(nearbyint((double)(acc + bias[c]) * M_c) + y_zero_point)
+ * with acc + bias[c] an exact integer, nearbyint rounding half to even (the
+ * default rounding mode) and saturate clamping to the output type. ONNX
+ * leaves the order of the scale products open; this is one order, fixed. */
 #include <math.h>
 
 #include "kernels.h"
@@ -36,6 +45,12 @@ void ref_dequantize(const KernelArgs *a)
         double q = load_elem(a->in_type[0], a->in[0], i) - load_elem(a->param_type[1], a->param[1], c);
         fout(a)[i] = (float)(q * fparam(a, 0)[c]);
     }
+}
+
+/* M_c of the requantisation above: the one order of the scale products. */
+static double requant_multiplier(float x_scale, float w_scale, float y_scale)
+{
+    return (double)x_scale * (double)w_scale / (double)y_scale;
 }
 
 /* The scratch layout of the integer kernels: double accumulators for the
@@ -100,8 +115,9 @@ void ref_qlinear_conv(const KernelArgs *a)
         int64_t f = (i / plane) % os->d[1];
         double sum = acc[i] + (at->conv.bias ? ((const int32_t *)a->param[7])[f] : 0);
         double w_scale = fparam(a, 3)[at->per_channel ? f : 0];
-        double y = sum * fparam(a, 1)[0] * w_scale / fparam(a, 5)[0];
-        store_saturated(a->out_type, a->out, i, nearbyint(y) + load_elem(a->param_type[6], a->param[6], 0));
+        double m = requant_multiplier(fparam(a, 1)[0], w_scale, fparam(a, 5)[0]);
+        double y_zero_point = load_elem(a->param_type[6], a->param[6], 0);
+        store_saturated(a->out_type, a->out, i, nearbyint(sum * m) + y_zero_point);
     }
 }
 
@@ -139,7 +155,8 @@ void ref_qlinear_matmul(const KernelArgs *a)
     int64_t cols = a->out_shape->d[a->out_shape->rank - 1];
     for (int64_t i = 0; i < n; i++) {
         double b_scale = fparam(a, 2)[per_column ? i % cols : 0];
-        double y = acc[i] * fparam(a, 0)[0] * b_scale / fparam(a, 4)[0];
-        store_saturated(a->out_type, a->out, i, nearbyint(y) + load_elem(a->param_type[5], a->param[5], 0));
+        double m = requant_multiplier(fparam(a, 0)[0], b_scale, fparam(a, 4)[0]);
+        double y_zero_point = load_elem(a->param_type[5], a->param[5], 0);
+        store_saturated(a->out_type, a->out, i, nearbyint(acc[i] * m) + y_zero_point);
     }
 }

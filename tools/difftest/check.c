@@ -265,12 +265,6 @@ static bool check_dump(const Ctx *x, const Graph *c, const char *where)
     if (!ok)
         fail(x->out, DT_ERROR, where, "the dump does not parse back:\n%s\n--- the dump:\n%s",
              messages ? messages : "", text ? text : "");
-    char *again = ok ? print_graph(back) : NULL;
-    if (ok && (!again || strcmp(again, text) != 0)) {
-        fail(x->out, DT_ERROR, where, "the dump parsed back prints differently:\n%s\n--- again:\n%s", text,
-             again ? again : "");
-        ok = false;
-    }
     for (int t = 0; ok && t < back->n_tensors; t++) {
         Tensor *p = &back->tensors[t];
         if (p->kind != TENSOR_PARAM)
@@ -284,6 +278,14 @@ static bool check_dump(const Ctx *x, const Graph *c, const char *where)
         } else {
             p->data = c->tensors[orig].data; /* borrowed */
         }
+    }
+    /* With the same weights bound: the comments of quantised layers show
+     * their scales, which live in the weights. */
+    char *again = ok ? print_graph(back) : NULL;
+    if (ok && (!again || strcmp(again, text) != 0)) {
+        fail(x->out, DT_ERROR, where, "the dump parsed back prints differently:\n%s\n--- again:\n%s", text,
+             again ? again : "");
+        ok = false;
     }
     ok = ok && run_and_compare(x, back, run_reference, NULL, where);
     for (int t = 0; back && t < back->n_tensors; t++)
