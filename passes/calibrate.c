@@ -39,18 +39,25 @@ bool quant_mode_from_name(const char *s, QuantMode *out)
     return false;
 }
 
+/* Built from the table, so that a new mode is listed without a second edit. */
 const char *quant_mode_names(void)
 {
-    return "int8, fixed8, fixed16, log2, kmeans, binary or ternary";
+    static char names[128];
+    if (!names[0])
+        for (int m = QUANT_INT8; m < QUANT_MODE_COUNT; m++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     m == QUANT_INT8 ? "" : m == QUANT_MODE_COUNT - 1 ? " or " : ", ", mode_names[m]);
+    return names;
 }
 
 static const char *const method_names[] = {"minmax", "percentile", "entropy"};
+#define CALIB_METHODS (int)(sizeof method_names / sizeof *method_names)
 
 const char *calib_method_name(CalibMethod m) { return method_names[m]; }
 
 bool calib_method_from_name(const char *s, CalibMethod *out)
 {
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < CALIB_METHODS; m++)
         if (strcmp(s, method_names[m]) == 0) {
             *out = (CalibMethod)m;
             return true;
