@@ -18,12 +18,9 @@ bool dim_indexes(DataType t, Dim d)
     return relevant[t] & DIM_BIT(d);
 }
 
-/* Levels innermost first: as the mapping nests them, or with the spatial
- * levels moved inside every temporal one (see nest_build_spatial_inner). */
+/* Levels innermost first, as the mapping nests them. */
 static const LoopLevel mapped_levels[LOOP_LEVELS] = {LOOP_RF, LOOP_PE, LOOP_COL,
                                                      LOOP_ROW, LOOP_BUFFER, LOOP_DRAM};
-static const LoopLevel spatial_inner_levels[LOOP_LEVELS] = {LOOP_COL, LOOP_ROW, LOOP_RF,
-                                                            LOOP_PE, LOOP_BUFFER, LOOP_DRAM};
 
 static void build(LoopNest *n, const MapLayer *l, const Mapping *m, const LoopLevel *levels)
 {
@@ -68,11 +65,6 @@ void mapping_canonicalize(const MapLayer *l, Mapping *m)
             e = e * f < size ? e * f : size;
         }
     }
-}
-
-void nest_build_spatial_inner(LoopNest *n, const MapLayer *l, const Mapping *m)
-{
-    build(n, l, m, spatial_inner_levels);
 }
 
 int64_t input_span(const MapLayer *l, int axis, int64_t e_out, int64_t e_tap)
@@ -224,6 +216,23 @@ static double repeats(const LoopNest *n, Dim d, int cut, const bool *counted)
     return product;
 }
 
+/* Words of type t over the whole layer (one group), the ifmap's rows and
+ * columns as counted by the caller: what every fill count multiplies. */
+static double type_words(const MapLayer *l, DataType t, double rows, double cols)
+{
+    const int64_t *d = l->dim;
+    switch (t) {
+    case DATA_IFMAP:
+        return (double)d[DIM_N] * (double)d[DIM_C] * rows * cols;
+    case DATA_FILTER:
+        return (double)d[DIM_M] * (double)d[DIM_C] * (double)d[DIM_R] * (double)d[DIM_S];
+    case DATA_PSUM:
+    case DATA_COUNT:
+        break;
+    }
+    return (double)d[DIM_N] * (double)d[DIM_M] * (double)d[DIM_P] * (double)d[DIM_Q];
+}
+
 double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
 {
     bool counted[MAX_LOOPS];
@@ -245,24 +254,13 @@ double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM
         }
         counted[i] = false; /* the tile stays while this loop iterates */
     }
-    const MapLayer *l = n->layer;
     double words = 1;
     for (int d = 0; d < DIM_COUNT; d++)
         if (!dim_indexes(t, (Dim)d))
             words *= repeats(n, (Dim)d, cut, counted);
-    switch (t) {
-    case DATA_IFMAP:
-        return words * (double)l->dim[DIM_N] * (double)l->dim[DIM_C] * input_axis(n, 0, tile, first) *
-               input_axis(n, 1, tile, first);
-    case DATA_FILTER:
-        return words * (double)l->dim[DIM_M] * (double)l->dim[DIM_C] * (double)l->dim[DIM_R] *
-               (double)l->dim[DIM_S];
-    case DATA_PSUM:
-    case DATA_COUNT:
-        break;
-    }
-    return words * (double)l->dim[DIM_N] * (double)l->dim[DIM_M] * (double)l->dim[DIM_P] *
-           (double)l->dim[DIM_Q];
+    if (t != DATA_IFMAP)
+        return words * type_words(n->layer, t, 0, 0);
+    return words * type_words(n->layer, t, input_axis(n, 0, tile, first), input_axis(n, 1, tile, first));
 }
 
 double tile_words(const MapLayer *l, DataType t, const int64_t e[DIM_COUNT])
@@ -278,4 +276,110 @@ double tile_words(const MapLayer *l, DataType t, const int64_t e[DIM_COUNT])
         break;
     }
     return (double)e[DIM_N] * (double)e[DIM_M] * (double)e[DIM_P] * (double)e[DIM_Q];
+}
+
+/* ---- Lock-step multicast (docs/accelerator.md, "Counting fills") ----
+ *
+ * The PEs step together through the loops of the PE and RF levels. Along
+ * a dimension d, the array tiles start at multiples of E = ext[ROW][d]; a
+ * PE's share starts at the tile's origin plus its row digit times
+ * ext[COL][d] plus its column digit times ext[PE][d], and the step's
+ * offset u runs over [0, ext[PE][d]). The positions (tile, u) with an
+ * active PE are the steps along d, and the coordinates the PEs use at a
+ * position are the spatial set of that position. */
+
+typedef struct SpatialAxis {
+    int64_t size, tile, row_step, rows, col_step, cols, share;
+} SpatialAxis;
+
+static SpatialAxis spatial_axis(const LoopNest *n, Dim d)
+{
+    SpatialAxis a;
+    a.size = n->layer->dim[d];
+    a.tile = n->ext[LOOP_ROW][d];
+    a.row_step = n->ext[LOOP_COL][d];
+    a.rows = ceil_div(a.tile, a.row_step);
+    a.col_step = n->ext[LOOP_PE][d];
+    a.cols = ceil_div(a.row_step, a.col_step);
+    a.share = a.col_step;
+    return a;
+}
+
+double nest_steps_along(const LoopNest *n, Dim d)
+{
+    SpatialAxis a = spatial_axis(n, d);
+    double steps = 0;
+    for (int64_t t = 0; t < a.size; t += a.tile) {
+        int64_t end = t + a.tile < a.size ? t + a.tile : a.size;
+        steps += (double)(a.share < end - t ? a.share : end - t);
+    }
+    return steps;
+}
+
+/* The coordinates the PEs use at position (t, u) along an axis, into out;
+ * returns how many. */
+static int64_t spatial_set(const SpatialAxis *a, int64_t t, int64_t u, int64_t *out)
+{
+    int64_t end = t + a->tile < a->size ? t + a->tile : a->size, k = 0;
+    for (int64_t r = 0; r < a->rows; r++)
+        for (int64_t c = 0; c < a->cols; c++) {
+            int64_t v = t + r * a->row_step + c * a->col_step + u;
+            if (c * a->col_step + u < a->row_step && v < end)
+                out[k++] = v;
+        }
+    return k;
+}
+
+/* Sum over the steps of the distinct input rows (axis 0) or columns the
+ * PEs read: outputs and taps each take their spatial sets. */
+static double step_input_axis(const LoopNest *n, int axis)
+{
+    const MapLayer *l = n->layer;
+    Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
+    SpatialAxis ao = spatial_axis(n, out), at = spatial_axis(n, tap);
+    int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
+    int64_t u = l->stride[axis], dl = l->dilation[axis];
+    int64_t *so = malloc((size_t)(ao.rows * ao.cols) * sizeof *so);
+    int64_t *st = malloc((size_t)(at.rows * at.cols) * sizeof *st);
+    int64_t *stamp = calloc((size_t)in, sizeof *stamp);
+    double sum = 0;
+    int64_t mark = 0;
+    if (!so || !st || !stamp)
+        goto done; /* unreachable in practice: a few words per PE and input row */
+    for (int64_t to = 0; to < ao.size; to += ao.tile)
+        for (int64_t uo = 0; uo < ao.share; uo++) {
+            int64_t no = spatial_set(&ao, to, uo, so);
+            if (!no)
+                continue;
+            for (int64_t tt = 0; tt < at.size; tt += at.tile)
+                for (int64_t ut = 0; ut < at.share; ut++) {
+                    int64_t nt = spatial_set(&at, tt, ut, st);
+                    mark++;
+                    for (int64_t i = 0; i < no; i++)
+                        for (int64_t j = 0; j < nt; j++) {
+                            int64_t y = so[i] * u + st[j] * dl - pad;
+                            if (y >= 0 && y < in && stamp[y] != mark) {
+                                stamp[y] = mark;
+                                sum += 1;
+                            }
+                        }
+                }
+        }
+done:
+    free(so);
+    free(st);
+    free(stamp);
+    return sum;
+}
+
+double nest_step_fills(const LoopNest *n, DataType t)
+{
+    double words = 1;
+    for (int d = 0; d < DIM_COUNT; d++)
+        if (!dim_indexes(t, (Dim)d))
+            words *= nest_steps_along(n, (Dim)d);
+    /* Each coordinate of a plain axis is used at exactly one position. */
+    if (t != DATA_IFMAP)
+        return words * type_words(n->layer, t, 0, 0);
+    return words * type_words(n->layer, t, step_input_axis(n, 0), step_input_axis(n, 1));
 }

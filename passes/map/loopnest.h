@@ -30,12 +30,15 @@ void nest_build(LoopNest *n, const MapLayer *l, const Mapping *m);
  * each clipped to what the levels inside leave of the dimension, the DRAM
  * level set to the rest. The loop nest is unchanged; the bounds then say
  * what it does, for @mapping and for the counts that read bounds directly
- * (active PEs, compute steps, the spatial-inner view). */
+ * (active PEs, the records of @mapping). */
 void mapping_canonicalize(const MapLayer *l, Mapping *m);
-/* The same loops with the spatial levels innermost: cutting above them
- * counts what the array must fetch at each step when nothing is kept
- * between steps (one multicast per step, one spatial reduction per step). */
-void nest_build_spatial_inner(LoopNest *n, const MapLayer *l, const Mapping *m);
+
+/* The lock-step view of the array (the PEs step together through the PE
+ * and RF loops): the steps along dimension d at which some PE is active,
+ * and the words of type t the array fetches when every step multicasts
+ * the distinct words its active PEs need and nothing is kept. */
+double nest_steps_along(const LoopNest *n, Dim d);
+double nest_step_fills(const LoopNest *n, DataType t);
 
 /* Which dimensions index a data type (ifmap rows and columns depend on both
  * the output position and the filter tap). */

@@ -154,20 +154,20 @@ static bool array_keeps(const LoopNest *n, const DataflowSpec *s, DataType t)
     return true;
 }
 
-/* Words the buffer sends to the array (or, for psums, receives back). */
-static double array_fills(const LoopNest *n, const LoopNest *spatial_inner,
-                          const DataflowSpec *s, DataType t)
+/* Words the buffer sends to the array (or, for psums, receives back): a
+ * type the RF keeps, or that neighbours pass on, goes as the tile of each
+ * buffer-loop iteration; any other is multicast afresh at every step. */
+static double array_fills(const LoopNest *n, const DataflowSpec *s, DataType t)
 {
     int cut = n->begin[LOOP_ROW];
     if (holds(s, t) || s->array_reuse[t] == ARRAY_NEIGHBOUR)
         return nest_fills(n, t, cut, n->ext[LOOP_ROW], array_keeps(n, s, t) ? 0 : cut);
-    int inner = spatial_inner->begin[LOOP_ROW];
-    return nest_fills(spatial_inner, t, inner, spatial_inner->ext[LOOP_ROW], inner);
+    return nest_step_fills(n, t);
 }
 
 /* The data types' accesses at each level, for one group. */
-static void count_accesses(const SpatialArch *a, const LoopNest *n,
-                           const LoopNest *spatial_inner, const DataflowSpec *s, LayerCost *c)
+static void count_accesses(const SpatialArch *a, const LoopNest *n, const DataflowSpec *s,
+                           LayerCost *c)
 {
     const MapLayer *l = n->layer;
     static const int64_t point[DIM_COUNT] = {1, 1, 1, 1, 1, 1, 1};
@@ -179,7 +179,7 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n,
         /* Fills of the buffer, of the array as a whole (one buffer read
          * multicast to every PE that needs it) and of each PE. */
         double v_buffer = nest_fills(n, dt, cut_buffer, n->ext[LOOP_BUFFER], 0);
-        double v_array = array_fills(n, spatial_inner, s, dt);
+        double v_array = array_fills(n, s, dt);
         double v_pe = holds(s, dt) ? nest_fills(n, dt, cut_rf, n->ext[LOOP_RF], 0)
                                    : nest_fills(n, dt, cut_mac, point, cut_mac);
         if (dt != DATA_PSUM) {
@@ -244,16 +244,16 @@ static void add_energy(const SpatialArch *a, LayerCost *c)
     c->dram_bytes = dram_words * (double)a->word_bits / 8;
 }
 
-/* A PE does one MAC a cycle; the busiest PE sets the compute time, and the
- * DRAM bus may set a longer one (transfers overlap computation). */
-static void count_cycles(const SpatialArch *a, const MapLayer *l, const Mapping *m, LayerCost *c)
+/* A PE does one MAC a cycle and the PEs step together: the steps are
+ * those of the lock-step view (nest_steps_along), in which a partial
+ * array tile still takes as many steps as its first PE's share. The DRAM
+ * bus may set a longer time (transfers overlap computation). */
+static void count_cycles(const SpatialArch *a, const LoopNest *n, LayerCost *c)
 {
     double steps = 1;
-    for (int d = 0; d < DIM_COUNT; d++) {
-        int64_t spatial = m->factor[LOOP_ROW][d] * m->factor[LOOP_COL][d];
-        steps *= (double)((l->dim[d] + spatial - 1) / spatial);
-    }
-    c->compute_cycles = steps * (double)l->groups;
+    for (int d = 0; d < DIM_COUNT; d++)
+        steps *= nest_steps_along(n, (Dim)d);
+    c->compute_cycles = steps * (double)n->layer->groups;
     c->dram_cycles = c->dram_bytes * 8 / (double)a->dram_bus_bits;
     c->cycles = fmax(c->compute_cycles, c->dram_cycles);
     c->utilization = c->macs / (c->cycles * (double)arch_pes(a));
@@ -289,12 +289,10 @@ bool model_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, b
         return false;
     memset(out, 0, sizeof *out);
     out->active_pes = pes_used(m);
-    LoopNest spatial_inner;
-    nest_build_spatial_inner(&spatial_inner, l, m);
-    count_accesses(a, &n, &spatial_inner, s, out);
+    count_accesses(a, &n, s, out);
     scale_by_groups(out, (double)l->groups);
     add_energy(a, out);
-    count_cycles(a, l, m, out);
+    count_cycles(a, &n, out);
     return true;
 }
 

@@ -1,0 +1,54 @@
+/* Code generation for the spatial accelerator (docs/isa.md): a mapped CONV
+ * or FC layer becomes its configuration and the stream of ld, pass and st
+ * instructions that walks its DRAM-level loops. What moves when follows
+ * from the mapping alone: a tile is loaded when the DRAM loops move to one
+ * the buffer does not hold, a psum tile is spilled when it leaves the
+ * buffer before its sums are complete and reloaded when it returns. */
+#ifndef DNNC_SPATIAL_CODEGEN_H
+#define DNNC_SPATIAL_CODEGEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "isa_program.h"
+#include "map.h"
+
+/* Where a layer's tensors live in DRAM (word addresses of the whole
+ * tensors; the code generator offsets each group) and its arithmetic. */
+typedef struct SpatialLayerCode {
+    const MapLayer *layer;
+    const Mapping *mapping;
+    int64_t layer_id;            /* from isa_program_add_layer */
+    uint64_t ifmap, filter, ofmap, bias; /* bases */
+    bool has_bias;
+    int frac_in, frac_w, frac_out;
+    bool relu;
+    bool rlc_in, rlc_out;        /* activations run-length coded in DRAM */
+} SpatialLayerCode;
+
+/* The dependency tokens outstanding between layers: the emitter links each
+ * instruction to the ones it must wait for (docs/isa.md, "Tokens"). */
+typedef struct SpatialEmitter {
+    IsaProgram *program;
+    int64_t last_pass;     /* index of the last pass, -1 before the first */
+    bool pass_since_ld;    /* a pass ran since the last ld group */
+    bool st_token;         /* a st pushed a token EX has not popped yet */
+    bool sync_token;       /* a sync pushed a token LD has not popped yet */
+} SpatialEmitter;
+
+void spatial_emitter_init(SpatialEmitter *e, IsaProgram *p);
+
+/* Appends the layer's instructions, group after group. */
+bool spatial_emit_layer(SpatialEmitter *e, const SpatialLayerCode *c, char *err, size_t errsz);
+
+/* Appends a max-pooling step (the pooling unit) from src to dst. */
+bool spatial_emit_pool(SpatialEmitter *e, const IsaInstr *pool, char *err, size_t errsz);
+
+/* Ends the stream with finish, popping what is outstanding. */
+bool spatial_emit_finish(SpatialEmitter *e, char *err, size_t errsz);
+
+/* The machine fields of a description, for the program header. */
+void spatial_machine_from_arch(const SpatialArch *a, IsaMachine *out);
+
+#endif

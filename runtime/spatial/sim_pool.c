@@ -1,0 +1,64 @@
+/* The pooling unit: max pooling of a DRAM tensor into another, window by
+ * window, on the 16-bit words a layer wrote (max commutes with the
+ * monotone requantisation, so pooling after it is exact). Average pooling
+ * would need a rounding rule the reference shares; it is refused. */
+#include <stdio.h>
+
+#include "sim_state.h"
+
+static bool window_max(const SimMachine *s, const IsaInstr *in, int64_t src, int64_t oy,
+                       int64_t ox, int64_t *out)
+{
+    const int64_t *f = in->f;
+    bool any = false;
+    int64_t best = 0;
+    for (int64_t ky = 0; ky < f[ISA_POOL_WIN_H]; ky++)
+        for (int64_t kx = 0; kx < f[ISA_POOL_WIN_W]; kx++) {
+            int64_t y = oy * f[ISA_POOL_STRIDE_H] + ky - f[ISA_POOL_PAD_T];
+            int64_t x = ox * f[ISA_POOL_STRIDE_W] + kx - f[ISA_POOL_PAD_L];
+            if (y < 0 || y >= f[ISA_POOL_IN_H] || x < 0 || x >= f[ISA_POOL_IN_W])
+                continue; /* padding never wins a max */
+            int64_t v = s->dram[src + y * f[ISA_POOL_IN_W] + x];
+            if (!any || v > best)
+                best = v;
+            any = true;
+        }
+    *out = best;
+    return any;
+}
+
+bool sim_pool(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
+{
+    const int64_t *f = in->f;
+    if (f[ISA_POOL_KIND] != ISA_POOL_MAX) {
+        snprintf(err, errsz, "the pooling unit does max pooling only");
+        return false;
+    }
+    if (f[ISA_POOL_WIN_H] < 1 || f[ISA_POOL_WIN_W] < 1 || f[ISA_POOL_STRIDE_H] < 1 ||
+        f[ISA_POOL_STRIDE_W] < 1) {
+        snprintf(err, errsz, "pool: windows and strides must be at least 1");
+        return false;
+    }
+    int64_t planes = f[ISA_POOL_N] * f[ISA_POOL_C];
+    int64_t in_plane = f[ISA_POOL_IN_H] * f[ISA_POOL_IN_W];
+    int64_t out_plane = f[ISA_POOL_OUT_H] * f[ISA_POOL_OUT_W];
+    if (f[ISA_POOL_SRC] + planes * in_plane > s->dram_words ||
+        f[ISA_POOL_DST] + planes * out_plane > s->dram_words) {
+        snprintf(err, errsz, "pool reads or writes outside the DRAM");
+        return false;
+    }
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t oy = 0; oy < f[ISA_POOL_OUT_H]; oy++)
+            for (int64_t ox = 0; ox < f[ISA_POOL_OUT_W]; ox++) {
+                int64_t v;
+                if (!window_max(s, in, f[ISA_POOL_SRC] + pl * in_plane, oy, ox, &v)) {
+                    snprintf(err, errsz, "pool: window (%lld, %lld) lies in the padding only",
+                             (long long)oy, (long long)ox);
+                    return false;
+                }
+                s->dram[f[ISA_POOL_DST] + pl * out_plane + oy * f[ISA_POOL_OUT_W] + ox] = v;
+            }
+    if (s->cur)
+        s->cur->dram_words += (double)(planes * (in_plane + out_plane));
+    return true;
+}

@@ -1,0 +1,350 @@
+/* The spatial simulator (runtime/spatial) running streams that
+ * codegen/spatial makes from mapped layers:
+ *   - its outputs are the exact fixed-point sums, requantised as docs/isa.md
+ *     says, computed here independently with plain loops;
+ *   - its access counts per memory level and data type equal the analytical
+ *     model's (passes/map/model.c) for the same mapping, on small layers of
+ *     every dataflow and on AlexNet's layers under the mapper's choices.
+ * Compression and zero skipping are off here: their counts depend on the
+ * data, which the model takes as a measured fraction. */
+#include <fenv.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataflow.h"
+#include "isa_codec.h"
+#include "loopnest.h"
+#include "sim.h"
+#include "spatial_codegen.h"
+#include "test_util.h"
+
+static SpatialArch plain_machine(const char *extra)
+{
+    char text[512];
+    snprintf(text, sizeof text, "name = plain\nrlc = off\nzero_skip = off\n%s", extra);
+    ArchSet s;
+    assert_true(arch_parse("plain.arch", text, strlen(text), &s, stderr));
+    return s.base;
+}
+
+/* DRAM layout of one layer: ifmap, filters, biases, outputs. */
+typedef struct DramPlan {
+    uint64_t ifmap, filter, bias, ofmap, words;
+} DramPlan;
+
+static DramPlan layout_of(const MapLayer *l)
+{
+    const int64_t *d = l->dim;
+    DramPlan o;
+    o.ifmap = 0;
+    o.filter = o.ifmap + (uint64_t)(d[DIM_N] * l->groups * d[DIM_C] * l->in_h * l->in_w);
+    o.bias = o.filter + (uint64_t)(l->groups * d[DIM_M] * d[DIM_C] * d[DIM_R] * d[DIM_S]);
+    o.ofmap = o.bias + (uint64_t)(l->groups * d[DIM_M]);
+    o.words = o.ofmap + (uint64_t)(d[DIM_N] * l->groups * d[DIM_M] * d[DIM_P] * d[DIM_Q]);
+    return o;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15u;
+
+static int64_t random_value(int64_t range, double zeros)
+{
+    if (test_uniform01(&rng) < zeros)
+        return 0;
+    return (int64_t)floor(test_uniform01(&rng) * (double)(2 * range + 1)) - range;
+}
+
+static void fill_random(int64_t *dram, const DramPlan *o)
+{
+    for (uint64_t i = o->ifmap; i < o->filter; i++)
+        dram[i] = random_value(3000, 0.3);
+    for (uint64_t i = o->filter; i < o->bias; i++)
+        dram[i] = random_value(300, 0.1);
+    for (uint64_t i = o->bias; i < o->ofmap; i++)
+        dram[i] = random_value(1 << 20, 0);
+}
+
+/* The expected output, plainly: y = sat16(rne(acc * 2^-shift)), ReLU. */
+static int64_t expected_output(const MapLayer *l, const int64_t *dram, const DramPlan *o,
+                               int64_t g, int64_t n, int64_t m, int64_t p, int64_t q, int shift,
+                               bool relu)
+{
+    const int64_t *d = l->dim;
+    int64_t C = d[DIM_C], R = d[DIM_R], S = d[DIM_S], M = d[DIM_M];
+    int64_t acc = dram[o->bias + (uint64_t)(g * M + m)];
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t y = p * l->stride[0] + r * l->dilation[0] - l->pad_top;
+                int64_t x = q * l->stride[1] + s * l->dilation[1] - l->pad_left;
+                if (y < 0 || y >= l->in_h || x < 0 || x >= l->in_w)
+                    continue;
+                int64_t in = dram[o->ifmap + (uint64_t)(((n * l->groups + g) * C + c) * l->in_h *
+                                                            l->in_w + y * l->in_w + x)];
+                int64_t w = dram[o->filter + (uint64_t)((((g * M + m) * C + c) * R + r) * S + s)];
+                acc += in * w;
+            }
+    double v = nearbyint((double)acc * ldexp(1.0, -shift)); /* ties to even */
+    v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    return relu && v < 0 ? 0 : (int64_t)v;
+}
+
+static void check_outputs(const MapLayer *l, const int64_t *before, const int64_t *after,
+                          const DramPlan *o, int shift, bool relu)
+{
+    const int64_t *d = l->dim;
+    int64_t k = 0;
+    for (int64_t n = 0; n < d[DIM_N]; n++)
+        for (int64_t g = 0; g < l->groups; g++)
+            for (int64_t m = 0; m < d[DIM_M]; m++)
+                for (int64_t p = 0; p < d[DIM_P]; p++)
+                    for (int64_t q = 0; q < d[DIM_Q]; q++, k++) {
+                        int64_t want = expected_output(l, before, o, g, n, m, p, q, shift, relu);
+                        int64_t got = after[o->ofmap + (uint64_t)k];
+                        if (got != want)
+                            fail_msg("%s: output (%lld, %lld, %lld, %lld) of group %lld is %lld, "
+                                     "expected %lld", l->name, (long long)n, (long long)m,
+                                     (long long)p, (long long)q, (long long)g, (long long)got,
+                                     (long long)want);
+                    }
+}
+
+/* The layer's counts summed over its groups. */
+static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                               bool arithmetic)
+{
+    IsaProgram p;
+    isa_program_init(&p);
+    spatial_machine_from_arch(a, &p.machine);
+    DramPlan o = layout_of(l);
+    p.dram_words = o.words;
+    char err[512] = "";
+    int64_t id = isa_program_add_layer(&p, l->name, err, sizeof err);
+    assert_true(id >= 0);
+    Mapping canon = *m;
+    mapping_canonicalize(l, &canon);
+    SpatialLayerCode code = {.layer = l, .mapping = &canon, .layer_id = id, .ifmap = o.ifmap,
+                             .filter = o.filter, .bias = o.bias, .ofmap = o.ofmap,
+                             .has_bias = true, .frac_in = 8, .frac_w = 10, .frac_out = 7,
+                             .relu = true};
+    SpatialEmitter e;
+    spatial_emitter_init(&e, &p);
+    if (!spatial_emit_layer(&e, &code, err, sizeof err) || !spatial_emit_finish(&e, err, sizeof err))
+        fail_msg("%s: codegen: %s", l->name, err);
+    int64_t *dram = calloc(o.words, sizeof *dram), *before = NULL;
+    assert_non_null(dram);
+    if (arithmetic) {
+        fill_random(dram, &o);
+        before = malloc(o.words * sizeof *before);
+        assert_non_null(before);
+        memcpy(before, dram, o.words * sizeof *before);
+    }
+    SimOptions so = {.count_only = !arithmetic};
+    SimResult r;
+    if (!sim_run(&p, dram, &so, &r, err, sizeof err))
+        fail_msg("%s under %s: %s", l->name, dataflow_name(m->dataflow), err);
+    if (arithmetic)
+        check_outputs(l, before, dram, &o, 8 + 10 - 7, true);
+    SimLayerCounts sum;
+    memset(&sum, 0, sizeof sum);
+    for (int i = 0; i < r.n_layers; i++) {
+        const SimLayerCounts *c = &r.layers[i];
+        for (int lv = 0; lv < SIM_MEM_LEVELS; lv++)
+            for (int t = 0; t < SIM_TYPES; t++)
+                sum.access[lv][t] += c->access[lv][t];
+        sum.macs += c->macs;
+        sum.steps += c->steps;
+        sum.energy += c->energy;
+    }
+    sim_result_free(&r);
+    free(before);
+    free(dram);
+    isa_program_free(&p);
+    return sum;
+}
+
+static const char *const type_names[] = {"ifmap", "filter", "psum"};
+
+/* Differences between the model and the simulator that are understood and
+ * not yet fixed (docs/accelerator.md, "Partial tiles"): the model takes a
+ * loop's bound from the mapping, but in the last, partial tile of an outer
+ * loop an inner loop may run only once; then a tile the model refetches at
+ * every iteration of a loop above stays in the array. AlexNet's fc6 under
+ * OS-C at batch 1: 4096 filters in DRAM tiles of 1344, the last of 64 fits
+ * one buffer-loop iteration, and its psums stay in the PEs across the 256
+ * channel iterations: 255 x 64 psum visits fewer than the model counts. */
+typedef struct Known {
+    const char *layer;
+    Dataflow dataflow;
+    int type, level;
+} Known;
+
+static const Known known[] = {
+    {"drop6.fc", DATAFLOW_OS_C, 2, 1},
+    {"drop6.fc", DATAFLOW_OS_C, 2, 3},
+};
+
+static bool is_known(const MapLayer *l, const Mapping *m, int t, int lv)
+{
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(known[i].layer, l->name) == 0 && known[i].dataflow == m->dataflow &&
+            known[i].type == t && known[i].level == lv)
+            return true;
+    return false;
+}
+static const char *const level_names[] = {"DRAM", "buffer", "array", "RF"};
+
+/* Every count of the simulation equals the model's; prints every
+ * difference before failing, so that one run shows them all. */
+static int compare(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                   const SimLayerCounts *s)
+{
+    LayerCost c;
+    char why[256] = "";
+    if (!map_evaluate(a, l, m, &c, why, sizeof why))
+        fail_msg("%s: the mapping does not fit: %s", l->name, why);
+    int bad = 0;
+    for (int lv = 0; lv < SIM_MEM_LEVELS; lv++)
+        for (int t = 0; t < SIM_TYPES; t++)
+            if (fabs(s->access[lv][t] - c.access[lv][t]) > 1e-9 * fmax(1, c.access[lv][t])) {
+                bool expected = is_known(l, m, t, lv);
+                print_message("%s %s: %s at %s: simulated %.0f, model %.0f%s\n", l->name,
+                              dataflow_name(m->dataflow), type_names[t], level_names[lv],
+                              s->access[lv][t], c.access[lv][t],
+                              expected ? " (known: partial tiles)" : "");
+                bad += !expected;
+            }
+    if (bad) {
+        char text[256];
+        mapping_format(m, text, sizeof text);
+        print_message("  mapping: %s| order dram %s%s%s%s%s%s%s\n", text,
+                      dim_name(m->order[LOOP_DRAM][0]), dim_name(m->order[LOOP_DRAM][1]),
+                      dim_name(m->order[LOOP_DRAM][2]), dim_name(m->order[LOOP_DRAM][3]),
+                      dim_name(m->order[LOOP_DRAM][4]), dim_name(m->order[LOOP_DRAM][5]),
+                      dim_name(m->order[LOOP_DRAM][6]));
+    }
+    if (s->macs != c.macs) {
+        print_message("%s: %.0f MACs simulated, model %.0f\n", l->name, s->macs, c.macs);
+        bad++;
+    }
+    return bad;
+}
+
+static MapLayer small_layer(int64_t n, int64_t m, int64_t c, int64_t p, int64_t q, int64_t r,
+                            int64_t s)
+{
+    MapLayer l = {.name = "small", .op = OP_CONV, .groups = 1, .dim = {n, m, c, p, q, r, s},
+                  .stride = {1, 1}, .dilation = {1, 1}, .in_h = p + r - 1, .in_w = q + s - 1};
+    return l;
+}
+
+/* The lowest-energy mapping of each dataflow asked for on a layer (all if
+ * only is DATAFLOW_AUTO); the simulator must agree with the model on every
+ * one and, with arithmetic, compute exact outputs. */
+static int dataflows(const SpatialArch *a, const MapLayer *l, Dataflow only, bool arithmetic)
+{
+    int bad = 0;
+    for (int i = 0; i < dataflow_count; i++) {
+        if (only != DATAFLOW_AUTO && dataflow_list[i] != only)
+            continue;
+        MapChoice best;
+        char why[256];
+        if (!map_search(a, l, dataflow_list[i], &best, why, sizeof why))
+            continue;
+        SimLayerCounts s = simulate(a, l, &best.mapping, arithmetic);
+        bad += compare(a, l, &best.mapping, &s);
+    }
+    return bad;
+}
+
+static void test_small_layers(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine("pe_rows = 4\npe_cols = 4\nbuffer = 2 KB\n");
+    MapLayer layers[] = {
+        small_layer(1, 1, 1, 2, 2, 2, 2),
+        small_layer(2, 4, 3, 5, 5, 3, 3),
+        small_layer(1, 6, 5, 7, 6, 3, 2),
+    };
+    MapLayer strided = small_layer(1, 4, 3, 4, 4, 3, 3);
+    strided.stride[0] = strided.stride[1] = 2;
+    strided.in_h = strided.in_w = 11;
+    strided.pad_top = strided.pad_left = 1;
+    MapLayer grouped = small_layer(1, 2, 2, 4, 4, 3, 3);
+    grouped.groups = 2;
+    grouped.pad_top = grouped.pad_left = 1;
+    grouped.in_h = grouped.in_w = 4;
+    MapLayer fc = {.name = "fc", .op = OP_FC, .groups = 1, .dim = {2, 10, 4, 1, 1, 3, 3},
+                   .stride = {1, 1}, .dilation = {1, 1}, .in_h = 3, .in_w = 3};
+    int bad = 0;
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+        bad += dataflows(&a, &layers[i], DATAFLOW_AUTO, true);
+    bad += dataflows(&a, &strided, DATAFLOW_AUTO, true);
+    bad += dataflows(&a, &grouped, DATAFLOW_AUTO, true);
+    bad += dataflows(&a, &fc, DATAFLOW_AUTO, true);
+    assert_int_equal(bad, 0);
+}
+
+/* Every conv and fc layer of an example network at a batch size, under
+ * the lowest-energy mapping of the dataflow asked for (every one for
+ * DATAFLOW_AUTO) on Eyeriss v1 with compression and zero skipping off:
+ * counts only. */
+static void network_counts(const char *file, int64_t batch, Dataflow only)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/examples/%s", DNNC_SOURCE_DIR, file);
+    Parsed parsed;
+    parse_file(&parsed, path);
+    if (!parsed.graph)
+        fail_msg("%s:\n%s", file, parsed.messages);
+    SpatialArch a = plain_machine("");
+    int bad = 0, layers = 0;
+    for (int i = 0; i < parsed.graph->n_nodes; i++) {
+        MapLayer l;
+        if (!map_layer_from_node(parsed.graph, &parsed.graph->nodes[i], batch, &l))
+            continue;
+        bad += dataflows(&a, &l, only, false);
+        layers++;
+    }
+    print_message("%s, batch %lld, %s: %d layers, %d counts differ\n", file, (long long)batch,
+                  only == DATAFLOW_AUTO ? "every dataflow" : dataflow_name(only), layers, bad);
+    parsed_free(&parsed);
+    assert_int_equal(bad, 0);
+}
+
+/* Row stationary, the dataflow the mapper picks for most layers, on every
+ * AlexNet layer at batch 1 and at the survey's batch of 4 (Table V). */
+static void test_alexnet_rs(void **state)
+{
+    (void)state;
+    network_counts("alexnet.dnn", 1, DATAFLOW_RS);
+    network_counts("alexnet.dnn", 4, DATAFLOW_RS);
+}
+
+/* The wider comparison (the sweep test: minutes, so a separate ctest
+ * label; tools/run-tests.sh says it does not run it): every dataflow on
+ * every AlexNet layer at batch 1 and 4, and VGG-16 at batch 1 under row
+ * stationary. Every dataflow on VGG-16 is out of reach until the
+ * simulator's step-by-step multicast counting is faster (about 10 ns per
+ * MAC: an hour for VGG-16's NLR at batch 4). */
+static void test_sweep(void **state)
+{
+    (void)state;
+    network_counts("alexnet.dnn", 1, DATAFLOW_AUTO);
+    network_counts("alexnet.dnn", 4, DATAFLOW_AUTO);
+    network_counts("vgg16.dnn", 1, DATAFLOW_RS);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_layers),
+        cmocka_unit_test(test_alexnet_rs),
+    };
+    const struct CMUnitTest sweep[] = {
+        cmocka_unit_test(test_sweep),
+    };
+    if (argc > 1 && strcmp(argv[1], "--sweep") == 0)
+        return cmocka_run_group_tests(sweep, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
