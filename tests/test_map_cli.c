@@ -89,6 +89,23 @@ static void test_report(void **state)
     assert_run(&r, 0, "energy / MAC by dataflow", NULL);
 }
 
+/* --simulate: every layer's stream on the simulator, its counts the
+ * model's (the arch's compression and zero skipping switched off in both);
+ * under every dataflow the small net maps to. */
+static void test_simulate(void **state)
+{
+    (void)state;
+    static const char *const dataflows[] = {"ws", "os-a", "os-b", "os-c", "nlr", "rs", "best"};
+    for (size_t i = 0; i < sizeof dataflows / sizeof *dataflows; i++) {
+        Run r = run_dnnc("map", path_in("net.dnn"), "--dataflow", dataflows[i], "--batch", "2",
+                         "--simulate");
+        assert_contains(r.out, "compression and zero skipping off in both");
+        assert_run(&r, 0, "2 of 2 layers: every access count equal to the model's", NULL);
+    }
+    Run r = run_dnnc("map", path_in("net.dnn"), "--simulate", "--json");
+    assert_run(&r, 2, NULL, "--simulate prints a table; it does not combine with --json");
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -401,6 +418,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_arch_file),
         cmocka_unit_test(test_measured_sparsity),

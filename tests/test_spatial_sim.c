@@ -28,23 +28,6 @@ static SpatialArch plain_machine(const char *extra)
     return s.base;
 }
 
-/* DRAM layout of one layer: ifmap, filters, biases, outputs. */
-typedef struct DramPlan {
-    uint64_t ifmap, filter, bias, ofmap, words;
-} DramPlan;
-
-static DramPlan layout_of(const MapLayer *l)
-{
-    const int64_t *d = l->dim;
-    DramPlan o;
-    o.ifmap = 0;
-    o.filter = o.ifmap + (uint64_t)(d[DIM_N] * l->groups * d[DIM_C] * l->in_h * l->in_w);
-    o.bias = o.filter + (uint64_t)(l->groups * d[DIM_M] * d[DIM_C] * d[DIM_R] * d[DIM_S]);
-    o.ofmap = o.bias + (uint64_t)(l->groups * d[DIM_M]);
-    o.words = o.ofmap + (uint64_t)(d[DIM_N] * l->groups * d[DIM_M] * d[DIM_P] * d[DIM_Q]);
-    return o;
-}
-
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
 static int64_t random_value(int64_t range, double zeros)
@@ -54,7 +37,7 @@ static int64_t random_value(int64_t range, double zeros)
     return (int64_t)floor(test_uniform01(&rng) * (double)(2 * range + 1)) - range;
 }
 
-static void fill_random(int64_t *dram, const DramPlan *o)
+static void fill_random(int64_t *dram, const SpatialLayerPlan *o)
 {
     for (uint64_t i = o->ifmap; i < o->filter; i++)
         dram[i] = random_value(3000, 0.3);
@@ -65,7 +48,7 @@ static void fill_random(int64_t *dram, const DramPlan *o)
 }
 
 /* The expected output, plainly: y = sat16(rne(acc * 2^-shift)), ReLU. */
-static int64_t expected_output(const MapLayer *l, const int64_t *dram, const DramPlan *o,
+static int64_t expected_output(const MapLayer *l, const int64_t *dram, const SpatialLayerPlan *o,
                                int64_t g, int64_t n, int64_t m, int64_t p, int64_t q, int shift,
                                bool relu)
 {
@@ -90,7 +73,7 @@ static int64_t expected_output(const MapLayer *l, const int64_t *dram, const Dra
 }
 
 static void check_outputs(const MapLayer *l, const int64_t *before, const int64_t *after,
-                          const DramPlan *o, int shift, bool relu)
+                          const SpatialLayerPlan *o, int shift, bool relu)
 {
     const int64_t *d = l->dim;
     int64_t k = 0;
@@ -114,22 +97,11 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
                                bool arithmetic)
 {
     IsaProgram p;
-    isa_program_init(&p);
-    spatial_machine_from_arch(a, &p.machine);
-    DramPlan o = layout_of(l);
-    p.dram_words = o.words;
+    SpatialLayerPlan o;
     char err[512] = "";
-    int64_t id = isa_program_add_layer(&p, l->name, err, sizeof err);
-    assert_true(id >= 0);
-    Mapping canon = *m;
-    mapping_canonicalize(l, &canon);
-    SpatialLayerCode code = {.layer = l, .mapping = &canon, .layer_id = id, .ifmap = o.ifmap,
-                             .filter = o.filter, .bias = o.bias, .ofmap = o.ofmap,
-                             .has_bias = true, .frac_in = 8, .frac_w = 10, .frac_out = 7,
-                             .relu = true};
-    SpatialEmitter e;
-    spatial_emitter_init(&e, &p);
-    if (!spatial_emit_layer(&e, &code, err, sizeof err) || !spatial_emit_finish(&e, err, sizeof err))
+    SpatialLayerCode numbers = {.has_bias = true, .frac_in = 8, .frac_w = 10, .frac_out = 7,
+                                .relu = true};
+    if (!spatial_layer_program(a, l, m, &numbers, &p, &o, err, sizeof err))
         fail_msg("%s: codegen: %s", l->name, err);
     int64_t *dram = calloc(o.words, sizeof *dram), *before = NULL;
     assert_non_null(dram);
@@ -146,16 +118,7 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
     if (arithmetic)
         check_outputs(l, before, dram, &o, 8 + 10 - 7, true);
     SimLayerCounts sum;
-    memset(&sum, 0, sizeof sum);
-    for (int i = 0; i < r.n_layers; i++) {
-        const SimLayerCounts *c = &r.layers[i];
-        for (int lv = 0; lv < SIM_MEM_LEVELS; lv++)
-            for (int t = 0; t < SIM_TYPES; t++)
-                sum.access[lv][t] += c->access[lv][t];
-        sum.macs += c->macs;
-        sum.steps += c->steps;
-        sum.energy += c->energy;
-    }
+    sim_layer_total(&r, 0, &sum);
     sim_result_free(&r);
     free(before);
     free(dram);

@@ -48,6 +48,19 @@ bool spatial_emit_pool(SpatialEmitter *e, const IsaInstr *pool, char *err, size_
 /* Ends the stream with finish, popping what is outstanding. */
 bool spatial_emit_finish(SpatialEmitter *e, char *err, size_t errsz);
 
+/* Where spatial_layer_program puts a layer's tensors: one after another. */
+typedef struct SpatialLayerPlan {
+    uint64_t ifmap, filter, bias, ofmap, words;
+} SpatialLayerPlan;
+
+/* A whole program for layer l alone under mapping m on machine a: its
+ * tensors laid out by plan, its arithmetic (Q formats, ReLU, bias) from
+ * numbers (NULL: all zero, no bias), then finish. The caller frees out
+ * with isa_program_free, also on failure. */
+bool spatial_layer_program(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                           const SpatialLayerCode *numbers, IsaProgram *out,
+                           SpatialLayerPlan *plan, char *err, size_t errsz);
+
 /* The machine fields of a description, for the program header. */
 void spatial_machine_from_arch(const SpatialArch *a, IsaMachine *out);
 

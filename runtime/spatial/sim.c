@@ -265,3 +265,29 @@ void sim_result_free(SimResult *r)
     free(r->layers);
     memset(r, 0, sizeof *r);
 }
+
+void sim_layer_total(const SimResult *r, int64_t id, SimLayerCounts *out)
+{
+    memset(out, 0, sizeof *out);
+    out->layer = id;
+    for (int i = 0; i < r->n_layers; i++) {
+        const SimLayerCounts *c = &r->layers[i];
+        if (c->layer != id)
+            continue;
+        for (int lv = 0; lv < SIM_MEM_LEVELS; lv++) {
+            for (int t = 0; t < SIM_TYPES; t++)
+                out->access[lv][t] += c->access[lv][t];
+            out->energy_level[lv] += c->energy_level[lv];
+        }
+        out->macs += c->macs;
+        out->alu_ops += c->alu_ops;
+        out->bias_words += c->bias_words;
+        out->steps += c->steps;
+        out->dram_words += c->dram_words;
+        out->cycles += c->cycles;
+        out->energy += c->energy;
+        out->energy_alu += c->energy_alu;
+        out->passes += c->passes;
+        out->active_pes = c->active_pes > out->active_pes ? c->active_pes : out->active_pes;
+    }
+}

@@ -57,4 +57,8 @@ bool sim_run(const IsaProgram *p, int64_t *dram, const SimOptions *o, SimResult 
              size_t errsz);
 void sim_result_free(SimResult *r);
 
+/* The entries of r for layer id summed (a grouped layer has one per
+ * group): accesses, MACs, steps, cycles and energy. */
+void sim_layer_total(const SimResult *r, int64_t id, SimLayerCounts *out);
+
 #endif

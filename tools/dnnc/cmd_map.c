@@ -21,7 +21,7 @@ typedef struct MapArgs {
     int batch;
     double sparsity;
     int rlc, zero_skip; /* -1: the machine's */
-    bool json, verbose;
+    bool json, verbose, simulate;
     ModelArgs weights;
     PipelineArgs pipeline;
 } MapArgs;
@@ -79,6 +79,11 @@ static const Option map_options[] = {
      OPTION_CHOICE(MapArgs, zero_skip, switches)},
     {"verbose", 0, NULL, "also print accesses per level and data type",
      OPTION_FLAG(MapArgs, verbose)},
+    {"simulate", 0, NULL, "also compile every layer to the accelerator's instruction\n"
+                          "stream, run it on the simulator and print its energy\n"
+                          "and cycles beside the model's (both without compression\n"
+                          "or zero skipping: docs/accelerator.md)",
+     OPTION_FLAG(MapArgs, simulate)},
     OPTIONS_END,
 };
 
@@ -647,6 +652,8 @@ static int run_map(const Model *m, const ArchSet *arch, const MapArgs *o, const 
         rc = report(&chosen, NULL, arch, o);
     else if (compare_dataflows(m->graph, arch, f, &mo, &compared))
         rc = report(&chosen, &compared.map, arch, o);
+    if (rc == EXIT_OK && o->simulate && !map_simulate_report(&chosen, arch))
+        rc = EXIT_INPUT_ERROR;
     comparison_free(&compared);
     graph_map_free(&chosen);
     return rc;
@@ -673,6 +680,8 @@ int cmd_map(int argc, char **argv)
         return rc;
     if (o.input && !o.weights.weights && !o.weights.random)
         return usage_error("map", "--input needs --weights or --random-weights to run the network");
+    if (o.simulate && o.json)
+        return usage_error("map", "--simulate prints a table; it does not combine with --json yet");
     ArchSet *arch = malloc(sizeof *arch);
     if (!arch)
         return EXIT_INPUT_ERROR;

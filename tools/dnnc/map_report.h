@@ -22,4 +22,10 @@ extern const char *const energy_part_names[BAR_PARTS]; /* alu, dram, buffer, arr
 bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
                   const char *title, char *err, size_t errsz);
 
+/* Compiles every layer of gm to the accelerator's instruction stream under
+ * its chosen mapping, runs it on the simulator and prints its energy and
+ * cycles beside the model's (map_simulate.c). False, after an error
+ * message, if a layer cannot be compiled or simulated. */
+bool map_simulate_report(const GraphMap *gm, const ArchSet *arch);
+
 #endif
