@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dataflow.h"
+#include "isa_asm.h"
 #include "isa_codec.h"
 #include "loopnest.h"
 #include "sim.h"
@@ -248,6 +249,83 @@ static void test_small_layers(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The committed seed of the simulator's fuzz target: a small padded conv
+ * with bias and ReLU under RS, as the code generator writes it. The text in
+ * the tree must be what the generator writes today (DNNC_SIM_WRITE_SEEDS=1
+ * rewrites it), and it must assemble, run and give the model's counts. */
+static void test_seed_program(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine("pe_rows = 4\npe_cols = 4\nbuffer = 2 KB\n");
+    MapLayer l = small_layer(1, 4, 3, 6, 6, 3, 3);
+    l.pad_top = l.pad_left = 1;
+    l.in_h = l.in_w = 6;
+    MapChoice best;
+    char why[256];
+    assert_true(map_search(&a, &l, DATAFLOW_RS, &best, why, sizeof why));
+    IsaProgram p;
+    SpatialLayerPlan plan;
+    SpatialLayerCode numbers = {.has_bias = true, .frac_in = 8, .frac_w = 10, .frac_out = 7,
+                                .relu = true};
+    assert_true(spatial_layer_program(&a, &l, &best.mapping, &numbers, &p, &plan, why, sizeof why));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    isa_disasm(&p, f);
+    fclose(f);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/data/isa/sim_layer.s", DNNC_SOURCE_DIR);
+    if (getenv("DNNC_SIM_WRITE_SEEDS"))
+        write_text_file(path, text);
+    size_t committed_len;
+    char *committed = read_file_or_fail(path, &committed_len);
+    assert_string_equal(committed, text);
+    IsaProgram q;
+    assert_true(isa_asm_parse(path, committed, committed_len, &q, stderr));
+    int64_t *dram = calloc(q.dram_words, sizeof *dram);
+    assert_non_null(dram);
+    SimResult r;
+    char err[512];
+    if (!sim_run(&q, dram, &(SimOptions){.count_only = true}, &r, err, sizeof err))
+        fail_msg("the seed does not run: %s", err);
+    SimLayerCounts sum;
+    sim_layer_total(&r, 0, &sum);
+    assert_int_equal(compare(&a, &l, &best.mapping, &sum), 0);
+    sim_result_free(&r);
+    free(dram);
+    free(text);
+    free(committed);
+    isa_program_free(&p);
+    isa_program_free(&q);
+}
+
+/* sim_rows_hit against the pairs enumerated: every stride, dilation,
+ * padding and window up to a few rows. */
+static void test_rows_hit(void **state)
+{
+    (void)state;
+    for (int64_t u = 1; u <= 4; u++)
+        for (int64_t d = 1; d <= 4; d++)
+            for (int64_t no = 1; no <= 4; no++)
+                for (int64_t nt = 1; nt <= 4; nt++)
+                    for (int64_t o = 0; o <= 2; o++)
+                        for (int64_t pad = 0; pad <= 2; pad++) {
+                            int64_t t = 1, lo = 0, hi = 20;
+                            bool hit[64] = {false};
+                            int64_t want = 0;
+                            for (int64_t j = 0; j < no; j++)
+                                for (int64_t k = 0; k < nt; k++) {
+                                    int64_t r = (o + j) * u + (t + k) * d - pad;
+                                    if (r >= lo && r <= hi && !hit[r]) {
+                                        hit[r] = true;
+                                        want++;
+                                    }
+                                }
+                            assert_int_equal(sim_rows_hit(o, no, t, nt, u, d, pad, lo, hi), want);
+                        }
+}
+
 /* Every conv and fc layer of an example network at a batch size, under
  * the lowest-energy mapping of the dataflow asked for (every one for
  * DATAFLOW_AUTO) on Eyeriss v1 with compression and zero skipping off:
@@ -302,6 +380,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_layers),
+        cmocka_unit_test(test_rows_hit),
+        cmocka_unit_test(test_seed_program),
         cmocka_unit_test(test_alexnet_rs),
     };
     const struct CMUnitTest sweep[] = {

@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 JOBS=${JOBS:-2}
-# 20 s for each of the 12 targets, two at a time (2 minutes), keeps the
+# 20 s for each of the 13 targets, two at a time (2 minutes), keeps the
 # whole run under the 20-minute budget on 2 cores; longer campaigns:
 # FUZZ_SECONDS=600 tools/run-tests.sh, or a target by hand
 # (docs/testing.md).
@@ -134,6 +134,7 @@ seeds_for() {
     # Program files and a DRAM image (the target loads both), and assembly.
     fuzz_isa_decode) files 'tests/data/isa/*.isa' 'tests/data/isa/*.dram' ;;
     fuzz_isa_asm) files 'tests/data/isa/*.s' ;;
+    fuzz_sim) files 'tests/data/isa/*.s' ;;
     # The weights of the network it binds to, and single layers' weights
     # (other names and shapes).
     fuzz_weights)

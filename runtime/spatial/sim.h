@@ -45,6 +45,9 @@ typedef struct SimResult {
 typedef struct SimOptions {
     /* Count only: walk every loop and count, but do no arithmetic. */
     bool count_only;
+    /* Refuse a stream whose passes add up to more MACs than this (0: no
+     * limit): what keeps an untrusted stream from running for ever. */
+    double max_macs;
     void (*progress)(void *ctx, int64_t done, int64_t total);
     void *progress_ctx;
 } SimOptions;

@@ -90,6 +90,8 @@ static double rlc_words(const SimMachine *s, Rlc *r, int64_t raw)
         r->pairs++;
     const IsaMachine *m = s->m;
     int64_t per_word = m->rlc_word_bits / (m->rlc_run_bits + m->word_bits);
+    if (per_word < 1) /* no pair fits a word: the encoder sends raw words */
+        return (double)raw;
     double words = (double)r->pairs * (double)m->rlc_word_bits / (double)per_word /
                    (double)m->word_bits;
     return words < (double)raw ? words : (double)raw;

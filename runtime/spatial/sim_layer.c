@@ -9,6 +9,57 @@ static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 /* ---- Footprints ---- */
 
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    return a;
+}
+
+/* x with (a x) mod m = 1, for a and m coprime (extended Euclid). */
+static int64_t inverse_mod(int64_t a, int64_t m)
+{
+    int64_t r0 = m, r1 = a % m, s0 = 0, s1 = 1;
+    while (r1) {
+        int64_t q = r0 / r1, r = r0 - q * r1, s = s0 - q * s1;
+        r0 = r1, r1 = r, s0 = s1, s1 = s;
+    }
+    return ((s0 % m) + m) % m;
+}
+
+/* The rows of [lo, hi] that some pair (output j < no, tap k < nt) reads:
+ * row = (o + j) u + (t + k) d - pad. For each row the taps that reach it
+ * form a residue class modulo u / g (g = gcd(u, d)) within an interval, so
+ * each row is decided in constant time, whatever the window's size. */
+int64_t sim_rows_hit(int64_t o, int64_t no, int64_t t, int64_t nt, int64_t u, int64_t d,
+                     int64_t pad, int64_t lo, int64_t hi)
+{
+    int64_t g = gcd64(u, d), m = u / g, inv = m > 1 ? inverse_mod((d / g) % m, m) : 0;
+    int64_t base = o * u + t * d - pad, used = 0;
+    for (int64_t r = lo; r <= hi; r++) {
+        int64_t x = r - base; /* = j u + k d */
+        if (((x % g) + g) % g)
+            continue;
+        /* k d = x (mod u): k = k0 (mod m). */
+        int64_t k0 = m > 1 ? ((((x / g) % m + m) % m) * inv) % m : 0;
+        /* j = (x - k d) / u in [0, no): k in [ceil((x - (no-1) u) / d), floor(x / d)]. */
+        int64_t kmax = x >= 0 ? x / d : -((-x + d - 1) / d);
+        int64_t y = x - (no - 1) * u;
+        int64_t kmin = y >= 0 ? (y + d - 1) / d : -((-y) / d);
+        kmin = kmin < 0 ? 0 : kmin;
+        kmax = kmax > nt - 1 ? nt - 1 : kmax;
+        if (kmin > kmax)
+            continue;
+        /* The first k >= kmin with k = k0 (mod m). */
+        int64_t k = kmin + ((k0 - kmin % m) % m + m) % m;
+        used += k <= kmax;
+    }
+    return used;
+}
+
 /* The input rows (or columns) that outputs [o, o + no) and taps
  * [t, t + nt) read, as an interval of the stored input and the count of
  * its rows really read: o U + t D - pad for each pair (U stride, D
@@ -28,18 +79,7 @@ static SimAxis input_axis(int64_t o, int64_t no, int64_t t, int64_t nt, int64_t 
         a.used = a.span;
         return a;
     }
-    /* Count the distinct rows one by one: spans are short (at most the
-     * input), and this case is rare (strided layers with few taps). */
-    int64_t used = 0;
-    for (int64_t r = lo; r <= hi; r++) {
-        bool hit = false;
-        for (int64_t k = 0; k < nt && !hit; k++) {
-            int64_t rel = r + pad - (t + k) * d - o * u;
-            hit = rel >= 0 && rel % u == 0 && rel / u < no;
-        }
-        used += hit;
-    }
-    a.used = used;
+    a.used = sim_rows_hit(o, no, t, nt, u, d, pad, lo, hi);
     return a;
 }
 
@@ -75,7 +115,14 @@ void sim_tile_box(const SimLayer *l, SimType t, const int64_t o[SIM_DIMS],
 
 int64_t sim_box_words(const SimBox *b)
 {
-    return b->a[0].used * b->a[1].used * b->a[2].used * b->a[3].used;
+    int64_t words = 1;
+    for (int i = 0; i < 4; i++) {
+        if (b->a[i].used <= 0)
+            return 0;
+        if (__builtin_mul_overflow(words, b->a[i].used, &words))
+            return INT64_MAX;
+    }
+    return words;
 }
 
 static bool dense(const SimBox *b)

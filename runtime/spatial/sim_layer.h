@@ -58,7 +58,12 @@ typedef struct SimBox {
  * indexed by SimDim, e already clipped to the layer). */
 void sim_tile_box(const SimLayer *l, SimType t, const int64_t o[SIM_DIMS],
                   const int64_t e[SIM_DIMS], SimBox *out);
-/* Words in the box. */
+/* How many rows of [lo, hi] the pairs (output o + j, tap t + k), j < no,
+ * k < nt, read: (o + j) u + (t + k) d - pad (u stride, d dilation). */
+int64_t sim_rows_hit(int64_t o, int64_t no, int64_t t, int64_t nt, int64_t u, int64_t d,
+                     int64_t pad, int64_t lo, int64_t hi);
+
+/* Words in the box (saturating at INT64_MAX: boxes come from streams). */
 int64_t sim_box_words(const SimBox *b);
 /* Words of b that are not in kept: the words a fill of b must move when
  * the storage held kept. Reuse is exact for boxes without skipped indices;

@@ -450,7 +450,8 @@ static bool psum_tile(SimMachine *s, const int64_t o[SIM_DIMS], const int64_t e[
     }
     if (!sim_tile_resize(t, &b, err, errsz))
         return false;
-    memset(t->data, 0, (size_t)sim_box_words(&b) * sizeof *t->data);
+    if (t->data) /* an empty tile has no storage */
+        memset(t->data, 0, (size_t)sim_box_words(&b) * sizeof *t->data);
     s->psum_visits[SIM_LEVEL_DRAM] += (double)sim_box_words(&b);
     return true;
 }
@@ -485,6 +486,14 @@ bool sim_pass(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
             return false;
         }
         e[d] = min64(l->ext[SIM_BUF][d], l->dim[d] - o[d]);
+    }
+    double work = 1;
+    for (int d = 0; d < SIM_DIMS; d++)
+        work *= (double)e[d];
+    s->macs_done += work;
+    if (s->max_macs > 0 && s->macs_done > s->max_macs) {
+        snprintf(err, errsz, "the stream's passes exceed the limit of %.0f MACs", s->max_macs);
+        return false;
     }
     if (!check_resident(s, o, e, err, errsz) || !psum_tile(s, o, e, err, errsz))
         return false;

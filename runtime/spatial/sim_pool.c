@@ -39,12 +39,20 @@ bool sim_pool(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
         snprintf(err, errsz, "pool: windows and strides must be at least 1");
         return false;
     }
+    /* Sizes of at most 2^16 each: products below 2^64 only when checked. */
     int64_t planes = f[ISA_POOL_N] * f[ISA_POOL_C];
     int64_t in_plane = f[ISA_POOL_IN_H] * f[ISA_POOL_IN_W];
     int64_t out_plane = f[ISA_POOL_OUT_H] * f[ISA_POOL_OUT_W];
-    if (f[ISA_POOL_SRC] + planes * in_plane > s->dram_words ||
-        f[ISA_POOL_DST] + planes * out_plane > s->dram_words) {
+    int64_t in_words, out_words;
+    if (__builtin_mul_overflow(planes, in_plane, &in_words) ||
+        __builtin_mul_overflow(planes, out_plane, &out_words) ||
+        f[ISA_POOL_SRC] + in_words > s->dram_words || f[ISA_POOL_DST] + out_words > s->dram_words) {
         snprintf(err, errsz, "pool reads or writes outside the DRAM");
+        return false;
+    }
+    s->macs_done += (double)out_words * (double)f[ISA_POOL_WIN_H] * (double)f[ISA_POOL_WIN_W];
+    if (s->max_macs > 0 && s->macs_done > s->max_macs) {
+        snprintf(err, errsz, "the stream's work exceeds the limit of %.0f operations", s->max_macs);
         return false;
     }
     for (int64_t pl = 0; pl < planes; pl++)
@@ -59,6 +67,6 @@ bool sim_pool(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
                 s->dram[f[ISA_POOL_DST] + pl * out_plane + oy * f[ISA_POOL_OUT_W] + ox] = v;
             }
     if (s->cur)
-        s->cur->dram_words += (double)(planes * (in_plane + out_plane));
+        s->cur->dram_words += (double)in_words + (double)out_words;
     return true;
 }

@@ -1,18 +1,28 @@
 /* Tiles in the global buffer: storage over a footprint's intervals. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sim_state.h"
 
+/* Cells a tile's storage needs; INT64_MAX when that does not fit. */
 static int64_t span_words(const SimBox *b)
 {
-    return b->a[0].span * b->a[1].span * b->a[2].span * b->a[3].span;
+    int64_t words = 1;
+    for (int i = 0; i < 4; i++)
+        if (__builtin_mul_overflow(words, b->a[i].span > 0 ? b->a[i].span : 0, &words))
+            return INT64_MAX;
+    return words;
 }
 
 bool sim_tile_resize(SimTile *t, const SimBox *b, char *err, size_t errsz)
 {
     int64_t need = span_words(b);
+    if ((uint64_t)need > SIZE_MAX / sizeof *t->data) {
+        snprintf(err, errsz, "a buffer tile of %lld words cannot be addressed", (long long)need);
+        return false;
+    }
     if (need > t->cap) {
         int64_t *p = realloc(t->data, (size_t)need * sizeof *p);
         if (!p) {
