@@ -102,7 +102,14 @@ static void test_simulate(void **state)
         assert_contains(r.out, "compression and zero skipping off in both");
         assert_run(&r, 0, "2 of 2 layers: every access count equal to the model's", NULL);
     }
-    Run r = run_dnnc("map", path_in("net.dnn"), "--simulate", "--json");
+    Run r = run_dnnc("map", path_in("net.dnn"), "--simulate", "--plot", path_in("sim.svg"));
+    assert_run(&r, 0, "2 of 2 layers: every access count equal to the model's", NULL);
+    size_t len;
+    char *svg = read_file_or_fail(path_in("sim.svg"), &len);
+    assert_contains(svg, "Energy per layer: model, then simulator");
+    assert_contains(svg, "<title>simulated dram: ");
+    free(svg);
+    r = run_dnnc("map", path_in("net.dnn"), "--simulate", "--json");
     assert_run(&r, 2, NULL, "--simulate prints a table; it does not combine with --json");
 }
 

@@ -620,15 +620,17 @@ static bool needs_comparison(const MapArgs *o)
 
 /* ---- the command ---- */
 
-static int report(const GraphMap *chosen, const GraphMap *compared, const ArchSet *arch,
-                  const MapArgs *o)
+static int report(const GraphMap *chosen, const GraphMap *compared, const MapSimulation *sim,
+                  const ArchSet *arch, const MapArgs *o)
 {
     if (o->json)
         print_json(chosen, compared, &arch->base, o);
     else
         print_table(chosen, compared, &arch->base, o);
+    if (sim)
+        map_simulation_print(chosen, sim);
     char err[512];
-    if (o->plot && !map_plot_svg(o->plot, chosen, compared, o->model, err, sizeof err)) {
+    if (o->plot && !map_plot_svg(o->plot, chosen, compared, sim, o->model, err, sizeof err)) {
         fprintf(stderr, "dnnc map: error: %s\n", err);
         return EXIT_INPUT_ERROR;
     }
@@ -645,15 +647,17 @@ static int run_map(const Model *m, const ArchSet *arch, const MapArgs *o, const 
         return EXIT_INPUT_ERROR;
     mo.dataflow = o->dataflow;
     Comparison compared = {0};
+    MapSimulation sim = {0};
     int rc = EXIT_INPUT_ERROR;
     if (chosen.n == 0)
         fprintf(stderr, "dnnc map: error: %s has no CONV or FC layer to map\n", o->model);
-    else if (!needs_comparison(o))
-        rc = report(&chosen, NULL, arch, o);
-    else if (compare_dataflows(m->graph, arch, f, &mo, &compared))
-        rc = report(&chosen, &compared.map, arch, o);
-    if (rc == EXIT_OK && o->simulate && !map_simulate_report(&chosen, arch))
+    else if (o->simulate && !map_simulate(&chosen, arch, &sim))
         rc = EXIT_INPUT_ERROR;
+    else if (!needs_comparison(o))
+        rc = report(&chosen, NULL, o->simulate ? &sim : NULL, arch, o);
+    else if (compare_dataflows(m->graph, arch, f, &mo, &compared))
+        rc = report(&chosen, &compared.map, o->simulate ? &sim : NULL, arch, o);
+    map_simulation_free(&sim);
     comparison_free(&compared);
     graph_map_free(&chosen);
     return rc;

@@ -133,6 +133,25 @@ static void layer_panel(const GraphMap *chosen, Panel *p)
     }
 }
 
+/* Each layer twice: the model's energy, then the simulator's. */
+static void simulation_panel(const GraphMap *chosen, const MapSimulation *sim, Panel *p)
+{
+    p->n = 0;
+    for (int i = 0; i < sim->n && p->n + 2 <= 64; i++) {
+        Bar *m = &p->bars[p->n++], *s = &p->bars[p->n++];
+        snprintf(m->label, sizeof m->label, "%.32s", chosen->layers[i].layer.name);
+        snprintf(s->label, sizeof s->label, "simulated");
+        m->valid = s->valid = true;
+        energy_parts(&sim->model[i], m->parts);
+        const SimLayerCounts *c = &sim->sim[i];
+        s->parts[BAR_ALU] = c->energy_alu;
+        s->parts[BAR_DRAM] = c->energy_level[SIM_LEVEL_DRAM];
+        s->parts[BAR_BUFFER] = c->energy_level[SIM_LEVEL_BUFFER];
+        s->parts[BAR_ARRAY] = c->energy_level[SIM_LEVEL_ARRAY];
+        s->parts[BAR_RF] = c->energy_level[SIM_LEVEL_RF];
+    }
+}
+
 static void legend(FILE *f, double x, double y)
 {
     for (int k = 0; k < BAR_PARTS; k++) {
@@ -144,14 +163,14 @@ static void legend(FILE *f, double x, double y)
 }
 
 bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
-                  const char *title, char *err, size_t errsz)
+                  const MapSimulation *sim, const char *title, char *err, size_t errsz)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
         snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
         return false;
     }
-    static Panel conv, fc, layers;
+    static Panel conv, fc, layers, simulated;
     conv.title = "CONV layers: energy per MAC by dataflow (Fig. 33)";
     fc.title = "FC layers: energy per MAC by dataflow (Fig. 34)";
     layers.title = "Energy per layer, chosen dataflow (Fig. 35)";
@@ -160,7 +179,12 @@ bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *comp
     dataflow_panel(compared, OP_CONV, &conv);
     dataflow_panel(compared, OP_FC, &fc);
     layer_panel(chosen, &layers);
-    double width = 3 * PANEL_W + 40, height = PANEL_H + 80;
+    simulated.title = "Energy per layer: model, then simulator (dense)";
+    simulated.unit = "energy (MAC = 1)";
+    if (sim)
+        simulation_panel(chosen, sim, &simulated);
+    int panels = sim ? 4 : 3;
+    double width = panels * (PANEL_W + 10) + 10, height = PANEL_H + 80;
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%.0f' height='%.0f' "
                "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
             width, height);
@@ -172,6 +196,8 @@ bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *comp
     draw_panel(f, &conv, 10, 60);
     draw_panel(f, &fc, 10 + PANEL_W + 10, 60);
     draw_panel(f, &layers, 10 + 2 * (PANEL_W + 10), 60);
+    if (sim)
+        draw_panel(f, &simulated, 10 + 3 * (PANEL_W + 10), 60);
     fprintf(f, "</svg>\n");
     bool ok = !ferror(f);
     ok = (fclose(f) == 0) && ok;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "map.h"
+#include "sim.h"
 
 /* Energy split the way the survey draws it: ALU and the four levels. */
 enum { BAR_ALU, BAR_DRAM, BAR_BUFFER, BAR_ARRAY, BAR_RF, BAR_PARTS };
@@ -14,18 +15,30 @@ enum { BAR_ALU, BAR_DRAM, BAR_BUFFER, BAR_ARRAY, BAR_RF, BAR_PARTS };
 void energy_parts(const LayerCost *c, double parts[BAR_PARTS]);
 extern const char *const energy_part_names[BAR_PARTS]; /* alu, dram, buffer, array, rf */
 
-/* Writes the stacked-bar plot: energy per MAC of the CONV and of the FC
- * layers under each dataflow of the comparison `compared` (Figs. 33, 34)
- * and energy per layer under the mappings the IR records, `chosen`
- * (Fig. 35). False, with the reason in err, if the file cannot be
- * written. */
-bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
-                  const char *title, char *err, size_t errsz);
 
-/* Compiles every layer of gm to the accelerator's instruction stream under
- * its chosen mapping, runs it on the simulator and prints its energy and
- * cycles beside the model's (map_simulate.c). False, after an error
- * message, if a layer cannot be compiled or simulated. */
-bool map_simulate_report(const GraphMap *gm, const ArchSet *arch);
+
+/* Every layer of a mapping compiled to the accelerator's instruction stream
+ * under its chosen mapping and run on the simulator, beside the model's
+ * evaluation of the same mapping; both without compression and zero
+ * skipping (map_simulate.c). */
+typedef struct MapSimulation {
+    LayerCost *model;
+    SimLayerCounts *sim;
+    int n;
+} MapSimulation;
+
+/* False, after an error message, if a layer cannot be compiled or run. */
+bool map_simulate(const GraphMap *gm, const ArchSet *arch, MapSimulation *out);
+void map_simulation_print(const GraphMap *gm, const MapSimulation *s);
+void map_simulation_free(MapSimulation *s);
+
+/* Writes the stacked-bar plot: energy per MAC of the CONV and of the FC
+ * layers under each dataflow of the comparison `compared` (Figs. 33, 34),
+ * energy per layer under the mappings the IR records, `chosen` (Fig. 35),
+ * and with a simulation (else NULL) each layer's energy by the model and by
+ * the simulator side by side. False, with the reason in err, if the file
+ * cannot be written. */
+bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
+                  const MapSimulation *sim, const char *title, char *err, size_t errsz);
 
 #endif

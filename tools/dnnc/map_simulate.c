@@ -11,7 +11,6 @@
 
 #include "map_report.h"
 #include "progress.h"
-#include "sim.h"
 #include "spatial_codegen.h"
 
 static SpatialArch dense(const SpatialArch *a)
@@ -63,18 +62,14 @@ static void print_row(const LayerMap *lm, const LayerCost *c, const SimLayerCoun
            diff ? "differ" : "equal");
 }
 
-typedef struct Row {
-    LayerCost model;
-    SimLayerCounts sim;
-} Row;
-
-/* Simulates every layer first, then prints: the progress bar and the table
- * do not interleave. */
-bool map_simulate_report(const GraphMap *gm, const ArchSet *arch)
+bool map_simulate(const GraphMap *gm, const ArchSet *arch, MapSimulation *out)
 {
-    Row *rows = calloc((size_t)gm->n, sizeof *rows);
-    if (!rows) {
+    out->n = gm->n;
+    out->model = calloc((size_t)gm->n, sizeof *out->model);
+    out->sim = calloc((size_t)gm->n, sizeof *out->sim);
+    if (!out->model || !out->sim) {
         fprintf(stderr, "dnnc map: error: out of memory\n");
+        map_simulation_free(out);
         return false;
     }
     Progress bar;
@@ -84,27 +79,39 @@ bool map_simulate_report(const GraphMap *gm, const ArchSet *arch)
         const LayerMap *lm = &gm->layers[i];
         SpatialArch a = dense(arch_for(arch, lm->chosen));
         char err[512] = "";
-        ok = map_evaluate(&a, &lm->layer, &lm->choice[lm->chosen].mapping, &rows[i].model, err,
+        ok = map_evaluate(&a, &lm->layer, &lm->choice[lm->chosen].mapping, &out->model[i], err,
                           sizeof err) &&
-             simulate(&a, lm, &rows[i].sim, err, sizeof err);
+             simulate(&a, lm, &out->sim[i], err, sizeof err);
         if (!ok)
             fprintf(stderr, "dnnc map: error: layer '%s': %s\n", lm->layer.name, err);
         progress_step(&bar, i + 1);
     }
     progress_finish(&bar);
-    if (ok) {
-        printf("\nsimulated (the instruction stream on the simulator; compression and zero "
-               "skipping off in both):\n");
-        printf("%-20s %-5s %12s %12s %12s %12s  %s\n", "layer", "df", "energy model",
-               "energy sim", "cycles model", "cycles sim", "accesses");
-        int equal = 0;
-        for (int i = 0; i < gm->n; i++) {
-            int diff = differences(&rows[i].sim, &rows[i].model);
-            equal += diff == 0;
-            print_row(&gm->layers[i], &rows[i].model, &rows[i].sim, diff);
-        }
-        printf("%d of %d layers: every access count equal to the model's\n", equal, gm->n);
-    }
-    free(rows);
+    if (!ok)
+        map_simulation_free(out);
     return ok;
+}
+
+void map_simulation_print(const GraphMap *gm, const MapSimulation *s)
+{
+    printf("\nsimulated (the instruction stream on the simulator; compression and zero "
+           "skipping off in both):\n");
+    printf("%-20s %-5s %12s %12s %12s %12s  %s\n", "layer", "df", "energy model", "energy sim",
+           "cycles model", "cycles sim", "accesses");
+    int equal = 0;
+    for (int i = 0; i < s->n; i++) {
+        int diff = differences(&s->sim[i], &s->model[i]);
+        equal += diff == 0;
+        print_row(&gm->layers[i], &s->model[i], &s->sim[i], diff);
+    }
+    printf("%d of %d layers: every access count equal to the model's\n", equal, s->n);
+}
+
+void map_simulation_free(MapSimulation *s)
+{
+    free(s->model);
+    free(s->sim);
+    s->model = NULL;
+    s->sim = NULL;
+    s->n = 0;
 }
