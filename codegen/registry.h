@@ -40,7 +40,9 @@ KernelIsa kernel_isa_parent(KernelIsa isa);
 #define ELEM_BIT(k) (1u << (k))
 #define ELEMS_FLOAT ELEM_BIT(ELEM_F32)
 #define ELEMS_QUANT (ELEM_BIT(ELEM_I8) | ELEM_BIT(ELEM_U8))
-#define ELEMS_INT (ELEMS_QUANT | ELEM_BIT(ELEM_I32))
+/* The 8-bit grids and fixed16's i16 (docs/quantization.md). */
+#define ELEMS_QUANT16 (ELEMS_QUANT | ELEM_BIT(ELEM_I16))
+#define ELEMS_INT (ELEMS_QUANT16 | ELEM_BIT(ELEM_I32))
 #define ELEMS_DATA (ELEMS_FLOAT | ELEMS_INT)
 
 #define KERNEL_MAX_TILES 4

@@ -206,7 +206,7 @@ typedef struct Value {
 /* Which element types an op's operands may have. */
 typedef enum {
     TYPES_FLOAT, /* f32 only */
-    TYPES_DATA,  /* f32, i8, u8 or i32, every operand the same */
+    TYPES_DATA,  /* f32, i8, u8, i16 or i32, every operand the same */
     TYPES_OWN,   /* checked by the op's shape rule */
 } OperandTypes;
 

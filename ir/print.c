@@ -88,24 +88,31 @@ void annotations_print(const Annotations *a, FILE *out)
         print_mapping(&a->mapping, out);
 }
 
-/* Scalar element k of a bound zero point (u8, i8 or i32). */
+/* Scalar element k of a bound zero point (u8, i8, i16 or i32). */
 static long long zero_point_at(const Tensor *t, int64_t k)
 {
     switch (t->type.kind) {
     case ELEM_U8: return ((const uint8_t *)t->data)[k];
     case ELEM_I8: return ((const int8_t *)t->data)[k];
+    case ELEM_I16: return ((const int16_t *)t->data)[k];
     case ELEM_I32: return ((const int32_t *)t->data)[k];
     default: return 0;
     }
 }
 
 /* " (2^-5)" after a scale that is a power of two: dynamic fixed point with
- * that many fractional bits (survey VII-A1). */
-static void print_power_of_two(double v, FILE *out)
+ * that many fractional bits (survey VII-A1). On i16 integers (fixed16) also
+ * the Q format, " (2^-12, Q3.12)": integer bits beside the sign, then
+ * fractional bits. */
+static void print_power_of_two(double v, ElemKind integers, FILE *out)
 {
     int e;
-    if (v > 0 && frexp(v, &e) == 0.5)
-        fprintf(out, " (2^%d)", e - 1);
+    if (!(v > 0 && frexp(v, &e) == 0.5))
+        return;
+    fprintf(out, " (2^%d", e - 1);
+    if (integers == ELEM_I16)
+        fprintf(out, ", Q%d.%d", 15 - (1 - e), 1 - e);
+    fputc(')', out);
 }
 
 /* ", scale 0.0235 zero point 0": the grid real = scale * (q - zero point)
@@ -117,7 +124,7 @@ static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
         return;
     float v = ((const float *)s->data)[0];
     fprintf(out, ", scale %.9g", v);
-    print_power_of_two(v, out);
+    print_power_of_two(v, z->type.kind, out);
     fprintf(out, " zero point %lld", zero_point_at(z, 0));
 }
 
@@ -138,7 +145,7 @@ static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
             lo = fmin(lo, ((const float *)ws->data)[k]), hi = fmax(hi, ((const float *)ws->data)[k]);
         if (lo == hi) {
             fprintf(out, ", weight scale %.9g", lo);
-            print_power_of_two(lo, out);
+            print_power_of_two(lo, (ElemKind)n->attr.qconv.weight_type, out);
         } else
             fprintf(out, ", weight scale %.9g to %.9g", lo, hi);
     }

@@ -544,6 +544,15 @@ static bool need_quantised(InferCtx *c, ElemKind k, const char *what)
     return fail(c, "%s: %s must be u8 or i8, not %s", op_name(c->n->op), what, elem_kind_name(k));
 }
 
+/* quantize, dequantize and qlinear_conv also take i16: the integers of
+ * dynamic fixed point at 16 bits (fixed16, docs/quantization.md). */
+static bool need_grid_type(InferCtx *c, ElemKind k, const char *what)
+{
+    if (is_quantised(k) || k == ELEM_I16)
+        return true;
+    return fail(c, "%s: %s must be u8, i8 or i16, not %s", op_name(c->n->op), what, elem_kind_name(k));
+}
+
 static bool need_operand_quantised(InferCtx *c, int i)
 {
     char d[400];
@@ -577,7 +586,7 @@ static bool infer_quantize(InferCtx *c)
 {
     const QuantizeAttrs *a = &c->n->attr.quantize;
     int64_t n;
-    if (!need_quantised(c, (ElemKind)a->dtype, "dtype") || !quant_count(c, a, &n))
+    if (!need_grid_type(c, (ElemKind)a->dtype, "dtype") || !quant_count(c, a, &n))
         return false;
     c->r->out = *in_shape(c, 0);
     c->r->out_type = elem_type_default((ElemKind)a->dtype);
@@ -589,7 +598,7 @@ static bool infer_dequantize(InferCtx *c)
     const QuantizeAttrs *a = &c->n->attr.quantize;
     ElemKind k = operand(c, 0)->type.kind;
     int64_t n;
-    if (k != ELEM_I32 && !need_operand_quantised(c, 0))
+    if (k != ELEM_I32 && k != ELEM_I16 && !need_operand_quantised(c, 0))
         return false;
     if (!quant_count(c, a, &n))
         return false;
@@ -621,10 +630,38 @@ static bool infer_conv_integer(InferCtx *c)
     return true;
 }
 
+/* The largest K (products per output) of a 16-bit qlinear_conv: each
+ * product of two zero-point-corrected 16-bit values is below 2^32 in
+ * magnitude and the i32 bias below 2^31, so K <= 2^31 keeps every sum below
+ * 2^63, in the 64-bit accumulator (survey Fig. 39). */
+#define QCONV16_MAX_K ((int64_t)1 << 31)
+
+/* A qlinear_conv on i16 is dynamic fixed point at 16 bits: its input,
+ * weights and output are all i16 (the 8-bit kernels never see 16-bit
+ * operands), and its sums fit a 64-bit accumulator. */
+static bool qconv16_geometry(InferCtx *c, const QConvAttrs *a)
+{
+    ElemKind x = operand(c, 0)->type.kind;
+    if (x != ELEM_I16 && a->weight_type != ELEM_I16 && a->out_type != ELEM_I16)
+        return qconv_geometry(c, a) && need_quantised(c, (ElemKind)a->out_type, "out_type");
+    if (x != ELEM_I16 || a->weight_type != ELEM_I16 || a->out_type != ELEM_I16)
+        return fail(c, "qlinear_conv: a 16-bit layer has i16 input, weight_type and out_type "
+                       "(got %s, %s and %s)", elem_kind_name(x), elem_kind_name((ElemKind)a->weight_type),
+                    elem_kind_name((ElemKind)a->out_type));
+    int64_t w[4];
+    if (!conv_shape(c, &a->conv, w))
+        return false;
+    if (w[1] * w[2] * w[3] > QCONV16_MAX_K)
+        return fail(c, "qlinear_conv: %lld products per output can overflow a 64-bit accumulator "
+                       "(at most 2^31 with 16-bit operands)", (long long)(w[1] * w[2] * w[3]));
+    add_typed_param(c, "weight", 4, w, ELEM_I16);
+    return true;
+}
+
 static bool infer_qlinear_conv(InferCtx *c)
 {
     const QConvAttrs *a = &c->n->attr.qconv;
-    if (!qconv_geometry(c, a) || !need_quantised(c, (ElemKind)a->out_type, "out_type"))
+    if (!qconv16_geometry(c, a))
         return false;
     int64_t one = 1, per_w = a->per_channel ? a->conv.filters : 1;
     add_scale_and_zero_point(c, "x_scale", "x_zero_point", one, operand(c, 0)->type.kind);

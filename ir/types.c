@@ -62,6 +62,7 @@ size_t elem_kind_size(ElemKind k)
     switch (k) {
     case ELEM_F32:
     case ELEM_I32: return 4;
+    case ELEM_I16: return 2;
     case ELEM_I8:
     case ELEM_U8: return 1;
     default: return 0;
@@ -75,6 +76,7 @@ bool elem_nonzero(ElemKind k, const void *data, int64_t i)
     case ELEM_I32: return ((const int32_t *)data)[i] != 0;
     case ELEM_I8: return ((const int8_t *)data)[i] != 0;
     case ELEM_U8: return ((const uint8_t *)data)[i] != 0;
+    case ELEM_I16: return ((const int16_t *)data)[i] != 0;
     default: return false;
     }
 }

@@ -44,7 +44,7 @@ bool elem_kind_from_name(const char *s, ElemKind *out);
 /* Writes the source spelling (f32, fixed<16,8>, log2<4>, ...) into buf. */
 void elem_type_format(ElemType t, char *buf, size_t size);
 bool elem_type_equal(ElemType a, ElemType b);
-/* Bytes per element of the types tensors can hold data in (f32, i8, u8,
+/* Bytes per element of the types tensors can hold data in (f32, i8, u8, i16,
  * i32); 0 for the others, which passes only annotate. */
 size_t elem_kind_size(ElemKind k);
 /* Element i of typed data is not zero. */

@@ -1,9 +1,13 @@
-/* quantize: post-training int8 quantisation of conv and fc layers (survey
- * VII-A; docs/quantization.md). Each chosen layer becomes
+/* quantize: post-training quantisation of conv and fc layers to int8 and
+ * to dynamic fixed point at 8 and 16 bits (survey VII-A;
+ * docs/quantization.md). Each chosen layer becomes
  *
  *     x_q = quantize(x)                 u8 (i8 with --symmetric and a signed x)
  *     L_q = qlinear_conv(x_q, ...)      i8 weights per filter, i32 bias
  *     L   = dequantize(L_q)             for the layers that still need floats
+ *
+ * (fixed16: i16 activations and weights, power-of-two scales, and a ReLU
+ * kept as a relu layer on the i16 integers: there is no u16 to absorb it.)
  *
  * with scales and zero points from the ranges calibration measured on real
  * data (calibrate.c). A ReLU (or a clip from 0) after the layer is absorbed:
@@ -14,12 +18,13 @@
  * under it, and max pooling, flatten, reshape, slice and dropout move below
  * the dequantize (they commute with it exactly: the scale is positive).
  *
- * Which layers: every float conv and fc with --quantize int8, except the
+ * Which layers: every float conv and fc with --quantize MODE, except the
  * first and the last (the survey's note; --quantize-first-last takes them
- * too), and any layer with @precision(i8). @precision(f32) keeps a layer
- * float. The scales guarantee that an int32 accumulator cannot overflow:
- * |bias| + K * 255 * 128 < 2^31 (survey Fig. 39), K the products per
- * output. */
+ * too), and any layer with @precision(i8) or @precision(i16) (fixed16).
+ * @precision(f32) keeps a layer float. The scales guarantee that the
+ * accumulator cannot overflow (survey Fig. 39), K the products per output:
+ * 8 bits, int32: |bias| + K * 255 * 128 < 2^31; 16 bits, int64: K <= 2^31
+ * (the shape rule's bound) and every bias fits i32. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,9 +36,10 @@
 
 #define INT32_LIMIT 2147483647.0
 #define ACC_PER_PRODUCT (255.0 * 128.0) /* the largest |u8 - zp| * |i8| */
+#define MAX_K16 2147483648.0            /* 2^31: ir/shape.c's QCONV16_MAX_K */
 
 typedef struct QParams {
-    ElemKind type; /* u8 or i8 */
+    ElemKind type; /* u8, i8 or i16 */
     float scale;
     int32_t zero_point;
 } QParams;
@@ -44,7 +50,7 @@ typedef struct Quantizer {
     const QuantOptions *q;
     PassReport *r;
     TensorRange *range; /* per tensor id of the graph as calibrated */
-    int *integers;      /* per tensor id: its quantize layer's output, or -1 */
+    int *integers;      /* per tensor id, 8 then 16 bits: its quantize layer's output, or -1 */
     int n_ranged;
     int first, last; /* the first and last conv/fc in the graph */
 } Quantizer;
@@ -58,35 +64,51 @@ static const Activation *activation_of(const Node *n)
     return n->op == OP_CONV ? &n->attr.conv.act : &n->attr.fc.act;
 }
 
+/* fixed16: 16-bit integers, with 64-bit accumulators. */
+static bool wide(QuantMode m) { return m == QUANT_FIXED16; }
+/* Dynamic fixed point: power-of-two scales, zero points 0. */
+static bool fixed_point(QuantMode m) { return m == QUANT_FIXED8 || m == QUANT_FIXED16; }
+
 /* An activation that u8 saturation at zero computes: relu, or clip from 0
- * (its upper bound is within the calibrated range or clips it). */
-static bool absorbable(const Activation *a)
+ * (its upper bound is within the calibrated range or clips it). fixed16
+ * has no unsigned type: it keeps relu as a layer on its i16 integers, and
+ * a clip would need its bound on the grid. */
+static bool absorbable(const Activation *a, QuantMode m)
 {
-    return a->kind == ACT_NONE || a->kind == ACT_RELU || (a->kind == ACT_CLIP && a->min == 0);
+    return a->kind == ACT_NONE || a->kind == ACT_RELU ||
+           (!wide(m) && a->kind == ACT_CLIP && a->min == 0);
 }
 
-/* Why layer n cannot be quantised, or NULL. */
-static const char *cannot_quantise(const Graph *g, const Node *n)
+/* Why layer n cannot be quantised in mode m, or NULL. */
+static const char *cannot_quantise(const Graph *g, const Node *n, QuantMode m)
 {
     if (g->tensors[n->inputs[0]].type.kind != ELEM_F32)
         return "its input is not float32";
     if (n->n_inputs != 1)
         return "it has a fused residual operand (qlinear_conv has none)";
-    if (!absorbable(activation_of(n)))
-        return "its fused activation is not relu or a clip from 0";
+    if (!absorbable(activation_of(n), m))
+        return wide(m) ? "its fused activation is not relu (fixed16 keeps relu only)"
+                       : "its fused activation is not relu or a clip from 0";
     if (!node_weights_bound(g, n))
         return "its weights are not bound (give --weights)";
     return NULL;
 }
 
-static bool wants_int8(const Quantizer *z, int i)
+/* The mode layer i is quantised in; QUANT_NONE keeps it float.
+ * @precision(i8) is the command's 8-bit mode (int8 unless fixed8),
+ * @precision(i16) is fixed16. */
+static QuantMode layer_mode(const Quantizer *z, int i)
 {
     const Node *n = &z->g->nodes[i];
-    if (n->ann.has_precision)
-        return n->ann.precision.kind == ELEM_I8;
+    QuantMode mode = z->q ? z->q->mode : QUANT_NONE;
+    if (n->ann.has_precision) {
+        ElemKind k = n->ann.precision.kind;
+        if (k == ELEM_I16)
+            return QUANT_FIXED16;
+        return k != ELEM_I8 ? QUANT_NONE : mode == QUANT_FIXED8 ? QUANT_FIXED8 : QUANT_INT8;
+    }
     bool edge = i == z->first || i == z->last;
-    return z->q && (z->q->mode == QUANT_INT8 || z->q->mode == QUANT_FIXED8) &&
-           (!edge || z->q->first_last);
+    return edge && !(z->q && z->q->first_last) ? QUANT_NONE : mode;
 }
 
 static void find_first_last(Quantizer *z)
@@ -142,6 +164,8 @@ static void set_qparams(Graph *g, int scale_t, int zp_t, const QParams *p)
     void *zp = graph_new_data(g, zp_t);
     if (p->type == ELEM_U8)
         *(uint8_t *)zp = (uint8_t)p->zero_point;
+    else if (p->type == ELEM_I16)
+        *(int16_t *)zp = (int16_t)p->zero_point;
     else
         *(int8_t *)zp = (int8_t)p->zero_point;
 }
@@ -150,14 +174,23 @@ static QParams qparams_of(const Graph *g, const Node *n)
 {
     const Tensor *s = &g->tensors[n->params[0]], *zp = &g->tensors[n->params[1]];
     QParams p = {zp->type.kind, *(const float *)s->data, 0};
-    p.zero_point = p.type == ELEM_U8 ? *(const uint8_t *)zp->data : *(const int8_t *)zp->data;
+    p.zero_point = p.type == ELEM_U8    ? *(const uint8_t *)zp->data
+                   : p.type == ELEM_I16 ? *(const int16_t *)zp->data
+                                        : *(const int8_t *)zp->data;
     return p;
+}
+
+/* The integers of a grid type. */
+static void integer_limits(ElemKind k, double *lo, double *hi)
+{
+    *lo = k == ELEM_U8 ? 0 : k == ELEM_I8 ? -128 : -32768;
+    *hi = k == ELEM_U8 ? 255 : k == ELEM_I8 ? 127 : 32767;
 }
 
 /* ---- scales ---- */
 
-static bool fixed_point(const Quantizer *z) { return z->q && z->q->mode == QUANT_FIXED8; }
-static bool per_tensor(const Quantizer *z) { return z->q && (z->q->per_tensor || fixed_point(z)); }
+/* Dynamic fixed point has one weight scale per layer (Ristretto's). */
+static bool per_tensor(const Quantizer *z, QuantMode m) { return fixed_point(m) || (z->q && z->q->per_tensor); }
 
 /* The smallest power of two at least s (s > 0): dynamic fixed point's
  * scale 2^-fl for the largest fractional length fl that holds a range. */
@@ -169,14 +202,18 @@ static double pow2_at_least(double s)
 }
 
 /* The grid of an activation of range [lo, hi]: zero is always on it.
- * Dynamic fixed point (fixed8) has zero point 0 and a power-of-two scale. */
-static QParams activation_params(const Quantizer *z, TensorRange r, bool rectified)
+ * Dynamic fixed point has zero point 0 and a power-of-two scale: fixed8
+ * on i8 or u8, fixed16 always on i16 (there is no u16; a ReLU output
+ * leaves its sign bit unused, as every output in Ristretto's). */
+static QParams activation_params(const Quantizer *z, QuantMode m, TensorRange r, bool rectified)
 {
     double lo = fmin(r.lo, 0), hi = fmax(r.hi, 0);
     if (rectified)
         lo = 0;
+    if (wide(m))
+        return (QParams){ELEM_I16, (float)pow2_at_least(fmax(fmax(-lo, hi) / 32767, FLT_MIN)), 0};
     QParams p = {ELEM_U8, 0, 0};
-    bool zero_centred = z->q && (z->q->symmetric || fixed_point(z));
+    bool zero_centred = fixed_point(m) || (z->q && z->q->symmetric);
     if (lo < 0 && zero_centred) {
         p.type = ELEM_I8;
         p.scale = (float)(fmax(-lo, hi) / 127);
@@ -189,7 +226,7 @@ static QParams activation_params(const Quantizer *z, TensorRange r, bool rectifi
     }
     if (!(p.scale > 0) || !isfinite(p.scale))
         p.scale = 1; /* a tensor that was always 0: any scale holds it */
-    if (fixed_point(z))
+    if (fixed_point(m))
         p.scale = (float)pow2_at_least(fmax(fmax(-lo, hi) / (p.type == ELEM_I8 ? 127 : 255), FLT_MIN));
     return p;
 }
@@ -209,30 +246,43 @@ static int integers_under(const Graph *g, int x)
     if (!p || p->removed || p->op != OP_DEQUANTIZE || p->attr.quantize.per_axis)
         return -1;
     ElemKind k = g->tensors[p->inputs[0]].type.kind;
-    return k == ELEM_U8 || k == ELEM_I8 ? p->inputs[0] : -1;
+    return k == ELEM_U8 || k == ELEM_I8 || k == ELEM_I16 ? p->inputs[0] : -1;
 }
 
-/* x as integers, and their grid in *p; -1 after an error. */
-static int quantised_operand(Quantizer *z, int x, SrcLoc loc, QParams *p)
+/* Whether integers of type k are what a layer of mode m reads. */
+static bool grid_fits(ElemKind k, QuantMode m) { return wide(m) ? k == ELEM_I16 : k != ELEM_I16; }
+
+/* Every value a grid can stand for: the range of a dequantize's output. */
+static TensorRange grid_range(QParams p)
+{
+    double lo, hi;
+    integer_limits(p.type, &lo, &hi);
+    return (TensorRange){true, p.scale * (lo - p.zero_point), p.scale * (hi - p.zero_point)};
+}
+
+/* x as integers of mode m, and their grid in *p; -1 after an error. */
+static int quantised_operand(Quantizer *z, int x, QuantMode m, SrcLoc loc, QParams *p)
 {
     Graph *g = z->g;
     int q = integers_under(g, x);
-    if (q >= 0) {
+    if (q >= 0 && grid_fits(g->tensors[q].type.kind, m)) {
         *p = qparams_of(g, graph_producer(g, x)); /* the dequantize's grid */
         return q;
     }
-    if (x < z->n_ranged && z->integers[x] >= 0) { /* quantised for another layer already */
-        q = z->integers[x];
-        *p = qparams_of(g, graph_producer(g, q));
-        return q;
+    int *cached = x < z->n_ranged ? &z->integers[2 * x + wide(m)] : NULL;
+    if (cached && *cached >= 0) { /* quantised for another layer already */
+        *p = qparams_of(g, graph_producer(g, *cached));
+        return *cached;
     }
-    TensorRange r = range_of(z, x);
+    /* Integers of the other width (a layer of 8 bits next to one of 16)
+     * are dequantized and quantised again, on a grid that holds them all. */
+    TensorRange r = q >= 0 ? grid_range(qparams_of(g, graph_producer(g, x))) : range_of(z, x);
     if (!r.seen) {
         diag_error(z->o->diag, loc, "quantize: calibration saw no values of '%s', the operand of a "
                    "layer to quantise", g->tensors[x].name);
         return -1;
     }
-    *p = activation_params(z, r, false);
+    *p = activation_params(z, m, r, false);
     Attrs at;
     attrs_init_defaults(OP_QUANTIZE, &at);
     at.quantize.dtype = (int)p->type;
@@ -241,8 +291,8 @@ static int quantised_operand(Quantizer *z, int x, SrcLoc loc, QParams *p)
         return -1;
     set_qparams(g, g->nodes[id].params[0], g->nodes[id].params[1], p);
     pass_count(z->r, "quantize layers added", 1);
-    if (x < z->n_ranged)
-        z->integers[x] = g->nodes[id].output;
+    if (cached)
+        *cached = g->nodes[id].output;
     return g->nodes[id].output;
 }
 
@@ -266,15 +316,17 @@ static ConvAttrs conv_geometry(const Graph *g, const Node *n)
 }
 
 typedef struct LayerPlan {
+    QuantMode mode;
     int node, act_node;  /* the layer and a relu/clip node it absorbs (or -1) */
     int out;             /* the float tensor the integers replace */
+    bool relu;           /* fixed16: a relu layer on the integers (the layer's fused one) */
     ConvAttrs geometry;
     QParams x, y;
     int64_t filters, per_filter; /* weights: filters x per_filter */
 } LayerPlan;
 
 /* A relu, or clip from 0, that is the only reader of the layer's output. */
-static int absorbed_reader(const Graph *g, const Node *n)
+static int rectifying_reader(const Graph *g, const Node *n)
 {
     int r = graph_sole_reader(g, n->output);
     if (r < 0 || activation_of(n)->kind != ACT_NONE)
@@ -295,14 +347,26 @@ static double float_scale(double s, double bias, float x_scale, double room)
     return f;
 }
 
-/* Per filter: scale so that the largest |w| is 127, raised where the bias
- * or the accumulator would not fit 32 bits. */
+/* Per filter: scale so that the largest |w| is 127 (fixed16: 32767),
+ * raised where the bias would not fit i32 or, at 8 bits, beside the
+ * largest sum in the 32-bit accumulator. fixed16's accumulator has 64 bits
+ * (the bound is checked here and by the shape rule); its bias is an i32 at
+ * the product's format, frac_in + frac_w, which a large bias and small
+ * weights can leave: then frac_w shrinks until every bias fits, as for
+ * 8 bits (the IR has no wider bias type). */
 static bool weight_scales(Quantizer *z, const LayerPlan *lp, double *scale)
 {
     const Node *n = &z->g->nodes[lp->node];
     const float *w = z->g->tensors[n->params[0]].data;
     const float *b = lp->geometry.bias ? z->g->tensors[n->params[1]].data : NULL;
-    double room = INT32_LIMIT - (double)lp->per_filter * ACC_PER_PRODUCT;
+    if (wide(lp->mode) && (double)lp->per_filter > MAX_K16) {
+        diag_error(z->o->diag, n->loc,
+                   "layer '%s': %lld products per output can overflow a 64-bit accumulator "
+                   "(at most 2^31 with 16-bit operands)", n->name, (long long)lp->per_filter);
+        return false;
+    }
+    double levels = wide(lp->mode) ? 32767 : 127;
+    double room = wide(lp->mode) ? INT32_LIMIT : INT32_LIMIT - (double)lp->per_filter * ACC_PER_PRODUCT;
     if (room <= 0) {
         diag_error(z->o->diag, n->loc,
                    "layer '%s': %lld products per output can overflow a 32-bit accumulator "
@@ -315,15 +379,15 @@ static bool weight_scales(Quantizer *z, const LayerPlan *lp, double *scale)
         double amax = 0;
         for (int64_t k = 0; k < lp->per_filter; k++)
             amax = fmax(amax, fabs(w[f * lp->per_filter + k]));
-        scale[f] = amax > 0 ? amax / 127 : 1;
+        scale[f] = amax > 0 ? amax / levels : 1;
         if (b) /* |bias / (x_scale * w_scale)| <= room */
             scale[f] = fmax(scale[f], fabs(b[f]) / (lp->x.scale * room));
         scale[f] = float_scale(scale[f], b ? fabs(b[f]) : 0, lp->x.scale, room);
         shared = fmax(shared, scale[f]);
     }
-    if (fixed_point(z)) /* larger: the bias bound still holds */
+    if (fixed_point(lp->mode)) /* larger: the bias bound still holds */
         shared = pow2_at_least(shared);
-    for (int64_t f = 0; per_tensor(z) && f < lp->filters; f++)
+    for (int64_t f = 0; per_tensor(z, lp->mode) && f < lp->filters; f++)
         scale[f] = shared;
     return true;
 }
@@ -335,19 +399,23 @@ static void fill_weights(Quantizer *z, const LayerPlan *lp, int qnode, const dou
     const Node *qn = &g->nodes[qnode];
     const float *w = g->tensors[n->params[0]].data;
     const float *b = lp->geometry.bias ? g->tensors[n->params[1]].data : NULL;
-    int8_t *wq = graph_new_data(g, qn->params[0]);
+    void *wq = graph_new_data(g, qn->params[0]);
     set_qparams(g, qn->params[1], qn->params[2], &lp->x);
     float *ws = graph_new_data(g, qn->params[3]);
     graph_new_data(g, qn->params[4]); /* weight zero points: 0 */
     set_qparams(g, qn->params[5], qn->params[6], &lp->y);
-    int64_t scales = per_tensor(z) ? 1 : lp->filters;
+    int64_t scales = per_tensor(z, lp->mode) ? 1 : lp->filters;
+    double limit = wide(lp->mode) ? 32767 : 127;
     for (int64_t f = 0; f < scales; f++)
         ws[f] = (float)scale[f];
     for (int64_t f = 0; f < lp->filters; f++) {
         double s = ws[scales == 1 ? 0 : f];
-        for (int64_t k = 0; k < lp->per_filter; k++) {
-            double v = nearbyint(w[f * lp->per_filter + k] / s);
-            wq[f * lp->per_filter + k] = (int8_t)fmax(-127, fmin(127, v));
+        for (int64_t k = 0, i = f * lp->per_filter; k < lp->per_filter; k++, i++) {
+            double v = fmax(-limit, fmin(limit, nearbyint(w[i] / s)));
+            if (wide(lp->mode))
+                ((int16_t *)wq)[i] = (int16_t)v;
+            else
+                ((int8_t *)wq)[i] = (int8_t)v;
         }
     }
     if (!b)
@@ -387,19 +455,26 @@ static int as_layer_output(Quantizer *z, int node, int yq)
     return reshape_to(z, yq, z->g->tensors[n->output].shape, n->name, "q_matrix", n->loc);
 }
 
-static bool plan_layer(Quantizer *z, int i, LayerPlan *lp)
+/* fixed16 absorbs nothing: a relu after the layer stays a layer, which
+ * then runs on the i16 integers (sink_dequantize), and a fused relu
+ * becomes one (lp->relu). Either way the output grid need not hold the
+ * negative sums: they saturate and the relu makes them 0. */
+static bool plan_layer(Quantizer *z, int i, QuantMode mode, LayerPlan *lp)
 {
     Graph *g = z->g;
     const Node *n = &g->nodes[i];
-    *lp = (LayerPlan){.node = i, .act_node = absorbed_reader(g, n), .geometry = conv_geometry(g, n)};
+    int reader = rectifying_reader(g, n);
+    *lp = (LayerPlan){.mode = mode, .node = i, .act_node = wide(mode) ? -1 : reader,
+                      .geometry = conv_geometry(g, n)};
     lp->out = lp->act_node >= 0 ? g->nodes[lp->act_node].output : n->output;
-    bool rectified = lp->act_node >= 0 || activation_of(n)->kind != ACT_NONE;
+    lp->relu = wide(mode) && activation_of(n)->kind == ACT_RELU;
+    bool rectified = reader >= 0 || activation_of(n)->kind != ACT_NONE;
     TensorRange r = range_of(z, lp->out);
     if (!r.seen) {
         diag_error(z->o->diag, n->loc, "layer '%s': calibration saw no values of its output", n->name);
         return false;
     }
-    lp->y = activation_params(z, r, rectified);
+    lp->y = activation_params(z, mode, r, rectified);
     const Tensor *w = &g->tensors[n->params[0]];
     lp->filters = w->shape.d[0];
     lp->per_filter = shape_elems(&w->shape) / lp->filters;
@@ -430,28 +505,41 @@ static int dequantize_node(Quantizer *z, int t, const QParams *p, const char *ba
     return id;
 }
 
-static bool quantise_layer(Quantizer *z, int i)
+/* fixed16's relu on the integers y; -1 after an error. */
+static int integer_relu(Quantizer *z, int y, const char *base, SrcLoc loc)
+{
+    Attrs at;
+    attrs_init_defaults(OP_RELU, &at);
+    int id = add_node(z, OP_RELU, fresh_name(z->g, base, "relu"), &at, y, loc);
+    return id < 0 ? -1 : z->g->nodes[id].output;
+}
+
+static bool quantise_layer(Quantizer *z, int i, QuantMode mode)
 {
     Graph *g = z->g;
     LayerPlan lp;
-    if (!plan_layer(z, i, &lp))
+    if (!plan_layer(z, i, mode, &lp))
         return false;
     SrcLoc loc = g->nodes[i].loc;
     const char *name = g->nodes[i].name;
-    int xq = quantised_operand(z, g->nodes[i].inputs[0], loc, &lp.x);
+    int xq = quantised_operand(z, g->nodes[i].inputs[0], mode, loc, &lp.x);
     xq = xq < 0 ? -1 : as_conv_input(z, &g->nodes[i], xq);
     double *scale = arena_array(&g->arena, (size_t)lp.filters, sizeof *scale);
     if (xq < 0 || !weight_scales(z, &lp, scale))
         return false;
     Attrs at;
     attrs_init_defaults(OP_QLINEAR_CONV, &at);
-    at.qconv = (QConvAttrs){lp.geometry, ELEM_I8, (int)lp.y.type, !per_tensor(z)};
+    at.qconv = (QConvAttrs){lp.geometry, wide(mode) ? ELEM_I16 : ELEM_I8, (int)lp.y.type,
+                            !per_tensor(z, mode)};
     int qnode = add_node(z, OP_QLINEAR_CONV, fresh_name(g, name, "q"), &at, xq, loc);
     if (qnode < 0)
         return false;
     g->nodes[qnode].ann = g->nodes[i].ann;
     fill_weights(z, &lp, qnode, scale);
-    int yq = as_layer_output(z, i, g->nodes[qnode].output);
+    int yq = g->nodes[qnode].output;
+    if (lp.relu)
+        yq = integer_relu(z, yq, name, loc);
+    yq = yq < 0 ? -1 : as_layer_output(z, i, yq);
     int dq = yq < 0 ? -1 : dequantize_node(z, yq, &lp.y, name, loc);
     if (dq < 0)
         return false;
@@ -459,21 +547,30 @@ static bool quantise_layer(Quantizer *z, int i)
         diag_error(z->o->diag, loc, "quantize: layer '%s' cannot be replaced", name);
         return false;
     }
-    pass_count(z->r, g->nodes[i].op == OP_FC ? "fc layers quantised to 8 bits"
-                                             : "conv layers quantised to 8 bits", 1);
+    bool fc = g->nodes[i].op == OP_FC;
+    pass_count(z->r, wide(mode) ? (fc ? "fc layers quantised to 16 bits" : "conv layers quantised to 16 bits")
+                                : (fc ? "fc layers quantised to 8 bits" : "conv layers quantised to 8 bits"), 1);
     return true;
 }
 
 /* ---- layers that commute with dequantize ---- */
 
-static bool commutes(OpKind op)
+/* op(dequantize(q)) = dequantize(op(q)) for these ops: they select or move
+ * values, and dequantize is increasing. relu too on fixed16's i16, whose
+ * zero point is 0: max(s q, 0) = s max(q, 0). (The 8-bit modes absorb a
+ * relu into u8 saturation, and keep the others float as they were.) */
+static bool commutes(const Graph *g, const Node *n)
 {
+    OpKind op = n->op;
+    if (op == OP_RELU) {
+        int q = integers_under(g, n->inputs[0]);
+        return q >= 0 && g->tensors[q].type.kind == ELEM_I16 &&
+               qparams_of(g, graph_producer(g, n->inputs[0])).zero_point == 0;
+    }
     return op == OP_MAXPOOL || op == OP_GLOBAL_MAXPOOL || op == OP_FLATTEN || op == OP_RESHAPE ||
            op == OP_SLICE || op == OP_DROPOUT;
 }
 
-/* op(dequantize(q)) = dequantize(op(q)) for these ops: they select or move
- * values, and dequantize is increasing. */
 static bool sink_dequantize(Quantizer *z, int i)
 {
     Graph *g = z->g;
@@ -508,32 +605,37 @@ static void drop_unread(Graph *g, int from)
 
 /* ---- the pass ---- */
 
-static bool check_choice(const Quantizer *z, int i, bool *any)
+/* Records in *first the mode of the first layer to quantise. */
+static bool check_choice(const Quantizer *z, int i, QuantMode *first)
 {
     const Node *n = &z->g->nodes[i];
-    if (!conv_or_fc(n) || !wants_int8(z, i))
+    QuantMode mode = conv_or_fc(n) ? layer_mode(z, i) : QUANT_NONE;
+    if (mode == QUANT_NONE)
         return true;
-    const char *why = cannot_quantise(z->g, n);
+    const char *why = cannot_quantise(z->g, n, mode);
     if (why && n->ann.has_precision) {
-        diag_error(z->o->diag, n->loc, "layer '%s': @precision(i8) cannot apply: %s", n->name, why);
+        char want[32];
+        elem_type_format(n->ann.precision, want, sizeof want);
+        diag_error(z->o->diag, n->loc, "layer '%s': @precision(%s) cannot apply: %s", n->name, want, why);
         return false;
     }
-    *any = *any || !why;
+    if (!why && *first == QUANT_NONE)
+        *first = mode;
     return true;
 }
 
-static bool calibrate(Quantizer *z)
+static bool calibrate(Quantizer *z, QuantMode mode)
 {
     const QuantOptions *q = z->q;
     if (!q || q->n_batches < 1) {
-        diag_error(z->o->diag, SRCLOC_NONE,
-                   "quantising to int8 needs calibration data: give --calibrate FILE");
+        diag_error(z->o->diag, SRCLOC_NONE, "quantising to %s needs calibration data: give --calibrate FILE",
+                   quant_mode_name(mode));
         return false;
     }
     z->n_ranged = z->g->n_tensors;
     z->range = arena_array(&z->g->arena, (size_t)z->n_ranged, sizeof *z->range);
-    z->integers = arena_array(&z->g->arena, (size_t)z->n_ranged, sizeof *z->integers);
-    for (int t = 0; t < z->n_ranged; t++)
+    z->integers = arena_array(&z->g->arena, 2 * (size_t)z->n_ranged, sizeof *z->integers);
+    for (int t = 0; t < 2 * z->n_ranged; t++)
         z->integers[t] = -1;
     char err[1024];
     if (!calibrate_ranges(z->g, q, z->range, err, sizeof err)) {
@@ -547,28 +649,29 @@ bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
 {
     Quantizer z = {.g = g, .o = o, .q = o->quant, .r = r};
     if (z.q && !quant_mode_ready(z.q->mode)) {
-        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8 and fixed8 are)",
+        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8, fixed8 and fixed16 are)",
                    quant_mode_name(z.q->mode));
         return false;
     }
     find_first_last(&z);
-    bool any = false;
+    QuantMode first = QUANT_NONE;
     for (int i = 0; i < g->n_nodes; i++)
-        if (!check_choice(&z, i, &any))
+        if (!check_choice(&z, i, &first))
             return false;
-    if (!any)
+    if (first == QUANT_NONE)
         return true;
-    if (!calibrate(&z))
+    if (!calibrate(&z, first))
         return false;
     int original = g->n_nodes;
     for (int i = 0; i < original; i++) {
         const Node *n = &g->nodes[i];
+        QuantMode mode = conv_or_fc(n) ? layer_mode(&z, i) : QUANT_NONE;
         bool ok = true;
-        if (conv_or_fc(n) && wants_int8(&z, i) && cannot_quantise(g, n))
+        if (mode != QUANT_NONE && cannot_quantise(g, n, mode))
             pass_count(r, "conv and fc layers kept in float32", 1);
-        else if (conv_or_fc(n) && wants_int8(&z, i))
-            ok = quantise_layer(&z, i);
-        else if (!n->removed && commutes(n->op) && !n->ann.has_precision)
+        else if (mode != QUANT_NONE)
+            ok = quantise_layer(&z, i, mode);
+        else if (!n->removed && !n->ann.has_precision && commutes(g, n))
             ok = sink_dequantize(&z, i);
         if (!ok)
             return false;

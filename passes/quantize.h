@@ -11,13 +11,13 @@
 
 #include "graph.h"
 
-/* The survey's menu. int8 and fixed8 have a pass and kernels so far; the
- * others are refused by name (quant_mode_ready), never ignored. */
+/* The survey's menu. int8, fixed8 and fixed16 have a pass and kernels so
+ * far; the others are refused by name (quant_mode_ready), never ignored. */
 #define DNNC_QUANT_MODES(X)                                                                \
     X(QUANT_NONE, "none", true)                                                            \
     X(QUANT_INT8, "int8", true)       /* uniform 8-bit, scale and zero point (VII-A2) */   \
     X(QUANT_FIXED8, "fixed8", true)   /* dynamic fixed point, 8 bits (VII-A1) */           \
-    X(QUANT_FIXED16, "fixed16", false)                                                     \
+    X(QUANT_FIXED16, "fixed16", true) /* dynamic fixed point, 16 bits (VII-A1) */          \
     X(QUANT_LOG2, "log2", false)      /* power-of-two weights (VII-A3) */                  \
     X(QUANT_KMEANS, "kmeans", false)  /* weight sharing by a codebook (VII-A4) */          \
     X(QUANT_BINARY, "binary", false)  /* BWN (VII-A5) */                                   \

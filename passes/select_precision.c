@@ -1,8 +1,8 @@
 /* select-precision: owns @precision, the element type a layer computes in
  * (survey VII-A). After the quantize pass, a layer computes in f32 or, as a
- * qlinear_conv, in i8; @precision says which it must be, and any other
- * type is an error naming the layer until its quantisation mode exists
- * (docs/quantization.md). */
+ * qlinear_conv, in i8 (int8, fixed8) or i16 (fixed16); @precision says
+ * which it must be, and any other type is an error naming the layer until
+ * its quantisation mode exists (docs/quantization.md). */
 #include "pass.h"
 #include "target.h"
 
@@ -25,16 +25,16 @@ bool pass_select_precision(Graph *g, const PassOptions *o, PassReport *r)
         char want[32];
         elem_type_format(n->ann.precision, want, sizeof want);
         ElemKind want_kind = n->ann.precision.kind, have = computes_in(g, n);
-        if (want_kind != ELEM_F32 && want_kind != ELEM_I8) {
+        if (want_kind != ELEM_F32 && want_kind != ELEM_I8 && want_kind != ELEM_I16) {
             diag_error(o->diag, n->loc,
-                       "layer '%s': @precision(%s) is not implemented yet: dnnc computes in f32 "
-                       "or i8 (see docs/quantization.md)", n->name, want);
+                       "layer '%s': @precision(%s) is not implemented yet: dnnc computes in f32, "
+                       "i8 or i16 (see docs/quantization.md)", n->name, want);
             ok = false;
-        } else if (want_kind == ELEM_I8 && n->op != OP_QLINEAR_CONV) {
+        } else if (want_kind != ELEM_F32 && n->op != OP_QLINEAR_CONV) {
             diag_error(o->diag, n->loc,
-                       "layer '%s': @precision(i8) applies to conv and fc layers, which the quantize "
+                       "layer '%s': @precision(%s) applies to conv and fc layers, which the quantize "
                        "pass turns into qlinear_conv; target %s does not run that pass",
-                       n->name, o->target ? o->target->name : "?");
+                       n->name, want, o->target ? o->target->name : "?");
             ok = false;
         } else if (have != want_kind) {
             diag_error(o->diag, n->loc, "layer '%s': @precision(%s) cannot apply to a layer that computes %s",

@@ -65,6 +65,7 @@ static bool representable(double v, ElemKind dtype)
     case ELEM_F32: return (double)(float)v == v;
     case ELEM_I32: return integral_within(v, INT32_MIN, INT32_MAX);
     case ELEM_I8: return integral_within(v, INT8_MIN, INT8_MAX);
+    case ELEM_I16: return integral_within(v, INT16_MIN, INT16_MAX);
     case ELEM_U8: return integral_within(v, 0, UINT8_MAX);
     default: return false;
     }

@@ -10,7 +10,7 @@
 #include "types.h"
 
 typedef struct Array {
-    ElemKind dtype; /* ELEM_F32, ELEM_I8, ELEM_U8, ELEM_I32 */
+    ElemKind dtype; /* ELEM_F32, ELEM_I8, ELEM_U8, ELEM_I16, ELEM_I32 */
     Shape shape;
     void *data;
     size_t nbytes;

@@ -16,7 +16,7 @@ static const struct {
     const char *descr;
     ElemKind dtype;
 } npy_dtypes[] = {
-    {"<f4", ELEM_F32}, {"|i1", ELEM_I8}, {"|u1", ELEM_U8}, {"<i4", ELEM_I32},
+    {"<f4", ELEM_F32}, {"|i1", ELEM_I8}, {"|u1", ELEM_U8}, {"<i2", ELEM_I16}, {"<i4", ELEM_I32},
     {"i1", ELEM_I8},   {"u1", ELEM_U8},
 };
 
@@ -120,7 +120,7 @@ static bool parse_header(const char *text, size_t len, ElemKind *dtype, Shape *s
                     have_descr = true;
                 }
             if (!have_descr) {
-                snprintf(err, errsz, "dtype '%s' is not supported (use float32, int8, uint8 or int32, little-endian)", val);
+                snprintf(err, errsz, "dtype '%s' is not supported (use float32, int8, uint8, int16 or int32, little-endian)", val);
                 return false;
             }
         } else if (strcmp(key, "fortran_order") == 0) {

@@ -19,7 +19,8 @@ static const struct {
     Conversion conv;
 } st_dtypes[] = {
     {"F32", ELEM_F32, 4, CONV_NONE},  {"I8", ELEM_I8, 1, CONV_NONE},
-    {"U8", ELEM_U8, 1, CONV_NONE},    {"I32", ELEM_I32, 4, CONV_NONE},
+    {"U8", ELEM_U8, 1, CONV_NONE},    {"I16", ELEM_I16, 2, CONV_NONE},
+    {"I32", ELEM_I32, 4, CONV_NONE},
     {"F16", ELEM_F32, 2, CONV_F16},   {"BF16", ELEM_F32, 2, CONV_BF16},
     {"F64", ELEM_F32, 8, CONV_F64},
 };

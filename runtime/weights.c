@@ -132,7 +132,7 @@ static const char *param_suffix(const char *name)
 
 /* Integer parameters (quantised weights, zero points) get small values
  * that keep every quantised computation in range: weights uniform in
- * [-8, 8] (i8) or [0, 16] (u8), zero points 0 (i8) or 8 (u8). */
+ * [-8, 8] (i8, i16) or [0, 16] (u8), zero points 0 (i8, i16) or 8 (u8). */
 static void fill_integer(Tensor *p, int64_t count, uint64_t seed)
 {
     uint64_t s = tensor_seed(seed, p->name);
@@ -143,6 +143,8 @@ static void fill_integer(Tensor *p, int64_t count, uint64_t seed)
             ((uint8_t *)p->data)[i] = (uint8_t)(v + 8);
         else if (p->type.kind == ELEM_I8)
             ((int8_t *)p->data)[i] = (int8_t)v;
+        else if (p->type.kind == ELEM_I16)
+            ((int16_t *)p->data)[i] = (int16_t)v;
         else
             ((int32_t *)p->data)[i] = v;
     }

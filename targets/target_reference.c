@@ -31,11 +31,11 @@ static bool reference_supports(const Graph *g, const Node *n, char *why, size_t 
 {
     for (int i = 0; i < n->n_inputs; i++)
         if (!elem_kind_size(g->tensors[n->inputs[i]].type.kind)) {
-            snprintf(why, whysz, "the reference computes on f32, i8, u8 and i32 only");
+            snprintf(why, whysz, "the reference computes on f32, i8, u8, i16 and i32 only");
             return false;
         }
     if (!elem_kind_size(g->tensors[n->output].type.kind)) {
-        snprintf(why, whysz, "the reference computes on f32, i8, u8 and i32 only");
+        snprintf(why, whysz, "the reference computes on f32, i8, u8, i16 and i32 only");
         return false;
     }
     return true;

@@ -375,6 +375,18 @@ static void test_precision_i8_on_a_layer_it_cannot_take(void **state)
                  "not relu or a clip from 0");
 }
 
+/* fixed16 keeps a relu as a layer on its i16 integers; a clip (ReLU6)
+ * would need its bound on the grid. */
+static void test_precision_i16_on_a_layer_it_cannot_take(void **state)
+{
+    (void)state;
+    expect_error("input x: f32[1, 2, 4, 4];\n"
+                 "@precision(i16) c = conv(x, filters=2, kernel=3, act=clip, min=0, max=6);\noutput c;\n",
+                 (QuantOptions){0}, true,
+                 "bad.dnn:2:17: error: layer 'c': @precision(i16) cannot apply: its fused activation is "
+                 "not relu (fixed16 keeps relu only)");
+}
+
 static void test_unimplemented_precisions_are_errors(void **state)
 {
     (void)state;
@@ -453,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_accumulator_overflow_is_an_error),
         cmocka_unit_test(test_precision_i8_needs_calibration),
         cmocka_unit_test(test_precision_i8_on_a_layer_it_cannot_take),
+        cmocka_unit_test(test_precision_i16_on_a_layer_it_cannot_take),
         cmocka_unit_test(test_unimplemented_precisions_are_errors),
         cmocka_unit_test(test_precision_f32_keeps_a_layer_float),
         cmocka_unit_test(test_percentile_threshold),

@@ -77,7 +77,7 @@ static void test_usage_errors_exit_2(void **state)
     (void)state;
     const char *model = path_in("tiny.dnn"), *calib = path_in("calib.npy");
     Run r = run_dnnc("quantize", model, "--random-weights", "1", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8 or fixed8)");
+    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8, fixed8 or fixed16)");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int4", "--calibrate", calib);
     assert_run(&r, 2, NULL, "--mode takes int8, fixed8, fixed16, log2, kmeans, binary or ternary, got 'int4'");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--calibrate", calib);
@@ -107,13 +107,13 @@ static void test_spatial_target_does_not_quantise(void **state)
 
 /* ---- bad calibration data: exit 1, nothing written --------------------------- */
 
-static void expect_bad_calibration(const char *file, const char *extra, const char *want)
+static void expect_bad_calibration(const char *mode, const char *file, const char *extra, const char *want)
 {
     char out[512]; /* path_in's buffers are reused */
     snprintf(out, sizeof out, "%s", path_in("bad-out.dnn"));
-    Run r = extra ? run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "1", "--mode", "int8",
+    Run r = extra ? run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "1", "--mode", mode,
                              "--calibrate", file, "-o", out, "--calibrate-samples", extra)
-                  : run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "1", "--mode", "int8",
+                  : run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "1", "--mode", mode,
                              "--calibrate", file, "-o", out);
     assert_run(&r, 1, NULL, want);
     assert_false(file_exists(out));
@@ -126,14 +126,27 @@ static void test_bad_calibration_data_exits_1(void **state)
     char want[1024];
     snprintf(want, sizeof want, "--calibrate %s: input 'x' is declared [1, 1, 4, 4] but the file holds "
              "[3, 5]", path_in("wrong.npy"));
-    expect_bad_calibration(path_in("wrong.npy"), NULL, want);
-    expect_bad_calibration(path_in("missing.npy"), NULL, "missing.npy");
+    expect_bad_calibration("int8", path_in("wrong.npy"), NULL, want);
+    expect_bad_calibration("fixed16", path_in("wrong.npy"), NULL, want);
+    expect_bad_calibration("int8", path_in("missing.npy"), NULL, "missing.npy");
     snprintf(want, sizeof want, "--calibrate-samples 9: %s holds 8 samples and a batch is 1",
              path_in("calib.npy"));
-    expect_bad_calibration(path_in("calib.npy"), "9", want);
+    expect_bad_calibration("fixed16", path_in("calib.npy"), "9", want);
 }
 
 /* ---- what it writes ------------------------------------------------------------ */
+
+/* Files `first` and `second` of the temporary directory hold the same bytes. */
+static void expect_same_files(const char *first, const char *second)
+{
+    size_t a_len, b_len;
+    char *a = read_file_or_fail(path_in(first), &a_len);
+    char *b = read_file_or_fail(path_in(second), &b_len);
+    assert_int_equal(a_len, b_len);
+    assert_memory_equal(a, b, a_len);
+    free(a);
+    free(b);
+}
 
 /* The files dnnc quantize writes run exactly as --quantize runs the float
  * model: the same graph, the same integers. */
@@ -161,13 +174,45 @@ static void test_written_model_runs_as_quantize_does(void **state)
                  "--calibrate", path_in("calib.npy"), "--quantize-first-last", "--input",
                  path_in("input.npy"), "--output", path_in("direct.npy"));
     assert_run(&r, 0, "ran 2 samples", NULL);
-    size_t a_len, b_len;
-    char *a = read_file_or_fail(path_in("from-file.npy"), &a_len);
-    char *b = read_file_or_fail(path_in("direct.npy"), &b_len);
-    assert_int_equal(a_len, b_len);
-    assert_memory_equal(a, b, a_len);
-    free(a);
-    free(b);
+    expect_same_files("from-file.npy", "direct.npy");
+}
+
+/* fixed16: the dump shows i16 layers and each grid's Q format and parses
+ * back, stats counts 16-bit weights, and the files run as --quantize does. */
+static void test_fixed16_model(void **state)
+{
+    (void)state;
+    char out[512], weights[512];
+    snprintf(out, sizeof out, "%s", path_in("tiny-f16.dnn"));
+    snprintf(weights, sizeof weights, "%s", path_in("tiny-f16.safetensors"));
+    Run r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "fixed16",
+                     "--calibrate", path_in("calib.npy"), "--quantize-first-last", "-o", out);
+    assert_run(&r, 0, "(3 layers quantised to fixed16, 0 conv/fc kept in float32)", NULL);
+    r = run_dnnc("dump", out, "--weights", weights);
+    if (r.status != 0)
+        assert_run(&r, 0, "weight_type=i16", NULL);
+    assert_contains(r.out, "weight_type=i16");
+    assert_contains(r.out, "out_type=i16");
+    assert_contains(r.out, "zero point 0, weight scale ");
+    assert_contains(r.out, ", Q");
+    assert_contains(r.out, "relu(");
+    write_text_file(path_in("tiny-f16-dump.dnn"), r.out);
+    run_free(&r);
+    r = run_dnnc("dump", path_in("tiny-f16-dump.dnn"), "--weights", weights);
+    assert_run(&r, 0, "weight_type=i16", NULL);
+    /* c: 18 i16 weights (288 bits), an f32 weight scale and an i16 weight
+     * zero point (48), 2 i32 biases (64), and for x and y an f32 scale and
+     * an i16 zero point each (96): 496 bits. */
+    r = run_dnnc("stats", out, "--weights", weights, "--json");
+    assert_run(&r, 0, "\"weight_bits\": 496,", NULL);
+    r = run_dnnc("run", out, "--weights", weights, "--input", path_in("input.npy"), "--output",
+                 path_in("f16-file.npy"), "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "3", "--quantize", "fixed16",
+                 "--calibrate", path_in("calib.npy"), "--quantize-first-last", "--input",
+                 path_in("input.npy"), "--output", path_in("f16-direct.npy"));
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    expect_same_files("f16-file.npy", "f16-direct.npy");
 }
 
 /* ---- LeNet-5 on Fashion-MNIST ------------------------------------------------------ */
@@ -208,12 +253,8 @@ static int lenet_correct(const char *quantize)
     return correct;
 }
 
-/* Issue 13's goal: int8 within 0.3 points (30 of 10,000 images) of float32,
- * calibrated on the first 1,000 training images (as tools/fashion/
- * torch_ptq.py calibrates PyTorch). */
-static void test_lenet5_int8_within_0_3_points(void **state)
+static void skip_without_dataset(void)
 {
-    (void)state;
     char probe[512];
     snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
     if (access(probe, R_OK) != 0) {
@@ -221,9 +262,32 @@ static void test_lenet5_int8_within_0_3_points(void **state)
                       "FASHION_MNIST_DIR)\n", probe);
         skip();
     }
+}
+
+/* Issue 13's goal: int8 within 0.3 points (30 of 10,000 images) of float32,
+ * calibrated on the first 1,000 training images (as tools/fashion/
+ * torch_ptq.py calibrates PyTorch). */
+static void test_lenet5_int8_within_0_3_points(void **state)
+{
+    (void)state;
+    skip_without_dataset();
     int f32 = lenet_correct(NULL), int8 = lenet_correct("int8");
     print_message("LeNet-5 top-1: float32 %d, int8 %d of 10000\n", f32, int8);
     assert_true(int8 >= f32 - 30);
+}
+
+/* fixed16 within 0.1 points (10 images) of float32, either way: its grids
+ * are 256 times finer than 8-bit ones (which already stay within 0.06
+ * points), so its rounding moves an output by about 2^-15 of its range, and
+ * only an image whose two best classes are that close can change class;
+ * LeNet-5 has a handful at most. */
+static void test_lenet5_fixed16_within_0_1_points(void **state)
+{
+    (void)state;
+    skip_without_dataset();
+    int f32 = lenet_correct(NULL), fixed16 = lenet_correct("fixed16");
+    print_message("LeNet-5 top-1: float32 %d, fixed16 %d of 10000\n", f32, fixed16);
+    assert_true(abs(fixed16 - f32) <= 10);
 }
 
 int main(void)
@@ -234,7 +298,9 @@ int main(void)
         cmocka_unit_test(test_spatial_target_does_not_quantise),
         cmocka_unit_test(test_bad_calibration_data_exits_1),
         cmocka_unit_test(test_written_model_runs_as_quantize_does),
+        cmocka_unit_test(test_fixed16_model),
         cmocka_unit_test(test_lenet5_int8_within_0_3_points),
+        cmocka_unit_test(test_lenet5_fixed16_within_0_1_points),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

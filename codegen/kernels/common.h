@@ -52,7 +52,10 @@ INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
  * elements of tensor t; unit range [begin, end) ends at element: */
 INLINE int64_t chunk_end(const dnnk_tensor *t, int64_t end) { return min64(end * DNNK_CHUNK, dnnk_count(t)); }
 
-INLINE int64_t elem_size(int64_t type) { return type == DNNK_F32 || type == DNNK_I32 ? 4 : 1; }
+INLINE int64_t elem_size(int64_t type)
+{
+    return type == DNNK_F32 || type == DNNK_I32 ? 4 : type == DNNK_I16 ? 2 : 1;
+}
 
 INLINE double load_any(int64_t type, const void *p, int64_t i)
 {
@@ -60,6 +63,7 @@ INLINE double load_any(int64_t type, const void *p, int64_t i)
     case DNNK_F32: return ((const float *)p)[i];
     case DNNK_I8: return ((const int8_t *)p)[i];
     case DNNK_U8: return ((const uint8_t *)p)[i];
+    case DNNK_I16: return ((const int16_t *)p)[i];
     default: return ((const int32_t *)p)[i];
     }
 }
@@ -69,6 +73,7 @@ INLINE int64_t load_integer(int64_t type, const void *p, int64_t i)
     switch (type) {
     case DNNK_I8: return ((const int8_t *)p)[i];
     case DNNK_U8: return ((const uint8_t *)p)[i];
+    case DNNK_I16: return ((const int16_t *)p)[i];
     default: return ((const int32_t *)p)[i];
     }
 }
@@ -80,6 +85,7 @@ INLINE void store_integer(int64_t type, void *p, int64_t i, int64_t v)
     switch (type) {
     case DNNK_I8: ((int8_t *)p)[i] = (int8_t)(uint8_t)u; break;
     case DNNK_U8: ((uint8_t *)p)[i] = (uint8_t)u; break;
+    case DNNK_I16: ((int16_t *)p)[i] = (int16_t)(uint16_t)u; break;
     default: ((int32_t *)p)[i] = (int32_t)(uint32_t)u; break;
     }
 }
@@ -102,8 +108,8 @@ INLINE double round_even(double v) { return __builtin_nearbyint(v); }
 /* Rounded half to even and saturated, as ONNX requantises. */
 INLINE void store_saturated(int64_t type, void *p, int64_t i, double v)
 {
-    double lo = type == DNNK_U8 ? 0 : type == DNNK_I8 ? -128 : -2147483648.0;
-    double hi = type == DNNK_U8 ? 255 : type == DNNK_I8 ? 127 : 2147483647.0;
+    double lo = type == DNNK_U8 ? 0 : type == DNNK_I8 ? -128 : type == DNNK_I16 ? -32768 : -2147483648.0;
+    double hi = type == DNNK_U8 ? 255 : type == DNNK_I8 ? 127 : type == DNNK_I16 ? 32767 : 2147483647.0;
     double r = round_even(v);
     store_any(type, p, i, r < lo ? lo : r > hi ? hi : r);
 }

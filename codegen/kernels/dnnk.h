@@ -25,7 +25,7 @@
 #define DNNK_MAX_IN 8
 
 /* Element types, as the IR's ElemKind numbers them (codegen checks this). */
-enum { DNNK_F32 = 0, DNNK_I8 = 3, DNNK_U8 = 4, DNNK_I32 = 6 };
+enum { DNNK_F32 = 0, DNNK_I8 = 3, DNNK_U8 = 4, DNNK_I16 = 5, DNNK_I32 = 6 };
 
 typedef struct dnnk_tensor {
     int64_t rank;

@@ -57,6 +57,41 @@ INLINE int64_t qconv_sum(const dnnk_qconv_desc *d, const void *x, const void *w,
     return sum;
 }
 
+/* m = 2^*e, a normal double: the requantisation multiplier of dynamic
+ * fixed point (fixed16's 2^(frac_out - frac_in - frac_w)). */
+INLINE bool power_of_two(double m, int64_t *e)
+{
+    uint64_t bits;
+    copy_bytes(&bits, &m, sizeof bits);
+    int64_t biased = (int64_t)(bits >> 52 & 0x7ff);
+    if ((bits & 0x800fffffffffffffull) != 0 || biased == 0 || biased == 0x7ff)
+        return false;
+    *e = biased - 1023;
+    return true;
+}
+
+/* round_half_even(v * 2^e) in integers, exact for every v (left shifts
+ * saturate at 64 bits): for |v| < 2^53 the same as rounding the double
+ * product, beyond it the only exact answer (runtime/reference/qconv16.c). */
+INLINE int64_t shift_round_even(int64_t v, int64_t e)
+{
+    if (v == 0)
+        return 0;
+    if (e >= 0) {
+        int64_t limit = e >= 63 ? 0 : INT64_MAX >> e;
+        if (v > limit || v < -limit)
+            return v > 0 ? INT64_MAX : INT64_MIN;
+        return v * ((int64_t)1 << e);
+    }
+    if (e <= -64) /* |v| is at most half of 2^-e: rounds to 0 */
+        return 0;
+    /* The floor q and the remainder r in [0, 2^s), rounded up past half
+     * and at half to the even neighbour. */
+    int64_t s = -e, q = v >> s;
+    uint64_t r = (uint64_t)v - ((uint64_t)q << s), half = (uint64_t)1 << (s - 1);
+    return q + (r > half || (r == half && (q & 1)));
+}
+
 /* Units are images; the pointers are listed with dnnk_qconv_desc. */
 KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
@@ -80,7 +115,10 @@ KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, in
                                                            ((const float *)ptrs[5])[d->per_channel ? f : 0],
                                                            ((const float *)ptrs[7])[0]);
                     double y_zero_point = load_any(d->out.type, ptrs[8], 0);
-                    store_saturated(d->out.type, ptrs[0], i, round_even((double)sum * scale) + y_zero_point);
+                    int64_t e;
+                    double y = power_of_two(scale, &e) ? (double)shift_round_even(sum, e)
+                                                       : round_even((double)sum * scale);
+                    store_saturated(d->out.type, ptrs[0], i, y + y_zero_point);
                 }
 }
 

@@ -4,6 +4,7 @@
  * registry's (codegen/kernels.def). */
 #include "describe.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "conv_algo.h"
@@ -13,7 +14,7 @@
  * the IR does, so descriptors carry the IR's codes unchanged. */
 #define SAME(a, b) ((int)(a) == (int)(b))
 _Static_assert(SAME(DNNK_F32, ELEM_F32) && SAME(DNNK_I8, ELEM_I8) && SAME(DNNK_U8, ELEM_U8) &&
-                   SAME(DNNK_I32, ELEM_I32),
+                   SAME(DNNK_I16, ELEM_I16) && SAME(DNNK_I32, ELEM_I32),
                "dnnk.h numbers element types as ElemKind");
 _Static_assert(SAME(DNNK_ACT_NONE, ACT_NONE) && SAME(DNNK_ACT_RELU, ACT_RELU) &&
                    SAME(DNNK_ACT_LEAKY_RELU, ACT_LEAKY_RELU) && SAME(DNNK_ACT_CLIP, ACT_CLIP),
@@ -244,6 +245,15 @@ int describe_clip(const CallSite *s, KernelCall *c, dnnk_clip_desc *d)
 {
     d->out = out_of(s);
     d->min = s->n->attr.clip.min, d->max = s->n->attr.clip.max;
+    c->units = dnnk_chunks(&d->out);
+    return 1;
+}
+
+/* relu on integers (the i16 of fixed16) is a clip from 0. */
+int describe_integer_relu(const CallSite *s, KernelCall *c, dnnk_clip_desc *d)
+{
+    d->out = out_of(s);
+    d->min = 0, d->max = HUGE_VAL;
     c->units = dnnk_chunks(&d->out);
     return 1;
 }

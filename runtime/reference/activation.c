@@ -28,7 +28,19 @@ static void activate_all(const KernelArgs *a, const Activation *act)
         fout(a)[i] = ref_activate(act, fin(a, 0)[i]);
 }
 
-void ref_relu(const KernelArgs *a) { activate_all(a, &(Activation){.kind = ACT_RELU}); }
+/* On integers (the i16 of fixed16, whose zero point is 0) relu is max(q, 0)
+ * exactly as on the values they stand for. */
+void ref_relu(const KernelArgs *a)
+{
+    if (a->out_type == ELEM_F32) {
+        activate_all(a, &(Activation){.kind = ACT_RELU});
+        return;
+    }
+    for (int64_t i = 0; i < count(a); i++) {
+        double v = load_elem(a->in_type[0], a->in[0], i);
+        store_elem(a->out_type, a->out, i, v > 0 ? v : 0);
+    }
+}
 
 void ref_leaky_relu(const KernelArgs *a)
 {

@@ -12,6 +12,7 @@ double load_elem(ElemKind k, const void *data, int64_t i)
     case ELEM_F32: return ((const float *)data)[i];
     case ELEM_I8: return ((const int8_t *)data)[i];
     case ELEM_U8: return ((const uint8_t *)data)[i];
+    case ELEM_I16: return ((const int16_t *)data)[i];
     case ELEM_I32: return ((const int32_t *)data)[i];
     default: return 0;
     }
@@ -22,6 +23,7 @@ static int64_t load_int(ElemKind k, const void *data, int64_t i)
     switch (k) {
     case ELEM_I8: return ((const int8_t *)data)[i];
     case ELEM_U8: return ((const uint8_t *)data)[i];
+    case ELEM_I16: return ((const int16_t *)data)[i];
     case ELEM_I32: return ((const int32_t *)data)[i];
     default: return 0;
     }
@@ -34,6 +36,7 @@ static void store_int(ElemKind k, void *data, int64_t i, int64_t v)
     switch (k) {
     case ELEM_I8: ((int8_t *)data)[i] = (int8_t)(uint8_t)u; break;
     case ELEM_U8: ((uint8_t *)data)[i] = (uint8_t)u; break;
+    case ELEM_I16: ((int16_t *)data)[i] = (int16_t)(uint16_t)u; break;
     case ELEM_I32: ((int32_t *)data)[i] = (int32_t)(uint32_t)u; break;
     default: break;
     }
@@ -53,8 +56,8 @@ void store_elem(ElemKind k, void *data, int64_t i, double v)
 
 void store_saturated(ElemKind k, void *data, int64_t i, double v)
 {
-    double lo = k == ELEM_U8 ? 0 : k == ELEM_I8 ? -128 : -2147483648.0;
-    double hi = k == ELEM_U8 ? 255 : k == ELEM_I8 ? 127 : 2147483647.0;
+    double lo = k == ELEM_U8 ? 0 : k == ELEM_I8 ? -128 : k == ELEM_I16 ? -32768 : -2147483648.0;
+    double hi = k == ELEM_U8 ? 255 : k == ELEM_I8 ? 127 : k == ELEM_I16 ? 32767 : 2147483647.0;
     double r = nearbyint(v); /* the default rounding mode: half to even */
     store_elem(k, data, i, r < lo ? lo : r > hi ? hi : r);
 }

@@ -6,7 +6,7 @@
 #include "graph.h"
 
 /* Buffers are untyped: each holds elements of its tensor's type (f32, i8,
- * u8 or i32). Float-only kernels read them through fin/fout/fparam. */
+ * u8, i16 or i32). Float-only kernels read them through fin/fout/fparam. */
 typedef struct KernelArgs {
     const Node *node;
     const void *const *in;   /* activation operands */
@@ -74,6 +74,15 @@ void conv_algo_sums(const ConvAttrs *at, AlgoChoice c, const Shape *is, const Sh
 /* The working memory ref_conv needs for conv n beyond its accumulators: the
  * transformed filters and tiles of its @algo (conv.c). */
 size_t conv_work_bytes(const Graph *g, const Node *n);
+
+/* The requantisation multiplier of qlinear_conv and qlinear_matmul,
+ * x_scale * w_scale / y_scale in double in that order (quant.c). */
+double ref_requant_multiplier(float x_scale, float w_scale, float y_scale);
+/* qlinear_conv on i16 operands, in 64-bit integers (qconv16.c). */
+void ref_qlinear_conv16(const KernelArgs *a);
+/* round_half_even(v * 2^-shift), exact for every v (qconv16.c): a rounding
+ * right shift for shift > 0, a left shift saturated to int64 otherwise. */
+int64_t ref_round_shift(int64_t v, int shift);
 
 /* A fused or stand-alone activation of one float (activation.c). */
 float ref_activate(const Activation *act, float x);

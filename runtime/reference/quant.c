@@ -12,7 +12,8 @@
  *   y = saturate(nearbyint((double)(acc + bias[c]) * M_c) + y_zero_point)
  * with acc + bias[c] an exact integer, nearbyint rounding half to even (the
  * default rounding mode) and saturate clamping to the output type. ONNX
- * leaves the order of the scale products open; this is one order, fixed. */
+ * leaves the order of the scale products open; this is one order, fixed.
+ * qlinear_conv on i16 (fixed16) sums in 64-bit integers instead (qconv16.c). */
 #include <math.h>
 
 #include "kernels.h"
@@ -48,7 +49,7 @@ void ref_dequantize(const KernelArgs *a)
 }
 
 /* M_c of the requantisation above: the one order of the scale products. */
-static double requant_multiplier(float x_scale, float w_scale, float y_scale)
+double ref_requant_multiplier(float x_scale, float w_scale, float y_scale)
 {
     return (double)x_scale * (double)w_scale / (double)y_scale;
 }
@@ -107,6 +108,10 @@ void ref_conv_integer(const KernelArgs *a)
  * y_zero_point, [bias] */
 void ref_qlinear_conv(const KernelArgs *a)
 {
+    if (a->in_type[0] == ELEM_I16) { /* 16 bits: 64-bit integer sums (qconv16.c) */
+        ref_qlinear_conv16(a);
+        return;
+    }
     const QConvAttrs *at = &a->node->attr.qconv;
     const Shape *os = a->out_shape;
     double *acc = integer_conv(a, 2, 0, 4);
@@ -115,7 +120,7 @@ void ref_qlinear_conv(const KernelArgs *a)
         int64_t f = (i / plane) % os->d[1];
         double sum = acc[i] + (at->conv.bias ? ((const int32_t *)a->param[7])[f] : 0);
         double w_scale = fparam(a, 3)[at->per_channel ? f : 0];
-        double m = requant_multiplier(fparam(a, 1)[0], w_scale, fparam(a, 5)[0]);
+        double m = ref_requant_multiplier(fparam(a, 1)[0], w_scale, fparam(a, 5)[0]);
         double y_zero_point = load_elem(a->param_type[6], a->param[6], 0);
         store_saturated(a->out_type, a->out, i, nearbyint(sum * m) + y_zero_point);
     }
@@ -155,7 +160,7 @@ void ref_qlinear_matmul(const KernelArgs *a)
     int64_t cols = a->out_shape->d[a->out_shape->rank - 1];
     for (int64_t i = 0; i < n; i++) {
         double b_scale = fparam(a, 2)[per_column ? i % cols : 0];
-        double m = requant_multiplier(fparam(a, 0)[0], b_scale, fparam(a, 4)[0]);
+        double m = ref_requant_multiplier(fparam(a, 0)[0], b_scale, fparam(a, 4)[0]);
         double y_zero_point = load_elem(a->param_type[5], a->param[5], 0);
         store_saturated(a->out_type, a->out, i, nearbyint(acc[i] * m) + y_zero_point);
     }

@@ -30,7 +30,7 @@ bool reference_run(const Graph *g, const float *const *inputs, float *const *out
  * and some layer needs any; SIZE_MAX when it does not fit a size_t. */
 size_t reference_scratch_bytes(const Graph *g, const char **layer);
 
-/* The same for graphs with typed inputs and outputs (f32, i8, u8, i32):
+/* The same for graphs with typed inputs and outputs (f32, i8, u8, i16, i32):
  * each buffer holds elements of its tensor's type. */
 bool reference_run_typed(const Graph *g, const void *const *inputs, void *const *outputs, char *err,
                          size_t errsz);

@@ -23,8 +23,9 @@ static bool parse_mode(void *section, const char *value, const OptionUse *u)
 }
 
 static const Option quantize_command_options[] = {
-    {"mode", 0, "MODE", "int8 (scale and zero point) or fixed8 (dynamic fixed point); fixed16,\n"
-                        "log2, kmeans, binary and ternary are not implemented yet",
+    {"mode", 0, "MODE", "int8 (scale and zero point), fixed8 or fixed16 (dynamic fixed point\n"
+                        "at 8 or 16 bits); log2, kmeans, binary and ternary are not\n"
+                        "implemented yet",
      OPTION_CALL(parse_mode)},
     {NULL, 'o', "OUT.dnn", "the network source to write; the weights go to OUT.safetensors\n"
                            "(default: MODEL-MODE.dnn beside MODEL)",
@@ -41,8 +42,9 @@ const CommandSpec cmd_quantize_spec = {
         "the network runs on the calibration data (.npy or IDX, read like dnnc run's\n"
         "--input) to measure every activation's range, and each conv and fc layer\n"
         "becomes a qlinear_conv on 8-bit integers with i8 weights (one scale per\n"
-        "filter unless --per-tensor), an i32 bias and u8 activations, except the\n"
-        "first and last conv/fc layers unless --quantize-first-last. Writes OUT.dnn\n"
+        "filter unless --per-tensor), an i32 bias and u8 activations (fixed8: power-\n"
+        "of-two scales; fixed16: i16 weights and activations), except the first and\n"
+        "last conv/fc layers unless --quantize-first-last. Writes OUT.dnn\n"
         "and OUT.safetensors, whole or not at all; dnnc run, compile, bench, dump and\n"
         "stats take them like any model. docs/quantization.md gives every rule.",
     .operand = "model file",
@@ -72,7 +74,7 @@ int cmd_quantize(int argc, char **argv)
     if (rc != OPTIONS_PARSED)
         return rc;
     if (!a.mode_given)
-        return usage_error("quantize", "give --mode (int8 or fixed8)");
+        return usage_error("quantize", "give --mode (int8, fixed8 or fixed16)");
     if (!a.pipeline.calibrate)
         return usage_error("quantize", "give --calibrate DATA: the ranges of the activations are "
                                        "measured on it");

@@ -119,7 +119,7 @@ bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out)
     if (!quant_mode_from_name(value, out))
         return option_error(u, "%s takes %s, got '%s'", u->spelled, quant_mode_names(), value);
     if (!quant_mode_ready(*out))
-        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8 and fixed8 so far "
+        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8, fixed8 and fixed16 so far "
                                "(docs/quantization.md)", u->spelled, value);
     return true;
 }
@@ -191,11 +191,11 @@ static bool parse_prune(void *section, const char *value, const OptionUse *u)
 /* The quantisation and pruning options, which dnnc quantize and dnnc
  * prune offer and every other command takes among its pipeline options. */
 const Option quantize_options[] = {
-    {"quantize", 0, "MODE", "quantise conv and fc layers: int8 or fixed8 (fixed16, log2, kmeans,\n"
+    {"quantize", 0, "MODE", "quantise conv and fc layers: int8, fixed8 or fixed16 (log2, kmeans,\n"
                             "binary and ternary are not implemented yet); needs --calibrate;\n"
                             "runs at -O1 at least (batch norms folded first) unless -O is given",
      OPTION_CALL(parse_quantize)},
-    {"calibrate", 0, "FILE", "calibration data for --quantize and @precision(i8) layers: .npy or\n"
+    {"calibrate", 0, "FILE", "calibration data for --quantize and @precision(i8, i16) layers: .npy or\n"
                              "IDX, read like dnnc run's --input, in batches of the input",
      OPTION_CALL(parse_calibrate)},
     {"calibrate-samples", 0, "N", "calibrate on the first N samples of the file (default: all)",
