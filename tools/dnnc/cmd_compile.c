@@ -105,6 +105,7 @@ static bool compile_and_emit(const Graph *g, const CompileArgs *a)
         .embed_weights = a->embed_weights,
         .for_emit = true,
         .emit = (TargetEmitKind)a->emit,
+        .arch = a->pipeline.arch,
     };
     char err[1024];
     double t0 = now_seconds();

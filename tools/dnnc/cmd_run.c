@@ -257,13 +257,27 @@ static bool write_outputs(const Graph *g, const RunArgs *o, RunData *rd)
     return true;
 }
 
+/* The target's progress inside one run (the simulator's instructions). */
+static void inner_progress(void *ctx, int64_t done, int64_t total)
+{
+    Progress *p = ctx;
+    p->total = total > 0 ? total : 1;
+    progress_step(p, done);
+}
+
 /* Compiles the graph for the target (run, not emit), runs every batch and
- * says how long the runs took. */
+ * says how long the runs took. A single batch gets the target's own
+ * progress bar; several get one bar counting batches (run_batches). */
 static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
 {
     const Target *t = a->pipeline.target;
+    Progress inner;
+    progress_start(&inner, "simulating", 1);
     TargetOptions to = {.opt_level = a->pipeline.passes.opt_level,
-                        .threads = a->threads ? a->threads : 1};
+                        .threads = a->threads ? a->threads : 1,
+                        .arch = a->pipeline.arch,
+                        .progress = rd->batches == 1 ? inner_progress : NULL,
+                        .progress_ctx = &inner};
     char err[1024];
     TargetProgram *prog = t->compile(g, &to, err, sizeof err);
     if (!prog) {
@@ -272,6 +286,7 @@ static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
     }
     double t0 = now_seconds();
     bool ok = run_batches(g, t, prog, rd);
+    progress_finish(&inner);
     double seconds = now_seconds() - t0;
     t->release(prog);
     if (ok) {
