@@ -110,6 +110,12 @@ static TargetProgram *spatial_compile(const Graph *g, const TargetOptions *o, ch
         return NULL;
     }
     *p = (TargetProgram){&target_spatial, g, s};
+    if (o->for_emit && o->emit == TARGET_EMIT_LLVM) {
+        snprintf(err, errsz, "--emit=llvm: the spatial target writes an instruction stream "
+                             "(--emit=obj or asm)");
+        spatial_release(p);
+        return NULL;
+    }
     s->emit = o->emit;
     s->progress = o->progress;
     s->progress_ctx = o->progress_ctx;
@@ -256,11 +262,6 @@ static bool spatial_emit(TargetProgram *p, const char *base, char *err, size_t e
     bool ok = isa && dram && text;
     if (!ok)
         snprintf(err, errsz, "out of memory");
-    if (ok && s->emit == TARGET_EMIT_LLVM) {
-        snprintf(err, errsz, "--emit=llvm: the spatial target writes an instruction stream "
-                             "(--emit=obj or asm)");
-        ok = false;
-    }
     ok = ok && isa_program_save(&s->code.program, isa, err, errsz) &&
          isa_dram_save(&s->code.image, dram, err, errsz);
     if (ok && s->emit == TARGET_EMIT_ASM)

@@ -26,10 +26,14 @@ static bool is_alias(const Graph *g, const Node *n)
     return (n->op == OP_RESHAPE || n->op == OP_FLATTEN || n->op == OP_DROPOUT) && on_i16(g, n);
 }
 
-/* The relu that a qlinear_conv's st applies: the conv's only consumer. */
+/* The relu that a qlinear_conv's st applies: the conv's only consumer, or
+ * that of reshapes of it (fc's matrix form) that are each their input's
+ * only consumer. -1: none. */
 static int folded_relu(const Graph *g, const Node *conv)
 {
     const Tensor *t = &g->tensors[conv->output];
+    while (t->n_users == 1 && is_alias(g, &g->nodes[t->users[0]]))
+        t = &g->tensors[g->nodes[t->users[0]].output];
     if (t->n_users != 1 || g->nodes[t->users[0]].op != OP_RELU)
         return -1;
     return t->users[0];
@@ -40,6 +44,8 @@ static bool is_folded(const Graph *g, const Node *n)
     if (n->op != OP_RELU || !on_i16(g, n))
         return false;
     int p = g->tensors[n->inputs[0]].producer;
+    while (p >= 0 && is_alias(g, &g->nodes[p]))
+        p = g->tensors[g->nodes[p].inputs[0]].producer;
     return p >= 0 && g->nodes[p].op == OP_QLINEAR_CONV && folded_relu(g, &g->nodes[p]) == (int)(n - g->nodes);
 }
 
@@ -79,7 +85,7 @@ bool spatial_graph_supports(const Graph *g, const Node *n, char *why, size_t why
         return true;
     if (n->op == OP_RELU && on_i16(g, n)) {
         snprintf(why, whysz, "a relu on 16-bit words runs only folded into the qlinear_conv it "
-                             "follows as that layer's only consumer");
+                             "follows (directly or through reshapes) as its only consumer");
         return false;
     }
     if (all_float(g, n))
