@@ -1,6 +1,7 @@
 /* map-dataflow (survey V-B): the spatial target's lowering. It records on
- * every conv and fc layer (and fixed16's qlinear_conv) the dataflow and the mapping the layer runs with,
- * as @dataflow and @mapping, so that a dump maps to the same result:
+ * every conv and fc layer (and fixed16's qlinear_conv, map_is_layer) the
+ * dataflow and the mapping the layer runs with, as @dataflow and @mapping,
+ * so that a dump maps to the same result:
  *   - a layer with @mapping is evaluated with exactly that mapping under its
  *     @dataflow; if the mapping does not fit the machine, breaks the
  *     dataflow's rules or is not a loop nest of the layer, that is an error,

@@ -175,19 +175,18 @@ static bool host_step(RunCtx *r, const Node *n)
     }
     for (uint64_t i = 0; from_dram && i < count; i++)
         words[i] = (int16_t)r->s->dram[base[in_t] + i];
-    const void *ins[8] = {0};
-    for (int i = 0; i < n->n_inputs && i < 8; i++)
+    const void **ins = calloc((size_t)n->n_inputs + 1, sizeof *ins);
+    for (int i = 0; ins && i < n->n_inputs; i++)
         ins[i] = from_dram && i == 0 ? words : host_buffer(r, n->inputs[i]);
-    char why[512] = "";
-    bool ok = n->n_inputs <= 8 &&
-              reference_run_node(g, n, ins, to_dram ? (void *)words : host_buffer(r, out_t), why,
-                                 sizeof why);
+    char why[512] = "out of memory";
+    bool ok = ins && reference_run_node(g, n, ins, to_dram ? (void *)words : host_buffer(r, out_t),
+                                        why, sizeof why);
+    free(ins);
     for (uint64_t i = 0; ok && to_dram && i < count; i++)
         r->s->dram[base[out_t] + i] = words[i];
     free(words);
     if (!ok)
-        snprintf(r->err, r->errsz, "layer '%s' on the host: %s", n->name,
-                 why[0] ? why : "more than 8 operands");
+        snprintf(r->err, r->errsz, "layer '%s' on the host: %s", n->name, why);
     return ok;
 }
 
@@ -200,8 +199,8 @@ static bool segment_step(RunCtx *r, const SpatialStep *st)
     SimResult res;
     char why[512];
     if (!sim_run(&view, r->s->dram, &o, &res, why, sizeof why)) {
-        snprintf(r->err, r->errsz, "the simulator, at instruction %zu of the program: %s",
-                 st->begin, why);
+        snprintf(r->err, r->errsz, "the simulator, in the part of the program from instruction "
+                 "%zu on: %s", st->begin, why);
         return false;
     }
     sim_result_free(&res);

@@ -2,8 +2,9 @@
  * user runs them (docs/accelerator.md, "Running on the simulator"):
  *   - outputs bit-exact with the reference executor in the same fixed16
  *     arithmetic: a small network with relu, maxpool and fc on random
- *     weights always, and LeNet-5 on Fashion-MNIST images when the dataset
- *     is there (as test_quantize_cli, skipped without it);
+ *     weights always, another with float layers (tanh, a float maxpool)
+ *     between its accelerator layers, and LeNet-5 on Fashion-MNIST images
+ *     when the dataset is there (as test_quantize_cli, skipped without it);
  *   - compile -o writes NAME.isa and NAME.dram, --emit=asm NAME.s, and the
  *     assembler reads the text back to the very program of NAME.isa;
  *   - errors: a float layer, an int8 layer, --emit=llvm. */
@@ -38,6 +39,17 @@ static const char small_net[] = "input x: f32[1, 2, 8, 8];\n"
                                 "s = softmax(h);\n"
                                 "output s;\n";
 
+/* Float layers between accelerator layers (tanh and a float maxpool on
+ * the host): the program is cut into parts around them. */
+static const char host_middle_net[] = "input x: f32[1, 2, 8, 8];\n"
+                                      "c = conv(x, filters=4, kernel=3, pad=1);\n"
+                                      "t = tanh(c);\n"
+                                      "p = maxpool(t, kernel=2, stride=2);\n"
+                                      "d = conv(p, filters=3, kernel=3, pad=1);\n"
+                                      "r = relu(d);\n"
+                                      "f = fc(r, units=4);\n"
+                                      "output f;\n";
+
 static float signed_sequence(int64_t i, uint32_t seed)
 {
     return (float)((i * 7919 + seed) % 101) / 50.0f - 1.0f;
@@ -49,6 +61,7 @@ static int setup_dir(void **state)
     if (!temp_dir_create(tmp_dir, sizeof tmp_dir, "dnnc-spatial-run"))
         return -1;
     write_text_file(path_in("small.dnn"), small_net);
+    write_text_file(path_in("host-middle.dnn"), host_middle_net);
     write_f32_npy(path_in("calib.npy"), (Shape){4, {8, 2, 8, 8}}, signed_sequence, 1);
     write_f32_npy(path_in("input.npy"), (Shape){4, {5, 2, 8, 8}}, signed_sequence, 7);
     return 0;
@@ -83,21 +96,39 @@ static void run_fixed16(const char *model, const char *weights_flag, const char 
     assert_run(&r, 0, "ran ", NULL);
 }
 
-static void test_small_network_bit_exact(void **state)
+/* The network in file on three sets of random weights, spatial against
+ * reference. */
+static void expect_bit_exact(const char *file)
 {
-    (void)state;
-    char spatial[512], reference[512];
+    char model[512], spatial[512], reference[512];
+    snprintf(model, sizeof model, "%s", path_in(file));
     snprintf(spatial, sizeof spatial, "%s", path_in("spatial.npy"));
     snprintf(reference, sizeof reference, "%s", path_in("reference.npy"));
     for (int seed = 1; seed <= 3; seed++) {
         char s[16];
         snprintf(s, sizeof s, "%d", seed);
-        run_fixed16(path_in("small.dnn"), "--random-weights", s, path_in("calib.npy"), "8",
-                    path_in("input.npy"), "spatial", spatial);
-        run_fixed16(path_in("small.dnn"), "--random-weights", s, path_in("calib.npy"), "8",
-                    path_in("input.npy"), "reference", reference);
+        run_fixed16(model, "--random-weights", s, path_in("calib.npy"), "8", path_in("input.npy"),
+                    "spatial", spatial);
+        run_fixed16(model, "--random-weights", s, path_in("calib.npy"), "8", path_in("input.npy"),
+                    "reference", reference);
         expect_same_files(spatial, reference);
     }
+}
+
+static void test_small_network_bit_exact(void **state)
+{
+    (void)state;
+    expect_bit_exact("small.dnn");
+}
+
+static void test_host_layers_between_parts_bit_exact(void **state)
+{
+    (void)state;
+    expect_bit_exact("host-middle.dnn");
+    Run r = run_dnnc("compile", path_in("host-middle.dnn"), "--random-weights", "1", "--quantize",
+                     "fixed16", "--calibrate", path_in("calib.npy"), "--quantize-first-last",
+                     "--target", "spatial", "-o", path_in("parts"));
+    assert_run(&r, 0, "in 2 segments", NULL);
 }
 
 /* ---- compile ---- */
@@ -226,6 +257,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_network_bit_exact),
+        cmocka_unit_test(test_host_layers_between_parts_bit_exact),
         cmocka_unit_test(test_compile_writes_program_image_and_assembly),
         cmocka_unit_test(test_float_layer_is_an_error),
         cmocka_unit_test(test_int8_layer_is_an_error),

@@ -338,12 +338,19 @@ static bool emit_node(GraphEmit *w, const Node *n)
                  op_name(n->op), why);
         return false;
     }
-    if (n->op == OP_QLINEAR_CONV)
-        return emit_conv(w, n);
-    if (n->op == OP_MAXPOOL)
-        return emit_maxpool(w, n);
-    if (on_accelerator(w->g, n))
+    if (on_accelerator(w->g, n)) {
+        if (w->c->base[n->inputs[0]] == SPATIAL_NO_DRAM) {
+            snprintf(w->err, w->errsz, "layer '%s': its input '%s' is not in the accelerator's "
+                     "DRAM (only a quantize layer puts a graph input there)", n->name,
+                     w->g->tensors[n->inputs[0]].name);
+            return false;
+        }
+        if (n->op == OP_QLINEAR_CONV)
+            return emit_conv(w, n);
+        if (n->op == OP_MAXPOOL)
+            return emit_maxpool(w, n);
         return true; /* an alias or a folded relu: no instruction */
+    }
     if (!close_segment(w))
         return false;
     if (n->op == OP_QUANTIZE && !add_io(w, n, n->output, false))

@@ -78,7 +78,7 @@ static const Option run_options[] = {
 
 const CommandSpec cmd_run_spec = {
     .name = "run",
-    .summary = "run a network on data: reference executor or native code",
+    .summary = "run a network on data: reference executor, native code or the accelerator simulator",
     .usage = "dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
              "                --input [NAME=]FILE ... [options]\n"
              "       dnnc run MODEL.onnx --input [NAME=]FILE ... [options]  (weights in the model)",
@@ -86,8 +86,10 @@ const CommandSpec cmd_run_spec = {
         "Runs the network on the target --target names and prints the top-5 classes\n"
         "of classifiers. The default target, reference, is the reference executor\n"
         "(plain loops, the oracle of every other target); cpu runs native code for\n"
-        "this machine through LLVM's JIT. The pipeline runs at the target's default\n"
-        "-O level unless -O says otherwise.\n\n"
+        "this machine through LLVM's JIT; spatial runs a fixed16 network (--quantize\n"
+        "fixed16 --calibrate DATA --quantize-first-last) on the accelerator's\n"
+        "simulator, float layers between its parts on the host (docs/accelerator.md).\n"
+        "The pipeline runs at the target's default -O level unless -O says otherwise.\n\n"
         "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
         "(MNIST format, gzip-compressed or not; unsigned and signed bytes, int16 and\n"
         "int32 read as int32, float32, float64 rounded to float32). Each reaches the\n"
