@@ -222,6 +222,7 @@ static bool run_batches(const Graph *g, const Target *t, TargetProgram *prog, Ru
     char err[1024];
     Progress p;
     progress_start(&p, "running", rd->batches);
+    p.enabled = p.enabled && rd->batches > 1; /* one batch: only the target's own bar */
     for (int64_t b = 0; b < rd->batches; b++) {
         for (int i = 0; i < g->n_inputs; i++)
             in[i] = batch_of(&rd->inputs[i], &g->tensors[g->inputs[i]], b);
