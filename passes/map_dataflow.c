@@ -1,6 +1,7 @@
 /* map-dataflow (survey V-B): the spatial target's lowering. It records on
- * every conv and fc layer the dataflow and the mapping the layer runs with,
- * as @dataflow and @mapping, so that a dump maps to the same result:
+ * every conv and fc layer (and fixed16's qlinear_conv, map_is_layer) the
+ * dataflow and the mapping the layer runs with, as @dataflow and @mapping,
+ * so that a dump maps to the same result:
  *   - a layer with @mapping is evaluated with exactly that mapping under its
  *     @dataflow; if the mapping does not fit the machine, breaks the
  *     dataflow's rules or is not a loop nest of the layer, that is an error,
@@ -18,7 +19,7 @@ static void default_dataflow(Graph *g, Dataflow d)
 {
     for (int i = 0; d != DATAFLOW_AUTO && i < g->n_nodes; i++) {
         Node *n = &g->nodes[i];
-        if ((n->op == OP_CONV || n->op == OP_FC) && n->ann.dataflow == DATAFLOW_AUTO)
+        if (map_is_layer(n) && n->ann.dataflow == DATAFLOW_AUTO)
             n->ann.dataflow = d;
     }
 }

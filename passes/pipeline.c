@@ -40,6 +40,7 @@ static const PassId spatial[] = {
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
+    P(quantize),           /* every level: the array computes in fixed16 (--quantize fixed16) */
     P(fuse_epilogue),      /* -O2: the PE array applies ReLU before writing back */
     P(eliminate_dead),     /* -O1 */
     P(select_precision),   /* every level */

@@ -31,6 +31,11 @@ typedef struct TargetOptions {
     TargetEmitKind emit;
     int threads;          /* run: threads, 1 = the calling thread only */
     bool profile;         /* run: record per-layer times (target_profile) */
+    const struct ArchSet *arch; /* spatial: the machine (NULL: the built-in eyeriss) */
+    /* run: called now and then while a long run goes on (done of total
+     * units of the target's choosing), e.g. to draw a progress bar; NULL: none. */
+    void (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
 } TargetOptions;
 
 /* A graph compiled for a target: the graph (which must outlive it) and

@@ -131,14 +131,6 @@ static bool cpu_run(TargetProgram *p, const void *const *inputs, void *const *ou
     return rc == 0;
 }
 
-static char *path_with(const char *base, const char *ext)
-{
-    char *path = malloc(strlen(base) + strlen(ext) + 1);
-    if (path)
-        strcat(strcpy(path, base), ext);
-    return path;
-}
-
 static bool cpu_emit(TargetProgram *p, const char *base, char *err, size_t errsz)
 {
     CpuState *s = p->state;
@@ -149,8 +141,8 @@ static bool cpu_emit(TargetProgram *p, const char *base, char *err, size_t errsz
         return false;
     }
     int k = (int)s->emit;
-    char *code = path_with(base, code_ext[k]), *header = path_with(base, ".h"),
-         *weights = path_with(base, ".weights");
+    char *code = target_path_with(base, code_ext[k]), *header = target_path_with(base, ".h"),
+         *weights = target_path_with(base, ".weights");
     bool ok = code && header && weights;
     if (!ok)
         snprintf(err, errsz, "out of memory");

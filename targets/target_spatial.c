@@ -1,14 +1,23 @@
 /* The spatial target: the Eyeriss-like accelerator of targets/spatial. Its
- * pipeline maps every conv and fc layer (passes/map_dataflow.c) and `dnnc
- * map` reports the energy of that mapping; it has no instruction-stream
- * code generator or simulator yet (docs/roadmap.md), so it neither runs
- * nor emits, and the driver says so. */
+ * pipeline quantises to fixed16 and maps every layer (passes/pipeline.c);
+ * compile makes the program (codegen/spatial/emit_graph.c), run executes
+ * it on the simulator (runtime/spatial) with the float layers between its
+ * segments on the reference executor, and emit writes NAME.isa, NAME.dram
+ * and, with --emit=asm, NAME.s (docs/accelerator.md, "Running on the
+ * simulator"). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "isa_asm.h"
+#include "outfile.h"
+#include "reference.h"
+#include "sim.h"
+#include "spatial_graph.h"
 #include "targets_internal.h"
 
 /* The PE array computes conv and fc layers by the direct sums its
- * dataflows schedule. */
+ * dataflows schedule (fixed16's qlinear_conv is one). */
 static const KernelRow rows[] = {
     {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}},
     {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}},
@@ -20,33 +29,269 @@ static const KernelRow *spatial_registry(int *count)
     return rows;
 }
 
-static bool spatial_supports(const Graph *g, const Node *n, char *why, size_t whysz)
-{
-    (void)g;
-    if (n->op == OP_CONV || n->op == OP_FC)
-        return true;
-    snprintf(why, whysz, "only conv and fc layers are mapped onto the PE array so far");
-    return false;
-}
-
-/* Nothing compiles or runs here yet. */
+/* The DRAM, one int64 cell a word, and a host buffer per float tensor. */
 static MemoryNeed spatial_memory(const Graph *g)
 {
-    (void)g;
-    return (MemoryNeed){0, 0, NULL};
+    MemoryNeed host = memory_activations(g);
+    uint64_t words = spatial_graph_dram_words(g);
+    uint64_t dram = words > UINT64_MAX / 8 ? UINT64_MAX : words * 8;
+    MemoryNeed m = {dram > UINT64_MAX - host.bytes ? UINT64_MAX : dram + host.bytes, host.largest,
+                    host.layer};
+    if (dram > m.largest)
+        m.largest = dram, m.layer = "the accelerator's DRAM";
+    return m;
+}
+
+typedef struct SpatialState {
+    SpatialGraphCode code;
+    int64_t *dram;     /* allocated at the first run, the image applied */
+    void **host;       /* per tensor id: a float tensor's host buffer */
+    TargetEmitKind emit;
+    void (*progress)(void *ctx, int64_t done, int64_t total);
+    void *progress_ctx;
+} SpatialState;
+
+static void spatial_release(TargetProgram *p)
+{
+    if (!p)
+        return;
+    SpatialState *s = p->state;
+    if (s) {
+        for (int t = 0; s->host && t < p->graph->n_tensors; t++)
+            free(s->host[t]);
+        free(s->host);
+        free(s->dram);
+        spatial_graph_code_free(&s->code);
+        free(s);
+    }
+    free(p);
+}
+
+/* Host buffers for the activations the host layers write. */
+static bool alloc_host(const Graph *g, SpatialState *s)
+{
+    s->host = calloc((size_t)g->n_tensors + 1, sizeof *s->host);
+    if (!s->host)
+        return false;
+    for (int i = 0; i < s->code.n_steps; i++) {
+        const SpatialStep *st = &s->code.steps[i];
+        if (st->kind != SPATIAL_STEP_HOST)
+            continue;
+        const Tensor *t = &g->tensors[g->nodes[st->node].output];
+        size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+        int id = g->nodes[st->node].output;
+        if (!s->host[id] && !(s->host[id] = malloc(bytes ? bytes : 1)))
+            return false;
+    }
+    return true;
+}
+
+static const SpatialArch *machine(const TargetOptions *o, ArchSet *fallback, char *err,
+                                  size_t errsz)
+{
+    if (o->arch)
+        return &o->arch->base;
+    if (!arch_load("eyeriss", fallback, NULL)) {
+        snprintf(err, errsz, "the built-in eyeriss description does not load");
+        return NULL;
+    }
+    return &fallback->base;
+}
+
+static TargetProgram *spatial_compile(const Graph *g, const TargetOptions *o, char *err,
+                                      size_t errsz)
+{
+    TargetProgram *p = calloc(1, sizeof *p);
+    SpatialState *s = calloc(1, sizeof *s);
+    if (!p || !s) {
+        free(p);
+        free(s);
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    *p = (TargetProgram){&target_spatial, g, s};
+    if (o->for_emit && o->emit == TARGET_EMIT_LLVM) {
+        snprintf(err, errsz, "--emit=llvm: the spatial target writes an instruction stream "
+                             "(--emit=obj or asm)");
+        spatial_release(p);
+        return NULL;
+    }
+    s->emit = o->emit;
+    s->progress = o->progress;
+    s->progress_ctx = o->progress_ctx;
+    ArchSet fallback;
+    const SpatialArch *arch = machine(o, &fallback, err, errsz);
+    if (!arch || !spatial_emit_graph(g, arch, &s->code, err, errsz)) {
+        spatial_release(p);
+        return NULL;
+    }
+    if (!o->for_emit && !alloc_host(g, s)) {
+        snprintf(err, errsz, "out of memory");
+        spatial_release(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- run ---- */
+
+typedef struct RunCtx {
+    TargetProgram *p;
+    SpatialState *s;
+    const void *const *inputs;
+    void *const *outputs;
+    char *err;
+    size_t errsz;
+} RunCtx;
+
+/* Where tensor t's values are on the host: a graph input or output the
+ * caller holds, or the target's own buffer. */
+static void *host_buffer(const RunCtx *r, int t)
+{
+    const Graph *g = r->p->graph;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->inputs[i] == t)
+            return (void *)r->inputs[i];
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == t)
+            return r->outputs[i];
+    return r->s->host[t];
+}
+
+/* A host layer: its i16 operand (dequantize's) comes from DRAM, its i16
+ * result (quantize's) goes to DRAM, both through an i16 buffer, so that the
+ * reference's own kernel does the rounding and saturation. */
+static bool host_step(RunCtx *r, const Node *n)
+{
+    const Graph *g = r->p->graph;
+    const uint64_t *base = r->s->code.base;
+    int in_t = n->n_inputs ? n->inputs[0] : -1, out_t = n->output;
+    bool from_dram = in_t >= 0 && base[in_t] != SPATIAL_NO_DRAM, to_dram = base[out_t] != SPATIAL_NO_DRAM;
+    uint64_t count = (uint64_t)shape_elems(&g->tensors[from_dram ? in_t : out_t].shape);
+    int16_t *words = from_dram || to_dram ? malloc(count * sizeof *words + 1) : NULL;
+    if ((from_dram || to_dram) && !words) {
+        snprintf(r->err, r->errsz, "out of memory");
+        return false;
+    }
+    for (uint64_t i = 0; from_dram && i < count; i++)
+        words[i] = (int16_t)r->s->dram[base[in_t] + i];
+    const void **ins = calloc((size_t)n->n_inputs + 1, sizeof *ins);
+    for (int i = 0; ins && i < n->n_inputs; i++)
+        ins[i] = from_dram && i == 0 ? words : host_buffer(r, n->inputs[i]);
+    char why[512] = "out of memory";
+    bool ok = ins && reference_run_node(g, n, ins, to_dram ? (void *)words : host_buffer(r, out_t),
+                                        why, sizeof why);
+    free(ins);
+    for (uint64_t i = 0; ok && to_dram && i < count; i++)
+        r->s->dram[base[out_t] + i] = words[i];
+    free(words);
+    if (!ok)
+        snprintf(r->err, r->errsz, "layer '%s' on the host: %s", n->name, why);
+    return ok;
+}
+
+static bool segment_step(RunCtx *r, const SpatialStep *st)
+{
+    IsaProgram view = r->s->code.program; /* the segment's instructions, shared */
+    view.instrs += st->begin;
+    view.n_instrs = st->end - st->begin;
+    SimOptions o = {.progress = r->s->progress, .progress_ctx = r->s->progress_ctx};
+    SimResult res;
+    char why[512];
+    if (!sim_run(&view, r->s->dram, &o, &res, why, sizeof why)) {
+        snprintf(r->err, r->errsz, "the simulator, in the part of the program from instruction "
+                 "%zu on: %s", st->begin, why);
+        return false;
+    }
+    sim_result_free(&res);
+    return true;
+}
+
+/* The DRAM once, with the weights; every run overwrites the activations. */
+static bool prepare_dram(SpatialState *s, char *err, size_t errsz)
+{
+    if (s->dram)
+        return true;
+    uint64_t words = s->code.program.dram_words;
+    s->dram = calloc(words ? words : 1, sizeof *s->dram);
+    if (!s->dram) {
+        snprintf(err, errsz, "out of memory for the accelerator's DRAM (%llu words)",
+                 (unsigned long long)words);
+        return false;
+    }
+    return isa_dram_apply(&s->code.image, s->dram, words, err, errsz);
+}
+
+static bool spatial_run(TargetProgram *p, const void *const *inputs, void *const *outputs,
+                        char *err, size_t errsz)
+{
+    SpatialState *s = p->state;
+    if (!s->host) {
+        snprintf(err, errsz, "the program was compiled for emit, not to run");
+        return false;
+    }
+    if (!prepare_dram(s, err, errsz))
+        return false;
+    RunCtx r = {p, s, inputs, outputs, err, errsz};
+    for (int i = 0; i < s->code.n_steps; i++) {
+        const SpatialStep *st = &s->code.steps[i];
+        bool ok = st->kind == SPATIAL_STEP_HOST ? host_step(&r, &p->graph->nodes[st->node])
+                                                : segment_step(&r, st);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* ---- emit ---- */
+
+static bool write_asm(const IsaProgram *prog, const char *path, char *err, size_t errsz)
+{
+    OutFile f;
+    if (!outfile_open(&f, path, err, errsz))
+        return false;
+    isa_disasm(prog, f.f);
+    return outfile_commit(&f, err, errsz);
+}
+
+static bool spatial_emit(TargetProgram *p, const char *base, char *err, size_t errsz)
+{
+    SpatialState *s = p->state;
+    char *isa = target_path_with(base, ".isa"), *dram = target_path_with(base, ".dram"), *text = target_path_with(base, ".s");
+    bool ok = isa && dram && text;
+    if (!ok)
+        snprintf(err, errsz, "out of memory");
+    ok = ok && isa_program_save(&s->code.program, isa, err, errsz) &&
+         isa_dram_save(&s->code.image, dram, err, errsz);
+    if (ok && s->emit == TARGET_EMIT_ASM)
+        ok = write_asm(&s->code.program, text, err, errsz);
+    int host = 0;
+    for (int i = 0; i < s->code.n_steps; i++)
+        host += s->code.steps[i].kind == SPATIAL_STEP_HOST;
+    if (ok)
+        printf("wrote %s and %s%s%s (%zu instructions in %d segment%s, %llu DRAM words; %d host "
+               "layer%s)\n", isa, dram, s->emit == TARGET_EMIT_ASM ? " and " : "",
+               s->emit == TARGET_EMIT_ASM ? text : "", s->code.program.n_instrs, s->code.segments,
+               s->code.segments == 1 ? "" : "s", (unsigned long long)s->code.program.dram_words,
+               host, host == 1 ? "" : "s");
+    free(isa);
+    free(dram);
+    free(text);
+    return ok;
 }
 
 const Target target_spatial = {
     .name = "spatial",
-    .summary = "the Eyeriss-like accelerator: dataflow mapping and energy (dnnc map); no code yet",
+    .summary = "the Eyeriss-like accelerator (fixed16): mapping and energy (dnnc map), instruction "
+               "streams, the simulator",
     .default_opt_level = 2,
     .registry = spatial_registry,
     .binds_kernels = false,
     .threads = false,
-    .supports = spatial_supports,
+    .supports = spatial_graph_supports,
     .memory = spatial_memory,
-    .compile = NULL,
-    .run = NULL,
-    .emit = NULL,
-    .release = NULL,
+    .compile = spatial_compile,
+    .run = spatial_run,
+    .emit = spatial_emit,
+    .release = spatial_release,
 };

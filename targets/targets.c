@@ -1,5 +1,6 @@
 /* The target table: the one place that knows which targets exist. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "targets_internal.h"
@@ -42,4 +43,12 @@ bool target_check_graph(const Target *t, const Graph *g, Diag *d)
         }
     }
     return ok;
+}
+
+char *target_path_with(const char *base, const char *ext)
+{
+    char *path = malloc(strlen(base) + strlen(ext) + 1);
+    if (path)
+        strcat(strcpy(path, base), ext);
+    return path;
 }

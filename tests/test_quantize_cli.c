@@ -97,12 +97,19 @@ static void test_usage_errors_exit_2(void **state)
     assert_run(&r, 2, NULL, "--calibrate-samples needs a positive count, got '0'");
 }
 
-static void test_spatial_target_does_not_quantise(void **state)
+/* The spatial target quantises too (its array computes in fixed16), and
+ * maps each qlinear_conv like the conv it replaced. */
+static void test_spatial_target_maps_quantised_layers(void **state)
 {
     (void)state;
-    Run r = run_dnnc("dump", path_in("tiny.dnn"), "--quantize", "int8", "--calibrate",
-                     path_in("calib.npy"), "--target", "spatial");
-    assert_run(&r, 2, NULL, "--quantize: target spatial does not run the quantize pass (reference and cpu do)");
+    Run r = run_dnnc("dump", path_in("tiny.dnn"), "--random-weights", "1", "--quantize", "fixed16",
+                     "--calibrate", path_in("calib.npy"), "--quantize-first-last", "--target",
+                     "spatial");
+    if (r.status != 0)
+        assert_run(&r, 0, "qlinear_conv(", NULL);
+    assert_contains(r.out, "@mapping(dram, ");
+    assert_contains(r.out, ") c_q = qlinear_conv(");
+    run_free(&r);
 }
 
 /* ---- bad calibration data: exit 1, nothing written --------------------------- */
@@ -295,7 +302,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_names_the_modes),
         cmocka_unit_test(test_usage_errors_exit_2),
-        cmocka_unit_test(test_spatial_target_does_not_quantise),
+        cmocka_unit_test(test_spatial_target_maps_quantised_layers),
         cmocka_unit_test(test_bad_calibration_data_exits_1),
         cmocka_unit_test(test_written_model_runs_as_quantize_does),
         cmocka_unit_test(test_fixed16_model),

@@ -335,15 +335,33 @@ static bool emit_group(SpatialEmitter *e, const SpatialLayerCode *c, int64_t gro
 
 bool spatial_emit_layer(SpatialEmitter *e, const SpatialLayerCode *c, char *err, size_t errsz)
 {
+    /* The layer's first lds may read what the last layer's st wrote: LD
+     * learns that st is done through a token EX relays. */
+    if (!relay_st_token(e, err, errsz))
+        return false;
     for (int64_t g = 0; g < c->layer->groups; g++)
         if (!emit_group(e, c, g, err, errsz))
             return false;
     return true;
 }
 
+/* The pool reads what st wrote: it waits for ST's last token (ST runs in
+ * order, so that covers every earlier st; EX runs in order too, so a token
+ * a pass already took covers what came before it). An ld after it may read
+ * what it writes, so it stands where the last pass stood: the next ld group
+ * waits for the token it then pushes (emit_ld). */
 bool spatial_emit_pool(SpatialEmitter *e, const IsaInstr *pool, char *err, size_t errsz)
 {
-    return isa_program_append(e->program, pool, err, errsz);
+    IsaInstr in = *pool;
+    if (e->st_token) {
+        in.deps |= ISA_POP_NEXT;
+        e->st_token = false;
+    }
+    if (!isa_program_append(e->program, &in, err, errsz))
+        return false;
+    e->last_pass = last_index(e);
+    e->pass_since_ld = true;
+    return true;
 }
 
 bool spatial_emit_finish(SpatialEmitter *e, char *err, size_t errsz)

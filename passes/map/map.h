@@ -74,7 +74,10 @@ void mapping_init(Mapping *m, Dataflow d);
 /* Dimension names: "N", "M", ... */
 const char *dim_name(Dim d);
 
-/* The layer shape of a CONV or FC node; false for other ops. The batch is
+/* Whether n is a layer the mapper maps: conv, fc, qlinear_conv. */
+bool map_is_layer(const Node *n);
+
+/* The layer shape of a CONV, FC or QLINEAR_CONV node; false for other ops. The batch is
  * taken from the graph unless batch > 0. Sparsity fields are zero. */
 bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer *out);
 

@@ -36,7 +36,7 @@ static int count_layers(const Graph *g)
 {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        n += g->nodes[i].op == OP_CONV || g->nodes[i].op == OP_FC;
+        n += map_is_layer(&g->nodes[i]);
     return n;
 }
 

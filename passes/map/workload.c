@@ -1,4 +1,4 @@
-/* The shape of a CONV or FC layer as the mapper sees it: seven dimensions
+/* The shape of a CONV, FC or QLINEAR_CONV layer as the mapper sees it: seven dimensions
  * of one group (survey Fig. 9). An FC layer is a CONV whose filter is as
  * large as its input, so AlexNet's fc6 reads a 256 x 6 x 6 input with
  * 6 x 6 filters, as in the survey's Table IV. */
@@ -6,10 +6,10 @@
 
 #include "map.h"
 
-static bool conv_layer(const Graph *g, const Node *n, MapLayer *l)
+/* a: the conv's geometry (a qlinear_conv's is attr.qconv.conv). */
+static bool conv_layer(const Graph *g, const Node *n, const ConvAttrs *a, MapLayer *l)
 {
     const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
-    const ConvAttrs *a = &n->attr.conv;
     if (in->rank != 4 || out->rank != 4 || a->groups < 1)
         return false;
     l->groups = a->groups;
@@ -47,12 +47,22 @@ static bool fc_layer(const Graph *g, const Node *n, MapLayer *l)
     return true;
 }
 
+/* A quantised conv (fixed16's qlinear_conv, an fc among them) runs on the
+ * array as the float layer it replaced: the same loops, other numbers. */
+bool map_is_layer(const Node *n)
+{
+    return n->op == OP_CONV || n->op == OP_FC || n->op == OP_QLINEAR_CONV;
+}
+
 bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer *out)
 {
     memset(out, 0, sizeof *out);
     out->name = n->name;
     out->op = n->op;
-    bool ok = n->op == OP_CONV ? conv_layer(g, n, out) : n->op == OP_FC ? fc_layer(g, n, out) : false;
+    bool ok = n->op == OP_CONV            ? conv_layer(g, n, &n->attr.conv, out)
+              : n->op == OP_QLINEAR_CONV ? conv_layer(g, n, &n->attr.qconv.conv, out)
+              : n->op == OP_FC           ? fc_layer(g, n, out)
+                                         : false;
     if (!ok)
         return false;
     out->dim[DIM_N] = batch > 0 ? batch : g->tensors[n->inputs[0]].shape.d[0];

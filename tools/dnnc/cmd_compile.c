@@ -51,8 +51,10 @@ const CommandSpec cmd_compile_spec = {
         "what it made at DIR/NAME. For the default target, cpu, that is native code\n"
         "through LLVM: the bundle DIR/NAME.o (or .s / .ll), DIR/NAME.h with its C\n"
         "API (docs/bundle.md) and DIR/NAME.weights with the packed weights (unless\n"
-        "--embed-weights). The pipeline and LLVM run at the target's default -O\n"
-        "level (-O3 for cpu) unless -O says otherwise.",
+        "--embed-weights). For spatial (a fixed16 network) it is the accelerator's\n"
+        "program DIR/NAME.isa and DIR/NAME.dram with its weights, and with --emit=asm\n"
+        "also the program as text, DIR/NAME.s (docs/isa.md). The pipeline and LLVM run\n"
+        "at the target's default -O level (-O3 for cpu) unless -O says otherwise.",
     .operand = "model file",
     .operand_offset = offsetof(CompileArgs, model),
     .sections = {
@@ -105,6 +107,7 @@ static bool compile_and_emit(const Graph *g, const CompileArgs *a)
         .embed_weights = a->embed_weights,
         .for_emit = true,
         .emit = (TargetEmitKind)a->emit,
+        .arch = a->pipeline.arch,
     };
     char err[1024];
     double t0 = now_seconds();

@@ -78,7 +78,7 @@ static const Option run_options[] = {
 
 const CommandSpec cmd_run_spec = {
     .name = "run",
-    .summary = "run a network on data: reference executor or native code",
+    .summary = "run a network on data: reference executor, native code or the accelerator simulator",
     .usage = "dnnc run MODEL (--weights W.safetensors | --random-weights SEED)\n"
              "                --input [NAME=]FILE ... [options]\n"
              "       dnnc run MODEL.onnx --input [NAME=]FILE ... [options]  (weights in the model)",
@@ -86,8 +86,10 @@ const CommandSpec cmd_run_spec = {
         "Runs the network on the target --target names and prints the top-5 classes\n"
         "of classifiers. The default target, reference, is the reference executor\n"
         "(plain loops, the oracle of every other target); cpu runs native code for\n"
-        "this machine through LLVM's JIT. The pipeline runs at the target's default\n"
-        "-O level unless -O says otherwise.\n\n"
+        "this machine through LLVM's JIT; spatial runs a fixed16 network (--quantize\n"
+        "fixed16 --calibrate DATA --quantize-first-last) on the accelerator's\n"
+        "simulator, float layers between its parts on the host (docs/accelerator.md).\n"
+        "The pipeline runs at the target's default -O level unless -O says otherwise.\n\n"
         "Inputs are .npy files (float32, int8, uint8, int32; C order) or IDX files\n"
         "(MNIST format, gzip-compressed or not; unsigned and signed bytes, int16 and\n"
         "int32 read as int32, float32, float64 rounded to float32). Each reaches the\n"
@@ -220,6 +222,7 @@ static bool run_batches(const Graph *g, const Target *t, TargetProgram *prog, Ru
     char err[1024];
     Progress p;
     progress_start(&p, "running", rd->batches);
+    p.enabled = p.enabled && rd->batches > 1; /* one batch: only the target's own bar */
     for (int64_t b = 0; b < rd->batches; b++) {
         for (int i = 0; i < g->n_inputs; i++)
             in[i] = batch_of(&rd->inputs[i], &g->tensors[g->inputs[i]], b);
@@ -257,13 +260,27 @@ static bool write_outputs(const Graph *g, const RunArgs *o, RunData *rd)
     return true;
 }
 
+/* The target's progress inside one run (the simulator's instructions). */
+static void inner_progress(void *ctx, int64_t done, int64_t total)
+{
+    Progress *p = ctx;
+    p->total = total > 0 ? total : 1;
+    progress_step(p, done);
+}
+
 /* Compiles the graph for the target (run, not emit), runs every batch and
- * says how long the runs took. */
+ * says how long the runs took. A single batch gets the target's own
+ * progress bar; several get one bar counting batches (run_batches). */
 static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
 {
     const Target *t = a->pipeline.target;
+    Progress inner;
+    progress_start(&inner, "simulating", 1);
     TargetOptions to = {.opt_level = a->pipeline.passes.opt_level,
-                        .threads = a->threads ? a->threads : 1};
+                        .threads = a->threads ? a->threads : 1,
+                        .arch = a->pipeline.arch,
+                        .progress = rd->batches == 1 ? inner_progress : NULL,
+                        .progress_ctx = &inner};
     char err[1024];
     TargetProgram *prog = t->compile(g, &to, err, sizeof err);
     if (!prog) {
@@ -272,6 +289,7 @@ static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
     }
     double t0 = now_seconds();
     bool ok = run_batches(g, t, prog, rd);
+    progress_finish(&inner);
     double seconds = now_seconds() - t0;
     t->release(prog);
     if (ok) {

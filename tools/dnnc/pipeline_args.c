@@ -299,7 +299,7 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
     for (int i = 0; i < n; i++)
         quantizes = quantizes || plan[i] == PASS_ID_quantize;
     if ((p->quant.mode != QUANT_NONE || p->calibrate) && !quantizes)
-        return usage_error(cmd, "--%s: target %s does not run the quantize pass (reference and cpu do)",
+        return usage_error(cmd, "--%s: target %s does not run the quantize pass",
                            p->quant.mode != QUANT_NONE ? "quantize" : "calibrate", p->target->name);
     return OPTIONS_PARSED;
 }
