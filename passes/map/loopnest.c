@@ -189,19 +189,26 @@ static double input_axis(const LoopNest *n, int axis, const int64_t tile[DIM_COU
     return grid_rows(l, axis, t_out, t_tap);
 }
 
-/* How often tiles are refetched because loops over a dimension that does
- * not index the data type iterate above the cut. */
+/* How often tiles are refetched because loops over a dimension d that does
+ * not index the data type iterate above the cut: the distinct index tuples
+ * of its counting loops that occur. When the counting loops are the
+ * outermost ones, that is the tiles of the innermost of them (partial tiles
+ * exact). Otherwise an uncounted loop lies between counting ones: a tuple
+ * occurs with every uncounted index at 0 if it occurs at all, so the tuples
+ * are the tiles of the innermost loop over d whose uncounted indices are 0,
+ * counted one by one; this is exact where a counting loop runs fewer
+ * iterations in the last, partial tile of a loop outside it (a spatial loop
+ * whose PEs idle there, for instance). */
 static double repeats(const LoopNest *n, Dim d, int cut, const bool *counted)
 {
-    double product = 1;
-    int64_t innermost_counted = 0;
+    int64_t innermost = 0, innermost_counted = 0;
     bool gap = false, seen_skipped = false;
     for (int i = 0; i < cut; i++) {
         const Loop *lp = &n->loop[i];
         if (lp->dim != d)
             continue;
+        innermost = lp->inner;
         if (counted[i]) {
-            product *= (double)lp->bound;
             innermost_counted = lp->inner;
             gap |= seen_skipped;
         } else {
@@ -210,17 +217,26 @@ static double repeats(const LoopNest *n, Dim d, int cut, const bool *counted)
     }
     if (!innermost_counted)
         return 1;
-    /* The counted loops are the outermost ones: partial tiles are exact. */
+    int64_t size = n->layer->dim[d];
     if (!gap)
-        return (double)ceil_div(n->layer->dim[d], innermost_counted);
-    return product;
+        return (double)ceil_div(size, innermost_counted);
+    double tuples = 0;
+    for (int64_t c = 0; c < size; c += innermost) {
+        bool first = true;
+        for (int i = 0; i < cut && first; i++) {
+            const Loop *lp = &n->loop[i];
+            first = lp->dim != d || counted[i] || (c % lp->outer) / lp->inner == 0;
+        }
+        tuples += first;
+    }
+    return tuples;
 }
 
-/* Words of type t over the whole layer (one group), the ifmap's rows and
- * columns as counted by the caller: what every fill count multiplies. */
-static double type_words(const MapLayer *l, DataType t, double rows, double cols)
+/* Words of type t over the coordinates `size` of each dimension (the
+ * whole layer, or a region of it), the ifmap's rows and columns as counted
+ * by the caller: what every fill count multiplies. */
+static double type_words(const int64_t *d, DataType t, double rows, double cols)
 {
-    const int64_t *d = l->dim;
     switch (t) {
     case DATA_IFMAP:
         return (double)d[DIM_N] * (double)d[DIM_C] * rows * cols;
@@ -233,34 +249,86 @@ static double type_words(const MapLayer *l, DataType t, double rows, double cols
     return (double)d[DIM_N] * (double)d[DIM_M] * (double)d[DIM_P] * (double)d[DIM_Q];
 }
 
-double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
+/* Which loops above the cut count (see nest_fills), loops marked `gone`
+ * left out as if they did not exist. Returns the index of the loop that
+ * ends the scan, the innermost temporal one that indexes t (-1 if none),
+ * and in *first the loop along which tiles slide (NULL if none). */
+static int scan(const LoopNest *n, DataType t, int cut, int floor, const bool *gone,
+                bool *counted, const Loop **first)
 {
-    bool counted[MAX_LOOPS];
     for (int i = 0; i < cut; i++)
-        counted[i] = true;
-    const Loop *first = NULL;
+        counted[i] = !gone[i];
+    *first = NULL;
     for (int i = cut - 1; i >= floor && i >= 0; i--) {
         const Loop *lp = &n->loop[i];
-        if (is_spatial(lp->level))
+        if (gone[i] || is_spatial(lp->level))
             continue; /* every PE has its own copy: spatial loops always count */
         if (dim_indexes(t, lp->dim)) {
-            first = lp;
+            *first = lp;
             /* Below a spatial loop over the same dimension a PE's
              * consecutive tiles are not neighbours: no sliding window. */
             for (int j = i + 1; j < cut; j++)
                 if (is_spatial(n->loop[j].level) && n->loop[j].dim == lp->dim)
-                    first = NULL;
-            break;
+                    *first = NULL;
+            return i;
         }
         counted[i] = false; /* the tile stays while this loop iterates */
+    }
+    return -1;
+}
+
+/* Whether d is an axis of t's tile on its own (the ifmap's rows and
+ * columns depend on outputs and taps together). */
+static bool plain_axis(DataType t, Dim d)
+{
+    return t != DATA_IFMAP || d == DIM_N || d == DIM_C;
+}
+
+/* The fills over the region of the layer whose coordinates `size` gives,
+ * loops `gone` not running in it. When the loop that ends the scan walks a
+ * plain axis X whose last enclosing tile is too short for it to iterate,
+ * the region splits: over the full tiles as counted; over the last tile
+ * that loop stands still, so the scan goes on past it to the next loop that
+ * indexes the type (the loop over X outside it, which still wraps when the
+ * loops outside it move): a tile may stay there where elsewhere it is
+ * fetched again (the last, partial tile of a DRAM loop, for instance). */
+static double region_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT],
+                           int floor, const bool *gone, const int64_t size[DIM_COUNT])
+{
+    const MapLayer *l = n->layer;
+    bool counted[MAX_LOOPS];
+    const Loop *first;
+    int stop = scan(n, t, cut, floor, gone, counted, &first);
+    if (stop >= 0) {
+        const Loop *lp = &n->loop[stop];
+        Dim x = lp->dim;
+        int64_t rem = l->dim[x] % lp->outer;
+        if (plain_axis(t, x) && size[x] == l->dim[x] && rem > 0 && rem <= lp->inner) {
+            int64_t full[DIM_COUNT], last[DIM_COUNT];
+            bool still[MAX_LOOPS];
+            for (int d = 0; d < DIM_COUNT; d++)
+                full[d] = last[d] = size[d];
+            full[x] = l->dim[x] - rem;
+            last[x] = rem;
+            for (int i = 0; i < cut; i++)
+                still[i] = gone[i] || i == stop;
+            return region_fills(n, t, cut, tile, floor, gone, full) +
+                   region_fills(n, t, cut, tile, floor, still, last);
+        }
     }
     double words = 1;
     for (int d = 0; d < DIM_COUNT; d++)
         if (!dim_indexes(t, (Dim)d))
             words *= repeats(n, (Dim)d, cut, counted);
     if (t != DATA_IFMAP)
-        return words * type_words(n->layer, t, 0, 0);
-    return words * type_words(n->layer, t, input_axis(n, 0, tile, first), input_axis(n, 1, tile, first));
+        return words * type_words(size, t, 0, 0);
+    return words * type_words(size, t, input_axis(n, 0, tile, first), input_axis(n, 1, tile, first));
+}
+
+double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
+{
+    bool gone[MAX_LOOPS] = {false};
+    return region_fills(n, t, cut, tile, floor, gone, n->layer->dim);
 }
 
 double tile_words(const MapLayer *l, DataType t, const int64_t e[DIM_COUNT])
@@ -380,6 +448,6 @@ double nest_step_fills(const LoopNest *n, DataType t)
             words *= nest_steps_along(n, (Dim)d);
     /* Each coordinate of a plain axis is used at exactly one position. */
     if (t != DATA_IFMAP)
-        return words * type_words(n->layer, t, 0, 0);
-    return words * type_words(n->layer, t, step_input_axis(n, 0), step_input_axis(n, 1));
+        return words * type_words(n->layer->dim, t, 0, 0);
+    return words * type_words(n->layer->dim, t, step_input_axis(n, 0), step_input_axis(n, 1));
 }
