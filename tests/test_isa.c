@@ -387,16 +387,6 @@ static uint8_t *serialize_or_fail(const IsaProgram *p, size_t *len)
     return buf;
 }
 
-static char *disasm_text(const IsaProgram *p)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    isa_disasm(p, f);
-    fclose(f);
-    return text;
-}
 
 static void test_program_file_round_trip(void **state)
 {
@@ -678,16 +668,16 @@ static void test_asm_round_trip(void **state)
     (void)state;
     IsaProgram p, back, again;
     build_program(&p);
-    char *text = disasm_text(&p);
+    char *text = isa_program_text(&p);
     assemble_or_fail(text, &back);
     size_t len, len2;
     uint8_t *a = serialize_or_fail(&p, &len), *b = serialize_or_fail(&back, &len2);
     assert_int_equal(len, len2);
     assert_memory_equal(a, b, len);
-    char *text2 = disasm_text(&back);
+    char *text2 = isa_program_text(&back);
     assert_string_equal(text, text2);
     assemble_or_fail(text2, &again);
-    char *text3 = disasm_text(&again);
+    char *text3 = isa_program_text(&again);
     assert_string_equal(text2, text3);
     /* A few lines as the reader sees them. */
     assert_contains(text, ".machine name=\"odd \\\"machine\\\" \\\\ x\" pe_rows=1024 pe_cols=1 "
@@ -735,7 +725,7 @@ static void test_asm_optional_spellings(void **state)
         "cfg.fixed frac_in=-16 frac_w=0 frac_out=7 relu=1 bias=0\n";
     IsaProgram p;
     assemble_or_fail(loose, &p);
-    char *text = disasm_text(&p);
+    char *text = isa_program_text(&p);
     assert_contains(text, canonical_body);
     assert_contains(text, ".dram_words 256\n");
     assert_contains(text, "energy.mac=1.5\n");
@@ -829,7 +819,7 @@ static void test_seed_files(void **state)
     char *text = read_file_or_fail(path, &len);
     IsaProgram p;
     assemble_or_fail(text, &p);
-    char *again = disasm_text(&p);
+    char *again = isa_program_text(&p);
     assert_string_equal(again, text);
 
     IsaDram d;

@@ -239,12 +239,7 @@ static void test_seed_program(void **state)
     SpatialLayerCode numbers = {.has_bias = true, .frac_in = 8, .frac_w = 10, .frac_out = 7,
                                 .relu = true};
     assert_true(spatial_layer_program(&a, &l, &best.mapping, &numbers, &p, &plan, why, sizeof why));
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    isa_disasm(&p, f);
-    fclose(f);
+    char *text = isa_program_text(&p);
     char path[4096];
     snprintf(path, sizeof path, "%s/tests/data/isa/sim_layer.s", DNNC_SOURCE_DIR);
     if (getenv("DNNC_SIM_WRITE_SEEDS"))

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include "isa_asm.h"
 #include "npy.h"
 
 #include "pipeline.h"
@@ -57,6 +58,17 @@ void parsed_free(Parsed *p)
     source_free(&p->src);
     free(p->messages);
     memset(p, 0, sizeof *p);
+}
+
+char *isa_program_text(const IsaProgram *p)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    isa_disasm(p, out);
+    fclose(out);
+    return text;
 }
 
 char *graph_to_text(const Graph *g)

@@ -32,6 +32,10 @@ char *graph_to_text(const Graph *g);
 /* Reads a whole file; fails the test if it cannot. */
 char *read_file_or_fail(const char *path, size_t *len);
 
+/* The canonical assembly text of an accelerator program (malloc'd). */
+struct IsaProgram;
+char *isa_program_text(const struct IsaProgram *p);
+
 /* Fails unless `haystack` contains `needle`, showing both. */
 #define assert_contains(haystack, needle) assert_contains_impl((haystack), (needle), __FILE__, __LINE__)
 void assert_contains_impl(const char *haystack, const char *needle, const char *file, int line);

@@ -73,6 +73,12 @@ typedef struct Rlc {
     int64_t run, max_run, pairs;
 } Rlc;
 
+/* A coder with no pair yet, its run field counting up to 2^run_bits - 1. */
+static Rlc rlc_start(const SimMachine *s)
+{
+    return (Rlc){0, ((int64_t)1 << s->m->rlc_run_bits) - 1, 0};
+}
+
 static void rlc_push(Rlc *r, int64_t v)
 {
     if (v == 0 && r->run < r->max_run) {
@@ -106,8 +112,7 @@ static bool fill(SimMachine *s, IsaLdType type, SimTile *t, const SimTile *old, 
                  double *moved, char *err, size_t errsz)
 {
     const SimAxis *a = t->box.a;
-    Rlc r = {0, (int64_t)1 << s->m->rlc_run_bits, 0};
-    r.max_run--;
+    Rlc r = rlc_start(s);
     int64_t raw = 0, k = 0;
     for (int64_t i0 = a[0].lo; i0 < a[0].lo + a[0].span; i0++)
         for (int64_t i1 = a[1].lo; i1 < a[1].lo + a[1].span; i1++)
@@ -221,7 +226,7 @@ static bool store(SimMachine *s, SimTile *t, bool final, bool rlc, double *moved
     const SimLayer *l = &s->layer;
     const SimAxis *a = t->box.a;
     int shift = l->frac_in + l->frac_w - l->frac_out;
-    Rlc r = {0, ((int64_t)1 << s->m->rlc_run_bits) - 1, 0};
+    Rlc r = rlc_start(s);
     int64_t k = 0, raw = 0;
     for (int64_t n = a[0].lo; n < a[0].lo + a[0].span; n++)
         for (int64_t m = a[1].lo; m < a[1].lo + a[1].span; m++) {
