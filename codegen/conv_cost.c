@@ -24,6 +24,19 @@ static const ConvWork cycles_per = {
     .accumulated = 3.64,
     .streamed = 0.39,
     .units = 0,
+    /* Not fitted (the measurements above have no direct convolution): set by
+     * hand from the direct kernel's and im2col's times on seven layers
+     * (dnnc bench --per-layer and --autotune, 2 threads, AVX-512), which the
+     * model then all ranks as measured: MobileNetV2's depthwise 3x3 at
+     * strides 1 and 2 (direct 5.8x and 5.0x faster than im2col), the 5x5
+     * conv on 16 channels of examples/googlenet.dnn (im2col 1.28x faster),
+     * and 3x3, 5x5 and 1x1 convs over 32 channels (im2col 2.5x to 5x
+     * faster: direct copies each channel's plane once per filter). A copied
+     * element costs about two cycles (a strided copy, element by element,
+     * for a stride above 1); a chained multiply-add two, as each waits for
+     * its vector's previous one as well as its load. */
+    .copied = 2.0,
+    .chained = 2.0,
 };
 /* Filters a unit reads from beyond the second-level cache. */
 #define L2_BYTES (1u << 20)
@@ -77,7 +90,7 @@ static ConvWork busiest_thread(ConvWork w, const ConvDims *d, double units)
 {
     double k = ceil((units - 0.5) / d->threads);
     return (ConvWork){w.fmas * k, w.gathered * k, w.transformed * k, w.written * k,
-                      w.accumulated * k, w.streamed * k, k};
+                      w.accumulated * k, w.streamed * k, k, w.copied * k, w.chained * k};
 }
 
 /* dnnk_conv: per tile of NR pixels, the panel packed (except a 1x1 conv
@@ -173,6 +186,48 @@ static ConvWork fft_work(const ConvDims *d, const ConvAttrs *a, int64_t T)
     return busiest_thread(w, d, units);
 }
 
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b, b = t;
+    }
+    return a;
+}
+
+/* Phases of a stride s that some of k taps d apart land on: t d mod s
+ * repeats every s / gcd(d, s) taps. */
+static double phases_used(int64_t k, int64_t d, int64_t s)
+{
+    int64_t period = s / gcd64(d, s);
+    return (double)(k < period ? k : period);
+}
+
+/* dnnk_conv_direct: per unit (image, filter), per tile and channel of the
+ * group, the phase planes copied and one chained multiply-add per tap and
+ * vector of the tile; the scalar sums (no tile fits) as one multiply-add
+ * per weight and output, unvectorised. */
+static ConvWork direct_work(const ConvDims *d, const ConvAttrs *a)
+{
+    dnnk_window win = {{a->kernel[0], a->kernel[1]}, {a->stride[0], a->stride[1]}, {a->dilation[0], a->dilation[1]},
+                       {0, 0, 0, 0}};
+    int64_t rows, cols, taps = a->kernel[0] * a->kernel[1];
+    dnnk_plane_tile(&win, d->OH, d->OW, &rows, &cols);
+    double units = (double)(d->N * d->G * d->Fg), outputs = (double)(d->OH * d->OW);
+    ConvWork w = {.written = outputs};
+    if (!rows) {
+        w.chained = outputs * (double)(d->Cg * taps);
+        return busiest_thread(w, d, units);
+    }
+    int64_t width = dnnk_plane_width(&win, cols), plane_rows = rows + dnnk_plane_extra_rows(&win);
+    double tiles = (double)(ceil_div(d->OH, rows) * ceil_div(d->OW, cols)), cg = (double)d->Cg;
+    double phases = phases_used(a->kernel[0], a->dilation[0], a->stride[0]) *
+                    phases_used(a->kernel[1], a->dilation[1], a->stride[1]);
+    w.copied = tiles * cg * phases * (double)(plane_rows * width);
+    w.chained = tiles * cg * (double)taps * (double)ceil_div(rows * width, d->lanes);
+    return busiest_thread(w, d, units);
+}
+
 ConvWork cpu_conv_work(const Graph *g, const Node *n, AlgoChoice c, int lanes, int threads)
 {
     ConvDims d = dims_of(g, n, lanes, threads);
@@ -182,6 +237,8 @@ ConvWork cpu_conv_work(const Graph *g, const Node *n, AlgoChoice c, int lanes, i
         return winograd_work(&d, tile);
     case ALGO_FFT:
         return fft_work(&d, &n->attr.conv, tile);
+    case ALGO_DIRECT:
+        return direct_work(&d, &n->attr.conv);
     default:
         return im2col_work(&d, &n->attr.conv);
     }
@@ -192,7 +249,7 @@ double cpu_conv_cycles(ConvWork w)
     return w.fmas * cycles_per.fmas + w.gathered * cycles_per.gathered +
            w.transformed * cycles_per.transformed + w.written * cycles_per.written +
            w.accumulated * cycles_per.accumulated + w.streamed * cycles_per.streamed +
-           w.units * cycles_per.units;
+           w.units * cycles_per.units + w.copied * cycles_per.copied + w.chained * cycles_per.chained;
 }
 
 double cpu_conv_cost(const Graph *g, const Node *n, AlgoChoice c, int threads)

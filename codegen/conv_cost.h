@@ -18,6 +18,8 @@ typedef struct ConvWork {
     double accumulated; /* vectors of partial sums stored and reloaded between blocks */
     double streamed;    /* bytes of packed filters read from beyond L2 */
     double units;       /* the parallel units the thread runs (each has a fixed cost) */
+    double copied;      /* input elements copied in runs into the direct kernel's planes */
+    double chained;     /* vector multiply-adds of the direct kernel: a load each, chained per vector */
 } ConvWork;
 
 /* The work of conv n of g by c on `threads` threads, as the kernel of

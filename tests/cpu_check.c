@@ -7,6 +7,7 @@
 
 #include "codegen.h"
 #include "conv_algo.h"
+#include "dnnk.h"
 #include "dnnrt.h"
 #include "jit.h"
 #include "reference.h"
@@ -217,4 +218,23 @@ void cpu_check_network(const char *text, ConvAlgo algo, int count, int fused, do
     free(obj), free(ref);
     cpu_io_free(&io);
     parsed_free(&p);
+}
+
+void cpu_check_tiling(const int64_t kernel[2], const int64_t stride[2], const int64_t dilation[2], int64_t out_h,
+                      int64_t out_w, CpuTiling want)
+{
+    dnnk_window w;
+    memset(&w, 0, sizeof w);
+    for (int i = 0; i < 2; i++)
+        w.kernel[i] = kernel[i], w.stride[i] = stride[i], w.dilation[i] = dilation[i];
+    int64_t rows, cols;
+    dnnk_plane_tile(&w, out_h, out_w, &rows, &cols);
+    print_message("  tile %lld x %lld of %lld x %lld outputs\n", (long long)rows, (long long)cols,
+                  (long long)out_h, (long long)out_w);
+    switch (want) {
+    case TILE_ONE: assert_true(rows == out_h && cols == out_w); break;
+    case TILE_ROWS: assert_true(rows > 0 && rows < out_h && cols == out_w); break;
+    case TILE_COLUMNS: assert_true(rows > 0 && cols < out_w); break;
+    case TILE_NONE: assert_true(rows == 0 && cols == 0); break;
+    }
 }

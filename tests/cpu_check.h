@@ -79,4 +79,15 @@ void cpu_check_kernel(const CpuLayer *l, const char *algo_name, const double *bo
  * every output within `tolerance` times the largest |output|. */
 void cpu_check_network(const char *text, ConvAlgo algo, int count, int fused, double tolerance);
 
+/* Which tiling of its phase planes (dnnk.h, dnnk_plane_tile) a window op
+ * of the cpu target (the direct conv, the float max pool) is meant to get:
+ * its whole output in one tile, several tiles of whole rows, rows split
+ * into column tiles, or none (the kernel's plain loops). */
+typedef enum { TILE_ONE, TILE_ROWS, TILE_COLUMNS, TILE_NONE } CpuTiling;
+
+/* Checks (and prints) the tiling of a window of kernel, stride and
+ * dilation over an out_h x out_w output. */
+void cpu_check_tiling(const int64_t kernel[2], const int64_t stride[2], const int64_t dilation[2], int64_t out_h,
+                      int64_t out_w, CpuTiling want);
+
 #endif

@@ -75,6 +75,17 @@ typedef struct dnnk_fft_desc {
     int64_t t; /* the transform size: 8, 16 or 32 */
 } dnnk_fft_desc;
 
+/* dnnk_conv_direct: a conv summed directly from its input, one output
+ * channel of one image per unit, a tile of tile_rows x tile_cols outputs at
+ * a time on phase planes (dnnk_plane_* below). ptrs as dnnk_conv's, the
+ * weights as stored ([F][Cg][kh][kw]). tile_rows 0: no tile fits the
+ * kernel's buffers (a kernel or stride too large for them) and the kernel
+ * sums each output alone. */
+typedef struct dnnk_direct_desc {
+    dnnk_conv_desc conv;
+    int64_t tile_rows, tile_cols;
+} dnnk_direct_desc;
+
 /* dnnk_fc. ptrs: out, in, [residual], weights, [bias]. */
 typedef struct dnnk_fc_desc {
     dnnk_tensor out, in;
@@ -93,6 +104,14 @@ typedef struct dnnk_pool_desc {
     dnnk_window win;
     int64_t count_include_pad;
 } dnnk_pool_desc;
+
+/* dnnk_maxpool_float: max pooling of floats a tile of tile_rows x
+ * tile_cols outputs at a time on phase planes (dnnk_plane_*); tile_rows 0:
+ * no tile fits, and the kernel runs dnnk_maxpool's loops. */
+typedef struct dnnk_pool_tile_desc {
+    dnnk_pool_desc pool;
+    int64_t tile_rows, tile_cols;
+} dnnk_pool_tile_desc;
 
 /* Kernels configured by their output alone: copy, constant, scale_shift. */
 typedef struct dnnk_plain_desc {
@@ -462,6 +481,85 @@ static inline int64_t dnnk_fft_weights_at(int64_t filters_per_group, int64_t cha
 {
     int64_t panels = dnnk_ceil_div(filters_per_group, DNNK_MR), bins = dnnk_fft_bins(t);
     return ((g * channels + c0) * bins + k * dnnk_fft_block_size(t, channels, c0)) * panels * 2 * DNNK_MR;
+}
+
+/* ---- phase planes (dnnk_conv_direct, dnnk_maxpool_float) ----
+ * A window op computes a tile of outputs at a time. The tile's input
+ * window is copied, padded, into stride_h x stride_w phase planes: plane
+ * (py, px) holds input row oy0 * sh - pad_top + r * sh + py and column
+ * ox0 * sw - pad_left + c * sw + px at [r][c], each row plane_width wide.
+ * Output (i, j) of the tile then combines, over the taps (ky, kx), plane
+ * (dy % sh, dx % sw) at [i + dy / sh][j + dx / sw], with dy = ky *
+ * dilation_h, dx = kx * dilation_w: for each tap one contiguous run over
+ * q = i * plane_width + j, whatever the stride, dilation or padding, so that
+ * every tap is one vector operation over the whole tile (columns j >=
+ * tile_cols are computed and dropped). */
+
+/* Floats of the phase planes and of the tile's results on a unit's stack. */
+#define DNNK_PLANE_FLOATS 8192
+#define DNNK_PLANE_SUM_FLOATS 2048
+/* Slack after each plane and after the results: the widest vector. */
+#define DNNK_PLANE_SLACK 16
+
+static inline int64_t dnnk_plane_extra_rows(const dnnk_window *w)
+{
+    return (w->kernel[0] - 1) * w->dilation[0] / w->stride[0];
+}
+
+static inline int64_t dnnk_plane_extra_cols(const dnnk_window *w)
+{
+    return (w->kernel[1] - 1) * w->dilation[1] / w->stride[1];
+}
+
+static inline int64_t dnnk_plane_width(const dnnk_window *w, int64_t tile_cols)
+{
+    return tile_cols + dnnk_plane_extra_cols(w);
+}
+
+/* One phase plane: its rows, then the slack a vector reads past them. */
+static inline int64_t dnnk_plane_floats(const dnnk_window *w, int64_t tile_rows, int64_t tile_cols)
+{
+    return (tile_rows + dnnk_plane_extra_rows(w)) * dnnk_plane_width(w, tile_cols) + dnnk_plane_extra_cols(w) +
+           DNNK_PLANE_SLACK;
+}
+
+/* Whether a tile of rows x cols fits the unit's buffers (sizes checked
+ * against overflow: strides and kernels are the model's). */
+static inline int dnnk_plane_tile_fits(const dnnk_window *w, int64_t rows, int64_t cols)
+{
+    int64_t sh = w->stride[0], sw = w->stride[1];
+    if (sh > DNNK_PLANE_FLOATS || sw > DNNK_PLANE_FLOATS / sh)
+        return 0;
+    int64_t width = dnnk_plane_width(w, cols), extra = dnnk_plane_extra_rows(w);
+    if (width > DNNK_PLANE_FLOATS || extra > DNNK_PLANE_FLOATS)
+        return 0;
+    if (rows * width + DNNK_PLANE_SLACK > DNNK_PLANE_SUM_FLOATS)
+        return 0;
+    return dnnk_plane_floats(w, rows, cols) <= DNNK_PLANE_FLOATS / (sh * sw);
+}
+
+/* The tile of an out_h x out_w output: whole output rows where they fit
+ * (each row's dropped columns are computed once per row), as many rows as
+ * the results hold; narrower columns only for rows too wide for the
+ * buffers; no tile (0 x 0: the kernel computes each output alone) when not
+ * even one output fits, for kernels or strides larger than the planes. */
+static inline void dnnk_plane_tile(const dnnk_window *w, int64_t out_h, int64_t out_w, int64_t *tile_rows,
+                                   int64_t *tile_cols)
+{
+    int64_t cols = out_w;
+    for (;;) {
+        if (dnnk_plane_tile_fits(w, 1, cols)) {
+            int64_t rows = 1;
+            while (rows < out_h && dnnk_plane_tile_fits(w, rows + 1, cols))
+                rows++;
+            *tile_rows = rows, *tile_cols = cols;
+            return;
+        }
+        if (cols == 1)
+            break;
+        cols = dnnk_ceil_div(cols, 2);
+    }
+    *tile_rows = *tile_cols = 0;
 }
 
 static inline int64_t dnnk_chunks(const dnnk_tensor *t) { return dnnk_ceil_div(dnnk_count(t), DNNK_CHUNK); }

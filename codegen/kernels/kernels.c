@@ -9,7 +9,9 @@
 #include "kernels.def"
 #undef KERNEL_ROW
 
+#include "planes.c"
 #include "conv.c"
+#include "conv_direct.c"
 #include "eltwise.c"
 #include "fft_conv.c"
 #include "norm.c"

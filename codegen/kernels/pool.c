@@ -27,6 +27,50 @@ KERNEL dnnk_maxpool(const dnnk_pool_desc *d, void *const *ptrs, int64_t begin, i
             }
 }
 
+/* best[q] = the max over the taps of the planes, q < n, in dnnk_maxpool's
+ * order and by its comparison (a NaN never replaces the max; a tap in the
+ * padding is -infinity, which never does either), so the result is the
+ * same to the bit. */
+INLINE void max_taps(const PlaneGeometry *g, const float *planes, int64_t n, float *best)
+{
+    for (int64_t q = 0; q < n; q += DNNK_LANES) {
+        vf m = splatv(-__builtin_inff());
+        for (int64_t ky = 0; ky < g->kh; ky++)
+            for (int64_t kx = 0; kx < g->kw; kx++) {
+                vf v = loadv(tap_run(g, planes, ky, kx) + q);
+                for (int l = 0; l < DNNK_LANES; l++)
+                    m[l] = v[l] > m[l] ? v[l] : m[l];
+            }
+        storev(best + q, m);
+    }
+}
+
+/* Max pooling of floats a tile at a time on phase planes padded with
+ * -infinity (planes.c); units are (image, channel) planes. */
+KERNEL dnnk_maxpool_float(const dnnk_pool_tile_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const dnnk_pool_desc *p = &d->pool;
+    if (!d->tile_rows) {
+        dnnk_maxpool(p, ptrs, begin, end);
+        return;
+    }
+    PlaneGeometry g = plane_geometry(&p->win, &p->in, d->tile_rows, d->tile_cols);
+    int64_t OH = p->out.dims[2], OW = p->out.dims[3];
+    const float *in = ptrs[1];
+    float *out = ptrs[0];
+    float planes[DNNK_PLANE_FLOATS], best[DNNK_PLANE_SUM_FLOATS];
+    for (int64_t u = begin; u < end; u++)
+        for (int64_t oy0 = 0; oy0 < OH; oy0 += g.rows)
+            for (int64_t ox0 = 0; ox0 < OW; ox0 += g.cols) {
+                int64_t rows = min64(g.rows, OH - oy0), cols = min64(g.cols, OW - ox0);
+                fill_planes(&g, &p->win, in + u * g.H * g.W, oy0, ox0, rows, -__builtin_inff(), planes);
+                max_taps(&g, planes, rows * g.width, best);
+                for (int64_t i = 0; i < rows; i++)
+                    for (int64_t j = 0; j < cols; j++)
+                        out[(u * OH + oy0 + i) * OW + ox0 + j] = best[i * g.width + j];
+            }
+}
+
 /* Sum over the window's taps inside the input, divided by their number, or
  * with count_include_pad by the window clipped to the padded input. */
 KERNEL dnnk_avgpool(const dnnk_pool_desc *d, void *const *ptrs, int64_t begin, int64_t end)

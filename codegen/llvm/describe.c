@@ -111,6 +111,15 @@ int describe_conv_fft(const CallSite *s, KernelCall *c, dnnk_fft_desc *d)
     return 1;
 }
 
+/* Units: (image, output channel). */
+int describe_conv_direct(const CallSite *s, KernelCall *c, dnnk_direct_desc *d)
+{
+    describe_conv(s, c, &d->conv);
+    dnnk_plane_tile(&d->conv.win, d->conv.out.dims[2], d->conv.out.dims[3], &d->tile_rows, &d->tile_cols);
+    c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
+    return 1;
+}
+
 int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
 {
     const FcAttrs *a = &s->n->attr.fc;
@@ -137,6 +146,14 @@ int describe_pool(const CallSite *s, KernelCall *c, dnnk_pool_desc *d)
     d->win = window(a->kernel, a->stride, a->dilation, a->pad);
     d->count_include_pad = a->count_include_pad;
     c->units = planes(&d->out);
+    return 1;
+}
+
+/* The pool's descriptor and the tile of its phase planes. */
+int describe_maxpool_float(const CallSite *s, KernelCall *c, dnnk_pool_tile_desc *d)
+{
+    describe_pool(s, c, &d->pool);
+    dnnk_plane_tile(&d->pool.win, d->pool.out.dims[2], d->pool.out.dims[3], &d->tile_rows, &d->tile_cols);
     return 1;
 }
 
