@@ -2,9 +2,9 @@
  * input (no im2col panel, no transform). Each tap of the filter is one
  * vector multiply-add over a whole tile of outputs, on phase planes that
  * make every tap a contiguous run whatever the stride, dilation and
- * padding (planes.c). It pays where a filter sees few
- * channels: a depthwise conv has one, and im2col would pack nine inputs
- * per output for a GEMM of one filter (MobileNetV2's 3x3 layers). */
+ * padding (planes.c). It pays where a filter sees few channels: a
+ * depthwise conv has one, and im2col would pack nine inputs per output for
+ * a GEMM of one filter (MobileNetV2's 3x3 layers). */
 #include "common.h"
 
 /* The conv's sizes beside its planes'. */
