@@ -9,6 +9,7 @@ only.
 Reads, for model M, thread count T and round P:
 
     OUT/layers/dnnc-M-tT-pP.json       `dnnc bench M.onnx --per-layer --json`
+    OUT/bandwidth-tT.json              bench/bandwidth T --json (the fc layers' floor)
     OUT/layers/ort-M-tT-pP{a,b}.json   `ort_bench.js M.onnx --profile --json`, before
                                        (a) and after (b) that dnnc process
 
@@ -194,6 +195,33 @@ def report(out, model, t, procs, top, dnnc):
     print()
 
 
+def fc_floor(out, model, t, dl):
+    """The fc layers of a batch-1 model against the read-bandwidth floor:
+    each reads its U x K weights once (4 bytes each, as many as its MACs) and
+    can go no faster than bench/bandwidth's figure for the thread count."""
+    bw = load(os.path.join(out, f"bandwidth-t{t}.json"))
+    fcs = [l for l in dl if l[1] == "fc" and l[3]]
+    if not fcs or not bw or "read_gb_per_s" not in bw or "-b8" in model:
+        return
+    gbs = bw["read_gb_per_s"]
+    print(f"#### {model}: fully connected layers against the read-bandwidth floor")
+    print()
+    print(f"bench/bandwidth: {gbs:.1f} GB/s read on {t} thread{'s' if t != '1' else ''} in this run. "
+          "Floor: the layer's weights (4 bytes per MAC at batch 1) at that rate.")
+    print()
+    print("| layer | weights MB | ms | floor ms | floor / ms |")
+    print("|---|---:|---:|---:|---:|")
+    total_ms = total_floor = 0.0
+    for name, op, ms, macs in fcs:
+        mb = 4 * macs / 1e6
+        floor = mb / gbs  # MB / (GB/s) = ms
+        total_ms += ms
+        total_floor += floor
+        print(f"| `{short_dnnc(name)}` | {mb:.1f} | {ms:.2f} | {floor:.2f} | {100 * floor / ms:.0f}% |")
+    print(f"| all | | {total_ms:.2f} | {total_floor:.2f} | {100 * total_floor / total_ms:.0f}% |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -213,6 +241,10 @@ def main():
     for m in a.models.split(","):
         for t in a.threads.split():
             report(a.out, m, t, a.procs, a.top, a.dnnc)
+            d = os.path.join(a.out, "layers")
+            dl, _ = dnnc_layers([load(os.path.join(d, f"dnnc-{m}-t{t}-p{p}.json"))
+                                 for p in range(1, a.procs + 1)])
+            fc_floor(a.out, m, t, dl)
     return 0
 
 

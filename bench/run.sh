@@ -292,9 +292,11 @@ if [ "$TABLE_ONLY" = 0 ]; then
   note uptime_before "$(uptime | sed 's/^ *//')"
   log "before: $(uptime)"
   cc -O2 -pthread "$ROOT/bench/peak_check.c" -o "$OUT/bin/peak_check"
+  cc -O2 -pthread "$ROOT/bench/bandwidth.c" -o "$OUT/bin/bandwidth"
   for t in $THREADS; do
     runp "$OUT/peak-before-t$t.json" "$DNNC" bench --peak --threads "$t" --json
     runp "$OUT/peak-check-t$t.json" "$OUT/bin/peak_check" "$t" --json
+    runp "$OUT/bandwidth-t$t.json" "$OUT/bin/bandwidth" "$t" --json
   done
 
   # 3b. The int8 models: quantised once, calibrated on the model's own input

@@ -13,6 +13,7 @@ Reads what run.sh wrote into OUT:
     OUT/provenance.json              commit, tree state, load, versions (`note` adds keys)
     OUT/peak-{before,after}-tT.json  `dnnc bench --peak --threads T --json`
     OUT/peak-check-tT.json           bench/peak_check T --json (a second opinion)
+    OUT/bandwidth-tT.json            bench/bandwidth T --json (read bandwidth from memory)
     OUT/main/dnnc-ROW-tT-pP.json     `dnnc bench ROW.onnx --json`, round P
     OUT/main/ort-ROW-tT-pP{a,b}.json ort_bench.js before (a) and after (b) dnnc in round P
     OUT/main/alt-ROW-tT-pP.json      --alt's dnnc, right after dnnc
@@ -126,6 +127,14 @@ def provenance_lines(out, threads):
     if peaks:
         lines.append("- peak (`dnnc bench --peak`, before / after the runs; the larger is used): "
                      + "; ".join(peaks))
+    bws = []
+    for t in threads:
+        bw = load(os.path.join(out, f"bandwidth-t{t}.json"))
+        if bw and "read_gb_per_s" in bw:
+            bws.append(f"{t} thread{'s' if t != '1' else ''}: {bw['read_gb_per_s']:.1f} GB/s")
+    if bws:
+        lines.append("- read bandwidth from memory (bench/bandwidth, best of 5 passes over 1 GiB): "
+                     + "; ".join(bws))
     for k, label in (("machine", "machine"), ("date", "started"), ("uptime_before", "load before"),
                      ("uptime_after", "load after"), ("settings", "settings")):
         if p.get(k):
