@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "test_util.h"
 
@@ -130,6 +132,20 @@ static void test_json(void **state)
     assert_contains(svg, "<svg");
     assert_contains(svg, "Fig. 33");
     free(svg);
+}
+
+/* A plot that cannot be written is an error, and leaves nothing behind:
+ * the SVG goes to a temporary file renamed over the target only whole
+ * (here the target is a directory, so the rename fails). */
+static void test_plot_never_partial(void **state)
+{
+    (void)state;
+    assert_int_equal(mkdir(path_in("plot_dir"), 0755), 0);
+    Run r = run_dnnc("map", path_in("net.dnn"), "--dataflow", "rs", "--plot", path_in("plot_dir"));
+    assert_run(&r, 1, NULL, "cannot write '");
+    char *left = dir_find_prefix(tmp_dir, "plot_dir.tmp");
+    assert_null(left);
+    rmdir(path_in("plot_dir"));
 }
 
 static void test_arch_file(void **state)
@@ -427,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_simulate),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_plot_never_partial),
         cmocka_unit_test(test_arch_file),
         cmocka_unit_test(test_measured_sparsity),
         cmocka_unit_test(test_usage_errors),

@@ -620,20 +620,22 @@ static bool needs_comparison(const MapArgs *o)
 
 /* ---- the command ---- */
 
+/* The plot first: a plot that cannot be written is an error with nothing
+ * printed before it. */
 static int report(const GraphMap *chosen, const GraphMap *compared, const MapSimulation *sim,
                   const ArchSet *arch, const MapArgs *o)
 {
+    char err[512];
+    if (o->plot && !map_plot_svg(o->plot, chosen, compared, sim, o->model, err, sizeof err)) {
+        fprintf(stderr, "dnnc map: error: %s\n", err);
+        return EXIT_INPUT_ERROR;
+    }
     if (o->json)
         print_json(chosen, compared, &arch->base, o);
     else
         print_table(chosen, compared, &arch->base, o);
     if (sim)
         map_simulation_print(chosen, sim);
-    char err[512];
-    if (o->plot && !map_plot_svg(o->plot, chosen, compared, sim, o->model, err, sizeof err)) {
-        fprintf(stderr, "dnnc map: error: %s\n", err);
-        return EXIT_INPUT_ERROR;
-    }
     return EXIT_OK;
 }
 

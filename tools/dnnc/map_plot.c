@@ -1,11 +1,11 @@
 /* dnnc map --plot: the energy breakdown as stacked bars, in the manner of
  * the survey's Figs. 33-35. Plain SVG, no dependencies. */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "dataflow.h"
 #include "map_report.h"
+#include "outfile.h"
 
 const char *const energy_part_names[BAR_PARTS] = {"alu", "dram", "buffer", "array", "rf"};
 static const char *const part_colors[BAR_PARTS] = {"#4e79a7", "#e15759", "#f28e2b", "#76b7b2",
@@ -165,11 +165,10 @@ static void legend(FILE *f, double x, double y)
 bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *compared,
                   const MapSimulation *sim, const char *title, char *err, size_t errsz)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(err, errsz, "cannot write '%s': %s", path, strerror(errno));
+    OutFile out;
+    if (!outfile_open(&out, path, err, errsz))
         return false;
-    }
+    FILE *f = out.f;
     static Panel conv, fc, layers, simulated;
     conv.title = "CONV layers: energy per MAC by dataflow (Fig. 33)";
     fc.title = "FC layers: energy per MAC by dataflow (Fig. 34)";
@@ -199,9 +198,6 @@ bool map_plot_svg(const char *path, const GraphMap *chosen, const GraphMap *comp
     if (sim)
         draw_panel(f, &simulated, 10 + 3 * (PANEL_W + 10), 60);
     fprintf(f, "</svg>\n");
-    bool ok = !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok)
-        snprintf(err, errsz, "error writing '%s'", path);
-    return ok;
+    /* Whole or not at all: a failed write leaves no partial SVG. */
+    return outfile_commit(&out, err, errsz);
 }
