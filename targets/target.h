@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "conv_algo.h"
 #include "diag.h"
@@ -76,6 +77,10 @@ typedef struct Target {
     /* Writes the program next to `base` (base.o, base.h, base.weights, ...)
      * and prints what it wrote. */
     bool (*emit)(TargetProgram *p, const char *base, char *err, size_t errsz);
+    /* Prints what the runs of p measured, per sample over `samples`
+     * (dnnc run --counts: the spatial simulator's counts per layer); NULL
+     * where a target measures nothing. */
+    void (*report)(const TargetProgram *p, int64_t samples, FILE *out);
     void (*release)(TargetProgram *p);
 } Target;
 

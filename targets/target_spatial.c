@@ -45,6 +45,9 @@ static MemoryNeed spatial_memory(const Graph *g)
 typedef struct SpatialState {
     SpatialGraphCode code;
     int64_t *dram;     /* allocated at the first run, the image applied */
+    /* Per layer id of the program: the simulator's counts summed over every
+     * run (allocated with the DRAM). */
+    SimLayerCounts *counts;
     void **host;       /* per tensor id: a float tensor's host buffer */
     TargetEmitKind emit;
     void (*progress)(void *ctx, int64_t done, int64_t total);
@@ -61,6 +64,7 @@ static void spatial_release(TargetProgram *p)
             free(s->host[t]);
         free(s->host);
         free(s->dram);
+        free(s->counts);
         spatial_graph_code_free(&s->code);
         free(s);
     }
@@ -203,6 +207,9 @@ static bool segment_step(RunCtx *r, const SpatialStep *st)
                  "%zu on: %s", st->begin, why);
         return false;
     }
+    for (int i = 0; i < res.n_layers; i++)
+        if (res.layers[i].layer >= 0 && (size_t)res.layers[i].layer < r->s->code.program.n_layers)
+            sim_counts_add(&r->s->counts[res.layers[i].layer], &res.layers[i]);
     sim_result_free(&res);
     return true;
 }
@@ -213,8 +220,10 @@ static bool prepare_dram(SpatialState *s, char *err, size_t errsz)
     if (s->dram)
         return true;
     uint64_t words = s->code.program.dram_words;
+    size_t layers = s->code.program.n_layers;
     s->dram = calloc(words ? words : 1, sizeof *s->dram);
-    if (!s->dram) {
+    s->counts = calloc(layers ? layers : 1, sizeof *s->counts);
+    if (!s->dram || !s->counts) {
         snprintf(err, errsz, "out of memory for the accelerator's DRAM (%llu words)",
                  (unsigned long long)words);
         return false;
@@ -243,6 +252,15 @@ static bool spatial_run(TargetProgram *p, const void *const *inputs, void *const
     return true;
 }
 
+/* The layers the host runs between the accelerator's parts. */
+static int host_layers(const SpatialGraphCode *code)
+{
+    int host = 0;
+    for (int i = 0; i < code->n_steps; i++)
+        host += code->steps[i].kind == SPATIAL_STEP_HOST;
+    return host;
+}
+
 /* ---- emit ---- */
 
 static bool write_asm(const IsaProgram *prog, const char *path, char *err, size_t errsz)
@@ -265,9 +283,7 @@ static bool spatial_emit(TargetProgram *p, const char *base, char *err, size_t e
          isa_dram_save(&s->code.image, dram, err, errsz);
     if (ok && s->emit == TARGET_EMIT_ASM)
         ok = write_asm(&s->code.program, text, err, errsz);
-    int host = 0;
-    for (int i = 0; i < s->code.n_steps; i++)
-        host += s->code.steps[i].kind == SPATIAL_STEP_HOST;
+    int host = host_layers(&s->code);
     if (ok)
         printf("wrote %s and %s%s%s (%zu instructions in %d segment%s, %llu DRAM words; %d host "
                "layer%s)\n", isa, dram, s->emit == TARGET_EMIT_ASM ? " and " : "",
@@ -278,6 +294,47 @@ static bool spatial_emit(TargetProgram *p, const char *base, char *err, size_t e
     free(dram);
     free(text);
     return ok;
+}
+
+/* ---- report ---- */
+
+static double level_words(const SimLayerCounts *c, int level)
+{
+    double words = 0;
+    for (int t = 0; t < SIM_TYPES; t++)
+        words += c->access[level][t];
+    return words;
+}
+
+static void report_row(FILE *out, const char *name, const SimLayerCounts *c, double per)
+{
+    fprintf(out, "%-28.28s %12.4g %12.4g %12.4g %12.4g %12.4g %12.4g %12.4g\n", name, c->macs / per,
+            level_words(c, SIM_LEVEL_DRAM) / per, level_words(c, SIM_LEVEL_BUFFER) / per,
+            level_words(c, SIM_LEVEL_ARRAY) / per, level_words(c, SIM_LEVEL_RF) / per, c->cycles / per,
+            c->energy / per);
+}
+
+/* The simulator's counts per accelerator layer, per sample: what the
+ * instruction streams did on the machine (docs/accelerator.md's
+ * conventions: words per memory level, energy in units of one MAC). */
+static void spatial_report(const TargetProgram *p, int64_t samples, FILE *out)
+{
+    const SpatialState *s = p->state;
+    const IsaProgram *prog = &s->code.program;
+    double per = samples > 0 ? (double)samples : 1;
+    fprintf(out, "\nsimulated on the accelerator, per sample (%lld sample%s):\n", (long long)samples,
+            samples == 1 ? "" : "s");
+    fprintf(out, "%-28s %12s %12s %12s %12s %12s %12s %12s\n", "layer", "MACs", "DRAM words",
+            "buffer words", "array words", "RF words", "cycles", "energy");
+    SimLayerCounts total = {0};
+    for (size_t i = 0; s->counts && i < prog->n_layers; i++) {
+        report_row(out, prog->layers[i], &s->counts[i], per);
+        sim_counts_add(&total, &s->counts[i]);
+    }
+    report_row(out, "total", &total, per);
+    int host = host_layers(&s->code);
+    fprintf(out, "energy in units of one MAC's; the %d layer%s the host ran not counted\n", host,
+            host == 1 ? "" : "s");
 }
 
 const Target target_spatial = {
@@ -293,5 +350,6 @@ const Target target_spatial = {
     .compile = spatial_compile,
     .run = spatial_run,
     .emit = spatial_emit,
+    .report = spatial_report,
     .release = spatial_release,
 };

@@ -167,6 +167,38 @@ static void test_compile_writes_program_image_and_assembly(void **state)
     assert_int_equal(access(dram, R_OK), 0);
 }
 
+/* --counts: the simulator's counts per accelerator layer and sample, after
+ * the runs. MACs are exact: c_q 4 filters x 2 channels x 3 x 3 x 64
+ * outputs = 4608, d_q 3 x 4 x 9 x 4 = 432, f_q 5 x 12 = 60, h_q 3 x 5 = 15,
+ * per sample whatever the number of samples (input.npy holds several). A
+ * target that measures nothing refuses the option. */
+static void test_counts(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("run", path_in("small.dnn"), "--random-weights", "1", "--quantize", "fixed16",
+                     "--calibrate", path_in("calib.npy"), "--quantize-first-last", "--target", "spatial",
+                     "--input", path_in("input.npy"), "--show", "0", "--counts");
+    const char *rows[] = {"simulated on the accelerator, per sample", "DRAM words", "RF words", "energy"};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        assert_contains(r.out, rows[i]);
+    const char *macs[][2] = {{"\nc_q ", " 4608 "}, {"\nd_q ", " 432 "}, {"\nf_q ", " 60 "},
+                             {"\nh_q ", " 15 "}, {"\ntotal ", " 5115 "}};
+    for (size_t i = 0; i < sizeof macs / sizeof *macs; i++) {
+        const char *row = strstr(r.out, macs[i][0]);
+        assert_non_null(row);
+        const char *end = strchr(row + 1, '\n');
+        assert_non_null(end);
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)(end - row), row);
+        if (!strstr(line, macs[i][1]))
+            fail_msg("expected%s MACs in the row '%s'", macs[i][1], line + 1);
+    }
+    assert_run(&r, 0, "the 3 layers the host ran not counted", NULL);
+    r = run_dnnc("run", path_in("small.dnn"), "--random-weights", "1", "--input", path_in("input.npy"),
+                 "--counts");
+    assert_run(&r, 2, NULL, "--counts: target reference measures nothing to print");
+}
+
 /* ---- errors ---- */
 
 static void test_float_layer_is_an_error(void **state)
@@ -259,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_small_network_bit_exact),
         cmocka_unit_test(test_host_layers_between_parts_bit_exact),
         cmocka_unit_test(test_compile_writes_program_image_and_assembly),
+        cmocka_unit_test(test_counts),
         cmocka_unit_test(test_float_layer_is_an_error),
         cmocka_unit_test(test_int8_layer_is_an_error),
         cmocka_unit_test(test_emit_llvm_is_an_error),

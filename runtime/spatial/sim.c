@@ -267,28 +267,30 @@ void sim_result_free(SimResult *r)
     memset(r, 0, sizeof *r);
 }
 
+void sim_counts_add(SimLayerCounts *into, const SimLayerCounts *c)
+{
+    for (int lv = 0; lv < SIM_MEM_LEVELS; lv++) {
+        for (int t = 0; t < SIM_TYPES; t++)
+            into->access[lv][t] += c->access[lv][t];
+        into->energy_level[lv] += c->energy_level[lv];
+    }
+    into->macs += c->macs;
+    into->alu_ops += c->alu_ops;
+    into->bias_words += c->bias_words;
+    into->steps += c->steps;
+    into->dram_words += c->dram_words;
+    into->cycles += c->cycles;
+    into->energy += c->energy;
+    into->energy_alu += c->energy_alu;
+    into->passes += c->passes;
+    into->active_pes = c->active_pes > into->active_pes ? c->active_pes : into->active_pes;
+}
+
 void sim_layer_total(const SimResult *r, int64_t id, SimLayerCounts *out)
 {
     memset(out, 0, sizeof *out);
     out->layer = id;
-    for (int i = 0; i < r->n_layers; i++) {
-        const SimLayerCounts *c = &r->layers[i];
-        if (c->layer != id)
-            continue;
-        for (int lv = 0; lv < SIM_MEM_LEVELS; lv++) {
-            for (int t = 0; t < SIM_TYPES; t++)
-                out->access[lv][t] += c->access[lv][t];
-            out->energy_level[lv] += c->energy_level[lv];
-        }
-        out->macs += c->macs;
-        out->alu_ops += c->alu_ops;
-        out->bias_words += c->bias_words;
-        out->steps += c->steps;
-        out->dram_words += c->dram_words;
-        out->cycles += c->cycles;
-        out->energy += c->energy;
-        out->energy_alu += c->energy_alu;
-        out->passes += c->passes;
-        out->active_pes = c->active_pes > out->active_pes ? c->active_pes : out->active_pes;
-    }
+    for (int i = 0; i < r->n_layers; i++)
+        if (r->layers[i].layer == id)
+            sim_counts_add(out, &r->layers[i]);
 }

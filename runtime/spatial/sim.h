@@ -63,5 +63,7 @@ void sim_result_free(SimResult *r);
 /* The entries of r for layer id summed (a grouped layer has one per
  * group): accesses, MACs, steps, cycles and energy. */
 void sim_layer_total(const SimResult *r, int64_t id, SimLayerCounts *out);
+/* Adds c's counts to into (its layer id unchanged; active_pes the larger). */
+void sim_counts_add(SimLayerCounts *into, const SimLayerCounts *c);
 
 #endif

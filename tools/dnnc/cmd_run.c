@@ -28,6 +28,7 @@ typedef struct RunArgs {
     const char *labels;
     int show;
     int threads; /* 0: not given */
+    bool counts; /* --counts */
 } RunArgs;
 
 /* "NAME=FILE" or "FILE"; the name is kept in the binding itself. */
@@ -73,6 +74,10 @@ static const Option run_options[] = {
      OPTION_INT(RunArgs, show, 0, INT_MAX)},
     {"threads", 0, "N", "threads, for a target that has them (cpu; default 1)\n" THREADS_HELP,
      OPTION_THREADS(RunArgs, threads)},
+    {"counts", 0, NULL, "after the runs, print what the target measured per layer and\n"
+                        "sample: the spatial simulator's MACs, words moved at each\n"
+                        "memory level, cycles and energy (spatial only)",
+     OPTION_FLAG(RunArgs, counts)},
     OPTIONS_END,
 };
 
@@ -127,6 +132,9 @@ static int check_args(const RunArgs *a)
         return target_cannot("run", t, "run networks yet", "code generator or simulator", has_run);
     if (a->threads && !t->threads)
         return usage_error("run", "--threads: target %s runs on one thread", t->name);
+    if (a->counts && !t->report)
+        return usage_error("run", "--counts: target %s measures nothing to print (the spatial "
+                                  "target's simulator does)", t->name);
     return OPTIONS_PARSED;
 }
 
@@ -291,12 +299,14 @@ static bool run_on_target(const Graph *g, const RunArgs *a, RunData *rd)
     bool ok = run_batches(g, t, prog, rd);
     progress_finish(&inner);
     double seconds = now_seconds() - t0;
-    t->release(prog);
     if (ok) {
         int64_t samples = rd->batches * g->tensors[g->inputs[0]].shape.d[0];
         printf("ran %lld sample%s in %.2f s (%.1f samples/s, target %s)\n", (long long)samples,
                samples == 1 ? "" : "s", seconds, (double)samples / seconds, t->name);
+        if (a->counts)
+            t->report(prog, samples, stdout);
     }
+    t->release(prog);
     return ok;
 }
 
