@@ -253,9 +253,10 @@ bool onnx_bind_param(Importer *im, int tensor, int k, const OnnxConst *c, const 
     const Node *node = &im->g->nodes[im->g->tensors[tensor].producer];
     Tensor *p = &im->g->tensors[node->params[k]];
     int64_t count = shape_elems(&p->shape);
-    p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
-    if (!c)
+    if (!c) {
+        p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
         return true; /* absent zero points are zero */
+    }
     if (onnx_const_count(c) != count) {
         char want[300], got[300];
         shape_format(&p->shape, want, sizeof want);
@@ -268,6 +269,11 @@ bool onnx_bind_param(Importer *im, int tensor, int k, const OnnxConst *c, const 
                    elem_kind_name(p->type.kind));
         return false;
     }
+    if (!c->is_i64 && c->kind == p->type.kind && c->in_graph) {
+        p->data = c->data; /* passes never write a parameter's data in place (graph_new_data) */
+        return true;
+    }
+    p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
     if (!c->is_i64 && c->kind == p->type.kind) {
         memcpy(p->data, c->data, (size_t)count * elem_kind_size(p->type.kind));
         return true;

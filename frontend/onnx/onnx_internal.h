@@ -19,6 +19,9 @@ typedef struct OnnxConst {
     Shape shape;
     void *data;    /* !is_i64 */
     int64_t *i64;  /* is_i64 */
+    /* data lives in the graph's arena (an initializer's): a parameter of
+     * the same type may take it as its own instead of a copy. */
+    bool in_graph;
 } OnnxConst;
 
 /* What an ONNX value name stands for during import. */

@@ -63,9 +63,14 @@ int onnx_const_ints(Importer *im, const OnnxConst *c, const char *what, int64_t 
 
 static size_t const_elem_size(const OnnxConst *c) { return c->is_i64 ? 8 : elem_kind_size(c->kind); }
 
+/* An initializer's values go to the graph's arena when there is a graph:
+ * the parameters that take them then share them (onnx_bind_param) instead
+ * of holding a second copy of every weight. */
 static void *const_storage(Importer *im, OnnxConst *c, int64_t count)
 {
-    void *p = arena_array(&im->arena, (size_t)(count ? count : 1), const_elem_size(c));
+    c->in_graph = im->g != NULL;
+    void *p = arena_array(c->in_graph ? &im->g->arena : &im->arena, (size_t)(count ? count : 1),
+                          const_elem_size(c));
     if (c->is_i64)
         c->i64 = p;
     else
