@@ -25,16 +25,17 @@ static const ConvWork cycles_per = {
     .streamed = 0.39,
     .units = 0,
     /* Not fitted (the measurements above have no direct convolution): set by
-     * hand from the direct kernel's and im2col's times on seven layers
-     * (dnnc bench --per-layer and --autotune, 2 threads, AVX-512), which the
-     * model then all ranks as measured: MobileNetV2's depthwise 3x3 at
-     * strides 1 and 2 (direct 5.8x and 5.0x faster than im2col), the 5x5
-     * conv on 16 channels of examples/googlenet.dnn (im2col 1.28x faster),
-     * and 3x3, 5x5 and 1x1 convs over 32 channels (im2col 2.5x to 5x
-     * faster: direct copies each channel's plane once per filter). A copied
-     * element costs about two cycles (a strided copy, element by element,
-     * for a stride above 1); a chained multiply-add two, as each waits for
-     * its vector's previous one as well as its load. */
+     * hand so that the model ranks as measured the seven layers they were
+     * calibrated on (the two kernels' relative times on one layer, from
+     * dnnc bench --per-layer and --autotune on the development build):
+     * MobileNetV2's depthwise 3x3 at strides 1 and 2 (direct about 5 times
+     * faster than im2col), the 5x5 conv on 16 channels of
+     * examples/googlenet.dnn and 3x3, 5x5 and 1x1 convs over 32 channels
+     * (im2col 1.3 to 5 times faster: direct copies each channel's plane
+     * once per filter). A copied element costs about two cycles (a strided
+     * copy, element by element, for a stride above 1); a chained
+     * multiply-add two, as each waits for its vector's previous one as well
+     * as its load. */
     .copied = 2.0,
     .chained = 2.0,
 };
