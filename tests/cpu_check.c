@@ -10,6 +10,7 @@
 #include "dnnk.h"
 #include "dnnrt.h"
 #include "jit.h"
+#include "kernels.h"
 #include "reference.h"
 #include "shared_object.h"
 
@@ -134,6 +135,33 @@ void cpu_layer_close(CpuLayer *l)
     free(l->direct), free(l->ref);
     cpu_io_free(&l->io);
     parsed_free(&l->p);
+}
+
+double cpu_check_epilogue_abs(const Graph *g, const Node *n, const CpuIo *io, int64_t i)
+{
+    const Shape *os = &g->tensors[n->output].shape;
+    const float *bias = n->attr.conv.bias ? g->tensors[n->params[1]].data : NULL;
+    int64_t f = i / (os->d[2] * os->d[3]) % os->d[1];
+    return (bias ? fabs(bias[f]) : 0) + (io->n_in == 2 ? fabs(io->in[1][i]) : 0);
+}
+
+double *cpu_check_abs_sums(const Graph *g, const Node *n, const CpuIo *io)
+{
+    const Tensor *wt = &g->tensors[n->params[0]];
+    const Shape *os = &g->tensors[n->output].shape;
+    int64_t count = shape_elems(os), wcount = shape_elems(&wt->shape), incount = io->in_count[0];
+    float *ax = cpu_check_floats(incount), *aw = cpu_check_floats(wcount);
+    for (int64_t i = 0; i < incount; i++)
+        ax[i] = fabsf(io->in[0][i]);
+    for (int64_t i = 0; i < wcount; i++)
+        aw[i] = fabsf(((const float *)wt->data)[i]);
+    double *S = malloc(sizeof(double) * (size_t)count);
+    assert_non_null(S);
+    conv_core(&n->attr.conv, &g->tensors[n->inputs[0]].shape, os, ax, aw, S);
+    for (int64_t i = 0; i < count; i++)
+        S[i] += cpu_check_epilogue_abs(g, n, io, i);
+    free(ax), free(aw);
+    return S;
 }
 
 double cpu_check_bound(const char *what, const float *got, const float *want, const double *bound,

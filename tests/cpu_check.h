@@ -58,6 +58,13 @@ typedef struct CpuLayer {
 void cpu_layer_open(CpuLayer *l, const char *name, const char *text, ConvAlgo algo, int tile);
 void cpu_layer_close(CpuLayer *l);
 
+/* |bias| + |residual| of output i of conv n (its operand 1 the residual):
+ * the epilogue's share of a rounding bound's scale. */
+double cpu_check_epilogue_abs(const Graph *g, const Node *n, const CpuIo *io, int64_t i);
+/* Per output of conv n on io's inputs: S = sum |x||w| + |bias| + |residual|,
+ * the scale of a dot product's rounding (malloc'd). */
+double *cpu_check_abs_sums(const Graph *g, const Node *n, const CpuIo *io);
+
 /* Checks every |got[i] - want[i]| <= bound[i]; returns the largest error
  * per S[i] (sum |x||w| + |bias| + |residual|, the scale of a dot product's
  * rounding) in units of u = 2^-24, which it prints with its largest share

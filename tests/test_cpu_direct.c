@@ -68,31 +68,6 @@ static void layer_text(const Layer *L, char *buf, size_t size)
              L->act ? ", act=" : "", L->act ? L->act : "");
 }
 
-/* S per output: sum |x||w| + |bias| + |residual|. */
-static double *output_scales(const CpuLayer *l)
-{
-    const Graph *g = l->g;
-    const Node *n = &g->nodes[0];
-    const ConvAttrs *at = &n->attr.conv;
-    const Tensor *wt = &g->tensors[n->params[0]];
-    const float *bias = at->bias ? g->tensors[n->params[1]].data : NULL;
-    const Shape *os = &g->tensors[n->output].shape;
-    int64_t wcount = shape_elems(&wt->shape), incount = l->io.in_count[0];
-    float *ax = cpu_check_floats(incount), *aw = cpu_check_floats(wcount);
-    for (int64_t i = 0; i < incount; i++)
-        ax[i] = fabsf(l->io.in[0][i]);
-    for (int64_t i = 0; i < wcount; i++)
-        aw[i] = fabsf(((const float *)wt->data)[i]);
-    double *S = malloc(sizeof(double) * (size_t)l->count);
-    assert_non_null(S);
-    conv_core(at, &g->tensors[n->inputs[0]].shape, os, ax, aw, S);
-    int64_t plane = os->d[2] * os->d[3];
-    for (int64_t i = 0; i < l->count; i++)
-        S[i] += (bias ? fabs(bias[i / plane % os->d[1]]) : 0) + (l->io.n_in == 2 ? fabs(l->io.in[1][i]) : 0);
-    free(ax), free(aw);
-    return S;
-}
-
 static void check_path(const CpuLayer *l, CpuTiling want)
 {
     const Node *n = &l->g->nodes[0];
@@ -110,7 +85,7 @@ static void check_layer_for(const Layer *L, CpuTiling path, const char *cpu, con
     l.cpu = cpu, l.features = features;
     print_message("%s:\n", L->name);
     check_path(&l, path);
-    double *S = output_scales(&l), *bound = malloc(sizeof(double) * (size_t)l.count);
+    double *S = cpu_check_abs_sums(l.g, &l.g->nodes[0], &l.io), *bound = malloc(sizeof(double) * (size_t)l.count);
     assert_non_null(bound);
     double K = (double)(L->c / L->groups * L->kh * L->kw);
     for (int64_t i = 0; i < l.count; i++)

@@ -173,22 +173,18 @@ static double *window_norms(const Layer *L, int T, const float *x, int64_t acros
 
 static Scales layer_scales(const Layer *L, int T, const Graph *g, const Node *n, const CpuIo *io)
 {
-    const ConvAttrs *at = &n->attr.conv;
-    const Shape *is = &g->tensors[n->inputs[0]].shape, *os = &g->tensors[n->output].shape;
+    const Shape *os = &g->tensors[n->output].shape;
     const Tensor *wt = &g->tensors[n->params[0]];
-    const float *w = wt->data, *bias = at->bias ? g->tensors[n->params[1]].data : NULL;
-    int64_t count = shape_elems(os), wcount = shape_elems(&wt->shape), incount = io->in_count[0];
+    const float *w = wt->data;
+    int64_t count = shape_elems(os), wcount = shape_elems(&wt->shape);
     int64_t OH = os->d[2], OW = os->d[3], cg = L->c / L->groups, fg = L->f / L->groups;
     int64_t taps = L->kh * L->kw, th = T - L->kh + 1, tw = T - L->kw + 1;
     int64_t across = (OW + tw - 1) / tw, tiles = across * ((OH + th - 1) / th);
-    float *ax = cpu_check_floats(incount), *aw = cpu_check_floats(wcount);
-    for (int64_t i = 0; i < incount; i++)
-        ax[i] = fabsf(io->in[0][i]);
+    float *aw = cpu_check_floats(wcount);
     for (int64_t i = 0; i < wcount; i++)
         aw[i] = fabsf(w[i]);
-    Scales s = {malloc(sizeof(double) * (size_t)count), malloc(sizeof(double) * (size_t)count)};
+    Scales s = {malloc(sizeof(double) * (size_t)count), cpu_check_abs_sums(g, n, io)};
     assert_true(s.N && s.S);
-    conv_core(at, is, os, ax, aw, s.S);
     double *norms = window_norms(L, T, io->in[0], across, tiles);
     for (int64_t i = 0; i < count; i++) {
         int64_t ox = i % OW, oy = i / OW % OH, f = i / (OW * OH) % L->f, img = i / (OW * OH * L->f);
@@ -200,11 +196,9 @@ static Scales layer_scales(const Layer *L, int T, const Graph *g, const Node *n,
                 w1 += aw[(f * cg + c) * taps + k];
             sum += norms[(img * L->c + c0 + c) * tiles + t] * w1;
         }
-        double e = (bias ? fabs(bias[f]) : 0) + (io->n_in == 2 ? fabs(io->in[1][i]) : 0);
         s.N[i] = sum;
-        s.S[i] += e;
     }
-    free(ax), free(aw), free(norms);
+    free(aw), free(norms);
     return s;
 }
 

@@ -57,8 +57,8 @@ static void check_same(const char *what, const float *got, const float *want, in
             fail_msg("%s: output %lld is %g, the reference's %g", what, (long long)i, got[i], want[i]);
 }
 
-/* Every 7th input NaN, every 11th +infinity, every 13th -infinity, when
- * `specials`; otherwise the random values cpu_io_make drew. */
+/* Among the random inputs cpu_io_make drew: every 7th a NaN, every 11th
+ * +infinity, every 13th -infinity (the first rule that applies wins). */
 static void add_specials(CpuIo *io)
 {
     for (int64_t i = 0; i < io->in_count[0]; i++)

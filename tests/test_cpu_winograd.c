@@ -102,19 +102,15 @@ static Scales layer_scales(const Graph *g, const Node *n, int m, const CpuIo *io
     const ConvAttrs *at = &n->attr.conv;
     const Shape *is = &g->tensors[n->inputs[0]].shape, *os = &g->tensors[n->output].shape;
     const Tensor *w = &g->tensors[n->params[0]];
-    int64_t count = shape_elems(os), plane = os->d[2] * os->d[3];
+    int64_t count = shape_elems(os);
     float *ax = absolute_copy(io->in[0], io->in_count[0]), *aw = absolute_copy(w->data, shape_elems(&w->shape));
-    Scales s = {malloc(sizeof(double) * (size_t)count), malloc(sizeof(double) * (size_t)count)};
+    Scales s = {malloc(sizeof(double) * (size_t)count), cpu_check_abs_sums(g, n, io)};
     void *work = malloc(winograd_work_bytes(at, m, is, os));
     assert_true(s.T && s.S && work);
     WinogradMatrices t = absolute_matrices(m);
     winograd_conv_with(&t, at, is, os, ax, aw, s.T, work);
-    conv_core(at, is, os, ax, aw, s.S);
-    const float *bias = at->bias ? g->tensors[n->params[1]].data : NULL;
-    for (int64_t i = 0; i < count; i++) {
-        double e = (bias ? fabs(bias[(i / plane) % os->d[1]]) : 0) + (io->n_in == 2 ? fabs(io->in[1][i]) : 0);
-        s.T[i] += e, s.S[i] += e;
-    }
+    for (int64_t i = 0; i < count; i++)
+        s.T[i] += cpu_check_epilogue_abs(g, n, io, i);
     free(ax), free(aw), free(work);
     return s;
 }
