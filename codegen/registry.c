@@ -7,14 +7,52 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layout_rules.h"
+
 static const KernelRow rows[] = {
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, NULL},
 #define KERNEL_ROW_TILED(tiles, op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles, LAYOUTS_PLAIN, LAYOUT_SAME, NULL},
+#define KERNEL_ROW_LAYOUT(reads, writes, accepts, op, algo, types, isa, symbol, descriptor, describe, pack) \
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, reads, writes, accepts},
 #include "kernels.def"
 #undef KERNEL_ROW
 };
+
+bool kernel_row_applies(const KernelRow *r, const Graph *g, const Node *n, Layout reads, char *why,
+                        size_t whysz)
+{
+    char scratch[8];
+    if (!why)
+        why = scratch, whysz = sizeof scratch;
+    if (r->op != n->op || !(r->types & ELEM_BIT(kernel_row_type(g, n)))) {
+        snprintf(why, whysz, "not this op or type");
+        return false;
+    }
+    if (!(r->reads & LAYOUT_BIT(reads))) {
+        snprintf(why, whysz, "it does not read %s", layout_name(reads));
+        return false;
+    }
+    for (int i = 0; i < n->n_inputs; i++)
+        if (!layout_fits_shape(reads, &g->tensors[n->inputs[i]].shape, why, whysz))
+            return false;
+    return !r->accepts || r->accepts(g, n, reads, why, whysz);
+}
+
+Layout kernel_row_writes(const KernelRow *r, const Node *n, Layout reads)
+{
+    if (r->writes == LAYOUT_SAME)
+        return reads;
+    if (r->writes == LAYOUT_ANNOTATED)
+        return n->ann.has_layout ? n->ann.layout : LAYOUT_NCHW;
+    return (Layout)r->writes;
+}
+
+Layout kernel_row_layout(const Graph *g, const Node *n)
+{
+    return n->n_inputs > 0 ? graph_tensor_layout(g, n->inputs[0]) : LAYOUT_NCHW;
+}
 
 bool kernel_row_has_tile(const KernelRow *r, int tile)
 {
@@ -58,12 +96,14 @@ KernelIsa kernel_isa_parent(KernelIsa isa)
     }
 }
 
-/* The first row for (op, algo, type) that needs exactly isa. */
+/* The first row for (op, algo, type) on plain operands that needs exactly
+ * isa. */
 static const KernelRow *find_for(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa)
 {
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const KernelRow *r = &rows[i];
-        if (r->op == op && r->algo == algo && (r->types & ELEM_BIT(type)) && r->isa == isa)
+        if (r->op == op && r->algo == algo && (r->types & ELEM_BIT(type)) && r->isa == isa &&
+            (r->reads & LAYOUTS_PLAIN))
             return r;
     }
     return NULL;
@@ -75,6 +115,20 @@ const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, Kernel
         const KernelRow *r = find_for(op, algo, type, isa);
         if (r || isa == ISA_ANY)
             return r;
+    }
+}
+
+const KernelRow *cpu_kernel_for_layer(const Graph *g, const Node *n, KernelIsa isa)
+{
+    Layout reads = kernel_row_layout(g, n);
+    for (;; isa = kernel_isa_parent(isa)) {
+        for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+            const KernelRow *r = &rows[i];
+            if (r->isa == isa && r->algo == n->ann.algo && kernel_row_applies(r, g, n, reads, NULL, 0))
+                return r;
+        }
+        if (isa == ISA_ANY)
+            return NULL;
     }
 }
 

@@ -49,6 +49,22 @@ KernelIsa kernel_isa_parent(KernelIsa isa);
 /* The tiles column of kernels.def's KERNEL_ROW_TILED rows. */
 #define TILES(...) {__VA_ARGS__}
 
+/* A set of layouts: bit l stands for Layout l. */
+#define LAYOUT_BIT(l) (1u << (l))
+/* The layout columns of kernels.def's KERNEL_ROW_LAYOUT rows. */
+#define LAYOUTS_PLAIN LAYOUT_BIT(LAYOUT_NCHW)
+#define LAYOUTS_BLOCKED LAYOUT_BIT(LAYOUT_NCHW16C)
+#define LAYOUTS_ALL (LAYOUTS_PLAIN | LAYOUTS_BLOCKED)
+/* writes: the layout the kernel read (KernelRow.writes). */
+#define LAYOUT_SAME (-1)
+/* writes: the layout of the layer's @layout (a reorder's). */
+#define LAYOUT_ANNOTATED (-2)
+
+/* What a row's kernel computes beyond its op and types: whether it can
+ * compute layer n reading its operands in layout `reads`; if not, why (a
+ * phrase). */
+typedef bool (*KernelAccepts)(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 typedef struct KernelRow {
     OpKind op;
     ConvAlgo algo;   /* ALGO_AUTO for ops without a choice of algorithm */
@@ -58,7 +74,24 @@ typedef struct KernelRow {
     /* The tiles of algo (ir/conv_algo.h) the kernel runs, ascending, 0 after
      * the last; none listed: every tile the algorithm has. */
     int tiles[KERNEL_MAX_TILES];
+    uint32_t reads; /* LAYOUT_BITs: the layouts it reads its operands in */
+    int writes;     /* the Layout it writes, or LAYOUT_SAME, LAYOUT_ANNOTATED */
+    KernelAccepts accepts; /* NULL: every layer of its op and types */
 } KernelRow;
+
+/* Whether row r computes layer n reading its operands in layout `reads`:
+ * its op, operand types and layouts, and what its kernel accepts; if not,
+ * why in `why` (may be NULL). */
+bool kernel_row_applies(const KernelRow *r, const Graph *g, const Node *n, Layout reads, char *why,
+                        size_t whysz);
+
+/* The layout a layer bound to row r writes, reading `reads`. */
+Layout kernel_row_writes(const KernelRow *r, const Node *n, Layout reads);
+
+/* The layout layer n reads its activation operands in: its first
+ * operand's (a layer's operands share one layout; select-layout sees to
+ * it); plain for a layer without operands. */
+Layout kernel_row_layout(const Graph *g, const Node *n);
 
 /* Whether row r runs tile `tile` of its algorithm (0: no tile, always). */
 bool kernel_row_has_tile(const KernelRow *r, int tile);
@@ -70,11 +103,16 @@ void kernel_row_tiles_text(const KernelRow *r, char *buf, size_t size);
  * *count unless count is NULL. */
 const KernelRow *cpu_kernel_rows(int *count);
 
-/* The cpu row for op under algo on operands of element kind `type`, for
+/* The cpu row for op under algo on plain operands of element kind `type`, for
  * the library described by isa: the isa's own row if there is one, else
  * its parent's, and so on up to a portable (ISA_ANY) row; NULL if none
  * exists. */
 const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa);
+
+/* The row that binds layer n (its op, recorded algorithm, type and layout)
+ * for the library described by isa, as cpu_kernel_find chooses; NULL if
+ * none computes it. */
+const KernelRow *cpu_kernel_for_layer(const Graph *g, const Node *n, KernelIsa isa);
 
 /* The element kind a layer is looked up by: its first operand's (which
  * for the quantised ops is the quantised side), or its output's for a layer

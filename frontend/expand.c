@@ -472,7 +472,7 @@ static bool apply_algo(Expander *x, const Scope *s, const Annot *a, Annotations 
 
 static bool known_annotation(const char *key)
 {
-    static const char *const known[] = {"algo", "precision", "sparse", "dataflow", "mapping"};
+    static const char *const known[] = {"algo", "precision", "sparse", "dataflow", "mapping", "layout"};
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(key, known[i]) == 0)
             return true;
@@ -484,7 +484,7 @@ static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annota
     const char *key = a->key;
     if (!known_annotation(key)) {
         ERROR(x, s, a->loc, "unknown annotation '@%s' (known: @algo, @precision, @sparse, @dataflow, "
-              "@mapping)", key);
+              "@mapping, @layout)", key);
         return false;
     }
     if (a->misplaced) {
@@ -514,6 +514,10 @@ static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annota
         ok = sparse_format_from_name(sym, &ann->sparse);
         ann->has_sparse = ok;
         known = "dense, csr, csc, rlc";
+    } else if (strcmp(key, "layout") == 0) {
+        ok = layout_from_name(sym, &ann->layout);
+        ann->has_layout = ok;
+        known = "nchw, nchw16c";
     } else {
         char dashed[32];
         snprintf(dashed, sizeof dashed, "%s", sym);

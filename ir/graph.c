@@ -34,7 +34,6 @@ int graph_add_tensor(Graph *g, const char *name, TensorKind kind, Shape shape, E
     t.kind = kind;
     t.shape = shape;
     t.type = type;
-    t.layout = kind == TENSOR_PARAM && shape.rank == 4 ? LAYOUT_OIHW : LAYOUT_NCHW;
     t.producer = -1;
     t.loc = SRCLOC_NONE;
     int id = g->n_tensors;

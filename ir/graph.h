@@ -25,8 +25,6 @@ typedef struct Tensor {
     TensorKind kind;
     Shape shape;
     ElemType type;
-    Layout layout;
-    int layout_block;    /* channels per block for blocked layouts */
     QuantParams *quant;  /* NULL: not quantised */
     void *data;          /* PARAM: bound values in the tensor's element type, NULL until bound */
     SparseData *sparse;  /* NULL: dense */
@@ -74,6 +72,11 @@ typedef struct Annotations {
     SparseFormat sparse;
     Dataflow dataflow;
     MappingAnn mapping; /* meaningful with a dataflow other than auto */
+    /* The layout of the layer's output (@layout, owned by select-layout):
+     * set by the user or by the pass; unset means plain NCHW, free for the
+     * pass to change. */
+    bool has_layout;
+    Layout layout;
 } Annotations;
 
 #define NODE_MAX_PARAMS 8
@@ -198,6 +201,14 @@ const char *mapping_ann_dim_name(int dim);
 bool mapping_ann_dim_from_name(const char *s, int *out);
 
 static inline Tensor *graph_tensor(Graph *g, int id) { return &g->tensors[id]; }
+
+/* The layout tensor t is held in: its producer's @layout, plain NCHW for
+ * inputs, constants and layers without one. */
+static inline Layout graph_tensor_layout(const Graph *g, int t)
+{
+    int p = g->tensors[t].producer;
+    return p >= 0 && g->nodes[p].ann.has_layout ? g->nodes[p].ann.layout : LAYOUT_NCHW;
+}
 static inline const Node *graph_producer(const Graph *g, int tensor)
 {
     int p = g->tensors[tensor].producer;

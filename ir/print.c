@@ -86,6 +86,8 @@ void annotations_print(const Annotations *a, FILE *out)
     }
     if (a->mapping.present)
         print_mapping(&a->mapping, out);
+    if (a->has_layout)
+        fprintf(out, "@layout(%s) ", layout_name(a->layout));
 }
 
 /* Scalar element k of a bound zero point (u8, i8, i16 or i32). */

@@ -68,13 +68,25 @@ bool shape_broadcast(const Shape *a, const Shape *b, Shape *out);
 /* "[1, 3, 224, 224]" */
 void shape_format(const Shape *s, char *buf, size_t size);
 
+/* How an activation's elements lie in memory (@layout; docs/layouts.md).
+ * The values are the same in every layout: a layout is where code
+ * generation puts them. LAYOUT_NCHW16C is channels blocked by 16, [N][C /
+ * 16][H][W][16] for a logical [N, C, H, W] whose C is a multiple of 16 (so
+ * nothing is padded). Weights have no layout in the IR: each kernel's
+ * packing lays them out at compile time. */
 typedef enum {
-    LAYOUT_NCHW,   /* activations, default */
-    LAYOUT_NHWC,
-    LAYOUT_NCHWC,  /* blocked channels: NCHW[block]c */
-    LAYOUT_OIHW,   /* weights, default */
-    LAYOUT_OIHWIO, /* blocked weights */
+    LAYOUT_NCHW,    /* plain row-major: every tensor unless a layer says otherwise */
+    LAYOUT_NCHW16C,
 } Layout;
+
+/* Channels per block of LAYOUT_NCHW16C. */
+#define LAYOUT_BLOCK 16
+
+const char *layout_name(Layout l);
+bool layout_from_name(const char *s, Layout *out);
+/* Whether a tensor of shape s can be held in layout l (rank 4 and channels
+ * a multiple of the block for a blocked one); if not, why in `why`. */
+bool layout_fits_shape(Layout l, const Shape *s, char *why, size_t whysz);
 
 /* Quantisation parameters (survey VII-A). axis < 0: one value for the tensor;
  * otherwise one value per index along `axis` (per-channel). */

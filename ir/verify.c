@@ -61,6 +61,11 @@ static bool verify_node(const Graph *g, int idx, Diag *d)
                        g->tensors[n->params[i]].name);
             ok = false;
         }
+    char why[160];
+    if (n->ann.has_layout && !layout_fits_shape(n->ann.layout, &g->tensors[n->output].shape, why, sizeof why)) {
+        diag_error(d, n->loc, "layer '%s': @layout(%s): %s", n->name, layout_name(n->ann.layout), why);
+        ok = false;
+    }
     if (n->ann.algo_tile && !conv_algo_tile_valid(n->ann.algo, n->ann.algo_tile)) {
         diag_error(d, n->loc, "verifier: node '%s' has @algo(%s) with tile %d", n->name,
                    conv_algo_name(n->ann.algo), n->ann.algo_tile);
@@ -159,6 +164,12 @@ bool graph_verify(const Graph *g, Diag *d)
     for (int i = 0; i < g->n_outputs; i++)
         if (!valid_tensor(g, g->outputs[i]) || g->tensors[g->outputs[i]].kind == TENSOR_PARAM) {
             diag_error(d, SRCLOC_NONE, "verifier: graph output %d is not a computed tensor", i);
+            ok = false;
+        } else if (graph_tensor_layout(g, g->outputs[i]) != LAYOUT_NCHW) {
+            /* The caller of a compiled network reads its outputs plain. */
+            const Node *n = &g->nodes[g->tensors[g->outputs[i]].producer];
+            diag_error(d, n->loc, "layer '%s': @layout(%s): a network output is always nchw", n->name,
+                       layout_name(n->ann.layout));
             ok = false;
         }
     return ok;

@@ -60,3 +60,27 @@ bool pass_param_name_free(const Graph *g, const Node *n, const char *suffix)
         free(name);
     return free_name;
 }
+
+/* Whether a new layer may be called name: the name and every parameter
+ * name it may take are free. */
+static bool layer_name_taken(const Graph *g, const char *name)
+{
+    static const char *const suffixes[] = {"", ".scale", ".zero_point", ".weight", ".x_scale",
+                                           ".x_zero_point", ".w_scale", ".w_zero_point",
+                                           ".y_scale", ".y_zero_point", ".bias"};
+    char buf[512];
+    for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++) {
+        snprintf(buf, sizeof buf, "%s%s", name, suffixes[k]);
+        if (graph_find_tensor(g, buf) >= 0)
+            return true;
+    }
+    return false;
+}
+
+const char *pass_fresh_name(Graph *g, const char *base, const char *suffix)
+{
+    const char *name = arena_printf(&g->arena, "%s_%s", base, suffix);
+    for (int k = 2; layer_name_taken(g, name); k++)
+        name = arena_printf(&g->arena, "%s_%s_%d", base, suffix, k);
+    return name;
+}

@@ -76,6 +76,10 @@ int64_t pass_changes(const PassReport *r);
  * would give a layer a bias asks before it changes anything. */
 bool pass_param_name_free(const Graph *g, const Node *n, const char *suffix);
 
+/* A name for a layer a pass adds: "base_suffix", or "base_suffix_2", ...
+ * whichever is free together with every parameter name a layer may take. */
+const char *pass_fresh_name(Graph *g, const char *base, const char *suffix);
+
 typedef enum {
 #define PASS(fn, name, level, desc) PASS_ID_##fn,
 #include "passes.def"

@@ -32,6 +32,7 @@ static const PassId cpu[] = {
     P(eliminate_dead),     /* -O1 */
     P(select_precision),   /* every level */
     P(select_sparsity),    /* every level */
+    P(select_layout),      /* every level: blocked layouts from -O2, @layout always */
     P(select_algo),        /* every level: code generation needs every conv's kernel */
 };
 

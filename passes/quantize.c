@@ -123,30 +123,6 @@ static void find_first_last(Quantizer *z)
 
 /* ---- names and nodes ---- */
 
-static bool name_taken(const Graph *g, const char *name)
-{
-    static const char *const suffixes[] = {"", ".scale", ".zero_point", ".weight", ".x_scale",
-                                           ".x_zero_point", ".w_scale", ".w_zero_point",
-                                           ".y_scale", ".y_zero_point", ".bias"};
-    char buf[512];
-    for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++) {
-        snprintf(buf, sizeof buf, "%s%s", name, suffixes[k]);
-        if (graph_find_tensor(g, buf) >= 0)
-            return true;
-    }
-    return false;
-}
-
-/* "base_suffix", or "base_suffix_2", ... whichever is free with all the
- * parameter names a new layer may take. */
-static const char *fresh_name(Graph *g, const char *base, const char *suffix)
-{
-    const char *name = arena_printf(&g->arena, "%s_%s", base, suffix);
-    for (int k = 2; name_taken(g, name); k++)
-        name = arena_printf(&g->arena, "%s_%s_%d", base, suffix, k);
-    return name;
-}
-
 /* Adds a layer built by this pass; its shape rule cannot fail unless the
  * pass is wrong, which is reported like any error. */
 static int add_node(Quantizer *z, OpKind op, const char *name, const Attrs *at, int input, SrcLoc loc)
@@ -286,7 +262,7 @@ static int quantised_operand(Quantizer *z, int x, QuantMode m, SrcLoc loc, QPara
     Attrs at;
     attrs_init_defaults(OP_QUANTIZE, &at);
     at.quantize.dtype = (int)p->type;
-    int id = add_node(z, OP_QUANTIZE, fresh_name(g, g->tensors[x].name, "q"), &at, x, loc);
+    int id = add_node(z, OP_QUANTIZE, pass_fresh_name(g, g->tensors[x].name, "q"), &at, x, loc);
     if (id < 0)
         return -1;
     set_qparams(g, g->nodes[id].params[0], g->nodes[id].params[1], p);
@@ -432,7 +408,7 @@ static int reshape_to(Quantizer *z, int t, Shape shape, const char *base, const 
     Attrs at;
     attrs_init_defaults(OP_RESHAPE, &at);
     at.reshape.shape = shape;
-    int id = add_node(z, OP_RESHAPE, fresh_name(z->g, base, suffix), &at, t, loc);
+    int id = add_node(z, OP_RESHAPE, pass_fresh_name(z->g, base, suffix), &at, t, loc);
     return id < 0 ? -1 : z->g->nodes[id].output;
 }
 
@@ -499,7 +475,7 @@ static int dequantize_node(Quantizer *z, int t, const QParams *p, const char *ba
 {
     Attrs at;
     attrs_init_defaults(OP_DEQUANTIZE, &at);
-    int id = add_node(z, OP_DEQUANTIZE, fresh_name(z->g, base, "dq"), &at, t, loc);
+    int id = add_node(z, OP_DEQUANTIZE, pass_fresh_name(z->g, base, "dq"), &at, t, loc);
     if (id >= 0)
         set_qparams(z->g, z->g->nodes[id].params[0], z->g->nodes[id].params[1], p);
     return id;
@@ -510,7 +486,7 @@ static int integer_relu(Quantizer *z, int y, const char *base, SrcLoc loc)
 {
     Attrs at;
     attrs_init_defaults(OP_RELU, &at);
-    int id = add_node(z, OP_RELU, fresh_name(z->g, base, "relu"), &at, y, loc);
+    int id = add_node(z, OP_RELU, pass_fresh_name(z->g, base, "relu"), &at, y, loc);
     return id < 0 ? -1 : z->g->nodes[id].output;
 }
 
@@ -531,7 +507,7 @@ static bool quantise_layer(Quantizer *z, int i, QuantMode mode)
     attrs_init_defaults(OP_QLINEAR_CONV, &at);
     at.qconv = (QConvAttrs){lp.geometry, wide(mode) ? ELEM_I16 : ELEM_I8, (int)lp.y.type,
                             !per_tensor(z, mode)};
-    int qnode = add_node(z, OP_QLINEAR_CONV, fresh_name(g, name, "q"), &at, xq, loc);
+    int qnode = add_node(z, OP_QLINEAR_CONV, pass_fresh_name(g, name, "q"), &at, xq, loc);
     if (qnode < 0)
         return false;
     g->nodes[qnode].ann = g->nodes[i].ann;
@@ -581,7 +557,7 @@ static bool sink_dequantize(Quantizer *z, int i)
     Attrs at = g->nodes[i].attr;
     SrcLoc loc = g->nodes[i].loc;
     const char *name = g->nodes[i].name;
-    int id = add_node(z, g->nodes[i].op, fresh_name(g, name, "q"), &at, q, loc);
+    int id = add_node(z, g->nodes[i].op, pass_fresh_name(g, name, "q"), &at, q, loc);
     int dq = id < 0 ? -1 : dequantize_node(z, g->nodes[id].output, &p, name, loc);
     if (dq < 0)
         return false;

@@ -25,10 +25,10 @@
 #include "pass.h"
 #include "target.h"
 
+/* Rows are looked up for the layout select-layout gave the layer. */
 static bool row_applies(const KernelRow *k, const Graph *g, const Node *n)
 {
-    ElemKind type = g->tensors[n->inputs[0]].type.kind;
-    return k->op == n->op && (k->types & ELEM_BIT(type));
+    return kernel_row_applies(k, g, n, kernel_row_layout(g, n), NULL, 0);
 }
 
 static bool algo_applies(ConvAlgo a, const Node *n)

@@ -11,12 +11,14 @@
  * for the cpu (whose convolutions say @algo(im2col)) runs here unchanged.
  * Winograd changes the arithmetic: ref_conv runs it as the plain transform
  * in float32 (runtime/reference/winograd.c), the independent check of a
- * fast kernel, and so does FFT (fft_conv.c). */
+ * fast kernel, and so does FFT (fft_conv.c). A layout is where the cpu
+ * puts values, not what they are: the oracle computes a graph whatever
+ * its @layout says, on its plain arrays (a reorder is a copy). */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
-    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
-    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
-    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
+    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
+    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
+    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
 };
 
 static const KernelRow *reference_registry(int *count)

@@ -266,3 +266,33 @@ void cpu_check_tiling(const int64_t kernel[2], const int64_t stride[2], const in
     case TILE_NONE: assert_true(rows == 0 && cols == 0); break;
     }
 }
+
+static int64_t conv_out_size(int64_t in, int64_t lo, int64_t hi, int64_t k, int64_t s, int64_t d)
+{
+    return (in + lo + hi - (k - 1) * d - 1) / s + 1;
+}
+
+int64_t cpu_conv_out_h(const CpuConv *L) { return conv_out_size(L->h, L->pad[0], L->pad[2], L->kh, L->sh, L->dh); }
+int64_t cpu_conv_out_w(const CpuConv *L) { return conv_out_size(L->w, L->pad[1], L->pad[3], L->kw, L->sw, L->dw); }
+
+void cpu_conv_text(const CpuConv *L, const char *annotations, const char *rest, char *buf, size_t size)
+{
+    int len = snprintf(buf, size, "input x: f32[%lld, %lld, %lld, %lld];\n", (long long)L->n, (long long)L->c,
+                       (long long)L->h, (long long)L->w);
+    if (L->residual)
+        len += snprintf(buf + len, size - (size_t)len, "input s: f32[%lld, %lld, %lld, %lld];\n", (long long)L->n,
+                        (long long)L->f, (long long)cpu_conv_out_h(L), (long long)cpu_conv_out_w(L));
+    snprintf(buf + len, size - (size_t)len,
+             "%s y = conv(x%s, filters=%lld, kernel=[%lld, %lld], stride=[%lld, %lld], dilation=[%lld, %lld], "
+             "pad=[%lld, %lld, %lld, %lld], groups=%lld, bias=%s%s%s);\n%s",
+             annotations, L->residual ? ", s" : "", (long long)L->f, (long long)L->kh, (long long)L->kw,
+             (long long)L->sh, (long long)L->sw, (long long)L->dh, (long long)L->dw, (long long)L->pad[0],
+             (long long)L->pad[1], (long long)L->pad[2], (long long)L->pad[3], (long long)L->groups,
+             L->bias ? "true" : "false", L->act ? ", act=" : "", L->act ? L->act : "", rest);
+}
+
+double cpu_check_gamma(double k)
+{
+    const double u = 0x1p-24;
+    return k * u / (1 - k * u);
+}

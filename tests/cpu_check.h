@@ -86,6 +86,29 @@ void cpu_check_kernel(const CpuLayer *l, const char *algo_name, const double *bo
  * every output within `tolerance` times the largest |output|. */
 void cpu_check_network(const char *text, ConvAlgo algo, int count, int fused, double tolerance);
 
+/* One conv layer of a kernel test: input [n, c, h, w], f filters of kh x
+ * kw, strides, dilations, pads (top, left, bottom, right), and its
+ * epilogue (an act= argument or NULL). */
+typedef struct CpuConv {
+    const char *name;
+    int64_t n, c, h, w, f, groups, kh, kw, sh, sw, dh, dw;
+    int64_t pad[4];
+    bool bias, residual;
+    const char *act;
+} CpuConv;
+
+int64_t cpu_conv_out_h(const CpuConv *L);
+int64_t cpu_conv_out_w(const CpuConv *L);
+
+/* The network of L: input x (and the residual input s), then
+ * "ANNOTATIONS y = conv(x, ...);", then `rest` (which declares the
+ * output). */
+void cpu_conv_text(const CpuConv *L, const char *annotations, const char *rest, char *buf, size_t size);
+
+/* gamma_k = k u / (1 - k u), u = 2^-24: the bound of k float roundings
+ * relative to the sum of the magnitudes (Higham, 3.1). */
+double cpu_check_gamma(double k);
+
 /* Which tiling of its phase planes (dnnk.h, dnnk_plane_tile) a window op
  * of the cpu target (the direct conv, the float max pool) is meant to get:
  * its whole output in one tile, several tiles of whole rows, rows split

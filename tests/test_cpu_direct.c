@@ -32,40 +32,11 @@
 #include "reference.h"
 #include "test_util.h"
 
-static const double U_ROUND = 0x1p-24;
-
-static double gamma_k(double k) { return k * U_ROUND / (1 - k * U_ROUND); }
-
-typedef struct Layer {
-    const char *name;
-    int64_t n, c, h, w, f, groups, kh, kw, sh, sw, dh, dw;
-    int64_t pad[4]; /* top, left, bottom, right */
-    bool bias, residual;
-    const char *act; /* the act= argument, or NULL */
-} Layer;
-
-static int64_t out_size(int64_t in, int64_t lo, int64_t hi, int64_t k, int64_t s, int64_t d)
-{
-    return (in + lo + hi - (k - 1) * d - 1) / s + 1;
-}
-
-static int64_t out_h(const Layer *L) { return out_size(L->h, L->pad[0], L->pad[2], L->kh, L->sh, L->dh); }
-static int64_t out_w(const Layer *L) { return out_size(L->w, L->pad[1], L->pad[3], L->kw, L->sw, L->dw); }
+typedef CpuConv Layer;
 
 static void layer_text(const Layer *L, char *buf, size_t size)
 {
-    int len = snprintf(buf, size, "input x: f32[%lld, %lld, %lld, %lld];\n", (long long)L->n,
-                       (long long)L->c, (long long)L->h, (long long)L->w);
-    if (L->residual)
-        len += snprintf(buf + len, size - (size_t)len, "input s: f32[%lld, %lld, %lld, %lld];\n",
-                        (long long)L->n, (long long)L->f, (long long)out_h(L), (long long)out_w(L));
-    snprintf(buf + len, size - (size_t)len,
-             "@algo(direct) y = conv(x%s, filters=%lld, kernel=[%lld, %lld], stride=[%lld, %lld], "
-             "dilation=[%lld, %lld], pad=[%lld, %lld, %lld, %lld], groups=%lld, bias=%s%s%s);\noutput y;\n",
-             L->residual ? ", s" : "", (long long)L->f, (long long)L->kh, (long long)L->kw, (long long)L->sh,
-             (long long)L->sw, (long long)L->dh, (long long)L->dw, (long long)L->pad[0], (long long)L->pad[1],
-             (long long)L->pad[2], (long long)L->pad[3], (long long)L->groups, L->bias ? "true" : "false",
-             L->act ? ", act=" : "", L->act ? L->act : "");
+    cpu_conv_text(L, "@algo(direct)", "output y;\n", buf, size);
 }
 
 static void check_path(const CpuLayer *l, CpuTiling want)
@@ -89,7 +60,7 @@ static void check_layer_for(const Layer *L, CpuTiling path, const char *cpu, con
     assert_non_null(bound);
     double K = (double)(L->c / L->groups * L->kh * L->kw);
     for (int64_t i = 0; i < l.count; i++)
-        bound[i] = 2 * gamma_k(K + 2) * S[i];
+        bound[i] = 2 * cpu_check_gamma(K + 2) * S[i];
     float *outs[2];
     cpu_run_jit(l.g, "layer", l.cpu, l.features, &l.io, outs);
     for (int t = 0; t < 2; t++) {

@@ -886,6 +886,50 @@ static void test_division_by_zero(void **state)
                     "               ^~~~~\n");
 }
 
+/* ---- annotations: @layout ---------------------------------------------------- */
+
+static void test_layout_unknown_name_lists_the_known_ones(void **state)
+{
+    (void)state;
+    assert_rejected_with("input x: f32[1, 16, 8, 8];\n"
+                         "@layout(nchw8c) y = conv(x, filters=16, kernel=1);\n"
+                         "z = relu(y);\n"
+                         "output z;\n",
+                         "net.dnn:2:9: error: @layout: unknown value 'nchw8c' (known: nchw, nchw16c)\n");
+}
+
+/* A blocked tensor is a permutation of the plain one: nothing is padded. */
+static void test_layout_needs_whole_channel_blocks(void **state)
+{
+    (void)state;
+    assert_rejected(1,
+                    "input x: f32[1, 16, 8, 8];\n"
+                    "@layout(nchw16c) y = conv(x, filters=24, kernel=1);\n"
+                    "z = relu(y);\n"
+                    "output z;\n",
+                    "net.dnn:2:18: error: layer 'y': @layout(nchw16c): nchw16c needs channels in whole "
+                    "blocks of 16 (this tensor has 24)\n"
+                    "  @layout(nchw16c) y = conv(x, filters=24, kernel=1);\n"
+                    "                   ^\n");
+    assert_rejected_with("input x: f32[1, 16];\n"
+                         "@layout(nchw16c) y = relu(x);\n"
+                         "z = relu(y);\n"
+                         "output z;\n",
+                         "error: layer 'y': @layout(nchw16c): nchw16c holds only 4-d tensors (this one "
+                         "has 2 dimensions)\n");
+}
+
+/* The caller of a compiled network reads its outputs plain. */
+static void test_layout_of_a_network_output(void **state)
+{
+    (void)state;
+    assert_rejected_with("input x: f32[1, 16, 8, 8];\n"
+                         "@layout(nchw16c) y = conv(x, filters=16, kernel=1);\n"
+                         "output y;\n",
+                         "net.dnn:2:18: error: layer 'y': @layout(nchw16c): a network output is always "
+                         "nchw\n");
+}
+
 /* ---- annotations: @algo's tile ------------------------------------------------ */
 
 static void test_tile_on_an_algorithm_without_one(void **state)
@@ -1274,6 +1318,10 @@ int main(void)
         cmocka_unit_test(test_overflow_in_a_block_default),
         cmocka_unit_test(test_overflow_in_an_attribute_inside_a_block),
         cmocka_unit_test(test_division_by_zero),
+        /* annotations: @layout */
+        cmocka_unit_test(test_layout_unknown_name_lists_the_known_ones),
+        cmocka_unit_test(test_layout_needs_whole_channel_blocks),
+        cmocka_unit_test(test_layout_of_a_network_output),
         /* annotations: @algo's tile */
         cmocka_unit_test(test_tile_on_an_algorithm_without_one),
         cmocka_unit_test(test_winograd_tile_not_2_4_or_6),

@@ -23,28 +23,29 @@ float sqrtf(float);
  * become moves. */
 INLINE void copy_bytes(void *dst, const void *src, size_t n) { __builtin_memcpy(dst, src, n); }
 
+/* Load, store and broadcast for a float vector type of `lanes` lanes,
+ * any alignment. The broadcast is a plain one: (type){0} + x would cost an
+ * addition in every use (0 + x is not x for x = -0, so it cannot be folded
+ * away), one for every two multiply-adds of the GEMM micro-kernel. */
+#define VECTOR_OPS(type, lanes, load, store, splat)                                                  \
+    INLINE type load(const float *p)                                                                 \
+    {                                                                                                \
+        type v;                                                                                      \
+        copy_bytes(&v, p, sizeof v);                                                                 \
+        return v;                                                                                    \
+    }                                                                                                \
+    INLINE void store(float *p, type v) { copy_bytes(p, &v, sizeof v); }                             \
+    INLINE type splat(float x)                                                                       \
+    {                                                                                                \
+        type v;                                                                                      \
+        for (int l = 0; l < (lanes); l++)                                                            \
+            v[l] = x;                                                                                \
+        return v;                                                                                    \
+    }
+
 /* The library's vector: DNNK_LANES floats, any alignment. */
 typedef float vf __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
-
-INLINE vf loadv(const float *p)
-{
-    vf v;
-    copy_bytes(&v, p, sizeof v);
-    return v;
-}
-
-INLINE void storev(float *p, vf v) { copy_bytes(p, &v, sizeof v); }
-
-/* x in every lane, a plain broadcast: (vf){0} + x would cost an addition
- * in every use (0 + x is not x for x = -0, so it cannot be folded away),
- * one for every two multiply-adds of the GEMM micro-kernel. */
-INLINE vf splatv(float x)
-{
-    vf v;
-    for (int l = 0; l < DNNK_LANES; l++)
-        v[l] = x;
-    return v;
-}
+VECTOR_OPS(vf, DNNK_LANES, loadv, storev, splatv)
 
 INLINE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 

@@ -562,6 +562,90 @@ static inline void dnnk_plane_tile(const dnnk_window *w, int64_t out_h, int64_t 
     *tile_rows = *tile_cols = 0;
 }
 
+/* ---- blocked activations (NCHW16c) ----------------------------------------
+ * A tensor of logical shape [N, C, H, W] in the blocked layout holds
+ * element (n, c, h, w) at ((n * C/16 + c/16) * H + h) * W * 16 + w * 16 +
+ * c % 16: the 16 channels of a block side by side, one AVX-512 vector.
+ * Only tensors whose C is a multiple of 16 are blocked, so a blocked tensor
+ * is a permutation of the plain one (same size, nothing padded), and an
+ * element-wise op or a channel concat computes the same bytes in either
+ * layout. Builds with narrower vectors treat a block as two (or four). */
+#define DNNK_BLOCK 16
+
+/* dnnk_reorder: from the layout from_blocked says (1 blocked, 0 plain) to
+ * the one to_blocked says, out and in of the same logical shape (equal
+ * layouts: a copy). ptrs: out, in. Units: (image, channel block) pairs. */
+typedef struct dnnk_reorder_desc {
+    dnnk_tensor out;
+    int64_t from_blocked, to_blocked;
+} dnnk_reorder_desc;
+
+static inline int64_t dnnk_reorder_units(const dnnk_reorder_desc *d)
+{
+    return d->out.dims[0] * (d->out.dims[1] / DNNK_BLOCK);
+}
+
+/* dnnk_conv_blocked: groups 1, or depthwise (groups = channels =
+ * filters); input, output and residual blocked. ptrs: out, in,
+ * [residual], packed weights, [bias] (plain, one per filter). Weights
+ * packed by dnnc:
+ *   conv:      [F/16][C/16][kh][kw][16 channels][16 filters]
+ *   depthwise: [C/16][kh][kw][16 channels]
+ * Units: (image, group of filter_blocks blocks of 16 filters, band of
+ * rows output rows), the band fastest; a depthwise conv's filter blocks
+ * are its channel blocks. Epilogue as dnnk_conv's:
+ * out = act((sum + bias) + residual). */
+typedef struct dnnk_conv_blocked_desc {
+    dnnk_conv_desc conv;
+    int64_t filter_blocks; /* blocks of 16 filters per unit */
+    int64_t rows;          /* output rows per unit */
+} dnnk_conv_blocked_desc;
+
+/* dnnc's split of a blocked conv (codegen/llvm/describe.c says why). */
+#define DNNK_BLOCKED_FILTER_BLOCKS 4
+#define DNNK_BLOCKED_UNITS 16
+#define DNNK_BLOCKED_MIN_PIXELS 48
+
+static inline int64_t dnnk_blocked_filter_blocks(int64_t filter_blocks)
+{
+    return filter_blocks < DNNK_BLOCKED_FILTER_BLOCKS ? filter_blocks : DNNK_BLOCKED_FILTER_BLOCKS;
+}
+
+/* Output rows per unit, for `parts` (image, filter group) pairs of an
+ * out_h x out_w output. */
+static inline int64_t dnnk_blocked_rows(int64_t parts, int64_t out_h, int64_t out_w)
+{
+    int64_t rows = out_h;
+    while (rows > 1 && parts * dnnk_ceil_div(out_h, rows) < DNNK_BLOCKED_UNITS &&
+           dnnk_ceil_div(rows, 2) * out_w >= DNNK_BLOCKED_MIN_PIXELS)
+        rows = dnnk_ceil_div(rows, 2);
+    return rows;
+}
+
+static inline int64_t dnnk_conv_blocked_units(const dnnk_conv_blocked_desc *d)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    int64_t groups = dnnk_ceil_div(c->out.dims[1] / DNNK_BLOCK, d->filter_blocks);
+    return c->out.dims[0] * groups * dnnk_ceil_div(c->out.dims[2], d->rows);
+}
+
+/* dnnk_maxpool_blocked: max pooling of a blocked float tensor into a
+ * blocked one, as the reference computes it bit for bit. ptrs: out, in.
+ * Units: (image, channel block, output row). */
+static inline int64_t dnnk_pool_blocked_units(const dnnk_pool_desc *d)
+{
+    return d->out.dims[0] * (d->out.dims[1] / DNNK_BLOCK) * d->out.dims[2];
+}
+
+/* dnnk_global_avgpool_blocked: the mean of each channel of a blocked
+ * float input, as the reference computes it bit for bit, into the plain
+ * [N, C, 1, 1] output (which a 1 x 1 plane makes the same bytes as the
+ * blocked one). ptrs: out, in. Units: (image, channel block). */
+static inline int64_t dnnk_global_pool_blocked_units(const dnnk_pool_desc *d)
+{
+    return d->out.dims[0] * (d->out.dims[1] / DNNK_BLOCK);
+}
+
 static inline int64_t dnnk_chunks(const dnnk_tensor *t) { return dnnk_ceil_div(dnnk_count(t), DNNK_CHUNK); }
 
 #endif

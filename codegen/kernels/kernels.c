@@ -10,6 +10,7 @@
 #undef KERNEL_ROW
 
 #include "planes.c"
+#include "blocked.c"
 #include "conv.c"
 #include "conv_direct.c"
 #include "eltwise.c"

@@ -58,8 +58,10 @@ static void no_kernel(const Graph *g, const Node *n, const KernelRow *row, ConvA
         snprintf(how, sizeof how, " (%s, tile %d)", conv_algo_name(algo), layer_tile(n));
     else if (algo != ALGO_AUTO)
         snprintf(how, sizeof how, " (%s)", conv_algo_name(algo));
-    snprintf(err, errsz, "layer '%s': the cpu target has no kernel for %s%s on %s", n->name, op_name(n->op),
-             how, elem_kind_name(kernel_row_type(g, n)));
+    Layout reads = kernel_row_layout(g, n);
+    snprintf(err, errsz, "layer '%s': the cpu target has no kernel for %s%s on %s%s%s", n->name,
+             op_name(n->op), how, elem_kind_name(kernel_row_type(g, n)), reads == LAYOUT_NCHW ? "" : " in ",
+             reads == LAYOUT_NCHW ? "" : layout_name(reads));
 }
 
 KernelBinding *bind_graph(const Graph *g, KernelIsa isa, char *err, size_t errsz)
@@ -73,9 +75,19 @@ KernelBinding *bind_graph(const Graph *g, KernelIsa isa, char *err, size_t errsz
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         ConvAlgo algo = n->ann.algo;
-        const KernelRow *row = cpu_kernel_find(n->op, algo, kernel_row_type(g, n), isa);
+        const KernelRow *row = cpu_kernel_for_layer(g, n, isa);
         if (!row || !kernel_row_has_tile(row, layer_tile(n))) {
             no_kernel(g, n, row, algo, err, errsz);
+            free(b);
+            return NULL;
+        }
+        /* Layouts are select-layout's: code generation only checks that
+         * the kernel writes what the layer says it does. */
+        Layout reads = kernel_row_layout(g, n), writes = graph_tensor_layout(g, n->output);
+        if (kernel_row_writes(row, n, reads) != writes) {
+            snprintf(err, errsz, "layer '%s': its kernel %s writes %s, the layer says %s (run the cpu "
+                     "target's pass pipeline first)", n->name, row->kernel,
+                     layout_name(kernel_row_writes(row, n, reads)), layout_name(writes));
             free(b);
             return NULL;
         }

@@ -23,6 +23,7 @@ _Static_assert(SAME(DNNK_PAD_CONSTANT, PAD_CONSTANT) && SAME(DNNK_PAD_REFLECT, P
                    SAME(DNNK_PAD_EDGE, PAD_EDGE),
                "dnnk.h numbers pad modes as PadMode");
 _Static_assert(DNNK_RANK == DNNC_MAX_RANK, "a kernel tensor holds every IR shape");
+_Static_assert(DNNK_BLOCK == LAYOUT_BLOCK, "dnnk.h blocks channels as the IR does");
 #undef SAME
 
 dnnk_tensor describe_tensor(const Tensor *t)
@@ -120,6 +121,26 @@ int describe_conv_direct(const CallSite *s, KernelCall *c, dnnk_direct_desc *d)
     return 1;
 }
 
+/* The split of a conv on blocked activations over threads (docs/layouts.md,
+ * "Threads"): units of DNNK_BLOCKED_FILTER_BLOCKS blocks of 16 filters (one
+ * channel block for a depthwise conv) and a band of output rows. The band
+ * starts as the whole image and halves while the layer has fewer than
+ * DNNK_BLOCKED_UNITS units, as long as a band keeps at least
+ * DNNK_BLOCKED_MIN_PIXELS outputs: a unit reads all of its filters' weights,
+ * so a band of few pixels would stream them for little work (the 7 x 7
+ * layers of ResNet-50 split over their filters alone). */
+int describe_conv_blocked(const CallSite *s, KernelCall *c, dnnk_conv_blocked_desc *d)
+{
+    describe_conv(s, c, &d->conv);
+    const dnnk_conv_desc *v = &d->conv;
+    int64_t filter_blocks = v->out.dims[1] / DNNK_BLOCK;
+    d->filter_blocks = v->groups == 1 ? dnnk_blocked_filter_blocks(filter_blocks) : 1;
+    d->rows = dnnk_blocked_rows(v->out.dims[0] * dnnk_ceil_div(filter_blocks, d->filter_blocks),
+                                v->out.dims[2], v->out.dims[3]);
+    c->units = dnnk_conv_blocked_units(d);
+    return 1;
+}
+
 int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
 {
     const FcAttrs *a = &s->n->attr.fc;
@@ -154,6 +175,20 @@ int describe_maxpool_float(const CallSite *s, KernelCall *c, dnnk_pool_tile_desc
 {
     describe_pool(s, c, &d->pool);
     dnnk_plane_tile(&d->pool.win, d->pool.out.dims[2], d->pool.out.dims[3], &d->tile_rows, &d->tile_cols);
+    return 1;
+}
+
+int describe_pool_blocked(const CallSite *s, KernelCall *c, dnnk_pool_desc *d)
+{
+    describe_pool(s, c, d);
+    c->units = dnnk_pool_blocked_units(d);
+    return 1;
+}
+
+int describe_global_pool_blocked(const CallSite *s, KernelCall *c, dnnk_pool_desc *d)
+{
+    describe_pool(s, c, d);
+    c->units = dnnk_global_pool_blocked_units(d);
     return 1;
 }
 
@@ -359,6 +394,15 @@ int describe_concat(const CallSite *s, KernelCall *c, dnnk_concat_desc *d)
     c->units = dnnk_chunks(&d->part);
     c->work = dnnk_count(&d->part);
     return n->n_inputs;
+}
+
+int describe_reorder(const CallSite *s, KernelCall *c, dnnk_reorder_desc *d)
+{
+    d->out = out_of(s);
+    d->from_blocked = graph_tensor_layout(s->g, s->n->inputs[0]) == LAYOUT_NCHW16C;
+    d->to_blocked = graph_tensor_layout(s->g, s->n->output) == LAYOUT_NCHW16C;
+    c->units = dnnk_reorder_units(d);
+    return 1;
 }
 
 int describe_copy(const CallSite *s, KernelCall *c, dnnk_plain_desc *d)

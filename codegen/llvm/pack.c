@@ -30,6 +30,38 @@ size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out)
     return bytes;
 }
 
+/* Filters [F][C][kh][kw] -> [F/16][C/16][kh][kw][16 c][16 f] for a groups-1
+ * conv, [C][1][kh][kw] -> [C/16][kh][kw][16 c] for a depthwise one: the 16
+ * filters (or channels) of one vector side by side, in the order the
+ * blocked kernel walks them (dnnk.h). */
+size_t pack_conv_blocked(const Graph *g, const Node *n, int k, void *out)
+{
+    if (k != 0)
+        return 0;
+    const Tensor *w = &g->tensors[n->params[0]];
+    int64_t F = w->shape.d[0], Cg = w->shape.d[1], KH = w->shape.d[2], KW = w->shape.d[3];
+    size_t bytes = (size_t)(F * Cg * KH * KW) * sizeof(float);
+    if (!out)
+        return bytes;
+    const float *src = w->data;
+    float *dst = out;
+    const int64_t B = DNNK_BLOCK;
+    if (n->attr.conv.groups != 1) { /* depthwise: Cg 1, a filter per channel */
+        for (int64_t cb = 0; cb < F / B; cb++)
+            for (int64_t t = 0; t < KH * KW; t++)
+                for (int64_t ci = 0; ci < B; ci++)
+                    *dst++ = src[(cb * B + ci) * KH * KW + t];
+        return bytes;
+    }
+    for (int64_t fb = 0; fb < F / B; fb++)
+        for (int64_t cb = 0; cb < Cg / B; cb++)
+            for (int64_t t = 0; t < KH * KW; t++)
+                for (int64_t ci = 0; ci < B; ci++)
+                    for (int64_t fi = 0; fi < B; fi++)
+                        *dst++ = src[((fb * B + fi) * Cg + cb * B + ci) * KH * KW + t];
+    return bytes;
+}
+
 /* G of F(m, 3) (alpha rows of 3): Lavin & Gray's matrices for m = 2 and 4,
  * and for m = 6 the one the points 0, 1, -1, 2, -2, 1/2, -1/2 and infinity
  * give, row j p_j^k / prod over l != j of (p_j - p_l), the points the

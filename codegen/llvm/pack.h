@@ -18,6 +18,12 @@ typedef size_t (*PackFn)(const Graph *g, const Node *n, int k, void *out);
  * the GEMM micro-kernel (dnnk.h); the bias is used as stored. */
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out);
 
+/* conv filters of a layer on blocked activations -> the order of
+ * dnnk_conv_blocked (dnnk.h): [F/16][C/16][kh][kw][16][16], or
+ * [C/16][kh][kw][16] for a depthwise conv; the same size; the bias as
+ * stored. */
+size_t pack_conv_blocked(const Graph *g, const Node *n, int k, void *out);
+
 /* conv filters [F][Cg][3][3] of a Winograd F(m x m, 3 x 3) layer (m its
  * recorded tile, 2, 4 or 6) -> U = G g G^T in the panels of
  * dnnk_packed_winograd_weights (dnnk.h): alpha^2 / 9 times the filters'

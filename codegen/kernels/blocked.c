@@ -1,0 +1,735 @@
+/* Kernels on blocked activations (NCHW16c, dnnk.h "blocked activations"):
+ * the reorders into and out of the layout, a direct convolution in the
+ * manner of oneDNN's AVX-512 one, its depthwise form, and the pools that
+ * sit between such convolutions.
+ *
+ * A block of 16 channels of one pixel is 64 contiguous bytes, one v16
+ * below. v16 has the same shape in every build, so the layout arithmetic
+ * is the same everywhere; clang splits it into two 8-lane vectors (AVX2)
+ * or four 4-lane ones (NEON) where vectors are narrower. */
+#include "common.h"
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef int32_t v16i __attribute__((vector_size(64), aligned(4)));
+typedef double v16d __attribute__((vector_size(128), aligned(8)));
+typedef int64_t v16l __attribute__((vector_size(128), aligned(8)));
+
+/* Loops over a register tile's pixels and filter blocks (constant trip
+ * counts) unrolled whole, so that the arrays they index stay in registers. */
+#define BLK_UNROLL _Pragma("clang loop unroll(full)")
+
+VECTOR_OPS(v16, DNNK_BLOCK, blk_load, blk_store, blk_splat)
+
+/* mask ? a : b per lane, mask lanes all ones or all zeros (a comparison). */
+INLINE v16 blk_select(v16i mask, v16 a, v16 b) { return (v16)(((v16i)a & mask) | ((v16i)b & ~mask)); }
+
+/* ---- reorder ----------------------------------------------------------- */
+
+/* One stage of a 16 x 16 transpose: swaps bit b of the row index with bit
+ * b of the column index, for rows x = r[i] and y = r[i + b], bit b of i
+ * clear. Four stages (b = 8, 4, 2, 1) transpose; each new row is one
+ * two-source shuffle. */
+#define BLK_SWAP(x, y, lo, hi)                                                                              \
+    do {                                                                                                    \
+        v16 x_ = (x), y_ = (y);                                                                             \
+        (x) = __builtin_shufflevector(x_, y_, lo);                                                          \
+        (y) = __builtin_shufflevector(x_, y_, hi);                                                          \
+    } while (0)
+#define BLK_LO8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define BLK_HI8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define BLK_LO4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define BLK_HI4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define BLK_LO2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define BLK_HI2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define BLK_LO1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define BLK_HI1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+
+/* r[i][j] becomes r[j][i]. */
+INLINE void blk_transpose(v16 r[16])
+{
+    for (int i = 0; i < 8; i++)
+        BLK_SWAP(r[i], r[i + 8], BLK_LO8, BLK_HI8);
+    for (int i = 0; i < 16; i += 8)
+        for (int k = 0; k < 4; k++)
+            BLK_SWAP(r[i + k], r[i + k + 4], BLK_LO4, BLK_HI4);
+    for (int i = 0; i < 16; i += 4)
+        for (int k = 0; k < 2; k++)
+            BLK_SWAP(r[i + k], r[i + k + 2], BLK_LO2, BLK_HI2);
+    for (int i = 0; i < 16; i += 2)
+        BLK_SWAP(r[i], r[i + 1], BLK_LO1, BLK_HI1);
+}
+
+/* One channel block of one image: its 16 planes of n pixels (plain, a
+ * 16 x n matrix) to its n pixels of 16 channels (blocked, n x 16), or back:
+ * 16 x 16 tiles transposed in registers, the last n % 16 pixels one float
+ * at a time. */
+INLINE void blk_reorder_block(float *to, const float *from, int64_t n, bool to_blocked)
+{
+    int64_t plane = n, p = 0;
+    for (; p + DNNK_BLOCK <= n; p += DNNK_BLOCK) {
+        v16 r[16];
+        for (int i = 0; i < 16; i++)
+            r[i] = blk_load(to_blocked ? from + i * plane + p : from + (p + i) * DNNK_BLOCK);
+        blk_transpose(r);
+        for (int i = 0; i < 16; i++)
+            blk_store(to_blocked ? to + (p + i) * DNNK_BLOCK : to + i * plane + p, r[i]);
+    }
+    for (; p < n; p++)
+        for (int c = 0; c < DNNK_BLOCK; c++) {
+            if (to_blocked)
+                to[p * DNNK_BLOCK + c] = from[c * plane + p];
+            else
+                to[c * plane + p] = from[p * DNNK_BLOCK + c];
+        }
+}
+
+/* Plain NCHW to blocked or back, or a copy between equal layouts (a
+ * reorder the user wrote that changes nothing); units are (image, channel
+ * block) pairs, whose 16 planes in the plain layout are the same floats'
+ * range as their block in the blocked one. */
+KERNEL dnnk_reorder(const dnnk_reorder_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    int64_t plane = d->out.dims[2] * d->out.dims[3], span = DNNK_BLOCK * plane;
+    float *out = ptrs[0];
+    const float *in = ptrs[1];
+    for (int64_t u = begin; u < end; u++) {
+        if (d->from_blocked == d->to_blocked)
+            copy_bytes(out + u * span, in + u * span, (size_t)span * sizeof(float));
+        else
+            blk_reorder_block(out + u * span, in + u * span, plane, d->to_blocked != 0);
+    }
+}
+
+/* ---- the conv epilogue's activation, 16 lanes at a time ------------------ */
+
+/* activate() (common.h) on a vector, with the same result in every lane
+ * as the scalar function: its clip compares the float with double bounds,
+ * which float thresholds reproduce exactly (blk_act_prepare). */
+typedef struct BlkAct {
+    int64_t kind;
+    float alpha;
+    float lo, hi;            /* clip: x < min iff x < lo (x <= lo if lo_inclusive) */
+    bool lo_inclusive;       /*       x > max iff x > hi (x >= hi if hi_inclusive) */
+    bool hi_inclusive;
+    float below, above;      /* clip: the results for x < min and x > max */
+} BlkAct;
+
+/* For a float x and a double b rounded to the nearest float f: x < b iff
+ * x < f when f >= b, and iff x <= f when f < b (no float lies between f
+ * and b); likewise for x > b. NaN bounds compare false either way, as in
+ * activate. */
+INLINE BlkAct blk_act_prepare(const dnnk_act *a)
+{
+    BlkAct v = {.kind = a->kind, .alpha = (float)a->alpha};
+    v.lo = (float)a->min;
+    v.hi = (float)a->max;
+    v.lo_inclusive = (double)v.lo < a->min;
+    v.hi_inclusive = (double)v.hi > a->max;
+    v.below = (float)(a->min > a->max ? a->max : a->min);
+    v.above = (float)a->max;
+    return v;
+}
+
+INLINE v16 blk_activate(const BlkAct *a, v16 x)
+{
+    switch (a->kind) {
+    case DNNK_ACT_RELU: return blk_select(x > 0, x, (v16){0});
+    case DNNK_ACT_LEAKY_RELU: return blk_select(x >= 0, x, blk_splat(a->alpha) * x);
+    case DNNK_ACT_CLIP: {
+        v16 lo = blk_splat(a->lo), hi = blk_splat(a->hi);
+        v16i below = a->lo_inclusive ? x <= lo : x < lo, above = a->hi_inclusive ? x >= hi : x > hi;
+        return blk_select(below, blk_splat(a->below), blk_select(above, blk_splat(a->above), x));
+    }
+    default: return x;
+    }
+}
+
+/* ---- blocked convolution ---------------------------------------------------
+ * A register tile is UR consecutive output pixels (in row-major order) of
+ * OCB filter blocks: OCB x UR vectors of 16 filters' sums. For each input
+ * channel c of a block at a tap, the tile loads the OCB weight vectors of
+ * c (16 filters each), broadcasts c's value at each of the UR pixels, and
+ * does OCB x UR multiply-adds. OCB and UR are constants in the hot loop
+ * (blk_conv_tile is instantiated for each pair) so that the sums stay in
+ * registers: 24 of the 32 zmm with 16 lanes; with 8 lanes one filter block
+ * (two vectors) of 6 pixels, 12 of 16 ymm (NEON: 24 of 32 q).
+ * A depthwise tile is BLK_DW_UR pixels, a vector of sums each: 16 zmm; 4
+ * pixels with 8 lanes (8 ymm: clang also keeps the inputs that taps share
+ * in registers, and 6 pixels spill). */
+#if DNNK_LANES >= 16
+#define BLK_OCB 4
+#define BLK_UR 6
+#define BLK_DW_UR 16
+#else
+#define BLK_OCB 1
+#define BLK_UR 6
+#define BLK_DW_UR 4
+#endif
+
+/* The weights a unit keeps in the second-level cache: its input channels
+ * are taken in chunks whose weights (for the unit's filter blocks) take
+ * about this many bytes, each chunk's partial sums waiting in the output.
+ * (Anywhere from 96 to 384 KiB ran as fast on Zen 5, 1 MiB of L2; a test
+ * may define it as 1 to run every layer in chunks of one block.) */
+#ifndef BLK_CHUNK_BYTES
+#define BLK_CHUNK_BYTES (192 * 1024)
+#endif
+
+/* The sizes of a blocked conv (or depthwise conv), in blocks where blocked. */
+typedef struct BlkConv {
+    int64_t CB, H, W, FB, OH, OW, KH, KW, sh, sw, dh, dw, pad_top, pad_left;
+    int64_t in_plane;  /* floats of one channel block of an input image: H W 16 */
+    int64_t out_plane; /* of one filter block of an output image: OH OW 16 */
+    int64_t w_block;   /* of one filter block's weights: CB KH KW 256 */
+    int64_t rows, filter_blocks;
+} BlkConv;
+
+INLINE BlkConv blk_conv_sizes(const dnnk_conv_blocked_desc *d)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    const dnnk_window *w = &c->win;
+    BlkConv g = {
+        .CB = c->in.dims[1] / DNNK_BLOCK, .H = c->in.dims[2], .W = c->in.dims[3],
+        .FB = c->out.dims[1] / DNNK_BLOCK, .OH = c->out.dims[2], .OW = c->out.dims[3],
+        .KH = w->kernel[0], .KW = w->kernel[1], .sh = w->stride[0], .sw = w->stride[1],
+        .dh = w->dilation[0], .dw = w->dilation[1], .pad_top = w->pad[0], .pad_left = w->pad[1],
+        .rows = d->rows, .filter_blocks = d->filter_blocks,
+    };
+    g.in_plane = g.H * g.W * DNNK_BLOCK;
+    g.out_plane = g.OH * g.OW * DNNK_BLOCK;
+    g.w_block = g.CB * g.KH * g.KW * DNNK_BLOCK * DNNK_BLOCK;
+    return g;
+}
+
+/* The operands of a call. */
+typedef struct BlkOps {
+    float *out;
+    const float *in, *res, *w, *bias;
+    const float *zero; /* 16 zeros: the channels of a pixel in the padding */
+    BlkAct act;
+} BlkOps;
+
+INLINE BlkOps blk_ops(const dnnk_conv_blocked_desc *d, void *const *ptrs, const float *zero)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    BlkOps o = {.out = ptrs[0], .in = ptrs[1], .res = c->has_residual ? ptrs[2] : 0,
+                .w = ptrs[2 + c->has_residual], .bias = c->has_bias ? ptrs[3 + c->has_residual] : 0,
+                .zero = zero, .act = blk_act_prepare(&c->act)};
+    return o;
+}
+
+/* n items in as even parts of at most `max` as there can be: `extra` of
+ * base + 1 items, then base ones (7 in parts of 6: 4 + 3). */
+typedef struct BlkSplit {
+    int64_t parts, base, extra;
+} BlkSplit;
+
+INLINE BlkSplit blk_split(int64_t n, int64_t max)
+{
+    BlkSplit s = {.parts = dnnk_ceil_div(n, max)};
+    s.base = n / s.parts, s.extra = n % s.parts;
+    return s;
+}
+
+INLINE int64_t blk_part_start(const BlkSplit *s, int64_t i) { return i * s->base + min64(i, s->extra); }
+INLINE int64_t blk_part_size(const BlkSplit *s, int64_t i) { return s->base + (i < s->extra); }
+
+/* The taps [lo, hi) of a window dimension whose input positions
+ * start + k * dilation lie in [0, size), k taps (the reference's taps
+ * inside, in its order). */
+INLINE void blk_taps_inside(int64_t start, int64_t dilation, int64_t k, int64_t size, int64_t *lo, int64_t *hi)
+{
+    int64_t a = start >= 0 ? 0 : dnnk_ceil_div(-start, dilation);
+    int64_t b = start >= size ? 0 : (size - 1 - start) / dilation + 1;
+    *lo = a;
+    *hi = b < k ? b : k;
+}
+
+/* The tiles of a band of output rows [r0, r1): each row split evenly into
+ * tiles of at most ur_max pixels; but rows narrower than two full tiles
+ * leave registers idle (7: 4 + 3 of 6), so there, if the kernel's tiles
+ * may cross rows (may_span), the band's pixels are split as one run. */
+typedef struct BlkTiles {
+    int64_t count, r0, OW;
+    bool span_rows;
+    BlkSplit split; /* of a row, or of the band */
+} BlkTiles;
+
+INLINE BlkTiles blk_tiles(int64_t r0, int64_t r1, int64_t OW, int64_t ur_max, bool may_span)
+{
+    BlkTiles t = {.r0 = r0, .OW = OW, .span_rows = may_span && OW < 2 * ur_max && OW % ur_max != 0};
+    t.split = blk_split(t.span_rows ? (r1 - r0) * OW : OW, ur_max);
+    t.count = t.span_rows ? t.split.parts : (r1 - r0) * t.split.parts;
+    return t;
+}
+
+/* Tile i: its first pixel (oy * OW + ox) and its pixels. */
+INLINE int64_t blk_tile_pixel(const BlkTiles *t, int64_t i)
+{
+    if (t->span_rows)
+        return t->r0 * t->OW + blk_part_start(&t->split, i);
+    int64_t row = t->r0 + i / t->split.parts;
+    return row * t->OW + blk_part_start(&t->split, i % t->split.parts);
+}
+
+INLINE int64_t blk_tile_size(const BlkTiles *t, int64_t i)
+{
+    return blk_part_size(&t->split, t->span_rows ? i : i % t->split.parts);
+}
+
+/* A tile's work: image n, filter blocks from fb, pixels from pix, the
+ * chunk of channel blocks [cb0, cb1); first: its sums start from zero
+ * (else from the output's partial sums), last: the epilogue follows. */
+typedef struct BlkTile {
+    int64_t n, fb, pix, cb0, cb1;
+    bool first, last;
+} BlkTile;
+
+/* The first input row and column of the window of each of the tile's
+ * pixels. */
+INLINE void blk_origins(const BlkConv *g, int64_t pix, int ur, int64_t *iy0, int64_t *ix0)
+{
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++) {
+        int64_t oy = (pix + j) / g->OW, ox = (pix + j) % g->OW;
+        iy0[j] = oy * g->sh - g->pad_top;
+        ix0[j] = ox * g->sw - g->pad_left;
+    }
+}
+
+/* Whether some pixel's input row at tap row ky is inside; row_ok[j] says
+ * for each. The tap rows of none are skipped whole. */
+INLINE bool blk_rows_inside(const BlkConv *g, const int64_t *iy0, int64_t ky, int ur, bool *row_ok)
+{
+    bool any = false;
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++) {
+        row_ok[j] = (uint64_t)(iy0[j] + ky * g->dh) < (uint64_t)g->H;
+        any |= row_ok[j];
+    }
+    return any;
+}
+
+/* The 16 channels of each pixel at tap (ky, kx) in the plane of one
+ * channel block: the input's, or the zero block's for a tap in the
+ * padding, so that the hot loop never tests. */
+INLINE void blk_tap_pixels(const BlkConv *g, const float *plane, const float *zero, const int64_t *iy0,
+                           const int64_t *ix0, const bool *row_ok, int64_t ky, int64_t kx, int ur,
+                           const float **p)
+{
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++) {
+        int64_t iy = iy0[j] + ky * g->dh, ix = ix0[j] + kx * g->dw;
+        bool inside = row_ok[j] && (uint64_t)ix < (uint64_t)g->W;
+        p[j] = inside ? plane + (iy * g->W + ix) * DNNK_BLOCK : zero;
+    }
+}
+
+/* The hot loop: the 16 channels of one block at one tap. w: the tap's
+ * 16 x 16 weights of the first filter block ([channel][filter]), the
+ * others w_block apart; p: the pixels' 16 channels. The channel loop
+ * stays a loop: unrolled, clang hoists the 16 x ur broadcasts (and the
+ * pixel pointers' selects, distributed over the 16 offsets) ahead of the
+ * multiply-adds and spills them, at less than half the speed. */
+INLINE void blk_conv_step(v16 acc[BLK_OCB][BLK_UR], const float *w, int64_t w_block, const float *const *p,
+                          const int ocb, const int ur)
+{
+    _Pragma("clang loop unroll(disable)")
+    for (int c = 0; c < DNNK_BLOCK; c++) {
+        v16 wv[BLK_OCB];
+        BLK_UNROLL
+        for (int o = 0; o < ocb; o++)
+            wv[o] = blk_load(w + o * w_block + c * DNNK_BLOCK);
+        BLK_UNROLL
+        for (int j = 0; j < ur; j++) {
+            v16 x = blk_splat(p[j][c]);
+            BLK_UNROLL
+            for (int o = 0; o < ocb; o++)
+                acc[o][j] += wv[o] * x;
+        }
+    }
+}
+
+/* out = act((sum + bias) + residual) for the 16 filters of a block at one
+ * pixel, as dnnk_conv (the bias 0 without one). */
+INLINE v16 blk_epilogue(const BlkOps *o, v16 sum, const float *bias, const float *res)
+{
+    v16 s = sum + (bias ? blk_load(bias) : (v16){0});
+    if (res)
+        s += blk_load(res);
+    return blk_activate(&o->act, s);
+}
+
+/* One register tile of ocb filter blocks x ur pixels over a chunk of
+ * channel blocks, in the order (channel block, ky, kx, channel). */
+INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, const int ocb, const int ur)
+{
+    v16 acc[BLK_OCB][BLK_UR];
+    int64_t at = (t->n * g->FB + t->fb) * g->out_plane + t->pix * DNNK_BLOCK;
+    BLK_UNROLL
+    for (int f = 0; f < ocb; f++)
+        BLK_UNROLL
+        for (int j = 0; j < ur; j++)
+            acc[f][j] = t->first ? (v16){0} : blk_load(o->out + at + f * g->out_plane + j * DNNK_BLOCK);
+    int64_t iy0[BLK_UR], ix0[BLK_UR];
+    blk_origins(g, t->pix, ur, iy0, ix0);
+    int64_t taps = g->KH * g->KW;
+    for (int64_t cb = t->cb0; cb < t->cb1; cb++) {
+        const float *plane = o->in + (t->n * g->CB + cb) * g->in_plane;
+        const float *w = o->w + t->fb * g->w_block + cb * taps * DNNK_BLOCK * DNNK_BLOCK;
+        for (int64_t ky = 0; ky < g->KH; ky++) {
+            bool row_ok[BLK_UR];
+            if (!blk_rows_inside(g, iy0, ky, ur, row_ok))
+                continue;
+            for (int64_t kx = 0; kx < g->KW; kx++) {
+                const float *p[BLK_UR];
+                blk_tap_pixels(g, plane, o->zero, iy0, ix0, row_ok, ky, kx, ur, p);
+                blk_conv_step(acc, w + (ky * g->KW + kx) * DNNK_BLOCK * DNNK_BLOCK, g->w_block, p, ocb, ur);
+            }
+        }
+    }
+    BLK_UNROLL
+    for (int f = 0; f < ocb; f++)
+        BLK_UNROLL
+        for (int j = 0; j < ur; j++) {
+            int64_t i = at + f * g->out_plane + j * DNNK_BLOCK;
+            v16 s = acc[f][j];
+            if (t->last)
+                s = blk_epilogue(o, s, o->bias ? o->bias + (t->fb + f) * DNNK_BLOCK : 0, o->res ? o->res + i : 0);
+            blk_store(o->out + i, s);
+        }
+}
+
+/* Each instance is one function of the module, shared by every layer:
+ * inlined into each layer with its constant descriptor, the 24 instances
+ * nearly doubled the compile time of ResNet-50 (8.1 against 4.3 s) for no
+ * measured speed, the hot loop's strides being a few registers either way. */
+#define BLK_TILE_FN(ocb, ur)                                                                                \
+    static __attribute__((noinline)) void blk_conv_tile_##ocb##_##ur(const BlkConv *g, const BlkOps *o,     \
+                                                                     const BlkTile *t)                      \
+    {                                                                                                       \
+        blk_conv_tile(g, o, t, ocb, ur);                                                                    \
+    }
+#define BLK_TILE_FNS(ocb)                                                                                   \
+    BLK_TILE_FN(ocb, 1) BLK_TILE_FN(ocb, 2) BLK_TILE_FN(ocb, 3) BLK_TILE_FN(ocb, 4) BLK_TILE_FN(ocb, 5)     \
+        BLK_TILE_FN(ocb, 6)
+BLK_TILE_FNS(1)
+#if BLK_OCB >= 2
+BLK_TILE_FNS(2)
+#endif
+#if BLK_OCB >= 4
+BLK_TILE_FNS(3)
+BLK_TILE_FNS(4)
+#endif
+
+#define BLK_TILE_CASE(ocb, ur)                                                                              \
+    case (ocb) * 16 + (ur): blk_conv_tile_##ocb##_##ur(g, o, t); break;
+#define BLK_TILE_CASES(ocb)                                                                                 \
+    BLK_TILE_CASE(ocb, 1)                                                                                   \
+    BLK_TILE_CASE(ocb, 2)                                                                                   \
+    BLK_TILE_CASE(ocb, 3) BLK_TILE_CASE(ocb, 4) BLK_TILE_CASE(ocb, 5) BLK_TILE_CASE(ocb, 6)
+
+/* A tile of any size, with the instance of its constants. */
+INLINE void blk_conv_tile_any(const BlkConv *g, const BlkOps *o, const BlkTile *t, int64_t ocb, int64_t ur)
+{
+    switch (ocb * 16 + ur) {
+        BLK_TILE_CASES(1)
+#if BLK_OCB >= 2
+        BLK_TILE_CASES(2)
+#endif
+#if BLK_OCB >= 4
+        BLK_TILE_CASES(3)
+        BLK_TILE_CASES(4)
+#endif
+    default: break;
+    }
+}
+
+/* Channel blocks per chunk: as many as keep the chunk's weights for
+ * `blocks` filter blocks within BLK_CHUNK_BYTES, and the chunks even. The
+ * same for every unit (so a filter's sums do not depend on its unit). */
+INLINE int64_t blk_chunk(const BlkConv *g)
+{
+    int64_t blocks = min64(g->filter_blocks, g->FB);
+    int64_t per_cb = blocks * g->KH * g->KW * DNNK_BLOCK * DNNK_BLOCK * (int64_t)sizeof(float);
+    int64_t fit = BLK_CHUNK_BYTES / per_cb;
+    fit = fit < 1 ? 1 : fit > g->CB ? g->CB : fit;
+    return dnnk_ceil_div(g->CB, dnnk_ceil_div(g->CB, fit));
+}
+
+/* Groups 1, input, output and residual blocked. ptrs: out, in, [residual],
+ * weights [F/16][C/16][kh][kw][16 channels][16 filters], [bias]. Units
+ * (image, group of filter blocks, band of rows), the band fastest. Within
+ * a unit: chunks of channel blocks, then tiles, then groups of at most
+ * BLK_OCB of the unit's filter blocks; partial sums between chunks wait
+ * in the output, which never shares storage with the input or residual. */
+INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    BlkConv g = blk_conv_sizes(d);
+    float zero[DNNK_BLOCK] = {0};
+    BlkOps o = blk_ops(d, ptrs, zero);
+    int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
+    int64_t chunk = blk_chunk(&g);
+    for (int64_t u = begin; u < end; u++) {
+        int64_t band = u % bands, fg = u / bands % groups, n = u / bands / groups;
+        int64_t r0 = band * g.rows, r1 = min64(g.OH, r0 + g.rows);
+        int64_t fb0 = fg * g.filter_blocks, fb1 = min64(g.FB, fb0 + g.filter_blocks);
+        BlkTiles tiles = blk_tiles(r0, r1, g.OW, BLK_UR, true);
+        BlkSplit fsplit = blk_split(fb1 - fb0, BLK_OCB);
+        for (int64_t cb0 = 0; cb0 < g.CB; cb0 += chunk) {
+            BlkTile t = {.n = n, .cb0 = cb0, .cb1 = min64(g.CB, cb0 + chunk)};
+            t.first = cb0 == 0, t.last = t.cb1 == g.CB;
+            for (int64_t i = 0; i < tiles.count; i++) {
+                t.pix = blk_tile_pixel(&tiles, i);
+                int64_t ur = blk_tile_size(&tiles, i);
+                for (int64_t k = 0; k < fsplit.parts; k++) {
+                    t.fb = fb0 + blk_part_start(&fsplit, k);
+                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur);
+                }
+            }
+        }
+    }
+}
+
+/* ---- depthwise --------------------------------------------------------- */
+
+/* A tile of ur pixels of one output row of channel block cb, each pixel's
+ * 16 channels one vector: per tap, its 16 weights times each pixel's
+ * input. Tap rows outside the input are skipped (the row is the tile's);
+ * a tap whose column is inside for every pixel reads the pixels at their
+ * stride, one whose column is outside for some reads those from the zero
+ * block. */
+INLINE void blk_dw_tile(const BlkConv *g, const BlkOps *o, int64_t n, int64_t cb, int64_t pix, const int ur)
+{
+    v16 acc[BLK_DW_UR];
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++)
+        acc[j] = (v16){0};
+    int64_t oy = pix / g->OW, iy0 = oy * g->sh - g->pad_top, ix0 = pix % g->OW * g->sw - g->pad_left;
+    int64_t ky0, ky1, step = g->sw * DNNK_BLOCK;
+    blk_taps_inside(iy0, g->dh, g->KH, g->H, &ky0, &ky1);
+    const float *plane = o->in + (n * g->CB + cb) * g->in_plane;
+    for (int64_t ky = ky0; ky < ky1; ky++) {
+        const float *row = plane + (iy0 + ky * g->dh) * g->W * DNNK_BLOCK;
+        const float *w = o->w + ((cb * g->KH + ky) * g->KW) * DNNK_BLOCK;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            v16 wv = blk_load(w + kx * DNNK_BLOCK);
+            int64_t ix = ix0 + kx * g->dw;
+            if (ix >= 0 && ix + (ur - 1) * g->sw < g->W) {
+                const float *p = row + ix * DNNK_BLOCK;
+                BLK_UNROLL
+                for (int j = 0; j < ur; j++)
+                    acc[j] += blk_load(p + j * step) * wv;
+            } else {
+                BLK_UNROLL
+                for (int j = 0; j < ur; j++) {
+                    int64_t x = ix + j * g->sw;
+                    const float *p = (uint64_t)x < (uint64_t)g->W ? row + x * DNNK_BLOCK : o->zero;
+                    acc[j] += blk_load(p) * wv;
+                }
+            }
+        }
+    }
+    int64_t at = (n * g->FB + cb) * g->out_plane + pix * DNNK_BLOCK;
+    const float *bias = o->bias ? o->bias + cb * DNNK_BLOCK : 0;
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++) {
+        int64_t i = at + j * DNNK_BLOCK;
+        blk_store(o->out + i, blk_epilogue(o, acc[j], bias, o->res ? o->res + i : 0));
+    }
+}
+
+#define BLK_DW_CASE(ur)                                                                                     \
+    case ur: blk_dw_tile(g, o, n, cb, pix, ur); break;
+
+INLINE void blk_dw_tile_any(const BlkConv *g, const BlkOps *o, int64_t n, int64_t cb, int64_t pix, int64_t ur)
+{
+    switch (ur) {
+        BLK_DW_CASE(1)
+        BLK_DW_CASE(2)
+        BLK_DW_CASE(3)
+        BLK_DW_CASE(4)
+#if BLK_DW_UR > 4
+        BLK_DW_CASE(5)
+        BLK_DW_CASE(6)
+        BLK_DW_CASE(7)
+        BLK_DW_CASE(8)
+        BLK_DW_CASE(9)
+        BLK_DW_CASE(10)
+        BLK_DW_CASE(11)
+        BLK_DW_CASE(12)
+        BLK_DW_CASE(13)
+        BLK_DW_CASE(14)
+        BLK_DW_CASE(15)
+        BLK_DW_CASE(16)
+#endif
+    default: break;
+    }
+}
+
+/* groups = channels = filters, input, output and residual blocked. ptrs:
+ * out, in, [residual], weights [C/16][kh][kw][16], [bias]. Units as
+ * dnnk_conv_blocked's, its filter blocks the channel blocks. */
+INLINE void blk_conv_depthwise(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    BlkConv g = blk_conv_sizes(d);
+    float zero[DNNK_BLOCK] = {0};
+    BlkOps o = blk_ops(d, ptrs, zero);
+    int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
+    for (int64_t u = begin; u < end; u++) {
+        int64_t band = u % bands, fg = u / bands % groups, n = u / bands / groups;
+        int64_t r0 = band * g.rows, r1 = min64(g.OH, r0 + g.rows);
+        int64_t cb0 = fg * g.filter_blocks, cb1 = min64(g.FB, cb0 + g.filter_blocks);
+        BlkTiles tiles = blk_tiles(r0, r1, g.OW, BLK_DW_UR, false);
+        for (int64_t cb = cb0; cb < cb1; cb++)
+            for (int64_t i = 0; i < tiles.count; i++)
+                blk_dw_tile_any(&g, &o, n, cb, blk_tile_pixel(&tiles, i), blk_tile_size(&tiles, i));
+    }
+}
+
+/* The registry's one kernel for convs on blocked activations: groups 1 or
+ * depthwise (the descriptor is a constant, so each layer keeps one). */
+KERNEL dnnk_conv_blocked(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    if (d->conv.groups == 1)
+        blk_conv_dense(d, ptrs, begin, end);
+    else
+        blk_conv_depthwise(d, ptrs, begin, end);
+}
+
+/* ---- pooling ------------------------------------------------------------- */
+
+/* Output pixels a max pool tile keeps in registers: independent maxima,
+ * whose chains of dependent compares overlap (8 zmm, or 8 ymm with AVX2,
+ * which spills with more). */
+#if DNNK_LANES >= 16
+#define BLK_POOL_UR 8
+#else
+#define BLK_POOL_UR 4
+#endif
+
+/* The sizes of a max pool. */
+typedef struct BlkPool {
+    int64_t H, W, OH, OW, KH, KW, sh, sw, dh, dw, pad_top, pad_left;
+} BlkPool;
+
+/* m = v > m ? v : m in every lane. */
+INLINE v16 blk_max(v16 m, v16 v) { return blk_select(v > m, v, m); }
+
+/* ur output pixels of row oy from the pixel at ox0, in one channel
+ * block's planes: per tap row inside the input (in order), per tap column,
+ * the pixels' inputs, or for a pixel whose column is outside, -infinity
+ * (which never replaces a max, so the taps inside are the reference's). */
+INLINE void blk_pool_tile(const BlkPool *g, const float *src, float *dst, const float *minus_inf, int64_t oy,
+                          int64_t ox0, const int ur)
+{
+    v16 m[BLK_POOL_UR];
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++)
+        m[j] = blk_load(minus_inf);
+    int64_t iy0 = oy * g->sh - g->pad_top, ix0 = ox0 * g->sw - g->pad_left, ky0, ky1;
+    blk_taps_inside(iy0, g->dh, g->KH, g->H, &ky0, &ky1);
+    for (int64_t ky = ky0; ky < ky1; ky++) {
+        const float *row = src + (iy0 + ky * g->dh) * g->W * DNNK_BLOCK;
+        for (int64_t kx = 0; kx < g->KW; kx++) {
+            int64_t ix = ix0 + kx * g->dw;
+            if (ix >= 0 && ix + (ur - 1) * g->sw < g->W) {
+                BLK_UNROLL
+                for (int j = 0; j < ur; j++)
+                    m[j] = blk_max(m[j], blk_load(row + (ix + j * g->sw) * DNNK_BLOCK));
+            } else {
+                BLK_UNROLL
+                for (int j = 0; j < ur; j++) {
+                    int64_t x = ix + j * g->sw;
+                    const float *p = (uint64_t)x < (uint64_t)g->W ? row + x * DNNK_BLOCK : minus_inf;
+                    m[j] = blk_max(m[j], blk_load(p));
+                }
+            }
+        }
+    }
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++)
+        blk_store(dst + j * DNNK_BLOCK, m[j]);
+}
+
+#define BLK_POOL_CASE(ur)                                                                                   \
+    case ur: blk_pool_tile(g, src, dst, minus_inf, oy, ox0, ur); break;
+
+INLINE void blk_pool_tile_any(const BlkPool *g, const float *src, float *dst, const float *minus_inf, int64_t oy,
+                              int64_t ox0, int64_t ur)
+{
+    switch (ur) {
+        BLK_POOL_CASE(1)
+        BLK_POOL_CASE(2)
+        BLK_POOL_CASE(3)
+        BLK_POOL_CASE(4)
+#if BLK_POOL_UR > 4
+        BLK_POOL_CASE(5)
+        BLK_POOL_CASE(6)
+        BLK_POOL_CASE(7)
+        BLK_POOL_CASE(8)
+#endif
+    default: break;
+    }
+}
+
+/* Max pooling, blocked in and out; units (image, channel block, output
+ * row). As ref_maxpool bit for bit: per lane m = v > m ? v : m from
+ * -infinity over the in-bounds taps in row-major order (the float compare
+ * is the reference's double one; a NaN never replaces the max, a window
+ * wholly in the padding gives -infinity). */
+KERNEL dnnk_maxpool_blocked(const dnnk_pool_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const dnnk_window *a = &d->win;
+    BlkPool g = {
+        .H = d->in.dims[2], .W = d->in.dims[3], .OH = d->out.dims[2], .OW = d->out.dims[3],
+        .KH = a->kernel[0], .KW = a->kernel[1], .sh = a->stride[0], .sw = a->stride[1],
+        .dh = a->dilation[0], .dw = a->dilation[1], .pad_top = a->pad[0], .pad_left = a->pad[1],
+    };
+    float minus_inf[DNNK_BLOCK];
+    for (int l = 0; l < DNNK_BLOCK; l++)
+        minus_inf[l] = -__builtin_inff();
+    float *out = ptrs[0];
+    const float *in = ptrs[1];
+    BlkSplit split = blk_split(g.OW, BLK_POOL_UR);
+    for (int64_t u = begin; u < end; u++) {
+        int64_t oy = u % g.OH, plane = u / g.OH;
+        const float *src = in + plane * g.H * g.W * DNNK_BLOCK;
+        float *dst = out + (plane * g.OH + oy) * g.OW * DNNK_BLOCK;
+        for (int64_t i = 0; i < split.parts; i++) {
+            int64_t ox0 = blk_part_start(&split, i);
+            blk_pool_tile_any(&g, src, dst + ox0 * DNNK_BLOCK, minus_inf, oy, ox0, blk_part_size(&split, i));
+        }
+    }
+}
+
+/* sum + x, except that a NaN sum stays as it is. The reference's
+ * compiled `sum += x` takes sum as the first operand, whose NaN x86 and
+ * Arm return when both are NaN; clang commutes a vector addition at will,
+ * so the kernel keeps the first NaN explicitly. */
+INLINE v16d blk_add_keep_nan(v16d sum, v16d x)
+{
+    v16l is_number = sum == sum;
+    return (v16d)(((v16l)(sum + x) & is_number) | ((v16l)sum & ~is_number));
+}
+
+/* The mean of each channel, blocked in, [N, C, 1, 1] out; units (image,
+ * channel block). As ref_global_avgpool bit for bit, NaN payloads
+ * included: per lane a double sum in pixel order, divided in double by
+ * the pixel count, rounded once. */
+KERNEL dnnk_global_avgpool_blocked(const dnnk_pool_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    int64_t S = d->in.dims[2] * d->in.dims[3];
+    float *out = ptrs[0];
+    const float *in = ptrs[1];
+    for (int64_t u = begin; u < end; u++) {
+        const float *src = in + u * S * DNNK_BLOCK;
+        v16d sum = {0};
+        for (int64_t i = 0; i < S; i++)
+            sum = blk_add_keep_nan(sum, __builtin_convertvector(blk_load(src + i * DNNK_BLOCK), v16d));
+        v16d count;
+        for (int l = 0; l < DNNK_BLOCK; l++)
+            count[l] = (double)S;
+        blk_store(out + u * DNNK_BLOCK, __builtin_convertvector(sum / count, v16));
+    }
+}

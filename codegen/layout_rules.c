@@ -1,0 +1,41 @@
+/* The accepts column of the registry's rows that read blocked layouts
+ * (layout_rules.h). */
+#include "layout_rules.h"
+
+#include <stdio.h>
+
+bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
+    int64_t groups = n->attr.conv.groups, channels = in->d[1], filters = out->d[1];
+    if (groups != 1 && !(groups == channels && groups == filters)) {
+        snprintf(why, whysz, "its blocked kernel computes groups 1 or depthwise convs, not %lld groups",
+                 (long long)groups);
+        return false;
+    }
+    return layout_fits_shape(LAYOUT_NCHW16C, out, why, whysz);
+}
+
+bool layout_accepts_elementwise(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    if (reads == LAYOUT_NCHW)
+        return true;
+    const Shape *out = &g->tensors[n->output].shape;
+    int64_t axis = n->op == OP_CONCAT ? n->attr.axis.axis : 1;
+    if (axis < 0)
+        axis += out->rank;
+    if (axis != 1) {
+        snprintf(why, whysz, "a blocked concat joins channels only (axis 1)");
+        return false;
+    }
+    for (int i = 0; i < n->n_inputs; i++) {
+        const Shape *s = &g->tensors[n->inputs[i]].shape;
+        if (n->op != OP_CONCAT && !shape_equal(s, out)) {
+            snprintf(why, whysz, "in %s its operands must have the output's shape (no broadcast)",
+                     layout_name(reads));
+            return false;
+        }
+    }
+    return layout_fits_shape(reads, out, why, whysz);
+}

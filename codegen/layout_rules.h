@@ -1,0 +1,18 @@
+/* What the cpu kernels that read blocked layouts can compute, beyond their
+ * op and types: the accepts column of kernels.def's KERNEL_ROW_LAYOUT rows. */
+#ifndef DNNC_LAYOUT_RULES_H
+#define DNNC_LAYOUT_RULES_H
+
+#include "registry.h"
+
+/* dnnk_conv_blocked: groups 1 or depthwise (groups = channels = filters),
+ * filters in whole blocks. */
+bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
+/* Element-wise kernels and channel concat, which compute the same bytes in
+ * every layout whose tensors are permutations of each other: in a blocked
+ * layout, only when every operand has the output's shape (no broadcast) or,
+ * for concat, when it joins whole channel blocks. */
+bool layout_accepts_elementwise(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
+#endif
