@@ -10,6 +10,7 @@ PACKAGES="
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
   clang libclang-rt-14-dev llvm-19-dev
   dataset-fashion-mnist
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 "
 
 missing=""
