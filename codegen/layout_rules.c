@@ -36,6 +36,13 @@ bool layout_accepts_elementwise(const Graph *g, const Node *n, Layout reads, cha
                      layout_name(reads));
             return false;
         }
+        /* Operands laid end to end, as stored: only the last may pad. */
+        if (n->op == OP_CONCAT && i + 1 < n->n_inputs && s->rank == 4 &&
+            layout_stored_channels(reads, s->d[1]) != s->d[1]) {
+            snprintf(why, whysz, "a blocked concat's operands but the last must fill whole blocks of %d "
+                     "channels (operand %d has %lld)", LAYOUT_BLOCK, i + 1, (long long)s->d[1]);
+            return false;
+        }
     }
     return layout_fits_shape(reads, out, why, whysz);
 }

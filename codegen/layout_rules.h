@@ -5,14 +5,14 @@
 
 #include "registry.h"
 
-/* dnnk_conv_blocked: groups 1 or depthwise (groups = channels = filters),
- * filters in whole blocks. */
+/* dnnk_conv_blocked: groups 1 or depthwise (groups = channels = filters). */
 bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
-/* Element-wise kernels and channel concat, which compute the same bytes in
- * every layout whose tensors are permutations of each other: in a blocked
- * layout, only when every operand has the output's shape (no broadcast) or,
- * for concat, when it joins whole channel blocks. */
+/* Element-wise kernels and channel concat, which compute element by
+ * element whatever the layout, padding included: in a blocked layout, only
+ * when every operand has the output's shape (no broadcast) or, for
+ * concat, when every operand but the last fills whole channel blocks (so
+ * that the operands as stored, end to end, are the output as stored). */
 bool layout_accepts_elementwise(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
 #endif

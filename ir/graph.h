@@ -209,6 +209,12 @@ static inline Layout graph_tensor_layout(const Graph *g, int t)
     int p = g->tensors[t].producer;
     return p >= 0 && g->nodes[p].ann.has_layout ? g->nodes[p].ann.layout : LAYOUT_NCHW;
 }
+/* The elements tensor t takes in memory in its layout. */
+static inline int64_t graph_tensor_stored_elems(const Graph *g, int t)
+{
+    return layout_stored_elems(graph_tensor_layout(g, t), &g->tensors[t].shape);
+}
+
 static inline const Node *graph_producer(const Graph *g, int tensor)
 {
     int p = g->tensors[tensor].producer;

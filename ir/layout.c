@@ -31,10 +31,21 @@ bool layout_fits_shape(Layout l, const Shape *s, char *why, size_t whysz)
                  s->rank);
         return false;
     }
-    if (s->d[1] % LAYOUT_BLOCK != 0) {
-        snprintf(why, whysz, "%s needs channels in whole blocks of %d (this tensor has %lld)",
-                 layout_name(l), LAYOUT_BLOCK, (long long)s->d[1]);
-        return false;
-    }
     return true;
+}
+
+int64_t layout_stored_channels(Layout l, int64_t c)
+{
+    return l == LAYOUT_NCHW ? c : (c + LAYOUT_BLOCK - 1) / LAYOUT_BLOCK * LAYOUT_BLOCK;
+}
+
+/* elems / C * stored C: exact (C divides elems). A padded tensor holds
+ * at most 16 times its shape's elements, and shapes hold at most
+ * DNNC_MAX_ELEMS = 2^48 (checked.h), so this stays below 2^52. */
+int64_t layout_stored_elems(Layout l, const Shape *s)
+{
+    int64_t elems = shape_elems(s);
+    if (l == LAYOUT_NCHW || s->d[1] == 0)
+        return elems;
+    return elems / s->d[1] * layout_stored_channels(l, s->d[1]);
 }

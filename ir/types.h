@@ -70,10 +70,11 @@ void shape_format(const Shape *s, char *buf, size_t size);
 
 /* How an activation's elements lie in memory (@layout; docs/layouts.md).
  * The values are the same in every layout: a layout is where code
- * generation puts them. LAYOUT_NCHW16C is channels blocked by 16, [N][C /
- * 16][H][W][16] for a logical [N, C, H, W] whose C is a multiple of 16 (so
- * nothing is padded). Weights have no layout in the IR: each kernel's
- * packing lays them out at compile time. */
+ * generation puts them. LAYOUT_NCHW16C is channels blocked by 16,
+ * [N][ceil(C / 16)][H][W][16] for a logical [N, C, H, W]: where C is not a
+ * multiple of 16 the last block is padded, its lanes past C holding values
+ * no kernel reads as channels. Weights have no layout in the IR: each
+ * kernel's packing lays them out at compile time. */
 typedef enum {
     LAYOUT_NCHW,    /* plain row-major: every tensor unless a layer says otherwise */
     LAYOUT_NCHW16C,
@@ -84,9 +85,14 @@ typedef enum {
 
 const char *layout_name(Layout l);
 bool layout_from_name(const char *s, Layout *out);
-/* Whether a tensor of shape s can be held in layout l (rank 4 and channels
- * a multiple of the block for a blocked one); if not, why in `why`. */
+/* Whether a tensor of shape s can be held in layout l (rank 4 for a
+ * blocked one); if not, why in `why`. */
 bool layout_fits_shape(Layout l, const Shape *s, char *why, size_t whysz);
+/* The channels a tensor of c channels stores in layout l: c, or c rounded
+ * up to whole blocks. */
+int64_t layout_stored_channels(Layout l, int64_t c);
+/* The elements a tensor of shape s (which fits l) takes in memory. */
+int64_t layout_stored_elems(Layout l, const Shape *s);
 
 /* Quantisation parameters (survey VII-A). axis < 0: one value for the tensor;
  * otherwise one value per index along `axis` (per-channel). */

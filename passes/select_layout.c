@@ -117,10 +117,20 @@ static int64_t bytes_to_reorder(const LayoutChooser *c, const Node *n, Layout l)
     return bytes;
 }
 
+/* Whether a conv's output fills its blocks well enough to be blocked: a
+ * padded block's lanes past the filters cost multiply-adds that compute
+ * nothing, so at least 3/4 of the lanes must be filters (24 filters in 2
+ * blocks, 1000 in 63; not 6 in 1). */
+static bool fills_blocks(const Graph *g, const Node *n)
+{
+    int64_t filters = g->tensors[n->output].shape.d[1];
+    return 4 * filters >= 3 * layout_stored_channels(LAYOUT_NCHW16C, filters);
+}
+
 /* Whether a free layer should rather read blocked than plain: a conv
- * whenever a kernel can (from -O2), anything else where fewer of its
- * operand bytes are plain than blocked or as few (from -O2), or where
- * none are plain. */
+ * whenever a kernel can and its output fills its blocks (from -O2),
+ * anything else where fewer of its operand bytes are plain than blocked or
+ * as few (from -O2), or where none are plain. */
 static bool worth_blocking(const LayoutChooser *c, const Node *n)
 {
     if (n->op == OP_REORDER || n->n_inputs == 0)
@@ -129,7 +139,7 @@ static bool worth_blocking(const LayoutChooser *c, const Node *n)
     if (c->o->opt_level < 2)
         return plain == 0;
     /* Operands there in both layouts: blocked, where the convs are. */
-    return n->op == OP_CONV || plain < blocked || plain == 0;
+    return (n->op == OP_CONV && fills_blocks(c->g, n)) || plain < blocked || plain == 0;
 }
 
 /* A layer without @layout: the layout it reads; its output's is then its

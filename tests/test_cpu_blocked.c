@@ -112,6 +112,22 @@ static void test_convolutions(void **state)
                          {1, 1, 1, 1}, true, true, "relu"});
 }
 
+/* Channels and filters that do not fill their last block: its lanes past
+ * them are padding, which the channel loop stops before and the packed
+ * weights and bias fill with zeros. */
+static void test_padded_blocks(void **state)
+{
+    (void)state;
+    check_layer(&(Layer){"7x7, stride 2, 3 -> 64 (a first conv: 3 of 16 lanes)", 1, 3, 29, 31, 64, 1, 7, 7, 2, 2, 1,
+                         1, {3, 3, 3, 3}, true, false, "relu"});
+    check_layer(&(Layer){"1x1, 40 -> 24, residual, batch 2", 2, 40, 9, 7, 24, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0},
+                         true, true, "clip, min=0, max=6"});
+    check_layer(&(Layer){"3x3, 20 -> 1000 (63 blocks, the last of 8)", 1, 20, 5, 6, 1000, 1, 3, 3, 1, 1, 1, 1,
+                         {1, 1, 1, 1}, true, false, NULL});
+    check_layer(&(Layer){"3x3 depthwise, 24 channels, stride 2", 1, 24, 13, 11, 24, 24, 3, 3, 2, 2, 1, 1,
+                         {1, 1, 1, 1}, true, true, "relu"});
+}
+
 static void test_depthwise(void **state)
 {
     (void)state;
@@ -134,6 +150,9 @@ static void test_eight_lanes(void **state)
                     cpu, avx2);
     check_layer_for(&(Layer){"3x3 depthwise, stride 2, 8 lanes", 1, 32, 15, 15, 32, 32, 3, 3, 2, 2, 1, 1,
                              {1, 1, 1, 1}, true, false, NULL},
+                    cpu, avx2);
+    check_layer_for(&(Layer){"3x3, 5 -> 20, 8 lanes (padded blocks)", 1, 5, 8, 9, 20, 1, 3, 3, 1, 1, 1, 1,
+                             {1, 1, 1, 1}, true, false, "relu"},
                     cpu, avx2);
 #else
     skip();
@@ -190,6 +209,94 @@ static void test_pooling_and_reorders(void **state)
                 "@layout(nchw16c) b = add(a, a);\n"
                 "@layout(nchw) y = reorder(b);\noutput y;\n",
                 OP_ADD);
+    /* The same with padded last blocks: the padding never reaches the
+     * plain outputs. */
+    check_exact("maxpool, 40 channels",
+                "input x: f32[2, 40, 9, 8];\n"
+                "@layout(nchw16c) a = reorder(x);\n"
+                "@layout(nchw16c) m = maxpool(a, kernel=3, stride=2, pad=1);\n"
+                "@layout(nchw) y = reorder(m);\noutput y;\n",
+                OP_MAXPOOL);
+    check_exact("global avgpool, 3 x 24 channels",
+                "input x: f32[3, 24, 5, 5];\n"
+                "@layout(nchw16c) a = reorder(x);\n"
+                "y = global_avgpool(a);\noutput y;\n",
+                OP_GLOBAL_AVGPOOL);
+    check_exact("reorders, 20 channels, concat",
+                "input x: f32[2, 20, 3, 17];\n"
+                "input z: f32[2, 16, 3, 17];\n"
+                "@layout(nchw16c) a = reorder(x);\n"
+                "@layout(nchw16c) c = reorder(z);\n"
+                "@layout(nchw16c) b = concat(c, a);\n"
+                "@layout(nchw) y = reorder(b);\noutput y;\n",
+                OP_CONCAT);
+    /* A plane of more than DNNK_REORDER_PIXELS pixels: two runs a block. */
+    check_exact("reorders, 70 x 61 pixels",
+                "input x: f32[1, 19, 70, 61];\n"
+                "@layout(nchw16c) a = reorder(x);\n"
+                "@layout(nchw16c) b = relu(a);\n"
+                "@layout(nchw) y = reorder(b);\noutput y;\n",
+                OP_RELU);
+}
+
+/* Padding lanes may hold anything: here 0 / 0 = NaN (the reorder fills them
+ * with zeros, the division keeps going there), and the conv that reads
+ * them must not let it into a filter's sum. Each output sums 20 products
+ * of a weight and 1 and the bias: within 2 gamma_22 S of the reference, S
+ * = sum |w| + |bias|. */
+static void test_padding_never_read(void **state)
+{
+    (void)state;
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "nan padding",
+                                 "input x: f32[1, 20, 4, 6];\n"
+                                 "@layout(nchw16c) a = reorder(x);\n"
+                                 "@layout(nchw16c) b = div(a, a);\n"
+                                 "@layout(nchw16c) c = conv(b, filters=16, kernel=1);\n"
+                                 "@layout(nchw) y = reorder(c);\noutput y;\n");
+    run_pipeline_or_fail(g, "cpu", 0);
+    const Node *conv = &g->nodes[find_op(g, OP_CONV)];
+    const float *w = g->tensors[conv->params[0]].data, *bias = g->tensors[conv->params[1]].data;
+    CpuIo io;
+    cpu_io_make(g, 17, &io);
+    for (int64_t i = 0; i < io.in_count[0]; i++)
+        io.in[0][i] = io.in[0][i] == 0 ? 0.5f : io.in[0][i]; /* x / x is 1 everywhere but the padding */
+    float *want = cpu_run_reference(g, &io), *outs[2];
+    cpu_run_jit(g, "nan padding", NULL, NULL, &io, outs);
+    for (int t = 0; t < 2; t++)
+        for (int64_t i = 0; i < io.out_count[0]; i++) {
+            int64_t f = i / (4 * 6); /* y is [1, 16, 4, 6] */
+            double S = fabs(bias[f]);
+            for (int c = 0; c < 20; c++)
+                S += fabs(w[f * 20 + c]);
+            assert_true(fabs((double)outs[t][i] - want[i]) <= 2 * cpu_check_gamma(22) * S);
+        }
+    free(outs[0]), free(outs[1]), free(want);
+    cpu_io_free(&io);
+    parsed_free(&p);
+}
+
+/* A concat whose padded operand is not the last cannot lay its operands
+ * end to end in blocks: select-layout keeps it plain. */
+static void test_padded_concat_stays_plain(void **state)
+{
+    (void)state;
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "concat",
+                                 "input x: f32[1, 16, 8, 8];\n"
+                                 "a = conv(x, filters=24, kernel=1);\n"
+                                 "b = conv(x, filters=32, kernel=1);\n"
+                                 "j = concat(a, b);\n"
+                                 "k = concat(b, a);\n"
+                                 "y = conv(j, filters=16, kernel=1);\n"
+                                 "z = conv(k, filters=16, kernel=1);\n"
+                                 "s = add(y, z);\noutput s;\n");
+    run_pipeline_or_fail(g, "cpu", 2);
+    int j = graph_find_tensor(g, "j"), k = graph_find_tensor(g, "k");
+    assert_true(j >= 0 && k >= 0);
+    assert_int_equal(graph_tensor_layout(g, j), LAYOUT_NCHW);
+    assert_int_equal(graph_tensor_layout(g, k), LAYOUT_NCHW16C);
+    parsed_free(&p);
 }
 
 /* A reorder that changes nothing and cannot be removed (it joins the
@@ -230,22 +337,25 @@ static void test_split_rule(void **state)
     assert_int_equal(dnnk_blocked_rows(1, 3, 3), 3);
 }
 
-/* select-layout makes this blocked by itself at -O2 (one reorder in, one
- * out); each conv errs by at most 2 gamma_(K+2) S (above), about 1e-5 of S
- * for these K, and S is a few times the largest output; 1e-4 of the
- * largest output leaves room for four layers, and a wrong index moves
- * outputs by their own size. */
+/* select-layout makes this blocked by itself at -O2 (one reorder in, none
+ * out: the global pool writes plain), padded blocks included: x's 3
+ * channels, b and c's 24, the concat's 56 (a's whole blocks, then c's
+ * padded one), e's 40; each conv errs by at most 2 gamma_(K+2) S (above),
+ * about 1e-5 of S for these K, and S is a few times the largest output;
+ * 1e-4 of the largest output leaves room for four layers, and a wrong
+ * index moves outputs by their own size. */
 static const char network[] =
     "input x: f32[1, 3, 20, 20];\n"
     "a = conv(x, filters=32, kernel=3, pad=1);\n"
     "ra = relu(a);\n"
-    "b = conv(ra, filters=32, kernel=1);\n"
+    "b = conv(ra, filters=24, kernel=1);\n"
     "rb = relu(b);\n"
-    "c = conv(rb, filters=32, kernel=3, pad=1, groups=32);\n"
-    "d = add(c, ra);\n"
+    "c = conv(rb, filters=24, kernel=3, pad=1, groups=24);\n"
+    "j = concat(ra, c);\n"
+    "d = add(j, j);\n"
     "rd = relu(d);\n"
     "m = maxpool(rd, kernel=2, stride=2);\n"
-    "e = conv(m, filters=48, kernel=3, stride=2, pad=1);\n"
+    "e = conv(m, filters=40, kernel=3, stride=2, pad=1);\n"
     "p = global_avgpool(e);\n"
     "f = flatten(p);\n"
     "h = fc(f, units=10);\n"
@@ -262,8 +372,8 @@ static void test_network(void **state)
         blocked += g->nodes[i].ann.has_layout && g->nodes[i].ann.layout == LAYOUT_NCHW16C;
         reorders += g->nodes[i].op == OP_REORDER;
     }
-    /* b, c, e, m and the reorder of ra (a has 3 channels: im2col, plain). */
-    assert_int_equal(blocked, 5);
+    /* x's reorder, a, b, c, j, d, rd, m, e (the relus fused into a, b). */
+    assert_int_equal(blocked, 9);
     assert_int_equal(reorders, 1);
     CpuIo io;
     cpu_io_make(g, 5, &io);
@@ -292,6 +402,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_convolutions),
         cmocka_unit_test(test_depthwise),
+        cmocka_unit_test(test_padded_blocks),
+        cmocka_unit_test(test_padding_never_read),
+        cmocka_unit_test(test_padded_concat_stays_plain),
         cmocka_unit_test(test_eight_lanes),
         cmocka_unit_test(test_pooling_and_reorders),
         cmocka_unit_test(test_identity_reorder),

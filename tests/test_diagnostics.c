@@ -898,19 +898,11 @@ static void test_layout_unknown_name_lists_the_known_ones(void **state)
                          "net.dnn:2:9: error: @layout: unknown value 'nchw8c' (known: nchw, nchw16c)\n");
 }
 
-/* A blocked tensor is a permutation of the plain one: nothing is padded. */
-static void test_layout_needs_whole_channel_blocks(void **state)
+/* Blocks hold channels of 4-d tensors (any number: the last block may be
+ * padded). */
+static void test_layout_needs_four_dimensions(void **state)
 {
     (void)state;
-    assert_rejected(1,
-                    "input x: f32[1, 16, 8, 8];\n"
-                    "@layout(nchw16c) y = conv(x, filters=24, kernel=1);\n"
-                    "z = relu(y);\n"
-                    "output z;\n",
-                    "net.dnn:2:18: error: layer 'y': @layout(nchw16c): nchw16c needs channels in whole "
-                    "blocks of 16 (this tensor has 24)\n"
-                    "  @layout(nchw16c) y = conv(x, filters=24, kernel=1);\n"
-                    "                   ^\n");
     assert_rejected_with("input x: f32[1, 16];\n"
                          "@layout(nchw16c) y = relu(x);\n"
                          "z = relu(y);\n"
@@ -1320,7 +1312,7 @@ int main(void)
         cmocka_unit_test(test_division_by_zero),
         /* annotations: @layout */
         cmocka_unit_test(test_layout_unknown_name_lists_the_known_ones),
-        cmocka_unit_test(test_layout_needs_whole_channel_blocks),
+        cmocka_unit_test(test_layout_needs_four_dimensions),
         cmocka_unit_test(test_layout_of_a_network_output),
         /* annotations: @algo's tile */
         cmocka_unit_test(test_tile_on_an_algorithm_without_one),

@@ -59,44 +59,63 @@ INLINE void blk_transpose(v16 r[16])
         BLK_SWAP(r[i], r[i + 1], BLK_LO1, BLK_HI1);
 }
 
-/* One channel block of one image: its 16 planes of n pixels (plain, a
- * 16 x n matrix) to its n pixels of 16 channels (blocked, n x 16), or back:
- * 16 x 16 tiles transposed in registers, the last n % 16 pixels one float
- * at a time. */
-INLINE void blk_reorder_block(float *to, const float *from, int64_t n, bool to_blocked)
+/* Pixels [p0, p1) of one channel block of one image, whose nc channels
+ * (16, fewer in a padded last block) are nc planes of `plane` pixels in
+ * the plain layout and the first nc lanes of each pixel's 16 in the
+ * blocked one: plain to blocked (the lanes past nc become zeros) or back.
+ * 16 pixels at a time as a 16 x 16 tile transposed in registers, the
+ * rows past nc zeros; the last pixels one float at a time. */
+INLINE void blk_reorder_pixels(float *blocked, float *plain, int64_t plane, int64_t nc, int64_t p0, int64_t p1,
+                               bool to_blocked)
 {
-    int64_t plane = n, p = 0;
-    for (; p + DNNK_BLOCK <= n; p += DNNK_BLOCK) {
+    int64_t p = p0;
+    for (; p + DNNK_BLOCK <= p1; p += DNNK_BLOCK) {
         v16 r[16];
         for (int i = 0; i < 16; i++)
-            r[i] = blk_load(to_blocked ? from + i * plane + p : from + (p + i) * DNNK_BLOCK);
+            r[i] = to_blocked ? (i < nc ? blk_load(plain + i * plane + p) : (v16){0})
+                              : blk_load(blocked + (p + i) * DNNK_BLOCK);
         blk_transpose(r);
-        for (int i = 0; i < 16; i++)
-            blk_store(to_blocked ? to + (p + i) * DNNK_BLOCK : to + i * plane + p, r[i]);
-    }
-    for (; p < n; p++)
-        for (int c = 0; c < DNNK_BLOCK; c++) {
+        for (int i = 0; i < 16; i++) {
             if (to_blocked)
-                to[p * DNNK_BLOCK + c] = from[c * plane + p];
-            else
-                to[c * plane + p] = from[p * DNNK_BLOCK + c];
+                blk_store(blocked + (p + i) * DNNK_BLOCK, r[i]);
+            else if (i < nc)
+                blk_store(plain + i * plane + p, r[i]);
+        }
+    }
+    for (; p < p1; p++)
+        for (int64_t c = 0; c < DNNK_BLOCK; c++) {
+            if (to_blocked)
+                blocked[p * DNNK_BLOCK + c] = c < nc ? plain[c * plane + p] : 0.0f;
+            else if (c < nc)
+                plain[c * plane + p] = blocked[p * DNNK_BLOCK + c];
         }
 }
 
 /* Plain NCHW to blocked or back, or a copy between equal layouts (a
  * reorder the user wrote that changes nothing); units are (image, channel
- * block) pairs, whose 16 planes in the plain layout are the same floats'
- * range as their block in the blocked one. */
+ * block, run of d->pixels pixels), so that a network's 3-channel input,
+ * one block, still splits over threads. */
 KERNEL dnnk_reorder(const dnnk_reorder_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t plane = d->out.dims[2] * d->out.dims[3], span = DNNK_BLOCK * plane;
-    float *out = ptrs[0];
-    const float *in = ptrs[1];
+    int64_t C = d->channels, CB = dnnk_ceil_div(C, DNNK_BLOCK), plane = d->out.dims[2] * d->out.dims[3];
+    int64_t runs = dnnk_ceil_div(plane, d->pixels);
+    float *out = ptrs[0], *in = ptrs[1];
     for (int64_t u = begin; u < end; u++) {
-        if (d->from_blocked == d->to_blocked)
-            copy_bytes(out + u * span, in + u * span, (size_t)span * sizeof(float));
-        else
-            blk_reorder_block(out + u * span, in + u * span, plane, d->to_blocked != 0);
+        int64_t run = u % runs, block = u / runs, n = block / CB, cb = block % CB;
+        int64_t nc = min64(DNNK_BLOCK, C - cb * DNNK_BLOCK), p0 = run * d->pixels, p1 = min64(plane, p0 + d->pixels);
+        int64_t at_blocked = block * DNNK_BLOCK * plane, at_plain = (n * C + cb * DNNK_BLOCK) * plane;
+        if (d->from_blocked != d->to_blocked) {
+            float *blocked = d->to_blocked ? out + at_blocked : in + at_blocked;
+            float *plain = d->to_blocked ? in + at_plain : out + at_plain;
+            blk_reorder_pixels(blocked, plain, plane, nc, p0, p1, d->to_blocked != 0);
+        } else if (d->to_blocked) {
+            copy_bytes(out + at_blocked + p0 * DNNK_BLOCK, in + at_blocked + p0 * DNNK_BLOCK,
+                       (size_t)((p1 - p0) * DNNK_BLOCK) * sizeof(float));
+        } else {
+            for (int64_t c = 0; c < nc; c++)
+                copy_bytes(out + at_plain + c * plane + p0, in + at_plain + c * plane + p0,
+                           (size_t)(p1 - p0) * sizeof(float));
+        }
     }
 }
 
@@ -177,6 +196,7 @@ INLINE v16 blk_activate(const BlkAct *a, v16 x)
 
 /* The sizes of a blocked conv (or depthwise conv), in blocks where blocked. */
 typedef struct BlkConv {
+    int64_t C; /* the input's channels: the last block's lanes past C are padding */
     int64_t CB, H, W, FB, OH, OW, KH, KW, sh, sw, dh, dw, pad_top, pad_left;
     int64_t in_plane;  /* floats of one channel block of an input image: H W 16 */
     int64_t out_plane; /* of one filter block of an output image: OH OW 16 */
@@ -189,7 +209,7 @@ INLINE BlkConv blk_conv_sizes(const dnnk_conv_blocked_desc *d)
     const dnnk_conv_desc *c = &d->conv;
     const dnnk_window *w = &c->win;
     BlkConv g = {
-        .CB = c->in.dims[1] / DNNK_BLOCK, .H = c->in.dims[2], .W = c->in.dims[3],
+        .C = d->channels, .CB = c->in.dims[1] / DNNK_BLOCK, .H = c->in.dims[2], .W = c->in.dims[3],
         .FB = c->out.dims[1] / DNNK_BLOCK, .OH = c->out.dims[2], .OW = c->out.dims[3],
         .KH = w->kernel[0], .KW = w->kernel[1], .sh = w->stride[0], .sw = w->stride[1],
         .dh = w->dilation[0], .dw = w->dilation[1], .pad_top = w->pad[0], .pad_left = w->pad[1],
@@ -325,17 +345,19 @@ INLINE void blk_tap_pixels(const BlkConv *g, const float *plane, const float *ze
     }
 }
 
-/* The hot loop: the 16 channels of one block at one tap. w: the tap's
- * 16 x 16 weights of the first filter block ([channel][filter]), the
- * others w_block apart; p: the pixels' 16 channels. The channel loop
+/* The hot loop: the nc channels of one block at one tap (16, fewer in a
+ * padded last block, whose other lanes are never read: they may hold
+ * anything, NaN included). w: the tap's 16 x 16 weights of the first
+ * filter block ([channel][filter]), the others w_block apart; p: the
+ * pixels' 16 channels. The channel loop
  * stays a loop: unrolled, clang hoists the 16 x ur broadcasts (and the
  * pixel pointers' selects, distributed over the 16 offsets) ahead of the
  * multiply-adds and spills them, at less than half the speed. */
 INLINE void blk_conv_step(v16 acc[BLK_OCB][BLK_UR], const float *w, int64_t w_block, const float *const *p,
-                          const int ocb, const int ur)
+                          int64_t nc, const int ocb, const int ur)
 {
     _Pragma("clang loop unroll(disable)")
-    for (int c = 0; c < DNNK_BLOCK; c++) {
+    for (int64_t c = 0; c < nc; c++) {
         v16 wv[BLK_OCB];
         BLK_UNROLL
         for (int o = 0; o < ocb; o++)
@@ -377,6 +399,7 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
     for (int64_t cb = t->cb0; cb < t->cb1; cb++) {
         const float *plane = o->in + (t->n * g->CB + cb) * g->in_plane;
         const float *w = o->w + t->fb * g->w_block + cb * taps * DNNK_BLOCK * DNNK_BLOCK;
+        int64_t nc = min64(DNNK_BLOCK, g->C - cb * DNNK_BLOCK);
         for (int64_t ky = 0; ky < g->KH; ky++) {
             bool row_ok[BLK_UR];
             if (!blk_rows_inside(g, iy0, ky, ur, row_ok))
@@ -384,7 +407,7 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
             for (int64_t kx = 0; kx < g->KW; kx++) {
                 const float *p[BLK_UR];
                 blk_tap_pixels(g, plane, o->zero, iy0, ix0, row_ok, ky, kx, ur, p);
-                blk_conv_step(acc, w + (ky * g->KW + kx) * DNNK_BLOCK * DNNK_BLOCK, g->w_block, p, ocb, ur);
+                blk_conv_step(acc, w + (ky * g->KW + kx) * DNNK_BLOCK * DNNK_BLOCK, g->w_block, p, nc, ocb, ur);
             }
         }
     }
@@ -713,13 +736,13 @@ INLINE v16d blk_add_keep_nan(v16d sum, v16d x)
     return (v16d)(((v16l)(sum + x) & is_number) | ((v16l)sum & ~is_number));
 }
 
-/* The mean of each channel, blocked in, [N, C, 1, 1] out; units (image,
- * channel block). As ref_global_avgpool bit for bit, NaN payloads
- * included: per lane a double sum in pixel order, divided in double by
- * the pixel count, rounded once. */
+/* The mean of each channel, blocked in, [N, C, 1, 1] out (the lanes of
+ * real channels only); units (image, channel block). As ref_global_avgpool
+ * bit for bit, NaN payloads included: per lane a double sum in pixel
+ * order, divided in double by the pixel count, rounded once. */
 KERNEL dnnk_global_avgpool_blocked(const dnnk_pool_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t S = d->in.dims[2] * d->in.dims[3];
+    int64_t S = d->in.dims[2] * d->in.dims[3], C = d->out.dims[1], CB = d->in.dims[1] / DNNK_BLOCK;
     float *out = ptrs[0];
     const float *in = ptrs[1];
     for (int64_t u = begin; u < end; u++) {
@@ -730,6 +753,13 @@ KERNEL dnnk_global_avgpool_blocked(const dnnk_pool_desc *d, void *const *ptrs, i
         v16d count;
         for (int l = 0; l < DNNK_BLOCK; l++)
             count[l] = (double)S;
-        blk_store(out + u * DNNK_BLOCK, __builtin_convertvector(sum / count, v16));
+        v16 mean = __builtin_convertvector(sum / count, v16);
+        int64_t n = u / CB, c0 = u % CB * DNNK_BLOCK, nc = min64(DNNK_BLOCK, C - c0);
+        float *dst = out + n * C + c0;
+        if (nc == DNNK_BLOCK)
+            blk_store(dst, mean);
+        else
+            for (int64_t l = 0; l < nc; l++)
+                dst[l] = mean[l];
     }
 }

@@ -564,39 +564,56 @@ static inline void dnnk_plane_tile(const dnnk_window *w, int64_t out_h, int64_t 
 
 /* ---- blocked activations (NCHW16c) ----------------------------------------
  * A tensor of logical shape [N, C, H, W] in the blocked layout holds
- * element (n, c, h, w) at ((n * C/16 + c/16) * H + h) * W * 16 + w * 16 +
- * c % 16: the 16 channels of a block side by side, one AVX-512 vector.
- * Only tensors whose C is a multiple of 16 are blocked, so a blocked tensor
- * is a permutation of the plain one (same size, nothing padded), and an
- * element-wise op or a channel concat computes the same bytes in either
- * layout. Builds with narrower vectors treat a block as two (or four). */
+ * element (n, c, h, w) at ((n * CB + c/16) * H + h) * W * 16 + w * 16 +
+ * c % 16, CB = ceil(C / 16) blocks: the 16 channels of a block side by
+ * side, one AVX-512 vector. Where C is not a multiple of 16 the last
+ * block is padded: its lanes past C hold values that no kernel reads as
+ * channels (a conv's channel loop stops at C, pools and element-wise ops
+ * compute them and nothing reads the results, reorders to plain skip
+ * them). Descriptors give blocked tensors with their stored channels,
+ * CB * 16, so that element-wise ops and channel concat (whose operands but
+ * the last fill whole blocks) cover the padding like any element; the
+ * kernels that need C itself carry it. Builds with narrower vectors treat
+ * a block as two (or four). */
 #define DNNK_BLOCK 16
 
 /* dnnk_reorder: from the layout from_blocked says (1 blocked, 0 plain) to
  * the one to_blocked says, out and in of the same logical shape (equal
- * layouts: a copy). ptrs: out, in. Units: (image, channel block) pairs. */
+ * layouts: a copy); out as stored, channels its logical C. Padding lanes
+ * it writes are zeros. ptrs: out, in (in is not written; the pointer is
+ * not const because one helper serves both directions). Units: (image,
+ * channel block, run of `pixels` pixels of the H x W plane). */
 typedef struct dnnk_reorder_desc {
     dnnk_tensor out;
+    int64_t channels;
     int64_t from_blocked, to_blocked;
+    int64_t pixels; /* per unit, a multiple of 16 (DNNK_REORDER_PIXELS) */
 } dnnk_reorder_desc;
+
+/* Pixels per reorder unit: 16 KiB of plain floats per channel, so that a
+ * 224 x 224 plane makes 13 units. */
+#define DNNK_REORDER_PIXELS 4096
 
 static inline int64_t dnnk_reorder_units(const dnnk_reorder_desc *d)
 {
-    return d->out.dims[0] * (d->out.dims[1] / DNNK_BLOCK);
+    int64_t plane = d->out.dims[2] * d->out.dims[3];
+    return d->out.dims[0] * dnnk_ceil_div(d->channels, DNNK_BLOCK) * dnnk_ceil_div(plane, d->pixels);
 }
 
 /* dnnk_conv_blocked: groups 1, or depthwise (groups = channels =
- * filters); input, output and residual blocked. ptrs: out, in,
- * [residual], packed weights, [bias] (plain, one per filter). Weights
- * packed by dnnc:
- *   conv:      [F/16][C/16][kh][kw][16 channels][16 filters]
- *   depthwise: [C/16][kh][kw][16 channels]
+ * filters); input, output and residual blocked, as stored (channels
+ * rounded up to blocks; `channels` is the input's logical C). ptrs: out,
+ * in, [residual], packed weights, [bias] (one per stored filter, zeros
+ * past F). Weights packed by dnnc, zeros past F filters and C channels:
+ *   conv:      [FB][CB][kh][kw][16 channels][16 filters]
+ *   depthwise: [CB][kh][kw][16 channels]
  * Units: (image, group of filter_blocks blocks of 16 filters, band of
  * rows output rows), the band fastest; a depthwise conv's filter blocks
  * are its channel blocks. Epilogue as dnnk_conv's:
  * out = act((sum + bias) + residual). */
 typedef struct dnnk_conv_blocked_desc {
     dnnk_conv_desc conv;
+    int64_t channels;      /* the input's logical C */
     int64_t filter_blocks; /* blocks of 16 filters per unit */
     int64_t rows;          /* output rows per unit */
 } dnnk_conv_blocked_desc;
@@ -638,12 +655,12 @@ static inline int64_t dnnk_pool_blocked_units(const dnnk_pool_desc *d)
 }
 
 /* dnnk_global_avgpool_blocked: the mean of each channel of a blocked
- * float input, as the reference computes it bit for bit, into the plain
- * [N, C, 1, 1] output (which a 1 x 1 plane makes the same bytes as the
- * blocked one). ptrs: out, in. Units: (image, channel block). */
+ * float input (as stored), as the reference computes it bit for bit, into
+ * the plain [N, C, 1, 1] output. ptrs: out, in. Units: (image, channel
+ * block). */
 static inline int64_t dnnk_global_pool_blocked_units(const dnnk_pool_desc *d)
 {
-    return d->out.dims[0] * (d->out.dims[1] / DNNK_BLOCK);
+    return d->in.dims[0] * (d->in.dims[1] / DNNK_BLOCK);
 }
 
 static inline int64_t dnnk_chunks(const dnnk_tensor *t) { return dnnk_ceil_div(dnnk_count(t), DNNK_CHUNK); }

@@ -37,12 +37,20 @@ dnnk_tensor describe_tensor(const Tensor *t)
     return d;
 }
 
-static dnnk_tensor out_of(const CallSite *s) { return describe_tensor(&s->g->tensors[s->n->output]); }
-
-static dnnk_tensor in_of(const CallSite *s, int k)
+/* Tensor t as it is stored: a blocked tensor's channels rounded up to
+ * whole blocks (dnnk.h), so that kernels that ignore layouts (element-wise
+ * ones, channel concat) cover the padding too. */
+static dnnk_tensor stored(const Graph *g, int t)
 {
-    return describe_tensor(&s->g->tensors[s->n->inputs[k]]);
+    dnnk_tensor d = describe_tensor(&g->tensors[t]);
+    if (d.rank > 1)
+        d.dims[1] = layout_stored_channels(graph_tensor_layout(g, t), d.dims[1]);
+    return d;
 }
+
+static dnnk_tensor out_of(const CallSite *s) { return stored(s->g, s->n->output); }
+
+static dnnk_tensor in_of(const CallSite *s, int k) { return stored(s->g, s->n->inputs[k]); }
 
 static dnnk_window window(const int64_t kernel[2], const int64_t stride[2], const int64_t dilation[2],
                           const int64_t pad[4])
@@ -132,6 +140,7 @@ int describe_conv_direct(const CallSite *s, KernelCall *c, dnnk_direct_desc *d)
 int describe_conv_blocked(const CallSite *s, KernelCall *c, dnnk_conv_blocked_desc *d)
 {
     describe_conv(s, c, &d->conv);
+    d->channels = s->g->tensors[s->n->inputs[0]].shape.d[1];
     const dnnk_conv_desc *v = &d->conv;
     int64_t filter_blocks = v->out.dims[1] / DNNK_BLOCK;
     d->filter_blocks = v->groups == 1 ? dnnk_blocked_filter_blocks(filter_blocks) : 1;
@@ -399,6 +408,8 @@ int describe_concat(const CallSite *s, KernelCall *c, dnnk_concat_desc *d)
 int describe_reorder(const CallSite *s, KernelCall *c, dnnk_reorder_desc *d)
 {
     d->out = out_of(s);
+    d->channels = s->g->tensors[s->n->output].shape.d[1];
+    d->pixels = DNNK_REORDER_PIXELS;
     d->from_blocked = graph_tensor_layout(s->g, s->n->inputs[0]) == LAYOUT_NCHW16C;
     d->to_blocked = graph_tensor_layout(s->g, s->n->output) == LAYOUT_NCHW16C;
     c->units = dnnk_reorder_units(d);

@@ -30,35 +30,47 @@ size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out)
     return bytes;
 }
 
-/* Filters [F][C][kh][kw] -> [F/16][C/16][kh][kw][16 c][16 f] for a groups-1
- * conv, [C][1][kh][kw] -> [C/16][kh][kw][16 c] for a depthwise one: the 16
+/* Filters [F][C][kh][kw] -> [FB][CB][kh][kw][16 c][16 f] for a groups-1
+ * conv, [C][1][kh][kw] -> [CB][kh][kw][16 c] for a depthwise one: the 16
  * filters (or channels) of one vector side by side, in the order the
- * blocked kernel walks them (dnnk.h). */
+ * blocked kernel walks them (dnnk.h), zeros past F filters and C channels
+ * (FB, CB: F and C rounded up to blocks of 16). The bias (k 1) becomes FB
+ * blocks, zeros past F, so that padded filters compute act(0). */
 size_t pack_conv_blocked(const Graph *g, const Node *n, int k, void *out)
 {
-    if (k != 0)
-        return 0;
+    const int64_t B = DNNK_BLOCK;
     const Tensor *w = &g->tensors[n->params[0]];
     int64_t F = w->shape.d[0], Cg = w->shape.d[1], KH = w->shape.d[2], KW = w->shape.d[3];
-    size_t bytes = (size_t)(F * Cg * KH * KW) * sizeof(float);
-    if (!out)
-        return bytes;
-    const float *src = w->data;
+    int64_t FB = dnnk_ceil_div(F, B), CB = dnnk_ceil_div(Cg, B), taps = KH * KW;
+    bool depthwise = n->attr.conv.groups != 1; /* Cg 1, a filter per channel */
+    size_t bytes = (size_t)(k == 1 ? FB * B : depthwise ? FB * taps * B : FB * CB * taps * B * B) * sizeof(float);
+    if (!out || k > 1)
+        return k > 1 ? 0 : bytes;
     float *dst = out;
-    const int64_t B = DNNK_BLOCK;
-    if (n->attr.conv.groups != 1) { /* depthwise: Cg 1, a filter per channel */
-        for (int64_t cb = 0; cb < F / B; cb++)
-            for (int64_t t = 0; t < KH * KW; t++)
-                for (int64_t ci = 0; ci < B; ci++)
-                    *dst++ = src[(cb * B + ci) * KH * KW + t];
+    if (k == 1) {
+        const float *bias = g->tensors[n->params[1]].data;
+        for (int64_t f = 0; f < FB * B; f++)
+            dst[f] = f < F ? bias[f] : 0.0f;
         return bytes;
     }
-    for (int64_t fb = 0; fb < F / B; fb++)
-        for (int64_t cb = 0; cb < Cg / B; cb++)
-            for (int64_t t = 0; t < KH * KW; t++)
+    const float *src = w->data;
+    if (depthwise) {
+        for (int64_t cb = 0; cb < FB; cb++)
+            for (int64_t t = 0; t < taps; t++)
+                for (int64_t ci = 0; ci < B; ci++) {
+                    int64_t c = cb * B + ci;
+                    *dst++ = c < F ? src[c * taps + t] : 0.0f;
+                }
+        return bytes;
+    }
+    for (int64_t fb = 0; fb < FB; fb++)
+        for (int64_t cb = 0; cb < CB; cb++)
+            for (int64_t t = 0; t < taps; t++)
                 for (int64_t ci = 0; ci < B; ci++)
-                    for (int64_t fi = 0; fi < B; fi++)
-                        *dst++ = src[((fb * B + fi) * Cg + cb * B + ci) * KH * KW + t];
+                    for (int64_t fi = 0; fi < B; fi++) {
+                        int64_t f = fb * B + fi, c = cb * B + ci;
+                        *dst++ = f < F && c < Cg ? src[(f * Cg + c) * taps + t] : 0.0f;
+                    }
     return bytes;
 }
 

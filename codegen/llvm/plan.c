@@ -115,7 +115,8 @@ static size_t place(Block *live, int n_live, size_t size)
 /* Reserves storage for tensor t (first fit) and records it live. */
 static void allocate(const Graph *g, Plan *p, Block *live, int *n_live, int t)
 {
-    size_t size = align_up(tensor_bytes(&g->tensors[t]));
+    /* In its layout: a blocked tensor's last block may be padded. */
+    size_t size = align_up((size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind));
     size_t at = place(live, *n_live, size);
     p->loc[t] = (Location){LOC_WORKSPACE, at, 0};
     int pos = (*n_live)++;
