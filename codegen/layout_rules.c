@@ -17,6 +17,26 @@ bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, ch
     return layout_fits_shape(LAYOUT_NCHW16C, out, why, whysz);
 }
 
+bool layout_accepts_plain_input_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    int64_t channels = g->tensors[n->inputs[0]].shape.d[1];
+    if (n->attr.conv.groups != 1) {
+        snprintf(why, whysz, "its kernel reading plain input computes groups 1 only");
+        return false;
+    }
+    if (channels > LAYOUT_BLOCK) {
+        snprintf(why, whysz, "its kernel reading plain input takes at most %d channels, not %lld",
+                 LAYOUT_BLOCK, (long long)channels);
+        return false;
+    }
+    if (n->n_inputs > 1) {
+        snprintf(why, whysz, "its kernel reading plain input takes no residual");
+        return false;
+    }
+    return layout_fits_shape(LAYOUT_NCHW16C, &g->tensors[n->output].shape, why, whysz);
+}
+
 bool layout_accepts_elementwise(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     if (reads == LAYOUT_NCHW)

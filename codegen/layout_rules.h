@@ -8,6 +8,11 @@
 /* dnnk_conv_blocked: groups 1 or depthwise (groups = channels = filters). */
 bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* dnnk_conv_plain_blocked: groups 1, at most 16 input channels (it reads
+ * each channel of a pixel from its own plane), no residual (which would
+ * be read in the output's layout). */
+bool layout_accepts_plain_input_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 /* Element-wise kernels and channel concat, which compute element by
  * element whatever the layout, padding included: in a blocked layout, only
  * when every operand has the output's shape (no broadcast) or, for

@@ -120,15 +120,19 @@ const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, Kernel
 
 const KernelRow *cpu_kernel_for_layer(const Graph *g, const Node *n, KernelIsa isa)
 {
-    Layout reads = kernel_row_layout(g, n);
+    Layout reads = kernel_row_layout(g, n), writes = graph_tensor_layout(g, n->output);
+    const KernelRow *other = NULL; /* one that computes the layer in another layout */
     for (;; isa = kernel_isa_parent(isa)) {
         for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
             const KernelRow *r = &rows[i];
-            if (r->isa == isa && r->algo == n->ann.algo && kernel_row_applies(r, g, n, reads, NULL, 0))
+            if (r->isa != isa || r->algo != n->ann.algo || !kernel_row_applies(r, g, n, reads, NULL, 0))
+                continue;
+            if (kernel_row_writes(r, n, reads) == writes)
                 return r;
+            other = other ? other : r;
         }
         if (isa == ISA_ANY)
-            return NULL;
+            return other;
     }
 }
 

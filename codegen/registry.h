@@ -109,9 +109,11 @@ const KernelRow *cpu_kernel_rows(int *count);
  * exists. */
 const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa);
 
-/* The row that binds layer n (its op, recorded algorithm, type and layout)
- * for the library described by isa, as cpu_kernel_find chooses; NULL if
- * none computes it. */
+/* The row that binds layer n (its op, recorded algorithm, type, the
+ * layout it reads and the one it writes) for the library described by
+ * isa, as cpu_kernel_find chooses; if none writes the layer's layout, one
+ * that computes it in another (code generation then names the mismatch);
+ * NULL if none computes it. */
 const KernelRow *cpu_kernel_for_layer(const Graph *g, const Node *n, KernelIsa isa);
 
 /* The element kind a layer is looked up by: its first operand's (which

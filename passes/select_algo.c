@@ -26,9 +26,14 @@
 #include "target.h"
 
 /* Rows are looked up for the layout select-layout gave the layer. */
+/* Whether row k computes n as select-layout laid it out: reading its
+ * operand's layout and writing its own (a first conv reading the plain
+ * image into blocks has its direct kernel only). */
 static bool row_applies(const KernelRow *k, const Graph *g, const Node *n)
 {
-    return kernel_row_applies(k, g, n, kernel_row_layout(g, n), NULL, 0);
+    Layout reads = kernel_row_layout(g, n);
+    return kernel_row_applies(k, g, n, reads, NULL, 0) &&
+           kernel_row_writes(k, n, reads) == graph_tensor_layout(g, n->output);
 }
 
 static bool algo_applies(ConvAlgo a, const Node *n)

@@ -50,9 +50,13 @@ static bool row_runs_algorithm(const PassOptions *o, const KernelRow *k, const N
     return true;
 }
 
-/* The first row that computes layer n reading `reads`; NULL if none, with
- * the last reason in why. */
-static const KernelRow *row_reading(const LayoutChooser *c, const Node *n, Layout reads, char *why,
+/* row_reading's `writes` for a row that writes any layout. */
+#define WRITES_ANY (-1)
+
+/* The first row that computes layer n reading `reads` and writing
+ * `writes` (a Layout or WRITES_ANY); NULL if none, with the last reason in
+ * why. */
+static const KernelRow *row_reading(const LayoutChooser *c, const Node *n, Layout reads, int writes, char *why,
                                     size_t whysz)
 {
     snprintf(why, whysz, "it has no %s kernel", op_name(n->op));
@@ -60,6 +64,11 @@ static const KernelRow *row_reading(const LayoutChooser *c, const Node *n, Layou
         char reason[160];
         const KernelRow *r = &c->rows[k];
         if (r->op != n->op)
+            continue;
+        /* Rows of other layouts are not candidates: only the reasons of
+         * those that are explain a refusal. */
+        if (!(r->reads & LAYOUT_BIT(reads)) ||
+            (writes != WRITES_ANY && kernel_row_writes(r, n, reads) != (Layout)writes))
             continue;
         if (!kernel_row_applies(r, c->g, n, reads, reason, sizeof reason)) {
             snprintf(why, whysz, "%s", reason);
@@ -89,13 +98,11 @@ static bool honour_layout(const LayoutChooser *c, const Node *n, Layout *reads)
     Layout tries[2];
     char why[160] = "";
     int count = layouts_to_try(c->g, n, tries);
-    for (int i = 0; i < count; i++) {
-        const KernelRow *r = row_reading(c, n, tries[i], why, sizeof why);
-        if (r && kernel_row_writes(r, n, tries[i]) == n->ann.layout) {
+    for (int i = 0; i < count; i++)
+        if (row_reading(c, n, tries[i], n->ann.layout, why, sizeof why)) {
             *reads = tries[i];
             return true;
         }
-    }
     diag_error(c->o->diag, n->loc,
                "layer '%s': @layout(%s) cannot be honoured: target %s has no kernel for %s on %s that "
                "writes %s (%s)", n->name, layout_name(n->ann.layout), c->o->target->name, op_name(n->op),
@@ -142,18 +149,45 @@ static bool worth_blocking(const LayoutChooser *c, const Node *n)
     return (n->op == OP_CONV && fills_blocks(c->g, n)) || plain < blocked || plain == 0;
 }
 
+/* A row that reads layer n's plain operands as they are and writes
+ * blocked (the first conv, reading the image), where reading them blocked
+ * would take new reorders; NULL if there is none. */
+static const KernelRow *row_plain_to_blocked(const LayoutChooser *c, const Node *n, char *why, size_t whysz)
+{
+    if (bytes_to_reorder(c, n, LAYOUT_NCHW16C) == 0 || bytes_to_reorder(c, n, LAYOUT_NCHW) > 0 ||
+        graph_is_output(c->g, n->output))
+        return NULL;
+    return row_reading(c, n, LAYOUT_NCHW, LAYOUT_NCHW16C, why, whysz);
+}
+
+/* For a layer worth blocking: the row above, else one reading blocked
+ * (but not writing a blocked network output); NULL if neither. *reads:
+ * what it reads. */
+static const KernelRow *blocked_row(const LayoutChooser *c, const Node *n, Layout *reads, char *why, size_t whysz)
+{
+    const KernelRow *r = row_plain_to_blocked(c, n, why, whysz);
+    if (r) {
+        *reads = LAYOUT_NCHW;
+        return r;
+    }
+    r = row_reading(c, n, LAYOUT_NCHW16C, WRITES_ANY, why, whysz);
+    if (!r || (kernel_row_writes(r, n, LAYOUT_NCHW16C) != LAYOUT_NCHW && graph_is_output(c->g, n->output)))
+        return NULL;
+    *reads = LAYOUT_NCHW16C;
+    return r;
+}
+
 /* A layer without @layout: the layout it reads; its output's is then its
  * kernel's, recorded as @layout when not plain. */
 static Layout choose_layout(const LayoutChooser *c, Node *n)
 {
     char why[160];
     Layout reads = LAYOUT_NCHW;
-    const KernelRow *r = NULL;
-    if (worth_blocking(c, n) && (r = row_reading(c, n, LAYOUT_NCHW16C, why, sizeof why)) &&
-        !(kernel_row_writes(r, n, LAYOUT_NCHW16C) != LAYOUT_NCHW && graph_is_output(c->g, n->output)))
-        reads = LAYOUT_NCHW16C;
-    else
-        r = row_reading(c, n, LAYOUT_NCHW, why, sizeof why);
+    const KernelRow *r = worth_blocking(c, n) ? blocked_row(c, n, &reads, why, sizeof why) : NULL;
+    if (!r) {
+        reads = LAYOUT_NCHW;
+        r = row_reading(c, n, LAYOUT_NCHW, LAYOUT_NCHW, why, sizeof why);
+    }
     /* No row at all: the layer stays plain and code generation names what
      * is missing (the target's own check refuses most such layers first). */
     Layout writes = r ? kernel_row_writes(r, n, reads) : LAYOUT_NCHW;

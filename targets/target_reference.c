@@ -15,10 +15,10 @@
  * puts values, not what they are: the oracle computes a graph whatever
  * its @layout says, on its plain arrays (a reorder is a copy). */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
-    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
-    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
-    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_SAME, NULL},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
+    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
+    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
+    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
 };
 
 static const KernelRow *reference_registry(int *count)

@@ -38,11 +38,22 @@
 
 typedef CpuConv Layer;
 
-/* The conv in nchw16c; the reorder after it keeps the network's output
- * plain, as it must be. */
-static void layer_text(const Layer *L, char *buf, size_t size)
+/* The conv in nchw16c, its input reordered into blocks by hand (a conv of
+ * at most 16 channels would otherwise read the plain input, with
+ * dnnk_conv_plain_blocked); the reorder after it keeps the network's
+ * output plain, as it must be. */
+static void layer_text(const Layer *L, bool plain_input, char *buf, size_t size)
 {
-    cpu_conv_text(L, "@layout(nchw16c)", "@layout(nchw) z = reorder(y);\noutput z;\n", buf, size);
+    char conv[1024];
+    cpu_conv_text(L, "@layout(nchw16c)", "@layout(nchw) z = reorder(y);\noutput z;\n", conv, sizeof conv);
+    if (plain_input) {
+        snprintf(buf, size, "%s", conv);
+        return;
+    }
+    char *at = strstr(conv, "@layout(nchw16c) y = conv(x");
+    assert_non_null(at);
+    snprintf(buf, size, "%.*s@layout(nchw16c) xb = reorder(x);\n@layout(nchw16c) y = conv(xb%s", (int)(at - conv),
+             conv, at + strlen("@layout(nchw16c) y = conv(x"));
 }
 
 static int find_op(const Graph *g, OpKind op)
@@ -54,16 +65,19 @@ static int find_op(const Graph *g, OpKind op)
     return -1;
 }
 
-static void check_layer_for(const Layer *L, const char *cpu, const char *features)
+/* The conv through the JIT: its input blocked, or plain where plain_input
+ * (dnnk_conv_plain_blocked, which @layout picks for at most 16 channels
+ * to save the reorder). */
+static void check_layer_in(const Layer *L, const char *cpu, const char *features, bool plain_input)
 {
     char text[1024];
-    layer_text(L, text, sizeof text);
+    layer_text(L, plain_input, text, sizeof text);
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, L->name, text);
     run_pipeline_or_fail(g, "cpu", 0);
     const Node *conv = &g->nodes[find_op(g, OP_CONV)];
     assert_true(conv->ann.has_layout && conv->ann.layout == LAYOUT_NCHW16C);
-    assert_int_equal(graph_tensor_layout(g, conv->inputs[0]), LAYOUT_NCHW16C);
+    assert_int_equal(graph_tensor_layout(g, conv->inputs[0]), plain_input ? LAYOUT_NCHW : LAYOUT_NCHW16C);
     CpuIo io;
     cpu_io_make(g, 3, &io);
     float *want = cpu_run_reference(g, &io);
@@ -87,6 +101,11 @@ static void check_layer_for(const Layer *L, const char *cpu, const char *feature
     free(S), free(bound), free(want);
     cpu_io_free(&io);
     parsed_free(&p);
+}
+
+static void check_layer_for(const Layer *L, const char *cpu, const char *features)
+{
+    check_layer_in(L, cpu, features, false);
 }
 
 static void check_layer(const Layer *L) { check_layer_for(L, NULL, NULL); }
@@ -126,6 +145,24 @@ static void test_padded_blocks(void **state)
                          {1, 1, 1, 1}, true, false, NULL});
     check_layer(&(Layer){"3x3 depthwise, 24 channels, stride 2", 1, 24, 13, 11, 24, 24, 3, 3, 2, 2, 1, 1,
                          {1, 1, 1, 1}, true, true, "relu"});
+}
+
+/* dnnk_conv_plain_blocked: the image as it comes, blocked out; pixels in
+ * the padding read one zero for every channel. */
+static void test_plain_input(void **state)
+{
+    (void)state;
+    check_layer_in(&(Layer){"7x7, stride 2, pad 3, plain 3 -> 64", 1, 3, 29, 31, 64, 1, 7, 7, 2, 2, 1, 1,
+                            {3, 3, 3, 3}, true, false, "relu"},
+                   NULL, NULL, true);
+    check_layer_in(&(Layer){"3x3, plain 16 -> 40, batch 2, dilation 2, pad 2 0 1 3", 2, 16, 9, 13, 40, 1, 3, 3, 1,
+                            1, 2, 2, {2, 0, 1, 3}, false, false, NULL},
+                   NULL, NULL, true);
+#if defined(__x86_64__) /* the library of 8-lane vectors */
+    check_layer_in(&(Layer){"11x11, stride 4, plain 3 -> 96, 8 lanes", 1, 3, 35, 39, 96, 1, 11, 11, 4, 4, 1, 1,
+                            {2, 2, 2, 2}, true, false, "clip, min=0, max=6"},
+                   "x86-64-v3", "+avx2,+fma,+avx,+f16c", true);
+#endif
 }
 
 static void test_depthwise(void **state)
@@ -337,9 +374,9 @@ static void test_split_rule(void **state)
     assert_int_equal(dnnk_blocked_rows(1, 3, 3), 3);
 }
 
-/* select-layout makes this blocked by itself at -O2 (one reorder in, none
- * out: the global pool writes plain), padded blocks included: x's 3
- * channels, b and c's 24, the concat's 56 (a's whole blocks, then c's
+/* select-layout makes this blocked by itself at -O2 (no reorder: the
+ * first conv reads the plain image, the global pool writes plain), padded
+ * blocks included: b and c's 24, the concat's 56 (a's whole blocks, then c's
  * padded one), e's 40; each conv errs by at most 2 gamma_(K+2) S (above),
  * about 1e-5 of S for these K, and S is a few times the largest output;
  * 1e-4 of the largest output leaves room for four layers, and a wrong
@@ -372,9 +409,10 @@ static void test_network(void **state)
         blocked += g->nodes[i].ann.has_layout && g->nodes[i].ann.layout == LAYOUT_NCHW16C;
         reorders += g->nodes[i].op == OP_REORDER;
     }
-    /* x's reorder, a, b, c, j, d, rd, m, e (the relus fused into a, b). */
-    assert_int_equal(blocked, 9);
-    assert_int_equal(reorders, 1);
+    /* a (reading the plain image), b, c, j, d, rd, m, e (the relus fused
+     * into a, b); no reorder. */
+    assert_int_equal(blocked, 8);
+    assert_int_equal(reorders, 0);
     CpuIo io;
     cpu_io_make(g, 5, &io);
     float *ref = cpu_run_reference(g, &io), *outs[2];
@@ -403,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_convolutions),
         cmocka_unit_test(test_depthwise),
         cmocka_unit_test(test_padded_blocks),
+        cmocka_unit_test(test_plain_input),
         cmocka_unit_test(test_padding_never_read),
         cmocka_unit_test(test_padded_concat_stays_plain),
         cmocka_unit_test(test_eight_lanes),

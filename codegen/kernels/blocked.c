@@ -194,17 +194,20 @@ INLINE v16 blk_activate(const BlkAct *a, v16 x)
 #define BLK_CHUNK_BYTES (192 * 1024)
 #endif
 
-/* The sizes of a blocked conv (or depthwise conv), in blocks where blocked. */
+/* The sizes of a blocked conv (or depthwise conv), in blocks where blocked.
+ * A conv reading plain activations (dnnk_conv_plain_blocked) has one
+ * "block" of its C <= 16 channels, whose pixels are 1 float apart and its
+ * channels H W apart. */
 typedef struct BlkConv {
     int64_t C; /* the input's channels: the last block's lanes past C are padding */
     int64_t CB, H, W, FB, OH, OW, KH, KW, sh, sw, dh, dw, pad_top, pad_left;
-    int64_t in_plane;  /* floats of one channel block of an input image: H W 16 */
+    int64_t in_plane;  /* floats of one channel block of an input image: H W 16 (plain: C H W) */
     int64_t out_plane; /* of one filter block of an output image: OH OW 16 */
     int64_t w_block;   /* of one filter block's weights: CB KH KW 256 */
     int64_t rows, filter_blocks;
 } BlkConv;
 
-INLINE BlkConv blk_conv_sizes(const dnnk_conv_blocked_desc *d)
+INLINE BlkConv blk_conv_sizes(const dnnk_conv_blocked_desc *d, const bool plain)
 {
     const dnnk_conv_desc *c = &d->conv;
     const dnnk_window *w = &c->win;
@@ -216,6 +219,8 @@ INLINE BlkConv blk_conv_sizes(const dnnk_conv_blocked_desc *d)
         .rows = d->rows, .filter_blocks = d->filter_blocks,
     };
     g.in_plane = g.H * g.W * DNNK_BLOCK;
+    if (plain)
+        g.CB = 1, g.in_plane = g.C * g.H * g.W;
     g.out_plane = g.OH * g.OW * DNNK_BLOCK;
     g.w_block = g.CB * g.KH * g.KW * DNNK_BLOCK * DNNK_BLOCK;
     return g;
@@ -332,16 +337,17 @@ INLINE bool blk_rows_inside(const BlkConv *g, const int64_t *iy0, int64_t ky, in
 
 /* The 16 channels of each pixel at tap (ky, kx) in the plane of one
  * channel block: the input's, or the zero block's for a tap in the
- * padding, so that the hot loop never tests. */
+ * padding, so that the hot loop never tests. Plain input: each pixel's
+ * first channel, or the plane's start where inside[j] is false. */
 INLINE void blk_tap_pixels(const BlkConv *g, const float *plane, const float *zero, const int64_t *iy0,
                            const int64_t *ix0, const bool *row_ok, int64_t ky, int64_t kx, int ur,
-                           const float **p)
+                           const bool plain, const float **p, bool *inside)
 {
     BLK_UNROLL
     for (int j = 0; j < ur; j++) {
         int64_t iy = iy0[j] + ky * g->dh, ix = ix0[j] + kx * g->dw;
-        bool inside = row_ok[j] && (uint64_t)ix < (uint64_t)g->W;
-        p[j] = inside ? plane + (iy * g->W + ix) * DNNK_BLOCK : zero;
+        inside[j] = row_ok[j] && (uint64_t)ix < (uint64_t)g->W;
+        p[j] = inside[j] ? plane + (iy * g->W + ix) * (plain ? 1 : DNNK_BLOCK) : plain ? plane : zero;
     }
 }
 
@@ -349,12 +355,15 @@ INLINE void blk_tap_pixels(const BlkConv *g, const float *plane, const float *ze
  * padded last block, whose other lanes are never read: they may hold
  * anything, NaN included). w: the tap's 16 x 16 weights of the first
  * filter block ([channel][filter]), the others w_block apart; p: the
- * pixels' 16 channels. The channel loop
- * stays a loop: unrolled, clang hoists the 16 x ur broadcasts (and the
- * pixel pointers' selects, distributed over the 16 offsets) ahead of the
- * multiply-adds and spills them, at less than half the speed. */
+ * pixels' 16 channels. Plain input (a constant in each instance): pixel
+ * j's channel c at p[j] + c cs, or zero where inside[j] is false (p[j]
+ * then points at the plane, so that the load stays in bounds; its value
+ * is not used). The channel loop stays a loop: unrolled, clang hoists the
+ * 16 x ur broadcasts (and the pixel pointers' selects, distributed over
+ * the 16 offsets) ahead of the multiply-adds and spills them, at less
+ * than half the speed. */
 INLINE void blk_conv_step(v16 acc[BLK_OCB][BLK_UR], const float *w, int64_t w_block, const float *const *p,
-                          int64_t nc, const int ocb, const int ur)
+                          const bool *inside, int64_t cs, int64_t nc, const int ocb, const int ur, const bool plain)
 {
     _Pragma("clang loop unroll(disable)")
     for (int64_t c = 0; c < nc; c++) {
@@ -364,7 +373,8 @@ INLINE void blk_conv_step(v16 acc[BLK_OCB][BLK_UR], const float *w, int64_t w_bl
             wv[o] = blk_load(w + o * w_block + c * DNNK_BLOCK);
         BLK_UNROLL
         for (int j = 0; j < ur; j++) {
-            v16 x = blk_splat(p[j][c]);
+            float v = plain ? p[j][c * cs] : p[j][c];
+            v16 x = blk_splat(plain && !inside[j] ? 0.0f : v);
             BLK_UNROLL
             for (int o = 0; o < ocb; o++)
                 acc[o][j] += wv[o] * x;
@@ -383,8 +393,10 @@ INLINE v16 blk_epilogue(const BlkOps *o, v16 sum, const float *bias, const float
 }
 
 /* One register tile of ocb filter blocks x ur pixels over a chunk of
- * channel blocks, in the order (channel block, ky, kx, channel). */
-INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, const int ocb, const int ur)
+ * channel blocks, in the order (channel block, ky, kx, channel); plain:
+ * the input is plain (one block of its channels). */
+INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, const int ocb, const int ur,
+                          const bool plain)
 {
     v16 acc[BLK_OCB][BLK_UR];
     int64_t at = (t->n * g->FB + t->fb) * g->out_plane + t->pix * DNNK_BLOCK;
@@ -406,8 +418,10 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
                 continue;
             for (int64_t kx = 0; kx < g->KW; kx++) {
                 const float *p[BLK_UR];
-                blk_tap_pixels(g, plane, o->zero, iy0, ix0, row_ok, ky, kx, ur, p);
-                blk_conv_step(acc, w + (ky * g->KW + kx) * DNNK_BLOCK * DNNK_BLOCK, g->w_block, p, nc, ocb, ur);
+                bool inside[BLK_UR];
+                blk_tap_pixels(g, plane, o->zero, iy0, ix0, row_ok, ky, kx, ur, plain, p, inside);
+                blk_conv_step(acc, w + (ky * g->KW + kx) * DNNK_BLOCK * DNNK_BLOCK, g->w_block, p, inside,
+                              g->H * g->W, nc, ocb, ur, plain);
             }
         }
     }
@@ -431,7 +445,12 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
     static __attribute__((noinline)) void blk_conv_tile_##ocb##_##ur(const BlkConv *g, const BlkOps *o,     \
                                                                      const BlkTile *t)                      \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur);                                                                    \
+        blk_conv_tile(g, o, t, ocb, ur, false);                                                             \
+    }                                                                                                       \
+    static __attribute__((noinline)) void blk_conv_tile_plain_##ocb##_##ur(const BlkConv *g, const BlkOps *o, \
+                                                                           const BlkTile *t)                \
+    {                                                                                                       \
+        blk_conv_tile(g, o, t, ocb, ur, true);                                                              \
     }
 #define BLK_TILE_FNS(ocb)                                                                                   \
     BLK_TILE_FN(ocb, 1) BLK_TILE_FN(ocb, 2) BLK_TILE_FN(ocb, 3) BLK_TILE_FN(ocb, 4) BLK_TILE_FN(ocb, 5)     \
@@ -446,14 +465,20 @@ BLK_TILE_FNS(4)
 #endif
 
 #define BLK_TILE_CASE(ocb, ur)                                                                              \
-    case (ocb) * 16 + (ur): blk_conv_tile_##ocb##_##ur(g, o, t); break;
+    case (ocb) * 16 + (ur):                                                                                 \
+        if (plain)                                                                                          \
+            blk_conv_tile_plain_##ocb##_##ur(g, o, t);                                                      \
+        else                                                                                                \
+            blk_conv_tile_##ocb##_##ur(g, o, t);                                                            \
+        break;
 #define BLK_TILE_CASES(ocb)                                                                                 \
     BLK_TILE_CASE(ocb, 1)                                                                                   \
     BLK_TILE_CASE(ocb, 2)                                                                                   \
     BLK_TILE_CASE(ocb, 3) BLK_TILE_CASE(ocb, 4) BLK_TILE_CASE(ocb, 5) BLK_TILE_CASE(ocb, 6)
 
 /* A tile of any size, with the instance of its constants. */
-INLINE void blk_conv_tile_any(const BlkConv *g, const BlkOps *o, const BlkTile *t, int64_t ocb, int64_t ur)
+INLINE void blk_conv_tile_any(const BlkConv *g, const BlkOps *o, const BlkTile *t, int64_t ocb, int64_t ur,
+                              const bool plain)
 {
     switch (ocb * 16 + ur) {
         BLK_TILE_CASES(1)
@@ -486,9 +511,10 @@ INLINE int64_t blk_chunk(const BlkConv *g)
  * a unit: chunks of channel blocks, then tiles, then groups of at most
  * BLK_OCB of the unit's filter blocks; partial sums between chunks wait
  * in the output, which never shares storage with the input or residual. */
-INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end,
+                           const bool plain)
 {
-    BlkConv g = blk_conv_sizes(d);
+    BlkConv g = blk_conv_sizes(d, plain);
     float zero[DNNK_BLOCK] = {0};
     BlkOps o = blk_ops(d, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
@@ -507,7 +533,7 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
                 int64_t ur = blk_tile_size(&tiles, i);
                 for (int64_t k = 0; k < fsplit.parts; k++) {
                     t.fb = fb0 + blk_part_start(&fsplit, k);
-                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur);
+                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur, plain);
                 }
             }
         }
@@ -595,7 +621,7 @@ INLINE void blk_dw_tile_any(const BlkConv *g, const BlkOps *o, int64_t n, int64_
  * dnnk_conv_blocked's, its filter blocks the channel blocks. */
 INLINE void blk_conv_depthwise(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    BlkConv g = blk_conv_sizes(d);
+    BlkConv g = blk_conv_sizes(d, false);
     float zero[DNNK_BLOCK] = {0};
     BlkOps o = blk_ops(d, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
@@ -615,9 +641,18 @@ INLINE void blk_conv_depthwise(const dnnk_conv_blocked_desc *d, void *const *ptr
 KERNEL dnnk_conv_blocked(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
     if (d->conv.groups == 1)
-        blk_conv_dense(d, ptrs, begin, end);
+        blk_conv_dense(d, ptrs, begin, end, false);
     else
         blk_conv_depthwise(d, ptrs, begin, end);
+}
+
+/* A conv of groups 1 reading plain activations of at most 16 channels and
+ * writing blocked ones: a network's first conv reading the image as it
+ * comes, without a reorder into a padded block (whose 16 lanes would
+ * take 5 times the image's bytes for 3 channels). No residual. */
+KERNEL dnnk_conv_plain_blocked(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    blk_conv_dense(d, ptrs, begin, end, true);
 }
 
 /* ---- pooling ------------------------------------------------------------- */

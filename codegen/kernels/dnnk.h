@@ -618,6 +618,11 @@ typedef struct dnnk_conv_blocked_desc {
     int64_t rows;          /* output rows per unit */
 } dnnk_conv_blocked_desc;
 
+/* dnnk_conv_plain_blocked: the same descriptor, weights, units and
+ * epilogue for a groups-1 conv whose input is plain [N][C][H][W] with C <=
+ * 16 (one block: a network's image) and whose output is blocked; no
+ * residual. */
+
 /* dnnc's split of a blocked conv (codegen/llvm/describe.c says why). */
 #define DNNK_BLOCKED_FILTER_BLOCKS 4
 #define DNNK_BLOCKED_UNITS 16

@@ -94,6 +94,67 @@ static bool can_alias(const Graph *g, const Node *n)
 
 static int alias_source(const Node *n) { return n->op == OP_CONSTANT ? n->params[0] : n->inputs[0]; }
 
+/* ---- concat in place --------------------------------------------------------
+ * A concat whose operands lie end to end in its output's storage needs no
+ * code: each operand is computed straight into its slice. That holds when
+ * every dimension before the axis is 1 (a batch of one image, channels
+ * joined), in either layout (a blocked concat's operands but the last fill
+ * whole blocks, kernels.def), and each slice starts 64-byte aligned. Each
+ * operand must be a layer's own output (not an input, constant or alias,
+ * not another concat's output, not a network output) and in no other
+ * concat's slice; otherwise the concat copies as usual. */
+
+typedef struct Slices {
+    int *root;       /* per tensor: the concat output it lives in, or -1 */
+    size_t *offset;  /* per tensor: its byte offset there */
+} Slices;
+
+static bool operands_are_slices(const Graph *g, const Node *n)
+{
+    const Shape *s = &g->tensors[n->output].shape;
+    int64_t axis = n->attr.axis.axis < 0 ? n->attr.axis.axis + s->rank : n->attr.axis.axis;
+    for (int64_t d = 0; d < axis; d++)
+        if (s->d[d] != 1)
+            return false;
+    return graph_tensor_layout(g, n->output) == LAYOUT_NCHW || axis == 1;
+}
+
+static bool may_live_in_slice(const Graph *g, const Slices *sl, const Node *concat, int k)
+{
+    int t = concat->inputs[k], producer = g->tensors[t].producer, index;
+    if (producer < 0 || sl->root[t] >= 0 || is_graph_output(g, t, &index))
+        return false;
+    const Node *p = &g->nodes[producer];
+    if (p->op == OP_CONCAT || can_alias(g, p))
+        return false;
+    for (int j = 0; j < k; j++)
+        if (concat->inputs[j] == t)
+            return false; /* the same tensor twice cannot be in two slices */
+    return graph_tensor_layout(g, t) == graph_tensor_layout(g, concat->output);
+}
+
+/* Concat n's operands into its slices, all or none; true if all. */
+static bool place_slices(const Graph *g, Slices *sl, const Node *n)
+{
+    int index;
+    if (n->op != OP_CONCAT || is_graph_output(g, n->output, &index) || !operands_are_slices(g, n))
+        return false;
+    size_t at = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (at % ALIGN != 0 || !may_live_in_slice(g, sl, n, k))
+            return false;
+        at += (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+    }
+    at = 0;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        sl->root[t] = n->output, sl->offset[t] = at;
+        at += (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+    }
+    return true;
+}
+
 typedef struct Block {
     size_t offset, size;
     int root;
@@ -129,7 +190,7 @@ static void allocate(const Graph *g, Plan *p, Block *live, int *n_live, int t)
         p->workspace_size = at + size;
 }
 
-static bool plan_workspace(const Graph *g, Plan *p, const int *last_use)
+static bool plan_workspace(const Graph *g, Plan *p, const int *last_use, const Slices *sl)
 {
     Block *live = calloc((size_t)g->n_tensors + 1, sizeof *live);
     if (!live)
@@ -145,10 +206,16 @@ static bool plan_workspace(const Graph *g, Plan *p, const int *last_use)
                 live[keep++] = live[b];
         n_live = keep;
         const Node *n = &g->nodes[i];
-        if (p->aliases[i])
-            p->loc[n->output] = p->loc[alias_source(n)];
-        else if (p->loc[n->output].kind == LOC_NONE)
-            allocate(g, p, live, &n_live, n->output);
+        int t = n->output, concat = sl->root[t];
+        if (concat >= 0) { /* into its slice: the concat's storage is live from its first operand */
+            if (p->loc[concat].kind == LOC_NONE)
+                allocate(g, p, live, &n_live, concat);
+            p->loc[t] = (Location){LOC_WORKSPACE, p->loc[concat].offset + sl->offset[t], 0};
+        } else if (p->aliases[i] && n->op != OP_CONCAT) {
+            p->loc[t] = p->loc[alias_source(n)];
+        } else if (p->loc[t].kind == LOC_NONE) {
+            allocate(g, p, live, &n_live, t);
+        }
     }
     free(live);
     return true;
@@ -162,12 +229,21 @@ bool plan_build(const Graph *g, const KernelBinding *bind, Plan *p, char *err, s
     p->loc = calloc(nt, sizeof *p->loc);
     p->aliases = calloc((size_t)g->n_nodes + 1, sizeof *p->aliases);
     int *root = calloc(nt, sizeof *root), *last_use = calloc(nt, sizeof *last_use);
-    bool ok = p->loc && p->aliases && root && last_use;
+    Slices sl = {calloc(nt, sizeof *sl.root), calloc(nt, sizeof *sl.offset)};
+    bool ok = p->loc && p->aliases && root && last_use && sl.root && sl.offset;
     ok = ok && build_weights(g, bind, p, err, errsz);
     for (int t = 0; ok && t < g->n_tensors; t++) {
         root[t] = t;
         last_use[t] = -1;
+        sl.root[t] = -1;
     }
+    /* Concats in place: no code, their operands' storage theirs. */
+    for (int i = 0; ok && i < g->n_nodes; i++)
+        if (place_slices(g, &sl, &g->nodes[i])) {
+            p->aliases[i] = true;
+            for (int k = 0; k < g->nodes[i].n_inputs; k++)
+                root[g->nodes[i].inputs[k]] = g->nodes[i].output;
+        }
     for (int i = 0; ok && i < g->n_inputs; i++)
         p->loc[g->inputs[i]] = (Location){LOC_INPUT, 0, i};
     for (int i = 0; ok && i < g->n_nodes; i++) {
@@ -191,11 +267,13 @@ bool plan_build(const Graph *g, const KernelBinding *bind, Plan *p, char *err, s
             int r = root[g->nodes[i].inputs[k]];
             last_use[r] = i > last_use[r] ? i : last_use[r];
         }
-    ok = ok && plan_workspace(g, p, last_use);
+    ok = ok && plan_workspace(g, p, last_use, &sl);
     if (!ok && !err[0])
         snprintf(err, errsz, "out of memory planning buffers");
     free(root);
     free(last_use);
+    free(sl.root);
+    free(sl.offset);
     if (!ok)
         plan_free(p);
     return ok;

@@ -2,10 +2,12 @@
  * or output buffers, in the weight blob, or at an offset in one workspace
  * whose regions are reused once a tensor is dead (liveness-based planning).
  * Layers that only reinterpret their operand (flatten, reshape, dropout,
- * constants) share its storage instead of copying. No other layer's output
- * shares storage with any of its operands: kernels may read every operand
- * after writing parts of the output (conv and fc keep partial sums in the
- * output while they read their residual operand). */
+ * constants) share its storage instead of copying, and a concat whose
+ * operands can lie end to end in its output has them computed there, in
+ * their slices (plan.c says when). No other layer's output shares storage
+ * with any of its operands: kernels may read every operand after writing
+ * parts of the output (conv and fc keep partial sums in the output while
+ * they read their residual operand). */
 #ifndef DNNC_PLAN_H
 #define DNNC_PLAN_H
 
@@ -24,7 +26,7 @@ typedef struct Location {
 
 typedef struct Plan {
     Location *loc;         /* per tensor id */
-    bool *aliases;         /* per node: no code of its own (it shares storage) */
+    bool *aliases;         /* per node: no code of its own (it shares storage, or a concat in place) */
     size_t workspace_size;
     unsigned char *weights; /* the blob (malloc), 64-byte aligned regions */
     size_t weights_size;
