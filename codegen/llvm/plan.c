@@ -155,70 +155,105 @@ static bool place_slices(const Graph *g, Slices *sl, const Node *n)
     return true;
 }
 
-typedef struct Block {
-    size_t offset, size;
-    int root;
-} Block;
+/* ---- the workspace ------------------------------------------------------
+ * Each tensor that needs storage of its own (a root: not an alias, not in
+ * a concat's slice) is live from the layer that first writes it (for a
+ * concat in place, its first operand's) to its last reader. Roots are
+ * placed largest first, each at the lowest offset where it overlaps no
+ * placed root live at the same time: the "greedy by size" arena planning
+ * of TensorFlow Lite, which packs the few large activations of a network
+ * tighter than first fit in layer order does. A layer's operands are live
+ * while it runs, so its output never overlaps them (a conv reads its
+ * residual while it accumulates its output). */
 
-/* First fit among the live blocks, which are kept sorted by offset. */
-static size_t place(Block *live, int n_live, size_t size)
+typedef struct Root {
+    int tensor, first, last;
+    size_t size, offset;
+} Root;
+
+static int by_size(const void *a, const void *b)
 {
+    const Root *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return x->first - y->first;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const Root *x = *(const Root *const *)a, *y = *(const Root *const *)b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* The lowest offset for r among the placed roots (placed[0..n)) whose
+ * lifetimes meet its own; overlap is scratch for n pointers. */
+static size_t lowest_fit(const Root *r, Root *const *placed, int n, Root **overlap)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (placed[i]->first <= r->last && r->first <= placed[i]->last)
+            overlap[k++] = placed[i];
+    qsort(overlap, (size_t)k, sizeof *overlap, by_offset);
     size_t at = 0;
-    for (int i = 0; i < n_live; i++) {
-        if (live[i].offset >= at + size)
-            return at;
-        size_t end = live[i].offset + live[i].size;
+    for (int i = 0; i < k; i++) {
+        if (overlap[i]->offset >= at + r->size)
+            break;
+        size_t end = overlap[i]->offset + overlap[i]->size;
         at = end > at ? end : at;
     }
     return at;
 }
 
-/* Reserves storage for tensor t (first fit) and records it live. */
-static void allocate(const Graph *g, Plan *p, Block *live, int *n_live, int t)
+/* The roots of the workspace, in node order of their first write. */
+static int collect_roots(const Graph *g, const Plan *p, const int *last_use, const Slices *sl, Root *roots,
+                         int *root_index)
 {
-    /* In its layout: a blocked tensor's last block may be padded. */
-    size_t size = align_up((size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind));
-    size_t at = place(live, *n_live, size);
-    p->loc[t] = (Location){LOC_WORKSPACE, at, 0};
-    int pos = (*n_live)++;
-    while (pos > 0 && live[pos - 1].offset > at) {
-        live[pos] = live[pos - 1];
-        pos--;
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *node = &g->nodes[i];
+        int t = sl->root[node->output] >= 0 ? sl->root[node->output] : node->output;
+        bool own = sl->root[node->output] >= 0 || !(p->aliases[i] && node->op != OP_CONCAT);
+        if (!own || p->loc[t].kind != LOC_NONE || root_index[t] >= 0)
+            continue;
+        size_t bytes = (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+        root_index[t] = n;
+        roots[n++] = (Root){t, i, last_use[t], align_up(bytes), 0};
     }
-    live[pos] = (Block){at, size, t};
-    if (at + size > p->workspace_size)
-        p->workspace_size = at + size;
+    return n;
 }
 
 static bool plan_workspace(const Graph *g, Plan *p, const int *last_use, const Slices *sl)
 {
-    Block *live = calloc((size_t)g->n_tensors + 1, sizeof *live);
-    if (!live)
-        return false;
-    int n_live = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        /* Storage whose last reader ran before this layer is free again;
-         * the layer's own operands stay live, so its output never overlaps
-         * them (a conv reads its residual while it accumulates its output). */
-        int keep = 0;
-        for (int b = 0; b < n_live; b++)
-            if (last_use[live[b].root] >= i)
-                live[keep++] = live[b];
-        n_live = keep;
-        const Node *n = &g->nodes[i];
-        int t = n->output, concat = sl->root[t];
-        if (concat >= 0) { /* into its slice: the concat's storage is live from its first operand */
-            if (p->loc[concat].kind == LOC_NONE)
-                allocate(g, p, live, &n_live, concat);
-            p->loc[t] = (Location){LOC_WORKSPACE, p->loc[concat].offset + sl->offset[t], 0};
-        } else if (p->aliases[i] && n->op != OP_CONCAT) {
-            p->loc[t] = p->loc[alias_source(n)];
-        } else if (p->loc[t].kind == LOC_NONE) {
-            allocate(g, p, live, &n_live, t);
-        }
+    size_t nt = (size_t)g->n_tensors + 1;
+    Root *roots = calloc(nt, sizeof *roots);
+    Root **placed = calloc(nt, sizeof *placed), **overlap = calloc(nt, sizeof *overlap);
+    int *root_index = malloc(nt * sizeof *root_index);
+    bool ok = roots && placed && overlap && root_index;
+    for (size_t t = 0; ok && t < nt; t++)
+        root_index[t] = -1;
+    int n = ok ? collect_roots(g, p, last_use, sl, roots, root_index) : 0;
+    qsort(roots, (size_t)n, sizeof *roots, by_size);
+    for (int i = 0; i < n; i++) {
+        roots[i].offset = lowest_fit(&roots[i], placed, i, overlap);
+        placed[i] = &roots[i];
+        p->loc[roots[i].tensor] = (Location){LOC_WORKSPACE, roots[i].offset, 0};
+        if (roots[i].offset + roots[i].size > p->workspace_size)
+            p->workspace_size = roots[i].offset + roots[i].size;
     }
-    free(live);
-    return true;
+    /* Slices and aliases, in node order (an alias's source is placed first). */
+    for (int i = 0; ok && i < g->n_nodes; i++) {
+        const Node *node = &g->nodes[i];
+        int t = node->output, concat = sl->root[t];
+        if (concat >= 0)
+            p->loc[t] = (Location){LOC_WORKSPACE, p->loc[concat].offset + sl->offset[t], 0};
+        else if (p->aliases[i] && node->op != OP_CONCAT)
+            p->loc[t] = p->loc[alias_source(node)];
+    }
+    free(roots);
+    free(placed);
+    free(overlap);
+    free(root_index);
+    return ok;
 }
 
 bool plan_build(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
