@@ -232,7 +232,8 @@ static bool plan_workspace(const Graph *g, Plan *p, const int *last_use, const S
     for (size_t t = 0; ok && t < nt; t++)
         root_index[t] = -1;
     int n = ok ? collect_roots(g, p, last_use, sl, roots, root_index) : 0;
-    qsort(roots, (size_t)n, sizeof *roots, by_size);
+    if (n > 0)
+        qsort(roots, (size_t)n, sizeof *roots, by_size);
     for (int i = 0; i < n; i++) {
         roots[i].offset = lowest_fit(&roots[i], placed, i, overlap);
         placed[i] = &roots[i];
