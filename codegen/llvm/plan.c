@@ -133,6 +133,12 @@ static bool may_live_in_slice(const Graph *g, const Slices *sl, const Node *conc
     return graph_tensor_layout(g, t) == graph_tensor_layout(g, concat->output);
 }
 
+/* Tensor t's bytes as stored in its layout. */
+static size_t stored_bytes(const Graph *g, int t)
+{
+    return (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+}
+
 /* Concat n's operands into its slices, all or none; true if all. */
 static bool place_slices(const Graph *g, Slices *sl, const Node *n)
 {
@@ -144,13 +150,13 @@ static bool place_slices(const Graph *g, Slices *sl, const Node *n)
         int t = n->inputs[k];
         if (at % ALIGN != 0 || !may_live_in_slice(g, sl, n, k))
             return false;
-        at += (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+        at += stored_bytes(g, t);
     }
     at = 0;
     for (int k = 0; k < n->n_inputs; k++) {
         int t = n->inputs[k];
         sl->root[t] = n->output, sl->offset[t] = at;
-        at += (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
+        at += stored_bytes(g, t);
     }
     return true;
 }
@@ -215,9 +221,8 @@ static int collect_roots(const Graph *g, const Plan *p, const int *last_use, con
         bool own = sl->root[node->output] >= 0 || !(p->aliases[i] && node->op != OP_CONCAT);
         if (!own || p->loc[t].kind != LOC_NONE || root_index[t] >= 0)
             continue;
-        size_t bytes = (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
         root_index[t] = n;
-        roots[n++] = (Root){t, i, last_use[t], align_up(bytes), 0};
+        roots[n++] = (Root){t, i, last_use[t], align_up(stored_bytes(g, t)), 0};
     }
     return n;
 }
