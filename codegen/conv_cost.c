@@ -39,6 +39,22 @@ static const ConvWork cycles_per = {
     .copied = 2.0,
     .chained = 2.0,
 };
+/* Cycles per unit of work of the kernels on blocked activations
+ * (codegen/kernels/blocked.c and winograd_blocked.c), which run whole
+ * vectors through their epilogue and keep every transform in registers:
+ * fitted by hand to `dnnc bench --per-layer` times of the 3x3 layers of
+ * VGG-16 and ResNet-50 under direct convolution and each Winograd tile on
+ * 2 threads of a 2-core AVX-512 machine, where it picks the fastest on 8 of
+ * the 9 shapes (docs/fast-convolution.md, "Winograd on blocked
+ * activations"). Their multiply-adds run at about 90% of two a cycle;
+ * `streamed` counts every byte of weights or U a unit reads, as the
+ * re-reads of large U cost even from the third-level cache. */
+static const ConvWork blocked_cycles_per = {
+    .fmas = 0.56,
+    .transformed = 0.75,
+    .accumulated = 0.5,
+    .streamed = 0.15,
+};
 /* Filters a unit reads from beyond the second-level cache. */
 #define L2_BYTES (1u << 20)
 /* Channels whose transformed windows a Winograd unit keeps at once
@@ -59,6 +75,8 @@ static int host_lanes(void)
 }
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static int64_t min_of(int64_t a, int64_t b) { return a < b ? a : b; }
 
 typedef struct ConvDims {
     int64_t N, G, Cg, Fg, P, K; /* images, groups, channels and filters per group, pixels, taps */
@@ -91,7 +109,7 @@ static ConvWork busiest_thread(ConvWork w, const ConvDims *d, double units)
 {
     double k = ceil((units - 0.5) / d->threads);
     return (ConvWork){w.fmas * k, w.gathered * k, w.transformed * k, w.written * k,
-                      w.accumulated * k, w.streamed * k, k, w.copied * k, w.chained * k};
+                      w.accumulated * k, w.streamed * k, k, w.copied * k, w.chained * k, w.blocked};
 }
 
 /* dnnk_conv: per tile of NR pixels, the panel packed (except a 1x1 conv
@@ -229,10 +247,75 @@ static ConvWork direct_work(const ConvDims *d, const ConvAttrs *a)
     return busiest_thread(w, d, units);
 }
 
+/* ---- on blocked activations (groups 1) ---------------------------------- */
+
+/* Vector multiply-adds of the library's lanes for n multiply-adds of 16
+ * lanes (a v16 of blocked.c is 16 / lanes vectors). */
+static double of_lanes(double v16_ops, const ConvDims *d) { return v16_ops * DNNK_BLOCK / d->lanes; }
+
+/* dnnk_conv_blocked: per output pixel and block of 16 filters, C taps
+ * multiply-adds (the channels of padded blocks are not run); each unit
+ * (filter blocks, band of rows, describe_conv_blocked's split) reads its
+ * filters' weights once. */
+static ConvWork blocked_direct_work(const ConvDims *d, const ConvAttrs *a)
+{
+    int64_t FB = ceil_div(d->Fg, DNNK_BLOCK), taps = a->kernel[0] * a->kernel[1];
+    int64_t unit_fb = dnnk_blocked_filter_blocks(FB), parts = d->N * ceil_div(FB, unit_fb);
+    double units = (double)(parts * ceil_div(d->OH, dnnk_blocked_rows(parts, d->OH, d->OW)));
+    ConvWork w = {
+        .fmas = of_lanes((double)(d->N * d->P * FB * d->Cg * taps), d) / units,
+        .streamed = (double)(unit_fb * DNNK_BLOCK * d->Cg * taps * 4),
+        .blocked = true,
+    };
+    return busiest_thread(w, d, units);
+}
+
+/* dnnk_conv_winograd_blocked, with describe_conv_winograd_blocked's split:
+ * per unit, its tiles' windows transformed for every channel block (once
+ * per unit, so once per group of filter blocks), alpha^2 multiply-adds per
+ * tile (padded to whole register tiles), filter block and channel, the
+ * sums stored and reloaded between chunks of channels, one output
+ * transform per tile and filter block, and the unit's U read once. */
+static ConvWork blocked_winograd_work(const ConvDims *d, int m)
+{
+    int64_t alpha = m + 2, a2 = alpha * alpha, FB = ceil_div(d->Fg, DNNK_BLOCK), CB = ceil_div(d->Cg, DNNK_BLOCK);
+    dnnk_winograd_blocked_desc v = {.m = m};
+    dnnk_winograd_blocked_split(&v, d->N, CB, FB, d->OH, d->OW);
+    int64_t tiles = dnnk_winograd_plane_tiles(d->OH, d->OW, m), runs = ceil_div(tiles, v.tiles);
+    int64_t fgroups = ceil_div(FB, v.filter_blocks), chunks = ceil_div(CB, v.channel_blocks);
+    double units = (double)(d->N * fgroups * runs), padded = 0; /* tiles of whole register tiles, per image */
+    for (int64_t r = 0; r < runs; r++)
+        padded += (double)(ceil_div(min_of(v.tiles, tiles - r * v.tiles), DNNK_WINOGRAD_BLOCKED_UR) *
+                           DNNK_WINOGRAD_BLOCKED_UR);
+    double images = (double)d->N;
+    double in_ops = 2.0 * (double)alpha * winograd_1d_ops(m, false) + 2.0 * (double)a2; /* with loads and stores */
+    double out_ops = (double)(alpha + m) * winograd_1d_ops(m, true) + (double)(a2 + 2 * m * m);
+    ConvWork w = {
+        .fmas = of_lanes(images * padded * (double)(a2 * FB * d->Cg), d) / units,
+        .transformed = of_lanes(images * ((double)fgroups * padded * (double)CB * in_ops +
+                                          (double)(FB * tiles) * out_ops), d) / units,
+        .accumulated = of_lanes(images * (double)fgroups * padded *
+                                    (double)(a2 * v.filter_blocks * 2 * (chunks - 1)), d) / units,
+        .streamed = (double)(a2 * CB * v.filter_blocks * DNNK_BLOCK * DNNK_BLOCK * 4),
+        .blocked = true,
+    };
+    return busiest_thread(w, d, units);
+}
+
+/* Whether n runs on blocked activations by a kernel of groups 1 (the
+ * first conv reading plain input included). */
+static bool runs_blocked(const Graph *g, const Node *n)
+{
+    return graph_tensor_layout(g, n->output) == LAYOUT_NCHW16C && n->attr.conv.groups == 1;
+}
+
 ConvWork cpu_conv_work(const Graph *g, const Node *n, AlgoChoice c, int lanes, int threads)
 {
     ConvDims d = dims_of(g, n, lanes, threads);
     int tile = conv_algo_tile(c.algo, c.tile, &n->attr.conv);
+    if (runs_blocked(g, n))
+        return c.algo == ALGO_WINOGRAD ? blocked_winograd_work(&d, tile)
+                                       : blocked_direct_work(&d, &n->attr.conv);
     switch (c.algo) {
     case ALGO_WINOGRAD:
         return winograd_work(&d, tile);
@@ -247,6 +330,9 @@ ConvWork cpu_conv_work(const Graph *g, const Node *n, AlgoChoice c, int lanes, i
 
 double cpu_conv_cycles(ConvWork w)
 {
+    if (w.blocked)
+        return w.fmas * blocked_cycles_per.fmas + w.transformed * blocked_cycles_per.transformed +
+               w.accumulated * blocked_cycles_per.accumulated + w.streamed * blocked_cycles_per.streamed;
     return w.fmas * cycles_per.fmas + w.gathered * cycles_per.gathered +
            w.transformed * cycles_per.transformed + w.written * cycles_per.written +
            w.accumulated * cycles_per.accumulated + w.streamed * cycles_per.streamed +

@@ -5,6 +5,8 @@
 #ifndef DNNC_CONV_COST_H
 #define DNNC_CONV_COST_H
 
+#include <stdbool.h>
+
 #include "conv_algo.h"
 #include "graph.h"
 
@@ -20,6 +22,7 @@ typedef struct ConvWork {
     double units;       /* the parallel units the thread runs (each has a fixed cost) */
     double copied;      /* input elements copied in runs into the direct kernel's planes */
     double chained;     /* vector multiply-adds of the direct kernel: a load each, chained per vector */
+    bool blocked;       /* a kernel on blocked activations: its terms have their own costs */
 } ConvWork;
 
 /* The work of conv n of g by c on `threads` threads, as the kernel of

@@ -17,6 +17,17 @@ bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, ch
     return layout_fits_shape(LAYOUT_NCHW16C, out, why, whysz);
 }
 
+bool layout_accepts_blocked_winograd(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    if (n->attr.conv.groups != 1) {
+        snprintf(why, whysz, "its blocked Winograd kernel computes groups 1 only, not %lld groups",
+                 (long long)n->attr.conv.groups);
+        return false;
+    }
+    return layout_fits_shape(LAYOUT_NCHW16C, &g->tensors[n->output].shape, why, whysz);
+}
+
 bool layout_accepts_plain_input_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     (void)reads;

@@ -8,6 +8,10 @@
 /* dnnk_conv_blocked: groups 1 or depthwise (groups = channels = filters). */
 bool layout_accepts_blocked_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* dnnk_conv_winograd_blocked: groups 1 (the 3x3 stride-1 window is the
+ * algorithm's rule, ir/conv_algo.c). */
+bool layout_accepts_blocked_winograd(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 /* dnnk_conv_plain_blocked: groups 1, at most 16 input channels (it reads
  * each channel of a pixel from its own plane), no residual (which would
  * be read in the output's layout). */

@@ -6,7 +6,8 @@
  *   add of a tensor of the same shape -> the residual operand
  *   relu, leaky_relu or clip          -> the activation
  * Nothing fuses through a tensor that another layer or a graph output also
- * reads: that value must still exist. */
+ * reads: that value must still exist; nor where the fused layer could not
+ * keep the layout written on it (layout_carries_over). */
 #include <string.h>
 
 #include "pass.h"
@@ -135,6 +136,28 @@ static int fuse_activation(Graph *g, int i, int reader, const PassOptions *o)
     return 1;
 }
 
+/* Whether layer n can take over reader's output with the layouts written
+ * on them (@layout, say by the user at -O0): the fused output keeps the
+ * one either has, so two must agree, and a network output (always plain)
+ * cannot take a blocked one from n. */
+static bool layout_carries_over(const Graph *g, const Node *n, const Node *reader)
+{
+    if (n->ann.has_layout && reader->ann.has_layout)
+        return n->ann.layout == reader->ann.layout;
+    if (n->ann.has_layout)
+        return n->ann.layout == LAYOUT_NCHW || !graph_is_output(g, reader->output);
+    return true;
+}
+
+/* The reader's @layout, now on layer n, which computes its output. */
+static void carry_layout(Node *n, bool has_layout, Layout layout)
+{
+    if (has_layout && !n->ann.has_layout) {
+        n->ann.has_layout = true;
+        n->ann.layout = layout;
+    }
+}
+
 typedef int (*FuseFn)(Graph *g, int i, int reader, const PassOptions *o);
 
 static const struct {
@@ -154,11 +177,16 @@ static bool fuse_layer(Graph *g, int i, const PassOptions *o, PassReport *r)
         do {
             Node *n = &g->nodes[i];
             int reader = graph_sole_reader(g, n->output);
-            if (reader < 0 || activation_of(n)->kind != ACT_NONE)
+            if (reader < 0 || activation_of(n)->kind != ACT_NONE ||
+                !layout_carries_over(g, n, &g->nodes[reader]))
                 return true;
+            bool had_layout = g->nodes[reader].ann.has_layout;
+            Layout layout = g->nodes[reader].ann.layout;
             done = steps[s].fuse(g, i, reader, o);
             if (done < 0)
                 return false;
+            if (done)
+                carry_layout(&g->nodes[i], had_layout, layout);
             pass_count(r, steps[s].what, done);
         } while (done && s == 0); /* several constant adds may follow each other */
     }

@@ -20,6 +20,7 @@
  * every layout as the same values, so the rewritten graph is checked
  * against the graph as written like any other pass's output. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "conv_algo.h"
 #include "pass.h"
@@ -53,13 +54,22 @@ static bool row_runs_algorithm(const PassOptions *o, const KernelRow *k, const N
 /* row_reading's `writes` for a row that writes any layout. */
 #define WRITES_ANY (-1)
 
+/* Appends a row's reason for refusing a layer to why ("; " between
+ * reasons), once. */
+static void add_reason(char *why, size_t whysz, const char *reason)
+{
+    size_t len = strlen(why);
+    if (!strstr(why, reason) && len < whysz)
+        snprintf(why + len, whysz - len, "%s%s", len ? "; " : "", reason);
+}
+
 /* The first row that computes layer n reading `reads` and writing
- * `writes` (a Layout or WRITES_ANY); NULL if none, with the last reason in
- * why. */
+ * `writes` (a Layout or WRITES_ANY); NULL if none, with every candidate
+ * row's reason in why. */
 static const KernelRow *row_reading(const LayoutChooser *c, const Node *n, Layout reads, int writes, char *why,
                                     size_t whysz)
 {
-    snprintf(why, whysz, "it has no %s kernel", op_name(n->op));
+    why[0] = '\0';
     for (int k = 0; k < c->n_rows; k++) {
         char reason[160];
         const KernelRow *r = &c->rows[k];
@@ -71,14 +81,17 @@ static const KernelRow *row_reading(const LayoutChooser *c, const Node *n, Layou
             (writes != WRITES_ANY && kernel_row_writes(r, n, reads) != (Layout)writes))
             continue;
         if (!kernel_row_applies(r, c->g, n, reads, reason, sizeof reason)) {
-            snprintf(why, whysz, "%s", reason);
+            add_reason(why, whysz, reason);
             continue;
         }
         if (row_runs_algorithm(c->o, r, n))
             return r;
-        snprintf(why, whysz, "its %s kernel on %s is not %s", op_name(n->op), layout_name(reads),
+        snprintf(reason, sizeof reason, "its %s kernel on %s is not %s", op_name(n->op), layout_name(reads),
                  conv_algo_name(n->ann.algo != ALGO_AUTO ? n->ann.algo : c->o->prefer_algo));
+        add_reason(why, whysz, reason);
     }
+    if (!why[0])
+        snprintf(why, whysz, "it has no %s kernel", op_name(n->op));
     return NULL;
 }
 
@@ -96,7 +109,7 @@ static int layouts_to_try(const Graph *g, const Node *n, Layout out[2])
 static bool honour_layout(const LayoutChooser *c, const Node *n, Layout *reads)
 {
     Layout tries[2];
-    char why[160] = "";
+    char why[400] = "";
     int count = layouts_to_try(c->g, n, tries);
     for (int i = 0; i < count; i++)
         if (row_reading(c, n, tries[i], n->ann.layout, why, sizeof why)) {
@@ -181,7 +194,7 @@ static const KernelRow *blocked_row(const LayoutChooser *c, const Node *n, Layou
  * kernel's, recorded as @layout when not plain. */
 static Layout choose_layout(const LayoutChooser *c, Node *n)
 {
-    char why[160];
+    char why[400];
     Layout reads = LAYOUT_NCHW;
     const KernelRow *r = worth_blocking(c, n) ? blocked_row(c, n, &reads, why, sizeof why) : NULL;
     if (!r) {

@@ -112,19 +112,69 @@ Graph *cpu_parse_or_fail(Parsed *p, const char *name, const char *text)
     return p->graph;
 }
 
+int cpu_find_op(const Graph *g, OpKind op)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == op)
+            return i;
+    fail_msg("no %s layer", op_name(op));
+    return -1;
+}
+
+void cpu_packed_open(CpuPacked *k, const char *text)
+{
+    memset(k, 0, sizeof *k);
+    k->g = cpu_parse_or_fail(&k->p, "packed.dnn", text);
+    run_pipeline_or_fail(k->g, "cpu", 0);
+    CodegenOptions co = {.name = "packed", .opt_level = 0};
+    char err[1024];
+    if (!codegen_build(k->g, &co, NULL, &k->cm, err, sizeof err))
+        fail_msg("%s", err);
+    k->conv = &k->g->nodes[cpu_find_op(k->g, OP_CONV)];
+    k->filters = k->g->tensors[k->conv->params[0]].data;
+    k->packed = (const float *)(k->cm.plan.weights + k->cm.plan.loc[k->conv->params[0]].offset);
+}
+
+void cpu_packed_close(CpuPacked *k)
+{
+    codegen_free(&k->cm);
+    parsed_free(&k->p);
+}
+
+void cpu_nan_run_open(CpuNanRun *r, const char *text)
+{
+    memset(r, 0, sizeof *r);
+    r->g = cpu_parse_or_fail(&r->p, "nan padding", text);
+    run_pipeline_or_fail(r->g, "cpu", 0);
+    r->conv = &r->g->nodes[cpu_find_op(r->g, OP_CONV)];
+    cpu_io_make(r->g, 17, &r->io);
+    for (int64_t i = 0; i < r->io.in_count[0]; i++)
+        r->io.in[0][i] = r->io.in[0][i] == 0 ? 0.5f : r->io.in[0][i];
+    r->want = cpu_run_reference(r->g, &r->io);
+    cpu_run_jit(r->g, "nan padding", NULL, NULL, &r->io, r->outs);
+}
+
+void cpu_nan_run_close(CpuNanRun *r)
+{
+    free(r->outs[0]), free(r->outs[1]), free(r->want);
+    cpu_io_free(&r->io);
+    parsed_free(&r->p);
+}
+
 void cpu_layer_open(CpuLayer *l, const char *name, const char *text, ConvAlgo algo, int tile)
 {
     memset(l, 0, sizeof *l);
     l->g = cpu_parse_or_fail(&l->p, name, text);
     run_pipeline_or_fail(l->g, "cpu", 0);
-    assert_int_equal(l->g->nodes[0].ann.algo, algo);
-    assert_int_equal(l->g->nodes[0].ann.algo_tile, tile);
+    l->conv = cpu_find_op(l->g, OP_CONV);
+    assert_int_equal(l->g->nodes[l->conv].ann.algo, algo);
+    assert_int_equal(l->g->nodes[l->conv].ann.algo_tile, tile);
     cpu_io_make(l->g, 3, &l->io);
     l->count = l->io.out_count[0];
     Graph *direct = graph_clone(l->g);
     assert_non_null(direct);
-    direct->nodes[0].ann.algo = ALGO_DIRECT;
-    direct->nodes[0].ann.algo_tile = 0;
+    direct->nodes[l->conv].ann.algo = ALGO_DIRECT;
+    direct->nodes[l->conv].ann.algo_tile = 0;
     l->direct = cpu_run_reference(direct, &l->io);
     l->ref = cpu_run_reference(l->g, &l->io);
     graph_free(direct);

@@ -1,12 +1,14 @@
-/* Helpers of the tests of the cpu target's fast convolution kernels
- * (test_cpu_winograd.c, test_cpu_fft.c): one graph with random inputs run
- * on the reference executor, through the JIT on 1 and 2 threads, and as
- * object code linked into a shared library. */
+/* Helpers of the tests of the cpu target's convolution kernels
+ * (test_cpu_winograd.c, test_cpu_fft.c, test_cpu_direct.c,
+ * test_cpu_blocked.c): one graph with random inputs run on the reference
+ * executor, through the JIT on 1 and 2 threads, and as object code linked
+ * into a shared library. */
 #ifndef DNNC_CPU_CHECK_H
 #define DNNC_CPU_CHECK_H
 
 #include <stdint.h>
 
+#include "codegen.h"
 #include "test_util.h"
 
 /* Deterministic values in [lo, hi) (a 64-bit LCG). */
@@ -43,13 +45,45 @@ void cpu_random_biases(Graph *g, uint64_t seed);
 /* Parses `text`, with random weights (seed 7) and biases (seed 9). */
 Graph *cpu_parse_or_fail(Parsed *p, const char *name, const char *text);
 
-/* One conv layer: node 0 of `text`, which @algo binds to `algo` with
+/* The index of g's first layer of op, failing the test without one. */
+int cpu_find_op(const Graph *g, OpKind op);
+
+/* The network `text` at -O0, built (not run) as the cpu target builds it:
+ * its first conv and that conv's filters as packed into the weights. */
+typedef struct CpuPacked {
+    Parsed p;
+    Graph *g;
+    CompiledModel cm;
+    const Node *conv;
+    const float *filters, *packed;
+} CpuPacked;
+
+void cpu_packed_open(CpuPacked *k, const char *text);
+void cpu_packed_close(CpuPacked *k);
+
+/* The network `text` at -O0 on random inputs (seed 17) whose zeros become
+ * 0.5, so that x / x is 1 on every channel and 0 / 0 = NaN only in the
+ * padding lanes of a blocked tensor: its output on the reference and
+ * through the JIT on 1 and 2 threads, and its first conv. */
+typedef struct CpuNanRun {
+    Parsed p;
+    Graph *g;
+    CpuIo io;
+    const Node *conv;
+    float *want, *outs[2];
+} CpuNanRun;
+
+void cpu_nan_run_open(CpuNanRun *r, const char *text);
+void cpu_nan_run_close(CpuNanRun *r);
+
+/* One conv layer: the first of `text`, which @algo binds to `algo` with
  * `tile`, at -O0 with random inputs (cpu_io_make, seed 3), and its output
  * on the reference executor both by the direct sums and by its algorithm. */
 typedef struct CpuLayer {
     Parsed p;
     Graph *g;
     CpuIo io;
+    int conv;      /* the conv's node (after the reorders around a blocked one) */
     int64_t count; /* outputs */
     float *direct, *ref;
     const char *cpu, *features; /* what cpu_check_kernel compiles for; NULL: the host */

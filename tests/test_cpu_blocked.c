@@ -56,15 +56,6 @@ static void layer_text(const Layer *L, bool plain_input, char *buf, size_t size)
              conv, at + strlen("@layout(nchw16c) y = conv(x"));
 }
 
-static int find_op(const Graph *g, OpKind op)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == op)
-            return i;
-    fail_msg("no %s layer", op_name(op));
-    return -1;
-}
-
 /* The conv through the JIT: its input blocked, or plain where plain_input
  * (dnnk_conv_plain_blocked, which @layout picks for at most 16 channels
  * to save the reorder). */
@@ -75,7 +66,7 @@ static void check_layer_in(const Layer *L, const char *cpu, const char *features
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, L->name, text);
     run_pipeline_or_fail(g, "cpu", 0);
-    const Node *conv = &g->nodes[find_op(g, OP_CONV)];
+    const Node *conv = &g->nodes[cpu_find_op(g, OP_CONV)];
     assert_true(conv->ann.has_layout && conv->ann.layout == LAYOUT_NCHW16C);
     assert_int_equal(graph_tensor_layout(g, conv->inputs[0]), plain_input ? LAYOUT_NCHW : LAYOUT_NCHW16C);
     CpuIo io;
@@ -204,7 +195,7 @@ static void check_exact(const char *name, const char *text, OpKind blocked_op)
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, name, text);
     run_pipeline_or_fail(g, "cpu", 0);
-    const Node *n = &g->nodes[find_op(g, blocked_op)];
+    const Node *n = &g->nodes[cpu_find_op(g, blocked_op)];
     assert_int_equal(graph_tensor_layout(g, n->inputs[0]), LAYOUT_NCHW16C);
     CpuIo io;
     cpu_io_make(g, 11, &io);
@@ -284,33 +275,22 @@ static void test_pooling_and_reorders(void **state)
 static void test_padding_never_read(void **state)
 {
     (void)state;
-    Parsed p;
-    Graph *g = cpu_parse_or_fail(&p, "nan padding",
-                                 "input x: f32[1, 20, 4, 6];\n"
-                                 "@layout(nchw16c) a = reorder(x);\n"
-                                 "@layout(nchw16c) b = div(a, a);\n"
-                                 "@layout(nchw16c) c = conv(b, filters=16, kernel=1);\n"
-                                 "@layout(nchw) y = reorder(c);\noutput y;\n");
-    run_pipeline_or_fail(g, "cpu", 0);
-    const Node *conv = &g->nodes[find_op(g, OP_CONV)];
-    const float *w = g->tensors[conv->params[0]].data, *bias = g->tensors[conv->params[1]].data;
-    CpuIo io;
-    cpu_io_make(g, 17, &io);
-    for (int64_t i = 0; i < io.in_count[0]; i++)
-        io.in[0][i] = io.in[0][i] == 0 ? 0.5f : io.in[0][i]; /* x / x is 1 everywhere but the padding */
-    float *want = cpu_run_reference(g, &io), *outs[2];
-    cpu_run_jit(g, "nan padding", NULL, NULL, &io, outs);
+    CpuNanRun r;
+    cpu_nan_run_open(&r, "input x: f32[1, 20, 4, 6];\n"
+                         "@layout(nchw16c) a = reorder(x);\n"
+                         "@layout(nchw16c) b = div(a, a);\n"
+                         "@layout(nchw16c) c = conv(b, filters=16, kernel=1);\n"
+                         "@layout(nchw) y = reorder(c);\noutput y;\n");
+    const float *w = r.g->tensors[r.conv->params[0]].data, *bias = r.g->tensors[r.conv->params[1]].data;
     for (int t = 0; t < 2; t++)
-        for (int64_t i = 0; i < io.out_count[0]; i++) {
+        for (int64_t i = 0; i < r.io.out_count[0]; i++) {
             int64_t f = i / (4 * 6); /* y is [1, 16, 4, 6] */
             double S = fabs(bias[f]);
             for (int c = 0; c < 20; c++)
                 S += fabs(w[f * 20 + c]);
-            assert_true(fabs((double)outs[t][i] - want[i]) <= 2 * cpu_check_gamma(22) * S);
+            assert_true(fabs((double)r.outs[t][i] - r.want[i]) <= 2 * cpu_check_gamma(22) * S);
         }
-    free(outs[0]), free(outs[1]), free(want);
-    cpu_io_free(&io);
-    parsed_free(&p);
+    cpu_nan_run_close(&r);
 }
 
 /* A concat whose padded operand is not the last cannot lay its operands

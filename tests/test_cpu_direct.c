@@ -41,7 +41,7 @@ static void layer_text(const Layer *L, char *buf, size_t size)
 
 static void check_path(const CpuLayer *l, CpuTiling want)
 {
-    const Node *n = &l->g->nodes[0];
+    const Node *n = &l->g->nodes[l->conv];
     const ConvAttrs *a = &n->attr.conv;
     const Shape *os = &l->g->tensors[n->output].shape;
     cpu_check_tiling(a->kernel, a->stride, a->dilation, os->d[2], os->d[3], want);
@@ -56,7 +56,7 @@ static void check_layer_for(const Layer *L, CpuTiling path, const char *cpu, con
     l.cpu = cpu, l.features = features;
     print_message("%s:\n", L->name);
     check_path(&l, path);
-    double *S = cpu_check_abs_sums(l.g, &l.g->nodes[0], &l.io), *bound = malloc(sizeof(double) * (size_t)l.count);
+    double *S = cpu_check_abs_sums(l.g, &l.g->nodes[l.conv], &l.io), *bound = malloc(sizeof(double) * (size_t)l.count);
     assert_non_null(bound);
     double K = (double)(L->c / L->groups * L->kh * L->kw);
     for (int64_t i = 0; i < l.count; i++)

@@ -220,7 +220,7 @@ static void check_layer_for(const Layer *L, int T, const char *cpu, const char *
     CpuLayer l;
     cpu_layer_open(&l, L->name, text, ALGO_FFT, T);
     l.cpu = cpu, l.features = features;
-    Scales s = layer_scales(L, T, l.g, &l.g->nodes[0], &l.io);
+    Scales s = layer_scales(L, T, l.g, &l.g->nodes[l.conv], &l.io);
     int64_t cg = L->c / L->groups;
     double fk = kernel_factor(T, cg), fr = reference_factor(T, cg);
     double *kernel = bounds(&s, fk, 1, l.count), *ref = bounds(&s, fr, 1, l.count);
@@ -472,23 +472,15 @@ static void check_packed_filters(int T)
              "input x: f32[1, 8, 9, 9];\n"
              "@algo(fft, tile=%d) y = conv(x, filters=14, kernel=[3, 5], pad=1, groups=2);\n"
              "output y;\n", T);
-    Parsed p;
-    Graph *g = cpu_parse_or_fail(&p, "packed.dnn", text);
-    run_pipeline_or_fail(g, "cpu", 0);
-    CodegenOptions co = {.name = "packed", .opt_level = 0};
-    CompiledModel cm;
-    char err[1024];
-    if (!codegen_build(g, &co, NULL, &cm, err, sizeof err))
-        fail_msg("%s", err);
-    const Node *n = &g->nodes[0];
-    const float *w = g->tensors[n->params[0]].data;
-    const float *U = (const float *)(cm.plan.weights + cm.plan.loc[n->params[0]].offset);
+    CpuPacked k;
+    cpu_packed_open(&k, text);
+    const float *w = k.filters, *U = k.packed;
     /* Per group (2), per block of channels (of Cg = 4), [T (T/2 + 1)][panels
      * ceil(7 / 6) = 2][cb][re, im][MR]; then the bias. */
     int64_t bins = dnnk_fft_bins(T);
     size_t filters = (size_t)2 * 2 * bins * 4 * 2 * DNNK_MR * sizeof(float);
     assert_int_equal(dnnk_packed_fft_weights(14, 2, 4, T) * (int64_t)sizeof(float), (int64_t)filters);
-    assert_int_equal(cm.plan.weights_size, (filters + 63) / 64 * 64 + 64); /* 14 biases: one 64-byte block */
+    assert_int_equal(k.cm.plan.weights_size, (filters + 63) / 64 * 64 + 64); /* 14 biases: one 64-byte block */
     int64_t panel = 2 * DNNK_MR; /* floats of one channel of a panel */
     for (int grp = 0; grp < 2; grp++)
         for (int c = 0; c < 4; c++) {
@@ -501,8 +493,7 @@ static void check_packed_filters(int T)
                     check_packed_filter(T, w, grp, f, c, bin, at);
                 }
         }
-    codegen_free(&cm);
-    parsed_free(&p);
+    cpu_packed_close(&k);
 }
 
 static void test_packed_filters(void **state)

@@ -11,7 +11,12 @@
  *   them), through the JIT and as object code, against the reference
  *   running the same graph;
  * - the packed filters: U = G g G^T laid out as dnnk.h says, compared with
- *   the reference's transform, and the weight blob's size.
+ *   the reference's transform, and the weight blob's size;
+ * - the same on blocked activations (dnnk_conv_winograd_blocked, groups
+ *   1): the one-layer networks with the conv in nchw16c, layers whose
+ *   channels, filters and tiles take several chunks, filter groups and runs
+ *   of a unit, padding lanes that hold NaN, a network at -O2 whose Winograd
+ *   convs select-layout blocks, and the blocked U's layout.
  *
  * The bound. test_winograd.c derives it for the reference: with
  * K = 4 alpha + Cg + 12 roundings along any one term (G and B^T and A^T
@@ -59,7 +64,8 @@ typedef struct Layer {
     const char *act; /* the act= argument, or NULL */
 } Layer;
 
-static void layer_text(const Layer *L, int m, char *buf, size_t size)
+/* blocked: the conv in nchw16c, its operands reordered into it at -O0. */
+static void layer_text(const Layer *L, int m, bool blocked, char *buf, size_t size)
 {
     int64_t oh = L->h + L->pad[0] + L->pad[2] - 2, ow = L->w + L->pad[1] + L->pad[3] - 2;
     int len = snprintf(buf, size, "input x: f32[%lld, %lld, %lld, %lld];\n", (long long)L->n,
@@ -68,12 +74,14 @@ static void layer_text(const Layer *L, int m, char *buf, size_t size)
         len += snprintf(buf + len, size - (size_t)len, "input s: f32[%lld, %lld, %lld, %lld];\n",
                         (long long)L->n, (long long)L->f, (long long)oh, (long long)ow);
     len += snprintf(buf + len, size - (size_t)len,
-                    "@algo(winograd, tile=%d) y = conv(x%s, filters=%lld, kernel=3, "
-                    "pad=[%lld, %lld, %lld, %lld], groups=%lld, bias=%s%s%s);\noutput y;\n",
-                    m, L->residual ? ", s" : "", (long long)L->f, (long long)L->pad[0],
-                    (long long)L->pad[1], (long long)L->pad[2], (long long)L->pad[3],
+                    "@algo(winograd, tile=%d) %s = conv(x%s, filters=%lld, kernel=3, "
+                    "pad=[%lld, %lld, %lld, %lld], groups=%lld, bias=%s%s%s);\n",
+                    m, blocked ? "@layout(nchw16c) c" : "y", L->residual ? ", s" : "", (long long)L->f,
+                    (long long)L->pad[0], (long long)L->pad[1], (long long)L->pad[2], (long long)L->pad[3],
                     (long long)L->groups, L->bias ? "true" : "false", L->act ? ", act=" : "",
                     L->act ? L->act : "");
+    /* A network output is plain. */
+    snprintf(buf + len, size - (size_t)len, "%soutput y;\n", blocked ? "@layout(nchw) y = reorder(c);\n" : "");
 }
 
 static WinogradMatrices absolute_matrices(int m)
@@ -125,49 +133,63 @@ static double *scaled(const double *T, double factor, int64_t count)
     return b;
 }
 
-static void check_layer(const Layer *L, int m)
+/* cpu, features: the machine the kernel is compiled for (NULL: the host). */
+static void check_layer_on(const Layer *L, int m, bool blocked, const char *cpu, const char *features)
 {
     char text[1024];
-    layer_text(L, m, text, sizeof text);
+    layer_text(L, m, blocked, text, sizeof text);
     CpuLayer l;
     cpu_layer_open(&l, L->name, text, ALGO_WINOGRAD, m);
-    Scales s = layer_scales(l.g, &l.g->nodes[0], m, &l.io);
+    l.cpu = cpu, l.features = features;
+    const Node *conv = &l.g->nodes[l.conv];
+    assert_int_equal(graph_tensor_layout(l.g, conv->output), blocked ? LAYOUT_NCHW16C : LAYOUT_NCHW);
+    Scales s = layer_scales(l.g, conv, m, &l.io);
     int64_t cg = L->c / L->groups;
     double K = 4.0 * (m + 2) + (double)cg + 12 + 4, gamma = K * U_ROUND / (1 - K * U_ROUND) * 1.01;
     double *bound = scaled(s.T, gamma, l.count), *twice = scaled(s.T, 2 * gamma, l.count);
 
-    print_message("%s, F(%dx%d, 3x3):\n", L->name, m, m);
+    print_message("%s, F(%dx%d, 3x3)%s:\n", L->name, m, m, blocked ? ", blocked" : "");
     double ref_u = cpu_check_bound("reference Winograd - direct", l.ref, l.direct, bound, s.S, l.count);
     cpu_check_kernel(&l, "Winograd", bound, twice, s.S, ref_u);
     free(bound), free(twice), free(s.T), free(s.S);
     cpu_layer_close(&l);
 }
 
+static void check_layer(const Layer *L, int m, bool blocked) { check_layer_on(L, m, blocked, NULL, NULL); }
+
 static void check_every_tile(const Layer *L)
 {
-    check_layer(L, 2);
-    check_layer(L, 4);
-    check_layer(L, 6);
+    for (int m = 2; m <= 6; m += 2)
+        check_layer(L, m, false);
+}
+
+/* On blocked activations as well (groups 1 only: the blocked kernel's). */
+static void check_every_tile_both(const Layer *L)
+{
+    for (int m = 2; m <= 6; m += 2) {
+        check_layer(L, m, false);
+        check_layer(L, m, true);
+    }
 }
 
 static void test_padding(void **state)
 {
     (void)state;
-    check_every_tile(&(Layer){"pad 1, bias, relu", 1, 8, 12, 12, 16, 1, {1, 1, 1, 1}, true, false, "relu"});
-    check_every_tile(&(Layer){"pad 0 1 2 1, residual, leaky_relu", 1, 6, 9, 10, 8, 1, {0, 1, 2, 1}, true,
-                              true, "leaky_relu, alpha=0.2"});
+    check_every_tile_both(&(Layer){"pad 1, bias, relu", 1, 8, 12, 12, 16, 1, {1, 1, 1, 1}, true, false, "relu"});
+    check_every_tile_both(&(Layer){"pad 0 1 2 1, residual, leaky_relu", 1, 6, 9, 10, 8, 1, {0, 1, 2, 1}, true,
+                                   true, "leaky_relu, alpha=0.2"});
     /* Windows that lie mostly, or for the first rows wholly, in padding. */
-    check_every_tile(&(Layer){"pad 3 0 0 2", 1, 2, 5, 7, 3, 1, {3, 0, 0, 2}, false, false, NULL});
+    check_every_tile_both(&(Layer){"pad 3 0 0 2", 1, 2, 5, 7, 3, 1, {3, 0, 0, 2}, false, false, NULL});
 }
 
 /* Output sizes that no m divides, batches, a 1x1 output. */
 static void test_odd_sizes_and_batches(void **state)
 {
     (void)state;
-    check_every_tile(&(Layer){"13x11, no padding, batch 2", 2, 5, 13, 11, 7, 1, {0, 0, 0, 0}, false, false,
-                              NULL});
-    check_every_tile(&(Layer){"17x4, batch 2, residual", 2, 3, 17, 4, 5, 1, {1, 1, 1, 1}, true, true, "relu"});
-    check_every_tile(&(Layer){"1x1 output", 1, 2, 1, 1, 2, 1, {1, 1, 1, 1}, true, false, NULL});
+    check_every_tile_both(&(Layer){"13x11, no padding, batch 2", 2, 5, 13, 11, 7, 1, {0, 0, 0, 0}, false, false,
+                                   NULL});
+    check_every_tile_both(&(Layer){"17x4, batch 2, residual", 2, 3, 17, 4, 5, 1, {1, 1, 1, 1}, true, true, "relu"});
+    check_every_tile_both(&(Layer){"1x1 output", 1, 2, 1, 1, 2, 1, {1, 1, 1, 1}, true, false, NULL});
 }
 
 static void test_groups_and_depthwise(void **state)
@@ -188,12 +210,84 @@ static void test_groups_and_depthwise(void **state)
 static void test_several_blocks(void **state)
 {
     (void)state;
-    check_every_tile(&(Layer){"18 channels, 13 filters, 38x41", 1, 18, 38, 41, 13, 1, {1, 1, 1, 1}, false,
-                              true, "relu"});
-    check_every_tile(&(Layer){"40 channels, 100 filters, 20x20", 1, 40, 20, 20, 100, 1, {1, 1, 1, 1}, true,
-                              true, "relu"});
+    check_every_tile_both(&(Layer){"18 channels, 13 filters, 38x41", 1, 18, 38, 41, 13, 1, {1, 1, 1, 1}, false,
+                                   true, "relu"});
+    check_every_tile_both(&(Layer){"40 channels, 100 filters, 20x20", 1, 40, 20, 20, 100, 1, {1, 1, 1, 1}, true,
+                                   true, "relu"});
     check_every_tile(&(Layer){"2 groups of 33 channels, 50 filters", 2, 66, 9, 14, 100, 2, {1, 0, 1, 0},
                               true, false, "leaky_relu, alpha=0.1"});
+}
+
+/* The blocked kernel's loops each run more than once: per unit several
+ * chunks of channel blocks (their sums waiting in M), several runs of
+ * tiles and groups of filter blocks, with a padded last block of channels
+ * (72 = 4 x 16 + 8, 33 = 2 x 16 + 1) and of filters (80 = 5 x 16, 20 = 16
+ * + 4). For F(2x2) the 46x44 layer has 506 tiles in runs of 102, one
+ * channel block a chunk; F(4x4) 132 in runs of 36, two a chunk; F(6x6) 64
+ * in runs of 24, one. */
+static void test_blocked_chunks_and_runs(void **state)
+{
+    (void)state;
+    for (int m = 2; m <= 6; m += 2) {
+        check_layer(&(Layer){"72 channels, 80 filters, 46x44", 1, 72, 46, 44, 80, 1, {1, 1, 1, 1}, true, false,
+                             "relu"},
+                    m, true);
+        check_layer(&(Layer){"batch 2, 33 channels, 20 filters, 30x30", 2, 33, 30, 30, 20, 1, {1, 1, 1, 1}, true,
+                             true, "leaky_relu, alpha=0.1"},
+                    m, true);
+    }
+}
+
+/* The library built with 8 lanes (AVX2), where a block of 16 channels is
+ * two vectors and a register tile one block of filters: the same layers. */
+static void test_blocked_eight_lanes(void **state)
+{
+    (void)state;
+    const char *cpu = "x86-64-v3", *avx2 = "+avx2,+fma,+avx,+f16c";
+    for (int m = 2; m <= 6; m += 2) {
+        check_layer_on(&(Layer){"72 channels, 80 filters, 46x44", 1, 72, 46, 44, 80, 1, {1, 1, 1, 1}, true, false,
+                                "relu"},
+                       m, true, cpu, avx2);
+        check_layer_on(&(Layer){"pad 0 1 2 1, residual, leaky_relu", 1, 6, 9, 10, 8, 1, {0, 1, 2, 1}, true, true,
+                                "leaky_relu, alpha=0.2"},
+                       m, true, cpu, avx2);
+    }
+}
+
+/* Padding lanes may hold anything (as test_cpu_blocked's
+ * test_padding_never_read): b = a / a is 1 on the 20 channels and 0 / 0 =
+ * NaN on the 12 lanes past them, which the transforms carry into every
+ * sum if the GEMM reads them. Each output sums 9 x 20 products of 1 (or
+ * 0, in the padding) and a weight, and the bias: |y| <= S = sum |w| +
+ * |bias| per filter, and a Winograd error stays far below 1e-4 S (about
+ * 1e-5 of a layer's largest output, docs/fast-convolution.md). */
+static void test_blocked_padding_never_read(void **state)
+{
+    (void)state;
+    for (int m = 2; m <= 6; m += 2) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "input x: f32[1, 20, 9, 11];\n"
+                 "@layout(nchw16c) a = reorder(x);\n"
+                 "@layout(nchw16c) b = div(a, a);\n"
+                 "@algo(winograd, tile=%d) @layout(nchw16c) c = conv(b, filters=16, kernel=3, pad=1);\n"
+                 "@layout(nchw) y = reorder(c);\noutput y;\n",
+                 m);
+        CpuNanRun r;
+        cpu_nan_run_open(&r, text);
+        const float *w = r.g->tensors[r.conv->params[0]].data, *bias = r.g->tensors[r.conv->params[1]].data;
+        for (int t = 0; t < 2; t++)
+            for (int64_t i = 0; i < r.io.out_count[0]; i++) {
+                int64_t f = i / (9 * 11); /* y is [1, 16, 9, 11] */
+                double S = fabs(bias[f]);
+                for (int k = 0; k < 20 * 9; k++)
+                    S += fabs(w[f * 20 * 9 + k]);
+                if (!(fabs((double)r.outs[t][i] - r.want[i]) <= 1e-4 * S))
+                    fail_msg("F(%dx%d): output %lld is %g, the reference's %g", m, m, (long long)i, r.outs[t][i],
+                             r.want[i]);
+            }
+        cpu_nan_run_close(&r);
+    }
 }
 
 /* ---- networks ------------------------------------------------------------- */
@@ -222,6 +316,35 @@ static void test_network(void **state)
     cpu_check_network(network, ALGO_WINOGRAD, 3, 2, 1e-4);
 }
 
+/* Groups-1 Winograd convs are blocked at -O2, the epilogue fused as
+ * before; the first reads a reorder of the plain input (the kernel that
+ * reads plain input is direct only). */
+static const char blocked_network[] =
+    "input x: f32[2, 20, 17, 15];\n"
+    "@algo(winograd) a = conv(x, filters=32, kernel=3, pad=1);\n"
+    "r = relu(a);\n"
+    "@algo(winograd, tile=2) b = conv(r, filters=32, kernel=3, pad=1);\n"
+    "s = add(b, r);\n"
+    "t = relu(s);\n"
+    "@algo(winograd, tile=6) c = conv(t, filters=24, kernel=3, pad=[0, 1, 2, 1]);\n"
+    "d = conv(c, filters=8, kernel=1);\n"
+    "output d;\n";
+
+static void test_blocked_network(void **state)
+{
+    (void)state;
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "blocked.dnn", blocked_network);
+    run_pipeline_or_fail(g, "cpu", 2);
+    int blocked = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        blocked += g->nodes[i].ann.algo == ALGO_WINOGRAD &&
+                   graph_tensor_layout(g, g->nodes[i].output) == LAYOUT_NCHW16C;
+    assert_int_equal(blocked, 3);
+    parsed_free(&p);
+    cpu_check_network(blocked_network, ALGO_WINOGRAD, 3, 2, 1e-4);
+}
+
 /* ---- the packed filters --------------------------------------------------- */
 
 /* U = G g G^T of filter f, channel c, element xi, in double from the
@@ -244,23 +367,15 @@ static void check_packed_filters(int m)
              "input x: f32[1, 8, 6, 6];\n"
              "@algo(winograd, tile=%d) y = conv(x, filters=14, kernel=3, pad=1, groups=2);\n"
              "output y;\n", m);
-    Parsed p;
-    Graph *g = cpu_parse_or_fail(&p, "packed.dnn", text);
-    run_pipeline_or_fail(g, "cpu", 0);
-    CodegenOptions co = {.name = "packed", .opt_level = 0};
-    CompiledModel cm;
-    char err[1024];
-    if (!codegen_build(g, &co, NULL, &cm, err, sizeof err))
-        fail_msg("%s", err);
-    const Node *n = &g->nodes[0];
-    const float *w = g->tensors[n->params[0]].data;
-    const float *U = (const float *)(cm.plan.weights + cm.plan.loc[n->params[0]].offset);
+    CpuPacked k;
+    cpu_packed_open(&k, text);
+    const float *w = k.filters, *U = k.packed;
     /* [groups 2][panels ceil(7 / 6) = 2][alpha^2][Cg 4][MR], then the bias. */
     int a2 = (m + 2) * (m + 2);
     size_t filters = (size_t)2 * 2 * a2 * 4 * DNNK_MR * sizeof(float);
     assert_int_equal(dnnk_packed_winograd_weights(14, 2, 4, m) * (int64_t)sizeof(float), (int64_t)filters);
     size_t aligned = (filters + 63) / 64 * 64;
-    assert_int_equal(cm.plan.weights_size, aligned + 64); /* 14 biases in one 64-byte block */
+    assert_int_equal(k.cm.plan.weights_size, aligned + 64); /* 14 biases in one 64-byte block */
     WinogradMatrices t;
     assert_true(winograd_matrices(m, &t));
     for (int grp = 0; grp < 2; grp++)
@@ -281,8 +396,40 @@ static void check_packed_filters(int m)
             for (int c = 0; c < 4; c++)
                 for (int r = 7 - DNNK_MR; r < DNNK_MR; r++)
                     assert_true(U[(((grp * 2 + 1) * a2 + xi) * 4 + c) * DNNK_MR + r] == 0.0f);
-    codegen_free(&cm);
-    parsed_free(&p);
+    cpu_packed_close(&k);
+}
+
+/* The blocked kernel's U: [FB][alpha^2][CB][16 channels][16 filters],
+ * zeros past F = 20 and C = 18 (two blocks of each). */
+static void check_packed_blocked(int m)
+{
+    char text[256];
+    snprintf(text, sizeof text,
+             "input x: f32[1, 18, 6, 6];\n"
+             "@algo(winograd, tile=%d) @layout(nchw16c) c = conv(x, filters=20, kernel=3, pad=1);\n"
+             "@layout(nchw) y = reorder(c);\noutput y;\n",
+             m);
+    CpuPacked k;
+    cpu_packed_open(&k, text);
+    const float *w = k.filters, *U = k.packed;
+    int a2 = (m + 2) * (m + 2);
+    WinogradMatrices t;
+    assert_true(winograd_matrices(m, &t));
+    for (int f = 0; f < 32; f++)
+        for (int c = 0; c < 32; c++)
+            for (int xi = 0; xi < a2; xi++) {
+                float got = U[(((f / 16 * a2 + xi) * 2 + c / 16) * 16 + c % 16) * 16 + f % 16];
+                if (f >= 20 || c >= 18) {
+                    assert_true(got == 0.0f);
+                    continue;
+                }
+                double want = reference_u(&t, w + (f * 18 + c) * 9, xi);
+                double diff = m == 2 ? fabs(fabs(got) - fabs(want)) : fabs(got - want);
+                if (!(diff <= 4 * U_ROUND * fmax(fabs(want), 1e-30) + 1e-12))
+                    fail_msg("F(%dx%d), blocked: U of filter %d channel %d element %d: %.9g, expected %.9g", m, m,
+                             f, c, xi, got, want);
+            }
+    cpu_packed_close(&k);
 }
 
 static void test_packed_filters(void **state)
@@ -291,6 +438,9 @@ static void test_packed_filters(void **state)
     check_packed_filters(2);
     check_packed_filters(4);
     check_packed_filters(6);
+    check_packed_blocked(2);
+    check_packed_blocked(4);
+    check_packed_blocked(6);
 }
 
 int main(void)
@@ -300,7 +450,11 @@ int main(void)
         cmocka_unit_test(test_odd_sizes_and_batches),
         cmocka_unit_test(test_groups_and_depthwise),
         cmocka_unit_test(test_several_blocks),
+        cmocka_unit_test(test_blocked_chunks_and_runs),
+        cmocka_unit_test(test_blocked_eight_lanes),
+        cmocka_unit_test(test_blocked_padding_never_read),
         cmocka_unit_test(test_network),
+        cmocka_unit_test(test_blocked_network),
         cmocka_unit_test(test_packed_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -234,9 +234,8 @@ typedef struct BlkOps {
     BlkAct act;
 } BlkOps;
 
-INLINE BlkOps blk_ops(const dnnk_conv_blocked_desc *d, void *const *ptrs, const float *zero)
+INLINE BlkOps blk_ops(const dnnk_conv_desc *c, void *const *ptrs, const float *zero)
 {
-    const dnnk_conv_desc *c = &d->conv;
     BlkOps o = {.out = ptrs[0], .in = ptrs[1], .res = c->has_residual ? ptrs[2] : 0,
                 .w = ptrs[2 + c->has_residual], .bias = c->has_bias ? ptrs[3 + c->has_residual] : 0,
                 .zero = zero, .act = blk_act_prepare(&c->act)};
@@ -516,7 +515,7 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
 {
     BlkConv g = blk_conv_sizes(d, plain);
     float zero[DNNK_BLOCK] = {0};
-    BlkOps o = blk_ops(d, ptrs, zero);
+    BlkOps o = blk_ops(&d->conv, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
     int64_t chunk = blk_chunk(&g);
     for (int64_t u = begin; u < end; u++) {
@@ -623,7 +622,7 @@ INLINE void blk_conv_depthwise(const dnnk_conv_blocked_desc *d, void *const *ptr
 {
     BlkConv g = blk_conv_sizes(d, false);
     float zero[DNNK_BLOCK] = {0};
-    BlkOps o = blk_ops(d, ptrs, zero);
+    BlkOps o = blk_ops(&d->conv, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
     for (int64_t u = begin; u < end; u++) {
         int64_t band = u % bands, fg = u / bands % groups, n = u / bands / groups;

@@ -651,6 +651,83 @@ static inline int64_t dnnk_conv_blocked_units(const dnnk_conv_blocked_desc *d)
     return c->out.dims[0] * groups * dnnk_ceil_div(c->out.dims[2], d->rows);
 }
 
+/* dnnk_conv_winograd_blocked: a groups-1 3x3 conv with stride 1 and
+ * dilation 1 by Winograd F(m x m, 3 x 3) on blocked activations (input,
+ * output and residual as dnnk_conv_blocked's). ptrs as dnnk_conv_blocked's,
+ * the weights U = G g G^T packed by dnnc as
+ *   [FB][alpha^2][CB][16 channels][16 filters], zeros past F and C,
+ * so that each of the alpha^2 products is a GEMM over the channels with the
+ * blocked conv's register tiles, its "pixels" the output tiles' transformed
+ * windows. Units: (image, group of filter_blocks blocks of 16 filters, run
+ * of `tiles` output tiles), the run fastest. A unit transforms the windows
+ * of its tiles for channel_blocks blocks of channels at a time (V), sums
+ * their products with its filters' U into M, and writes its outputs from M
+ * at the end; V and M wait on the stack. */
+typedef struct dnnk_winograd_blocked_desc {
+    dnnk_conv_desc conv;
+    int64_t channels;       /* the input's logical C */
+    int64_t m;              /* the output tile: 2, 4 or 6 */
+    int64_t filter_blocks;  /* blocks of 16 filters per unit */
+    int64_t tiles;          /* output tiles per unit, a multiple of DNNK_WINOGRAD_BLOCKED_UR */
+    int64_t channel_blocks; /* blocks of 16 channels transformed at once */
+} dnnk_winograd_blocked_desc;
+
+/* Tiles of one register tile of the blocked Winograd GEMM (the blocked
+ * conv's pixels per tile). */
+#define DNNK_WINOGRAD_BLOCKED_UR 6
+
+/* Units a layer is split into at least, where its tiles allow (runs of
+ * tiles halve until then): fewer than the blocked conv's, as each run reads
+ * its filters' U again. */
+#define DNNK_WINOGRAD_BLOCKED_UNITS 8
+
+/* Floats of V and M on a unit's stack: 512 KiB (docs/bundle.md). */
+#define DNNK_WINOGRAD_BLOCKED_STACK (128 * 1024)
+
+/* Output tiles of an out_h x out_w plane, m x m each. */
+static inline int64_t dnnk_winograd_plane_tiles(int64_t out_h, int64_t out_w, int64_t m)
+{
+    return dnnk_ceil_div(out_h, m) * dnnk_ceil_div(out_w, m);
+}
+
+/* Floats of V and M for a unit's sizes: alpha^2 vectors of 16 per tile and
+ * block (channel blocks of V, filter blocks of M). */
+static inline int64_t dnnk_winograd_blocked_floats(int64_t m, int64_t tiles, int64_t filter_blocks,
+                                                   int64_t channel_blocks)
+{
+    return (m + 2) * (m + 2) * 16 * tiles * (filter_blocks + channel_blocks);
+}
+
+/* dnnc's split of a blocked Winograd conv of tile d->m (codegen/llvm/
+ * describe.c says why), for `images` images of channel_blocks blocks in
+ * and filter_blocks out, an out_h x out_w output: fills d's filter_blocks,
+ * tiles and channel_blocks. */
+static inline void dnnk_winograd_blocked_split(dnnk_winograd_blocked_desc *d, int64_t images,
+                                               int64_t channel_blocks, int64_t filter_blocks, int64_t out_h,
+                                               int64_t out_w)
+{
+    const int64_t ur = DNNK_WINOGRAD_BLOCKED_UR, stack = DNNK_WINOGRAD_BLOCKED_STACK;
+    int64_t tiles = dnnk_winograd_plane_tiles(out_h, out_w, d->m);
+    d->filter_blocks = dnnk_blocked_filter_blocks(filter_blocks);
+    int64_t longest = stack / dnnk_winograd_blocked_floats(d->m, 1, d->filter_blocks, 1) / ur * ur;
+    int64_t run = dnnk_ceil_div(dnnk_ceil_div(tiles, dnnk_ceil_div(tiles, longest)), ur) * ur;
+    int64_t parts = images * dnnk_ceil_div(filter_blocks, d->filter_blocks);
+    while (run > 2 * ur && parts * dnnk_ceil_div(tiles, run) < DNNK_WINOGRAD_BLOCKED_UNITS)
+        run = dnnk_ceil_div(dnnk_ceil_div(run, 2), ur) * ur;
+    d->tiles = run;
+    int64_t sums = dnnk_winograd_blocked_floats(d->m, run, d->filter_blocks, 0);
+    int64_t fit = (stack - sums) / dnnk_winograd_blocked_floats(d->m, run, 0, 1);
+    d->channel_blocks = fit < channel_blocks ? fit : channel_blocks;
+}
+
+static inline int64_t dnnk_winograd_blocked_units(const dnnk_winograd_blocked_desc *d)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    int64_t groups = dnnk_ceil_div(c->out.dims[1] / DNNK_BLOCK, d->filter_blocks);
+    int64_t tiles = dnnk_winograd_plane_tiles(c->out.dims[2], c->out.dims[3], d->m);
+    return c->out.dims[0] * groups * dnnk_ceil_div(tiles, d->tiles);
+}
+
 /* dnnk_maxpool_blocked: max pooling of a blocked float tensor into a
  * blocked one, as the reference computes it bit for bit. ptrs: out, in.
  * Units: (image, channel block, output row). */

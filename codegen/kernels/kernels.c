@@ -21,3 +21,4 @@
 #include "qgemm.c"
 #include "tensor.c"
 #include "winograd.c"
+#include "winograd_blocked.c"

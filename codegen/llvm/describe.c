@@ -150,6 +150,27 @@ int describe_conv_blocked(const CallSite *s, KernelCall *c, dnnk_conv_blocked_de
     return 1;
 }
 
+/* The split of a blocked Winograd conv (docs/fast-convolution.md,
+ * "Winograd on blocked activations"): units of DNNK_BLOCKED_FILTER_BLOCKS
+ * blocks of 16 filters, as the blocked conv's. Each unit reads its
+ * filters' U, alpha^2/9 times their weights, once per run of tiles, so a
+ * run is as long as the stack holds its sums and one channel block of
+ * windows, split evenly; runs halve while the layer has fewer than
+ * DNNK_BLOCKED_UNITS units, down to two register tiles. The chunk of
+ * channel blocks is then as large as the rest of the stack holds, so that
+ * the sums wait in M between fewer chunks. */
+int describe_conv_winograd_blocked(const CallSite *s, KernelCall *c, dnnk_winograd_blocked_desc *d)
+{
+    describe_conv(s, c, &d->conv);
+    const dnnk_conv_desc *v = &d->conv;
+    d->channels = s->g->tensors[s->n->inputs[0]].shape.d[1];
+    d->m = conv_algo_tile(ALGO_WINOGRAD, s->n->ann.algo_tile, &s->n->attr.conv);
+    dnnk_winograd_blocked_split(d, v->out.dims[0], v->in.dims[1] / DNNK_BLOCK, v->out.dims[1] / DNNK_BLOCK,
+                                v->out.dims[2], v->out.dims[3]);
+    c->units = dnnk_winograd_blocked_units(d);
+    return 1;
+}
+
 int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
 {
     const FcAttrs *a = &s->n->attr.fc;

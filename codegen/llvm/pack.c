@@ -145,6 +145,30 @@ size_t pack_winograd_filters(const Graph *g, const Node *n, int k, void *out)
     return bytes;
 }
 
+size_t pack_winograd_blocked(const Graph *g, const Node *n, int k, void *out)
+{
+    if (k != 0)
+        return pack_conv_blocked(g, n, k, out);
+    const int64_t B = DNNK_BLOCK;
+    const Tensor *w = &g->tensors[n->params[0]];
+    int64_t F = w->shape.d[0], C = w->shape.d[1], FB = dnnk_ceil_div(F, B), CB = dnnk_ceil_div(C, B);
+    int m = conv_algo_tile(ALGO_WINOGRAD, n->ann.algo_tile, &n->attr.conv);
+    int alpha = m + 2, a2 = alpha * alpha;
+    size_t bytes = (size_t)(FB * a2 * CB * B * B) * sizeof(float);
+    if (!out)
+        return bytes;
+    memset(out, 0, bytes);
+    const float *src = w->data;
+    float *dst = out, u[64]; /* alpha^2 of F(6x6, 3x3) at most */
+    for (int64_t f = 0; f < F; f++)
+        for (int64_t c = 0; c < C; c++) {
+            winograd_filter_transform(alpha, winograd_g(m), src + (f * C + c) * 9, u);
+            for (int xi = 0; xi < a2; xi++)
+                dst[(((f / B * a2 + xi) * CB + c / B) * B + c % B) * B + f % B] = u[xi];
+        }
+    return bytes;
+}
+
 /* ---- FFT filters ---------------------------------------------------------- */
 
 /* The columns v <= T/2 of the T x T DFT of one KH x KW filter plane

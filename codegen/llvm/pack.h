@@ -31,6 +31,12 @@ size_t pack_conv_blocked(const Graph *g, const Node *n, int k, void *out);
  * stored. */
 size_t pack_winograd_filters(const Graph *g, const Node *n, int k, void *out);
 
+/* conv filters [F][C][3][3] of a groups-1 Winograd layer on blocked
+ * activations -> U = G g G^T as dnnk_conv_winograd_blocked reads it
+ * (dnnk.h): [F/16][alpha^2][C/16][16 channels][16 filters], zeros past F
+ * and C; the bias as pack_conv_blocked's. */
+size_t pack_winograd_blocked(const Graph *g, const Node *n, int k, void *out);
+
 /* conv filters [F][Cg][kh][kw] of an FFT layer (T its recorded transform
  * size, 8 to 32) -> conj(W) / T^2, W the T x T transform of each filter
  * plane zero-padded, computed in double and rounded once, in the panels of
