@@ -12,6 +12,8 @@ DIR/M.safetensors) and writes one copy of the network per variant, each with an
 
     selected    no annotation: what select-algo chooses (the model as it is)
     im2col      @algo(im2col) on every conv
+    direct      @algo(direct) on every conv (the blocked direct kernel where
+                select-layout blocks the conv, the plain one elsewhere)
     winogradM   @algo(winograd, tile=M), M = 2, 4, 6, on every 3x3 conv of stride 1
                 and dilation 1 (Winograd F(MxM, 3x3))
     fftT        @algo(fft, tile=T), T = 8, 16, 32, on every conv of stride 1 and
@@ -53,7 +55,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import top_layers  # noqa: E402
 from table import load  # noqa: E402
 
-DEFAULT_VARIANTS = "selected,im2col,winograd2,winograd4,winograd6,fft8,fft16,fft32"
+DEFAULT_VARIANTS = "selected,im2col,direct,winograd2,winograd4,winograd6,fft8,fft16,fft32"
 CONV_LINE = re.compile(r"^(\S+)\s*=\s*conv\((.*)\);")
 DUMP_ARGS = ("--target", "cpu", "-O3")
 
@@ -81,16 +83,16 @@ def conv_attrs(args):
 
 def parse_variant(v):
     """'winograd4' -> ('winograd', 4); 'im2col' -> ('im2col', None)."""
-    m = re.fullmatch(r"(selected|im2col|winograd|fft)(\d*)", v)
+    m = re.fullmatch(r"(selected|im2col|direct|winograd|fft)(\d*)", v)
     if not m or (m.group(1) in ("winograd", "fft")) != bool(m.group(2)):
-        raise SystemExit(f"algos.py: unknown variant '{v}' (selected, im2col, winogradM, fftT)")
+        raise SystemExit(f"algos.py: unknown variant '{v}' (selected, im2col, direct, winogradM, fftT)")
     return m.group(1), int(m.group(2)) if m.group(2) else None
 
 
 def applies(algo, tile, a):
     kh, kw = a["kernel"]
     s1 = a["stride"] == (1, 1) and a["dilation"] == (1, 1)
-    if algo == "im2col":
+    if algo in ("im2col", "direct"):
         return True
     if algo == "winograd":
         return s1 and (kh, kw) == (3, 3)
@@ -131,7 +133,7 @@ def label(variant):
         return f"Winograd F({tile}x{tile},3x3)"
     if algo == "fft":
         return f"FFT {tile}"
-    return {"selected": "selector's choice", "im2col": "im2col"}[algo]
+    return {"selected": "selector's choice", "im2col": "im2col", "direct": "direct"}[algo]
 
 
 def short_algo(text):
@@ -371,7 +373,7 @@ def table_model(out, model, t, procs):
             line("dnnc, selector's choice (no annotation): " +
                  ", ".join(sorted({c['selected'] for c in plan['convs']})), 0, wh["selected"])
         elif v["status"] == "ok":
-            extra = " (without fast algorithms)" if v["name"] == "im2col" else " where it applies"
+            extra = " (without fast algorithms)" if v["name"] in ("im2col", "direct") else " where it applies"
             line(f"dnnc, {v['label']}{extra}", len(v["layers"]), wh[v["name"]])
         else:
             print(f"| dnnc, {v['label']} | {len(v['layers'])} | n/a | | |")

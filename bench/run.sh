@@ -25,7 +25,7 @@ PER_LAYER_MODELS="resnet50,mobilenet_v2"
 TOP=15
 ALGOS=0
 ALGO_MODELS="vgg16,googlenet,alexnet"
-ALGO_VARIANTS="selected,im2col,winograd2,winograd4,winograd6,fft8,fft16,fft32"
+ALGO_VARIANTS="selected,im2col,direct,winograd2,winograd4,winograd6,fft8,fft16,fft32"
 MAIN=1
 ALT=""
 TORCH_BLAS=""
@@ -73,7 +73,7 @@ fast convolution (OUT/algos.md):
                          @algo, the selector's choice, and whole-network times with
                          and without fast algorithms beside ONNX Runtime
   --algo-models L        (default vgg16,googlenet,alexnet)
-  --algo-variants L      (default selected,im2col,winograd2,winograd4,winograd6,
+  --algo-variants L      (default selected,im2col,direct,winograd2,winograd4,winograd6,
                          fft8,fft16,fft32); one dnnc refuses is shown as n/a
 
 dnnc and peers:
