@@ -49,14 +49,14 @@ typedef struct BWinoUnit {
  * vector of DNNK_LANES channels at a time. Tiles past the unit's last,
  * up to tp, are zero windows, whose sums nothing reads. */
 INLINE void bwino_transform_inputs(const BWino *g, const float *in, const BWinoUnit *u, int64_t cb0,
-                                   int64_t cbn, float *V)
+                                   int64_t cbn, float *V, const int m)
 {
-    int64_t alpha = g->alpha, a2 = g->a2;
+    const int alpha = m + 2, a2 = alpha * alpha;
     for (int64_t cc = 0; cc < cbn; cc++) {
         const float *plane = in + (u->n * g->CB + cb0 + cc) * g->H * g->W * DNNK_BLOCK;
         for (int64_t j = 0; j < u->tp; j++) {
             int64_t t = u->t0 + j;
-            int64_t y0 = t / g->across * g->m - g->pad_top, x0 = t % g->across * g->m - g->pad_left;
+            int64_t y0 = t / g->across * m - g->pad_top, x0 = t % g->across * m - g->pad_left;
             bool real = j < u->tn;
             for (int64_t h = 0; h < DNNK_BLOCK; h += DNNK_LANES) {
                 vf x[WINO_MAX_A2], v[WINO_MAX_A2];
@@ -66,7 +66,7 @@ INLINE void bwino_transform_inputs(const BWino *g, const float *in, const BWinoU
                         bool inside = real && (uint64_t)y < (uint64_t)g->H && (uint64_t)xx < (uint64_t)g->W;
                         x[i * alpha + k] = inside ? loadv(plane + (y * g->W + xx) * DNNK_BLOCK + h) : (vf){0};
                     }
-                wino_input_2d(g->m, x, v);
+                wino_input_2d(m, x, v);
                 for (int64_t xi = 0; xi < a2; xi++)
                     storev(V + ((xi * cbn + cc) * u->tp + j) * DNNK_BLOCK + h, v[xi]);
             }
@@ -152,9 +152,9 @@ INLINE void bwino_multiply(const BWino *g, const BWinoUnit *u, const float *U, c
 /* Y = A^T M A of every filter block and tile of the unit, each output
  * pixel inside the plane written as act(Y + bias + residual), 16 filters a
  * vector (the blocked conv's epilogue). */
-INLINE void bwino_write_outputs(const BWino *g, const BWinoUnit *u, const BlkOps *o, const float *M)
+INLINE void bwino_write_outputs(const BWino *g, const BWinoUnit *u, const BlkOps *o, const float *M, const int m)
 {
-    int64_t m = g->m, a2 = g->a2;
+    const int a2 = (m + 2) * (m + 2);
     for (int64_t f = 0; f < u->fbn; f++) {
         int64_t fb = u->fb0 + f;
         const float *bias = o->bias ? o->bias + fb * DNNK_BLOCK : 0;
@@ -179,6 +179,46 @@ INLINE void bwino_write_outputs(const BWino *g, const BWinoUnit *u, const BlkOps
     }
 }
 
+/* The transforms of each tile size, one function each shared by every
+ * layer (as the GEMM's register tiles): inlined into every layer with its
+ * constant m, their unrolled alpha^2-vector transforms doubled the compile
+ * time of VGG-16. */
+#define BWINO_TRANSFORM_FNS(m)                                                                              \
+    static __attribute__((noinline)) void bwino_inputs_##m(const BWino *g, const float *in, const BWinoUnit *u, \
+                                                           int64_t cb0, int64_t cbn, float *V)              \
+    {                                                                                                       \
+        bwino_transform_inputs(g, in, u, cb0, cbn, V, m);                                                   \
+    }                                                                                                       \
+    static __attribute__((noinline)) void bwino_outputs_##m(const BWino *g, const BWinoUnit *u, const BlkOps *o, \
+                                                            const float *M)                                 \
+    {                                                                                                       \
+        bwino_write_outputs(g, u, o, M, m);                                                                 \
+    }
+BWINO_TRANSFORM_FNS(2)
+BWINO_TRANSFORM_FNS(4)
+BWINO_TRANSFORM_FNS(6)
+
+INLINE void bwino_inputs_any(const BWino *g, const float *in, const BWinoUnit *u, int64_t cb0, int64_t cbn,
+                             float *V)
+{
+    if (g->m == 2)
+        bwino_inputs_2(g, in, u, cb0, cbn, V);
+    else if (g->m == 4)
+        bwino_inputs_4(g, in, u, cb0, cbn, V);
+    else
+        bwino_inputs_6(g, in, u, cb0, cbn, V);
+}
+
+INLINE void bwino_outputs_any(const BWino *g, const BWinoUnit *u, const BlkOps *o, const float *M)
+{
+    if (g->m == 2)
+        bwino_outputs_2(g, u, o, M);
+    else if (g->m == 4)
+        bwino_outputs_4(g, u, o, M);
+    else
+        bwino_outputs_6(g, u, o, M);
+}
+
 /* ptrs: out, in, [residual], transformed filters, [bias]. V and M share
  * one array on the stack (DNNK_WINOGRAD_BLOCKED_STACK floats; dnnc sizes a
  * unit to fit, dnnk_winograd_blocked_floats). */
@@ -199,9 +239,9 @@ KERNEL dnnk_conv_winograd_blocked(const dnnk_winograd_blocked_desc *d, void *con
         float *M = stack, *V = stack + g.a2 * g.unit_fb * u.tp * DNNK_BLOCK;
         for (int64_t cb0 = 0; cb0 < g.CB; cb0 += g.cbc) {
             int64_t cbn = min64(g.cbc, g.CB - cb0);
-            bwino_transform_inputs(&g, o.in, &u, cb0, cbn, V);
+            bwino_inputs_any(&g, o.in, &u, cb0, cbn, V);
             bwino_multiply(&g, &u, U, V, M, cb0, cbn);
         }
-        bwino_write_outputs(&g, &u, &o, M);
+        bwino_outputs_any(&g, &u, &o, M);
     }
 }
