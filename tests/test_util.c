@@ -254,14 +254,37 @@ bool run_pipeline(Graph *g, const char *target, int level, const char *passes, c
 /* DNNC_TEST_CONV_ALGO=winograd/4 (as --conv-algo): the suites that run
  * the pipeline through here run again with a fast algorithm on every conv
  * it can compute (tests/CMakeLists.txt). A bad value fails the test. */
-static void forced_conv_algo(PassOptions *o)
+const char *test_forced_conv_algo(AlgoChoice *c)
 {
     const char *v = getenv("DNNC_TEST_CONV_ALGO");
     if (!v || !*v)
-        return;
-    AlgoChoice c;
-    if (!algo_choice_parse_option(v, &c))
+        return NULL;
+    if (!algo_choice_parse_option(v, c))
         fail_msg("DNNC_TEST_CONV_ALGO=%s is not an algorithm", v);
+    return v;
+}
+
+bool test_forced_algo_applies(const Graph *g)
+{
+    AlgoChoice c;
+    if (!test_forced_conv_algo(&c))
+        return true;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        char why[8];
+        if (!n->removed && n->op == OP_CONV && n->ann.algo == ALGO_AUTO &&
+            conv_algo_applies(c.algo, &n->attr.conv, conv_algo_tile(c.algo, c.tile, &n->attr.conv), why,
+                              sizeof why))
+            return true;
+    }
+    return false;
+}
+
+static void forced_conv_algo(PassOptions *o)
+{
+    AlgoChoice c;
+    if (!test_forced_conv_algo(&c))
+        return;
     o->prefer_algo = c.algo;
     o->prefer_tile = c.tile;
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "frontend.h"
+#include "conv_algo.h"
 #include "graph.h"
 
 typedef struct Parsed {
@@ -52,6 +53,13 @@ bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level,
 bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages);
 /* Like run_pipeline, failing the test on any error. */
 void run_pipeline_or_fail(Graph *g, const char *target, int level);
+
+/* The algorithm DNNC_TEST_CONV_ALGO forces (tests/CMakeLists.txt), or
+ * NULL when it forces none; *c is set when it does. */
+const char *test_forced_conv_algo(AlgoChoice *c);
+/* Whether g has a conv the algorithm DNNC_TEST_CONV_ALGO forces can compute
+ * (true when it forces none): a graph without one runs as unforced. */
+bool test_forced_algo_applies(const Graph *g);
 
 /* splitmix64: the next number of the sequence *state, uniform in [0, 1)
  * (53 random bits), the same on every machine. */
