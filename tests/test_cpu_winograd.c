@@ -163,12 +163,27 @@ static void check_every_tile(const Layer *L)
         check_layer(L, m, false);
 }
 
+/* Whether the blocked kernel runs with tile m here: every tile in the
+ * plain build; F(4x4) alone under the sanitizers (CI time), which watch
+ * dnnc's own code (the split, the packing), the same for every tile: the
+ * JIT-compiled kernels are not instrumented. */
+static bool blocked_tile_runs(int m)
+{
+#ifdef DNNC_SANITIZED
+    return m == 4;
+#else
+    (void)m;
+    return true;
+#endif
+}
+
 /* On blocked activations as well (groups 1 only: the blocked kernel's). */
 static void check_every_tile_both(const Layer *L)
 {
     for (int m = 2; m <= 6; m += 2) {
         check_layer(L, m, false);
-        check_layer(L, m, true);
+        if (blocked_tile_runs(m))
+            check_layer(L, m, true);
     }
 }
 
@@ -229,6 +244,8 @@ static void test_blocked_chunks_and_runs(void **state)
 {
     (void)state;
     for (int m = 2; m <= 6; m += 2) {
+        if (!blocked_tile_runs(m))
+            continue;
         check_layer(&(Layer){"72 channels, 80 filters, 46x44", 1, 72, 46, 44, 80, 1, {1, 1, 1, 1}, true, false,
                              "relu"},
                     m, true);
@@ -245,6 +262,8 @@ static void test_blocked_eight_lanes(void **state)
     (void)state;
     const char *cpu = "x86-64-v3", *avx2 = "+avx2,+fma,+avx,+f16c";
     for (int m = 2; m <= 6; m += 2) {
+        if (!blocked_tile_runs(m))
+            continue;
         check_layer_on(&(Layer){"72 channels, 80 filters, 46x44", 1, 72, 46, 44, 80, 1, {1, 1, 1, 1}, true, false,
                                 "relu"},
                        m, true, cpu, avx2);
