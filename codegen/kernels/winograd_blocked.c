@@ -16,7 +16,7 @@
 
 /* The sizes of a call. */
 typedef struct BWino {
-    int64_t m, alpha, a2, C, CB, H, W, FB, OH, OW, pad_top, pad_left;
+    int64_t m, a2, C, CB, H, W, FB, OH, OW, pad_top, pad_left;
     int64_t across, tiles;          /* output tiles per row, per plane */
     int64_t unit_tiles, unit_fb, cbc; /* per unit: tiles, filter blocks; channel blocks per chunk */
     int64_t u_block;                /* floats of one filter block's U: alpha^2 CB 256 */
@@ -25,14 +25,13 @@ typedef struct BWino {
 INLINE BWino bwino_sizes(const dnnk_winograd_blocked_desc *d)
 {
     const dnnk_conv_desc *c = &d->conv;
-    BWino g = {.m = d->m, .alpha = d->m + 2, .C = d->channels, .CB = c->in.dims[1] / DNNK_BLOCK,
+    BWino g = {.m = d->m, .a2 = (d->m + 2) * (d->m + 2), .C = d->channels, .CB = c->in.dims[1] / DNNK_BLOCK,
                .H = c->in.dims[2], .W = c->in.dims[3], .FB = c->out.dims[1] / DNNK_BLOCK,
                .OH = c->out.dims[2], .OW = c->out.dims[3], .pad_top = c->win.pad[0],
                .pad_left = c->win.pad[1], .unit_tiles = d->tiles, .unit_fb = d->filter_blocks,
                .cbc = d->channel_blocks};
-    g.a2 = g.alpha * g.alpha;
     g.across = dnnk_ceil_div(g.OW, g.m);
-    g.tiles = g.across * dnnk_ceil_div(g.OH, g.m);
+    g.tiles = dnnk_winograd_plane_tiles(g.OH, g.OW, g.m);
     g.u_block = g.a2 * g.CB * DNNK_BLOCK * DNNK_BLOCK;
     return g;
 }
