@@ -38,22 +38,25 @@
 
 typedef CpuConv Layer;
 
-/* The conv in nchw16c, its input reordered into blocks by hand (a conv of
- * at most 16 channels would otherwise read the plain input, with
- * dnnk_conv_plain_blocked); the reorder after it keeps the network's
- * output plain, as it must be. */
+/* The conv in nchw16c by the direct kernel (select-algo would run a 3x3
+ * stride-1 conv by Winograd, which test_cpu_winograd checks), its input
+ * reordered into blocks by hand (a conv of at most 16 channels would
+ * otherwise read the plain input, with dnnk_conv_plain_blocked); the
+ * reorder after it keeps the network's output plain, as it must be. */
 static void layer_text(const Layer *L, bool plain_input, char *buf, size_t size)
 {
     char conv[1024];
-    cpu_conv_text(L, "@layout(nchw16c)", "@layout(nchw) z = reorder(y);\noutput z;\n", conv, sizeof conv);
+    cpu_conv_text(L, "@algo(direct) @layout(nchw16c)", "@layout(nchw) z = reorder(y);\noutput z;\n", conv,
+                  sizeof conv);
     if (plain_input) {
         snprintf(buf, size, "%s", conv);
         return;
     }
-    char *at = strstr(conv, "@layout(nchw16c) y = conv(x");
+    const char *head = "@algo(direct) @layout(nchw16c) y = conv(x";
+    char *at = strstr(conv, head);
     assert_non_null(at);
-    snprintf(buf, size, "%.*s@layout(nchw16c) xb = reorder(x);\n@layout(nchw16c) y = conv(xb%s", (int)(at - conv),
-             conv, at + strlen("@layout(nchw16c) y = conv(x"));
+    snprintf(buf, size, "%.*s@layout(nchw16c) xb = reorder(x);\n@algo(direct) @layout(nchw16c) y = conv(xb%s",
+             (int)(at - conv), conv, at + strlen(head));
 }
 
 /* The conv through the JIT: its input blocked, or plain where plain_input
@@ -68,6 +71,7 @@ static void check_layer_in(const Layer *L, const char *cpu, const char *features
     run_pipeline_or_fail(g, "cpu", 0);
     const Node *conv = &g->nodes[cpu_find_op(g, OP_CONV)];
     assert_true(conv->ann.has_layout && conv->ann.layout == LAYOUT_NCHW16C);
+    assert_int_equal(conv->ann.algo, ALGO_DIRECT);
     assert_int_equal(graph_tensor_layout(g, conv->inputs[0]), plain_input ? LAYOUT_NCHW : LAYOUT_NCHW16C);
     CpuIo io;
     cpu_io_make(g, 3, &io);
@@ -118,6 +122,11 @@ static void test_convolutions(void **state)
                          false, false, NULL});
     check_layer(&(Layer){"3x3, one column, one row", 1, 32, 1, 1, 16, 1, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, true,
                          false, NULL});
+    /* Bands of 6 and 5 rows of 8: the first band's 48 pixels are tiles of
+     * 6, the last band's 40 tiles of 6 and 5 (the kernel's tile shapes in
+     * use are those of a full and of the last band). */
+    check_layer(&(Layer){"3x3, 11x8, a last band of other tiles", 1, 16, 11, 8, 16, 1, 3, 3, 1, 1, 1, 1,
+                         {1, 1, 1, 1}, false, false, NULL});
     check_layer(&(Layer){"3x3, 2048 channels (several channel chunks)", 1, 2048, 3, 5, 32, 1, 3, 3, 1, 1, 1, 1,
                          {1, 1, 1, 1}, true, true, "relu"});
 }

@@ -28,7 +28,8 @@ typedef struct Lowering {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     LLVMBuilderRef b;
-    LLVMTypeRef ptr, i64, i32, i8, void_t, task_t, kernel_t, ctx_t, par_t;
+    LLVMTypeRef ptr, i64, i32, i8, void_t, task_t, kernel_t, instance_t, ctx_t, par_t;
+    LLVMAttributeRef noinline;
     LLVMValueRef weights; /* embedded blob, or NULL */
     const char *name;
 } Lowering;
@@ -193,8 +194,38 @@ static void set_cpu_attributes(Lowering *l, LLVMValueRef f, const char *cpu, con
                                                       (unsigned)strlen(features)));
 }
 
-/* void task(ctx, begin, end): pointers, then the kernel call. */
-static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k)
+/* void instance(ptrs, begin, end): the call's kernel on its constant
+ * descriptor, which the always-inline kernel is specialised to. Calls with
+ * the same kernel and descriptor (ResNet-50's repeated blocks) share one
+ * instance, kept out of line so that LLVM optimises it once. */
+static LLVMValueRef kernel_instance(Lowering *l, const CallList *calls, int k, LLVMValueRef *instances)
+{
+    const KernelCall *c = &calls->calls[k];
+    for (int j = 0; j < k; j++) {
+        const KernelCall *d = &calls->calls[j];
+        if (instances[j] && strcmp(c->kernel, d->kernel) == 0 && c->desc_size == d->desc_size &&
+            memcmp(c->desc, d->desc, c->desc_size) == 0) {
+            LLVMAddAttributeAtIndex(instances[j], LLVMAttributeFunctionIndex, l->noinline);
+            return instances[j];
+        }
+    }
+    char fname[300];
+    snprintf(fname, sizeof fname, "%s_kernel%d", l->name, k);
+    LLVMValueRef f = LLVMAddFunction(l->mod, fname, l->instance_t);
+    LLVMSetLinkage(f, LLVMInternalLinkage);
+    LLVMPositionBuilderAtEnd(l->b, LLVMAppendBasicBlockInContext(l->ctx, f, "entry"));
+    char dname[320];
+    snprintf(dname, sizeof dname, "%s.desc", fname);
+    LLVMValueRef desc = private_bytes(l, dname, c->desc, c->desc_size, 8);
+    LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel);
+    LLVMValueRef args[4] = {desc, LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
+    LLVMBuildCall2(l->b, l->kernel_t, kernel, args, 4, "");
+    LLVMBuildRetVoid(l->b);
+    return f;
+}
+
+/* void task(ctx, begin, end): pointers, then the kernel instance. */
+static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k, LLVMValueRef instance)
 {
     char fname[512];
     const char *layer = c->node >= 0 ? l->g->nodes[c->node].name : "output_copy";
@@ -210,12 +241,8 @@ static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k)
         LLVMValueRef slot = LLVMBuildInBoundsGEP2(l->b, ptrs_t, ptrs, idx, 2, "");
         LLVMBuildStore(l->b, location(l, ctx, c->ptrs[i]), slot);
     }
-    char dname[600];
-    snprintf(dname, sizeof dname, "%s.desc", fname);
-    LLVMValueRef desc = private_bytes(l, dname, c->desc, c->desc_size, 8);
-    LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel);
-    LLVMValueRef args[4] = {desc, ptrs, LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
-    LLVMBuildCall2(l->b, l->kernel_t, kernel, args, 4, "");
+    LLVMValueRef args[3] = {ptrs, LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
+    LLVMBuildCall2(l->b, l->instance_t, instance, args, 3, "");
     LLVMBuildRetVoid(l->b);
     return f;
 }
@@ -313,6 +340,8 @@ static void init_types(Lowering *l)
     l->task_t = LLVMFunctionType(l->void_t, task_params, 3, 0);
     LLVMTypeRef kernel_params[4] = {l->ptr, l->ptr, l->i64, l->i64};
     l->kernel_t = LLVMFunctionType(l->void_t, kernel_params, 4, 0);
+    l->instance_t = LLVMFunctionType(l->void_t, &kernel_params[1], 3, 0);
+    l->noinline = LLVMCreateEnumAttribute(l->ctx, LLVMGetEnumAttributeKindForName("noinline", 8), 0);
     LLVMTypeRef fields[4] = {l->ptr, l->ptr, l->ptr, l->ptr};
     l->ctx_t = LLVMStructTypeInContext(l->ctx, fields, 4, 0);
     LLVMTypeRef par_fields[2] = {l->ptr, l->ptr};
@@ -328,8 +357,13 @@ static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t err
         return false;
     }
     LLVMDisposeMessage(msg);
-    char pipeline[32];
-    snprintf(pipeline, sizeof pipeline, "default<O%d>", l->o->opt_level < 0 ? 0 : l->o->opt_level > 3 ? 3 : l->o->opt_level);
+    /* First the kernels are inlined into each instance and its constant
+     * descriptor propagated, and what no instance calls is dropped (the
+     * tile shapes a layer never uses): the default pipeline then optimises
+     * only what the module runs. */
+    char pipeline[96];
+    int level = l->o->opt_level < 0 ? 0 : l->o->opt_level > 3 ? 3 : l->o->opt_level;
+    snprintf(pipeline, sizeof pipeline, "%sdefault<O%d>", level > 0 ? "always-inline,ipsccp,globaldce," : "", level);
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMErrorRef e = LLVMRunPasses(l->mod, pipeline, tm, opts);
     LLVMDisposePassBuilderOptions(opts);
@@ -357,12 +391,15 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
         l->weights = private_bytes(l, gname, l->plan->weights, l->plan->weights_size, 64);
     }
     LLVMValueRef *tasks = calloc((size_t)calls->count + 1, sizeof *tasks);
-    if (ok && !tasks) {
+    LLVMValueRef *instances = calloc((size_t)calls->count + 1, sizeof *instances);
+    if (ok && (!tasks || !instances)) {
         snprintf(err, errsz, "out of memory");
         ok = false;
     }
-    for (int k = 0; ok && k < calls->count; k++)
-        tasks[k] = build_task(l, &calls->calls[k], k);
+    for (int k = 0; ok && k < calls->count; k++) {
+        instances[k] = kernel_instance(l, calls, k, instances);
+        tasks[k] = build_task(l, &calls->calls[k], k, instances[k]);
+    }
     if (ok) {
         build_run(l, calls, tasks, build_dispatch(l));
         drop_unused_functions(l->mod);
@@ -372,6 +409,7 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
             set_cpu_attributes(l, f, cpu, features);
     ok = ok && optimise(l, tm, err, errsz);
     free(tasks);
+    free(instances);
     return ok;
 }
 
