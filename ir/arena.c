@@ -1,14 +1,23 @@
 #include "arena.h"
+#include "big_alloc.h"
 #include "oom.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Chunks of at least this size; arena_set_min_chunk changes it for tests. */
-static size_t chunk_min = 64 * 1024;
+/* An arena's first chunk, and the chunks of one that fault-injection tests
+ * set with arena_set_min_chunk (which then do not grow). */
+#define ARENA_FIRST_CHUNK ((size_t)64 * 1024)
+static size_t chunk_min = ARENA_FIRST_CHUNK;
+static bool chunks_grow = true;
+/* Each new chunk is twice the last, up to this: a graph's weights then
+ * share a few large chunks (on huge pages, big_alloc.h) instead of each
+ * tensor taking pages of its own. */
+#define ARENA_MAX_CHUNK ((size_t)32 << 20)
 #define ARENA_ALIGN 16
 
 struct ArenaChunk {
@@ -19,7 +28,21 @@ struct ArenaChunk {
 
 void arena_init(Arena *a) { a->head = NULL; }
 
-void arena_set_min_chunk(size_t bytes) { chunk_min = bytes ? bytes : 1; }
+void arena_set_min_chunk(size_t bytes)
+{
+    chunk_min = bytes ? bytes : 1;
+    chunks_grow = chunk_min >= ARENA_FIRST_CHUNK;
+}
+
+/* The size of a new chunk for an allocation of `need` bytes: the next in
+ * the arena's doubling sequence, or need itself if that is larger. */
+static size_t next_chunk_size(const ArenaChunk *head, size_t need)
+{
+    size_t size = chunk_min;
+    if (chunks_grow && head)
+        size = head->size >= ARENA_MAX_CHUNK / 2 ? ARENA_MAX_CHUNK : head->size * 2;
+    return need > size ? need : size;
+}
 
 void arena_free(Arena *a)
 {
@@ -68,8 +91,9 @@ void *arena_alloc(Arena *a, size_t size)
     size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     ArenaChunk *c = a->head;
     if (!c || c->size - c->used < need) {
-        size_t chunk = need > chunk_min ? need : chunk_min;
-        c = malloc(sizeof(ArenaChunk) + chunk);
+        size_t chunk = next_chunk_size(c, need);
+        /* Zeroed here once (calloc): the arena never hands out memory twice. */
+        c = big_calloc(1, sizeof(ArenaChunk) + chunk);
         if (!c)
             oom_throw(size);
         c->used = 0;
@@ -79,7 +103,6 @@ void *arena_alloc(Arena *a, size_t size)
     }
     void *p = c->data + c->used;
     c->used += need;
-    memset(p, 0, need);
     return p;
 }
 

@@ -1,4 +1,5 @@
 #include "fileio.h"
+#include "big_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ bool read_whole_file(const char *path, size_t max, unsigned char **bytes, size_t
         return false;
     }
     size_t size = (size_t)st.st_size;
-    unsigned char *buf = malloc(size ? size : 1);
+    unsigned char *buf = big_malloc(size);
     if (!buf) {
         snprintf(err, errsz, "out of memory reading '%s' (%zu bytes)", path, size);
         fclose(f);

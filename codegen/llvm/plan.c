@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_alloc.h"
 #include "bind.h"
 
 #define ALIGN 64
@@ -47,7 +48,7 @@ size_t plan_weights_bytes(const Graph *g)
 static bool build_weights(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
 {
     size_t total = weights_total(g, bind);
-    p->weights = calloc(total ? total : 1, 1);
+    p->weights = big_calloc(total, 1);
     if (!p->weights) {
         snprintf(err, errsz, "out of memory for %zu bytes of weights", total);
         return false;

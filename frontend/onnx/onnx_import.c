@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "checked.h"
+#include "big_alloc.h"
 #include "fileio.h"
 #include "onnx_internal.h"
 #include "oom.h"
@@ -597,13 +598,34 @@ static bool import_unpacked(Importer *im, const Onnx__ModelProto *m, const OnnxP
     return import_model(im, m, promote) && graph_verify(im->g, im->d);
 }
 
-Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,
-                         const char *base_dir, const OnnxPromote *promote, Diag *d)
+/* protobuf-c allocates through big_malloc, so that the initializers' raw
+ * data lands on huge pages, and remembers a failure, so that an unpack
+ * that failed for memory says so rather than "malformed". The messages are
+ * freed with free(), protobuf-c's default. */
+static void *unpack_alloc(void *failed, size_t size)
+{
+    void *p = big_malloc(size);
+    if (!p)
+        *(bool *)failed = true;
+    return p;
+}
+
+static void unpack_free(void *failed, void *p)
+{
+    (void)failed;
+    free(p);
+}
+
+/* Imports the model in bytes; frees to_free (bytes, or NULL) as soon as
+ * they are unpacked, so that a large model is not in memory twice. */
+static Graph *import_bytes(const unsigned char *bytes, size_t len, unsigned char *to_free,
+                           const char *display_name, const char *base_dir, const OnnxPromote *promote, Diag *d)
 {
     int file = diag_add_file(d, display_name, "", 0);
     /* On the heap: a throw (oom.h) must find the importer as it was. */
     Importer *im = calloc(1, sizeof *im);
     if (!im) {
+        free(to_free);
         diag_error(d, SRCLOC_FILE(file), "out of memory");
         return NULL;
     }
@@ -611,10 +633,16 @@ Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *dis
     im->file = file;
     im->base_dir = base_dir;
     arena_init(&im->arena);
-    Onnx__ModelProto *m = len ? onnx__model_proto__unpack(NULL, len, bytes) : NULL;
+    bool unpack_failed = false;
+    ProtobufCAllocator alloc = {unpack_alloc, unpack_free, &unpack_failed};
+    Onnx__ModelProto *m = len ? onnx__model_proto__unpack(&alloc, len, bytes) : NULL;
+    free(to_free);
     if (!m) {
-        onnx_error(im, len ? "not a valid ONNX model (the protobuf data is malformed or truncated)"
-                           : "the file is empty, not an ONNX model");
+        if (unpack_failed)
+            onnx_error(im, "out of memory unpacking the model (%zu bytes)", len);
+        else
+            onnx_error(im, len ? "not a valid ONNX model (the protobuf data is malformed or truncated)"
+                               : "the file is empty, not an ONNX model");
         importer_free(im, NULL, false);
         return NULL;
     }
@@ -652,8 +680,13 @@ Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
     const char *base = slash ? (*slash = '\0', dir) : ".";
     if (slash && !*dir)
         base = "/";
-    Graph *g = onnx_import_bytes(bytes, len, path, base, promote, d);
+    Graph *g = import_bytes(bytes, len, bytes, path, base, promote, d);
     free(dir);
-    free(bytes);
     return g;
+}
+
+Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,
+                         const char *base_dir, const OnnxPromote *promote, Diag *d)
+{
+    return import_bytes(bytes, len, NULL, display_name, base_dir, promote, d);
 }
