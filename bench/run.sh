@@ -43,7 +43,7 @@ commit and whether the tree is dirty, and refuses a dirty tree unless
 --allow-dirty (the tables then say DIRTY TREE). Then, with each thread count:
 `dnnc bench --peak`; for every model and round (--procs rounds): ONNX Runtime,
 dnnc, ONNX Runtime, each in its own process; `dnnc bench --peak` again. Tables go
-to stdout and OUT/report.md (OUT/table.md, OUT/layers.md, OUT/algos.md), raw
+to stdout and OUT/report.md (OUT/table.md, OUT/compile.md, OUT/layers.md, OUT/algos.md), raw
 JSON to OUT/main, OUT/layers, OUT/algos.
 
 models and runs:
@@ -330,6 +330,22 @@ if [ "$TABLE_ONLY" = 0 ]; then
     done
   done
 
+  # 4b. What compiling each row costs: `dnnc compile` to an object, --procs times, CPU
+  # time and peak memory of that process (bench/compile_cost.py), and its weights.
+  if [ "$MAIN" = 1 ]; then
+    mkdir -p "$OUT/compile"
+    for r in "${ROWS[@]}"; do
+      log "== compile cost: $r"
+      runp "$OUT/compile/$r-stats.json" "$DNNC" stats "$MODELS_DIR/$r.onnx" --json
+      mkdir -p "$OUT/compile/$r"
+      for p in $(seq 1 "$PROCS"); do
+        runp "$OUT/compile/$r-p$p.json" "$PYTHON" "$ROOT/bench/compile_cost.py" run \
+          -- "$DNNC" compile "$MODELS_DIR/$r.onnx" -o "$OUT/compile/$r/$r"
+      done
+      rm -rf "$OUT/compile/$r"
+    done
+  fi
+
   # 5. Per layer: ORT with its profiler, dnnc --per-layer, ORT with its profiler.
   for m in "${PL_ARR[@]}"; do
     onnx="$MODELS_DIR/$m.onnx"
@@ -399,7 +415,10 @@ fi
 if [ "$MAIN" = 1 ]; then
   "$PYTHON" "$ROOT/bench/table.py" "$OUT" --rows "$ROWS_CSV" --threads "$THREADS" \
     --procs "$PROCS" ${ALT:+--alt} --int8 "$INT8" --torch-blas "$BLAS_LIST" > "$OUT/table.md"
+  "$PYTHON" "$ROOT/bench/compile_cost.py" table "$OUT" --rows "$ROWS_CSV" --procs "$PROCS" > "$OUT/compile.md"
   cat "$OUT/table.md" >> "$OUT/report.md"
+  echo >> "$OUT/report.md"
+  cat "$OUT/compile.md" >> "$OUT/report.md"
 fi
 if [ "$PER_LAYER" = 1 ]; then
   [ ! -s "$OUT/report.md" ] || echo >> "$OUT/report.md"
