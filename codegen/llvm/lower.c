@@ -88,36 +88,48 @@ static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **
 
 /* ---- the kernel library ---------------------------------------------------------- */
 
+/* Links in the kernels the module declares (its instances' calls), with
+ * what they call, and nothing else: the library is loaded lazily and its
+ * definitions made linkonce_odr, which the linker copies only where they
+ * are referenced, materialising (parsing) only those. Parsing and
+ * upgrading the whole library for every module took most of the time of
+ * compiling a small network. */
 static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
 {
     LLVMMemoryBufferRef buf =
         LLVMCreateMemoryBufferWithMemoryRange((const char *)lib->bitcode, lib->size, "dnnk", 0);
     LLVMModuleRef kmod;
-    bool failed = LLVMParseBitcodeInContext2(l->ctx, buf, &kmod);
-    LLVMDisposeMemoryBuffer(buf);
-    if (failed) {
+    if (LLVMGetBitcodeModuleInContext2(l->ctx, buf, &kmod)) { /* on success kmod owns buf */
+        LLVMDisposeMemoryBuffer(buf);
         snprintf(err, errsz, "the embedded kernel library does not load");
         return false;
     }
     LLVMSetTarget(kmod, LLVMGetTarget(l->mod));
     LLVMSetDataLayout(kmod, LLVMGetDataLayoutStr(l->mod));
-    /* The library was compiled for a baseline CPU; the functions it inlines
-     * into take the target's CPU and features instead. */
     for (LLVMValueRef f = LLVMGetFirstFunction(kmod); f; f = LLVMGetNextFunction(f)) {
+        /* The library was compiled for a baseline CPU; the functions it inlines
+         * into take the target's CPU and features instead. */
         LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);
         LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-features", 15);
         LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "tune-cpu", 8);
+        if (!LLVMIsDeclaration(f) && LLVMGetLinkage(f) == LLVMExternalLinkage)
+            LLVMSetLinkage(f, LLVMLinkOnceODRLinkage);
     }
+    for (LLVMValueRef g = LLVMGetFirstGlobal(kmod); g; g = LLVMGetNextGlobal(g))
+        if (!LLVMIsDeclaration(g) && LLVMGetLinkage(g) == LLVMExternalLinkage)
+            LLVMSetLinkage(g, LLVMLinkOnceODRLinkage);
     if (LLVMLinkModules2(l->mod, kmod)) {
         snprintf(err, errsz, "linking the kernel library failed");
         return false;
     }
-    for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); f; f = LLVMGetNextFunction(f)) {
-        size_t len;
-        const char *fname = LLVMGetValueName2(f, &len);
-        if (len > 5 && strncmp(fname, "dnnk_", 5) == 0 && !LLVMIsDeclaration(f))
+    /* What came from the library is the module's own (lowering makes
+     * nothing linkonce_odr). */
+    for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); f; f = LLVMGetNextFunction(f))
+        if (LLVMGetLinkage(f) == LLVMLinkOnceODRLinkage)
             LLVMSetLinkage(f, LLVMInternalLinkage);
-    }
+    for (LLVMValueRef g = LLVMGetFirstGlobal(l->mod); g; g = LLVMGetNextGlobal(g))
+        if (LLVMGetLinkage(g) == LLVMLinkOnceODRLinkage)
+            LLVMSetLinkage(g, LLVMInternalLinkage);
     return true;
 }
 
@@ -217,7 +229,9 @@ static LLVMValueRef kernel_instance(Lowering *l, const CallList *calls, int k, L
     char dname[320];
     snprintf(dname, sizeof dname, "%s.desc", fname);
     LLVMValueRef desc = private_bytes(l, dname, c->desc, c->desc_size, 8);
-    LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel);
+    LLVMValueRef kernel = LLVMGetNamedFunction(l->mod, c->kernel); /* declared, linked in later */
+    if (!kernel)
+        kernel = LLVMAddFunction(l->mod, c->kernel, l->kernel_t);
     LLVMValueRef args[4] = {desc, LLVMGetParam(f, 0), LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
     LLVMBuildCall2(l->b, l->kernel_t, kernel, args, 4, "");
     LLVMBuildRetVoid(l->b);
@@ -384,8 +398,8 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
     LLVMSetModuleDataLayout(l->mod, dl);
     LLVMDisposeTargetData(dl);
     init_types(l);
-    bool ok = link_kernels(l, lib, err, errsz);
-    if (ok && l->o->embed_weights) {
+    bool ok = true;
+    if (l->o->embed_weights) {
         char gname[300];
         snprintf(gname, sizeof gname, "%s_weights", l->name);
         l->weights = private_bytes(l, gname, l->plan->weights, l->plan->weights_size, 64);
@@ -400,10 +414,11 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
         instances[k] = kernel_instance(l, calls, k, instances);
         tasks[k] = build_task(l, &calls->calls[k], k, instances[k]);
     }
-    if (ok) {
+    if (ok)
         build_run(l, calls, tasks, build_dispatch(l));
+    ok = ok && link_kernels(l, lib, err, errsz);
+    if (ok)
         drop_unused_functions(l->mod);
-    }
     for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); ok && f; f = LLVMGetNextFunction(f))
         if (!LLVMIsDeclaration(f))
             set_cpu_attributes(l, f, cpu, features);
