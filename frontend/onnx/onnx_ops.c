@@ -550,9 +550,13 @@ static OnnxConst *f32_const(Importer *im, Shape shape)
 }
 
 /* fc weights [N, K] = alpha * B' where B' = B ([N, K]) when transB, B^T
- * (B is [K, N]) otherwise. */
-static OnnxConst *gemm_weights(Importer *im, const OnnxConst *b, bool trans_b, double alpha)
+ * (B is [K, N]) otherwise. B itself when it is that already (float32, in
+ * the graph, transB, alpha 1: every torchvision classifier), shared as
+ * initializers are: a copy would hold VGG-16's 496 MB of fc weights twice. */
+static const OnnxConst *gemm_weights(Importer *im, const OnnxConst *b, bool trans_b, double alpha)
 {
+    if (trans_b && alpha == 1.0 && !b->is_i64 && b->kind == ELEM_F32 && b->in_graph)
+        return b;
     int64_t N = b->shape.d[trans_b ? 0 : 1], K = b->shape.d[trans_b ? 1 : 0];
     OnnxConst *w = f32_const(im, (Shape){2, {N, K}});
     float *data = w->data;
@@ -607,7 +611,7 @@ static bool op_gemm(Importer *im, const Onnx__NodeProto *n)
         return false;
     }
     double alpha = onnx_attr_float(n, "alpha", 1.0), beta = onnx_attr_float(n, "beta", 1.0);
-    OnnxConst *w = gemm_weights(im, b, onnx_attr_int(n, "transB", 0), alpha);
+    const OnnxConst *w = gemm_weights(im, b, onnx_attr_int(n, "transB", 0), alpha);
     int64_t units = w->shape.d[0], c_count = c ? onnx_const_count(c) : 0;
     bool row_bias = c && (c_count == 1 || (c_count == units && c->shape.d[c->shape.rank - 1] == units));
     int x = onnx_input_tensor(im, n, 0);
