@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What compiling a model costs (issue 11 item 4): `dnnc compile ROW.onnx -o
-OUT/compile/ROW/ROW` (an object, its header and weights file, at the cpu
+OUT/compile/ROW/model` (an object, its header and weights file, at the cpu
 target's default -O3) timed by bench/run.sh --procs times per row, with the
 CPU time (user + system) and the peak resident memory of that process, against
 the model's float32 weights (`dnnc stats --json`). Standard library only.
@@ -73,7 +73,7 @@ def table(argv):
               f"{num(weights and weights / 1e6, '.0f')} | "
               f"{num(rss / weights if rss and weights else None, '.2f')} |")
     print()
-    print(f"`dnnc compile ROW.onnx -o DIR/ROW` (object, header and weights file, cpu target at -O3, "
+    print(f"`dnnc compile ROW.onnx -o DIR/model` (object, header and weights file, cpu target at -O3, "
           f"this machine's CPU), {a.procs} processes per row, the median of each column. CPU s: the "
           "process's user and system time (os.wait4); peak memory: its largest resident set "
           "(ru_maxrss); float32 weights: 4 bytes × the weights `dnnc stats` counts. – : no result "

@@ -340,7 +340,7 @@ if [ "$TABLE_ONLY" = 0 ]; then
       mkdir -p "$OUT/compile/$r"
       for p in $(seq 1 "$PROCS"); do
         runp "$OUT/compile/$r-p$p.json" "$PYTHON" "$ROOT/bench/compile_cost.py" run \
-          -- "$DNNC" compile "$MODELS_DIR/$r.onnx" -o "$OUT/compile/$r/$r"
+          -- "$DNNC" compile "$MODELS_DIR/$r.onnx" -o "$OUT/compile/$r/model"
       done
       rm -rf "$OUT/compile/$r"
     done
