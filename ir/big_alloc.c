@@ -4,9 +4,9 @@
  * of compiling ResNet-50 on a VM. Where transparent huge pages are given
  * only on request (/sys/kernel/mm/transparent_hugepage/enabled is
  * "madvise", Debian's default), advising a large buffer before it is
- * first touched makes those 50 faults of 2 MiB. glibc serves such sizes
- * with a mapping of their own, so the advice ends with the buffer's
- * free(). Where the kernel declines, the buffer works as any other. */
+ * first touched makes those 50 faults of 2 MiB. glibc usually serves such
+ * sizes with a mapping of their own, which free() unmaps with its advice;
+ * where the kernel declines the advice, the buffer works as any other. */
 #define _DEFAULT_SOURCE
 #include "big_alloc.h"
 

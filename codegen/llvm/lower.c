@@ -398,7 +398,6 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
     LLVMSetModuleDataLayout(l->mod, dl);
     LLVMDisposeTargetData(dl);
     init_types(l);
-    bool ok = true;
     if (l->o->embed_weights) {
         char gname[300];
         snprintf(gname, sizeof gname, "%s_weights", l->name);
@@ -406,10 +405,9 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
     }
     LLVMValueRef *tasks = calloc((size_t)calls->count + 1, sizeof *tasks);
     LLVMValueRef *instances = calloc((size_t)calls->count + 1, sizeof *instances);
-    if (ok && (!tasks || !instances)) {
+    bool ok = tasks && instances;
+    if (!ok)
         snprintf(err, errsz, "out of memory");
-        ok = false;
-    }
     for (int k = 0; ok && k < calls->count; k++) {
         instances[k] = kernel_instance(l, calls, k, instances);
         tasks[k] = build_task(l, &calls->calls[k], k, instances[k]);

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checked.h"
 #include "big_alloc.h"
+#include "checked.h"
 #include "fileio.h"
 #include "onnx_internal.h"
 #include "oom.h"
