@@ -51,6 +51,7 @@ static void copy_tensor(Graph *c, const Tensor *t, Tensor *out)
     out->sparse = copy_sparse(&c->arena, t->sparse);
     out->data = duplicate(&c->arena, t->data, (size_t)shape_elems(&t->shape),
                            elem_kind_size(t->type.kind));
+    out->data_owned = out->data != NULL;
     out->users = NULL;
     out->n_users = 0;
     out->cap_users = 0;

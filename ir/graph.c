@@ -19,6 +19,8 @@ void graph_free(Graph *g)
 {
     if (!g)
         return;
+    for (size_t i = 0; i < g->n_adopted; i++)
+        free(g->adopted[i]);
     arena_free(&g->arena);
     free(g);
 }

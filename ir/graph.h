@@ -27,6 +27,10 @@ typedef struct Tensor {
     ElemType type;
     QuantParams *quant;  /* NULL: not quantised */
     void *data;          /* PARAM: bound values in the tensor's element type, NULL until bound */
+    /* data is this graph's own (its arena, or a block it adopted) and no
+     * other tensor reads it: a pass may overwrite it in place
+     * (graph_writable_data). False for data lent by a caller. */
+    bool data_owned;
     SparseData *sparse;  /* NULL: dense */
     int producer;        /* node id for activations, -1 otherwise */
     SrcLoc loc;
@@ -107,6 +111,8 @@ typedef struct Graph {
     int n_inputs, n_outputs;
     size_t cap_inputs, cap_outputs;
     NameTable names; /* tensor name -> id */
+    void **adopted;  /* malloc'd blocks freed with the graph (graph_adopt) */
+    size_t n_adopted, cap_adopted;
 } Graph;
 
 /* A new empty graph; out of memory is thrown (oom.h) like its arena's. */
@@ -174,6 +180,17 @@ bool graph_rename_node(Graph *g, int node, const char *name);
 /* Fresh zeroed storage for constant tensor t, in t's type and shape, owned
  * by the graph: the way a pass gives a parameter new values. */
 void *graph_new_data(Graph *g, int t);
+/* Tensor t's bound values, to be rewritten in place: its own storage when
+ * the graph owns it alone (Tensor.data_owned), else a copy that t takes
+ * (copy on write: data lent by a caller is never written). */
+void *graph_writable_data(Graph *g, int t);
+/* The graph frees `block` (from malloc) when it is freed: a front end hands
+ * over storage that tensors' data point into instead of copying it. */
+void graph_adopt(Graph *g, void *block);
+/* Marks every bound tensor whose data pointer no other tensor shares as
+ * owned (Tensor.data_owned). Only for a graph whose bound data all lives in
+ * its own storage, as a front end builds it. */
+void graph_own_unshared_data(Graph *g);
 /* Drops removed nodes and tensors nothing refers to, puts the nodes back in
  * topological order (stable: a node moves only to follow an operand that a
  * pass made it read) and renumbers ids. False if the operands form a cycle,

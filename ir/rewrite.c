@@ -227,5 +227,6 @@ void *graph_new_data(Graph *g, int t)
     Tensor *x = &g->tensors[t];
     int64_t count = shape_elems(&x->shape);
     x->data = arena_array(&g->arena, (size_t)(count ? count : 1), elem_kind_size(x->type.kind));
+    x->data_owned = true;
     return x->data;
 }

@@ -66,15 +66,14 @@ static bool fold_into(Graph *g, int pi, const Affine *a, const PassOptions *o)
     Node *p = &g->nodes[pi];
     int w = p->params[0];
     int64_t F = g->tensors[w].shape.d[0], row = shape_elems(&g->tensors[w].shape) / F;
-    const float *old_bias = *bias_flag(p) ? g->tensors[p->params[1]].data : NULL;
     if (a->s) {
-        const float *old = g->tensors[w].data;
-        float *fresh = graph_new_data(g, w);
+        float *weights = graph_writable_data(g, w); /* in place unless lent */
         for (int64_t f = 0; f < F; f++)
             for (int64_t k = 0; k < row; k++)
-                fresh[f * row + k] = (float)(old[f * row + k] * a->s[f]);
+                weights[f * row + k] = (float)(weights[f * row + k] * a->s[f]);
     }
-    if (!*bias_flag(p)) {
+    bool had_bias = *bias_flag(p);
+    if (!had_bias) {
         *bias_flag(p) = true;
         char err[512];
         if (!graph_update_node(g, pi, err, sizeof err)) {
@@ -84,9 +83,10 @@ static bool fold_into(Graph *g, int pi, const Affine *a, const PassOptions *o)
         p = &g->nodes[pi];
     }
     if (a->s) {
-        float *bias = graph_new_data(g, p->params[1]);
+        /* A new bias is unbound until now: zero, then folded like an old one. */
+        float *bias = had_bias ? graph_writable_data(g, p->params[1]) : graph_new_data(g, p->params[1]);
         for (int64_t f = 0; f < F; f++)
-            bias[f] = (float)((old_bias ? old_bias[f] : 0.0) * a->s[f] + a->t[f]);
+            bias[f] = (float)(bias[f] * a->s[f] + a->t[f]);
     }
     return true;
 }

@@ -56,6 +56,7 @@ static bool become_constant(Graph *g, int i, void *values, const PassOptions *o)
         return false;
     }
     g->tensors[g->nodes[i].params[0]].data = values;
+    g->tensors[g->nodes[i].params[0]].data_owned = true;
     return true;
 }
 

@@ -33,8 +33,7 @@ static bool bind_one(Graph *g, int t, const NamedArray *a, const char *file, Dia
                    p->name, file, elem_kind_name(a->array.dtype), elem_kind_name(p->type.kind));
         return false;
     }
-    p->data = arena_array(&g->arena, (size_t)shape_elems(&p->shape), elem_kind_size(p->type.kind));
-    memcpy(p->data, a->array.data, a->array.nbytes);
+    memcpy(graph_new_data(g, t), a->array.data, a->array.nbytes);
     return true;
 }
 
@@ -171,7 +170,7 @@ static void fill_param(Graph *g, const Node *n, int k, uint64_t seed)
 {
     Tensor *p = &g->tensors[n->params[k]];
     int64_t count = shape_elems(&p->shape);
-    p->data = arena_array(&g->arena, (size_t)count, elem_kind_size(p->type.kind));
+    graph_new_data(g, n->params[k]);
     if (p->type.kind != ELEM_F32) {
         fill_integer(p, count, seed);
         return;

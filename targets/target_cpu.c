@@ -149,7 +149,7 @@ static bool cpu_emit(TargetProgram *p, const char *base, char *err, size_t errsz
     ok = ok && codegen_emit(&s->module, kinds[k], code, err, errsz);
     ok = ok && codegen_write_header(p->graph, &s->module, &s->cg, header, err, errsz);
     if (ok && !s->cg.embed_weights)
-        ok = codegen_write_weights(&s->module, weights, err, errsz);
+        ok = codegen_write_weights(p->graph, &s->module, weights, err, errsz);
     if (ok)
         printf("wrote %s, %s%s%s (workspace %zu bytes, weights %zu bytes%s)\n", code, header,
                s->cg.embed_weights ? "" : " and ", s->cg.embed_weights ? "" : weights,

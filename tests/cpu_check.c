@@ -128,7 +128,8 @@ void cpu_packed_open(CpuPacked *k, const char *text)
     run_pipeline_or_fail(k->g, "cpu", 0);
     CodegenOptions co = {.name = "packed", .opt_level = 0};
     char err[1024];
-    if (!codegen_build(k->g, &co, NULL, &k->cm, err, sizeof err))
+    if (!codegen_build(k->g, &co, NULL, &k->cm, err, sizeof err) ||
+        !codegen_pack_weights(k->g, &k->cm, err, sizeof err))
         fail_msg("%s", err);
     k->conv = &k->g->nodes[cpu_find_op(k->g, OP_CONV)];
     k->filters = k->g->tensors[k->conv->params[0]].data;

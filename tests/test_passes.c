@@ -210,8 +210,64 @@ static void test_pass_cases(void **state)
         fail_msg("%d of %d pass cases failed", failed, n);
 }
 
+/* ---- where fold-batchnorm writes ------------------------------------------ */
+
+static const char conv_bn[] = "input x: f32[1, 3, 8, 8];\n"
+                              "c = conv(x, filters=4, kernel=3, pad=1);\n"
+                              "y = batchnorm(c);\n"
+                              "output y;\n";
+
+/* Folds the batch norm of conv_bn into conv weights bound as `lend` says:
+ * the graph's own (randomize_weights_for_test) or a caller's array. */
+static void fold_conv_bn(bool lend)
+{
+    Parsed p;
+    parse_text(&p, "conv_bn.dnn", conv_bn);
+    assert_non_null(p.graph);
+    randomize_weights_for_test(p.graph, 3);
+    int weight = graph_find_tensor(p.graph, "c.weight");
+    assert_true(weight >= 0);
+    Tensor *w = &p.graph->tensors[weight];
+    int64_t count = shape_elems(&w->shape);
+    float lent[4 * 3 * 3 * 3], before[4 * 3 * 3 * 3];
+    assert_int_equal(count, 4 * 3 * 3 * 3);
+    memcpy(before, w->data, sizeof before);
+    if (lend) {
+        memcpy(lent, w->data, sizeof lent);
+        w->data = lent;
+        w->data_owned = false;
+    }
+    const float *bound = w->data;
+    run_pipeline_or_fail(p.graph, "reference", 1);
+    /* The conv now computes the output y: its weights are y.weight. */
+    int folded = graph_find_tensor(p.graph, "y.weight");
+    assert_true(folded >= 0);
+    w = &p.graph->tensors[folded];
+    /* Owned weights are scaled where they are; lent ones are left as they
+     * were and the graph scales a copy. */
+    assert_true(lend ? w->data != bound : w->data == bound);
+    if (lend)
+        assert_memory_equal(lent, before, sizeof before);
+    assert_memory_not_equal(w->data, before, sizeof before);
+    parsed_free(&p);
+}
+
+static void test_fold_batchnorm_scales_owned_weights_in_place(void **state)
+{
+    (void)state;
+    fold_conv_bn(false);
+}
+
+static void test_fold_batchnorm_never_writes_lent_weights(void **state)
+{
+    (void)state;
+    fold_conv_bn(true);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_pass_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_pass_cases),
+                                       cmocka_unit_test(test_fold_batchnorm_scales_owned_weights_in_place),
+                                       cmocka_unit_test(test_fold_batchnorm_never_writes_lent_weights)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * in their slices of the output, and the cases where they must copy. The
  * values the plans compute are checked by every network test (test_golden,
  * cpu_examples, test_cpu_blocked's network); these check the decisions. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "bind.h"
@@ -157,12 +158,50 @@ static void test_concats_that_copy(void **state)
                   "j and a are network outputs, in the caller's buffers");
 }
 
+/* ---- the weight blob ------------------------------------------------------ */
+
+/* Compiling a model writes its weights layer by layer (plan_write_weights)
+ * instead of packing them whole in memory (plan_pack_weights), as the JIT
+ * does: the two must be the same bytes, with packed layers (a blocked conv
+ * and a Winograd one), a grouped conv, an fc and biases, each padded. */
+static void test_written_weights_are_the_packed_blob(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x,
+              "input x: f32[1, 16, 12, 12];\n"
+              "a = conv(x, filters=32, kernel=3, pad=1, act=relu);\n"
+              "b = conv(a, filters=32, kernel=3, pad=1, groups=4);\n"
+              "c = conv(b, filters=16, kernel=1, stride=2);\n"
+              "f = fc(c, units=10);\n"
+              "output f;\n",
+              3);
+    unsigned char *blob = calloc(x.plan.weights_size, 1);
+    assert_non_null(blob);
+    plan_pack_weights(x.p.graph, x.bind, &x.plan, blob);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    char err[256];
+    assert_true(plan_write_weights(x.p.graph, x.bind, &x.plan, f, err, sizeof err));
+    assert_int_equal(ftell(f), (long)x.plan.weights_size);
+    rewind(f);
+    unsigned char *written = malloc(x.plan.weights_size);
+    assert_non_null(written);
+    assert_int_equal(fread(written, 1, x.plan.weights_size, f), x.plan.weights_size);
+    assert_memory_equal(written, blob, x.plan.weights_size);
+    fclose(f);
+    free(written);
+    free(blob);
+    planned_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_concat_in_place),
         cmocka_unit_test(test_blocked_concat_in_place),
         cmocka_unit_test(test_concats_that_copy),
+        cmocka_unit_test(test_written_weights_are_the_packed_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@ typedef struct CompiledModel {
     LLVMModuleRef module;
     LLVMTargetMachineRef tm;
     Plan plan;
+    struct KernelBinding *bind; /* per node: its kernel and weight packing */
     int *call_nodes; /* the layer of each kernel call (node index, -1 for a final copy) */
     int n_calls;
     char *name;
@@ -51,8 +52,11 @@ bool codegen_emit(CompiledModel *m, EmitKind kind, const char *path, char *err, 
 /* NAME.h: the bundle API with compile-time sizes and shapes. */
 bool codegen_write_header(const Graph *g, const CompiledModel *m, const CodegenOptions *o,
                           const char *path, char *err, size_t errsz);
-/* NAME.weights: the packed weight blob the run function reads. */
-bool codegen_write_weights(const CompiledModel *m, const char *path, char *err, size_t errsz);
+/* NAME.weights: the packed weight blob the run function reads, packed from
+ * g's weights layer by layer as it is written (or m->plan.weights if made). */
+bool codegen_write_weights(const Graph *g, const CompiledModel *m, const char *path, char *err, size_t errsz);
+/* Makes the blob in memory (m->plan.weights), for code run in this process. */
+bool codegen_pack_weights(const Graph *g, CompiledModel *m, char *err, size_t errsz);
 
 /* The host's target triple, CPU name and features (callers free them with
  * LLVMDisposeMessage). */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "big_alloc.h"
 #include "codegen.h"
 #include "outfile.h"
 
@@ -38,9 +39,31 @@ bool codegen_emit(CompiledModel *m, EmitKind kind, const char *path, char *err, 
     return ok;
 }
 
-bool codegen_write_weights(const CompiledModel *m, const char *path, char *err, size_t errsz)
+bool codegen_write_weights(const Graph *g, const CompiledModel *m, const char *path, char *err, size_t errsz)
 {
-    return write_bytes(path, m->plan.weights, m->plan.weights_size, err, errsz);
+    if (m->plan.weights)
+        return write_bytes(path, m->plan.weights, m->plan.weights_size, err, errsz);
+    OutFile o;
+    if (!outfile_open(&o, path, err, errsz))
+        return false;
+    if (!plan_write_weights(g, m->bind, &m->plan, o.f, err, errsz)) {
+        outfile_abort(&o);
+        return false;
+    }
+    return outfile_commit(&o, err, errsz);
+}
+
+bool codegen_pack_weights(const Graph *g, CompiledModel *m, char *err, size_t errsz)
+{
+    if (m->plan.weights)
+        return true;
+    m->plan.weights = big_calloc(m->plan.weights_size ? m->plan.weights_size : 1, 1);
+    if (!m->plan.weights) {
+        snprintf(err, errsz, "out of memory for %zu bytes of weights", m->plan.weights_size);
+        return false;
+    }
+    plan_pack_weights(g, m->bind, &m->plan, m->plan.weights);
+    return true;
 }
 
 /* Macro names: the prefix upper-cased, other characters of tensor names

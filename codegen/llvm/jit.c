@@ -75,19 +75,21 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
     snprintf(sym, sizeof sym, "%s_run", m.name);
     LLVMOrcExecutorAddress addr = 0;
     ok = ok && !jit_error(LLVMOrcLLJITLookup(j->jit, &addr, sym), "compiling", err, errsz);
-    codegen_free(&m);
     if (ok) {
         j->run = (RunFn)(uintptr_t)addr;
         j->workspace = dnnrt_aligned_alloc(j->plan.workspace_size);
         j->weights = dnnrt_aligned_alloc(j->plan.weights_size);
         ok = j->workspace && j->weights;
-        if (!ok)
+        if (!ok) {
             snprintf(err, errsz, "out of memory allocating %zu bytes for the %s",
                      j->workspace ? j->plan.weights_size : j->plan.workspace_size,
                      j->workspace ? "weights" : "workspace (the activations)");
-        else
-            memcpy(j->weights, j->plan.weights, j->plan.weights_size);
+        } else { /* packed straight into the run's own blob */
+            memset(j->weights, 0, j->plan.weights_size);
+            plan_pack_weights(g, m.bind, &j->plan, j->weights);
+        }
     }
+    codegen_free(&m);
     if (!ok) {
         jit_free(j);
         return NULL;

@@ -443,10 +443,9 @@ static bool keep_call_nodes(CompiledModel *m, const CallList *calls)
 static bool plan_calls(const Graph *g, const KernelLibrary *lib, CompiledModel *m, CallList *calls, char *err,
                        size_t errsz)
 {
-    KernelBinding *bind = bind_graph(g, lib->isa, err, errsz);
+    KernelBinding *bind = m->bind = bind_graph(g, lib->isa, err, errsz);
     bool ok = bind && plan_build(g, bind, &m->plan, err, errsz) &&
               calls_build(g, &m->plan, bind, 2 * lib->lanes, calls, err, errsz);
-    free(bind);
     if (ok && !keep_call_nodes(m, calls)) {
         snprintf(err, errsz, "out of memory");
         ok = false;
@@ -476,7 +475,8 @@ bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, 
     KernelLibrary lib;
     CallList calls = {0};
     bool ok = m->tm && m->name && find_library(triple, features, &lib, err, errsz) &&
-              plan_calls(g, &lib, m, &calls, err, errsz);
+              plan_calls(g, &lib, m, &calls, err, errsz) &&
+              (!o->embed_weights || codegen_pack_weights(g, m, err, errsz));
     if (ok) {
         m->owns_ctx = ctx == NULL;
         m->ctx = ctx ? ctx : LLVMContextCreate();
@@ -505,6 +505,7 @@ void codegen_free(CompiledModel *m)
     if (m->tm)
         LLVMDisposeTargetMachine(m->tm);
     plan_free(&m->plan);
+    free(m->bind);
     free(m->call_nodes);
     free(m->name);
     memset(m, 0, sizeof *m);

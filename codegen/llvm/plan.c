@@ -45,32 +45,71 @@ size_t plan_weights_bytes(const Graph *g)
     return total;
 }
 
-static bool build_weights(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
+/* Places every weight in the blob, 64-byte aligned, in layer order; the
+ * blob itself is made later (plan_pack_weights, plan_write_weights). */
+static bool layout_weights(const Graph *g, const KernelBinding *bind, Plan *p, char *err, size_t errsz)
 {
-    size_t total = weights_total(g, bind);
-    p->weights = big_calloc(total, 1);
-    if (!p->weights) {
-        snprintf(err, errsz, "out of memory for %zu bytes of weights", total);
-        return false;
-    }
     size_t at = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        const KernelBinding *b = &bind[i];
         for (int k = 0; k < n->n_params; k++) {
-            const Tensor *w = &g->tensors[n->params[k]];
-            if (!w->data) {
+            if (!g->tensors[n->params[k]].data) {
                 snprintf(err, errsz, "layer '%s' has no weights (give --weights or --random-weights)",
                          n->name);
                 return false;
             }
-            if (!(b->pack && b->pack(g, n, k, p->weights + at)))
-                memcpy(p->weights + at, w->data, tensor_bytes(w));
             p->loc[n->params[k]] = (Location){LOC_WEIGHTS, at, 0};
-            at += align_up(param_bytes(g, b, n, k));
+            at += align_up(param_bytes(g, &bind[i], n, k));
         }
     }
-    p->weights_size = total;
+    p->weights_size = at;
+    return true;
+}
+
+/* Weight k of layer n as the blob holds it, written to dst (zeroed, as
+ * many bytes as param_bytes says). */
+static void pack_param(const Graph *g, const KernelBinding *b, const Node *n, int k, unsigned char *dst)
+{
+    const Tensor *w = &g->tensors[n->params[k]];
+    if (!(b->pack && b->pack(g, n, k, dst)))
+        memcpy(dst, w->data, tensor_bytes(w));
+}
+
+void plan_pack_weights(const Graph *g, const KernelBinding *bind, const Plan *p, unsigned char *blob)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++)
+            pack_param(g, &bind[i], &g->nodes[i], k, blob + p->loc[g->nodes[i].params[k]].offset);
+}
+
+bool plan_write_weights(const Graph *g, const KernelBinding *bind, const Plan *p, FILE *f, char *err,
+                        size_t errsz)
+{
+    size_t largest = ALIGN;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++) {
+            size_t bytes = align_up(param_bytes(g, &bind[i], &g->nodes[i], k));
+            largest = bytes > largest ? bytes : largest;
+        }
+    unsigned char *one = aligned_alloc(ALIGN, largest);
+    if (!one) {
+        snprintf(err, errsz, "out of memory for %zu bytes of one layer's weights", largest);
+        return false;
+    }
+    size_t at = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_params; k++) {
+            size_t bytes = align_up(param_bytes(g, &bind[i], &g->nodes[i], k));
+            memset(one, 0, bytes);
+            pack_param(g, &bind[i], &g->nodes[i], k, one);
+            fwrite(one, 1, bytes, f); /* the caller checks the stream */
+            at += bytes;
+        }
+    free(one);
+    if (at != p->weights_size) { /* plan_build laid them out in the same order */
+        snprintf(err, errsz, "internal error: %zu bytes of weights written, %zu planned", at, p->weights_size);
+        return false;
+    }
     return true;
 }
 
@@ -273,7 +312,7 @@ bool plan_build(const Graph *g, const KernelBinding *bind, Plan *p, char *err, s
     int *root = calloc(nt, sizeof *root), *last_use = calloc(nt, sizeof *last_use);
     Slices sl = {calloc(nt, sizeof *sl.root), calloc(nt, sizeof *sl.offset)};
     bool ok = p->loc && p->aliases && root && last_use && sl.root && sl.offset;
-    ok = ok && build_weights(g, bind, p, err, errsz);
+    ok = ok && layout_weights(g, bind, p, err, errsz);
     for (int t = 0; ok && t < g->n_tensors; t++) {
         root[t] = t;
         last_use[t] = -1;

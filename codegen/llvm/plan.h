@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "graph.h"
 
@@ -28,15 +29,23 @@ typedef struct Plan {
     Location *loc;         /* per tensor id */
     bool *aliases;         /* per node: no code of its own (it shares storage, or a concat in place) */
     size_t workspace_size;
-    unsigned char *weights; /* the blob (malloc), 64-byte aligned regions */
+    unsigned char *weights; /* the blob (malloc), 64-byte aligned regions; NULL until packed */
     size_t weights_size;
 } Plan;
 
 struct KernelBinding;
 
-/* Plans g; each layer's weights are packed as its binding (bind[node])
- * says. */
+/* Plans g: storage for every tensor, and where each weight lies in the
+ * blob, packed as its binding (bind[node]) says. The blob is made only
+ * when asked for: in memory (plan_pack_weights, for code that runs in this
+ * process or embeds it), or written layer by layer (plan_write_weights),
+ * so that compiling a model never holds its packed weights whole. */
 bool plan_build(const Graph *g, const struct KernelBinding *bind, Plan *p, char *err, size_t errsz);
+/* Packs the blob into `blob`: p->weights_size zeroed bytes, 64-byte aligned. */
+void plan_pack_weights(const Graph *g, const struct KernelBinding *bind, const Plan *p, unsigned char *blob);
+/* Writes the blob to f; the caller checks f for write errors. */
+bool plan_write_weights(const Graph *g, const struct KernelBinding *bind, const Plan *p, FILE *f, char *err,
+                        size_t errsz);
 void plan_free(Plan *p);
 
 /* The bytes of the weight blob plan_build would make for g, each layer

@@ -49,7 +49,7 @@ SharedModel *shared_model_build(const Graph *g, const CodegenOptions *o, char *e
     so.pic = true;
     so.embed_weights = false;
     CompiledModel m;
-    bool ok = codegen_build(g, &so, NULL, &m, err, errsz);
+    bool ok = codegen_build(g, &so, NULL, &m, err, errsz) && codegen_pack_weights(g, &m, err, errsz);
     ok = ok && codegen_emit(&m, EMIT_OBJ, obj, err, errsz) && link_shared(obj, lib, err, errsz);
     s->handle = ok ? dlopen(lib, RTLD_NOW | RTLD_LOCAL) : NULL;
     snprintf(sym, sizeof sym, "%s_run", so.name ? so.name : "model");

@@ -271,7 +271,7 @@ bool onnx_bind_param(Importer *im, int tensor, int k, const OnnxConst *c, const 
         return false;
     }
     if (!c->is_i64 && c->kind == p->type.kind && c->in_graph) {
-        p->data = c->data; /* passes never write a parameter's data in place (graph_new_data) */
+        p->data = c->data; /* shared by every parameter bound to c: not owned (graph_own_unshared_data) */
         return true;
     }
     p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
@@ -595,7 +595,10 @@ static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
 static bool import_unpacked(Importer *im, const Onnx__ModelProto *m, const OnnxPromote *promote)
 {
     im->g = graph_new();
-    return import_model(im, m, promote) && graph_verify(im->g, im->d);
+    if (!import_model(im, m, promote) || !graph_verify(im->g, im->d))
+        return false;
+    graph_own_unshared_data(im->g);
+    return true;
 }
 
 /* protobuf-c allocates through big_malloc, so that the initializers' raw

@@ -78,6 +78,22 @@ static void *const_storage(Importer *im, OnnxConst *c, int64_t count)
     return p;
 }
 
+/* A large initializer's values stay where protobuf-c unpacked them: the
+ * graph adopts that block instead of holding a copy (a model's weights are
+ * then in memory once). The message is the importer's own; its raw_data is
+ * left empty, so freeing the message does not free the block. */
+static void adopt_raw_data(Importer *im, Onnx__TensorProto *t, OnnxConst *c)
+{
+    graph_adopt(im->g, t->raw_data.data);
+    c->in_graph = true;
+    if (c->is_i64)
+        c->i64 = (int64_t *)t->raw_data.data; /* malloc's alignment suits any element type */
+    else
+        c->data = t->raw_data.data;
+    t->raw_data.data = NULL;
+    t->raw_data.len = 0;
+}
+
 /* ONNX keeps int8, uint8 and int16 values in int32_data, one per entry. */
 static bool from_typed_fields(const Onnx__TensorProto *t, OnnxConst *c, int64_t count, char *err,
                               size_t errsz)
@@ -212,6 +228,10 @@ bool onnx_tensor_to_const(Importer *im, const Onnx__TensorProto *t, OnnxConst *c
     if (external && need > ONNX_MAX_FILE) {
         snprintf(err, errsz, "tensor '%s' is larger than the %zu-byte limit", t->name, ONNX_MAX_FILE);
         return false;
+    }
+    if (!external && t->has_raw_data && need > 0 && im->g && !im->folding) {
+        adopt_raw_data(im, (Onnx__TensorProto *)t, c);
+        return true;
     }
     void *dst = const_storage(im, c, count);
     if (external)

@@ -243,6 +243,22 @@ def main():
                 helper.make_node("Relu", ["p"], ["q"], name="r"),
                 helper.make_node("Add", ["x", "x"], ["y"], name="a")],
                [vi("x", [1, 4])], [vi("y", [1, 4]), vi("q", [8193, 8193])], [col, row]))
+
+    # One weight read by two convs, each followed by its own batch norm
+    # (scales near 3 and 0.5): folding one must leave the other's weights
+    # alone, though the importer hands both the same storage.
+    w = numpy_helper.from_array(f32([4, 3, 3, 3], 11), "w")
+    bns = []
+    for i, scale in enumerate([3.0, 0.5]):
+        for name, value in [("g", np.full(4, scale)), ("b", f32([4], 12 + i)), ("m", f32([4], 14 + i)),
+                            ("v", np.full(4, 1.0))]:
+            bns.append(numpy_helper.from_array(value.astype(np.float32), f"{name}{i}"))
+    save("shared_conv_weight.onnx",
+         model([helper.make_node("Conv", ["x", "w"], ["c0"], name="conv0", pads=[1, 1, 1, 1]),
+                helper.make_node("Conv", ["x", "w"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+                helper.make_node("BatchNormalization", ["c0", "g0", "b0", "m0", "v0"], ["y0"], name="bn0"),
+                helper.make_node("BatchNormalization", ["c1", "g1", "b1", "m1", "v1"], ["y1"], name="bn1")],
+               [vi("x", [1, 3, 6, 6])], [vi("y0", [1, 4, 6, 6]), vi("y1", [1, 4, 6, 6])], [w] + bns))
     return 0
 
 
