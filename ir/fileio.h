@@ -12,4 +12,11 @@
 bool read_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err,
                      size_t errsz);
 
+/* Maps all of path (at most max bytes) privately and writably: the pages
+ * come from the file as they are read, and writes stay in this process
+ * (copy on write). An empty file gives *bytes NULL and *len 0. Release with
+ * unmap_whole_file. */
+bool map_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err, size_t errsz);
+void unmap_whole_file(unsigned char *bytes, size_t len);
+
 #endif

@@ -19,8 +19,7 @@ void graph_free(Graph *g)
 {
     if (!g)
         return;
-    for (size_t i = 0; i < g->n_adopted; i++)
-        free(g->adopted[i]);
+    graph_free_adopted(g);
     arena_free(&g->arena);
     free(g);
 }

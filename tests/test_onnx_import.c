@@ -576,6 +576,19 @@ static void test_an_initializer_whose_dims_exceed_its_data(void **state)
     assert_run(&r, 1, NULL, "initializer: tensor 'k'");
 }
 
+static float zero(int64_t i, uint32_t seed)
+{
+    (void)i, (void)seed;
+    return 0.0f;
+}
+
+/* Values spread over [-1, 1], varying from element to element. */
+static float spread(int64_t i, uint32_t seed)
+{
+    (void)seed;
+    return (float)((i * 7 % 23) - 11) / 11.0f;
+}
+
 /* A constant that a running node has already used (x + k) is then the
  * operand of a node folded at import (relu(k)): y = x + k + relu(k). Import
  * and run through the driver so that a crash fails this test only. */
@@ -585,16 +598,7 @@ static void test_a_constant_used_by_a_running_node_and_then_a_folded_one(void **
     Run r = run_dnnc("import", MODELS "constant_used_by_a_folded_node.onnx", "-o",
                      path_in("shared.dnn"));
     assert_run(&r, 0, "wrote", NULL);
-    Array x;
-    char err[1024];
-    Shape shape = {2, {1, 4}};
-    if (!array_alloc(&x, ELEM_F32, &shape, err, sizeof err))
-        fail_msg("%s", err);
-    memset(x.data, 0, x.nbytes);
-    bool ok = npy_write(path_in("zeros.npy"), &x, err, sizeof err);
-    array_free(&x);
-    if (!ok)
-        fail_msg("%s", err);
+    write_f32_npy(path_in("zeros.npy"), (Shape){2, {1, 4}}, zero, 0);
     r = run_dnnc("run", path_in("shared.dnn"), "--weights", path_in("shared.safetensors"),
                  "--input", path_in("zeros.npy"), "--output", path_in("shared-out.npy"));
     assert_run(&r, 0, "ran 1 sample", NULL);
@@ -625,6 +629,30 @@ static void assert_close(const Array *got, const Array *want)
                      (double)w[i]);
 }
 
+/* The raw bytes of initializer w_k (64 floats k * 1000 + i) start at each
+ * offset modulo 4 in the file; the importer uses them in place, moved to a
+ * 4-byte boundary over their own field's key and length, so each must keep
+ * its values and leave its neighbours' alone. With x = 0, y_k = w_k. */
+static void test_raw_data_at_every_alignment_is_read_in_place(void **state)
+{
+    (void)state;
+    write_f32_npy(path_in("x64.npy"), (Shape){2, {1, 64}}, zero, 0);
+    for (int k = 1; k <= 4; k++) {
+        char out[600];
+        snprintf(out, sizeof out, "y%d=%s", k, path_in("y.npy"));
+        Run r = run_dnnc("run", MODELS "raw_data_alignments.onnx", "--input", path_in("x64.npy"), "--output", out,
+                         "--show", "0");
+        assert_run(&r, 0, "ran 1 sample", NULL);
+        Array y = read_npy_or_fail(path_in("y.npy"));
+        assert_int_equal(y.nbytes, 64 * sizeof(float));
+        for (int i = 0; i < 64; i++)
+            assert_true(((const float *)y.data)[i] == (float)(k * 1000 + i));
+        array_free(&y);
+    }
+    remove(path_in("y.npy"));
+    remove(path_in("x64.npy"));
+}
+
 /* Runs shared_conv_weight.onnx at -O LEVEL and reads output `name`. */
 static Array run_shared_weight_model(const char *level, const char *name)
 {
@@ -646,17 +674,7 @@ static Array run_shared_weight_model(const char *level, const char *name)
 static void test_folding_a_shared_weight_leaves_its_other_reader_alone(void **state)
 {
     (void)state;
-    Array x;
-    char err[1024];
-    Shape shape = {4, {1, 3, 6, 6}};
-    if (!array_alloc(&x, ELEM_F32, &shape, err, sizeof err))
-        fail_msg("%s", err);
-    for (int64_t i = 0; i < shape_elems(&shape); i++)
-        ((float *)x.data)[i] = (float)((i * 7 % 23) - 11) / 11.0f;
-    bool ok = npy_write(path_in("shared-weight-x.npy"), &x, err, sizeof err);
-    array_free(&x);
-    if (!ok)
-        fail_msg("%s", err);
+    write_f32_npy(path_in("shared-weight-x.npy"), (Shape){4, {1, 3, 6, 6}}, spread, 0);
     const char *outputs[] = {"y0", "y1"};
     for (int k = 0; k < 2; k++) {
         Array unfolded = run_shared_weight_model("-O0", outputs[k]);
@@ -834,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_a_constant_used_by_a_running_node_and_then_a_folded_one),
         /* a valid model */
         cmocka_unit_test(test_folding_a_shared_weight_leaves_its_other_reader_alone),
+        cmocka_unit_test(test_raw_data_at_every_alignment_is_read_in_place),
         cmocka_unit_test(test_tiny_model_imports_prints_and_parses),
         cmocka_unit_test(test_dnnc_import_writes_source_and_weights_that_run_like_the_model),
         cmocka_unit_test(test_dnnc_import_names_its_outputs_after_the_model),

@@ -82,30 +82,44 @@ void plan_pack_weights(const Graph *g, const KernelBinding *bind, const Plan *p,
             pack_param(g, &bind[i], &g->nodes[i], k, blob + p->loc[g->nodes[i].params[k]].offset);
 }
 
+/* Appends weight k of layer n to f as the blob holds it, padded to the
+ * alignment: from the tensor itself when it is stored as it is, through
+ * `scratch` (room for the largest packed weight) when its kernel packs it. */
+static size_t write_param(const Graph *g, const KernelBinding *b, const Node *n, int k, unsigned char *scratch,
+                          FILE *f)
+{
+    static const unsigned char zeros[ALIGN];
+    size_t packed = b->pack ? b->pack(g, n, k, NULL) : 0;
+    const Tensor *w = &g->tensors[n->params[k]];
+    size_t bytes = packed ? packed : tensor_bytes(w);
+    if (packed) {
+        memset(scratch, 0, packed);
+        pack_param(g, b, n, k, scratch);
+    }
+    fwrite(packed ? scratch : w->data, 1, bytes, f); /* the caller checks the stream */
+    fwrite(zeros, 1, align_up(bytes) - bytes, f);
+    return align_up(bytes);
+}
+
 bool plan_write_weights(const Graph *g, const KernelBinding *bind, const Plan *p, FILE *f, char *err,
                         size_t errsz)
 {
-    size_t largest = ALIGN;
+    size_t largest = 1;
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_params; k++) {
-            size_t bytes = align_up(param_bytes(g, &bind[i], &g->nodes[i], k));
-            largest = bytes > largest ? bytes : largest;
+            size_t packed = bind[i].pack ? bind[i].pack(g, &g->nodes[i], k, NULL) : 0;
+            largest = packed > largest ? packed : largest;
         }
-    unsigned char *one = aligned_alloc(ALIGN, largest);
-    if (!one) {
-        snprintf(err, errsz, "out of memory for %zu bytes of one layer's weights", largest);
+    unsigned char *scratch = big_malloc(largest);
+    if (!scratch) {
+        snprintf(err, errsz, "out of memory for %zu bytes of one layer's packed weights", largest);
         return false;
     }
     size_t at = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_params; k++) {
-            size_t bytes = align_up(param_bytes(g, &bind[i], &g->nodes[i], k));
-            memset(one, 0, bytes);
-            pack_param(g, &bind[i], &g->nodes[i], k, one);
-            fwrite(one, 1, bytes, f); /* the caller checks the stream */
-            at += bytes;
-        }
-    free(one);
+        for (int k = 0; k < g->nodes[i].n_params; k++)
+            at += write_param(g, &bind[i], &g->nodes[i], k, scratch, f);
+    free(scratch);
     if (at != p->weights_size) { /* plan_build laid them out in the same order */
         snprintf(err, errsz, "internal error: %zu bytes of weights written, %zu planned", at, p->weights_size);
         return false;

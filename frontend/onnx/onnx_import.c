@@ -3,6 +3,7 @@
  * all known), and declares the outputs. Op-specific work is in onnx_ops.c. */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "big_alloc.h"
 #include "checked.h"
 #include "fileio.h"
+#include "onnx_wire.h"
 #include "onnx_internal.h"
 #include "oom.h"
 #include "pass.h"
@@ -580,14 +582,51 @@ static bool import_model(Importer *im, const Onnx__ModelProto *m, const OnnxProm
     return ok && declare_outputs(im, gp);
 }
 
-/* Frees what the importer owns; keeps the graph when `keep`. */
+bool onnx_in_model(const Importer *im, const void *p)
+{
+    uintptr_t at = (uintptr_t)p, base = (uintptr_t)im->model;
+    return im->model && at >= base && at - base < im->model_len;
+}
+
+static void release_model(Importer *im)
+{
+    if (im->model_mapped)
+        unmap_whole_file(im->model, im->model_len);
+    else
+        free(im->model);
+    im->model = NULL;
+    im->model_len = 0;
+}
+
+/* Initializers whose raw bytes a tensor did not take still point into the
+ * model's bytes, which protobuf-c must not free. */
+static void detach_raw_data(Importer *im, Onnx__ModelProto *m)
+{
+    for (size_t i = 0; m && m->graph && i < m->graph->n_initializer; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[i];
+        if (onnx_in_model(im, t->raw_data.data)) {
+            t->raw_data.data = NULL;
+            t->raw_data.len = 0;
+        }
+    }
+}
+
+/* Frees what the importer owns; keeps the graph when `keep`, which then
+ * adopts the model's bytes if its weights lie in them. */
 static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
 {
     if (!keep)
         graph_free(im->g);
     graph_free(im->real); /* the graph being built, while a fold runs in a scratch one */
+    detach_raw_data(im, m);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
+    if (keep && im->weights_in_model && im->model_mapped)
+        graph_adopt_mapping(im->g, im->model, im->model_len);
+    else if (keep && im->weights_in_model)
+        graph_adopt(im->g, im->model);
+    else
+        release_model(im);
     arena_free(&im->arena);
     free(im);
 }
@@ -619,39 +658,92 @@ static void unpack_free(void *failed, void *p)
     free(p);
 }
 
-/* Imports the model in bytes; frees to_free (bytes, or NULL) as soon as
- * they are unpacked, so that a large model is not in memory twice. */
-static Graph *import_bytes(const unsigned char *bytes, size_t len, unsigned char *to_free,
-                           const char *display_name, const char *base_dir, const OnnxPromote *promote, Diag *d)
+/* Raw bytes from this size on stay where they lie in the model. Moving them
+ * down to their alignment (at most 3 bytes) then only writes over their own
+ * field's key and length, which take at least 3 bytes for this length. */
+#define IN_PLACE_MIN 128
+
+/* The alignment that values of ONNX type `type` need where they lie, or 0
+ * for the types the importer converts (it copies those). */
+static size_t in_place_alignment(int32_t type)
 {
-    int file = diag_add_file(d, display_name, "", 0);
-    /* On the heap: a throw (oom.h) must find the importer as it was. */
-    Importer *im = calloc(1, sizeof *im);
-    if (!im) {
-        free(to_free);
-        diag_error(d, SRCLOC_FILE(file), "out of memory");
-        return NULL;
+    switch (type) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return 4;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return 1;
+    default: return 0;
     }
-    im->d = d;
-    im->file = file;
-    im->base_dir = base_dir;
-    arena_init(&im->arena);
-    bool unpack_failed = false;
-    ProtobufCAllocator alloc = {unpack_alloc, unpack_free, &unpack_failed};
-    Onnx__ModelProto *m = len ? onnx__model_proto__unpack(&alloc, len, bytes) : NULL;
-    free(to_free);
-    if (!m) {
-        if (unpack_failed)
-            onnx_error(im, "out of memory unpacking the model (%zu bytes)", len);
-        else
-            onnx_error(im, len ? "not a valid ONNX model (the protobuf data is malformed or truncated)"
-                               : "the file is empty, not an ONNX model");
-        importer_free(im, NULL, false);
-        return NULL;
+}
+
+/* One initializer, unpacked without its raw bytes when it has many of a type
+ * dnnc computes on: those stay in the model's bytes, moved to their
+ * alignment; otherwise protobuf-c unpacks it whole. */
+static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *alloc, WireSlice s)
+{
+    unsigned char *b = im->model + s.offset;
+    WireBytes rest;
+    WireSlice raw;
+    Onnx__TensorProto *t = NULL;
+    if (wire_split_tensor(b, s.len, &rest, &raw) && raw.len >= IN_PLACE_MIN)
+        t = onnx__tensor_proto__unpack(alloc, rest.len, rest.data);
+    free(rest.data);
+    size_t align = t && !t->has_raw_data ? in_place_alignment(t->data_type) : 0;
+    if (!align) {
+        if (t)
+            onnx__tensor_proto__free_unpacked(t, alloc);
+        return onnx__tensor_proto__unpack(alloc, s.len, b);
     }
+    unsigned char *src = b + raw.offset, *dst = src - (uintptr_t)src % align;
+    memmove(dst, src, raw.len);
+    t->has_raw_data = 1;
+    t->raw_data.data = dst;
+    t->raw_data.len = raw.len;
+    return t;
+}
+
+/* The model without copying its weights: split at the wire level, the
+ * initializers unpacked one by one (unpack_initializer); a model that cannot
+ * be split is unpacked whole, and its bytes released at once. NULL when
+ * protobuf-c rejects the bytes or memory runs out (alloc says which). */
+static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
+{
+    WireModel w;
+    if (!wire_split_model(im->model, im->model_len, &w)) {
+        Onnx__ModelProto *m = onnx__model_proto__unpack(alloc, im->model_len, im->model);
+        release_model(im);
+        return m;
+    }
+    Onnx__ModelProto *m = onnx__model_proto__unpack(alloc, w.rest.len, w.rest.data);
+    Onnx__GraphProto *gp = m ? m->graph : NULL;
+    /* Through alloc, which notes a failure; protobuf-c frees it with the graph. */
+    size_t table = (w.n_initializers + 1) * sizeof *gp->initializer;
+    bool ok = gp && (gp->initializer = alloc->alloc(alloc->allocator_data, table));
+    if (ok)
+        memset(gp->initializer, 0, table);
+    for (size_t i = 0; ok && i < w.n_initializers; i++) {
+        Onnx__TensorProto *t = unpack_initializer(im, alloc, w.initializers[i]);
+        if (t)
+            gp->initializer[gp->n_initializer++] = t;
+        ok = t != NULL;
+    }
+    wire_model_free(&w);
+    if (!ok && m) {
+        detach_raw_data(im, m);
+        onnx__model_proto__free_unpacked(m, NULL);
+        m = NULL;
+    }
+    return m;
+}
+
+/* Imports the unpacked model m; frees the importer either way. */
+static Graph *import_or_throw(Importer *im, Onnx__ModelProto *m, const OnnxPromote *promote)
+{
     OomPoint oom;
     oom_push(&oom);
     if (setjmp(oom.env)) {
+        Diag *d = im->d;
+        int file = im->file;
         importer_free(im, m, false);
         diag_error(d, SRCLOC_FILE(file), "out of memory importing the model (%zu bytes more were needed)",
                    oom_failed_bytes());
@@ -664,26 +756,64 @@ static Graph *import_bytes(const unsigned char *bytes, size_t len, unsigned char
     return g;
 }
 
-Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
+/* Imports the model in im->model (owned by the importer from here on). */
+static Graph *import_model_bytes(Importer *im, const char *display_name, const char *base_dir,
+                                 const OnnxPromote *promote, Diag *d)
 {
-    unsigned char *bytes;
-    size_t len;
-    char err[1024];
-    if (!read_whole_file(path, ONNX_MAX_FILE, &bytes, &len, err, sizeof err)) {
-        diag_error(d, SRCLOC_NONE, "%s", err);
+    int file = diag_add_file(d, display_name, "", 0);
+    im->d = d;
+    im->file = file;
+    im->base_dir = base_dir;
+    arena_init(&im->arena);
+    bool unpack_failed = false;
+    ProtobufCAllocator alloc = {unpack_alloc, unpack_free, &unpack_failed};
+    size_t len = im->model_len;
+    Onnx__ModelProto *m = len ? unpack_model(im, &alloc) : NULL;
+    if (!m) {
+        if (unpack_failed)
+            onnx_error(im, "out of memory unpacking the model (%zu bytes)", len);
+        else
+            onnx_error(im, len ? "not a valid ONNX model (the protobuf data is malformed or truncated)"
+                               : "the file is empty, not an ONNX model");
+        importer_free(im, NULL, false);
         return NULL;
     }
-    char *dir = strdup(path);
-    if (!dir) {
-        free(bytes);
+    return import_or_throw(im, m, promote);
+}
+
+/* On the heap: a throw (oom.h) must find the importer as it was. */
+static Importer *new_importer(const char *display_name, Diag *d)
+{
+    Importer *im = calloc(1, sizeof *im);
+    if (!im)
+        diag_error(d, SRCLOC_FILE(diag_add_file(d, display_name, "", 0)), "out of memory");
+    return im;
+}
+
+Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
+{
+    Importer *im = new_importer(path, d);
+    char *dir = im ? strdup(path) : NULL;
+    if (im && !dir) {
+        free(im);
         diag_error(d, SRCLOC_NONE, "%s: out of memory", path);
         return NULL;
     }
+    if (!dir)
+        return NULL;
+    char err[1024];
+    if (!map_whole_file(path, ONNX_MAX_FILE, &im->model, &im->model_len, err, sizeof err)) {
+        diag_error(d, SRCLOC_NONE, "%s", err);
+        free(dir);
+        free(im);
+        return NULL;
+    }
+    im->model_mapped = true;
     char *slash = strrchr(dir, '/');
     const char *base = slash ? (*slash = '\0', dir) : ".";
     if (slash && !*dir)
         base = "/";
-    Graph *g = import_bytes(bytes, len, bytes, path, base, promote, d);
+    Graph *g = import_model_bytes(im, path, base, promote, d);
     free(dir);
     return g;
 }
@@ -691,5 +821,16 @@ Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
 Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,
                          const char *base_dir, const OnnxPromote *promote, Diag *d)
 {
-    return import_bytes(bytes, len, NULL, display_name, base_dir, promote, d);
+    Importer *im = new_importer(display_name, d);
+    if (!im)
+        return NULL;
+    im->model = big_malloc(len ? len : 1);
+    if (!im->model) {
+        free(im);
+        diag_error(d, SRCLOC_FILE(diag_add_file(d, display_name, "", 0)), "out of memory copying the model");
+        return NULL;
+    }
+    memcpy(im->model, bytes, len);
+    im->model_len = len;
+    return import_model_bytes(im, display_name, base_dir, promote, d);
 }

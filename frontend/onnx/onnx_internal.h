@@ -45,7 +45,17 @@ typedef struct Importer {
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int node_index;
     bool folding;          /* handlers run against a scratch graph */
+    /* The model's bytes, the importer's own: a private mapping of the file
+     * or a malloc'd copy. Large initializers' raw bytes are used where they
+     * lie in them; once a tensor takes some, the graph adopts them all. */
+    unsigned char *model;
+    size_t model_len;
+    bool model_mapped;
+    bool weights_in_model;
 } Importer;
+
+/* Whether p points into the importer's model bytes. */
+bool onnx_in_model(const Importer *im, const void *p);
 
 /* Errors name the node, its op type and the opset. */
 void onnx_error(Importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

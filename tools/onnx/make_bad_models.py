@@ -9,6 +9,7 @@ importer must report. Run it with a Python that has the onnx package
 The output is deterministic; the tests do not need Python. Each model is
 written with onnx.save without running the checker, since most are invalid
 on purpose."""
+import itertools
 import os
 import sys
 
@@ -259,6 +260,23 @@ def main():
                 helper.make_node("BatchNormalization", ["c0", "g0", "b0", "m0", "v0"], ["y0"], name="bn0"),
                 helper.make_node("BatchNormalization", ["c1", "g1", "b1", "m1", "v1"], ["y1"], name="bn1")],
                [vi("x", [1, 3, 6, 6])], [vi("y0", [1, 4, 6, 6]), vi("y1", [1, 4, 6, 6])], [w] + bns))
+
+    # Four initializers of 64 floats (k * 1000 + i, exact in float32) whose
+    # raw bytes start at each offset modulo 4 in the file: the importer uses
+    # them where they lie, moved to a 4-byte boundary. y_k = x + w_k; the
+    # names' lengths are the first that give the four offsets.
+    for pad in itertools.product(range(4), repeat=4):
+        names = [f"w{k}" + "_" * pad[k - 1] for k in range(1, 5)]
+        inits = [numpy_helper.from_array((k * 1000 + np.arange(64)).astype(np.float32).reshape(1, 64),
+                                         names[k - 1]) for k in range(1, 5)]
+        m = model([helper.make_node("Add", ["x", names[k - 1]], [f"y{k}"], name=f"add{k}") for k in range(1, 5)],
+                  [vi("x", [1, 64])], [vi(f"y{k}", [1, 64]) for k in range(1, 5)], inits)
+        data = m.SerializeToString()
+        if {data.index(t.raw_data) % 4 for t in inits} == {0, 1, 2, 3}:
+            break
+    else:
+        raise SystemExit("no names put the raw bytes at all four offsets")
+    save("raw_data_alignments.onnx", m)
     return 0
 
 
