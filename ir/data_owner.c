@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
 #include "graph.h"
 
 void *graph_writable_data(Graph *g, int t)
@@ -22,31 +21,9 @@ void *graph_writable_data(Graph *g, int t)
     return copy;
 }
 
-/* What the graph frees: a malloc'd block (mapped_len 0) or a mapping. */
-struct AdoptedBlock {
-    void *p;
-    size_t mapped_len;
-};
-
 void graph_adopt(Graph *g, void *block)
 {
-    struct AdoptedBlock b = {block, 0};
-    VEC_PUSH(&g->arena, g->adopted, g->n_adopted, g->cap_adopted, b);
-}
-
-void graph_adopt_mapping(Graph *g, unsigned char *bytes, size_t len)
-{
-    struct AdoptedBlock b = {bytes, len};
-    VEC_PUSH(&g->arena, g->adopted, g->n_adopted, g->cap_adopted, b);
-}
-
-void graph_free_adopted(Graph *g)
-{
-    for (size_t i = 0; i < g->n_adopted; i++)
-        if (g->adopted[i].mapped_len)
-            unmap_whole_file(g->adopted[i].p, g->adopted[i].mapped_len);
-        else
-            free(g->adopted[i].p);
+    VEC_PUSH(&g->arena, g->adopted, g->n_adopted, g->cap_adopted, block);
 }
 
 typedef struct DataRef {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Opens path for reading if it is a regular file of at most max bytes. */
 static FILE *open_bounded(const char *path, size_t max, size_t *size, char *err, size_t errsz)
@@ -31,29 +32,53 @@ static FILE *open_bounded(const char *path, size_t max, size_t *size, char *err,
     return f;
 }
 
-bool map_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err, size_t errsz)
+bool mapped_file_open(MappedFile *f, const char *path, size_t max, char *err, size_t errsz)
 {
-    *bytes = NULL;
-    *len = 0;
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
     size_t size;
-    FILE *f = open_bounded(path, max, &size, err, errsz);
-    if (!f)
+    FILE *file = open_bounded(path, max, &size, err, errsz);
+    if (!file)
         return false;
-    void *p = size ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fileno(f), 0) : NULL;
-    fclose(f); /* the mapping stays */
-    if (p == MAP_FAILED) {
+    void *p = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(file), 0) : NULL;
+    int fd = p == MAP_FAILED ? -1 : dup(fileno(file));
+    fclose(file);
+    if (p == MAP_FAILED || fd < 0) {
         snprintf(err, errsz, "cannot map '%s' (%zu bytes): %s", path, size, strerror(errno));
+        if (p != MAP_FAILED && p)
+            munmap(p, size);
         return false;
     }
-    *bytes = p;
-    *len = size;
+    f->bytes = p;
+    f->len = size;
+    f->fd = fd;
     return true;
 }
 
-void unmap_whole_file(unsigned char *bytes, size_t len)
+bool mapped_file_read(const MappedFile *f, size_t offset, void *dst, size_t len)
 {
-    if (bytes)
-        munmap(bytes, len);
+    if (offset > f->len || len > f->len - offset)
+        return false;
+    unsigned char *out = dst;
+    while (len > 0) {
+        ssize_t got = pread(f->fd, out, len, (off_t)offset);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        out += got, offset += (size_t)got, len -= (size_t)got;
+    }
+    return true;
+}
+
+void mapped_file_close(MappedFile *f)
+{
+    if (f->bytes)
+        munmap((void *)f->bytes, f->len);
+    if (f->fd >= 0)
+        close(f->fd);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
 }
 
 bool read_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err,

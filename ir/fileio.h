@@ -12,11 +12,20 @@
 bool read_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err,
                      size_t errsz);
 
-/* Maps all of path (at most max bytes) privately and writably: the pages
- * come from the file as they are read, and writes stay in this process
- * (copy on write). An empty file gives *bytes NULL and *len 0. Release with
- * unmap_whole_file. */
-bool map_whole_file(const char *path, size_t max, unsigned char **bytes, size_t *len, char *err, size_t errsz);
-void unmap_whole_file(unsigned char *bytes, size_t len);
+/* A file mapped read-only, and its descriptor for reading parts of it
+ * without touching the mapping (mapped_file_read). */
+typedef struct MappedFile {
+    const unsigned char *bytes; /* NULL for an empty file */
+    size_t len;
+    int fd;
+} MappedFile;
+
+/* Maps all of path (at most max bytes). */
+bool mapped_file_open(MappedFile *f, const char *path, size_t max, char *err, size_t errsz);
+/* Copies len bytes from offset into dst through the descriptor: the page
+ * cache copies them, and the mapping's pages stay untouched (they would
+ * count in the process's memory as well as dst). */
+bool mapped_file_read(const MappedFile *f, size_t offset, void *dst, size_t len);
+void mapped_file_close(MappedFile *f);
 
 #endif

@@ -19,7 +19,8 @@ void graph_free(Graph *g)
 {
     if (!g)
         return;
-    graph_free_adopted(g);
+    for (size_t i = 0; i < g->n_adopted; i++)
+        free(g->adopted[i]);
     arena_free(&g->arena);
     free(g);
 }

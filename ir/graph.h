@@ -111,7 +111,7 @@ typedef struct Graph {
     int n_inputs, n_outputs;
     size_t cap_inputs, cap_outputs;
     NameTable names; /* tensor name -> id */
-    struct AdoptedBlock *adopted; /* storage freed with the graph (graph_adopt) */
+    void **adopted;  /* malloc'd blocks freed with the graph (graph_adopt) */
     size_t n_adopted, cap_adopted;
 } Graph;
 
@@ -187,10 +187,6 @@ void *graph_writable_data(Graph *g, int t);
 /* The graph frees `block` (from malloc) when it is freed: a front end hands
  * over storage that tensors' data point into instead of copying it. */
 void graph_adopt(Graph *g, void *block);
-/* Likewise for a file mapped by map_whole_file (fileio.h), unmapped then. */
-void graph_adopt_mapping(Graph *g, unsigned char *bytes, size_t len);
-/* Releases what the graph adopted; part of graph_free. */
-void graph_free_adopted(Graph *g);
 /* Marks every bound tensor whose data pointer no other tensor shares as
  * owned (Tensor.data_owned). Only for a graph whose bound data all lives in
  * its own storage, as a front end builds it. */

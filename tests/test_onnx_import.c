@@ -630,9 +630,9 @@ static void assert_close(const Array *got, const Array *want)
 }
 
 /* The raw bytes of initializer w_k (64 floats k * 1000 + i) start at each
- * offset modulo 4 in the file; the importer uses them in place, moved to a
- * 4-byte boundary over their own field's key and length, so each must keep
- * its values and leave its neighbours' alone. With x = 0, y_k = w_k. */
+ * offset modulo 4 in the file; the importer reads each from where it lies
+ * (at the offset the wire walk found) into an aligned block of its own.
+ * With x = 0, y_k = w_k. */
 static void test_raw_data_at_every_alignment_is_read_in_place(void **state)
 {
     (void)state;

@@ -582,51 +582,15 @@ static bool import_model(Importer *im, const Onnx__ModelProto *m, const OnnxProm
     return ok && declare_outputs(im, gp);
 }
 
-bool onnx_in_model(const Importer *im, const void *p)
-{
-    uintptr_t at = (uintptr_t)p, base = (uintptr_t)im->model;
-    return im->model && at >= base && at - base < im->model_len;
-}
-
-static void release_model(Importer *im)
-{
-    if (im->model_mapped)
-        unmap_whole_file(im->model, im->model_len);
-    else
-        free(im->model);
-    im->model = NULL;
-    im->model_len = 0;
-}
-
-/* Initializers whose raw bytes a tensor did not take still point into the
- * model's bytes, which protobuf-c must not free. */
-static void detach_raw_data(Importer *im, Onnx__ModelProto *m)
-{
-    for (size_t i = 0; m && m->graph && i < m->graph->n_initializer; i++) {
-        Onnx__TensorProto *t = m->graph->initializer[i];
-        if (onnx_in_model(im, t->raw_data.data)) {
-            t->raw_data.data = NULL;
-            t->raw_data.len = 0;
-        }
-    }
-}
-
-/* Frees what the importer owns; keeps the graph when `keep`, which then
- * adopts the model's bytes if its weights lie in them. */
+/* Frees what the importer owns; keeps the graph when `keep`. */
 static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
 {
     if (!keep)
         graph_free(im->g);
     graph_free(im->real); /* the graph being built, while a fold runs in a scratch one */
-    detach_raw_data(im, m);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
-    if (keep && im->weights_in_model && im->model_mapped)
-        graph_adopt_mapping(im->g, im->model, im->model_len);
-    else if (keep && im->weights_in_model)
-        graph_adopt(im->g, im->model);
-    else
-        release_model(im);
+    mapped_file_close(&im->map);
     arena_free(&im->arena);
     free(im);
 }
@@ -658,62 +622,53 @@ static void unpack_free(void *failed, void *p)
     free(p);
 }
 
-/* Raw bytes from this size on stay where they lie in the model. Moving them
- * down to their alignment (at most 3 bytes) then only writes over their own
- * field's key and length, which take at least 3 bytes for this length. */
-#define IN_PLACE_MIN 128
-
-/* The alignment that values of ONNX type `type` need where they lie, or 0
- * for the types the importer converts (it copies those). */
-static size_t in_place_alignment(int32_t type)
+/* The bytes at s of the model, read into dst: from the file through its
+ * descriptor, so that the mapping's pages are never touched and the bytes
+ * are in memory once, in dst. */
+static bool read_model_bytes(const Importer *im, WireSlice s, void *dst)
 {
-    switch (type) {
-    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: return 4;
-    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
-    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return 1;
-    default: return 0;
-    }
+    if (im->map.fd >= 0)
+        return mapped_file_read(&im->map, s.offset, dst, s.len);
+    memcpy(dst, im->model + s.offset, s.len);
+    return true;
 }
 
-/* One initializer, unpacked without its raw bytes when it has many of a type
- * dnnc computes on: those stay in the model's bytes, moved to their
- * alignment; otherwise protobuf-c unpacks it whole. */
+/* One initializer: unpacked without its raw bytes, which are read into a
+ * block of their own (through alloc, which notes a failure; freed with the
+ * message unless the graph adopts it), or whole by protobuf-c when it has
+ * none or they cannot be read. */
 static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *alloc, WireSlice s)
 {
-    unsigned char *b = im->model + s.offset;
+    const unsigned char *b = im->model + s.offset;
     WireBytes rest;
     WireSlice raw;
     Onnx__TensorProto *t = NULL;
-    if (wire_split_tensor(b, s.len, &rest, &raw) && raw.len >= IN_PLACE_MIN)
+    if (wire_split_tensor(b, s.len, &rest, &raw) && raw.len > 0)
         t = onnx__tensor_proto__unpack(alloc, rest.len, rest.data);
     free(rest.data);
-    size_t align = t && !t->has_raw_data ? in_place_alignment(t->data_type) : 0;
-    if (!align) {
+    void *block = t && !t->has_raw_data ? alloc->alloc(alloc->allocator_data, raw.len) : NULL;
+    if (!block || !read_model_bytes(im, (WireSlice){s.offset + raw.offset, raw.len}, block)) {
+        if (block)
+            alloc->free(alloc->allocator_data, block);
         if (t)
             onnx__tensor_proto__free_unpacked(t, alloc);
         return onnx__tensor_proto__unpack(alloc, s.len, b);
     }
-    unsigned char *src = b + raw.offset, *dst = src - (uintptr_t)src % align;
-    memmove(dst, src, raw.len);
     t->has_raw_data = 1;
-    t->raw_data.data = dst;
+    t->raw_data.data = block;
     t->raw_data.len = raw.len;
     return t;
 }
 
-/* The model without copying its weights: split at the wire level, the
+/* The model with its weights read once: split at the wire level, the
  * initializers unpacked one by one (unpack_initializer); a model that cannot
- * be split is unpacked whole, and its bytes released at once. NULL when
- * protobuf-c rejects the bytes or memory runs out (alloc says which). */
+ * be split is unpacked whole. NULL when protobuf-c rejects the bytes or
+ * memory runs out (alloc says which). */
 static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
 {
     WireModel w;
-    if (!wire_split_model(im->model, im->model_len, &w)) {
-        Onnx__ModelProto *m = onnx__model_proto__unpack(alloc, im->model_len, im->model);
-        release_model(im);
-        return m;
-    }
+    if (!wire_split_model(im->model, im->model_len, &w))
+        return onnx__model_proto__unpack(alloc, im->model_len, im->model);
     Onnx__ModelProto *m = onnx__model_proto__unpack(alloc, w.rest.len, w.rest.data);
     Onnx__GraphProto *gp = m ? m->graph : NULL;
     /* Through alloc, which notes a failure; protobuf-c frees it with the graph. */
@@ -729,7 +684,6 @@ static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
     }
     wire_model_free(&w);
     if (!ok && m) {
-        detach_raw_data(im, m);
         onnx__model_proto__free_unpacked(m, NULL);
         m = NULL;
     }
@@ -756,7 +710,7 @@ static Graph *import_or_throw(Importer *im, Onnx__ModelProto *m, const OnnxPromo
     return g;
 }
 
-/* Imports the model in im->model (owned by the importer from here on). */
+/* Imports the model in im->model; frees the importer. */
 static Graph *import_model_bytes(Importer *im, const char *display_name, const char *base_dir,
                                  const OnnxPromote *promote, Diag *d)
 {
@@ -769,6 +723,7 @@ static Graph *import_model_bytes(Importer *im, const char *display_name, const c
     ProtobufCAllocator alloc = {unpack_alloc, unpack_free, &unpack_failed};
     size_t len = im->model_len;
     Onnx__ModelProto *m = len ? unpack_model(im, &alloc) : NULL;
+    mapped_file_close(&im->map); /* what import needs of it is unpacked */
     if (!m) {
         if (unpack_failed)
             onnx_error(im, "out of memory unpacking the model (%zu bytes)", len);
@@ -787,6 +742,8 @@ static Importer *new_importer(const char *display_name, Diag *d)
     Importer *im = calloc(1, sizeof *im);
     if (!im)
         diag_error(d, SRCLOC_FILE(diag_add_file(d, display_name, "", 0)), "out of memory");
+    else
+        im->map.fd = -1;
     return im;
 }
 
@@ -794,21 +751,20 @@ Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
 {
     Importer *im = new_importer(path, d);
     char *dir = im ? strdup(path) : NULL;
-    if (im && !dir) {
-        free(im);
+    if (im && !dir)
         diag_error(d, SRCLOC_NONE, "%s: out of memory", path);
-        return NULL;
-    }
-    if (!dir)
-        return NULL;
     char err[1024];
-    if (!map_whole_file(path, ONNX_MAX_FILE, &im->model, &im->model_len, err, sizeof err)) {
+    if (dir && !mapped_file_open(&im->map, path, ONNX_MAX_FILE, err, sizeof err)) {
         diag_error(d, SRCLOC_NONE, "%s", err);
         free(dir);
+        dir = NULL;
+    }
+    if (!dir) {
         free(im);
         return NULL;
     }
-    im->model_mapped = true;
+    im->model = im->map.bytes;
+    im->model_len = im->map.len;
     char *slash = strrchr(dir, '/');
     const char *base = slash ? (*slash = '\0', dir) : ".";
     if (slash && !*dir)
@@ -824,13 +780,7 @@ Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *dis
     Importer *im = new_importer(display_name, d);
     if (!im)
         return NULL;
-    im->model = big_malloc(len ? len : 1);
-    if (!im->model) {
-        free(im);
-        diag_error(d, SRCLOC_FILE(diag_add_file(d, display_name, "", 0)), "out of memory copying the model");
-        return NULL;
-    }
-    memcpy(im->model, bytes, len);
+    im->model = bytes;
     im->model_len = len;
     return import_model_bytes(im, display_name, base_dir, promote, d);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "fileio.h"
 #include "graph.h"
 #include "nametab.h"
 #include "onnx.pb-c.h"
@@ -45,17 +46,13 @@ typedef struct Importer {
     const Onnx__NodeProto *node; /* the node being imported, for messages */
     int node_index;
     bool folding;          /* handlers run against a scratch graph */
-    /* The model's bytes, the importer's own: a private mapping of the file
-     * or a malloc'd copy. Large initializers' raw bytes are used where they
-     * lie in them; once a tensor takes some, the graph adopts them all. */
-    unsigned char *model;
+    /* The model's bytes: the mapped file's (map.fd >= 0) or the caller's.
+     * Initializers' raw bytes are read from them into blocks of their own. */
+    const unsigned char *model;
     size_t model_len;
-    bool model_mapped;
-    bool weights_in_model;
+    MappedFile map;
 } Importer;
 
-/* Whether p points into the importer's model bytes. */
-bool onnx_in_model(const Importer *im, const void *p);
 
 /* Errors name the node, its op type and the opset. */
 void onnx_error(Importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

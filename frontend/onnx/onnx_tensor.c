@@ -78,17 +78,14 @@ static void *const_storage(Importer *im, OnnxConst *c, int64_t count)
     return p;
 }
 
-/* A large initializer's values stay where they are: in the model's bytes
- * (unpack_initializer) or where protobuf-c unpacked them, and the graph
- * adopts that storage instead of holding a copy (a model's weights are then
- * in memory once). The message is the importer's own; its raw_data is left
- * empty, so freeing the message does not free the block. */
+/* An initializer's values stay in the block they were read into (by
+ * unpack_initializer, or by protobuf-c), which the graph adopts instead of
+ * holding a copy: a model's weights are then in memory once. The message
+ * is the importer's own; its raw_data is left empty, so freeing the message
+ * does not free the block. */
 static void adopt_raw_data(Importer *im, Onnx__TensorProto *t, OnnxConst *c)
 {
-    if (onnx_in_model(im, t->raw_data.data))
-        im->weights_in_model = true; /* the graph adopts the model's bytes (import_bytes) */
-    else
-        graph_adopt(im->g, t->raw_data.data);
+    graph_adopt(im->g, t->raw_data.data);
     c->in_graph = true;
     if (c->is_i64)
         c->i64 = (int64_t *)t->raw_data.data; /* malloc's alignment suits any element type */

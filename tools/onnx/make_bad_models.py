@@ -262,9 +262,10 @@ def main():
                [vi("x", [1, 3, 6, 6])], [vi("y0", [1, 4, 6, 6]), vi("y1", [1, 4, 6, 6])], [w] + bns))
 
     # Four initializers of 64 floats (k * 1000 + i, exact in float32) whose
-    # raw bytes start at each offset modulo 4 in the file: the importer uses
-    # them where they lie, moved to a 4-byte boundary. y_k = x + w_k; the
-    # names' lengths are the first that give the four offsets.
+    # raw bytes start at each offset modulo 4 in the file: the importer reads
+    # each from the offset its wire walk found into an aligned block.
+    # y_k = x + w_k; the names' lengths are the first that give the four
+    # offsets.
     for pad in itertools.product(range(4), repeat=4):
         names = [f"w{k}" + "_" * pad[k - 1] for k in range(1, 5)]
         inits = [numpy_helper.from_array((k * 1000 + np.arange(64)).astype(np.float32).reshape(1, 64),
