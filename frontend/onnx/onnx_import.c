@@ -582,14 +582,35 @@ static bool import_model(Importer *im, const Onnx__ModelProto *m, const OnnxProm
     return ok && declare_outputs(im, gp);
 }
 
+bool onnx_in_weights(const Importer *im, const void *p)
+{
+    uintptr_t at = (uintptr_t)p, base = (uintptr_t)im->weights;
+    return im->weights && at >= base && at - base < im->weights_len;
+}
+
+/* Raw data that no tensor took still points into im->weights, which
+ * protobuf-c must not free with the message. */
+static void detach_weights(Importer *im, Onnx__ModelProto *m)
+{
+    for (size_t i = 0; m && m->graph && i < m->graph->n_initializer; i++) {
+        Onnx__TensorProto *t = m->graph->initializer[i];
+        if (onnx_in_weights(im, t->raw_data.data)) {
+            t->raw_data.data = NULL;
+            t->raw_data.len = 0;
+        }
+    }
+}
+
 /* Frees what the importer owns; keeps the graph when `keep`. */
 static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
 {
     if (!keep)
         graph_free(im->g);
     graph_free(im->real); /* the graph being built, while a fold runs in a scratch one */
+    detach_weights(im, m);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
+    free(im->weights); /* NULL once the graph adopted it (import_or_throw) */
     mapped_file_close(&im->map);
     arena_free(&im->arena);
     free(im);
@@ -633,31 +654,60 @@ static bool read_model_bytes(const Importer *im, WireSlice s, void *dst)
     return true;
 }
 
-/* One initializer: unpacked without its raw bytes, which are read into a
- * block of their own (through alloc, which notes a failure; freed with the
- * message unless the graph adopts it), or whole by protobuf-c when it has
- * none or they cannot be read. */
-static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *alloc, WireSlice s)
-{
-    const unsigned char *b = im->model + s.offset;
+/* An initializer split at the wire level: its fields but raw_data, and
+ * where its raw bytes lie in the model and will lie in im->weights. */
+typedef struct SplitTensor {
+    bool split;
     WireBytes rest;
     WireSlice raw;
-    Onnx__TensorProto *t = NULL;
-    if (wire_split_tensor(b, s.len, &rest, &raw) && raw.len > 0)
-        t = onnx__tensor_proto__unpack(alloc, rest.len, rest.data);
-    free(rest.data);
-    void *block = t && !t->has_raw_data ? alloc->alloc(alloc->allocator_data, raw.len) : NULL;
-    if (!block || !read_model_bytes(im, (WireSlice){s.offset + raw.offset, raw.len}, block)) {
-        if (block)
-            alloc->free(alloc->allocator_data, block);
+    size_t at;
+} SplitTensor;
+
+/* Initializer s of the model as protobuf-c unpacks it without its raw bytes
+ * (which are then read to im->weights + st->at), or whole when it was not
+ * split or its raw bytes cannot be read. */
+static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *alloc, WireSlice s,
+                                             const SplitTensor *st)
+{
+    const unsigned char *b = im->model + s.offset;
+    Onnx__TensorProto *t = st->split ? onnx__tensor_proto__unpack(alloc, st->rest.len, st->rest.data) : NULL;
+    unsigned char *dst = t ? im->weights + st->at : NULL;
+    if (!t || t->has_raw_data || !read_model_bytes(im, (WireSlice){s.offset + st->raw.offset, st->raw.len}, dst)) {
         if (t)
             onnx__tensor_proto__free_unpacked(t, alloc);
         return onnx__tensor_proto__unpack(alloc, s.len, b);
     }
     t->has_raw_data = 1;
-    t->raw_data.data = block;
-    t->raw_data.len = raw.len;
+    t->raw_data.data = dst;
+    t->raw_data.len = st->raw.len;
     return t;
+}
+
+/* Splits every initializer and sets their raw bytes' places in one block,
+ * im->weights (64-byte aligned, on huge pages when large: big_alloc.h). */
+static SplitTensor *split_initializers(Importer *im, ProtobufCAllocator *alloc, const WireModel *w)
+{
+    SplitTensor *st = calloc(w->n_initializers + 1, sizeof *st);
+    if (!st) {
+        *(bool *)alloc->allocator_data = true;
+        return NULL;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < w->n_initializers; i++) {
+        WireSlice s = w->initializers[i];
+        st[i].split = wire_split_tensor(im->model + s.offset, s.len, &st[i].rest, &st[i].raw) && st[i].raw.len;
+        st[i].at = total;
+        total += st[i].split ? (st[i].raw.len + 63) / 64 * 64 : 0;
+    }
+    im->weights = total ? alloc->alloc(alloc->allocator_data, total) : NULL;
+    im->weights_len = im->weights ? total : 0;
+    if (total && !im->weights) {
+        for (size_t i = 0; i < w->n_initializers; i++)
+            free(st[i].rest.data);
+        free(st);
+        return NULL;
+    }
+    return st;
 }
 
 /* The model with its weights read once: split at the wire level, the
@@ -669,7 +719,8 @@ static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
     WireModel w;
     if (!wire_split_model(im->model, im->model_len, &w))
         return onnx__model_proto__unpack(alloc, im->model_len, im->model);
-    Onnx__ModelProto *m = onnx__model_proto__unpack(alloc, w.rest.len, w.rest.data);
+    SplitTensor *st = split_initializers(im, alloc, &w);
+    Onnx__ModelProto *m = st ? onnx__model_proto__unpack(alloc, w.rest.len, w.rest.data) : NULL;
     Onnx__GraphProto *gp = m ? m->graph : NULL;
     /* Through alloc, which notes a failure; protobuf-c frees it with the graph. */
     size_t table = (w.n_initializers + 1) * sizeof *gp->initializer;
@@ -677,13 +728,17 @@ static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
     if (ok)
         memset(gp->initializer, 0, table);
     for (size_t i = 0; ok && i < w.n_initializers; i++) {
-        Onnx__TensorProto *t = unpack_initializer(im, alloc, w.initializers[i]);
+        Onnx__TensorProto *t = unpack_initializer(im, alloc, w.initializers[i], &st[i]);
         if (t)
             gp->initializer[gp->n_initializer++] = t;
         ok = t != NULL;
     }
+    for (size_t i = 0; st && i < w.n_initializers; i++)
+        free(st[i].rest.data);
+    free(st);
     wire_model_free(&w);
     if (!ok && m) {
+        detach_weights(im, m);
         onnx__model_proto__free_unpacked(m, NULL);
         m = NULL;
     }
@@ -704,6 +759,11 @@ static Graph *import_or_throw(Importer *im, Onnx__ModelProto *m, const OnnxPromo
         return NULL;
     }
     bool ok = import_unpacked(im, m, promote);
+    if (ok && im->weights_used) { /* the tensors' data lies in it: the graph's now */
+        detach_weights(im, m);
+        graph_adopt(im->g, im->weights);
+        im->weights = NULL;
+    }
     oom_pop(&oom);
     Graph *g = ok ? im->g : NULL;
     importer_free(im, m, ok);

@@ -51,7 +51,14 @@ typedef struct Importer {
     const unsigned char *model;
     size_t model_len;
     MappedFile map;
+    /* The initializers' raw bytes, read into one block (unpack_model). */
+    unsigned char *weights;
+    size_t weights_len;
+    bool weights_used; /* a tensor's data lies in it: the graph adopts it */
 } Importer;
+
+/* Whether p points into the importer's weights block. */
+bool onnx_in_weights(const Importer *im, const void *p);
 
 
 /* Errors name the node, its op type and the opset. */

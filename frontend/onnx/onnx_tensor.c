@@ -78,14 +78,17 @@ static void *const_storage(Importer *im, OnnxConst *c, int64_t count)
     return p;
 }
 
-/* An initializer's values stay in the block they were read into (by
- * unpack_initializer, or by protobuf-c), which the graph adopts instead of
+/* An initializer's values stay where they were read (the importer's
+ * weights block, or protobuf-c's block), which the graph adopts instead of
  * holding a copy: a model's weights are then in memory once. The message
  * is the importer's own; its raw_data is left empty, so freeing the message
  * does not free the block. */
 static void adopt_raw_data(Importer *im, Onnx__TensorProto *t, OnnxConst *c)
 {
-    graph_adopt(im->g, t->raw_data.data);
+    if (onnx_in_weights(im, t->raw_data.data))
+        im->weights_used = true; /* the graph adopts the whole block (importer_free) */
+    else
+        graph_adopt(im->g, t->raw_data.data);
     c->in_graph = true;
     if (c->is_i64)
         c->i64 = (int64_t *)t->raw_data.data; /* malloc's alignment suits any element type */
