@@ -133,6 +133,24 @@ static void test_host_layers_between_parts_bit_exact(void **state)
 
 /* ---- compile ---- */
 
+/* On Eyeriss (rlc = on), every ifmap ld and every final st of the program
+ * is run-length coded, and no other transfer is (docs/isa.md). */
+static void expect_rlc_transfers(const IsaProgram *p)
+{
+    int coded = 0;
+    for (size_t i = 0; i < p->n_instrs; i++) {
+        const IsaInstr *in = &p->instrs[i];
+        if (in->op == ISA_LD) {
+            assert_int_equal(in->f[ISA_LD_RLC], in->f[ISA_LD_TYPE] == ISA_LD_IFMAP);
+            coded += (int)in->f[ISA_LD_RLC];
+        } else if (in->op == ISA_ST) {
+            assert_int_equal(in->f[ISA_ST_RLC], in->f[ISA_ST_FINAL]);
+            coded += (int)in->f[ISA_ST_RLC];
+        }
+    }
+    assert_true(p->machine.rlc && coded > 0);
+}
+
 static void test_compile_writes_program_image_and_assembly(void **state)
 {
     (void)state;
@@ -162,6 +180,7 @@ static void test_compile_writes_program_image_and_assembly(void **state)
     free(a);
     free(b);
     assert_true(from_file.n_instrs > 0);
+    expect_rlc_transfers(&from_file);
     isa_program_free(&from_file);
     isa_program_free(&from_text);
     assert_int_equal(access(dram, R_OK), 0);
@@ -197,6 +216,51 @@ static void test_counts(void **state)
     r = run_dnnc("run", path_in("small.dnn"), "--random-weights", "1", "--input", path_in("input.npy"),
                  "--counts");
     assert_run(&r, 2, NULL, "--counts: target reference measures nothing to print");
+}
+
+/* ---- the model against the simulator on data ---- */
+
+/* dnnc map --simulate --input on model (a fixed16 network in model.dnn
+ * and model.safetensors) under dataflow df: every count of every layer
+ * equal to the model's given the measured statistics, the run's
+ * activations equal to the reference's. */
+static void expect_equal_on_data(const char *model, const char *weights, const char *input,
+                                 const char *df, int layers)
+{
+    char equal[128];
+    snprintf(equal, sizeof equal, "%d of %d layers: every access count, MACs performed and "
+             "cycles equal to the model's", layers, layers);
+    Run r = run_dnnc("map", model, "--weights", weights, "--input", input, "--dataflow", df,
+                     "--simulate");
+    assert_contains(r.out, "on the reference's activations");
+    assert_contains(r.out, "\noutputs: 0 of the ");
+    assert_run(&r, 0, equal, NULL);
+}
+
+/* The small network quantised to fixed16, with RLC and zero skipping on
+ * (Eyeriss), under every dataflow; and the errors: a float network, and
+ * --batch, which the program (made for the network's batch) cannot take. */
+static void test_map_simulate_on_data(void **state)
+{
+    (void)state;
+    write_f32_npy(path_in("one.npy"), (Shape){4, {1, 2, 8, 8}}, signed_sequence, 7);
+    Run r = run_dnnc("quantize", path_in("small.dnn"), "--random-weights", "1", "--mode", "fixed16",
+                     "--calibrate", path_in("calib.npy"), "--quantize-first-last", "-o",
+                     path_in("small-q.dnn"));
+    assert_run(&r, 0, "quantised to fixed16", NULL);
+    static const char *const dataflows[] = {"ws", "os-a", "os-b", "os-c", "nlr", "rs"};
+    for (size_t i = 0; i < sizeof dataflows / sizeof *dataflows; i++) {
+        char model[512], weights[512];
+        snprintf(model, sizeof model, "%s", path_in("small-q.dnn"));
+        snprintf(weights, sizeof weights, "%s", path_in("small-q.safetensors"));
+        expect_equal_on_data(model, weights, path_in("one.npy"), dataflows[i], 4);
+    }
+    r = run_dnnc("map", path_in("small.dnn"), "--random-weights", "1", "--input", path_in("one.npy"),
+                 "--simulate");
+    assert_run(&r, 1, NULL, "--simulate on data runs the fixed16 program");
+    r = run_dnnc("map", path_in("small-q.dnn"), "--weights", path_in("small-q.safetensors"),
+                 "--input", path_in("one.npy"), "--simulate", "--batch", "2");
+    assert_run(&r, 2, NULL, "--batch does not combine with them");
 }
 
 /* ---- errors ---- */
@@ -292,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_host_layers_between_parts_bit_exact),
         cmocka_unit_test(test_compile_writes_program_image_and_assembly),
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_map_simulate_on_data),
         cmocka_unit_test(test_float_layer_is_an_error),
         cmocka_unit_test(test_int8_layer_is_an_error),
         cmocka_unit_test(test_emit_llvm_is_an_error),
