@@ -510,6 +510,24 @@ static void test_measured_integer_activations(void **state)
     parsed_free(&p);
 }
 
+/* Without data, a ReLU's assumed zeros survive quantize and dequantize
+ * (a quantised network's layers sit between them), as they survive
+ * pooling. */
+static void test_assumed_zeros_through_quantize(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_or_fail(&p, "q.dnn", "input x: f32[1, 8];\nr = relu(x);\nq = quantize(r, dtype=i16);\n"
+                               "d = dequantize(q);\np = reshape(d, shape=[1, 8]);\noutput p;\n");
+    Graph *g = p.graph;
+    ActStats *stats = calloc((size_t)g->n_tensors, sizeof *stats);
+    assume_activations(g, 0.5, stats);
+    for (int i = 1; i < g->n_nodes; i++)
+        assert_true(stats[g->nodes[i].output].zero == 0.5);
+    free(stats);
+    parsed_free(&p);
+}
+
 /* What `dnnc map` sees, no pipeline: act=relu written in source maps like
  * a relu layer; clip with min 0 like a relu, with min above 0 like nothing
  * (it leaves no zeros). */
@@ -590,6 +608,7 @@ int main(void)
         cmocka_unit_test(test_fused_relu_same_energy),
         cmocka_unit_test(test_fused_measured_same_energy),
         cmocka_unit_test(test_measured_integer_activations),
+        cmocka_unit_test(test_assumed_zeros_through_quantize),
         cmocka_unit_test(test_fused_in_source),
         cmocka_unit_test(test_fused_residual),
     };

@@ -118,12 +118,15 @@ bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch
 }
 
 /* Ops whose output is zero wherever (or, for pooling, mostly where) their
- * input is: zeros from a ReLU survive them. */
+ * input is: zeros from a ReLU survive them. Quantize and dequantize map 0
+ * to the zero point, which is 0 in the fixed-point formats (fixed16 and
+ * fixed8) that the accelerator runs. */
 static bool keeps_zeros(OpKind op)
 {
     switch (op) {
     case OP_MAXPOOL: case OP_AVGPOOL: case OP_LRN: case OP_DROPOUT: case OP_FLATTEN:
     case OP_RESHAPE: case OP_CONCAT: case OP_SLICE: case OP_GLOBAL_MAXPOOL:
+    case OP_QUANTIZE: case OP_DEQUANTIZE:
         return true;
     default:
         return false;
