@@ -309,6 +309,18 @@ static const char *fashion_dir(void)
     return d && *d ? d : "/usr/share/datasets/fashion-mnist";
 }
 
+/* Skips the test, saying why, when the dataset's file is not there. */
+static void skip_without_dataset(const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fashion_dir(), file);
+    if (access(path, R_OK) != 0) {
+        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
+                      "FASHION_MNIST_DIR)\n", path);
+        skip();
+    }
+}
+
 /* The first n test images as f32 [n, 1, 28, 28] in [0, 1], as dnnc run
  * reads the IDX file. */
 static void write_test_images(const char *path, int64_t n)
@@ -368,13 +380,7 @@ static void write_alexnet_image(const char *path)
 static void test_alexnet_on_data(void **state)
 {
     (void)state;
-    char images[512];
-    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
-    if (access(images, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
-                      "FASHION_MNIST_DIR)\n", images);
-        skip();
-    }
+    skip_without_dataset("t10k-images-idx3-ubyte.gz");
     char image[512], model[512], weights[512];
     snprintf(image, sizeof image, "%s", path_in("alexnet-image.npy"));
     snprintf(model, sizeof model, "%s", path_in("alexnet-q.dnn"));
@@ -391,11 +397,7 @@ static void test_lenet5_bit_exact(void **state)
     (void)state;
     char calib[512], images[512], spatial[512], reference[512];
     snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", fashion_dir());
-    if (access(calib, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
-                      "FASHION_MNIST_DIR)\n", calib);
-        skip();
-    }
+    skip_without_dataset("train-images-idx3-ubyte.gz");
     snprintf(images, sizeof images, "%s", path_in("images.npy"));
     write_test_images(images, 32);
     snprintf(spatial, sizeof spatial, "%s", path_in("lenet-spatial.npy"));
