@@ -5,8 +5,10 @@
  *   - its access counts per memory level and data type equal the analytical
  *     model's (passes/map/model.c) for the same mapping, on small layers of
  *     every dataflow and on AlexNet's layers under the mapper's choices.
- * Compression and zero skipping are off here: their counts depend on the
- * data, which the model takes as a measured fraction. */
+ * Compression and zero skipping are off in these, except in
+ * test_sparse_small_layers: their counts depend on the data, so there the
+ * model is given the statistics the program met in the data
+ * (sim_data_stats), and then every count compares too. */
 #include <fenv.h>
 #include <math.h>
 #include <stdlib.h>

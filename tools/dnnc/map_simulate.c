@@ -68,9 +68,9 @@ static bool simulate(const SpatialArch *a, const LayerMap *lm, SimLayerCounts *o
 static void print_row(const LayerMap *lm, const LayerCost *c, const SimLayerCounts *s, int diff,
                       bool measured)
 {
-    printf("%-20.20s %-5s %12.4g %12.4g %12.4g %12.4g  %-6s", lm->layer.name,
+    printf("%-20.20s %-5s %12.4g %12.4g %12.4g %12.4g  %-*s", lm->layer.name,
            dataflow_name(lm->chosen), c->energy_total, s->energy, c->cycles, s->cycles,
-           diff ? "differ" : "equal");
+           measured ? 6 : 0, diff ? "differ" : "equal");
     /* The model's estimate from each tensor's zero fraction, against the
      * measured counts: how far the density-based figure is off. */
     if (measured)
