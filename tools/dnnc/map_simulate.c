@@ -128,13 +128,12 @@ void map_simulation_print(const GraphMap *gm, const MapSimulation *s)
     }
     printf("%d of %d layers: every access count, MACs performed and cycles equal to the model's\n",
            equal, s->n);
-    if (s->measured)
-        printf("estimated: the model from each tensor's zero fraction (the figures above the "
-               "table), off by that much\n");
-    if (s->measured)
-        printf("outputs: %lld of the %lld DRAM words differ from the reference executor's after "
-               "the run\n",
-               (long long)s->words_differ, (long long)s->words_checked);
+    if (!s->measured)
+        return;
+    printf("estimated: the model from each tensor's zero fraction (the figures above the table), "
+           "off by that much\n");
+    printf("outputs: %lld of the %lld DRAM words differ from the reference executor's after the "
+           "run\n", (long long)s->words_differ, (long long)s->words_checked);
 }
 
 void map_simulation_free(MapSimulation *s)
