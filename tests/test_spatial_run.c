@@ -133,8 +133,9 @@ static void test_host_layers_between_parts_bit_exact(void **state)
 
 /* ---- compile ---- */
 
-/* On Eyeriss (rlc = on), every ifmap ld and every final st of the program
- * is run-length coded, and no other transfer is (docs/isa.md). */
+/* On Eyeriss (rlc and zero_skip on), the program's machine has both, and
+ * every ifmap ld and every final st of it is run-length coded, no other
+ * transfer (docs/isa.md). */
 static void expect_rlc_transfers(const IsaProgram *p)
 {
     int coded = 0;
@@ -148,7 +149,7 @@ static void expect_rlc_transfers(const IsaProgram *p)
             coded += (int)in->f[ISA_ST_RLC];
         }
     }
-    assert_true(p->machine.rlc && coded > 0);
+    assert_true(p->machine.rlc && p->machine.zero_skip && coded > 0);
 }
 
 static void test_compile_writes_program_image_and_assembly(void **state)
