@@ -196,22 +196,8 @@ static bool host_step(RunCtx *r, const Node *n)
 
 static bool segment_step(RunCtx *r, const SpatialStep *st)
 {
-    IsaProgram view = r->s->code.program; /* the segment's instructions, shared */
-    view.instrs += st->begin;
-    view.n_instrs = st->end - st->begin;
     SimOptions o = {.progress = r->s->progress, .progress_ctx = r->s->progress_ctx};
-    SimResult res;
-    char why[512];
-    if (!sim_run(&view, r->s->dram, &o, &res, why, sizeof why)) {
-        snprintf(r->err, r->errsz, "the simulator, in the part of the program from instruction "
-                 "%zu on: %s", st->begin, why);
-        return false;
-    }
-    for (int i = 0; i < res.n_layers; i++)
-        if (res.layers[i].layer >= 0 && (size_t)res.layers[i].layer < r->s->code.program.n_layers)
-            sim_counts_add(&r->s->counts[res.layers[i].layer], &res.layers[i]);
-    sim_result_free(&res);
-    return true;
+    return spatial_run_segment(&r->s->code, st, r->s->dram, &o, r->s->counts, r->err, r->errsz);
 }
 
 /* The DRAM once, with the weights; every run overwrites the activations. */

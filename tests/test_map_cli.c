@@ -102,10 +102,12 @@ static void test_simulate(void **state)
         Run r = run_dnnc("map", path_in("net.dnn"), "--dataflow", dataflows[i], "--batch", "2",
                          "--simulate");
         assert_contains(r.out, "compression and zero skipping off in both");
-        assert_run(&r, 0, "2 of 2 layers: every access count equal to the model's", NULL);
+        assert_run(&r, 0, "2 of 2 layers: every access count, MACs performed and cycles equal to "
+                          "the model's", NULL);
     }
     Run r = run_dnnc("map", path_in("net.dnn"), "--simulate", "--plot", path_in("sim.svg"));
-    assert_run(&r, 0, "2 of 2 layers: every access count equal to the model's", NULL);
+    assert_run(&r, 0, "2 of 2 layers: every access count, MACs performed and cycles equal to "
+                      "the model's", NULL);
     size_t len;
     char *svg = read_file_or_fail(path_in("sim.svg"), &len);
     assert_contains(svg, "Energy per layer: model, then simulator");

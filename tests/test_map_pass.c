@@ -485,6 +485,49 @@ static void test_fused_measured_same_energy(void **state)
     }
 }
 
+/* Activations measured in their own type: an i16 tensor (a fixed16
+ * network's) is counted as its integers. Read as floats, as it once was,
+ * its words would pair up into other numbers and the count would run past
+ * the buffer. */
+static void test_measured_integer_activations(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_or_fail(&p, "i16.dnn", "input x: i16[1, 8];\nr = relu(x);\noutput r;\n");
+    static const int16_t x[8] = {-3, 0, 5, -1, 2, 0, 0, 7};
+    const float *inputs[1] = {(const float *)(const void *)x};
+    Graph *g = p.graph;
+    ActStats *stats = calloc((size_t)g->n_tensors, sizeof *stats);
+    char err[256];
+    if (!measure_activations(g, inputs, &eyeriss()->base, stats, err, sizeof err))
+        fail_msg("%s", err);
+    assert_true(stats[g->inputs[0]].zero == 3.0 / 8);
+    assert_true(stats[g->outputs[0]].zero == 5.0 / 8);
+    /* 5, then two zeros and 2, then four zeros and 7 (the relu's): 3
+     * pairs, one 64-bit word for 8 values, 8 bits each. */
+    assert_true(stats[g->outputs[0]].rlc_bits == 8);
+    free(stats);
+    parsed_free(&p);
+}
+
+/* Without data, a ReLU's assumed zeros survive quantize and dequantize
+ * (a quantised network's layers sit between them), as they survive
+ * pooling. */
+static void test_assumed_zeros_through_quantize(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_or_fail(&p, "q.dnn", "input x: f32[1, 8];\nr = relu(x);\nq = quantize(r, dtype=i16);\n"
+                               "d = dequantize(q);\np = reshape(d, shape=[1, 8]);\noutput p;\n");
+    Graph *g = p.graph;
+    ActStats *stats = calloc((size_t)g->n_tensors, sizeof *stats);
+    assume_activations(g, 0.5, stats);
+    for (int i = 1; i < g->n_nodes; i++)
+        assert_true(stats[g->nodes[i].output].zero == 0.5);
+    free(stats);
+    parsed_free(&p);
+}
+
 /* What `dnnc map` sees, no pipeline: act=relu written in source maps like
  * a relu layer; clip with min 0 like a relu, with min above 0 like nothing
  * (it leaves no zeros). */
@@ -564,6 +607,8 @@ int main(void)
         cmocka_unit_test(test_layer_that_fits_nothing),
         cmocka_unit_test(test_fused_relu_same_energy),
         cmocka_unit_test(test_fused_measured_same_energy),
+        cmocka_unit_test(test_measured_integer_activations),
+        cmocka_unit_test(test_assumed_zeros_through_quantize),
         cmocka_unit_test(test_fused_in_source),
         cmocka_unit_test(test_fused_residual),
     };

@@ -133,6 +133,25 @@ static void test_host_layers_between_parts_bit_exact(void **state)
 
 /* ---- compile ---- */
 
+/* On Eyeriss (rlc and zero_skip on), the program's machine has both, and
+ * every ifmap ld and every final st of it is run-length coded, no other
+ * transfer (docs/isa.md). */
+static void expect_rlc_transfers(const IsaProgram *p)
+{
+    int coded = 0;
+    for (size_t i = 0; i < p->n_instrs; i++) {
+        const IsaInstr *in = &p->instrs[i];
+        if (in->op == ISA_LD) {
+            assert_int_equal(in->f[ISA_LD_RLC], in->f[ISA_LD_TYPE] == ISA_LD_IFMAP);
+            coded += (int)in->f[ISA_LD_RLC];
+        } else if (in->op == ISA_ST) {
+            assert_int_equal(in->f[ISA_ST_RLC], in->f[ISA_ST_FINAL]);
+            coded += (int)in->f[ISA_ST_RLC];
+        }
+    }
+    assert_true(p->machine.rlc && p->machine.zero_skip && coded > 0);
+}
+
 static void test_compile_writes_program_image_and_assembly(void **state)
 {
     (void)state;
@@ -162,6 +181,7 @@ static void test_compile_writes_program_image_and_assembly(void **state)
     free(a);
     free(b);
     assert_true(from_file.n_instrs > 0);
+    expect_rlc_transfers(&from_file);
     isa_program_free(&from_file);
     isa_program_free(&from_text);
     assert_int_equal(access(dram, R_OK), 0);
@@ -197,6 +217,51 @@ static void test_counts(void **state)
     r = run_dnnc("run", path_in("small.dnn"), "--random-weights", "1", "--input", path_in("input.npy"),
                  "--counts");
     assert_run(&r, 2, NULL, "--counts: target reference measures nothing to print");
+}
+
+/* ---- the model against the simulator on data ---- */
+
+/* dnnc map --simulate --input on model (a fixed16 network in model.dnn
+ * and model.safetensors) under dataflow df: every count of every layer
+ * equal to the model's given the measured statistics, the run's
+ * activations equal to the reference's. */
+static void expect_equal_on_data(const char *model, const char *weights, const char *input,
+                                 const char *df, int layers)
+{
+    char equal[128];
+    snprintf(equal, sizeof equal, "%d of %d layers: every access count, MACs performed and "
+             "cycles equal to the model's", layers, layers);
+    Run r = run_dnnc("map", model, "--weights", weights, "--input", input, "--dataflow", df,
+                     "--simulate");
+    assert_contains(r.out, "on the reference's activations");
+    assert_contains(r.out, "\noutputs: 0 of the ");
+    assert_run(&r, 0, equal, NULL);
+}
+
+/* The small network quantised to fixed16, with RLC and zero skipping on
+ * (Eyeriss), under every dataflow; and the errors: a float network, and
+ * --batch, which the program (made for the network's batch) cannot take. */
+static void test_map_simulate_on_data(void **state)
+{
+    (void)state;
+    write_f32_npy(path_in("one.npy"), (Shape){4, {1, 2, 8, 8}}, signed_sequence, 7);
+    Run r = run_dnnc("quantize", path_in("small.dnn"), "--random-weights", "1", "--mode", "fixed16",
+                     "--calibrate", path_in("calib.npy"), "--quantize-first-last", "-o",
+                     path_in("small-q.dnn"));
+    assert_run(&r, 0, "quantised to fixed16", NULL);
+    static const char *const dataflows[] = {"ws", "os-a", "os-b", "os-c", "nlr", "rs"};
+    for (size_t i = 0; i < sizeof dataflows / sizeof *dataflows; i++) {
+        char model[512], weights[512];
+        snprintf(model, sizeof model, "%s", path_in("small-q.dnn"));
+        snprintf(weights, sizeof weights, "%s", path_in("small-q.safetensors"));
+        expect_equal_on_data(model, weights, path_in("one.npy"), dataflows[i], 4);
+    }
+    r = run_dnnc("map", path_in("small.dnn"), "--random-weights", "1", "--input", path_in("one.npy"),
+                 "--simulate");
+    assert_run(&r, 1, NULL, "--simulate on data runs the fixed16 program");
+    r = run_dnnc("map", path_in("small-q.dnn"), "--weights", path_in("small-q.safetensors"),
+                 "--input", path_in("one.npy"), "--simulate", "--batch", "2");
+    assert_run(&r, 2, NULL, "--batch does not combine with them");
 }
 
 /* ---- errors ---- */
@@ -245,6 +310,18 @@ static const char *fashion_dir(void)
     return d && *d ? d : "/usr/share/datasets/fashion-mnist";
 }
 
+/* Skips the test, saying why, when the dataset's file is not there. */
+static void skip_without_dataset(const char *file)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", fashion_dir(), file);
+    if (access(path, R_OK) != 0) {
+        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
+                      "FASHION_MNIST_DIR)\n", path);
+        skip();
+    }
+}
+
 /* The first n test images as f32 [n, 1, 28, 28] in [0, 1], as dnnc run
  * reads the IDX file. */
 static void write_test_images(const char *path, int64_t n)
@@ -264,16 +341,64 @@ static void write_test_images(const char *path, int64_t n)
     array_free(&input);
 }
 
+/* The first test image, a photograph of a garment, as AlexNet's input:
+ * scaled bilinearly to 227 x 227 and normalised per channel with
+ * ImageNet's means and deviations (its grey level in all three). A real
+ * image has the smooth regions and edges that give ReLUs their zeros;
+ * uniform noise would not. */
+static void write_alexnet_image(const char *path)
+{
+    write_test_images(path, 1);
+    char err[512];
+    Array small = {0}, big = {0};
+    if (!npy_read(path, &small, err, sizeof err) ||
+        !array_alloc(&big, ELEM_F32, &(Shape){4, {1, 3, 227, 227}}, err, sizeof err))
+        fail_msg("%s: %s", path, err);
+    static const float mean[3] = {0.485f, 0.456f, 0.406f}, dev[3] = {0.229f, 0.224f, 0.225f};
+    const float *g = small.data;
+    float *out = big.data;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 227; y++)
+            for (int x = 0; x < 227; x++) {
+                double fy = y * 27.0 / 226, fx = x * 27.0 / 226;
+                int y0 = (int)fy, x0 = (int)fx, y1 = y0 < 27 ? y0 + 1 : 27, x1 = x0 < 27 ? x0 + 1 : 27;
+                double ay = fy - y0, ax = fx - x0;
+                double v = g[y0 * 28 + x0] * (1 - ay) * (1 - ax) + g[y1 * 28 + x0] * ay * (1 - ax) +
+                           g[y0 * 28 + x1] * (1 - ay) * ax + g[y1 * 28 + x1] * ay * ax;
+                out[(c * 227 + y) * 227 + x] = (float)((v - mean[c]) / dev[c]);
+            }
+    if (!npy_write(path, &big, err, sizeof err))
+        fail_msg("%s: %s", path, err);
+    array_free(&small);
+    array_free(&big);
+}
+
+/* AlexNet in fixed16 (random weights, seed 1; calibrated on the image it
+ * runs) under row stationary at batch 1, with Eyeriss's RLC and zero
+ * skipping: every count of every layer equal to the model's given what
+ * the program met in the data, and the run's activations the reference's
+ * (the sweep: about 40 s here). */
+static void test_alexnet_on_data(void **state)
+{
+    (void)state;
+    skip_without_dataset("t10k-images-idx3-ubyte.gz");
+    char image[512], model[512], weights[512];
+    snprintf(image, sizeof image, "%s", path_in("alexnet-image.npy"));
+    snprintf(model, sizeof model, "%s", path_in("alexnet-q.dnn"));
+    snprintf(weights, sizeof weights, "%s", path_in("alexnet-q.safetensors"));
+    write_alexnet_image(image);
+    Run r = run_dnnc("quantize", DNNC_SOURCE_DIR "/examples/alexnet.dnn", "--random-weights", "1",
+                     "--mode", "fixed16", "--calibrate", image, "--quantize-first-last", "-o", model);
+    assert_run(&r, 0, "8 layers quantised to fixed16", NULL);
+    expect_equal_on_data(model, weights, image, "rs", 8);
+}
+
 static void test_lenet5_bit_exact(void **state)
 {
     (void)state;
     char calib[512], images[512], spatial[512], reference[512];
     snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", fashion_dir());
-    if (access(calib, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
-                      "FASHION_MNIST_DIR)\n", calib);
-        skip();
-    }
+    skip_without_dataset("train-images-idx3-ubyte.gz");
     snprintf(images, sizeof images, "%s", path_in("images.npy"));
     write_test_images(images, 32);
     snprintf(spatial, sizeof spatial, "%s", path_in("lenet-spatial.npy"));
@@ -285,17 +410,23 @@ static void test_lenet5_bit_exact(void **state)
     expect_same_files(spatial, reference);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_network_bit_exact),
         cmocka_unit_test(test_host_layers_between_parts_bit_exact),
         cmocka_unit_test(test_compile_writes_program_image_and_assembly),
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_map_simulate_on_data),
         cmocka_unit_test(test_float_layer_is_an_error),
         cmocka_unit_test(test_int8_layer_is_an_error),
         cmocka_unit_test(test_emit_llvm_is_an_error),
         cmocka_unit_test(test_lenet5_bit_exact),
     };
+    const struct CMUnitTest sweep[] = {
+        cmocka_unit_test(test_alexnet_on_data),
+    };
+    if (argc > 1 && strcmp(argv[1], "--sweep") == 0)
+        return cmocka_run_group_tests(sweep, setup_dir, remove_dir);
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

@@ -5,8 +5,10 @@
  *   - its access counts per memory level and data type equal the analytical
  *     model's (passes/map/model.c) for the same mapping, on small layers of
  *     every dataflow and on AlexNet's layers under the mapper's choices.
- * Compression and zero skipping are off here: their counts depend on the
- * data, which the model takes as a measured fraction. */
+ * Compression and zero skipping are off in these, except in
+ * test_sparse_small_layers: their counts depend on the data, so there the
+ * model is given the statistics the program met in the data
+ * (sim_data_stats), and then every count compares too. */
 #include <fenv.h>
 #include <math.h>
 #include <stdlib.h>
@@ -17,17 +19,23 @@
 #include "isa_codec.h"
 #include "loopnest.h"
 #include "sim.h"
+#include "sim_rlc.h"
 #include "spatial_codegen.h"
 #include "test_util.h"
 
-static SpatialArch plain_machine(const char *extra)
+/* A machine from the Eyeriss values and extra keys; dense (compression
+ * and zero skipping off) unless sparse. */
+static SpatialArch machine_with(const char *extra, bool sparse)
 {
     char text[512];
-    snprintf(text, sizeof text, "name = plain\nrlc = off\nzero_skip = off\n%s", extra);
+    snprintf(text, sizeof text, "name = plain\nrlc = %s\nzero_skip = %s\n%s",
+             sparse ? "on" : "off", sparse ? "on" : "off", extra);
     ArchSet s;
     assert_true(arch_parse("plain.arch", text, strlen(text), &s, stderr));
     return s.base;
 }
+
+static SpatialArch plain_machine(const char *extra) { return machine_with(extra, false); }
 
 static uint64_t rng = 0x9e3779b97f4a7c15u;
 
@@ -93,9 +101,11 @@ static void check_outputs(const MapLayer *l, const int64_t *before, const int64_
                     }
 }
 
-/* The layer's counts summed over its groups. */
-static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Mapping *m,
-                               bool arithmetic)
+/* The layer's counts summed over its groups; with stats, also what its
+ * transfers and MACs met in the data (read from the DRAM after the run,
+ * which holds the input and the outputs as written). */
+static SimLayerCounts simulate_with(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                                    bool arithmetic, SimDataStats *stats)
 {
     IsaProgram p;
     SpatialLayerPlan o;
@@ -118,6 +128,8 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
         fail_msg("%s under %s: %s", l->name, dataflow_name(m->dataflow), err);
     if (arithmetic)
         check_outputs(l, before, dram, &o, 8 + 10 - 7, true);
+    if (stats && !sim_data_stats(&p, dram, stats, err, sizeof err))
+        fail_msg("%s: data statistics: %s", l->name, err);
     SimLayerCounts sum;
     sim_layer_total(&r, 0, &sum);
     sim_result_free(&r);
@@ -125,6 +137,12 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
     free(dram);
     isa_program_free(&p);
     return sum;
+}
+
+static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                               bool arithmetic)
+{
+    return simulate_with(a, l, m, arithmetic, NULL);
 }
 
 static const char *const type_names[] = {"ifmap", "filter", "psum"};
@@ -162,6 +180,16 @@ static int compare(const SpatialArch *a, const MapLayer *l, const Mapping *m,
         print_message("%s: %.0f MACs simulated, model %.0f\n", l->name, s->macs, c.macs);
         bad++;
     }
+    if (fabs(s->cycles - c.cycles) > 1e-9 * fmax(1, c.cycles)) {
+        print_message("%s %s: %.2f cycles simulated, model %.2f\n", l->name,
+                      dataflow_name(m->dataflow), s->cycles, c.cycles);
+        bad++;
+    }
+    if (fabs(s->alu_ops - c.alu_ops) > 1e-9 * fmax(1, c.alu_ops)) {
+        print_message("%s %s: %.0f MACs performed, model %.3f\n", l->name,
+                      dataflow_name(m->dataflow), s->alu_ops, c.alu_ops);
+        bad++;
+    }
     return bad;
 }
 
@@ -171,6 +199,30 @@ static MapLayer small_layer(int64_t n, int64_t m, int64_t c, int64_t p, int64_t 
     MapLayer l = {.name = "small", .op = OP_CONV, .groups = 1, .dim = {n, m, c, p, q, r, s},
                   .stride = {1, 1}, .dilation = {1, 1}, .in_h = p + r - 1, .in_w = q + s - 1};
     return l;
+}
+
+/* The small layers both comparisons run: plain, padded, strided, grouped
+ * and an fc layer. */
+enum { LAYER_SET = 7 };
+static int layer_set(MapLayer out[LAYER_SET])
+{
+    MapLayer padded = small_layer(1, 6, 5, 7, 6, 3, 2);
+    padded.pad_top = padded.pad_left = 1;
+    padded.in_h = 7, padded.in_w = 6;
+    MapLayer strided = small_layer(1, 4, 3, 4, 4, 3, 3);
+    strided.stride[0] = strided.stride[1] = 2;
+    strided.in_h = strided.in_w = 11;
+    strided.pad_top = strided.pad_left = 1;
+    MapLayer grouped = small_layer(1, 2, 2, 4, 4, 3, 3);
+    grouped.groups = 2;
+    grouped.pad_top = grouped.pad_left = 1;
+    grouped.in_h = grouped.in_w = 4;
+    MapLayer fc = {.name = "fc", .op = OP_FC, .groups = 1, .dim = {2, 10, 4, 1, 1, 3, 3},
+                   .stride = {1, 1}, .dilation = {1, 1}, .in_h = 3, .in_w = 3};
+    MapLayer all[LAYER_SET] = {small_layer(1, 1, 1, 2, 2, 2, 2), small_layer(2, 4, 3, 5, 5, 3, 3),
+                               small_layer(1, 6, 5, 7, 6, 3, 2), padded, strided, grouped, fc};
+    memcpy(out, all, sizeof all);
+    return LAYER_SET;
 }
 
 /* The lowest-energy mapping of each dataflow asked for on a layer (all if
@@ -196,28 +248,85 @@ static void test_small_layers(void **state)
 {
     (void)state;
     SpatialArch a = plain_machine("pe_rows = 4\npe_cols = 4\nbuffer = 2 KB\n");
-    MapLayer layers[] = {
-        small_layer(1, 1, 1, 2, 2, 2, 2),
-        small_layer(2, 4, 3, 5, 5, 3, 3),
-        small_layer(1, 6, 5, 7, 6, 3, 2),
-    };
-    MapLayer strided = small_layer(1, 4, 3, 4, 4, 3, 3);
-    strided.stride[0] = strided.stride[1] = 2;
-    strided.in_h = strided.in_w = 11;
-    strided.pad_top = strided.pad_left = 1;
-    MapLayer grouped = small_layer(1, 2, 2, 4, 4, 3, 3);
-    grouped.groups = 2;
-    grouped.pad_top = grouped.pad_left = 1;
-    grouped.in_h = grouped.in_w = 4;
-    MapLayer fc = {.name = "fc", .op = OP_FC, .groups = 1, .dim = {2, 10, 4, 1, 1, 3, 3},
-                   .stride = {1, 1}, .dilation = {1, 1}, .in_h = 3, .in_w = 3};
+    MapLayer layers[LAYER_SET];
     int bad = 0;
-    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+    for (int i = 0; i < layer_set(layers); i++)
         bad += dataflows(&a, &layers[i], DATAFLOW_AUTO, true);
-    bad += dataflows(&a, &strided, DATAFLOW_AUTO, true);
-    bad += dataflows(&a, &grouped, DATAFLOW_AUTO, true);
-    bad += dataflows(&a, &fc, DATAFLOW_AUTO, true);
     assert_int_equal(bad, 0);
+}
+
+/* With RLC and zero skipping on, the lowest-energy mapping of every
+ * dataflow on l, run on random data with zeros (30% of the ifmap, and
+ * the ReLU's in the output): outputs exact, and every count equal to the
+ * model's once the model has the statistics the program met in the data.
+ * Returns the differences; *skipped and *coded say the data did exercise
+ * both (MACs gated, words saved by the coder). */
+static int sparse_dataflows(const SpatialArch *a, const MapLayer *layer, double *skipped,
+                            double *coded)
+{
+    int bad = 0;
+    for (int i = 0; i < dataflow_count; i++) {
+        MapLayer l = *layer;
+        MapChoice best;
+        char why[256];
+        if (!map_search(a, &l, dataflow_list[i], &best, why, sizeof why))
+            continue;
+        SimDataStats stats; /* the program has one layer */
+        SimLayerCounts s = simulate_with(a, &l, &best.mapping, true, &stats);
+        spatial_measured_layer(&l, &stats, a->word_bits);
+        *skipped += s.macs - s.alu_ops;
+        *coded += stats.ifmap_moved - stats.ifmap_coded;
+        bad += compare(a, &l, &best.mapping, &s);
+    }
+    return bad;
+}
+
+static void test_sparse_small_layers(void **state)
+{
+    (void)state;
+    SpatialArch a = machine_with("pe_rows = 4\npe_cols = 4\nbuffer = 2 KB\n", true);
+    MapLayer layers[LAYER_SET];
+    int bad = 0;
+    double skipped = 0, coded = 0;
+    for (int i = 0; i < layer_set(layers); i++)
+        bad += sparse_dataflows(&a, &layers[i], &skipped, &coded);
+    assert_int_equal(bad, 0);
+    assert_true(skipped > 0 && coded > 0);
+}
+
+/* The coder alone: values of both signs, a run longer than the run field
+ * counts, zeros at the end, a stream of zeros, the empty stream; pairs as
+ * the format says; a value wider than the word is refused. */
+static void test_rlc_round_trip(void **state)
+{
+    (void)state;
+    IsaMachine m;
+    isa_machine_default(&m);
+    int64_t v[64] = {5, 0, 0, -32768, 32767, 0};
+    int64_t n = 49; /* 5, 2 zeros, -32768, 32767, 41 zeros (runs of 31 + 1 and 9), -1, 2 zeros */
+    v[46] = -1;
+    int64_t pairs_want = 4 /* 5, -32768, 32767, then 0 after 31 zeros */ + 1 /* -1 */ + 1;
+    SimRlcPair pairs[64];
+    int64_t np = -1, back[64];
+    char err[256];
+    assert_true(sim_rlc_encode(&m, v, n, pairs, &np, err, sizeof err));
+    assert_int_equal(np, pairs_want);
+    assert_int_equal(pairs[3].run, 31);
+    assert_true(sim_rlc_decode(&m, pairs, np, back, n, err, sizeof err));
+    assert_memory_equal(back, v, (size_t)n * sizeof *v);
+    assert_false(sim_rlc_decode(&m, pairs, np, back, n - 1, err, sizeof err));
+    /* 3 pairs a 64-bit word: 6 pairs are 2 words of 64 bits, 8 of 16 bits. */
+    assert_true(sim_rlc_words(&m, np, n) == 8);
+    int64_t zeros[3] = {0, 0, 0};
+    assert_true(sim_rlc_encode(&m, zeros, 3, pairs, &np, err, sizeof err));
+    assert_int_equal(np, 1);
+    assert_true(sim_rlc_decode(&m, pairs, np, back, 3, err, sizeof err));
+    assert_true(back[0] == 0 && back[1] == 0 && back[2] == 0);
+    assert_true(sim_rlc_encode(&m, zeros, 0, pairs, &np, err, sizeof err) && np == 0);
+    assert_true(sim_rlc_words(&m, 3, 2) == 2); /* never more than the raw words */
+    int64_t wide = 40000;
+    assert_false(sim_rlc_encode(&m, &wide, 1, pairs, &np, err, sizeof err));
+    assert_string_equal(err, "the value 40000 does not fit the RLC value field of 16 bits");
 }
 
 /* The committed seed of the simulator's fuzz target: a small padded conv
@@ -346,6 +455,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_layers),
+        cmocka_unit_test(test_sparse_small_layers),
+        cmocka_unit_test(test_rlc_round_trip),
         cmocka_unit_test(test_rows_hit),
         cmocka_unit_test(test_seed_program),
         cmocka_unit_test(test_alexnet_rs),

@@ -270,7 +270,7 @@ static bool iteration(DramWalk *w, char *err, size_t errsz)
     sim_tile_box(&w->view, SIM_PSUM, o, ext, &b);
     if (!w->have[DATA_PSUM] || !sim_box_equal(&b, &w->box[DATA_PSUM])) {
         if (w->have[DATA_PSUM] &&
-            !emit_st(e, &w->box[DATA_PSUM], w->psum_final, w->psum_final && w->c->rlc_out, err,
+            !emit_st(e, &w->box[DATA_PSUM], w->psum_final, w->psum_final && e->program->machine.rlc, err,
                      errsz))
             return false;
         if (!reduction_at(w, false) && (!relay_st_token(e, err, errsz) ||
@@ -285,7 +285,7 @@ static bool iteration(DramWalk *w, char *err, size_t errsz)
         sim_tile_box(&w->view, (SimType)t, o, ext, &b);
         if (sim_box_words(&b) == 0 || (w->have[t] && sim_box_equal(&b, &w->box[t])))
             continue;
-        bool rlc = t == DATA_IFMAP && w->c->rlc_in;
+        bool rlc = t == DATA_IFMAP && e->program->machine.rlc;
         if (!emit_ld(e, &g, t == DATA_IFMAP ? ISA_LD_IFMAP : ISA_LD_FILTER, rlc, &b, err, errsz))
             return false;
         w->box[t] = b;
@@ -330,7 +330,7 @@ static bool emit_group(SpatialEmitter *e, const SpatialLayerCode *c, int64_t gro
         if (!iteration(&w, err, errsz))
             return false;
     } while (next_index(&w));
-    return emit_st(e, &w.box[DATA_PSUM], true, c->rlc_out, err, errsz);
+    return emit_st(e, &w.box[DATA_PSUM], true, e->program->machine.rlc, err, errsz);
 }
 
 bool spatial_emit_layer(SpatialEmitter *e, const SpatialLayerCode *c, char *err, size_t errsz)

@@ -3,7 +3,9 @@
  * instructions that walks its DRAM-level loops. What moves when follows
  * from the mapping alone: a tile is loaded when the DRAM loops move to one
  * the buffer does not hold, a psum tile is spilled when it leaves the
- * buffer before its sums are complete and reloaded when it returns. */
+ * buffer before its sums are complete and reloaded when it returns. On a
+ * machine with rlc = on, every ifmap ld and every final st is run-length
+ * coded (ld/st rlc=1); psum spills and filters never are. */
 #ifndef DNNC_SPATIAL_CODEGEN_H
 #define DNNC_SPATIAL_CODEGEN_H
 
@@ -13,6 +15,7 @@
 
 #include "isa_program.h"
 #include "map.h"
+#include "sim_data_stats.h"
 
 /* Where a layer's tensors live in DRAM (word addresses of the whole
  * tensors; the code generator offsets each group) and its arithmetic. */
@@ -24,7 +27,6 @@ typedef struct SpatialLayerCode {
     bool has_bias;
     int frac_in, frac_w, frac_out;
     bool relu;
-    bool rlc_in, rlc_out;        /* activations run-length coded in DRAM */
 } SpatialLayerCode;
 
 /* The dependency tokens outstanding between layers: the emitter links each
@@ -60,6 +62,12 @@ typedef struct SpatialLayerPlan {
 bool spatial_layer_program(const SpatialArch *a, const MapLayer *l, const Mapping *m,
                            const SpatialLayerCode *numbers, IsaProgram *out,
                            SpatialLayerPlan *plan, char *err, size_t errsz);
+
+/* Gives the model of layer l the statistics its program met in data
+ * (sim_data_stats): the RLC bits per word its ifmap loads and final
+ * stores took, and the MACs zero skipping gates. With them the model's
+ * counts are the simulator's on that data, number for number. */
+void spatial_measured_layer(MapLayer *l, const SimDataStats *s, int64_t word_bits);
 
 /* The machine fields of a description, for the program header. */
 void spatial_machine_from_arch(const SpatialArch *a, IsaMachine *out);

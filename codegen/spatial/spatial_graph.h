@@ -23,6 +23,7 @@
 #include "graph.h"
 #include "isa_dram.h"
 #include "isa_program.h"
+#include "sim.h"
 
 /* Not in DRAM: a host tensor. */
 #define SPATIAL_NO_DRAM UINT64_MAX
@@ -55,5 +56,11 @@ uint64_t spatial_graph_dram_words(const Graph *g);
 bool spatial_emit_graph(const Graph *g, const SpatialArch *arch, SpatialGraphCode *out, char *err,
                         size_t errsz);
 void spatial_graph_code_free(SpatialGraphCode *c);
+
+/* Runs segment st of the program on dram (the host's steps are the
+ * caller's) and adds each layer's counts to counts[layer id]. False, with
+ * the simulator's reason in err, on failure. */
+bool spatial_run_segment(const SpatialGraphCode *code, const SpatialStep *st, int64_t *dram,
+                         const SimOptions *o, SimLayerCounts *counts, char *err, size_t errsz);
 
 #endif

@@ -42,6 +42,12 @@ typedef struct MapLayer {
     double ofmap_zero;        /* fraction of zeros in the output as written (after ReLU) */
     double ifmap_rlc_bits;    /* measured RLC bits per input value; 0: model it from ifmap_zero */
     double ofmap_rlc_bits;
+    /* Zero skipping measured on data: the MACs (of every group) whose
+     * ifmap operand is zero or padding, which the gating skips, in place of
+     * the estimate MACs x ifmap_zero (docs/accelerator.md, "Sparse counts
+     * against the simulator"). */
+    bool skip_measured;
+    double skipped_macs;
 } MapLayer;
 
 /* A mapping: the loop bound of every dimension at every level (the DRAM

@@ -210,9 +210,12 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
     c->macs = macs;
     c->alu_ops = macs;
     /* Zero skipping (survey VII-B1): a zero ifmap gates the filter read, the
-     * MAC and the psum update; the ifmap itself is still read. */
+     * MAC and the psum update; the ifmap itself is still read. Without
+     * measured data, the share of MACs with a zero operand is taken to be
+     * the share of zeros in the ifmap. */
     if (a->zero_skip) {
-        double keep = 1 - l->ifmap_zero;
+        double keep = l->skip_measured ? 1 - l->skipped_macs / (macs * (double)l->groups)
+                                       : 1 - l->ifmap_zero;
         c->alu_ops *= keep;
         c->access[LEVEL_RF][DATA_FILTER] *= keep;
         c->access[LEVEL_RF][DATA_PSUM] *= keep;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels.h"
 #include "oom.h"
 #include "reference.h"
 #include "types.h"
@@ -29,29 +30,33 @@ double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a)
     return (double)words * (double)a->rlc_word_bits / (double)count;
 }
 
-static int64_t count_of(const Tensor *t)
+/* Zero fraction and RLC bits of a tensor's values in its own type, read
+ * as floats (any integer type's zeros are exact there). */
+static bool stats_of(const Tensor *t, const void *data, const SpatialArch *a, ActStats *out)
 {
-    int64_t n = 1;
-    for (int k = 0; k < t->shape.rank; k++)
-        n *= t->shape.d[k];
-    return n;
-}
-
-static double zero_fraction(const float *data, int64_t count)
-{
+    int64_t n = shape_elems(&t->shape);
+    float *v = malloc((size_t)(n > 0 ? n : 1) * sizeof *v);
+    if (!v)
+        return false;
     int64_t zeros = 0;
-    for (int64_t i = 0; i < count; i++)
-        zeros += data[i] == 0;
-    return count ? (double)zeros / (double)count : 0;
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = (float)load_elem(t->type.kind, data, i);
+        zeros += v[i] == 0;
+    }
+    *out = (ActStats){n ? (double)zeros / (double)n : 0, rlc_bits_measured(v, n, a)};
+    free(v);
+    return true;
 }
 
-bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch *a,
-                         ActStats *stats, char *err, size_t errsz)
+bool sparsity_run_every_tensor(Graph *g, const void *const *inputs, void **values, char *err,
+                               size_t errsz)
 {
     /* Ask the executor for every node's output, then restore the graph's
-     * own outputs: the measurement leaves the graph as it found it. The
-     * output list grows in the graph's arena, which throws (oom.h). */
+     * own outputs: the run leaves the graph as it found it. The output list
+     * grows in the graph's arena, which throws (oom.h). */
     int saved = g->n_outputs;
+    for (int t = 0; t < g->n_tensors; t++)
+        values[t] = NULL;
     OomPoint oom;
     oom_push(&oom);
     if (setjmp(oom.env)) {
@@ -62,40 +67,66 @@ bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch
     for (int i = 0; i < g->n_nodes; i++)
         graph_add_output(g, g->nodes[i].output);
     oom_pop(&oom);
-    float **outs = calloc((size_t)g->n_outputs, sizeof *outs);
+    void **outs = calloc((size_t)g->n_outputs, sizeof *outs);
     bool ok = outs != NULL;
     for (int i = 0; ok && i < g->n_outputs; i++) {
-        outs[i] = malloc((size_t)count_of(&g->tensors[g->outputs[i]]) * sizeof(float));
+        const Tensor *t = &g->tensors[g->outputs[i]];
+        size_t bytes = (size_t)shape_elems(&t->shape) * elem_kind_size(t->type.kind);
+        outs[i] = malloc(bytes ? bytes : 1);
         ok = outs[i] != NULL;
     }
     if (!ok)
         snprintf(err, errsz, "out of memory for the activations");
     else
-        ok = reference_run(g, inputs, (float *const *)outs, err, errsz);
-    for (int i = saved; ok && i < g->n_outputs; i++) {
-        const Tensor *t = &g->tensors[g->outputs[i]];
-        int64_t n = count_of(t);
-        stats[g->outputs[i]] = (ActStats){zero_fraction(outs[i], n), rlc_bits_measured(outs[i], n, a)};
+        ok = reference_run_typed(g, inputs, (void *const *)outs, err, errsz);
+    /* A tensor that is an output twice (a graph output is also a node's)
+     * keeps one buffer; the others are freed. */
+    for (int i = 0; outs && i < g->n_outputs; i++) {
+        int t = g->outputs[i];
+        if (ok && !values[t])
+            values[t] = outs[i];
+        else
+            free(outs[i]);
     }
-    for (int i = 0; ok && i < g->n_inputs; i++) {
-        const Tensor *t = &g->tensors[g->inputs[i]];
-        int64_t n = count_of(t);
-        stats[g->inputs[i]] = (ActStats){zero_fraction(inputs[i], n), rlc_bits_measured(inputs[i], n, a)};
-    }
-    for (int i = 0; outs && i < g->n_outputs; i++)
-        free(outs[i]);
     free(outs);
     g->n_outputs = saved;
     return ok;
 }
 
+bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch *a,
+                         ActStats *stats, char *err, size_t errsz)
+{
+    void **values = calloc((size_t)g->n_tensors + 1, sizeof *values);
+    bool ok = values && sparsity_run_every_tensor(g, (const void *const *)inputs, values, err,
+                                                  errsz);
+    if (!values)
+        snprintf(err, errsz, "out of memory for the activations");
+    for (int t = 0; ok && t < g->n_tensors; t++)
+        if (values[t] && !stats_of(&g->tensors[t], values[t], a, &stats[t])) {
+            snprintf(err, errsz, "out of memory for the activations");
+            ok = false;
+        }
+    for (int i = 0; ok && i < g->n_inputs; i++)
+        if (!stats_of(&g->tensors[g->inputs[i]], inputs[i], a, &stats[g->inputs[i]])) {
+            snprintf(err, errsz, "out of memory for the activations");
+            ok = false;
+        }
+    for (int t = 0; values && t < g->n_tensors; t++)
+        free(values[t]);
+    free(values);
+    return ok;
+}
+
 /* Ops whose output is zero wherever (or, for pooling, mostly where) their
- * input is: zeros from a ReLU survive them. */
+ * input is: zeros from a ReLU survive them. Quantize and dequantize map 0
+ * to the zero point, which is 0 in the fixed-point formats (fixed16 and
+ * fixed8) that the accelerator runs. */
 static bool keeps_zeros(OpKind op)
 {
     switch (op) {
     case OP_MAXPOOL: case OP_AVGPOOL: case OP_LRN: case OP_DROPOUT: case OP_FLATTEN:
     case OP_RESHAPE: case OP_CONCAT: case OP_SLICE: case OP_GLOBAL_MAXPOOL:
+    case OP_QUANTIZE: case OP_DEQUANTIZE:
         return true;
     default:
         return false;

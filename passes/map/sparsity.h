@@ -17,10 +17,20 @@ typedef struct ActStats {
 } ActStats;
 
 /* Runs g on `inputs` (one float32 array per graph input, as reference_run
- * takes them) and fills stats[tensor id] for every activation tensor.
- * Weights must be bound. False, with the reason in err, on failure. */
+ * takes them) and fills stats[tensor id] for every activation tensor, each
+ * read in its own element type (an i16 tensor of a fixed16 graph as its
+ * integers). Weights must be bound. False, with the reason in err, on
+ * failure. */
 bool measure_activations(Graph *g, const float *const *inputs, const SpatialArch *a,
                          ActStats *stats, char *err, size_t errsz);
+
+/* Runs g on `inputs` (one array per graph input, in its type) on the
+ * reference executor and keeps every node's output in its own type:
+ * values[tensor id] (g->n_tensors entries, malloc'ed, NULL for tensors no
+ * node computes); the caller frees each. False, with the reason in err,
+ * on failure (then every entry is NULL or freed by the caller alike). */
+bool sparsity_run_every_tensor(Graph *g, const void *const *inputs, void **values, char *err,
+                               size_t errsz);
 
 /* Without data: a tensor that a ReLU produced (directly, or through ops
  * that keep zeros: pooling, LRN, dropout, reshapes, concatenation) is

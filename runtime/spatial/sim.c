@@ -279,6 +279,7 @@ void sim_counts_add(SimLayerCounts *into, const SimLayerCounts *c)
     into->bias_words += c->bias_words;
     into->steps += c->steps;
     into->dram_words += c->dram_words;
+    into->pool_words += c->pool_words;
     into->cycles += c->cycles;
     into->energy += c->energy;
     into->energy_alu += c->energy_alu;

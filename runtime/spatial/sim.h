@@ -30,7 +30,8 @@ typedef struct SimLayerCounts {
     double alu_ops;                             /* MACs performed (zero skipping gates some) */
     double bias_words;                          /* biases loaded (outside the model's types) */
     double steps;                               /* array steps: one MAC per active PE */
-    double dram_words;                          /* all DRAM words moved */
+    double dram_words;                          /* DRAM words the layer's ld and st moved */
+    double pool_words;                          /* DRAM words the pooling unit read and wrote */
     double cycles, energy, energy_level[SIM_MEM_LEVELS], energy_alu;
     int64_t passes;
     int64_t active_pes;                         /* the most PEs one step used */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_rlc.h"
 #include "sim_state.h"
 
 static bool fail(char *err, size_t errsz, const char *msg)
@@ -18,125 +19,60 @@ static bool fail(char *err, size_t errsz, const char *msg)
     return false;
 }
 
-static SimBox box_of(const IsaInstr *in, int first)
+int64_t sim_dram_index(const SimMachine *s, IsaLdType type, int64_t i0, int64_t i1, int64_t i2,
+                       int64_t i3)
 {
-    SimBox b;
-    for (int i = 0; i < 4; i++) {
-        int64_t lo = in->f[first + 2 * i], len = in->f[first + 2 * i + 1];
-        b.a[i] = (SimAxis){lo, len, len};
-    }
-    return b;
-}
-
-/* The DRAM word of index (i0, i1, i2, i3) of a tensor of the layer, or -1
- * outside the tensor or the DRAM. */
-static int64_t dram_index(const SimMachine *s, IsaLdType type, int64_t i0, int64_t i1,
-                          int64_t i2, int64_t i3)
-{
-    const SimLayer *l = &s->layer;
-    const int64_t *dim = l->dim;
-    int64_t addr;
-    switch (type) {
-    case ISA_LD_IFMAP:
-        if (i0 >= dim[SIM_N] || i1 >= dim[SIM_C] || i2 >= l->in_h || i3 >= l->in_w)
-            return -1;
-        addr = l->base[ISA_TENSOR_IFMAP] + i0 * l->outer_stride[ISA_TENSOR_IFMAP] +
-               (i1 * l->in_h + i2) * l->in_w + i3;
-        break;
-    case ISA_LD_FILTER:
-        if (i0 >= dim[SIM_M] || i1 >= dim[SIM_C] || i2 >= dim[SIM_R] || i3 >= dim[SIM_S])
-            return -1;
-        addr = l->base[ISA_TENSOR_FILTER] + i0 * l->outer_stride[ISA_TENSOR_FILTER] +
-               (i1 * dim[SIM_R] + i2) * dim[SIM_S] + i3;
-        break;
-    case ISA_LD_PSUM:
-        if (i0 >= dim[SIM_N] || i1 >= dim[SIM_M] || i2 >= dim[SIM_P] || i3 >= dim[SIM_Q])
-            return -1;
-        addr = l->base[ISA_TENSOR_OFMAP] + i0 * l->outer_stride[ISA_TENSOR_OFMAP] +
-               (i1 * dim[SIM_P] + i2) * dim[SIM_Q] + i3;
-        break;
-    case ISA_LD_BIAS:
-        if (i0 >= dim[SIM_M] || i1 || i2 || i3)
-            return -1;
-        addr = l->base[ISA_TENSOR_BIAS] + i0;
-        break;
-    default:
-        return -1;
-    }
-    return addr < s->dram_words ? addr : -1;
-}
-
-/* Run-length coding of a stream of words (survey VII-B1, Eyeriss): each
- * non-zero value closes a (zero run, value) pair; a run longer than the run
- * field can count, or zeros at the end, take a pair of their own. */
-typedef struct Rlc {
-    int64_t run, max_run, pairs;
-} Rlc;
-
-/* A coder with no pair yet, its run field counting up to 2^run_bits - 1. */
-static Rlc rlc_start(const SimMachine *s)
-{
-    return (Rlc){0, ((int64_t)1 << s->m->rlc_run_bits) - 1, 0};
-}
-
-static void rlc_push(Rlc *r, int64_t v)
-{
-    if (v == 0 && r->run < r->max_run) {
-        r->run++;
-        return;
-    }
-    r->pairs++;
-    r->run = 0;
-}
-
-/* DRAM words the coded stream takes, never more than the raw words. */
-static double rlc_words(const SimMachine *s, Rlc *r, int64_t raw)
-{
-    if (r->run > 0)
-        r->pairs++;
-    const IsaMachine *m = s->m;
-    int64_t per_word = m->rlc_word_bits / (m->rlc_run_bits + m->word_bits);
-    if (per_word < 1) /* no pair fits a word: the encoder sends raw words */
-        return (double)raw;
-    double words = (double)r->pairs * (double)m->rlc_word_bits / (double)per_word /
-                   (double)m->word_bits;
-    return words < (double)raw ? words : (double)raw;
+    return sim_layer_dram_index(&s->layer, s->dram_words, type, i0, i1, i2, i3);
 }
 
 static const SimType ld_type_data[ISA_LDTYPE_COUNT] = {SIM_IFMAP, SIM_FILTER, SIM_PSUM, SIM_PSUM};
 
 /* Fills tile t (whose box is already the new one) from the old tile where
- * they overlap and from DRAM elsewhere; returns the words read from DRAM,
- * run-length coded when asked. */
+ * they overlap and from DRAM elsewhere; returns the words read from DRAM.
+ * Run-length coded words go through the coder and back (sim_rlc.h), so
+ * that the values the buffer receives are the decoder's. */
 static bool fill(SimMachine *s, IsaLdType type, SimTile *t, const SimTile *old, bool rlc,
                  double *moved, char *err, size_t errsz)
 {
     const SimAxis *a = t->box.a;
-    Rlc r = rlc_start(s);
+    int64_t words = sim_box_words(&t->box);
+    int64_t *from_dram = malloc((size_t)(words > 0 ? words : 1) * sizeof *from_dram);
+    int64_t *values = malloc((size_t)(words > 0 ? words : 1) * sizeof *values);
+    if (!from_dram || !values) {
+        free(from_dram);
+        free(values);
+        return fail(err, errsz, "out of memory");
+    }
     int64_t raw = 0, k = 0;
-    for (int64_t i0 = a[0].lo; i0 < a[0].lo + a[0].span; i0++)
-        for (int64_t i1 = a[1].lo; i1 < a[1].lo + a[1].span; i1++)
-            for (int64_t i2 = a[2].lo; i2 < a[2].lo + a[2].span; i2++)
-                for (int64_t i3 = a[3].lo; i3 < a[3].lo + a[3].span; i3++, k++) {
+    bool ok = true;
+    for (int64_t i0 = a[0].lo; ok && i0 < a[0].lo + a[0].span; i0++)
+        for (int64_t i1 = a[1].lo; ok && i1 < a[1].lo + a[1].span; i1++)
+            for (int64_t i2 = a[2].lo; ok && i2 < a[2].lo + a[2].span; i2++)
+                for (int64_t i3 = a[3].lo; ok && i3 < a[3].lo + a[3].span; i3++, k++) {
                     int64_t j = old && old->valid ? sim_tile_index(old, i0, i1, i2, i3) : -1;
                     if (j >= 0) {
                         t->data[k] = old->data[j];
                         continue;
                     }
-                    int64_t addr = dram_index(s, type, i0, i1, i2, i3);
+                    int64_t addr = sim_dram_index(s, type, i0, i1, i2, i3);
                     if (addr < 0) {
                         snprintf(err, errsz, "reads (%lld, %lld, %lld, %lld), outside the "
                                  "tensor or the DRAM", (long long)i0, (long long)i1,
                                  (long long)i2, (long long)i3);
-                        return false;
+                        ok = false;
+                        break;
                     }
-                    t->data[k] = s->dram[addr];
-                    raw++;
-                    if (rlc)
-                        rlc_push(&r, t->data[k]);
+                    from_dram[raw] = k;
+                    values[raw++] = s->dram[addr];
                 }
-    *moved = rlc ? rlc_words(s, &r, raw) : (double)raw;
-    return true;
+    *moved = (double)raw;
+    if (ok && rlc)
+        ok = sim_rlc_through(s->m, values, raw, moved, err, errsz);
+    for (int64_t i = 0; ok && i < raw; i++)
+        t->data[from_dram[i]] = values[i];
+    free(from_dram);
+    free(values);
+    return ok;
 }
 
 static bool check_capacity(const SimMachine *s, const SimTile *replaced, const SimBox *b,
@@ -165,7 +101,7 @@ bool sim_ld(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
     SimTile *t = type == ISA_LD_BIAS ? &s->bias : &s->glb[ld_type_data[type]];
     if (type == ISA_LD_PSUM && t->valid && t->dirty)
         return fail(err, errsz, "ld replaces a psum tile that was never stored");
-    SimBox b = box_of(in, ISA_LD_S0);
+    SimBox b = sim_box_of_instr(in, ISA_LD_S0);
     if (type != ISA_LD_BIAS && !check_capacity(s, t, &b, err, errsz))
         return false;
     SimTile old = *t;
@@ -220,14 +156,15 @@ static int64_t requantise(int64_t acc, int shift, bool relu)
     return relu && y < 0 ? 0 : y;
 }
 
-static bool store(SimMachine *s, SimTile *t, bool final, bool rlc, double *moved, char *err,
-                  size_t errsz)
+/* The psum tile's words as st writes them: wide sums for a spill, or
+ * requantised (bias added, ReLU) for a finished tile. */
+static bool store_values(SimMachine *s, const SimTile *t, bool final, int64_t *values,
+                         int64_t *addrs, char *err, size_t errsz)
 {
     const SimLayer *l = &s->layer;
     const SimAxis *a = t->box.a;
     int shift = l->frac_in + l->frac_w - l->frac_out;
-    Rlc r = rlc_start(s);
-    int64_t k = 0, raw = 0;
+    int64_t k = 0;
     for (int64_t n = a[0].lo; n < a[0].lo + a[0].span; n++)
         for (int64_t m = a[1].lo; m < a[1].lo + a[1].span; m++) {
             int64_t bias = 0;
@@ -239,25 +176,42 @@ static bool store(SimMachine *s, SimTile *t, bool final, bool rlc, double *moved
             }
             for (int64_t p = a[2].lo; p < a[2].lo + a[2].span; p++)
                 for (int64_t q = a[3].lo; q < a[3].lo + a[3].span; q++, k++) {
-                    int64_t addr = dram_index(s, ISA_LD_PSUM, n, m, p, q);
-                    if (addr < 0)
+                    addrs[k] = sim_dram_index(s, ISA_LD_PSUM, n, m, p, q);
+                    if (addrs[k] < 0)
                         return fail(err, errsz, "writes outside the output tensor or the DRAM");
-                    int64_t v = final ? requantise(t->data[k] + bias, shift, l->relu) : t->data[k];
-                    s->dram[addr] = v;
-                    raw++;
-                    if (rlc)
-                        rlc_push(&r, v);
+                    values[k] = final ? requantise(t->data[k] + bias, shift, l->relu) : t->data[k];
                 }
         }
-    *moved = rlc ? rlc_words(s, &r, raw) : (double)raw;
     return true;
+}
+
+/* Writes the tile out; run-length coded words go through the coder and
+ * back, so that DRAM receives the decoder's values. */
+static bool store(SimMachine *s, SimTile *t, bool final, bool rlc, double *moved, char *err,
+                  size_t errsz)
+{
+    int64_t raw = sim_box_words(&t->box);
+    int64_t *values = malloc((size_t)(raw > 0 ? raw : 1) * sizeof *values);
+    int64_t *addrs = malloc((size_t)(raw > 0 ? raw : 1) * sizeof *addrs);
+    bool ok = values && addrs;
+    if (!ok)
+        fail(err, errsz, "out of memory");
+    ok = ok && store_values(s, t, final, values, addrs, err, errsz);
+    *moved = (double)raw;
+    if (ok && rlc)
+        ok = sim_rlc_through(s->m, values, raw, moved, err, errsz);
+    for (int64_t k = 0; ok && k < raw; k++)
+        s->dram[addrs[k]] = values[k];
+    free(values);
+    free(addrs);
+    return ok;
 }
 
 bool sim_st(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
 {
     bool final = in->f[ISA_ST_FINAL], rlc = in->f[ISA_ST_RLC];
     SimTile *t = &s->glb[SIM_PSUM];
-    SimBox b = box_of(in, ISA_ST_S0);
+    SimBox b = sim_box_of_instr(in, ISA_ST_S0);
     if (!t->valid || !sim_box_equal(&b, &t->box))
         return fail(err, errsz, "st names a psum tile the buffer does not hold");
     if (rlc && (!final || !s->m->rlc))

@@ -113,6 +113,16 @@ void sim_tile_box(const SimLayer *l, SimType t, const int64_t o[SIM_DIMS],
     }
 }
 
+SimBox sim_box_of_instr(const IsaInstr *in, int first)
+{
+    SimBox b;
+    for (int i = 0; i < 4; i++) {
+        int64_t lo = in->f[first + 2 * i], len = in->f[first + 2 * i + 1];
+        b.a[i] = (SimAxis){lo, len, len};
+    }
+    return b;
+}
+
 int64_t sim_box_words(const SimBox *b)
 {
     int64_t words = 1;
@@ -332,4 +342,39 @@ bool sim_layer_ready(SimLayer *l, char *err, size_t errsz)
         }
     }
     return true;
+}
+
+int64_t sim_layer_dram_index(const SimLayer *l, int64_t dram_words, IsaLdType type, int64_t i0,
+                             int64_t i1, int64_t i2, int64_t i3)
+{
+    const int64_t *dim = l->dim;
+    int64_t addr;
+    switch (type) {
+    case ISA_LD_IFMAP:
+        if (i0 >= dim[SIM_N] || i1 >= dim[SIM_C] || i2 >= l->in_h || i3 >= l->in_w)
+            return -1;
+        addr = l->base[ISA_TENSOR_IFMAP] + i0 * l->outer_stride[ISA_TENSOR_IFMAP] +
+               (i1 * l->in_h + i2) * l->in_w + i3;
+        break;
+    case ISA_LD_FILTER:
+        if (i0 >= dim[SIM_M] || i1 >= dim[SIM_C] || i2 >= dim[SIM_R] || i3 >= dim[SIM_S])
+            return -1;
+        addr = l->base[ISA_TENSOR_FILTER] + i0 * l->outer_stride[ISA_TENSOR_FILTER] +
+               (i1 * dim[SIM_R] + i2) * dim[SIM_S] + i3;
+        break;
+    case ISA_LD_PSUM:
+        if (i0 >= dim[SIM_N] || i1 >= dim[SIM_M] || i2 >= dim[SIM_P] || i3 >= dim[SIM_Q])
+            return -1;
+        addr = l->base[ISA_TENSOR_OFMAP] + i0 * l->outer_stride[ISA_TENSOR_OFMAP] +
+               (i1 * dim[SIM_P] + i2) * dim[SIM_Q] + i3;
+        break;
+    case ISA_LD_BIAS:
+        if (i0 >= dim[SIM_M] || i1 || i2 || i3)
+            return -1;
+        addr = l->base[ISA_TENSOR_BIAS] + i0;
+        break;
+    default:
+        return -1;
+    }
+    return addr < dram_words ? addr : -1;
 }

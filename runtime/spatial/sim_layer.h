@@ -63,6 +63,9 @@ void sim_tile_box(const SimLayer *l, SimType t, const int64_t o[SIM_DIMS],
 int64_t sim_rows_hit(int64_t o, int64_t no, int64_t t, int64_t nt, int64_t u, int64_t d,
                      int64_t pad, int64_t lo, int64_t hi);
 
+/* The box an ld or st names: four (start, length) fields from `first`
+ * (ISA_LD_S0, ISA_ST_S0). */
+SimBox sim_box_of_instr(const IsaInstr *in, int first);
 /* Words in the box (saturating at INT64_MAX: boxes come from streams). */
 int64_t sim_box_words(const SimBox *b);
 /* Words of b that are not in kept: the words a fill of b must move when
@@ -72,6 +75,13 @@ int64_t sim_box_new_words(const SimBox *b, const SimBox *kept);
 bool sim_box_equal(const SimBox *a, const SimBox *b);
 /* Whether every index of inner lies inside outer's intervals. */
 bool sim_box_inside(const SimBox *inner, const SimBox *outer);
+
+/* The DRAM word of index (i0, i1, i2, i3) of the layer's tensor that an
+ * ld of this type reads (ifmap (n, c, y, x), filter (m, c, r, s), psum and
+ * ofmap (n, m, p, q), bias (m, 0, 0, 0)), or -1 outside the tensor or a
+ * DRAM of dram_words words. */
+int64_t sim_layer_dram_index(const SimLayer *l, int64_t dram_words, IsaLdType type, int64_t i0,
+                             int64_t i1, int64_t i2, int64_t i3);
 
 /* Applies a decoded cfg.* instruction to the registers. False with the
  * reason in err on a value the layer cannot take. */

@@ -66,7 +66,9 @@ bool sim_pool(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
                 }
                 s->dram[f[ISA_POOL_DST] + pl * out_plane + oy * f[ISA_POOL_OUT_W] + ox] = v;
             }
+    /* The pooling unit's traffic is its own: the model leaves the pooling
+     * unit out, and the layer before it has its DRAM time without it. */
     if (s->cur)
-        s->cur->dram_words += (double)in_words + (double)out_words;
+        s->cur->pool_words += (double)in_words + (double)out_words;
     return true;
 }

@@ -54,7 +54,10 @@ void sim_tile_free(SimTile *t);
 /* Words the buffer holds now, over every tile. */
 int64_t sim_buffer_words(const SimMachine *s);
 
-/* sim_dma.c: ld and st. */
+/* sim_dma.c: ld and st. sim_dram_index is sim_layer_dram_index on the
+ * current layer and the machine's DRAM. */
+int64_t sim_dram_index(const SimMachine *s, IsaLdType type, int64_t i0, int64_t i1, int64_t i2,
+                       int64_t i3);
 bool sim_ld(SimMachine *s, const IsaInstr *in, char *err, size_t errsz);
 bool sim_st(SimMachine *s, const IsaInstr *in, char *err, size_t errsz);
 

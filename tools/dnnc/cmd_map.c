@@ -81,8 +81,12 @@ static const Option map_options[] = {
      OPTION_FLAG(MapArgs, verbose)},
     {"simulate", 0, NULL, "also compile every layer to the accelerator's instruction\n"
                           "stream, run it on the simulator and print its energy\n"
-                          "and cycles beside the model's (both without compression\n"
-                          "or zero skipping: docs/accelerator.md)",
+                          "and cycles beside the model's: without --input, each\n"
+                          "layer alone, compression and zero skipping off in both;\n"
+                          "with --input (a fixed16 network), the whole program on\n"
+                          "the reference's activations with the machine's RLC and\n"
+                          "zero skipping, the model given the statistics the\n"
+                          "program met in them (docs/accelerator.md)",
      OPTION_FLAG(MapArgs, simulate)},
     OPTIONS_END,
 };
@@ -112,37 +116,63 @@ const CommandSpec cmd_map_spec = {
 
 /* ---- measured sparsity ---- */
 
-static bool measure(Model *m, const MapArgs *o, const SpatialArch *a, ActStats **out)
+/* The --input file as float32 in the shape of the network's one input. */
+static bool read_input(const Graph *g, const MapArgs *o, Array *f32)
 {
-    Graph *g = m->graph;
     if (g->n_inputs != 1) {
         fprintf(stderr, "dnnc map: error: --input needs a network with one input (it has %d)\n",
                 g->n_inputs);
         return false;
     }
     char err[512];
-    Array raw = {0}, f32 = {0};
-    if (!npy_read(o->input, &raw, err, sizeof err) || !array_to_f32(&raw, &f32, err, sizeof err)) {
+    Array raw = {0};
+    if (!npy_read(o->input, &raw, err, sizeof err) || !array_to_f32(&raw, f32, err, sizeof err)) {
         fprintf(stderr, "dnnc map: error: %s\n", err);
         array_free(&raw);
         return false;
     }
     array_free(&raw);
     const Tensor *t = &g->tensors[g->inputs[0]];
-    if (!shape_equal(&f32.shape, &t->shape)) {
+    if (!shape_equal(&f32->shape, &t->shape)) {
         char want[128], got[128];
         shape_format(&t->shape, want, sizeof want);
-        shape_format(&f32.shape, got, sizeof got);
+        shape_format(&f32->shape, got, sizeof got);
         fprintf(stderr, "dnnc map: error: %s holds %s, the network's input is %s\n", o->input, got,
                 want);
-        array_free(&f32);
+        array_free(f32);
         return false;
     }
+    return true;
+}
+
+static bool measure(Model *m, const MapArgs *o, const SpatialArch *a, ActStats **out)
+{
+    Graph *g = m->graph;
+    Array f32 = {0};
+    if (!read_input(g, o, &f32))
+        return false;
+    char err[512];
     *out = calloc((size_t)g->n_tensors, sizeof **out);
     const float *inputs[1] = {f32.data};
     bool ok = *out && measure_activations(g, inputs, a, *out, err, sizeof err);
     if (!ok)
         fprintf(stderr, "dnnc map: error: measuring activations: %s\n", *out ? err : "out of memory");
+    array_free(&f32);
+    return ok;
+}
+
+/* --simulate: on the input's data when there is one (its activations
+ * then measured by the program's own transfers), else each layer alone. */
+static bool simulate(Model *m, const MapArgs *o, const GraphMap *chosen, const ArchSet *arch,
+                     MapSimulation *sim)
+{
+    if (!o->input)
+        return map_simulate(chosen, arch, sim);
+    Array f32 = {0};
+    if (!read_input(m->graph, o, &f32))
+        return false;
+    const float *inputs[1] = {f32.data};
+    bool ok = map_simulate_measured(m->graph, chosen, arch, inputs, sim);
     array_free(&f32);
     return ok;
 }
@@ -639,7 +669,7 @@ static int report(const GraphMap *chosen, const GraphMap *compared, const MapSim
     return EXIT_OK;
 }
 
-static int run_map(const Model *m, const ArchSet *arch, const MapArgs *o, const FreeLayers *f,
+static int run_map(Model *m, const ArchSet *arch, const MapArgs *o, const FreeLayers *f,
                    const ActStats *measured)
 {
     MapOptions mo = {.batch = o->batch, .dataflow = DATAFLOW_AUTO, .relu_zero = o->sparsity,
@@ -653,7 +683,7 @@ static int run_map(const Model *m, const ArchSet *arch, const MapArgs *o, const 
     int rc = EXIT_INPUT_ERROR;
     if (chosen.n == 0)
         fprintf(stderr, "dnnc map: error: %s has no CONV or FC layer to map\n", o->model);
-    else if (o->simulate && !map_simulate(&chosen, arch, &sim))
+    else if (o->simulate && !simulate(m, o, &chosen, arch, &sim))
         rc = EXIT_INPUT_ERROR;
     else if (!needs_comparison(o))
         rc = report(&chosen, NULL, o->simulate ? &sim : NULL, arch, o);
@@ -688,6 +718,9 @@ int cmd_map(int argc, char **argv)
         return usage_error("map", "--input needs --weights or --random-weights to run the network");
     if (o.simulate && o.json)
         return usage_error("map", "--simulate prints a table; it does not combine with --json yet");
+    if (o.simulate && o.input && o.batch)
+        return usage_error("map", "--simulate with --input runs the network's own batch; "
+                                  "--batch does not combine with them");
     ArchSet *arch = malloc(sizeof *arch);
     if (!arch)
         return EXIT_INPUT_ERROR;

@@ -25,10 +25,24 @@ typedef struct MapSimulation {
     LayerCost *model;
     SimLayerCounts *sim;
     int n;
+    /* On data (map_simulate_measured): the activation words of the
+     * accelerator's layers checked against the reference's, and how many
+     * differ. */
+    bool measured;
+    int64_t words_checked, words_differ;
 } MapSimulation;
 
 /* False, after an error message, if a layer cannot be compiled or run. */
 bool map_simulate(const GraphMap *gm, const ArchSet *arch, MapSimulation *out);
+
+/* The whole program of g (a mapped fixed16 graph) on the simulator, with
+ * the machine's compression and zero skipping, on the activations the
+ * reference executor computes from inputs (one float32 array per graph
+ * input); the model of each layer of gm given the statistics its program
+ * met in them (spatial_measured_layer). False, after an error message, if
+ * the graph is not one the accelerator runs or the run fails. */
+bool map_simulate_measured(Graph *g, const GraphMap *gm, const ArchSet *arch,
+                           const float *const *inputs, MapSimulation *out);
 void map_simulation_print(const GraphMap *gm, const MapSimulation *s);
 void map_simulation_free(MapSimulation *s);
 
