@@ -17,6 +17,7 @@
 #include "isa_codec.h"
 #include "loopnest.h"
 #include "sim.h"
+#include "sim_axes.h"
 #include "spatial_codegen.h"
 #include "test_util.h"
 
@@ -93,9 +94,10 @@ static void check_outputs(const MapLayer *l, const int64_t *before, const int64_
                     }
 }
 
-/* The layer's counts summed over its groups. */
-static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Mapping *m,
-                               bool arithmetic)
+/* The layer's counts summed over its groups; word_by_word counts the
+ * per-step multicast in a set of word numbers (SimOptions). */
+static SimLayerCounts simulate_with(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                                    bool arithmetic, bool word_by_word)
 {
     IsaProgram p;
     SpatialLayerPlan o;
@@ -112,7 +114,7 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
         assert_non_null(before);
         memcpy(before, dram, o.words * sizeof *before);
     }
-    SimOptions so = {.count_only = !arithmetic};
+    SimOptions so = {.count_only = !arithmetic, .word_by_word = word_by_word};
     SimResult r;
     if (!sim_run(&p, dram, &so, &r, err, sizeof err))
         fail_msg("%s under %s: %s", l->name, dataflow_name(m->dataflow), err);
@@ -125,6 +127,12 @@ static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Ma
     free(dram);
     isa_program_free(&p);
     return sum;
+}
+
+static SimLayerCounts simulate(const SpatialArch *a, const MapLayer *l, const Mapping *m,
+                               bool arithmetic)
+{
+    return simulate_with(a, l, m, arithmetic, false);
 }
 
 static const char *const type_names[] = {"ifmap", "filter", "psum"};
@@ -218,6 +226,280 @@ static void test_small_layers(void **state)
     bad += dataflows(&a, &grouped, DATAFLOW_AUTO, true);
     bad += dataflows(&a, &fc, DATAFLOW_AUTO, true);
     assert_int_equal(bad, 0);
+}
+
+/* Whether some level's tile of some dimension leaves a partial last tile
+ * (extents nest as docs/accelerator.md says). */
+static bool has_partial_tile(const MapLayer *l, const Mapping *m)
+{
+    for (int d = 0; d < DIM_COUNT; d++) {
+        int64_t ext = 1;
+        for (int lv = LOOP_RF; lv < LOOP_DRAM; lv++) {
+            ext = ext * m->factor[lv][d] < l->dim[d] ? ext * m->factor[lv][d] : l->dim[d];
+            if (l->dim[d] % ext)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Two runs' counts, every field, exactly: the per-dimension count is the
+ * same arithmetic on the same integers, so no tolerance. */
+static int counts_differ(const MapLayer *l, const Mapping *m, const char *what,
+                         const SimLayerCounts *x, const SimLayerCounts *y)
+{
+    int bad = 0;
+    for (int lv = 0; lv < SIM_MEM_LEVELS; lv++)
+        for (int t = 0; t < SIM_TYPES; t++)
+            if (x->access[lv][t] != y->access[lv][t]) {
+                print_message("%s %s %s: %s at %s: %.0f against %.0f word by word\n", l->name,
+                              dataflow_name(m->dataflow), what, type_names[t], level_names[lv],
+                              x->access[lv][t], y->access[lv][t]);
+                bad++;
+            }
+    if (x->macs != y->macs || x->alu_ops != y->alu_ops || x->steps != y->steps ||
+        x->cycles != y->cycles || x->energy != y->energy || x->active_pes != y->active_pes ||
+        x->passes != y->passes) {
+        print_message("%s %s %s: MACs, steps, cycles, energy or PEs differ\n", l->name,
+                      dataflow_name(m->dataflow), what);
+        bad++;
+    }
+    return bad;
+}
+
+/* A random small layer: strides, dilation, padding, groups; NULL name when
+ * the input it implies is empty. */
+static MapLayer random_layer(uint64_t *state)
+{
+#define PICK(lo, hi) ((lo) + (int64_t)(test_uniform01(state) * (double)((hi) - (lo) + 1)))
+    MapLayer l = small_layer(PICK(1, 2), PICK(1, 7), PICK(1, 5), PICK(1, 7), PICK(1, 6), PICK(1, 4),
+                             PICK(1, 3));
+    l.stride[0] = PICK(1, 3);
+    l.stride[1] = PICK(1, 2);
+    l.dilation[0] = PICK(1, 4) == 4 ? 2 : 1;
+    l.pad_top = PICK(0, 2);
+    l.pad_left = PICK(0, 1);
+    l.groups = PICK(1, 3) == 3 ? 2 : 1;
+#undef PICK
+    l.in_h = (l.dim[DIM_P] - 1) * l.stride[0] + (l.dim[DIM_R] - 1) * l.dilation[0] + 1 - 2 * l.pad_top;
+    l.in_w = (l.dim[DIM_Q] - 1) * l.stride[1] + l.dim[DIM_S] - 2 * l.pad_left;
+    if (l.in_h < 1 || l.in_w < 1)
+        l.name = NULL;
+    return l;
+}
+
+/* The per-dimension count of the per-step multicast (sim_axes.c) against
+ * the word-by-word count, on random small layers under every dataflow on
+ * small arrays: counting only (no PE's own tile is built for a dataflow
+ * whose scratchpads keep nothing) and with the arithmetic (every PE's
+ * tile, outputs checked) must give the oracle's counts exactly. */
+static void test_axes_against_word_by_word(void **state)
+{
+    (void)state;
+    static const char *const machines[] = {
+        "pe_rows = 4\npe_cols = 4\nbuffer = 2 KB\n",
+        "pe_rows = 3\npe_cols = 5\nbuffer = 1 KB\n",
+        "pe_rows = 6\npe_cols = 2\nbuffer = 4 KB\n",
+    };
+    uint64_t seed = 7;
+    int runs = 0, partial = 0, strided = 0, padded = 0, grouped = 0, bad = 0;
+    for (int i = 0; i < 60; i++) {
+        SpatialArch a = plain_machine(machines[i % 3]);
+        MapLayer l = random_layer(&seed);
+        if (!l.name)
+            continue;
+        for (int k = 0; k < dataflow_count; k++) {
+            MapChoice best;
+            char why[256];
+            if (!map_search(&a, &l, dataflow_list[k], &best, why, sizeof why))
+                continue;
+            const Mapping *m = &best.mapping;
+            SimLayerCounts words = simulate_with(&a, &l, m, false, true);
+            SimLayerCounts axes = simulate_with(&a, &l, m, false, false);
+            SimLayerCounts arithmetic = simulate_with(&a, &l, m, true, false);
+            bad += counts_differ(&l, m, "counting only", &axes, &words);
+            bad += counts_differ(&l, m, "with arithmetic", &arithmetic, &words);
+            runs++;
+            partial += has_partial_tile(&l, m);
+            strided += l.stride[0] > 1 || l.stride[1] > 1;
+            padded += l.pad_top > 0 || l.pad_left > 0;
+            grouped += l.groups > 1;
+        }
+    }
+    print_message("%d mappings (%d with partial tiles, %d strided, %d padded, %d grouped): "
+                  "%d counts differ\n", runs, partial, strided, padded, grouped, bad);
+    assert_int_equal(bad, 0);
+    assert_true(runs >= 150 && partial >= 30 && strided >= 30 && padded >= 30 && grouped >= 20);
+}
+
+/* A random layer's registers as the simulator derives them: every
+ * dimension split over the RF, PE, column, row and buffer loops (at most
+ * 64 PEs), any stride, dilation and padding. */
+static SimLayer random_registers(uint64_t *state)
+{
+#define PICK(lo, hi) ((lo) + (int64_t)(test_uniform01(state) * (double)((hi) - (lo) + 1)))
+    SimLayer l = {0};
+    static const int64_t most[SIM_DIMS] = {2, 4, 3, 6, 5, 4, 3};
+    for (int d = 0; d < SIM_DIMS; d++) {
+        l.dim[d] = PICK(1, most[d]);
+        for (int lv = 0; lv < SIM_LEVELS; lv++)
+            l.bound[lv][d] = 1;
+    }
+    int64_t pes = 1;
+    for (int k = 0; k < 4; k++) { /* a few dimensions spread over the array */
+        int d = (int)PICK(0, SIM_DIMS - 1), lv = (int)PICK(SIM_COL, SIM_ROW);
+        int64_t b = PICK(2, 4);
+        if (pes / l.bound[lv][d] * b <= 64) {
+            pes = pes / l.bound[lv][d] * b;
+            l.bound[lv][d] = b;
+        }
+    }
+    for (int d = 0; d < SIM_DIMS; d++) {
+        l.bound[SIM_RF][d] = PICK(1, 2);
+        l.bound[SIM_PE][d] = PICK(1, 2);
+        int64_t e = 1;
+        for (int lv = 0; lv < SIM_LEVELS; lv++) {
+            e = e * l.bound[lv][d] < l.dim[d] ? e * l.bound[lv][d] : l.dim[d];
+            l.ext[lv][d] = e;
+        }
+    }
+    for (int axis = 0; axis < 2; axis++) {
+        l.stride[axis] = PICK(1, 3);
+        l.dil[axis] = PICK(1, 2);
+        l.pad[axis] = PICK(0, 2);
+    }
+#undef PICK
+    l.in_h = (l.dim[SIM_P] - 1) * l.stride[0] + (l.dim[SIM_R] - 1) * l.dil[0] + 1 - 2 * l.pad[0];
+    l.in_w = (l.dim[SIM_Q] - 1) * l.stride[1] + (l.dim[SIM_S] - 1) * l.dil[1] + 1 - 2 * l.pad[1];
+    l.in_h = l.in_h < 1 ? 1 : l.in_h;
+    l.in_w = l.in_w < 1 ? 1 : l.in_w;
+    return l;
+}
+
+/* The word of type t at point v, -1 in the padding (a brute-force copy of
+ * what a PE reads: no reuse of the simulator's own numbering). */
+static int64_t point_word(const SimLayer *l, int t, const int64_t *v)
+{
+    if (t == SIM_FILTER)
+        return ((v[SIM_M] * l->dim[SIM_C] + v[SIM_C]) * l->dim[SIM_R] + v[SIM_R]) * l->dim[SIM_S] +
+               v[SIM_S];
+    if (t == SIM_PSUM)
+        return ((v[SIM_N] * l->dim[SIM_M] + v[SIM_M]) * l->dim[SIM_P] + v[SIM_P]) * l->dim[SIM_Q] +
+               v[SIM_Q];
+    int64_t y = v[SIM_P] * l->stride[0] + v[SIM_R] * l->dil[0] - l->pad[0];
+    int64_t x = v[SIM_Q] * l->stride[1] + v[SIM_S] * l->dil[1] - l->pad[1];
+    if (y < 0 || y >= l->in_h || x < 0 || x >= l->in_w)
+        return -1;
+    return ((v[SIM_N] * l->dim[SIM_C] + v[SIM_C]) * l->in_h + y) * l->in_w + x;
+}
+
+/* One array tile and PE-loop iteration enumerated PE by PE and step by
+ * step: the deliveries and distinct words of each type, the PEs at work
+ * and their MACs. */
+static void brute_steps(const SimLayer *l, const int64_t a[SIM_DIMS], const int64_t ea[SIM_DIMS],
+                        const int64_t idx[SIM_DIMS], double deliveries[SIM_TYPES],
+                        double distinct[SIM_TYPES], double *active, double *macs)
+{
+    int64_t rows = 1, cols = 1, ro[64][SIM_DIMS], re[64][SIM_DIMS], rmax[SIM_DIMS] = {0};
+    for (int d = 0; d < SIM_DIMS; d++) {
+        rows *= l->bound[SIM_ROW][d];
+        cols *= l->bound[SIM_COL][d];
+    }
+    assert_true(rows * cols <= 64);
+    *active = *macs = 0;
+    for (int64_t p = 0; p < rows * cols; p++) {
+        int64_t row = p / cols, col = p % cols, m = 1;
+        for (int d = SIM_DIMS - 1; d >= 0; d--) {
+            int64_t o = a[d] + row % l->bound[SIM_ROW][d] * l->ext[SIM_COL][d] +
+                        col % l->bound[SIM_COL][d] * l->ext[SIM_PE][d];
+            row /= l->bound[SIM_ROW][d];
+            col /= l->bound[SIM_COL][d];
+            int64_t e = l->ext[SIM_PE][d] < a[d] + ea[d] - o ? l->ext[SIM_PE][d] : a[d] + ea[d] - o;
+            ro[p][d] = o + idx[d] * l->ext[SIM_RF][d];
+            re[p][d] = l->ext[SIM_RF][d] < o + e - ro[p][d] ? l->ext[SIM_RF][d] : o + e - ro[p][d];
+            re[p][d] = e <= 0 || re[p][d] < 0 ? 0 : re[p][d];
+            m *= re[p][d];
+        }
+        for (int d = 0; d < SIM_DIMS && m; d++)
+            rmax[d] = re[p][d] > rmax[d] ? re[p][d] : rmax[d];
+        *active += m > 0;
+        *macs += (double)m;
+    }
+    for (int t = 0; t < SIM_TYPES; t++)
+        deliveries[t] = distinct[t] = 0;
+    int64_t rel[SIM_DIMS] = {0}, words[64];
+    for (bool more = rmax[0] > 0; more;) {
+        for (int t = 0; t < SIM_TYPES; t++) {
+            int n = 0;
+            for (int64_t p = 0; p < rows * cols; p++) {
+                int64_t v[SIM_DIMS];
+                bool in = true;
+                for (int d = 0; d < SIM_DIMS; d++) {
+                    in = in && rel[d] < re[p][d];
+                    v[d] = ro[p][d] + rel[d];
+                }
+                int64_t w = in ? point_word(l, t, v) : -1;
+                bool seen = w < 0;
+                for (int k = 0; k < n && !seen; k++)
+                    seen = words[k] == w;
+                deliveries[t] += w >= 0;
+                if (!seen)
+                    words[n++] = w;
+            }
+            distinct[t] += n;
+        }
+        more = false;
+        for (int d = SIM_DIMS - 1; d >= 0 && !more; d--) {
+            more = ++rel[d] < rmax[d];
+            if (!more)
+                rel[d] = 0;
+        }
+    }
+}
+
+/* sim_axes against the PEs and steps enumerated one by one, on random
+ * registers, array tiles (partial ones at the layer's edges) and PE-loop
+ * iterations: every count exactly. */
+static void test_axes_against_enumeration(void **state)
+{
+    (void)state;
+    uint64_t seed = 11;
+    int checked = 0, shared = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        SimLayer l = random_registers(&seed);
+        int64_t a[SIM_DIMS], ea[SIM_DIMS], idx[SIM_DIMS];
+        for (int d = 0; d < SIM_DIMS; d++) {
+            int64_t tiles = (l.dim[d] + l.ext[SIM_ROW][d] - 1) / l.ext[SIM_ROW][d];
+            a[d] = (int64_t)(test_uniform01(&seed) * (double)tiles) * l.ext[SIM_ROW][d];
+            ea[d] = l.ext[SIM_ROW][d] < l.dim[d] - a[d] ? l.ext[SIM_ROW][d] : l.dim[d] - a[d];
+            int64_t within = l.ext[SIM_PE][d] < ea[d] ? l.ext[SIM_PE][d] : ea[d];
+            idx[d] = (int64_t)(test_uniform01(&seed) *
+                               (double)((within + l.ext[SIM_RF][d] - 1) / l.ext[SIM_RF][d]));
+        }
+        double want_k[SIM_TYPES], want_u[SIM_TYPES], want_active, want_macs;
+        brute_steps(&l, a, ea, idx, want_k, want_u, &want_active, &want_macs);
+        SimPeAxes ax;
+        assert_true(sim_axes_init(&ax, &l));
+        int64_t rmax[SIM_DIMS];
+        sim_axes_place(&ax, &l, a, ea);
+        sim_axes_scratchpad(&ax, &l, idx, rmax);
+        double active, macs;
+        sim_axes_work(&ax, &active, &macs);
+        assert_true(active == want_active && macs == want_macs);
+        for (int t = 0; t < SIM_TYPES; t++) {
+            double k, u;
+            sim_axes_step_words(&ax, &l, (SimType)t, rmax, &k, &u);
+            if (k != want_k[t] || u != want_u[t])
+                fail_msg("trial %d, %s: %.0f deliveries and %.0f words, enumerated %.0f and %.0f",
+                         trial, type_names[t], k, u, want_k[t], want_u[t]);
+            shared += u < k;
+        }
+        sim_axes_free(&ax);
+        checked++;
+    }
+    print_message("%d array tiles: every count equal, %d with words shared by PEs\n", checked,
+                  shared);
+    assert_true(shared > 1000);
 }
 
 /* The committed seed of the simulator's fuzz target: a small padded conv
@@ -346,6 +628,8 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_layers),
+        cmocka_unit_test(test_axes_against_word_by_word),
+        cmocka_unit_test(test_axes_against_enumeration),
         cmocka_unit_test(test_rows_hit),
         cmocka_unit_test(test_seed_program),
         cmocka_unit_test(test_alexnet_rs),
