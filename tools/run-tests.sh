@@ -65,7 +65,7 @@ run_suite() {
   fi
   (cd "$dir" && ctest --output-on-failure -j "$JOBS" -LE sweep) 2>&1 | tee "$dir.ctest.log"
   echo "not run here: spatial_sweep (ctest -L sweep in $dir: the simulator against the model" \
-       "on every AlexNet layer under every dataflow and VGG-16 under RS, about 10 minutes)"
+       "on every AlexNet and VGG-16 layer under every dataflow, about 3 minutes of CPU)"
   count_ctest "$dir.ctest.log"
 }
 

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -176,15 +177,22 @@ static double grid_rows(const MapLayer *l, int axis, int64_t t_out, int64_t t_ta
  * unless the filter is dilated (and tiled), and for the taps unless the
  * layer is strided (and more than one output is in the tile); otherwise
  * each tile counts in full. */
+static bool slides(const MapLayer *l, int axis, const int64_t tile[DIM_COUNT], const Loop *first)
+{
+    Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
+    return first && ((first->dim == out && (l->dilation[axis] == 1 || tile[tap] == 1)) ||
+                     (first->dim == tap && (l->stride[axis] == 1 || tile[out] == 1)));
+}
+
 static double input_axis(const LoopNest *n, int axis, const int64_t tile[DIM_COUNT],
                          const Loop *first)
 {
     const MapLayer *l = n->layer;
     Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
     int64_t t_out = tile[out], t_tap = tile[tap];
-    if (first && first->dim == out && (l->dilation[axis] == 1 || t_tap == 1))
+    if (slides(l, axis, tile, first) && first->dim == out)
         t_out = first->outer;
-    else if (first && first->dim == tap && (l->stride[axis] == 1 || t_out == 1))
+    else if (slides(l, axis, tile, first))
         t_tap = first->outer;
     return grid_rows(l, axis, t_out, t_tap);
 }
@@ -325,10 +333,159 @@ static double region_fills(const LoopNest *n, DataType t, int cut, const int64_t
     return words * type_words(size, t, input_axis(n, 0, tile, first), input_axis(n, 1, tile, first));
 }
 
+/* ---- Words kept when a sliding window starts over ---- */
+
+/* The input rows (or columns) an ifmap tile reads along one axis, as the
+ * interval [lo, hi] of the stored input; false when the tile skips rows
+ * inside it (a strided or dilated window). */
+static bool dense_rows(const MapLayer *l, int axis, int64_t o, int64_t no, int64_t t, int64_t nt,
+                       int64_t *lo, int64_t *hi)
+{
+    int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
+    *lo = o * l->stride[axis] + t * l->dilation[axis] - pad;
+    *hi = *lo + (no - 1) * l->stride[axis] + (nt - 1) * l->dilation[axis];
+    *lo = *lo < 0 ? 0 : *lo;
+    *hi = *hi > in - 1 ? in - 1 : *hi;
+    return *hi < *lo || rows_read(l, axis, o, no, t, nt) == *hi - *lo + 1;
+}
+
+static int64_t overlap(int64_t lo1, int64_t hi1, int64_t lo2, int64_t hi2)
+{
+    int64_t lo = lo1 > lo2 ? lo1 : lo2, hi = hi1 < hi2 ? hi1 : hi2;
+    return hi >= lo ? hi - lo + 1 : 0;
+}
+
+/* The ifmap words two tiles (origins o, extents e) share: what storage
+ * holding the first need not fetch for the second. A tile that skips rows
+ * is fetched whole (the simulator's rule, sim_box_new_words). */
+static double shared_ifmap(const MapLayer *l, const int64_t o1[DIM_COUNT],
+                           const int64_t e1[DIM_COUNT], const int64_t o2[DIM_COUNT],
+                           const int64_t e2[DIM_COUNT])
+{
+    static const Dim plain[] = {DIM_N, DIM_C}; /* images and channels */
+    double words = 1;
+    for (int k = 0; k < 2; k++) {
+        Dim d = plain[k];
+        words *= (double)overlap(o1[d], o1[d] + e1[d] - 1, o2[d], o2[d] + e2[d] - 1);
+    }
+    for (int axis = 0; axis < 2 && words > 0; axis++) {
+        Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
+        int64_t lo1, hi1, lo2, hi2;
+        if (!dense_rows(l, axis, o1[out], e1[out], o1[tap], e1[tap], &lo1, &hi1) ||
+            !dense_rows(l, axis, o2[out], e2[out], o2[tap], e2[tap], &lo2, &hi2))
+            return 0;
+        words *= (double)overlap(lo1, hi1, lo2, hi2);
+    }
+    return words;
+}
+
+/* Whether the first and the last tile of a sweep of `first` (over a whole
+ * outer tile or the partial last one) can read a common input row: only
+ * then does a window that starts over keep anything. */
+static bool sweep_ends_meet(const MapLayer *l, const Loop *first)
+{
+    int axis = first->dim == DIM_Q || first->dim == DIM_S;
+    bool along_out = first->dim == DIM_P || first->dim == DIM_Q;
+    int64_t step = along_out ? l->stride[axis] : l->dilation[axis];
+    int64_t other = l->dim[along_out ? (axis ? DIM_S : DIM_R) : (axis ? DIM_Q : DIM_P)];
+    int64_t reach = (other - 1) * (along_out ? l->dilation[axis] : l->stride[axis]);
+    int64_t rest = l->dim[first->dim] % first->outer;
+    int64_t sweeps[2] = {first->outer, rest ? rest : first->outer};
+    for (int k = 0; k < 2; k++) {
+        int64_t tiles = ceil_div(sweeps[k], first->inner);
+        if ((tiles - 1) * first->inner * step <= (first->inner - 1) * step + reach)
+            return true;
+    }
+    return false;
+}
+
+/* Where the loops outside loop i over its dimension put its tile. */
+static int64_t origin_of(const LoopNest *n, int i, const int64_t *idx)
+{
+    int64_t at = 0;
+    for (int j = 0; j < i; j++)
+        at += n->loop[j].dim == n->loop[i].dim ? idx[j] * n->loop[j].inner : 0;
+    return at;
+}
+
+/* Loop i's iterations with the loops outside it at idx (a partial tile
+ * iterates less). */
+static int64_t iterations(const LoopNest *n, int i, const int64_t *idx)
+{
+    const Loop *lp = &n->loop[i];
+    int64_t left = n->layer->dim[lp->dim] - origin_of(n, i, idx);
+    return ceil_div(lp->outer < left ? lp->outer : left, lp->inner);
+}
+
+/* The tile at the cut (origin o, extent e) where loops 0..last are at idx. */
+static void tile_at(const LoopNest *n, int last, const int64_t *idx, const int64_t tile[DIM_COUNT],
+                    int64_t o[DIM_COUNT], int64_t e[DIM_COUNT])
+{
+    for (int d = 0; d < DIM_COUNT; d++)
+        o[d] = 0;
+    for (int i = 0; i <= last; i++)
+        o[n->loop[i].dim] += idx[i] * n->loop[i].inner;
+    for (int d = 0; d < DIM_COUNT; d++)
+        e[d] = tile[d] < n->layer->dim[d] - o[d] ? tile[d] : n->layer->dim[d] - o[d];
+}
+
+/* Walking more sweeps than this to credit their restarts costs the search
+ * more than the credit is worth; the count then stays an upper bound. */
+#define RESTART_SWEEP_LIMIT 256
+
+/* When the tiles of the ifmap slide along the innermost counting loop
+ * `first`, the model counts each sweep's union of rows; the storage still
+ * holds the sweep's last tile when the next sweep starts with its first,
+ * and need not fetch what the two share. They share rows when the sweep is
+ * short (VGG-16's 56-column layers in two tiles of 28 columns under OS_A:
+ * two columns) and the loop that moved on does not change the channels or
+ * images. Counted by walking the sweeps (the loops outside `first`), for
+ * temporal loops only (a PE's copy under spatial loops is another matter),
+ * and only when a sweep's ends can meet. */
+static double restart_credit(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT],
+                             int floor)
+{
+    const MapLayer *l = n->layer;
+    bool gone[MAX_LOOPS] = {false}, counted[MAX_LOOPS];
+    const Loop *first;
+    int stop = t == DATA_IFMAP ? scan(n, t, cut, floor, gone, counted, &first) : -1;
+    if (stop < 0 || !first || plain_axis(t, first->dim) ||
+        !slides(l, first->dim == DIM_Q || first->dim == DIM_S, tile, first) ||
+        !sweep_ends_meet(l, first))
+        return 0;
+    double sweeps = 1;
+    for (int i = 0; i < cut; i++) {
+        if (is_spatial(n->loop[i].level))
+            return 0;
+        sweeps *= i < stop ? (double)n->loop[i].bound : 1;
+    }
+    if (sweeps > RESTART_SWEEP_LIMIT)
+        return 0;
+    int64_t idx[MAX_LOOPS] = {0}, o[DIM_COUNT], e[DIM_COUNT], last_o[DIM_COUNT], last_e[DIM_COUNT];
+    double credit = 0;
+    for (bool started = false;; started = true) {
+        idx[stop] = 0;
+        tile_at(n, stop, idx, tile, o, e);
+        if (started)
+            credit += shared_ifmap(l, last_o, last_e, o, e);
+        idx[stop] = iterations(n, stop, idx) - 1;
+        tile_at(n, stop, idx, tile, last_o, last_e);
+        int i = stop - 1;
+        for (; i >= 0; i--) {
+            if (++idx[i] < iterations(n, i, idx))
+                break;
+            idx[i] = 0;
+        }
+        if (i < 0)
+            return credit;
+    }
+}
+
 double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
 {
     bool gone[MAX_LOOPS] = {false};
-    return region_fills(n, t, cut, tile, floor, gone, n->layer->dim);
+    return region_fills(n, t, cut, tile, floor, gone, n->layer->dim) -
+           restart_credit(n, t, cut, tile, floor);
 }
 
 double tile_words(const MapLayer *l, DataType t, const int64_t e[DIM_COUNT])

@@ -188,6 +188,7 @@ static bool setup(SimMachine *s, const IsaProgram *p, int64_t *dram, const SimOp
     s->dram = dram;
     s->dram_words = (int64_t)p->dram_words;
     s->count_only = o && o->count_only;
+    s->word_by_word = o && o->word_by_word;
     s->max_macs = o ? o->max_macs : 0;
     s->result = out;
     s->n_pes = p->machine.pe_rows * p->machine.pe_cols;

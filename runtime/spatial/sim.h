@@ -46,6 +46,10 @@ typedef struct SimResult {
 typedef struct SimOptions {
     /* Count only: walk every loop and count, but do no arithmetic. */
     bool count_only;
+    /* Count the words multicast at each step one by one, in a set of word
+     * numbers, instead of one dimension at a time (sim_axes.h): slower,
+     * and obviously right, the oracle the fast count is tested against. */
+    bool word_by_word;
     /* Refuse a stream whose passes add up to more MACs than this (0: no
      * limit): what keeps an untrusted stream from running for ever. */
     double max_macs;

@@ -14,7 +14,11 @@
  *   - a type passed between neighbours is sent by the buffer once per
  *     buffer-loop iteration, then reaches each PE for every MAC;
  *   - any other type is multicast at every step: one buffer read per
- *     distinct word the active PEs need in that step.
+ *     distinct word the active PEs need in that step. They are counted
+ *     one dimension at a time (sim_axes.c), or word by word when the
+ *     options ask (the oracle the tests compare that with); each PE's
+ *     tile is assembled only when a scratchpad keeps a type, the
+ *     arithmetic runs, or the words are counted one by one.
  *
  * Psums go the other way: "visits" of a psum word at each level, and the
  * accesses follow from them (Eyeriss ISCA'16's 2a-1 / 2a(b-1) / ab(c-1) /
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_axes.h"
 #include "sim_keyset.h"
 #include "sim_state.h"
 
@@ -53,7 +58,9 @@ typedef struct Walk {
     bool array_keeps[SIM_TYPES];
     PeTile *pes;
     int64_t n_pes, row_pes, col_pes;
-    KeySet seen; /* per-step multicast: the distinct words the PEs need */
+    bool per_pe; /* the walk needs each PE's tile, not only the axes' */
+    KeySet seen; /* per-step multicast word by word: the distinct words the PEs need */
+    SimPeAxes axes;
     int64_t in_words_c, filter_words_c; /* strides in the buffer tiles */
 } Walk;
 
@@ -331,6 +338,53 @@ static bool scratchpad_tiles(Walk *w, const Odometer *pe_loop, int64_t rmax[SIM_
     return true;
 }
 
+/* The work of the PEs on their scratchpad tiles now, PE by PE: the MACs,
+ * the arithmetic unless counting only, and how many PEs work. */
+static bool pe_work(Walk *w, double *active, char *err, size_t errsz)
+{
+    SimMachine *s = w->s;
+    *active = 0;
+    for (int64_t p = 0; p < w->n_pes; p++) {
+        const PeTile *pe = &w->pes[p];
+        if (!pe->active || pe->re[0] == 0)
+            continue;
+        ++*active;
+        double m = 1;
+        for (int d = 0; d < SIM_DIMS; d++)
+            m *= (double)pe->re[d];
+        s->cur->macs += m;
+        double gated = 0;
+        if (!s->count_only && !macs(w, pe, &gated, err, errsz))
+            return false;
+        s->cur->alu_ops += m - (s->m->zero_skip ? gated : 0);
+    }
+    return true;
+}
+
+/* The same from the axes, when no PE's own tile is needed: counting only,
+ * so no operand is gated. */
+static void axes_work(Walk *w, double *active)
+{
+    double m;
+    sim_axes_work(&w->axes, active, &m);
+    w->s->cur->macs += m;
+    w->s->cur->alu_ops += m;
+}
+
+/* The steps' multicast counted one dimension at a time (sim_axes.h). */
+static void count_steps_by_axes(Walk *w, const int64_t rmax[SIM_DIMS])
+{
+    for (int t = 0; t < SIM_TYPES; t++) {
+        if (w->route[t] == ROUTE_HOLD)
+            continue;
+        double deliveries, distinct;
+        sim_axes_step_words(&w->axes, w->l, (SimType)t, rmax, &deliveries, &distinct);
+        count_fill(w, SIM_LEVEL_ARRAY, (SimType)t, deliveries);
+        if (w->route[t] == ROUTE_STEP)
+            count_fill(w, SIM_LEVEL_BUFFER, (SimType)t, distinct);
+    }
+}
+
 static bool array_tile(Walk *w, const int64_t a[SIM_DIMS], const int64_t ea[SIM_DIMS], char *err,
                        size_t errsz)
 {
@@ -341,43 +395,40 @@ static bool array_tile(Walk *w, const int64_t a[SIM_DIMS], const int64_t ea[SIM_
             count_fill(w, SIM_LEVEL_BUFFER, (SimType)t,
                        refill(l, (SimType)t, a, ea, &s->array_valid[t], &s->array_box[t],
                               w->array_keeps[t]));
-    place_pes(w, a, ea);
+    if (w->per_pe)
+        place_pes(w, a, ea);
+    if (!s->word_by_word)
+        sim_axes_place(&w->axes, l, a, ea);
     int64_t n_pe[SIM_DIMS];
     for (int d = 0; d < SIM_DIMS; d++)
         n_pe[d] = ceil_div(min64(l->ext[SIM_PE][d], ea[d]), l->ext[SIM_RF][d]);
+    bool streamed = false;
+    for (int t = 0; t < SIM_TYPES; t++)
+        streamed |= w->route[t] != ROUTE_HOLD;
     Odometer pe_loop;
     odo_start(&pe_loop, l->order[SIM_PE], n_pe);
     do {
         int64_t rmax[SIM_DIMS];
-        if (!scratchpad_tiles(w, &pe_loop, rmax, err, errsz))
+        if (w->per_pe && !scratchpad_tiles(w, &pe_loop, rmax, err, errsz))
             return false;
-        double steps = 1, active = 0;
+        if (!s->word_by_word) /* the same steps, from the axes */
+            sim_axes_scratchpad(&w->axes, l, pe_loop.idx, rmax);
+        double steps = 1, active;
         for (int d = 0; d < SIM_DIMS; d++)
             steps *= (double)rmax[d];
         if (steps == 0)
             continue;
         s->cur->steps += steps;
-        for (int64_t p = 0; p < w->n_pes; p++) {
-            const PeTile *pe = &w->pes[p];
-            if (!pe->active || pe->re[0] == 0)
-                continue;
-            active++;
-            double m = 1;
-            for (int d = 0; d < SIM_DIMS; d++)
-                m *= (double)pe->re[d];
-            s->cur->macs += m;
-            double gated = 0;
-            if (!s->count_only && !macs(w, pe, &gated, err, errsz))
-                return false;
-            s->cur->alu_ops += m - (s->m->zero_skip ? gated : 0);
-        }
+        if (!w->per_pe)
+            axes_work(w, &active);
+        else if (!pe_work(w, &active, err, errsz))
+            return false;
         if ((int64_t)active > s->cur->active_pes)
             s->cur->active_pes = (int64_t)active;
-        bool streamed = false;
-        for (int t = 0; t < SIM_TYPES; t++)
-            streamed |= w->route[t] != ROUTE_HOLD;
-        if (streamed)
+        if (streamed && s->word_by_word)
             count_steps(w, rmax);
+        else if (streamed)
+            count_steps_by_axes(w, rmax);
     } while (odo_next(&pe_loop));
     return true;
 }
@@ -416,8 +467,12 @@ static bool setup(Walk *w, SimMachine *s, char *err, size_t errsz)
         return false;
     }
     w->n_pes = w->row_pes * w->col_pes;
+    w->per_pe = s->word_by_word || !s->count_only;
+    for (int t = 0; t < SIM_TYPES; t++)
+        w->per_pe |= w->route[t] == ROUTE_HOLD;
     w->pes = calloc((size_t)w->n_pes, sizeof *w->pes);
-    if (!w->pes || !keyset_init(&w->seen, w->n_pes)) {
+    bool sets = s->word_by_word ? keyset_init(&w->seen, w->n_pes) : sim_axes_init(&w->axes, w->l);
+    if (!w->pes || !sets) {
         snprintf(err, errsz, "out of memory");
         return false;
     }
@@ -518,5 +573,6 @@ bool sim_pass(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
     s->cur->passes++;
     free(w.pes);
     keyset_free(&w.seen);
+    sim_axes_free(&w.axes);
     return ok;
 }

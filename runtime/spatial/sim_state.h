@@ -24,6 +24,7 @@ typedef struct SimMachine {
     int64_t *dram;
     int64_t dram_words;
     bool count_only;
+    bool word_by_word; /* SimOptions.word_by_word */
     double max_macs, macs_done; /* the work budget (SimOptions.max_macs) */
     SimLayer layer;
     SimTile glb[SIM_TYPES];
