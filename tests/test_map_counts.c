@@ -411,8 +411,9 @@ static void test_dram_halo_refetch(void **state)
 /* A strided layer's taps do not slide: one output column, 2 output rows
  * at stride 2 with 3 filter rows, read a 5-row input. With the buffer
  * holding both outputs and one filter row at a time, the three DRAM tiles
- * read rows {0, 2}, {1, 3} and {2, 4}: consecutive tiles share nothing,
- * so row 2 is fetched twice, 6 in all, not the 5 of the input. */
+ * read rows {0, 2}, {1, 3} and {2, 4}: consecutive tiles share nothing.
+ * `ld` moves each as a box of rows, 0-2, 1-3 and 2-4: 9 rows in all, not
+ * the 5 of the input (nor the 6 read). */
 static void test_strided_taps_no_window(void **state)
 {
     (void)state;
@@ -425,7 +426,7 @@ static void test_strided_taps_no_window(void **state)
     m.factor[LOOP_ROW][DIM_P] = 2;
     m.factor[LOOP_DRAM][DIM_R] = 3;
     LayerCost c = evaluate(&a, &l, &m);
-    assert_true(c.access[LEVEL_DRAM][DATA_IFMAP] == 6);
+    assert_true(c.access[LEVEL_DRAM][DATA_IFMAP] == 9);
     /* Without the stride the tiles {0, 1}, {1, 2}, {2, 3} do slide: 4. */
     l.stride[0] = 1;
     l.in_h = 4;
@@ -562,13 +563,17 @@ static void test_alexnet_conv1_rs_batch16(void **state)
  *
  * An independent count of the DRAM traffic of a mapping: walk the DRAM
  * loops in their order, build each buffer tile as the set of words it
- * holds, and fetch what the previous tile does not hold (the buffer keeps
+ * holds (an ifmap tile as the box `ld` moves), and fetch what the previous
+ * tile does not hold (the buffer keeps
  * the overlap, the most any buffer of the tile's size can keep). Psums
  * are written back when they leave and read again when they return:
  * 2 x (tiles' psum fills) - outputs. The model must never count less; it
  * may count more where consecutive tiles share words it does not credit (a
  * window across a loop that does not index the data, the partial overlaps
- * of strided or dilated tiles), savings it does not claim. */
+ * of strided or dilated tiles), savings it does not claim, and that `ld`
+ * does not make either. Boxes of strided tiles overlap where the rows they
+ * read do not, so most of the difference is there: equality is required
+ * on most mappings of stride and dilation 1 only. */
 
 typedef struct Range {
     int64_t lo, hi; /* [lo, hi) */
@@ -594,6 +599,16 @@ static uint64_t rows_of(const MapLayer *l, int axis, Range o, Range t)
     return set;
 }
 
+/* The rows of `set` as the accelerator's `ld` moves them: one box, every
+ * row from the first to the last (docs/isa.md). */
+static uint64_t as_box(uint64_t set)
+{
+    if (!set)
+        return 0;
+    int lo = __builtin_ctzll(set), hi = 63 - __builtin_clzll(set);
+    return (hi == 63 ? ~(uint64_t)0 : ((uint64_t)1 << (hi + 1)) - 1) & ~(((uint64_t)1 << lo) - 1);
+}
+
 static void brute_dram(const MapLayer *l, const Mapping *m, double out[DATA_COUNT])
 {
     int64_t ext[DIM_COUNT], bound[DIM_COUNT], idx[DIM_COUNT] = {0};
@@ -613,7 +628,8 @@ static void brute_dram(const MapLayer *l, const Mapping *m, double out[DATA_COUN
             r[d].lo = idx[d] * ext[d];
             r[d].hi = r[d].lo + ext[d] < l->dim[d] ? r[d].lo + ext[d] : l->dim[d];
         }
-        uint64_t rows = rows_of(l, 0, r[DIM_P], r[DIM_R]), cols = rows_of(l, 1, r[DIM_Q], r[DIM_S]);
+        uint64_t rows = as_box(rows_of(l, 0, r[DIM_P], r[DIM_R]));
+        uint64_t cols = as_box(rows_of(l, 1, r[DIM_Q], r[DIM_S]));
 #define LEN(d) (r[d].hi - r[d].lo)
 #define OV(d) (first ? 0 : overlap(r[d], prev[d]))
         fills[DATA_IFMAP] += (double)(LEN(DIM_N) * LEN(DIM_C) * __builtin_popcountll(rows) *
@@ -669,7 +685,7 @@ static void test_dram_against_brute_force(void **state)
     SpatialArch a = plain_machine();
     a.buffer_bytes = (int64_t)1 << 40;
     a.rf_words[DATA_PSUM] = 1 << 20;
-    int trials = 0, exact = 0;
+    int trials = 0, exact = 0, unit = 0, unit_exact = 0;
     while (trials < 3000) {
         int64_t u = rnd(1, 4), dil = rnd(1, 4) == 4 ? 2 : 1, pad = rnd(0, 2);
         MapLayer l = layer(rnd(1, 3), rnd(1, 5), rnd(1, 3), rnd(1, 8), rnd(1, 4), rnd(1, 5), rnd(1, 3));
@@ -706,11 +722,13 @@ static void test_dram_against_brute_force(void **state)
             same &= got == want[t];
         }
         exact += same;
+        unit += u == 1 && dil == 1;
+        unit_exact += same && u == 1 && dil == 1;
         trials++;
     }
-    print_message("DRAM counts of %d random mappings: never below brute force, equal on %d\n",
-                  trials, exact);
-    assert_true(exact >= trials * 3 / 4);
+    print_message("DRAM counts of %d random mappings: never below brute force, equal on %d (on %d of the "
+                  "%d with stride and dilation 1)\n", trials, exact, unit_exact, unit);
+    assert_true(unit_exact >= unit * 3 / 4);
 }
 
 /* RLC: three (5-bit run, 16-bit value) pairs per 64-bit word; half zeros

@@ -205,7 +205,7 @@ static MapLayer small_layer(int64_t n, int64_t m, int64_t c, int64_t p, int64_t 
 
 /* The small layers both comparisons run: plain, padded, strided, grouped
  * and an fc layer. */
-enum { LAYER_SET = 7 };
+enum { LAYER_SET = 8 };
 static int layer_set(MapLayer out[LAYER_SET])
 {
     MapLayer padded = small_layer(1, 6, 5, 7, 6, 3, 2);
@@ -219,10 +219,15 @@ static int layer_set(MapLayer out[LAYER_SET])
     grouped.groups = 2;
     grouped.pad_top = grouped.pad_left = 1;
     grouped.in_h = grouped.in_w = 4;
+    /* A stride above the filter's extent (ResNet's 1x1 stride-2 convs): the
+     * rows a tile reads have gaps, and `ld` moves the box around them. */
+    MapLayer skipping = small_layer(1, 4, 3, 4, 4, 1, 1);
+    skipping.stride[0] = skipping.stride[1] = 2;
+    skipping.in_h = skipping.in_w = 7;
     MapLayer fc = {.name = "fc", .op = OP_FC, .groups = 1, .dim = {2, 10, 4, 1, 1, 3, 3},
                    .stride = {1, 1}, .dilation = {1, 1}, .in_h = 3, .in_w = 3};
     MapLayer all[LAYER_SET] = {small_layer(1, 1, 1, 2, 2, 2, 2), small_layer(2, 4, 3, 5, 5, 3, 3),
-                               small_layer(1, 6, 5, 7, 6, 3, 2), padded, strided, grouped, fc};
+                               small_layer(1, 6, 5, 7, 6, 3, 2), padded, strided, skipping, grouped, fc};
     memcpy(out, all, sizeof all);
     return LAYER_SET;
 }

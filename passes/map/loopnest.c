@@ -78,15 +78,16 @@ int64_t input_span(const MapLayer *l, int axis, int64_t e_out, int64_t e_tap)
  * of o U + t D - pad inside the stored input (U stride, D dilation). They
  * form one interval when the taps cover a stride (or the outputs a
  * dilation); otherwise disjoint blocks, or, with both stride and dilation
- * above 1, a general set counted one by one. */
-static int64_t rows_read(const MapLayer *l, int axis, int64_t o0, int64_t no, int64_t t0, int64_t nt)
+ * above 1, a general set counted one by one. With `boxes`, the rows moved
+ * as one box: every row from the first read to the last. */
+static int64_t rows_read(const MapLayer *l, int axis, int64_t o0, int64_t no, int64_t t0, int64_t nt, bool boxes)
 {
     int64_t u = l->stride[axis], d = l->dilation[axis];
     int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
     int64_t base = o0 * u + t0 * d - pad;
     bool dense_out = no == 1 || u == 1 || (d == 1 && nt >= u);
     bool dense_tap = nt == 1 || d == 1 || (u == 1 && no >= d);
-    if (dense_out && dense_tap) {
+    if (boxes || (dense_out && dense_tap)) {
         int64_t lo = base, hi = base + (no - 1) * u + (nt - 1) * d;
         lo = lo < 0 ? 0 : lo;
         hi = hi > in - 1 ? in - 1 : hi;
@@ -129,40 +130,40 @@ static int64_t rows_read(const MapLayer *l, int axis, int64_t o0, int64_t no, in
  * same taps: when they are intervals, n_full times the unclipped span less
  * what the tiles at either edge lose to padding (only those are clipped). */
 static double full_tiles_rows(const MapLayer *l, int axis, int64_t t_out, int64_t n_full,
-                              int64_t t0, int64_t nt)
+                              int64_t t0, int64_t nt, bool boxes)
 {
     int64_t u = l->stride[axis], d = l->dilation[axis];
     int64_t in = axis ? l->in_w : l->in_h, pad = axis ? l->pad_left : l->pad_top;
-    bool dense = (t_out == 1 || u == 1 || (d == 1 && nt >= u)) &&
-                 (nt == 1 || d == 1 || (u == 1 && t_out >= d));
+    bool dense = boxes || ((t_out == 1 || u == 1 || (d == 1 && nt >= u)) &&
+                           (nt == 1 || d == 1 || (u == 1 && t_out >= d)));
     double sum = 0;
     if (!dense) {
         for (int64_t i = 0; i < n_full; i++)
-            sum += (double)rows_read(l, axis, i * t_out, t_out, t0, nt);
+            sum += (double)rows_read(l, axis, i * t_out, t_out, t0, nt, boxes);
         return sum;
     }
     int64_t span = (t_out - 1) * u + (nt - 1) * d + 1;
     sum = (double)n_full * (double)span;
     int64_t i = 0;
     for (; i < n_full && i * t_out * u + t0 * d - pad < 0; i++)
-        sum -= (double)(span - rows_read(l, axis, i * t_out, t_out, t0, nt));
+        sum -= (double)(span - rows_read(l, axis, i * t_out, t_out, t0, nt, boxes));
     for (int64_t k = n_full - 1; k >= i && k * t_out * u + t0 * d - pad + span - 1 > in - 1; k--)
-        sum -= (double)(span - rows_read(l, axis, k * t_out, t_out, t0, nt));
+        sum -= (double)(span - rows_read(l, axis, k * t_out, t_out, t0, nt, boxes));
     return sum;
 }
 
 /* Input rows (or columns) read over a grid of output tiles of t_out and
  * tap tiles of t_tap (the last of each partial), summed over the tiles. */
-static double grid_rows(const MapLayer *l, int axis, int64_t t_out, int64_t t_tap)
+static double grid_rows(const MapLayer *l, int axis, int64_t t_out, int64_t t_tap, bool boxes)
 {
     int64_t out = l->dim[axis ? DIM_Q : DIM_P], tap = l->dim[axis ? DIM_S : DIM_R];
     int64_t n_full = out / t_out, rest = out % t_out;
     double sum = 0;
     for (int64_t t0 = 0; t0 < tap; t0 += t_tap) {
         int64_t nt = t_tap < tap - t0 ? t_tap : tap - t0;
-        sum += full_tiles_rows(l, axis, t_out, n_full, t0, nt);
+        sum += full_tiles_rows(l, axis, t_out, n_full, t0, nt, boxes);
         if (rest)
-            sum += (double)rows_read(l, axis, n_full * t_out, rest, t0, nt);
+            sum += (double)rows_read(l, axis, n_full * t_out, rest, t0, nt, boxes);
     }
     return sum;
 }
@@ -177,24 +178,29 @@ static double grid_rows(const MapLayer *l, int axis, int64_t t_out, int64_t t_ta
  * unless the filter is dilated (and tiled), and for the taps unless the
  * layer is strided (and more than one output is in the tile); otherwise
  * each tile counts in full. */
-static bool slides(const MapLayer *l, int axis, const int64_t tile[DIM_COUNT], const Loop *first)
+static bool slides(const MapLayer *l, int axis, const int64_t tile[DIM_COUNT], const Loop *first, bool boxes)
 {
     Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
-    return first && ((first->dim == out && (l->dilation[axis] == 1 || tile[tap] == 1)) ||
-                     (first->dim == tap && (l->stride[axis] == 1 || tile[out] == 1)));
+    int64_t u = l->stride[axis], d = l->dilation[axis];
+    /* Boxes: consecutive tiles' boxes must also touch, or the rows between
+     * them are in the sweep's box but in no tile's. */
+    bool touch_out = !boxes || u <= (tile[tap] - 1) * d + 1;
+    bool touch_tap = !boxes || d <= (tile[out] - 1) * u + 1;
+    return first && ((first->dim == out && (d == 1 || tile[tap] == 1) && touch_out) ||
+                     (first->dim == tap && (u == 1 || tile[out] == 1) && touch_tap));
 }
 
-static double input_axis(const LoopNest *n, int axis, const int64_t tile[DIM_COUNT],
-                         const Loop *first)
+static double input_axis(const LoopNest *n, int axis, const int64_t tile[DIM_COUNT], const Loop *first,
+                         bool boxes)
 {
     const MapLayer *l = n->layer;
     Dim out = axis ? DIM_Q : DIM_P, tap = axis ? DIM_S : DIM_R;
     int64_t t_out = tile[out], t_tap = tile[tap];
-    if (slides(l, axis, tile, first) && first->dim == out)
+    if (slides(l, axis, tile, first, boxes) && first->dim == out)
         t_out = first->outer;
-    else if (slides(l, axis, tile, first))
+    else if (slides(l, axis, tile, first, boxes))
         t_tap = first->outer;
-    return grid_rows(l, axis, t_out, t_tap);
+    return grid_rows(l, axis, t_out, t_tap, boxes);
 }
 
 /* How often tiles are refetched because loops over a dimension d that does
@@ -301,7 +307,7 @@ static bool plain_axis(DataType t, Dim d)
  * loops outside it move): a tile may stay there where elsewhere it is
  * fetched again (the last, partial tile of a DRAM loop, for instance). */
 static double region_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT],
-                           int floor, const bool *gone, const int64_t size[DIM_COUNT])
+                           int floor, const bool *gone, const int64_t size[DIM_COUNT], bool boxes)
 {
     const MapLayer *l = n->layer;
     bool counted[MAX_LOOPS];
@@ -320,8 +326,8 @@ static double region_fills(const LoopNest *n, DataType t, int cut, const int64_t
             last[x] = rem;
             for (int i = 0; i < cut; i++)
                 still[i] = gone[i] || i == stop;
-            return region_fills(n, t, cut, tile, floor, gone, full) +
-                   region_fills(n, t, cut, tile, floor, still, last);
+            return region_fills(n, t, cut, tile, floor, gone, full, boxes) +
+                   region_fills(n, t, cut, tile, floor, still, last, boxes);
         }
     }
     double words = 1;
@@ -330,7 +336,7 @@ static double region_fills(const LoopNest *n, DataType t, int cut, const int64_t
             words *= repeats(n, (Dim)d, cut, counted);
     if (t != DATA_IFMAP)
         return words * type_words(size, t, 0, 0);
-    return words * type_words(size, t, input_axis(n, 0, tile, first), input_axis(n, 1, tile, first));
+    return words * type_words(size, t, input_axis(n, 0, tile, first, boxes), input_axis(n, 1, tile, first, boxes));
 }
 
 /* ---- Words kept when a sliding window starts over ---- */
@@ -346,7 +352,7 @@ static bool dense_rows(const MapLayer *l, int axis, int64_t o, int64_t no, int64
     *hi = *lo + (no - 1) * l->stride[axis] + (nt - 1) * l->dilation[axis];
     *lo = *lo < 0 ? 0 : *lo;
     *hi = *hi > in - 1 ? in - 1 : *hi;
-    return *hi < *lo || rows_read(l, axis, o, no, t, nt) == *hi - *lo + 1;
+    return *hi < *lo || rows_read(l, axis, o, no, t, nt, false) == *hi - *lo + 1;
 }
 
 static int64_t overlap(int64_t lo1, int64_t hi1, int64_t lo2, int64_t hi2)
@@ -443,14 +449,14 @@ static void tile_at(const LoopNest *n, int last, const int64_t *idx, const int64
  * temporal loops only (a PE's copy under spatial loops is another matter),
  * and only when a sweep's ends can meet. */
 static double restart_credit(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT],
-                             int floor)
+                             int floor, bool boxes)
 {
     const MapLayer *l = n->layer;
     bool gone[MAX_LOOPS] = {false}, counted[MAX_LOOPS];
     const Loop *first;
     int stop = t == DATA_IFMAP ? scan(n, t, cut, floor, gone, counted, &first) : -1;
     if (stop < 0 || !first || plain_axis(t, first->dim) ||
-        !slides(l, first->dim == DIM_Q || first->dim == DIM_S, tile, first) ||
+        !slides(l, first->dim == DIM_Q || first->dim == DIM_S, tile, first, boxes) ||
         !sweep_ends_meet(l, first))
         return 0;
     double sweeps = 1;
@@ -481,11 +487,21 @@ static double restart_credit(const LoopNest *n, DataType t, int cut, const int64
     }
 }
 
-double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
+static double fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor, bool boxes)
 {
     bool gone[MAX_LOOPS] = {false};
-    return region_fills(n, t, cut, tile, floor, gone, n->layer->dim) -
-           restart_credit(n, t, cut, tile, floor);
+    return region_fills(n, t, cut, tile, floor, gone, n->layer->dim, boxes) -
+           restart_credit(n, t, cut, tile, floor, boxes);
+}
+
+double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
+{
+    return fills(n, t, cut, tile, floor, false);
+}
+
+double nest_box_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor)
+{
+    return fills(n, t, cut, tile, floor, true);
 }
 
 double tile_words(const MapLayer *l, DataType t, const int64_t e[DIM_COUNT])

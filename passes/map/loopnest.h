@@ -50,6 +50,11 @@ bool dim_indexes(DataType t, Dim d);
  * (stationarity), except for loops above index `floor`, which always count
  * (a type that bypasses a storage level has no place to stay). */
 double nest_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor);
+/* The same when each ifmap tile moves as one box of rows and columns, from
+ * its first row (column) read to its last, as the accelerator's `ld` moves
+ * it (docs/isa.md): a tile of a layer whose stride exceeds its filter's
+ * extent (a 1x1 conv of stride 2), or a dilated one, moves the rows it skips. */
+double nest_box_fills(const LoopNest *n, DataType t, int cut, const int64_t tile[DIM_COUNT], int floor);
 
 /* Words a tile of the given extents occupies. */
 double tile_words(const MapLayer *l, DataType t, const int64_t tile[DIM_COUNT]);

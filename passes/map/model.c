@@ -178,7 +178,7 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
         DataType dt = (DataType)t;
         /* Fills of the buffer, of the array as a whole (one buffer read
          * multicast to every PE that needs it) and of each PE. */
-        double v_buffer = nest_fills(n, dt, cut_buffer, n->ext[LOOP_BUFFER], 0);
+        double v_buffer = nest_box_fills(n, dt, cut_buffer, n->ext[LOOP_BUFFER], 0); /* ld moves boxes */
         double v_array = array_fills(n, s, dt);
         double v_pe = holds(s, dt) ? nest_fills(n, dt, cut_rf, n->ext[LOOP_RF], 0)
                                    : nest_fills(n, dt, cut_mac, point, cut_mac);
