@@ -672,7 +672,7 @@ static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *a
     const unsigned char *b = im->model + s.offset;
     Onnx__TensorProto *t = st->split ? onnx__tensor_proto__unpack(alloc, st->rest.len, st->rest.data) : NULL;
     unsigned char *dst = t ? im->weights + st->at : NULL;
-    if (!t || t->has_raw_data || !read_model_bytes(im, (WireSlice){s.offset + st->raw.offset, st->raw.len}, dst)) {
+    if (!t || !read_model_bytes(im, (WireSlice){s.offset + st->raw.offset, st->raw.len}, dst)) {
         if (t)
             onnx__tensor_proto__free_unpacked(t, alloc);
         return onnx__tensor_proto__unpack(alloc, s.len, b);
@@ -681,6 +681,13 @@ static Onnx__TensorProto *unpack_initializer(Importer *im, ProtobufCAllocator *a
     t->raw_data.data = dst;
     t->raw_data.len = st->raw.len;
     return t;
+}
+
+static void split_tensors_free(SplitTensor *st, size_t n)
+{
+    for (size_t i = 0; st && i < n; i++)
+        free(st[i].rest.data);
+    free(st);
 }
 
 /* Splits every initializer and sets their raw bytes' places in one block,
@@ -702,9 +709,7 @@ static SplitTensor *split_initializers(Importer *im, ProtobufCAllocator *alloc, 
     im->weights = total ? alloc->alloc(alloc->allocator_data, total) : NULL;
     im->weights_len = im->weights ? total : 0;
     if (total && !im->weights) {
-        for (size_t i = 0; i < w->n_initializers; i++)
-            free(st[i].rest.data);
-        free(st);
+        split_tensors_free(st, w->n_initializers);
         return NULL;
     }
     return st;
@@ -733,9 +738,7 @@ static Onnx__ModelProto *unpack_model(Importer *im, ProtobufCAllocator *alloc)
             gp->initializer[gp->n_initializer++] = t;
         ok = t != NULL;
     }
-    for (size_t i = 0; st && i < w.n_initializers; i++)
-        free(st[i].rest.data);
-    free(st);
+    split_tensors_free(st, w.n_initializers);
     wire_model_free(&w);
     if (!ok && m) {
         detach_weights(im, m);

@@ -47,7 +47,7 @@ typedef struct Importer {
     int node_index;
     bool folding;          /* handlers run against a scratch graph */
     /* The model's bytes: the mapped file's (map.fd >= 0) or the caller's.
-     * Initializers' raw bytes are read from them into blocks of their own. */
+     * Initializers' raw bytes are read from them into `weights`. */
     const unsigned char *model;
     size_t model_len;
     MappedFile map;

@@ -91,7 +91,7 @@ static void adopt_raw_data(Importer *im, Onnx__TensorProto *t, OnnxConst *c)
         graph_adopt(im->g, t->raw_data.data);
     c->in_graph = true;
     if (c->is_i64)
-        c->i64 = (int64_t *)t->raw_data.data; /* malloc's alignment suits any element type */
+        c->i64 = (int64_t *)t->raw_data.data; /* 16-byte aligned at least: any type */
     else
         c->data = t->raw_data.data;
     t->raw_data.data = NULL;
