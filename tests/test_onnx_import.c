@@ -246,6 +246,17 @@ static void test_an_output_that_redefines_a_name(void **state)
                        "node 3 '1' (Selu, opset 6): output '1' is already defined");
 }
 
+/* Found by fuzz_onnx while the importer learnt to split initializers at the
+ * wire level: an initializer with 2^40 elements in its dims and no data at
+ * all. Its size is checked against the values it holds before anything is
+ * allocated for it. */
+static void test_an_initializer_without_its_data(void **state)
+{
+    (void)state;
+    expect_model_error("fuzz_initializer_dims_without_data.onnx",
+                       "initializer: tensor 'k' holds 0 values but its dims need 1099511627776");
+}
+
 /* Found by fuzz_onnx: a PRelu of an empty constant folds to an empty
  * constant (the fold-constants pass folds empty results too); the
  * redefinition after it is the model's only error. */
@@ -815,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_auto_pad_foo),
         cmocka_unit_test(test_conv_with_zero_groups),
         cmocka_unit_test(test_an_output_that_redefines_a_name),
+        cmocka_unit_test(test_an_initializer_without_its_data),
         cmocka_unit_test(test_a_zero_stride_with_same_padding),
         cmocka_unit_test(test_an_empty_constant_folds),
         cmocka_unit_test(test_a_fold_too_large_leaves_its_output_undefined),
