@@ -62,12 +62,55 @@ typedef struct Pruned {
     int64_t n;
 } Pruned;
 
-static bool prunable(const Graph *g, const Node *n)
+/* The next name of a comma-separated list at *cursor, advancing it. */
+static bool next_listed(const char **cursor, const char **name, size_t *len)
+{
+    if (!*cursor || !**cursor)
+        return false;
+    const char *comma = strchr(*cursor, ',');
+    *name = *cursor;
+    *len = comma ? (size_t)(comma - *cursor) : strlen(*cursor);
+    *cursor = comma ? comma + 1 : NULL;
+    return true;
+}
+
+bool prune_layer_listed(const char *list, const char *name)
+{
+    const char *at;
+    size_t len;
+    while (next_listed(&list, &at, &len))
+        if (len == strlen(name) && strncmp(at, name, len) == 0)
+            return true;
+    return false;
+}
+
+static bool prunable(const Graph *g, const Node *n, const PruneOptions *po)
 {
     if (n->removed || (n->op != OP_CONV && n->op != OP_FC))
         return false;
     const Tensor *w = &g->tensors[n->params[0]];
-    return w->type.kind == ELEM_F32 && w->data;
+    return w->type.kind == ELEM_F32 && w->data && (!po->layers || prune_layer_listed(po->layers, n->name));
+}
+
+/* Every name --prune-layers gives is a conv or fc layer of the graph. */
+static bool layers_exist(const Graph *g, const PassOptions *o)
+{
+    const char *list = o->prune->layers, *at;
+    size_t len;
+    bool ok = true;
+    while (next_listed(&list, &at, &len)) {
+        bool found = false;
+        for (int i = 0; i < g->n_nodes && !found; i++) {
+            const Node *n = &g->nodes[i];
+            found = (n->op == OP_CONV || n->op == OP_FC) && strlen(n->name) == len &&
+                    strncmp(n->name, at, len) == 0;
+        }
+        if (!found)
+            diag_error(o->diag, SRCLOC_NONE, "--prune-layers: the network has no conv or fc layer "
+                                             "called '%.*s'", (int)len, at);
+        ok = ok && found;
+    }
+    return ok;
 }
 
 /* Keeps the `keep` largest magnitudes of the parts, zeroing the rest: the
@@ -108,11 +151,15 @@ bool pass_prune(Graph *g, const PassOptions *o, PassReport *r)
     const PruneOptions *po = o->prune;
     if (!po || po->density <= 0)
         return true;
+    if (!layers_exist(g, o))
+        return false;
+    if (po->structured)
+        return prune_filters(g, o, r);
     Pruned *parts = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *parts);
     int count = 0;
     int64_t total = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (!prunable(g, &g->nodes[i]))
+        if (!prunable(g, &g->nodes[i], po))
             continue;
         int w = g->nodes[i].params[0];
         /* New storage: the weights as bound may be shared (a mapped file). */

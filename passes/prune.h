@@ -9,7 +9,22 @@
 typedef struct PruneOptions {
     double density;  /* share of conv and fc weights kept, in (0, 1]; 0: no pruning */
     bool per_layer;  /* every layer to the density (default: one threshold for all) */
+    /* Whole filters instead of single weights: density is the share of
+     * each layer's filters kept (prune_filters.c). */
+    bool structured;
+    /* Comma-separated names of the conv and fc layers to prune; NULL: all. */
+    const char *layers;
 } PruneOptions;
+
+/* Whether `name` is one of the comma-separated names in `list`. */
+bool prune_layer_listed(const char *list, const char *name);
+
+struct Graph;
+struct PassOptions;
+struct PassReport;
+/* The structured half of the prune pass: removes the filters of smallest
+ * L1 norm and the channels they computed from the graph. */
+bool prune_filters(struct Graph *g, const struct PassOptions *o, struct PassReport *r);
 
 /* The k-th largest magnitude |v[p][i]| over `parts` arrays of n[p] values
  * (1 <= k <= their total), exactly, without a copy: a radix selection in

@@ -13,7 +13,7 @@ typedef struct PruneArgs {
     const char *model, *out;
     ModelArgs weights;
     PipelineArgs pipeline;
-    bool density_given, structured, energy_aware;
+    bool density_given, energy_aware;
 } PruneArgs;
 
 static bool parse_density_option(void *section, const char *value, const OptionUse *u)
@@ -24,12 +24,18 @@ static bool parse_density_option(void *section, const char *value, const OptionU
 }
 
 static const Option prune_command_options[] = {
-    {"density", 0, "D", "keep this share of the conv and fc weights, in (0, 1]",
+    {"density", 0, "D", "keep this share of the conv and fc weights (of each layer's\n"
+                        "filters with --structured), in (0, 1]",
      OPTION_CALL(parse_density_option)},
     {"per-layer", 0, NULL, "every layer to the density (default: one magnitude threshold over\n"
                            "all layers, as PyTorch's global pruning)",
      OPTION_FLAG(PruneArgs, pipeline.prune.per_layer)},
-    {"structured", 0, NULL, "prune whole filters (not implemented yet)", OPTION_FLAG(PruneArgs, structured)},
+    {"structured", 0, NULL, "remove whole filters (those of smallest L1 norm) and the channels\n"
+                            "they compute: the network shrinks",
+     OPTION_FLAG(PruneArgs, pipeline.prune.structured)},
+    {"layers", 0, "L1,L2,..", "prune only these conv and fc layers (by default every one; with\n"
+                              "--structured, every one whose channels can be followed)",
+     OPTION_STRING(PruneArgs, pipeline.prune.layers)},
     {"energy-aware", 0, NULL, "prune where the spatial target's energy falls most (not\n"
                               "implemented yet)",
      OPTION_FLAG(PruneArgs, energy_aware)},
@@ -42,14 +48,18 @@ static const Option prune_command_options[] = {
 const CommandSpec cmd_prune_spec = {
     .name = "prune",
     .summary = "prune a network's conv and fc weights by magnitude",
-    .usage = "dnnc prune MODEL --density D [--per-layer] [-o OUT.dnn] [options]",
+    .usage = "dnnc prune MODEL --density D [--per-layer | --structured] [--layers L1,..] [-o OUT.dnn]\n"
+             "       [options]",
     .description =
         "Sets the conv and fc weights of smallest magnitude to zero so that the share\n"
         "D of them is left: the largest over all layers together, or layer by layer\n"
-        "with --per-layer (biases are kept). Prints each pruned layer's weights,\n"
-        "non-zero weights, density and the MACs left with a non-zero weight, and\n"
-        "writes OUT.dnn and OUT.safetensors, whole or not at all; every command takes\n"
-        "them. No fine-tuning: that is a training job (tools/fashion/prune_finetune.py).\n"
+        "with --per-layer (biases are kept). --structured removes whole filters\n"
+        "instead, the share D of each layer's kept, and every layer that reads their\n"
+        "channels loses them: the network shrinks. Prints each conv and fc layer's\n"
+        "filters kept, its weights and the non-zero ones left, its density and its\n"
+        "MACs before and after, and writes OUT.dnn and OUT.safetensors, whole or not\n"
+        "at all; every command takes them. No fine-tuning: that is a training job\n"
+        "(tools/fashion/prune_finetune.py).\n"
         "docs/pruning.md gives the rules.",
     .operand = "model file",
     .operand_offset = offsetof(PruneArgs, model),
@@ -61,27 +71,76 @@ const CommandSpec cmd_prune_spec = {
     },
 };
 
-static void print_report(const Graph *g)
+/* A conv or fc layer as it was before pruning. */
+typedef struct LayerBefore {
+    char *name;
+    int64_t filters, weights, macs;
+} LayerBefore;
+
+static bool has_weights(const Node *n) { return n->op == OP_CONV || n->op == OP_FC; }
+
+static LayerBefore *record_layers(const Graph *g, int *count)
 {
-    printf("%-28s %-6s %12s %12s %8s %14s %14s\n", "layer", "op", "weights", "non-zero", "density",
-           "MACs", "non-zero MACs");
-    int64_t w = 0, nz = 0, macs = 0, nz_macs = 0;
+    LayerBefore *b = calloc((size_t)g->n_nodes + 1, sizeof *b);
+    *count = 0;
+    for (int i = 0; b && i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!has_weights(n))
+            continue;
+        const Tensor *w = &g->tensors[n->params[0]];
+        b[(*count)++] = (LayerBefore){strdup(n->name), w->shape.d[0], shape_elems(&w->shape), node_macs(g, n)};
+    }
+    return b;
+}
+
+static void free_layers(LayerBefore *b, int count)
+{
+    for (int i = 0; b && i < count; i++)
+        free(b[i].name);
+    free(b);
+}
+
+static const LayerBefore *layer_before(const LayerBefore *b, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (b[i].name && strcmp(b[i].name, name) == 0)
+            return &b[i];
+    return NULL;
+}
+
+static void print_row(const char *name, const char *op, const char *filters, int64_t w, int64_t nz,
+                      int64_t macs, int64_t nz_macs)
+{
+    printf("%-28s %-6s %11s %12lld %12lld %7.1f%% %14lld %14lld\n", name, op, filters, (long long)w,
+           (long long)nz, w ? 100.0 * (double)nz / (double)w : 0.0, (long long)macs, (long long)nz_macs);
+}
+
+/* Each layer's filters kept of those it had, its weights before and the
+ * non-zero ones left (the density is their ratio), and its MACs before and
+ * those left with a non-zero weight. */
+static void print_report(const Graph *g, const LayerBefore *b, int count)
+{
+    printf("%-28s %-6s %11s %12s %12s %8s %14s %14s\n", "layer", "op", "filters", "weights", "non-zero",
+           "density", "MACs", "non-zero MACs");
+    int64_t f = 0, f_before = 0, w = 0, nz = 0, macs = 0, nz_macs = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->op != OP_CONV && n->op != OP_FC)
+        const LayerBefore *was = has_weights(n) ? layer_before(b, count, n->name) : NULL;
+        if (!was)
             continue;
         const Tensor *t = &g->tensors[n->params[0]];
-        int64_t lw = shape_elems(&t->shape), lnz = 0;
-        for (int64_t k = 0; t->data && k < lw; k++)
+        int64_t lnz = 0;
+        for (int64_t k = 0; t->data && k < shape_elems(&t->shape); k++)
             lnz += elem_nonzero(t->type.kind, t->data, k);
-        int64_t lm = node_macs(g, n), lnm = node_nz_macs(g, n);
-        printf("%-28s %-6s %12lld %12lld %7.1f%% %14lld %14lld\n", n->name, op_name(n->op),
-               (long long)lw, (long long)lnz, 100.0 * (double)lnz / (double)lw, (long long)lm,
-               (long long)lnm);
-        w += lw, nz += lnz, macs += lm, nz_macs += lnm;
+        char kept[48];
+        snprintf(kept, sizeof kept, "%lld/%lld", (long long)t->shape.d[0], (long long)was->filters);
+        print_row(n->name, op_name(n->op), kept, was->weights, lnz, was->macs, node_nz_macs(g, n));
+        f += t->shape.d[0], f_before += was->filters;
+        w += was->weights, nz += lnz, macs += was->macs, nz_macs += node_nz_macs(g, n);
     }
-    printf("%-28s %-6s %12lld %12lld %7.1f%% %14lld %14lld\n", "total", "", (long long)w,
-           (long long)nz, w ? 100.0 * (double)nz / (double)w : 0.0, (long long)macs, (long long)nz_macs);
+    char kept[48];
+    snprintf(kept, sizeof kept, "%lld/%lld", (long long)f, (long long)f_before);
+    print_row("total", "", kept, w, nz, macs, nz_macs);
 }
 
 int cmd_prune(int argc, char **argv)
@@ -93,23 +152,30 @@ int cmd_prune(int argc, char **argv)
         return rc;
     if (!a.density_given)
         return usage_error("prune", "give --density D, the share of weights to keep");
-    if (a.structured || a.energy_aware)
-        return usage_error("prune", "--%s is not implemented yet: dnnc prunes single weights by "
-                                    "magnitude so far (docs/pruning.md)",
-                           a.structured ? "structured" : "energy-aware");
+    if (a.energy_aware)
+        return usage_error("prune", "--energy-aware is not implemented yet: dnnc prunes by magnitude "
+                                    "so far (docs/pruning.md)");
     if (!model_is_onnx(a.model) && !a.weights.weights && !a.weights.random)
         return usage_error("prune", "give --weights FILE (or --random-weights SEED)");
     Model m;
-    if (!model_prepare(a.model, &a.weights, &a.pipeline, false, &m))
+    Diag d;
+    diag_init(&d, stderr);
+    if (!model_load(a.model, &a.weights, &d, &m))
         return EXIT_INPUT_ERROR;
-    char suffix[32], *weights;
+    int count = 0;
+    LayerBefore *before = record_layers(m.graph, &count);
+    bool ok = before && model_optimize(&m, &a.weights, &a.pipeline, false, &d);
+    if (!before)
+        fprintf(stderr, "dnnc prune: out of memory\n");
+    char suffix[32], *weights = NULL;
     snprintf(suffix, sizeof suffix, "-p%g", a.pipeline.prune.density * 100);
     char *source = a.out ? strdup(a.out) : path_with_suffix(a.model, suffix);
-    bool ok = model_save_pair(m.graph, source, "prune", &weights);
+    ok = ok && model_save_pair(m.graph, source, "prune", &weights);
     if (ok) {
-        print_report(m.graph);
+        print_report(m.graph, before, count);
         printf("wrote %s and %s\n", source, weights);
     }
+    free_layers(before, count);
     free(source);
     free(weights);
     model_free(&m);
