@@ -134,15 +134,16 @@ static void test_host_layers_between_parts_bit_exact(void **state)
 /* ---- compile ---- */
 
 /* On Eyeriss (rlc and zero_skip on), the program's machine has both, and
- * every ifmap ld and every final st of it is run-length coded, no other
- * transfer (docs/isa.md). */
+ * every ifmap and filter ld and every final st of it is run-length coded,
+ * no other transfer (docs/isa.md). */
 static void expect_rlc_transfers(const IsaProgram *p)
 {
     int coded = 0;
     for (size_t i = 0; i < p->n_instrs; i++) {
         const IsaInstr *in = &p->instrs[i];
         if (in->op == ISA_LD) {
-            assert_int_equal(in->f[ISA_LD_RLC], in->f[ISA_LD_TYPE] == ISA_LD_IFMAP);
+            assert_int_equal(in->f[ISA_LD_RLC],
+                             in->f[ISA_LD_TYPE] == ISA_LD_IFMAP || in->f[ISA_LD_TYPE] == ISA_LD_FILTER);
             coded += (int)in->f[ISA_LD_RLC];
         } else if (in->op == ISA_ST) {
             assert_int_equal(in->f[ISA_ST_RLC], in->f[ISA_ST_FINAL]);

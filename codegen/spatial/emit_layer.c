@@ -285,7 +285,7 @@ static bool iteration(DramWalk *w, char *err, size_t errsz)
         sim_tile_box(&w->view, (SimType)t, o, ext, &b);
         if (sim_box_words(&b) == 0 || (w->have[t] && sim_box_equal(&b, &w->box[t])))
             continue;
-        bool rlc = t == DATA_IFMAP && e->program->machine.rlc;
+        bool rlc = (t == DATA_IFMAP || t == DATA_FILTER) && e->program->machine.rlc;
         if (!emit_ld(e, &g, t == DATA_IFMAP ? ISA_LD_IFMAP : ISA_LD_FILTER, rlc, &b, err, errsz))
             return false;
         w->box[t] = b;

@@ -43,6 +43,7 @@ typedef struct MapLayer {
     double ofmap_zero;        /* fraction of zeros in the output as written (after ReLU) */
     double ifmap_rlc_bits;    /* measured RLC bits per input value; 0: model it from ifmap_zero */
     double ofmap_rlc_bits;
+    double filter_rlc_bits;   /* measured RLC bits per filter word moved; 0: model it from filter_zero */
     /* Zero skipping measured on data: the MACs (of every group) with a
      * zero operand (ifmap zero or padding, or weight zero), which the
      * gating skips, in place of the estimate MACs x (1 - (1 - ifmap_zero) x

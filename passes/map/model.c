@@ -207,6 +207,9 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
         }
     }
     c->access[LEVEL_DRAM][DATA_IFMAP] *= rlc_ratio(a, l->ifmap_rlc_bits, l->ifmap_zero);
+    /* Filters are coded too: pruned weights move as runs of zeros (dense
+     * ones gain nothing and fall back to raw words). */
+    c->access[LEVEL_DRAM][DATA_FILTER] *= rlc_ratio(a, l->filter_rlc_bits, l->filter_zero);
     c->macs = macs;
     c->alu_ops = macs;
     /* Zero skipping (survey VII-B1): a zero operand, an ifmap or a pruned

@@ -19,6 +19,8 @@ typedef struct Walk {
     bool counted;        /* the current group's MACs are counted */
     bool have_ifmap;     /* the buffer holds an ifmap tile of this group */
     SimBox ifmap;
+    bool have_filter;    /* and a filter tile */
+    SimBox filter;
     int64_t *values;     /* one box's words */
     int64_t cap;
     SimRlcPair *pairs;
@@ -93,20 +95,25 @@ static bool coded_words(Walk *w, int64_t n, bool rlc, double *words)
     return true;
 }
 
+/* An ifmap or filter ld: the words the buffer's tile does not hold yet
+ * move (as the DMA moves them), coded when the ld says so. */
 static bool load(Walk *w, const IsaInstr *in)
 {
-    if (in->f[ISA_LD_TYPE] != ISA_LD_IFMAP)
+    IsaLdType type = (IsaLdType)in->f[ISA_LD_TYPE];
+    if (type != ISA_LD_IFMAP && type != ISA_LD_FILTER)
         return true;
+    bool ifmap = type == ISA_LD_IFMAP;
+    bool *have = ifmap ? &w->have_ifmap : &w->have_filter;
+    SimBox *kept = ifmap ? &w->ifmap : &w->filter;
     SimBox b = sim_box_of_instr(in, ISA_LD_S0);
     int64_t n;
     double words;
-    if (!gather(w, ISA_LD_IFMAP, &b, w->have_ifmap ? &w->ifmap : NULL, &n) ||
-        !coded_words(w, n, in->f[ISA_LD_RLC], &words))
+    if (!gather(w, type, &b, *have ? kept : NULL, &n) || !coded_words(w, n, in->f[ISA_LD_RLC], &words))
         return false;
-    w->cur->ifmap_moved += (double)n;
-    w->cur->ifmap_coded += words;
-    w->ifmap = b;
-    w->have_ifmap = true;
+    *(ifmap ? &w->cur->ifmap_moved : &w->cur->filter_moved) += (double)n;
+    *(ifmap ? &w->cur->ifmap_coded : &w->cur->filter_coded) += words;
+    *kept = b;
+    *have = true;
     return true;
 }
 
@@ -198,7 +205,7 @@ static bool open_group(Walk *w, SimDataStats *out)
     if (w->layer.id < 0 || (size_t)w->layer.id >= w->p->n_layers)
         return fail(w, "cfg.layer names a layer the program does not list");
     w->cur = &out[w->layer.id];
-    w->counted = w->have_ifmap = false;
+    w->counted = w->have_ifmap = w->have_filter = false;
     return true;
 }
 

@@ -19,6 +19,7 @@
 
 typedef struct SimDataStats {
     double ifmap_moved, ifmap_coded; /* DRAM words; coded = moved where ld has rlc=0 */
+    double filter_moved, filter_coded; /* likewise for filter ld */
     double ofmap_final, ofmap_coded; /* likewise for st final */
     double macs;                     /* N M C P Q R S of every group */
     double zero_macs;                /* of those, MACs with a zero operand: ifmap zero or padding, or weight zero */

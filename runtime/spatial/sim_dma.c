@@ -96,8 +96,8 @@ bool sim_ld(SimMachine *s, const IsaInstr *in, char *err, size_t errsz)
     bool rlc = in->f[ISA_LD_RLC];
     if (!s->layer.started)
         return fail(err, errsz, "ld before any cfg.layer");
-    if (rlc && (type != ISA_LD_IFMAP || !s->m->rlc))
-        return fail(err, errsz, "rlc applies to ifmaps on a machine with rlc = on");
+    if (rlc && ((type != ISA_LD_IFMAP && type != ISA_LD_FILTER) || !s->m->rlc))
+        return fail(err, errsz, "rlc applies to ifmaps and filters on a machine with rlc = on");
     SimTile *t = type == ISA_LD_BIAS ? &s->bias : &s->glb[ld_type_data[type]];
     if (type == ISA_LD_PSUM && t->valid && t->dirty)
         return fail(err, errsz, "ld replaces a psum tile that was never stored");
