@@ -19,6 +19,7 @@
 #include "pool.c"
 #include "quant.c"
 #include "qgemm.c"
+#include "sparse.c"
 #include "tensor.c"
 #include "winograd.c"
 #include "winograd_blocked.c"

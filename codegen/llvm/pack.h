@@ -66,4 +66,14 @@ bool pack_qgemm_fc(const Graph *g, const Node *n);
  * all. */
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
+/* fc weights [U][K] encoded CSC by select-sparsity -> dnnk_sparse_fc's
+ * slices (dnnk.h): 5 bytes a non-zero weight and 4 (K + 1) bytes a slice
+ * of 256 outputs; the bias as stored. */
+size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out);
+
+/* 1x1 conv filters [F][C] encoded CSR -> dnnk_sparse_conv's offsets,
+ * values and 16-bit channels (dnnk.h): 6 bytes a non-zero weight and
+ * 4 (F + 1); the bias as stored. */
+size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out);
+
 #endif

@@ -1,0 +1,143 @@
+/* Kernels that read sparse weights (dnnk.h, "sparse weights"): an fc from
+ * CSC slices and a 1x1 conv from CSR filters. Each sums its non-zero
+ * weights in the order stored and adds bias and residual after, as the
+ * dense kernels do. */
+
+/* The packed arrays of an fc or conv's sparse weights. */
+typedef struct SparseWeights {
+    const int32_t *offsets;
+    const float *values;
+    const unsigned char *index; /* uint8 rows (fc) or uint16 channels (conv) */
+} SparseWeights;
+
+/* acc[r] += w * x for every entry of slice column [begin, end), x = in[k]
+ * of one image: the sparse matrix-vector product. A zero input adds
+ * nothing, so its column is skipped (EIE's activation zero-skipping). */
+INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, int32_t end, float x)
+{
+    if (x == 0.0f)
+        return;
+    const uint8_t *rows = w->index;
+    for (int32_t e = begin; e < end; e++)
+        acc[rows[e]] += w->values[e] * x;
+}
+
+/* The same for nb images at once (sparse x dense): each entry is read
+ * once for all of them. xs[b] is input k of image b; acc[b] its slice. */
+INLINE void sparse_fc_columns(float (*acc)[DNNK_SPARSE_SLICE], int64_t nb, const SparseWeights *w,
+                              int32_t begin, int32_t end, const float *xs)
+{
+    const uint8_t *rows = w->index;
+    for (int32_t e = begin; e < end; e++) {
+        float v = w->values[e];
+        for (int64_t b = 0; b < nb; b++)
+            acc[b][rows[e]] += v * xs[b];
+    }
+}
+
+/* Units: slices of DNNK_SPARSE_SLICE outputs, for every image. */
+KERNEL dnnk_sparse_fc(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const unsigned char *packed = ptrs[2 + d->has_residual];
+    const float *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    int64_t N = d->in.dims[0], K = dnnk_count(&d->in) / N, U = d->out.dims[1];
+    SparseWeights w = {(const int32_t *)packed, (const float *)(packed + dnnk_sparse_fc_values_at(U, K)),
+                       packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4};
+    float acc[DNNK_SPARSE_BATCH][DNNK_SPARSE_SLICE], xs[DNNK_SPARSE_BATCH];
+    for (int64_t s = begin; s < end; s++) {
+        const int32_t *off = w.offsets + s * (K + 1);
+        int64_t u0 = s * DNNK_SPARSE_SLICE, count = min64(DNNK_SPARSE_SLICE, U - u0);
+        for (int64_t n0 = 0; n0 < N; n0 += DNNK_SPARSE_BATCH) {
+            int64_t nb = min64(DNNK_SPARSE_BATCH, N - n0);
+            for (int64_t b = 0; b < nb; b++)
+                for (int64_t i = 0; i < DNNK_SPARSE_SLICE; i++)
+                    acc[b][i] = 0;
+            for (int64_t k = 0; k < K; k++) {
+                if (nb == 1) {
+                    sparse_fc_column(acc[0], &w, off[k], off[k + 1], in[n0 * K + k]);
+                    continue;
+                }
+                for (int64_t b = 0; b < nb; b++)
+                    xs[b] = in[(n0 + b) * K + k];
+                sparse_fc_columns(acc, nb, &w, off[k], off[k + 1], xs);
+            }
+            for (int64_t b = 0; b < nb; b++)
+                for (int64_t i = 0; i < count; i++) {
+                    int64_t at = (n0 + b) * U + u0 + i;
+                    out[at] = activate(&d->act, acc[b][i] + (bias ? bias[u0 + i] : 0.0f) + (res ? res[at] : 0.0f));
+                }
+        }
+    }
+}
+
+#define SPARSE_VECTORS (DNNK_SPARSE_PIXELS / DNNK_LANES)
+
+/* The epilogue of one filter at `count` pixels whose sums are in acc. */
+INLINE void sparse_conv_store(const dnnk_sparse_conv_desc *d, float *out, const float *res, const float *acc,
+                              int64_t count, float bias)
+{
+    for (int64_t p = 0; p < count; p++)
+        out[p] = activate(&d->act, acc[p] + bias + (res ? res[p] : 0.0f));
+}
+
+/* Filter entries [begin, end) at a whole tile of pixels: the sums stay in
+ * SPARSE_VECTORS vector registers while the entries stream. */
+INLINE void sparse_conv_tile(const SparseWeights *w, int32_t begin, int32_t end, const float *x, int64_t plane,
+                             float *sums)
+{
+    vf acc[SPARSE_VECTORS];
+    for (int j = 0; j < SPARSE_VECTORS; j++)
+        acc[j] = splatv(0.0f);
+    const uint16_t *channel = (const uint16_t *)w->index;
+    for (int32_t e = begin; e < end; e++) {
+        vf v = splatv(w->values[e]);
+        const float *xc = x + channel[e] * plane;
+        for (int j = 0; j < SPARSE_VECTORS; j++)
+            acc[j] += v * loadv(xc + j * DNNK_LANES);
+    }
+    for (int j = 0; j < SPARSE_VECTORS; j++)
+        storev(sums + j * DNNK_LANES, acc[j]);
+}
+
+/* The same at the `count` pixels left at the end of an image. */
+INLINE void sparse_conv_tail(const SparseWeights *w, int32_t begin, int32_t end, const float *x, int64_t plane,
+                             int64_t count, float *sums)
+{
+    const uint16_t *channel = (const uint16_t *)w->index;
+    for (int64_t p = 0; p < count; p++)
+        sums[p] = 0.0f;
+    for (int32_t e = begin; e < end; e++) {
+        float v = w->values[e];
+        const float *xc = x + channel[e] * plane;
+        for (int64_t p = 0; p < count; p++)
+            sums[p] += v * xc[p];
+    }
+}
+
+/* Units: (image, tile of DNNK_SPARSE_PIXELS pixels). */
+KERNEL dnnk_sparse_conv(const dnnk_sparse_conv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const unsigned char *packed = ptrs[2 + d->has_residual];
+    const float *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    int64_t C = d->in.dims[1], F = d->out.dims[1], plane = d->out.dims[2] * d->out.dims[3];
+    int64_t tiles = (plane + DNNK_SPARSE_PIXELS - 1) / DNNK_SPARSE_PIXELS;
+    SparseWeights w = {(const int32_t *)packed, (const float *)(packed + dnnk_sparse_conv_values_at(F)),
+                       packed + dnnk_sparse_conv_values_at(F) + d->entries * 4};
+    float sums[DNNK_SPARSE_PIXELS];
+    for (int64_t u = begin; u < end; u++) {
+        int64_t n = u / tiles, p0 = u % tiles * DNNK_SPARSE_PIXELS, count = min64(DNNK_SPARSE_PIXELS, plane - p0);
+        const float *x = in + n * C * plane + p0;
+        for (int64_t f = 0; f < F; f++) {
+            if (count == DNNK_SPARSE_PIXELS)
+                sparse_conv_tile(&w, w.offsets[f], w.offsets[f + 1], x, plane, sums);
+            else
+                sparse_conv_tail(&w, w.offsets[f], w.offsets[f + 1], x, plane, count, sums);
+            int64_t at = (n * F + f) * plane + p0;
+            sparse_conv_store(d, out + at, res ? res + at : 0, sums, count, bias ? bias[f] : 0.0f);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/* The layers the sparse kernels compute (sparse_rules.h). */
+#include "sparse_rules.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kernels/dnnk.h"
+
+static bool weights_fit(const Graph *g, const Node *n, char *why, size_t whysz)
+{
+    if (shape_elems(&g->tensors[n->params[0]].shape) <= INT32_MAX)
+        return true;
+    snprintf(why, whysz, "its sparse kernel takes at most 2^31 - 1 weights");
+    return false;
+}
+
+bool sparse_accepts_fc(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    return weights_fit(g, n, why, whysz);
+}
+
+bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    const ConvAttrs *a = &n->attr.conv;
+    bool pointwise = a->kernel[0] == 1 && a->kernel[1] == 1 && a->stride[0] == 1 && a->stride[1] == 1 &&
+                     a->groups == 1;
+    for (int i = 0; i < 4; i++)
+        pointwise = pointwise && a->pad[i] == 0;
+    if (!pointwise) {
+        snprintf(why, whysz, "its sparse conv kernel computes 1x1 convs of stride 1, unpadded, groups 1 only");
+        return false;
+    }
+    if (g->tensors[n->inputs[0]].shape.d[1] > DNNK_SPARSE_MAX_CHANNELS) {
+        snprintf(why, whysz, "its sparse conv kernel takes at most %d input channels", DNNK_SPARSE_MAX_CHANNELS);
+        return false;
+    }
+    return weights_fit(g, n, why, whysz);
+}
