@@ -38,3 +38,15 @@ bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why,
     }
     return weights_fit(g, n, why, whysz);
 }
+
+int64_t sparse_stored_bytes(const Graph *g, const Node *n)
+{
+    const SparseData *s = n->n_params ? g->tensors[n->params[0]].sparse : NULL;
+    if (!s)
+        return n->n_params ? shape_elems(&g->tensors[n->params[0]].shape) *
+                                 elem_type_bits(g->tensors[n->params[0]].type) / 8
+                           : 0;
+    if (s->format == SPARSE_CSC)
+        return dnnk_sparse_fc_bytes(s->rows, s->cols, s->nnz);
+    return dnnk_sparse_conv_bytes(s->rows, s->nnz);
+}

@@ -15,4 +15,10 @@ bool sparse_accepts_fc(const Graph *g, const Node *n, Layout reads, char *why, s
  * indices are 16-bit) and INT32_MAX weights. */
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* The bytes layer n's weights take as stored in the weights file: their
+ * encoding as the cpu kernels pack it (dnnk_sparse_fc_bytes for CSC,
+ * dnnk_sparse_conv_bytes for CSR) when select-sparsity encoded them,
+ * else their dense size (elements x bits / 8). */
+int64_t sparse_stored_bytes(const Graph *g, const Node *n);
+
 #endif

@@ -13,7 +13,8 @@
  *     never chosen by density.
  * The choice is recorded as @sparse(csr) or @sparse(csc) on the layer,
  * which `dnnc dump` prints and which parses back to the same choice; a
- * dense layer gets no annotation (no @sparse is dense). The encoding itself
+ * layer left dense gets no annotation (no @sparse is dense; a written
+ * @sparse(dense) stays). The encoding itself
  * fills the weight's Tensor.sparse (ir/sparse.h), which the reference and
  * the cpu target's packing read. */
 #include <stdio.h>
@@ -79,8 +80,10 @@ static bool honour_annotation(Graph *g, Node *n, const PassOptions *o, PassRepor
     SparseFormat f = n->ann.sparse;
     const char *name = sparse_format_name(f);
     if (f == SPARSE_NONE) {
-        if (has_weights(n) && g->tensors[n->params[0]].data)
-            record(g, n, SPARSE_NONE, r);
+        /* Dense is how weights are stored: honoured on any layer, and
+         * kept written as the user wrote it. */
+        if (has_weights(n))
+            g->tensors[n->params[0]].sparse = NULL;
         return true;
     }
     if (!has_weights(n)) {

@@ -53,19 +53,9 @@ static const char net[] = "input x: f32[1, 3, 8, 8];\n"
 
 static void prune_graph(Graph *g, double density, bool per_layer)
 {
-    char *messages = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
-    Diag d;
-    diag_init(&d, out);
     PruneOptions po = {density, per_layer};
-    PipelineOptions pl = {.verify_each = true, .log = out};
-    PassOptions o = {.target = target_find("reference"), .diag = &d, .prune = &po};
-    bool ok = pipeline_run(g, &o, &pl);
-    fclose(out);
-    if (!ok)
-        fail_msg("%s", messages);
-    free(messages);
+    PassOptions o = {.target = target_find("reference"), .prune = &po};
+    run_pipeline_with_or_fail(g, &o);
 }
 
 static int64_t nonzero(const Graph *g, const char *layer, float *smallest_kept, float *largest_cut,
