@@ -83,6 +83,10 @@ typedef struct KernelRow {
      * (bench/sparse.py); 0: only where @sparse or --sparse asks for it. */
     SparseFormat sparse;
     double crossover;
+    /* The kernel library's function that checks a call's packed weights
+     * before the generated code runs any layer (a weights file loaded at
+     * run time may be damaged); NULL: none. */
+    const char *check;
 } KernelRow;
 
 /* The encoding of the weights layer n computes with: its @sparse, dense

@@ -9,7 +9,9 @@
 
 #include "cpu_check.h"
 #include "reference.h"
+#include "dnnk.h"
 #include "pass.h"
+#include "shared_object.h"
 #include "sparse.h"
 #include "target.h"
 
@@ -161,6 +163,88 @@ static void test_pointwise_conv(void **state)
             check_layer(nets[i], OP_CONV, SPARSE_CSR, patterns[z]);
 }
 
+/* ---- damaged weights ---- */
+
+/* One sparse layer without bias (its packed weights alone in the weights,
+ * at offset 0), as object code in a shared library run from weights it
+ * holds apart, as an application that read NAME.weights does: damage(w)
+ * changes them, and the run must return NAME_ERROR_BAD_WEIGHTS (2) having
+ * written nothing. Undamaged, it returns 0. */
+static void check_damage(const char *text, OpKind op, void (*damage)(unsigned char *w, const Node *n))
+{
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", text);
+    zero_weights(g, &g->nodes[cpu_find_op(g, op)], ZERO_NONE, 13);
+    run_pipeline_or_fail(g, "cpu", 0);
+    CpuIo io;
+    cpu_io_make(g, 5, &io);
+    char err[1024];
+    CodegenOptions co = {.name = "damaged", .opt_level = 2};
+    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+    if (!s)
+        fail_msg("%s", err);
+    assert_int_equal(shared_model_run(s, (const void *const *)io.in, (void *const *)io.out), 0);
+    size_t size;
+    unsigned char *w = shared_model_weights(s, &size);
+    assert_true(size > 0);
+    damage(w, &g->nodes[cpu_find_op(g, op)]);
+    memset(io.out[0], 0x7f, (size_t)io.out_count[0] * sizeof(float));
+    assert_int_equal(shared_model_run(s, (const void *const *)io.in, (void *const *)io.out), 2);
+    for (int64_t i = 0; i < io.out_count[0]; i++)
+        assert_int_equal(((const unsigned char *)io.out[0])[4 * i], 0x7f);
+    shared_model_free(s);
+    cpu_io_free(&io);
+    parsed_free(&p);
+}
+
+static int32_t *offsets_of(unsigned char *w) { return (int32_t *)(void *)w; }
+
+/* fc 20 -> 300: two slices of 21 offsets, the second slice 44 rows. */
+static void fc_offset_past_the_entries(unsigned char *w, const Node *n)
+{
+    (void)n;
+    offsets_of(w)[5] = 1 << 30;
+}
+
+static void fc_offsets_descending(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    off[3] = off[4] + 1;
+}
+
+/* A row of the partial last slice past its 44 rows. */
+static void fc_row_out_of_range(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    int64_t entries = off[2 * 21 - 1];
+    unsigned char *rows = w + dnnk_sparse_fc_values_at(300, 20) + entries * 4;
+    assert_true(off[21] < entries);
+    rows[off[21]] = 44;
+}
+
+/* conv 6 -> 4 channels: a channel index of 6. */
+static void conv_channel_out_of_range(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    uint16_t *channels = (uint16_t *)(void *)(w + dnnk_sparse_conv_values_at(4) + off[4] * 4);
+    channels[off[4] - 1] = 6;
+}
+
+static void test_damaged_weights_are_refused(void **state)
+{
+    (void)state;
+    const char *fc = "input x: f32[1, 20];\n@sparse(csc) y = fc(x, units=300, bias=false);\noutput y;\n";
+    const char *conv = "input x: f32[1, 6, 5, 5];\n@sparse(csr) y = conv(x, filters=4, kernel=1, bias=false);\n"
+                       "output y;\n";
+    check_damage(fc, OP_FC, fc_offset_past_the_entries);
+    check_damage(fc, OP_FC, fc_offsets_descending);
+    check_damage(fc, OP_FC, fc_row_out_of_range);
+    check_damage(conv, OP_CONV, conv_channel_out_of_range);
+}
+
 /* ---- select-sparsity ---- */
 
 /* Parses text, runs target's pipeline and returns its messages (NULL on
@@ -284,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_fc),
         cmocka_unit_test(test_pointwise_conv),
+        cmocka_unit_test(test_damaged_weights_are_refused),
         cmocka_unit_test(test_errors_name_the_layer),
         cmocka_unit_test(test_choice_by_density),
         cmocka_unit_test(test_dump_round_trip),

@@ -6,6 +6,10 @@
 
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
     void symbol(const descriptor *d, void *const *ptrs, int64_t begin, int64_t end);
+#define KERNEL_ROW_SPARSE(format, crossover, accepts, check, op, algo, types, isa, symbol, descriptor, describe, \
+                          pack)                                                                                 \
+    KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack)                                         \
+    int64_t check(const descriptor *d, void *const *ptrs);
 #include "kernels.def"
 #undef KERNEL_ROW
 

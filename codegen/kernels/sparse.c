@@ -141,3 +141,56 @@ KERNEL dnnk_sparse_conv(const dnnk_sparse_conv_desc *d, void *const *ptrs, int64
         }
     }
 }
+
+/* ---- checks of the packed weights (kernels.def's check column) ----
+ * The generated code calls these before any layer runs and returns
+ * NAME_ERROR_BAD_WEIGHTS when one fails: 0 valid, 1 not. A kernel reads an
+ * entry only between offsets that these found ascending within the
+ * entries, and writes only at indices they found in range. */
+
+/* count + 1 offsets ascending from `first`, none past `entries`. */
+INLINE bool offsets_ascend(const int32_t *off, int64_t count, int64_t first, int64_t entries)
+{
+    if (off[0] != first)
+        return false;
+    for (int64_t i = 0; i < count; i++)
+        if (off[i + 1] < off[i])
+            return false;
+    return off[count] <= entries;
+}
+
+int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
+{
+    const unsigned char *packed = ptrs[2 + d->has_residual];
+    int64_t N = d->in.dims[0], K = dnnk_count(&d->in) / N, U = d->out.dims[1];
+    int64_t slices = dnnk_sparse_fc_slices(U);
+    const int32_t *off = (const int32_t *)packed;
+    const uint8_t *rows = packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4;
+    int64_t at = 0;
+    for (int64_t s = 0; s < slices; at = off[s * (K + 1) + K], s++)
+        if (!offsets_ascend(off + s * (K + 1), K, at, d->entries))
+            return 1;
+    if (at != d->entries)
+        return 1;
+    /* Rows are bytes: only the last slice, if partial, has rows to refuse. */
+    const int32_t *last = off + (slices - 1) * (K + 1);
+    int64_t count = U - (slices - 1) * DNNK_SPARSE_SLICE;
+    for (int32_t e = last[0]; e < last[K]; e++)
+        if (rows[e] >= count)
+            return 1;
+    return 0;
+}
+
+int64_t dnnk_sparse_conv_check(const dnnk_sparse_conv_desc *d, void *const *ptrs)
+{
+    const unsigned char *packed = ptrs[2 + d->has_residual];
+    int64_t C = d->in.dims[1], F = d->out.dims[1];
+    const int32_t *off = (const int32_t *)packed;
+    const uint16_t *channel = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
+    if (!offsets_ascend(off, F, 0, d->entries) || off[F] != d->entries)
+        return 1;
+    for (int64_t e = 0; e < d->entries; e++)
+        if (channel[e] >= C)
+            return 1;
+    return 0;
+}
