@@ -12,14 +12,15 @@ void sparse_matrix_dims(const Shape *s, int64_t *rows, int64_t *cols)
         *cols *= s->d[i];
 }
 
-double sparse_weight_density(const Graph *g, const Node *n)
+int64_t sparse_nonzero_weights(const Graph *g, const Node *n, int64_t *count)
 {
     const Tensor *w = &g->tensors[n->params[0]];
-    int64_t count = shape_elems(&w->shape), nz = 0;
+    int64_t nz = 0;
     const float *v = w->data;
-    for (int64_t i = 0; i < count; i++)
+    *count = shape_elems(&w->shape);
+    for (int64_t i = 0; i < *count; i++)
         nz += v[i] != 0.0f;
-    return count ? (double)nz / (double)count : 1.0;
+    return nz;
 }
 
 /* The outer dimension of f's walk (rows for CSR, columns for CSC) and the

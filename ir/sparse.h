@@ -17,9 +17,9 @@
 /* The matrix a weight tensor of shape s is viewed as. */
 void sparse_matrix_dims(const Shape *s, int64_t *rows, int64_t *cols);
 
-/* The share of non-zero weights of layer n (its parameter 0), in [0, 1];
- * the layer's weights must be bound f32. */
-double sparse_weight_density(const Graph *g, const Node *n);
+/* The non-zero weights of layer n (its parameter 0, which must be bound
+ * f32), and in *count all of them. */
+int64_t sparse_nonzero_weights(const Graph *g, const Node *n, int64_t *count);
 
 /* The CSR or CSC encoding of the f32 matrix w (rows x cols, row-major), in
  * a's memory (which throws when out of memory, ir/oom.h). Values in the

@@ -17,6 +17,7 @@
  * @sparse(dense) stays). The encoding itself
  * fills the weight's Tensor.sparse (ir/sparse.h), which the reference and
  * the cpu target's packing read. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,16 +46,25 @@ static const KernelRow *sparse_row(const PassOptions *o, const Graph *g, const N
     return NULL;
 }
 
+/* Whether a layer with nz non-zero weights of count is at most crossover
+ * dense: within half a weight, as pruning to that density rounds
+ * (passes/prune.c keeps round(D n)). */
+static bool within(double crossover, int64_t nz, int64_t count)
+{
+    return nz <= llround(crossover * (double)count);
+}
+
 /* The first sparse row that computes n whose crossover the layer's
  * density is within (any density: every sparse row's, --sparse any). */
-static const KernelRow *row_by_density(const PassOptions *o, const Graph *g, const Node *n, double density)
+static const KernelRow *row_by_density(const PassOptions *o, const Graph *g, const Node *n)
 {
+    int64_t weights = 0, nz = o->sparse_any ? 0 : sparse_nonzero_weights(g, n, &weights);
     int count = 0;
     const KernelRow *rows = o->target->registry ? o->target->registry(&count) : NULL;
     char why[8];
     for (int k = 0; k < count; k++)
         if (rows[k].op == n->op && rows[k].sparse != SPARSE_NONE &&
-            (o->sparse_any ? o->force_sparse : density <= rows[k].crossover) &&
+            (o->sparse_any || (rows[k].crossover > 0 && within(rows[k].crossover, nz, weights))) &&
             sparse_row(o, g, n, rows[k].sparse, why, sizeof why) == &rows[k])
             return &rows[k];
     return NULL;
@@ -115,7 +125,7 @@ static void choose(Graph *g, Node *n, const PassOptions *o, PassReport *r)
         return;
     char why[8];
     if (o->force_sparse && o->sparse_any) {
-        const KernelRow *row = row_by_density(o, g, n, 0.0);
+        const KernelRow *row = row_by_density(o, g, n);
         record(g, n, row ? row->sparse : SPARSE_NONE, r);
         return;
     }
@@ -124,7 +134,7 @@ static void choose(Graph *g, Node *n, const PassOptions *o, PassReport *r)
         record(g, n, can ? o->sparse : SPARSE_NONE, r);
         return;
     }
-    const KernelRow *row = row_by_density(o, g, n, sparse_weight_density(g, n));
+    const KernelRow *row = row_by_density(o, g, n);
     record(g, n, row ? row->sparse : SPARSE_NONE, r);
 }
 
