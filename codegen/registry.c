@@ -14,12 +14,14 @@ static const KernelRow rows[] = {
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
     {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, NULL, SPARSE_NONE, 0, NULL},
 #define KERNEL_ROW_TILED(tiles, op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles, LAYOUTS_PLAIN, LAYOUT_SAME, NULL, SPARSE_NONE, 0, NULL},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles, LAYOUTS_PLAIN, LAYOUT_SAME, NULL, SPARSE_NONE, 0,   \
+     NULL},
 #define KERNEL_ROW_LAYOUT(reads, writes, accepts, op, algo, types, isa, symbol, descriptor, describe, pack) \
     {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, reads, writes, accepts, SPARSE_NONE, 0, NULL},
 #define KERNEL_ROW_SPARSE(format, crossover, accepts, check, op, algo, types, isa, symbol, descriptor, describe, \
                           pack)                                                                                 \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, accepts, format, crossover, #check},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, accepts, format,          \
+     crossover, #check},
 #include "kernels.def"
 #undef KERNEL_ROW
 };

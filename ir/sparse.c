@@ -88,6 +88,20 @@ bool sparse_check(const SparseData *s, int64_t rows, int64_t cols, char *why, si
     return true;
 }
 
+bool sparse_matches(const SparseData *s, const float *w)
+{
+    int64_t nz = 0;
+    for (int64_t i = 0; i < s->rows * s->cols; i++)
+        nz += w[i] != 0.0f;
+    if (nz != s->nnz)
+        return false;
+    for (int64_t o = 0; o < outer_count(s->format, s->rows, s->cols); o++)
+        for (int64_t k = s->ptr[o]; k < s->ptr[o + 1]; k++)
+            if (w[at(s->format, s->cols, o, s->index[k])] != s->values[k])
+                return false;
+    return true;
+}
+
 void sparse_decode(const SparseData *s, float *w)
 {
     memset(w, 0, (size_t)(s->rows * s->cols) * sizeof *w);

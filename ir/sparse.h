@@ -32,6 +32,10 @@ SparseData *sparse_encode(Arena *a, SparseFormat f, const float *w, int64_t rows
  * (column). If not, why in `why`. */
 bool sparse_check(const SparseData *s, int64_t rows, int64_t cols, char *why, size_t whysz);
 
+/* Whether s (well formed) holds exactly the non-zero values of the matrix
+ * w, each at its place. */
+bool sparse_matches(const SparseData *s, const float *w);
+
 /* Writes the dense matrix s encodes into w (rows x cols, row-major). */
 void sparse_decode(const SparseData *s, float *w);
 

@@ -54,6 +54,34 @@ static void test_encode_round_trip(void **state)
     arena_free(&a);
 }
 
+/* The verifier holds an encoding to its tensor's non-zero values. */
+static void test_verifier_checks_encodings(void **state)
+{
+    (void)state;
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "sparse.dnn",
+                                 "input x: f32[1, 8];\n@sparse(csc) y = fc(x, units=4);\noutput y;\n");
+    run_pipeline_or_fail(g, "cpu", 0);
+    SparseData *s = g->tensors[g->nodes[0].params[0]].sparse;
+    assert_non_null(s);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    Diag d;
+    diag_init(&d, out);
+    assert_true(graph_verify(g, &d));
+    s->values[0] += 1.0f;
+    assert_false(graph_verify(g, &d));
+    s->values[0] -= 1.0f;
+    s->index[0] = 4;
+    assert_false(graph_verify(g, &d));
+    fclose(out);
+    assert_contains(text, "verifier: the encoding of 'y.weight': the encoding does not hold");
+    assert_contains(text, "out of range");
+    free(text);
+    parsed_free(&p);
+}
+
 /* ---- kernels against the reference ---- */
 
 /* Which weights of layer n are zeroed. */
@@ -141,7 +169,8 @@ static void test_fc(void **state)
     static const char *const nets[] = {
         "input x: f32[1, 70];\n@sparse(csc) y = fc(x, units=300);\noutput y;\n",
         "input x: f32[3, 5, 4];\n@sparse(csc) y = fc(x, units=300, act=relu);\noutput y;\n",
-        "input x: f32[11, 40];\ninput r: f32[11, 7];\n@sparse(csc) y = fc(x, r, units=7, bias=false);\noutput y;\n",
+        "input x: f32[11, 40];\ninput r: f32[11, 7];\n"
+        "@sparse(csc) y = fc(x, r, units=7, bias=false);\noutput y;\n",
     };
     for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
         for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
@@ -366,6 +395,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encode_round_trip),
+        cmocka_unit_test(test_verifier_checks_encodings),
         cmocka_unit_test(test_fc),
         cmocka_unit_test(test_pointwise_conv),
         cmocka_unit_test(test_damaged_weights_are_refused),

@@ -122,7 +122,10 @@ typedef struct dnnk_sparse_fc_desc {
     int64_t entries; /* the non-zero weights */
 } dnnk_sparse_fc_desc;
 
-static inline int64_t dnnk_sparse_fc_slices(int64_t units) { return (units + DNNK_SPARSE_SLICE - 1) / DNNK_SPARSE_SLICE; }
+static inline int64_t dnnk_sparse_fc_slices(int64_t units)
+{
+    return (units + DNNK_SPARSE_SLICE - 1) / DNNK_SPARSE_SLICE;
+}
 static inline int64_t dnnk_sparse_fc_values_at(int64_t units, int64_t k)
 {
     return dnnk_sparse_fc_slices(units) * (k + 1) * 4;
