@@ -39,6 +39,17 @@ bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why,
     return weights_fit(g, n, why, whysz);
 }
 
+bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    const Shape *w = &g->tensors[n->params[0]].shape;
+    if (w->d[1] * w->d[2] * w->d[3] > DNNK_SPARSE_MAX_CHANNELS) {
+        snprintf(why, whysz, "its sparse conv kernel takes at most %d taps a filter", DNNK_SPARSE_MAX_CHANNELS);
+        return false;
+    }
+    return weights_fit(g, n, why, whysz);
+}
+
 int64_t sparse_stored_bytes(const Graph *g, const Node *n)
 {
     const SparseData *s = n->n_params ? g->tensors[n->params[0]].sparse : NULL;

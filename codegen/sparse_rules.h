@@ -15,6 +15,10 @@ bool sparse_accepts_fc(const Graph *g, const Node *n, Layout reads, char *why, s
  * indices are 16-bit) and INT32_MAX weights. */
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* dnnk_sparse_conv_taps: any conv whose taps per filter (Cg kh kw) fit 16
+ * bits and whose weights fit INT32_MAX. */
+bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 /* The bytes layer n's weights take as stored in the weights file: their
  * encoding as the cpu kernels pack it (dnnk_sparse_fc_bytes for CSC,
  * dnnk_sparse_conv_bytes for CSR) when select-sparsity encoded them,

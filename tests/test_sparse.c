@@ -192,6 +192,27 @@ static void test_pointwise_conv(void **state)
             check_layer(nets[i], OP_CONV, SPARSE_CSR, patterns[z]);
 }
 
+/* Every other conv (dnnk_sparse_conv_taps): 3x3 padded, 5x5 of stride 2
+ * with asymmetric padding, dilation 2, groups 2, depthwise, a 1x1 of
+ * stride 2; relu and a residual. */
+static void test_conv_taps(void **state)
+{
+    (void)state;
+    static const char *const nets[] = {
+        "input x: f32[2, 5, 7, 9];\n@sparse(csr) y = conv(x, filters=6, kernel=3, pad=1);\noutput y;\n",
+        "input x: f32[1, 3, 11, 10];\n@sparse(csr) y = conv(x, filters=4, kernel=5, stride=2, pad=[2, 1, 0, 2], "
+        "act=relu);\noutput y;\n",
+        "input x: f32[1, 4, 9, 9];\n@sparse(csr) y = conv(x, filters=4, kernel=3, dilation=2, groups=2);\n"
+        "output y;\n",
+        "input x: f32[1, 6, 8, 8];\ninput r: f32[1, 6, 8, 8];\n"
+        "@sparse(csr) y = conv(x, r, filters=6, kernel=3, pad=1, groups=6);\noutput y;\n",
+        "input x: f32[1, 8, 9, 9];\n@sparse(csr) y = conv(x, filters=5, kernel=1, stride=2);\noutput y;\n",
+    };
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
+        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
+            check_layer(nets[i], OP_CONV, SPARSE_CSR, patterns[z]);
+}
+
 /* ---- damaged weights ---- */
 
 /* One sparse layer without bias (its packed weights alone in the weights,
@@ -300,8 +321,8 @@ static void test_errors_name_the_layer(void **state)
     } cases[] = {
         {"input x: f32[1, 4, 6, 6];\n@sparse(csr) y = relu(x);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csr) cannot be honoured: relu has no weights to encode"},
-        {"input x: f32[1, 4, 6, 6];\n@sparse(csr) y = conv(x, filters=4, kernel=3);\noutput y;\n", "cpu",
-         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse conv kernel computes 1x1 convs"},
+        {"input x: f32[1, 8200, 3, 3];\n@sparse(csr) y = conv(x, filters=1, kernel=3);\noutput y;\n", "cpu",
+         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse conv kernel takes at most 65536 taps"},
         {"input x: f32[1, 4, 6, 6];\n@sparse(csc) y = conv(x, filters=4, kernel=1);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csc) cannot be honoured: target cpu: it has no kernel for conv on csc weights"},
         {"input x: f32[1, 8];\n@sparse(rlc) y = fc(x, units=3);\noutput y;\n", "reference",
@@ -398,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_verifier_checks_encodings),
         cmocka_unit_test(test_fc),
         cmocka_unit_test(test_pointwise_conv),
+        cmocka_unit_test(test_conv_taps),
         cmocka_unit_test(test_damaged_weights_are_refused),
         cmocka_unit_test(test_errors_name_the_layer),
         cmocka_unit_test(test_choice_by_density),

@@ -161,6 +161,17 @@ static inline int64_t dnnk_sparse_conv_units(const dnnk_sparse_conv_desc *d)
     return d->out.dims[0] * ((pixels + DNNK_SPARSE_PIXELS - 1) / DNNK_SPARSE_PIXELS);
 }
 
+/* dnnk_sparse_conv_taps: any other conv (kernel, stride, padding,
+ * dilation, groups) whose filters [F][Cg][kh][kw] are stored by row (CSR)
+ * with each entry's tap (c kh + ky) kw + kx as 16 bits, otherwise as
+ * dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
+ * (image, filter): each entry adds its weight times the input it meets to
+ * every output of the plane, a row at a time. ptrs as dnnk_conv's. */
+typedef struct dnnk_sparse_taps_desc {
+    dnnk_conv_desc conv;
+    int64_t entries;
+} dnnk_sparse_taps_desc;
+
 /* dnnk_matmul. ptrs: out, a, b. */
 typedef struct dnnk_matmul_desc {
     dnnk_tensor out, a, b;

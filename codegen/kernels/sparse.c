@@ -74,12 +74,13 @@ KERNEL dnnk_sparse_fc(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t b
 
 #define SPARSE_VECTORS (DNNK_SPARSE_PIXELS / DNNK_LANES)
 
-/* The epilogue of one filter at `count` pixels whose sums are in acc. */
-INLINE void sparse_conv_store(const dnnk_sparse_conv_desc *d, float *out, const float *res, const float *acc,
-                              int64_t count, float bias)
+/* The epilogue of one filter at `count` pixels whose sums are in acc
+ * (which may be out). */
+INLINE void sparse_conv_store(const dnnk_act *act, float *out, const float *res, const float *acc, int64_t count,
+                              float bias)
 {
     for (int64_t p = 0; p < count; p++)
-        out[p] = activate(&d->act, acc[p] + bias + (res ? res[p] : 0.0f));
+        out[p] = activate(act, acc[p] + bias + (res ? res[p] : 0.0f));
 }
 
 /* Filter entries [begin, end) at a whole tile of pixels: the sums stay in
@@ -137,8 +138,61 @@ KERNEL dnnk_sparse_conv(const dnnk_sparse_conv_desc *d, void *const *ptrs, int64
             else
                 sparse_conv_tail(&w, w.offsets[f], w.offsets[f + 1], x, plane, count, sums);
             int64_t at = (n * F + f) * plane + p0;
-            sparse_conv_store(d, out + at, res ? res + at : 0, sums, count, bias ? bias[f] : 0.0f);
+            sparse_conv_store(&d->act, out + at, res ? res + at : 0, sums, count, bias ? bias[f] : 0.0f);
         }
+    }
+}
+
+/* The outputs [first, last) along one axis whose tap `k` (of stride s,
+ * padding p, dilation dl) lands inside an input of `size`. */
+INLINE void tap_range(int64_t k, int64_t s, int64_t p, int64_t dl, int64_t size, int64_t outputs, int64_t *first,
+                      int64_t *last)
+{
+    int64_t lo = p - k * dl, hi = size - 1 + p - k * dl; /* o s must lie in [lo, hi] */
+    *first = lo <= 0 ? 0 : (lo + s - 1) / s;
+    *last = hi < 0 ? 0 : min64(outputs, hi / s + 1);
+}
+
+/* Units: output planes (image, filter). */
+KERNEL dnnk_sparse_conv_taps(const dnnk_sparse_taps_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const dnnk_conv_desc *cv = &d->conv;
+    const dnnk_window *wn = &cv->win;
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *res = cv->has_residual ? ptrs[2] : 0;
+    const unsigned char *packed = ptrs[2 + cv->has_residual];
+    const float *bias = cv->has_bias ? ptrs[3 + cv->has_residual] : 0;
+    int64_t C = cv->in.dims[1], H = cv->in.dims[2], W = cv->in.dims[3];
+    int64_t F = cv->out.dims[1], OH = cv->out.dims[2], OW = cv->out.dims[3];
+    int64_t KH = wn->kernel[0], KW = wn->kernel[1], Cg = C / cv->groups, Fg = F / cv->groups;
+    const int32_t *off = (const int32_t *)packed;
+    const float *values = (const float *)(packed + dnnk_sparse_conv_values_at(F));
+    const uint16_t *taps = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
+    for (int64_t u = begin; u < end; u++) {
+        int64_t n = u / F, f = u % F;
+        float *o = out + u * OH * OW;
+        const float *x = in + (n * C + f / Fg * Cg) * H * W;
+        for (int64_t i = 0; i < OH * OW; i++)
+            o[i] = 0.0f;
+        for (int32_t e = off[f]; e < off[f + 1]; e++) {
+            int64_t c = taps[e] / (KH * KW), ky = taps[e] / KW % KH, kx = taps[e] % KW, y0, y1, x0, x1;
+            tap_range(ky, wn->stride[0], wn->pad[0], wn->dilation[0], H, OH, &y0, &y1);
+            tap_range(kx, wn->stride[1], wn->pad[1], wn->dilation[1], W, OW, &x0, &x1);
+            float v = values[e];
+            for (int64_t y = y0; y < y1; y++) {
+                const float *row = x + (c * H + y * wn->stride[0] - wn->pad[0] + ky * wn->dilation[0]) * W -
+                                   wn->pad[1] + kx * wn->dilation[1];
+                float *orow = o + y * OW;
+                if (wn->stride[1] == 1)
+                    for (int64_t ox = x0; ox < x1; ox++)
+                        orow[ox] += v * row[ox];
+                else
+                    for (int64_t ox = x0; ox < x1; ox++)
+                        orow[ox] += v * row[ox * wn->stride[1]];
+            }
+        }
+        const float *r = res ? res + u * OH * OW : 0;
+        sparse_conv_store(&cv->act, o, r, o, OH * OW, bias ? bias[f] : 0.0f);
     }
 }
 
@@ -191,6 +245,21 @@ int64_t dnnk_sparse_conv_check(const dnnk_sparse_conv_desc *d, void *const *ptrs
         return 1;
     for (int64_t e = 0; e < d->entries; e++)
         if (channel[e] >= C)
+            return 1;
+    return 0;
+}
+
+int64_t dnnk_sparse_conv_taps_check(const dnnk_sparse_taps_desc *d, void *const *ptrs)
+{
+    const dnnk_conv_desc *cv = &d->conv;
+    const unsigned char *packed = ptrs[2 + cv->has_residual];
+    int64_t F = cv->out.dims[1], taps = cv->in.dims[1] / cv->groups * cv->win.kernel[0] * cv->win.kernel[1];
+    const int32_t *off = (const int32_t *)packed;
+    const uint16_t *tap = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
+    if (!offsets_ascend(off, F, 0, d->entries) || off[F] != d->entries)
+        return 1;
+    for (int64_t e = 0; e < d->entries; e++)
+        if (tap[e] >= taps)
             return 1;
     return 0;
 }

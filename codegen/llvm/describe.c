@@ -215,6 +215,16 @@ int describe_sparse_conv(const CallSite *s, KernelCall *c, dnnk_sparse_conv_desc
     return 1;
 }
 
+/* Units: output planes (image, filter). */
+int describe_sparse_conv_taps(const CallSite *s, KernelCall *c, dnnk_sparse_taps_desc *d)
+{
+    if ((d->entries = sparse_entries(s, SPARSE_CSR)) < 0)
+        return 0;
+    describe_conv(s, c, &d->conv);
+    c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
+    return 1;
+}
+
 int describe_matmul(const CallSite *s, KernelCall *c, dnnk_matmul_desc *d)
 {
     d->out = out_of(s), d->a = in_of(s, 0), d->b = in_of(s, 1);

@@ -71,9 +71,10 @@ size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
  * of 256 outputs; the bias as stored. */
 size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out);
 
-/* 1x1 conv filters [F][C] encoded CSR -> dnnk_sparse_conv's offsets,
- * values and 16-bit channels (dnnk.h): 6 bytes a non-zero weight and
- * 4 (F + 1); the bias as stored. */
+/* conv filters [F][Cg][kh][kw] encoded CSR -> the offsets, values and
+ * 16-bit columns (channels of a 1x1 conv, taps (c kh + ky) kw + kx of
+ * any other) of dnnk_sparse_conv and dnnk_sparse_conv_taps (dnnk.h):
+ * 6 bytes a non-zero weight and 4 (F + 1); the bias as stored. */
 size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out);
 
 #endif

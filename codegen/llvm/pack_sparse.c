@@ -56,6 +56,8 @@ size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out)
     return bytes;
 }
 
+/* The CSR columns fit 16 bits: sparse_accepts_conv and _conv_taps
+ * (codegen/sparse_rules.h) refuse the layers whose columns would not. */
 size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out)
 {
     const SparseData *s = encoding(g, n, SPARSE_CSR);
