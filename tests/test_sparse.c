@@ -158,7 +158,14 @@ static void check_layer(const char *text, OpKind op, SparseFormat want, ZeroPatt
     parsed_free(&p);
 }
 
-static const ZeroPattern patterns[] = {ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL};
+/* check_layer on each of n networks with each pattern of zeros. */
+static void check_layers(const char *const *nets, size_t n, OpKind op, SparseFormat want)
+{
+    static const ZeroPattern patterns[] = {ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL};
+    for (size_t i = 0; i < n; i++)
+        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
+            check_layer(nets[i], op, want, patterns[z]);
+}
 
 /* 300 outputs: a whole slice of 256 and a partial one; batch 1 (the
  * matrix-vector product), 3 and 11 (sparse x dense, more images than it
@@ -172,9 +179,7 @@ static void test_fc(void **state)
         "input x: f32[11, 40];\ninput r: f32[11, 7];\n"
         "@sparse(csc) y = fc(x, r, units=7, bias=false);\noutput y;\n",
     };
-    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
-        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
-            check_layer(nets[i], OP_FC, SPARSE_CSC, patterns[z]);
+    check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSC);
 }
 
 /* 1x1 convs: 70 pixels (a tile of 64 and 6 left), 2 images, 64 pixels
@@ -187,9 +192,7 @@ static void test_pointwise_conv(void **state)
         "input x: f32[1, 33, 8, 8];\ninput r: f32[1, 5, 8, 8];\n"
         "@sparse(csr) y = conv(x, r, filters=5, kernel=1, act=relu);\noutput y;\n",
     };
-    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
-        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
-            check_layer(nets[i], OP_CONV, SPARSE_CSR, patterns[z]);
+    check_layers(nets, sizeof nets / sizeof *nets, OP_CONV, SPARSE_CSR);
 }
 
 /* Every other conv (dnnk_sparse_conv_taps): 3x3 padded, 5x5 of stride 2
@@ -208,9 +211,7 @@ static void test_conv_taps(void **state)
         "@sparse(csr) y = conv(x, r, filters=6, kernel=3, pad=1, groups=6);\noutput y;\n",
         "input x: f32[1, 8, 9, 9];\n@sparse(csr) y = conv(x, filters=5, kernel=1, stride=2);\noutput y;\n",
     };
-    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
-        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
-            check_layer(nets[i], OP_CONV, SPARSE_CSR, patterns[z]);
+    check_layers(nets, sizeof nets / sizeof *nets, OP_CONV, SPARSE_CSR);
 }
 
 /* ---- damaged weights ---- */

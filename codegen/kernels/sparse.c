@@ -235,31 +235,30 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
     return 0;
 }
 
-int64_t dnnk_sparse_conv_check(const dnnk_sparse_conv_desc *d, void *const *ptrs)
+/* A conv's packed CSR filters (F of them, `entries` in all): offsets
+ * from 0 ascending to the entries, every column below `columns`. */
+INLINE int64_t check_conv_filters(const unsigned char *packed, int64_t F, int64_t entries, int64_t columns)
 {
-    const unsigned char *packed = ptrs[2 + d->has_residual];
-    int64_t C = d->in.dims[1], F = d->out.dims[1];
     const int32_t *off = (const int32_t *)packed;
-    const uint16_t *channel = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
-    if (!offsets_ascend(off, F, 0, d->entries) || off[F] != d->entries)
+    const uint16_t *column = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + entries * 4);
+    if (!offsets_ascend(off, F, 0, entries) || off[F] != entries)
         return 1;
-    for (int64_t e = 0; e < d->entries; e++)
-        if (channel[e] >= C)
+    for (int64_t e = 0; e < entries; e++)
+        if (column[e] >= columns)
             return 1;
     return 0;
 }
 
+/* Columns are input channels. */
+int64_t dnnk_sparse_conv_check(const dnnk_sparse_conv_desc *d, void *const *ptrs)
+{
+    return check_conv_filters(ptrs[2 + d->has_residual], d->out.dims[1], d->entries, d->in.dims[1]);
+}
+
+/* Columns are a filter's taps. */
 int64_t dnnk_sparse_conv_taps_check(const dnnk_sparse_taps_desc *d, void *const *ptrs)
 {
     const dnnk_conv_desc *cv = &d->conv;
-    const unsigned char *packed = ptrs[2 + cv->has_residual];
-    int64_t F = cv->out.dims[1], taps = cv->in.dims[1] / cv->groups * cv->win.kernel[0] * cv->win.kernel[1];
-    const int32_t *off = (const int32_t *)packed;
-    const uint16_t *tap = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
-    if (!offsets_ascend(off, F, 0, d->entries) || off[F] != d->entries)
-        return 1;
-    for (int64_t e = 0; e < d->entries; e++)
-        if (tap[e] >= taps)
-            return 1;
-    return 0;
+    int64_t taps = cv->in.dims[1] / cv->groups * cv->win.kernel[0] * cv->win.kernel[1];
+    return check_conv_filters(ptrs[2 + cv->has_residual], cv->out.dims[1], d->entries, taps);
 }
