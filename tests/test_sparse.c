@@ -167,13 +167,15 @@ static void check_layers(const char *const *nets, size_t n, OpKind op, SparseFor
             check_layer(nets[i], op, want, patterns[z]);
 }
 
-/* 300 outputs: a whole slice of 256 and a partial one; batch 1 (the
+/* 1100 outputs: a whole slice of 1024 and a partial one, 300: a partial
+ * one alone; batch 1 (the
  * matrix-vector product), 3 and 11 (sparse x dense, more images than it
  * takes at once); bias, relu and a residual in the epilogue. */
 static void test_fc(void **state)
 {
     (void)state;
     static const char *const nets[] = {
+        "input x: f32[1, 70];\n@sparse(csc) y = fc(x, units=1100);\noutput y;\n",
         "input x: f32[1, 70];\n@sparse(csc) y = fc(x, units=300);\noutput y;\n",
         "input x: f32[3, 5, 4];\n@sparse(csc) y = fc(x, units=300, act=relu);\noutput y;\n",
         "input x: f32[11, 40];\ninput r: f32[11, 7];\n"
@@ -250,7 +252,7 @@ static void check_damage(const char *text, OpKind op, void (*damage)(unsigned ch
 
 static int32_t *offsets_of(unsigned char *w) { return (int32_t *)(void *)w; }
 
-/* fc 20 -> 300: two slices of 21 offsets, the second slice 44 rows. */
+/* fc 20 -> 1100: two slices of 21 offsets, the second slice 76 rows. */
 static void fc_offset_past_the_entries(unsigned char *w, const Node *n)
 {
     (void)n;
@@ -264,15 +266,15 @@ static void fc_offsets_descending(unsigned char *w, const Node *n)
     off[3] = off[4] + 1;
 }
 
-/* A row of the partial last slice past its 44 rows. */
+/* A row of the partial last slice past its 76 rows. */
 static void fc_row_out_of_range(unsigned char *w, const Node *n)
 {
     (void)n;
     int32_t *off = offsets_of(w);
     int64_t entries = off[2 * 21 - 1];
-    unsigned char *rows = w + dnnk_sparse_fc_values_at(300, 20) + entries * 4;
+    uint16_t *rows = (uint16_t *)(void *)(w + dnnk_sparse_fc_values_at(1100, 20) + entries * 4);
     assert_true(off[21] < entries);
-    rows[off[21]] = 44;
+    rows[off[21]] = 76;
 }
 
 /* conv 6 -> 4 channels: a channel index of 6. */
@@ -287,7 +289,7 @@ static void conv_channel_out_of_range(unsigned char *w, const Node *n)
 static void test_damaged_weights_are_refused(void **state)
 {
     (void)state;
-    const char *fc = "input x: f32[1, 20];\n@sparse(csc) y = fc(x, units=300, bias=false);\noutput y;\n";
+    const char *fc = "input x: f32[1, 20];\n@sparse(csc) y = fc(x, units=1100, bias=false);\noutput y;\n";
     const char *conv = "input x: f32[1, 6, 5, 5];\n@sparse(csr) y = conv(x, filters=4, kernel=1, bias=false);\n"
                        "output y;\n";
     check_damage(fc, OP_FC, fc_offset_past_the_entries);

@@ -98,10 +98,13 @@ typedef struct dnnk_fc_desc {
  * Both kernels read the non-zero weights as values with absolute indices
  * (not Deep Compression's relative ones: an absolute index needs no filler
  * zeros when a gap exceeds its width, and the loop reads each entry
- * without depending on the one before). The index is narrow because the
+ * without depending on the one before). The index is 16 bits because the
  * kernels bound what it counts: an fc's rows in slices of
- * DNNK_SPARSE_SLICE (a byte), a 1x1 conv's input channels (16 bits). */
-#define DNNK_SPARSE_SLICE 256
+ * DNNK_SPARSE_SLICE, a conv's input channels or taps. The slice is long
+ * so that a column's entries are a long loop (at batch 1 the loop's exit,
+ * once per column and slice, cost more than the entries in slices of 256)
+ * and its sums (4 KB) stay in the first-level cache. */
+#define DNNK_SPARSE_SLICE 1024
 #define DNNK_SPARSE_MAX_CHANNELS 65536
 /* Images an fc's sparse x dense product takes at once. */
 #define DNNK_SPARSE_BATCH 8
@@ -114,7 +117,7 @@ typedef struct dnnk_fc_desc {
  * weights (dnnk_sparse_fc_bytes): per slice, K + 1 int32 offsets (column k
  * of slice s holds entries [off[s][k], off[s][k + 1]), ascending from 0 to
  * `entries`); then every entry's value (float); then every entry's row
- * within its slice (uint8), slice by slice, column by column. */
+ * within its slice (uint16), slice by slice, column by column. */
 typedef struct dnnk_sparse_fc_desc {
     dnnk_tensor out, in;
     int64_t has_bias, has_residual;
@@ -132,7 +135,7 @@ static inline int64_t dnnk_sparse_fc_values_at(int64_t units, int64_t k)
 }
 static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t entries)
 {
-    return dnnk_sparse_fc_values_at(units, k) + entries * 5;
+    return dnnk_sparse_fc_values_at(units, k) + entries * 6;
 }
 
 /* dnnk_sparse_conv: a 1x1 conv of stride 1, unpadded, groups 1, whose

@@ -7,7 +7,7 @@
 typedef struct SparseWeights {
     const int32_t *offsets;
     const float *values;
-    const unsigned char *index; /* uint8 rows (fc) or uint16 channels (conv) */
+    const unsigned char *index; /* uint16 rows (fc), channels or taps (conv) */
 } SparseWeights;
 
 /* acc[r] += w * x for every entry of slice column [begin, end), x = in[k]
@@ -17,7 +17,7 @@ INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, 
 {
     if (x == 0.0f)
         return;
-    const uint8_t *rows = w->index;
+    const uint16_t *rows = (const uint16_t *)w->index;
     for (int32_t e = begin; e < end; e++)
         acc[rows[e]] += w->values[e] * x;
 }
@@ -27,7 +27,7 @@ INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, 
 INLINE void sparse_fc_columns(float (*acc)[DNNK_SPARSE_SLICE], int64_t nb, const SparseWeights *w,
                               int32_t begin, int32_t end, const float *xs)
 {
-    const uint8_t *rows = w->index;
+    const uint16_t *rows = (const uint16_t *)w->index;
     for (int32_t e = begin; e < end; e++) {
         float v = w->values[e];
         for (int64_t b = 0; b < nb; b++)
@@ -219,14 +219,14 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
     int64_t N = d->in.dims[0], K = dnnk_count(&d->in) / N, U = d->out.dims[1];
     int64_t slices = dnnk_sparse_fc_slices(U);
     const int32_t *off = (const int32_t *)packed;
-    const uint8_t *rows = packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4;
+    const uint16_t *rows = (const uint16_t *)(packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4);
     int64_t at = 0;
     for (int64_t s = 0; s < slices; at = off[s * (K + 1) + K], s++)
         if (!offsets_ascend(off + s * (K + 1), K, at, d->entries))
             return 1;
     if (at != d->entries)
         return 1;
-    /* Rows are bytes: only the last slice, if partial, has rows to refuse. */
+    /* Only the last slice, if partial, can hold rows past the layer's. */
     const int32_t *last = off + (slices - 1) * (K + 1);
     int64_t count = U - (slices - 1) * DNNK_SPARSE_SLICE;
     for (int32_t e = last[0]; e < last[K]; e++)

@@ -67,8 +67,8 @@ bool pack_qgemm_fc(const Graph *g, const Node *n);
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
 /* fc weights [U][K] encoded CSC by select-sparsity -> dnnk_sparse_fc's
- * slices (dnnk.h): 5 bytes a non-zero weight and 4 (K + 1) bytes a slice
- * of 256 outputs; the bias as stored. */
+ * slices (dnnk.h): 6 bytes a non-zero weight and 4 (K + 1) bytes a slice
+ * of DNNK_SPARSE_SLICE outputs; the bias as stored. */
 size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out);
 
 /* conv filters [F][Cg][kh][kw] encoded CSR -> the offsets, values and

@@ -39,7 +39,7 @@ size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out)
     unsigned char *base = out;
     int32_t *offsets = out;
     float *values = (float *)(base + dnnk_sparse_fc_values_at(U, K));
-    uint8_t *rows = base + dnnk_sparse_fc_values_at(U, K) + s->nnz * 4;
+    uint16_t *rows = (uint16_t *)(base + dnnk_sparse_fc_values_at(U, K) + s->nnz * 4);
     int64_t e = 0;
     for (int64_t slice = 0; slice < dnnk_sparse_fc_slices(U); slice++) {
         int64_t r0 = slice * DNNK_SPARSE_SLICE;
@@ -48,7 +48,7 @@ size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out)
             int64_t from = first_at_or_after(s, col, r0), to = first_at_or_after(s, col, r0 + DNNK_SPARSE_SLICE);
             for (int64_t i = from; i < to; i++, e++) {
                 values[e] = s->values[i];
-                rows[e] = (uint8_t)(s->index[i] - r0);
+                rows[e] = (uint16_t)(s->index[i] - r0);
             }
         }
         *offsets++ = (int32_t)e;
