@@ -8,14 +8,20 @@
 #include <string.h>
 
 #include "layout_rules.h"
+#include "sparse_rules.h"
 
 static const KernelRow rows[] = {
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, NULL},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, NULL, SPARSE_NONE, 0, NULL},
 #define KERNEL_ROW_TILED(tiles, op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles, LAYOUTS_PLAIN, LAYOUT_SAME, NULL},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, tiles, LAYOUTS_PLAIN, LAYOUT_SAME, NULL, SPARSE_NONE, 0,   \
+     NULL},
 #define KERNEL_ROW_LAYOUT(reads, writes, accepts, op, algo, types, isa, symbol, descriptor, describe, pack) \
-    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, reads, writes, accepts},
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, reads, writes, accepts, SPARSE_NONE, 0, NULL},
+#define KERNEL_ROW_SPARSE(format, crossover, accepts, check, op, algo, types, isa, symbol, descriptor, describe, \
+                          pack)                                                                                 \
+    {OP_##op, ALGO_##algo, types, ISA_##isa, #symbol, {0}, LAYOUTS_PLAIN, LAYOUT_SAME, accepts, format,          \
+     crossover, #check},
 #include "kernels.def"
 #undef KERNEL_ROW
 };
@@ -28,6 +34,10 @@ bool kernel_row_applies(const KernelRow *r, const Graph *g, const Node *n, Layou
         why = scratch, whysz = sizeof scratch;
     if (r->op != n->op || !(r->types & ELEM_BIT(kernel_row_type(g, n)))) {
         snprintf(why, whysz, "not this op or type");
+        return false;
+    }
+    if (r->sparse != kernel_layer_sparse(n)) {
+        snprintf(why, whysz, "its kernel reads %s weights", sparse_format_name(r->sparse));
         return false;
     }
     if (!(r->reads & LAYOUT_BIT(reads))) {

@@ -77,10 +77,28 @@ typedef struct KernelRow {
     uint32_t reads; /* LAYOUT_BITs: the layouts it reads its operands in */
     int writes;     /* the Layout it writes, or LAYOUT_SAME, LAYOUT_ANNOTATED */
     KernelAccepts accepts; /* NULL: every layer of its op and types */
+    /* The encoding of the weights the kernel reads (SPARSE_NONE: dense) and,
+     * for a sparse one, the density of non-zero weights at or below which
+     * select-sparsity chooses it: the crossover measured on the target
+     * (bench/sparse.py); 0: only where @sparse or --sparse asks for it. */
+    SparseFormat sparse;
+    double crossover;
+    /* The kernel library's function that checks a call's packed weights
+     * before the generated code runs any layer (a weights file loaded at
+     * run time may be damaged); NULL: none. */
+    const char *check;
 } KernelRow;
 
+/* The encoding of the weights layer n computes with: its @sparse, dense
+ * when it has none. */
+static inline SparseFormat kernel_layer_sparse(const Node *n)
+{
+    return n->ann.has_sparse ? n->ann.sparse : SPARSE_NONE;
+}
+
 /* Whether row r computes layer n reading its operands in layout `reads`:
- * its op, operand types and layouts, and what its kernel accepts; if not,
+ * its op, operand types and layouts, its weights' encoding (the layer's
+ * @sparse) and what its kernel accepts; if not,
  * why in `why` (may be NULL). */
 bool kernel_row_applies(const KernelRow *r, const Graph *g, const Node *n, Layout reads, char *why,
                         size_t whysz);

@@ -5,6 +5,7 @@
 
 #include "conv_algo.h"
 #include "graph.h"
+#include "sparse.h"
 
 static bool valid_tensor(const Graph *g, int id) { return id >= 0 && id < g->n_tensors; }
 
@@ -133,6 +134,35 @@ static bool verify_param_owners(const Graph *g, Diag *d)
     return ok;
 }
 
+/* A weight's encoding (select-sparsity's) is well formed and holds
+ * exactly its non-zero values: the kernels and the reference compute from
+ * it instead of the data. */
+static bool verify_encodings(const Graph *g, Diag *d)
+{
+    bool ok = true;
+    for (int i = 0; i < g->n_tensors; i++) {
+        const Tensor *t = &g->tensors[i];
+        if (!t->sparse)
+            continue;
+        int64_t rows, cols;
+        sparse_matrix_dims(&t->shape, &rows, &cols);
+        char why[160];
+        if (t->type.kind != ELEM_F32 || !t->data) {
+            snprintf(why, sizeof why, "the encoded tensor is not bound f32");
+            ok = false;
+        } else if (!sparse_check(t->sparse, rows, cols, why, sizeof why)) {
+            ok = false;
+        } else if (!sparse_matches(t->sparse, t->data)) {
+            snprintf(why, sizeof why, "the encoding does not hold the tensor's non-zero values");
+            ok = false;
+        } else {
+            continue;
+        }
+        diag_error(d, t->loc, "verifier: the encoding of '%s': %s", t->name, why);
+    }
+    return ok;
+}
+
 bool graph_verify(const Graph *g, Diag *d)
 {
     bool ok = true;
@@ -152,6 +182,7 @@ bool graph_verify(const Graph *g, Diag *d)
         ok &= verify_node(g, i, d);
     if (ok) /* the ids are valid: the cross-checks can index by them */
         ok = verify_uses(g, d) && verify_param_owners(g, d);
+    ok &= verify_encodings(g, d);
     for (int i = 0; i < g->n_inputs; i++)
         if (!valid_tensor(g, g->inputs[i]) || g->tensors[g->inputs[i]].kind != TENSOR_INPUT) {
             diag_error(d, SRCLOC_NONE, "verifier: graph input %d is not an input tensor", i);

@@ -41,6 +41,14 @@ typedef struct PassOptions {
      * layer's default); ALGO_AUTO: choose. */
     ConvAlgo prefer_algo;
     int prefer_tile;
+    /* select-sparsity: encode the weights of every conv and fc without
+     * @sparse as `sparse` (SPARSE_NONE: dense) where a kernel of the target
+     * computes the layer from that encoding, as if @sparse said so
+     * (--sparse); false: by each layer's density and the crossovers of the
+     * target's registry. */
+    bool force_sparse;
+    SparseFormat sparse;
+    bool sparse_any; /* with force_sparse: whichever encoding a kernel reads */
     /* The threads the code will run on, for select-algo's cost model; 0: 1. */
     int threads;
     /* quantize: the mode and the calibration data (--quantize, --calibrate;

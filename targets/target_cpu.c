@@ -126,7 +126,10 @@ static bool cpu_run(TargetProgram *p, const void *const *inputs, void *const *ou
         return false;
     }
     int rc = jit_run(s->jit, inputs, outputs, s->pool);
-    if (rc)
+    if (rc == 2)
+        snprintf(err, errsz, "the weights of a sparse layer are damaged (offsets out of order or indices out "
+                             "of range)");
+    else if (rc)
         snprintf(err, errsz, "the compiled model returned error %d", rc);
     return rc == 0;
 }

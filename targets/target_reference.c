@@ -15,10 +15,26 @@
  * puts values, not what they are: the oracle computes a graph whatever
  * its @layout says, on its plain arrays (a reorder is a copy). */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
-    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
-    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
-    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
+    {OP_CONV, ALGO_IM2COL, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
+    {OP_CONV, ALGO_WINOGRAD, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
+    {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
+    /* Sparse weights, CSR or CSC, on any conv (computed direct) and fc:
+     * plain loops over the encoding (runtime/reference/sparse.c), the
+     * oracle of the cpu target's sparse kernels. Crossover 0: only where
+     * @sparse or --sparse asks, so that the oracle stays dense otherwise. */
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSR, 0, NULL},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSC, 0, NULL},
+    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "ref_fc", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSR, 0, NULL},
+    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "ref_fc", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSC, 0, NULL},
 };
 
 static const KernelRow *reference_registry(int *count)

@@ -19,8 +19,10 @@
 /* The PE array computes conv and fc layers by the direct sums its
  * dataflows schedule (fixed16's qlinear_conv is one). */
 static const KernelRow rows[] = {
-    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
-    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED, NULL},
+    {OP_CONV, ALGO_DIRECT, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
+    {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "pe_array", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_NONE, 0, NULL},
 };
 
 static const KernelRow *spatial_registry(int *count)

@@ -69,10 +69,8 @@ static bool prune_with(Graph *g, const PruneOptions *po, char **messages)
 
 static void prune_or_fail(Graph *g, const PruneOptions *po)
 {
-    char *messages = NULL;
-    if (!prune_with(g, po, &messages))
-        fail_msg("%s", messages);
-    free(messages);
+    PassOptions o = {.target = target_find("reference"), .prune = po};
+    run_pipeline_with_or_fail(g, &o);
 }
 
 static void prune_graph(Graph *g, double density, bool per_layer)

@@ -331,6 +331,24 @@ void run_pipeline_or_fail(Graph *g, const char *target, int level)
     free(messages);
 }
 
+void run_pipeline_with_or_fail(Graph *g, PassOptions *o)
+{
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&messages, &size);
+    assert_non_null(out);
+    Diag d;
+    diag_init(&d, out);
+    o->diag = &d;
+    PipelineOptions pl = {.opt_level = o->opt_level, .verify_each = true, .log = out};
+    bool ok = pipeline_run(g, o, &pl);
+    fclose(out);
+    o->diag = NULL;
+    if (!ok)
+        fail_msg("the %s pipeline at -O%d failed:\n%s", o->target->name, o->opt_level, messages);
+    free(messages);
+}
+
 /* splitmix64, for test values that do not depend on the platform. */
 static uint64_t next_random(uint64_t *s)
 {

@@ -14,6 +14,7 @@
 #include "frontend.h"
 #include "conv_algo.h"
 #include "graph.h"
+#include "pass.h"
 
 typedef struct Parsed {
     Source src;
@@ -53,6 +54,10 @@ bool run_pipeline_on(Graph *g, const Source *src, const char *target, int level,
 bool run_pipeline(Graph *g, const char *target, int level, const char *passes, char **messages);
 /* Like run_pipeline, failing the test on any error. */
 void run_pipeline_or_fail(Graph *g, const char *target, int level);
+/* The pipeline of o->target at o->opt_level with the pass options o (its
+ * diag set here), verified after every pass, failing the test on any
+ * error. */
+void run_pipeline_with_or_fail(Graph *g, PassOptions *o);
 
 /* The algorithm DNNC_TEST_CONV_ALGO forces (tests/CMakeLists.txt), or
  * NULL when it forces none; *c is set when it does. */

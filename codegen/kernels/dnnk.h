@@ -93,6 +93,88 @@ typedef struct dnnk_fc_desc {
     dnnk_act act;
 } dnnk_fc_desc;
 
+/* ---- sparse weights (kernels/sparse.c, docs/pruning.md) ----
+ *
+ * Both kernels read the non-zero weights as values with absolute indices
+ * (not Deep Compression's relative ones: an absolute index needs no filler
+ * zeros when a gap exceeds its width, and the loop reads each entry
+ * without depending on the one before). The index is 16 bits because the
+ * kernels bound what it counts: an fc's rows in slices of
+ * DNNK_SPARSE_SLICE, a conv's input channels or taps. The slice is long
+ * so that a column's entries are a long loop (at batch 1 the loop's exit,
+ * once per column and slice, cost more than the entries in slices of 256)
+ * and its sums (4 KB) stay in the first-level cache. */
+#define DNNK_SPARSE_SLICE 1024
+#define DNNK_SPARSE_MAX_CHANNELS 65536
+/* Images an fc's sparse x dense product takes at once. */
+#define DNNK_SPARSE_BATCH 8
+/* Pixels of one unit of the sparse conv: a multiple of every build's lanes. */
+#define DNNK_SPARSE_PIXELS 64
+
+/* dnnk_sparse_fc: an fc whose weights [U][K] are stored by column (CSC,
+ * as EIE stores them) in slices of DNNK_SPARSE_SLICE outputs, one unit a
+ * slice. ptrs: out, in, [residual], packed weights, [bias]. The packed
+ * weights (dnnk_sparse_fc_bytes): per slice, K + 1 int32 offsets (column k
+ * of slice s holds entries [off[s][k], off[s][k + 1]), ascending from 0 to
+ * `entries`); then every entry's value (float); then every entry's row
+ * within its slice (uint16), slice by slice, column by column. */
+typedef struct dnnk_sparse_fc_desc {
+    dnnk_tensor out, in;
+    int64_t has_bias, has_residual;
+    dnnk_act act;
+    int64_t entries; /* the non-zero weights */
+} dnnk_sparse_fc_desc;
+
+static inline int64_t dnnk_sparse_fc_slices(int64_t units)
+{
+    return (units + DNNK_SPARSE_SLICE - 1) / DNNK_SPARSE_SLICE;
+}
+static inline int64_t dnnk_sparse_fc_values_at(int64_t units, int64_t k)
+{
+    return dnnk_sparse_fc_slices(units) * (k + 1) * 4;
+}
+static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t entries)
+{
+    return dnnk_sparse_fc_values_at(units, k) + entries * 6;
+}
+
+/* dnnk_sparse_conv: a 1x1 conv of stride 1, unpadded, groups 1, whose
+ * filters [F][C] are stored by row (CSR), against dense activations: each
+ * unit computes every filter at DNNK_SPARSE_PIXELS pixels of one image,
+ * which stay in cache while the filters' entries stream ("Fast Sparse
+ * ConvNets"). ptrs as dnnk_sparse_fc's. The packed weights
+ * (dnnk_sparse_conv_bytes): F + 1 int32 offsets (filter f holds entries
+ * [off[f], off[f + 1])), every entry's value (float), every entry's input
+ * channel (uint16). */
+typedef struct dnnk_sparse_conv_desc {
+    dnnk_tensor out, in;
+    int64_t has_bias, has_residual;
+    dnnk_act act;
+    int64_t entries;
+} dnnk_sparse_conv_desc;
+
+static inline int64_t dnnk_sparse_conv_values_at(int64_t filters) { return (filters + 1) * 4; }
+static inline int64_t dnnk_sparse_conv_bytes(int64_t filters, int64_t entries)
+{
+    return dnnk_sparse_conv_values_at(filters) + entries * 6;
+}
+static inline int64_t dnnk_sparse_conv_units(const dnnk_sparse_conv_desc *d)
+{
+    int64_t pixels = d->out.dims[2] * d->out.dims[3];
+    return d->out.dims[0] * ((pixels + DNNK_SPARSE_PIXELS - 1) / DNNK_SPARSE_PIXELS);
+}
+
+/* dnnk_sparse_conv_taps: any other conv (kernel, stride, padding,
+ * dilation, groups) whose filters [F][Cg][kh][kw] are stored by row (CSR)
+ * with each entry's tap (c kh + ky) kw + kx as 16 bits, otherwise as
+ * dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
+ * (image, filter): each entry adds its weight times the input it meets to
+ * every output of the plane, a row at a time. ptrs as dnnk_conv's. */
+typedef struct dnnk_sparse_taps_desc {
+    dnnk_conv_desc conv;
+    int64_t entries;
+} dnnk_sparse_taps_desc;
+
 /* dnnk_matmul. ptrs: out, a, b. */
 typedef struct dnnk_matmul_desc {
     dnnk_tensor out, a, b;

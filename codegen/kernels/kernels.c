@@ -6,6 +6,10 @@
 
 #define KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack) \
     void symbol(const descriptor *d, void *const *ptrs, int64_t begin, int64_t end);
+#define KERNEL_ROW_SPARSE(format, crossover, accepts, check, op, algo, types, isa, symbol, descriptor, describe, \
+                          pack)                                                                                 \
+    KERNEL_ROW(op, algo, types, isa, symbol, descriptor, describe, pack)                                         \
+    int64_t check(const descriptor *d, void *const *ptrs);
 #include "kernels.def"
 #undef KERNEL_ROW
 
@@ -19,6 +23,7 @@
 #include "pool.c"
 #include "quant.c"
 #include "qgemm.c"
+#include "sparse.c"
 #include "tensor.c"
 #include "winograd.c"
 #include "winograd_blocked.c"

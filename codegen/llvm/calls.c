@@ -40,6 +40,7 @@ static void start_call(const CallSite *s, const KernelBinding *b, int idx, Kerne
     const Node *n = s->n;
     memset(c, 0, sizeof *c);
     c->kernel = b->row->kernel;
+    c->check = b->row->check;
     c->node = idx;
     int64_t macs = node_macs(s->g, n);
     c->work = macs ? macs : shape_elems(&s->g->tensors[n->output].shape);

@@ -17,6 +17,7 @@
 
 typedef struct KernelCall {
     const char *kernel;
+    const char *check; /* its row's check of the packed weights, or NULL */
     _Alignas(8) unsigned char desc[CALL_DESC_MAX]; /* the kernel's descriptor struct */
     size_t desc_size;
     int64_t units;

@@ -181,6 +181,50 @@ int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
     return 1;
 }
 
+/* The non-zero weights select-sparsity encoded as f, or -1 when the
+ * weights are not so encoded (a graph whose @sparse did not go through
+ * select-sparsity): the layer then cannot be described. */
+static int64_t sparse_entries(const CallSite *s, SparseFormat f)
+{
+    const SparseData *e = s->g->tensors[s->n->params[0]].sparse;
+    return e && e->format == f ? e->nnz : -1;
+}
+
+/* Units: slices of DNNK_SPARSE_SLICE outputs. */
+int describe_sparse_fc(const CallSite *s, KernelCall *c, dnnk_sparse_fc_desc *d)
+{
+    const FcAttrs *a = &s->n->attr.fc;
+    if ((d->entries = sparse_entries(s, SPARSE_CSC)) < 0)
+        return 0;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
+    d->act = activation(&a->act);
+    c->units = dnnk_sparse_fc_slices(d->out.dims[1]);
+    return 1;
+}
+
+int describe_sparse_conv(const CallSite *s, KernelCall *c, dnnk_sparse_conv_desc *d)
+{
+    const ConvAttrs *a = &s->n->attr.conv;
+    if ((d->entries = sparse_entries(s, SPARSE_CSR)) < 0)
+        return 0;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
+    d->act = activation(&a->act);
+    c->units = dnnk_sparse_conv_units(d);
+    return 1;
+}
+
+/* Units: output planes (image, filter). */
+int describe_sparse_conv_taps(const CallSite *s, KernelCall *c, dnnk_sparse_taps_desc *d)
+{
+    if ((d->entries = sparse_entries(s, SPARSE_CSR)) < 0)
+        return 0;
+    describe_conv(s, c, &d->conv);
+    c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
+    return 1;
+}
+
 int describe_matmul(const CallSite *s, KernelCall *c, dnnk_matmul_desc *d)
 {
     d->out = out_of(s), d->a = in_of(s, 0), d->b = in_of(s, 1);

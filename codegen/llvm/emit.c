@@ -125,8 +125,8 @@ bool codegen_write_header(const Graph *g, const CompiledModel *m, const CodegenO
     fprintf(f, "#ifndef %s_BUNDLE_H\n#define %s_BUNDLE_H\n\n", P, P);
     fprintf(f, "#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     fputs(header_api, f);
-    fprintf(f, "/* Return codes of %s_run. */\n#define %s_OK 0\n#define %s_ERROR_NULL_ARGUMENT 1\n\n",
-            m->name, P, P);
+    fprintf(f, "/* Return codes of %s_run. */\n#define %s_OK 0\n#define %s_ERROR_NULL_ARGUMENT 1\n"
+               "#define %s_ERROR_BAD_WEIGHTS 2\n\n", m->name, P, P, P);
     fprintf(f, "/* Bytes of scratch memory %s_run needs (any alignment of 64 or more). */\n", m->name);
     fprintf(f, "#define %s_WORKSPACE_SIZE %zuu\n", P, m->plan.workspace_size);
     fprintf(f, "/* Bytes of %s.weights, which %s_run reads through `weights`; 0 when they\n"
@@ -141,8 +141,10 @@ bool codegen_write_header(const Graph *g, const CompiledModel *m, const CodegenO
     fprintf(f, "/* Runs the model once. inputs[i] and outputs[i] point to the buffers of\n"
                " * input and output i (C order, the element type above); workspace to\n"
                " * %s_WORKSPACE_SIZE bytes; weights to the contents of %s.weights (64-byte\n"
-               " * aligned). parallel may be NULL. Returns %s_OK, or %s_ERROR_NULL_ARGUMENT\n"
-               " * if a needed pointer is NULL. */\n", P, m->name, P, P);
+               " * aligned). parallel may be NULL. Returns %s_OK, %s_ERROR_NULL_ARGUMENT\n"
+               " * if a needed pointer is NULL, or %s_ERROR_BAD_WEIGHTS if the weights of a\n"
+               " * sparse layer are damaged (offsets out of order, indices out of range):\n"
+               " * then no layer has run. */\n", P, m->name, P, P, P);
     fprintf(f, "int %s_run(const void *const *inputs, void *const *outputs, void *workspace,\n"
                "        const void *weights, const dnnc_parallel *parallel);\n\n", m->name);
     fprintf(f, "#ifdef __cplusplus\n}\n#endif\n\n#endif\n");

@@ -238,6 +238,19 @@ static LLVMValueRef kernel_instance(Lowering *l, const CallList *calls, int k, L
     return f;
 }
 
+/* The array of call c's pointers, from the task context ctx. */
+static LLVMValueRef call_pointers(Lowering *l, LLVMValueRef ctx, const KernelCall *c)
+{
+    LLVMTypeRef ptrs_t = LLVMArrayType2(l->ptr, (uint64_t)c->n_ptrs);
+    LLVMValueRef ptrs = LLVMBuildAlloca(l->b, ptrs_t, "ptrs");
+    for (int i = 0; i < c->n_ptrs; i++) {
+        LLVMValueRef idx[2] = {const_i64(l, 0), const_i64(l, i)};
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(l->b, ptrs_t, ptrs, idx, 2, "");
+        LLVMBuildStore(l->b, location(l, ctx, c->ptrs[i]), slot);
+    }
+    return ptrs;
+}
+
 /* void task(ctx, begin, end): pointers, then the kernel instance. */
 static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k, LLVMValueRef instance)
 {
@@ -247,14 +260,7 @@ static LLVMValueRef build_task(Lowering *l, const KernelCall *c, int k, LLVMValu
     LLVMValueRef f = LLVMAddFunction(l->mod, fname, l->task_t);
     LLVMSetLinkage(f, LLVMInternalLinkage);
     LLVMPositionBuilderAtEnd(l->b, LLVMAppendBasicBlockInContext(l->ctx, f, "entry"));
-    LLVMValueRef ctx = LLVMGetParam(f, 0);
-    LLVMTypeRef ptrs_t = LLVMArrayType2(l->ptr, (uint64_t)c->n_ptrs);
-    LLVMValueRef ptrs = LLVMBuildAlloca(l->b, ptrs_t, "ptrs");
-    for (int i = 0; i < c->n_ptrs; i++) {
-        LLVMValueRef idx[2] = {const_i64(l, 0), const_i64(l, i)};
-        LLVMValueRef slot = LLVMBuildInBoundsGEP2(l->b, ptrs_t, ptrs, idx, 2, "");
-        LLVMBuildStore(l->b, location(l, ctx, c->ptrs[i]), slot);
-    }
+    LLVMValueRef ptrs = call_pointers(l, LLVMGetParam(f, 0), c);
     LLVMValueRef args[3] = {ptrs, LLVMGetParam(f, 1), LLVMGetParam(f, 2)};
     LLVMBuildCall2(l->b, l->instance_t, instance, args, 3, "");
     LLVMBuildRetVoid(l->b);
@@ -294,6 +300,39 @@ static LLVMValueRef build_dispatch(Lowering *l)
     return f;
 }
 
+/* Before any layer runs: each call whose row has a check of its packed
+ * weights calls it (on the call's descriptor and pointers), and a failed
+ * check returns 2, NAME_ERROR_BAD_WEIGHTS. */
+static void build_weight_checks(Lowering *l, LLVMValueRef f, LLVMValueRef ctx, const CallList *calls)
+{
+    LLVMTypeRef params[2] = {l->ptr, l->ptr};
+    LLVMTypeRef check_t = LLVMFunctionType(l->i64, params, 2, 0);
+    LLVMBasicBlockRef bad = NULL;
+    for (int k = 0; k < calls->count; k++) {
+        const KernelCall *c = &calls->calls[k];
+        if (!c->check || c->units <= 0)
+            continue;
+        if (!bad) {
+            LLVMBasicBlockRef here = LLVMGetInsertBlock(l->b);
+            bad = LLVMAppendBasicBlockInContext(l->ctx, f, "bad_weights");
+            LLVMPositionBuilderAtEnd(l->b, bad);
+            LLVMBuildRet(l->b, LLVMConstInt(l->i32, 2, 0));
+            LLVMPositionBuilderAtEnd(l->b, here);
+        }
+        char dname[320];
+        snprintf(dname, sizeof dname, "%s_check%d.desc", l->name, k);
+        LLVMValueRef check = LLVMGetNamedFunction(l->mod, c->check); /* declared, linked in later */
+        if (!check)
+            check = LLVMAddFunction(l->mod, c->check, check_t);
+        LLVMValueRef args[2] = {private_bytes(l, dname, c->desc, c->desc_size, 8), call_pointers(l, ctx, c)};
+        LLVMValueRef failed = LLVMBuildICmp(l->b, LLVMIntNE, LLVMBuildCall2(l->b, check_t, check, args, 2, ""),
+                                            const_i64(l, 0), "");
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(l->ctx, f, "checked");
+        LLVMBuildCondBr(l->b, failed, bad, next);
+        LLVMPositionBuilderAtEnd(l->b, next);
+    }
+}
+
 /* int NAME_run(inputs, outputs, workspace, weights, parallel) */
 static void build_run(Lowering *l, const CallList *calls, LLVMValueRef *tasks, LLVMValueRef dispatch)
 {
@@ -320,6 +359,7 @@ static void build_run(Lowering *l, const CallList *calls, LLVMValueRef *tasks, L
     unsigned order[4] = {2, 3, 0, 1}; /* workspace, weights, inputs, outputs */
     for (unsigned k = 0; k < 4; k++)
         LLVMBuildStore(l->b, LLVMGetParam(f, order[k]), LLVMBuildStructGEP2(l->b, l->ctx_t, ctx, k, ""));
+    build_weight_checks(l, f, ctx, calls);
     LLVMTypeRef dparams[4] = {l->ptr, l->i64, l->ptr, l->ptr};
     LLVMTypeRef mark_t = LLVMFunctionType(l->void_t, &l->i32, 1, 0);
     LLVMValueRef mark = l->o->profile ? LLVMAddFunction(l->mod, "dnnc_profile_mark", mark_t) : NULL;

@@ -66,4 +66,15 @@ bool pack_qgemm_fc(const Graph *g, const Node *n);
  * all. */
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
+/* fc weights [U][K] encoded CSC by select-sparsity -> dnnk_sparse_fc's
+ * slices (dnnk.h): 6 bytes a non-zero weight and 4 (K + 1) bytes a slice
+ * of DNNK_SPARSE_SLICE outputs; the bias as stored. */
+size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out);
+
+/* conv filters [F][Cg][kh][kw] encoded CSR -> the offsets, values and
+ * 16-bit columns (channels of a 1x1 conv, taps (c kh + ky) kw + kx of
+ * any other) of dnnk_sparse_conv and dnnk_sparse_conv_taps (dnnk.h):
+ * 6 bytes a non-zero weight and 4 (F + 1); the bias as stored. */
+size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out);
+
 #endif

@@ -16,6 +16,7 @@ struct SharedModel {
     void *handle;
     BundleRun run;
     void *workspace, *weights;
+    size_t weights_size;
     char dir[64];
 };
 
@@ -64,6 +65,7 @@ SharedModel *shared_model_build(const Graph *g, const CodegenOptions *o, char *e
         ok = s->workspace && s->weights;
         if (ok)
             memcpy(s->weights, m.plan.weights, m.plan.weights_size);
+        s->weights_size = m.plan.weights_size;
     }
     if (m.module || m.tm)
         codegen_free(&m);
@@ -91,4 +93,10 @@ void shared_model_free(SharedModel *s)
     free(s->weights);
     rmdir(s->dir);
     free(s);
+}
+
+unsigned char *shared_model_weights(SharedModel *s, size_t *size)
+{
+    *size = s->weights_size;
+    return s->weights;
 }

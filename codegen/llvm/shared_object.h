@@ -13,5 +13,8 @@ SharedModel *shared_model_build(const Graph *g, const CodegenOptions *o, char *e
 /* Runs once on the calling thread; 0 on success. */
 int shared_model_run(SharedModel *s, const void *const *inputs, void *const *outputs);
 void shared_model_free(SharedModel *s);
+/* The packed weights the library runs from, as an application holds what
+ * it read from NAME.weights (tests damage them); their bytes in *size. */
+unsigned char *shared_model_weights(SharedModel *s, size_t *size);
 
 #endif

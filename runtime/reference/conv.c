@@ -128,7 +128,10 @@ void ref_conv(const KernelArgs *a)
     double *acc = (double *)a->scratch;
     int tile;
     ConvAlgo algo = core_of(a->node, &tile);
-    cores[algo].run(at, tile, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc, acc + count);
+    if (a->sparse)
+        sparse_conv_sums(a->sparse, at, a->in_shape[0], os, fin(a, 0), acc);
+    else
+        cores[algo].run(at, tile, a->in_shape[0], os, fin(a, 0), fparam(a, 0), acc, acc + count);
     const float *bias = at->bias ? fparam(a, 1) : NULL;
     for (int64_t i = 0; i < count; i++)
         fout(a)[i] = epilogue(a, &at->act, acc[i], bias ? bias[(i / plane) % os->d[1]] : 0.0, i);
@@ -136,18 +139,25 @@ void ref_conv(const KernelArgs *a)
 
 /* out[n][u] = act(bias[u] + sum over k ascending of in[n][k] * w[u][k], where the
  * input of each sample is read flat (C order), as Caffe's InnerProduct does; residual and
- * activation as for conv. */
+ * activation as for conv. With an encoding of the weights, the sums are
+ * sparse_fc_sums'. */
 void ref_fc(const KernelArgs *a)
 {
     const FcAttrs *at = &a->node->attr.fc;
     int64_t N = a->in_shape[0]->d[0], K = dims_product(a->in_shape[0], 1, a->in_shape[0]->rank);
     int64_t U = at->units;
     const float *w = fparam(a, 0), *bias = at->bias ? fparam(a, 1) : NULL;
+    double *sums = (double *)a->scratch;
+    if (a->sparse)
+        sparse_fc_sums(a->sparse, N, fin(a, 0), sums);
     for (int64_t n = 0; n < N; n++)
         for (int64_t u = 0; u < U; u++) {
             double acc = 0;
-            for (int64_t k = 0; k < K; k++)
-                acc += (double)fin(a, 0)[n * K + k] * w[u * K + k];
+            if (a->sparse)
+                acc = sums[n * U + u];
+            else
+                for (int64_t k = 0; k < K; k++)
+                    acc += (double)fin(a, 0)[n * K + k] * w[u * K + k];
             fout(a)[n * U + u] = epilogue(a, &at->act, acc, bias ? bias[u] : 0.0, n * U + u);
         }
 }

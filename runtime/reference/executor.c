@@ -84,7 +84,8 @@ static bool run_node(const Graph *g, const Node *n, void **buf, char *scratch)
         }
         const Tensor *o = &g->tensors[n->output];
         KernelArgs a = {n, in, in_shape, in_type, n->n_inputs, param, param_type,
-                        buf[n->output], &o->shape, o->type.kind, scratch};
+                        buf[n->output], &o->shape, o->type.kind, scratch,
+                        n->n_params ? g->tensors[n->params[0]].sparse : NULL};
         kernels[n->op](&a);
     }
     if (!small) {

@@ -19,6 +19,9 @@ typedef struct KernelArgs {
     const Shape *out_shape;
     ElemKind out_type;
     char *scratch; /* at least scratch_bytes(node) of working memory */
+    /* The encoding of the weights (parameter 0) select-sparsity chose,
+     * which conv and fc then compute from (sparse.c); NULL: dense. */
+    const SparseData *sparse;
 } KernelArgs;
 
 /* Working memory a kernel may need: double accumulators for the output and
@@ -62,6 +65,12 @@ bool fft_conv_applies(const ConvAttrs *at, int fft_size);
 size_t fft_conv_work_bytes(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os);
 void fft_conv_with_work(const ConvAttrs *at, int fft_size, const Shape *is, const Shape *os,
                         const float *in, const float *w, double *acc, void *work);
+/* conv_core's and ref_fc's sums from an encoding of the weights instead
+ * (sparse.c): the same sums in double, visiting the non-zero weights as the
+ * encoding lists them. fc: in is [N][K], acc [N][U]. */
+void sparse_conv_sums(const SparseData *s, const ConvAttrs *at, const Shape *is, const Shape *os,
+                      const float *in, double *acc);
+void sparse_fc_sums(const SparseData *s, int64_t N, const float *in, double *acc);
 void matmul_core(const Shape *as, const Shape *bs, const Shape *os, const float *A, const float *B,
                  double *acc_out);
 /* conv_core's sums by the plain implementation of algorithm c (which must

@@ -5,6 +5,7 @@
 
 #include "driver.h"
 #include "json.h"
+#include "sparse_rules.h"
 #include "stats.h"
 
 typedef struct StatsArgs {
@@ -77,6 +78,17 @@ static void json_algorithm(JsonWriter *w, const Node *n, const LayerStats *s)
     conv && s->tile ? json_int(w, s->tile) : json_null(w);
 }
 
+/* A conv's or fc's "encoding" of its weights and the bytes they take
+ * stored ("stored_weight_bytes"); null for other layers. */
+static void json_encoding(JsonWriter *w, const Graph *g, const Node *n)
+{
+    bool weighted = n->op == OP_CONV || n->op == OP_FC;
+    json_key(w, "encoding");
+    weighted ? json_string(w, sparse_format_name(kernel_layer_sparse(n))) : json_null(w);
+    json_key(w, "stored_weight_bytes");
+    weighted ? json_int(w, sparse_stored_bytes(g, n)) : json_null(w);
+}
+
 static void print_json(const Graph *g, const char *model)
 {
     JsonWriter w;
@@ -100,6 +112,7 @@ static void print_json(const Graph *g, const char *model)
             json_int(&w, sh->d[k]);
         json_end_array(&w);
         json_algorithm(&w, n, &s);
+        json_encoding(&w, g, n);
         json_counts(&w, &s);
         json_end_object(&w);
     }
@@ -194,6 +207,27 @@ static void print_conv_table(const Graph *g)
         print_conv_row("total", "", &total);
 }
 
+/* Every conv and fc whose weights select-sparsity encoded: the encoding,
+ * the non-zero weights, and the bytes of the weights dense and as stored;
+ * nothing when every layer is dense. */
+static void print_sparse_table(const Graph *g)
+{
+    int sparse = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if ((n->op != OP_CONV && n->op != OP_FC) || kernel_layer_sparse(n) == SPARSE_NONE)
+            continue;
+        if (sparse++ == 0)
+            printf("\n%-28s %-9s %12s %12s %14s %14s %8s\n", "sparse layer", "encoding", "weights",
+                   "nz weights", "dense bytes", "stored bytes", "ratio");
+        const Tensor *w = &g->tensors[n->params[0]];
+        int64_t dense = shape_elems(&w->shape) * elem_type_bits(w->type) / 8, stored = sparse_stored_bytes(g, n);
+        printf("%-28s %-9s %12lld %12lld %14lld %14lld %7.2fx\n", n->name, sparse_format_name(n->ann.sparse),
+               (long long)shape_elems(&w->shape), (long long)(w->sparse ? w->sparse->nnz : 0), (long long)dense,
+               (long long)stored, stored ? (double)dense / (double)stored : 0.0);
+    }
+}
+
 static void print_table(const Graph *g)
 {
     printf("%-28s %-14s %12s %14s %12s %12s %12s %14s %13s\n", "layer", "op", "weights", "MACs",
@@ -207,6 +241,7 @@ static void print_table(const Graph *g)
     }
     print_row("total", "", &total);
     print_conv_table(g);
+    print_sparse_table(g);
     char w[32], m[32];
     human(total.weights, w, sizeof w);
     human(total.macs, m, sizeof m);

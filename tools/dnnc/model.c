@@ -232,6 +232,9 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
         .max_conv_error = p->max_conv_error,
         .prefer_algo = p->conv_algo.algo,
         .prefer_tile = p->conv_algo.tile,
+        .force_sparse = p->sparse_given,
+        .sparse = p->sparse,
+        .sparse_any = p->sparse_any,
         .threads = run_threads(p),
     };
     CalibrationData calibration = {0};

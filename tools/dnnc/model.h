@@ -47,6 +47,9 @@ typedef struct PipelineArgs {
     double max_conv_error;   /* --max-conv-error; 0: the default */
     const char *autotune;    /* --autotune FILE */
     AlgoChoice conv_algo;    /* --conv-algo; ALGO_AUTO: not given */
+    bool sparse_given;       /* --sparse other than auto: every conv and fc in `sparse` */
+    SparseFormat sparse;
+    bool sparse_any;         /* --sparse any */
     /* The threads the compiled code will run on, for --autotune's
      * measurements: run's and bench's --threads; 0: this machine's cores. */
     int threads;

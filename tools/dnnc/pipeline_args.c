@@ -105,6 +105,19 @@ static bool parse_conv_algo(void *section, const char *value, const OptionUse *u
     return true;
 }
 
+/* "auto", "any", or an encoding: dense, csr, csc. */
+static bool parse_sparse(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    p->sparse_given = strcmp(value, "auto") != 0;
+    p->sparse_any = strcmp(value, "any") == 0;
+    if (!p->sparse_given || p->sparse_any)
+        return true;
+    if (!sparse_format_from_name(value, &p->sparse) || p->sparse == SPARSE_RLC)
+        return option_error(u, "--sparse takes auto, any, dense, csr or csc, got '%s'", value);
+    return true;
+}
+
 static bool parse_autotune(void *section, const char *value, const OptionUse *u)
 {
     PipelineArgs *p = section;
@@ -249,12 +262,29 @@ const Option pipeline_options[] = {
                              "im2col, winograd, fft; a tile as in winograd/4), as if\n"
                              "@algo said so; elsewhere the choice is as usual",
      OPTION_CALL(parse_conv_algo)},
+    {"sparse", 0, "ENC", "encode the weights of every conv and fc without @sparse as ENC\n"
+                         "where a kernel computes the layer from it (dense, csr, csc;\n"
+                         "any: whichever one it has), as if @sparse said so; auto\n"
+                         "(default): by each layer's density and the target's\n"
+                         "measured crossover",
+     OPTION_CALL(parse_sparse)},
     {"autotune", 0, "FILE", "choose each conv's algorithm by timing every candidate on this\n"
                             "machine (target cpu); the times are kept in FILE, and shapes\n"
                             "already there are not measured again",
      OPTION_CALL(parse_autotune)},
     OPTIONS_END,
 };
+
+/* Whether target t has a kernel that reads weights encoded as f. */
+static bool target_has_sparse(const Target *t, SparseFormat f)
+{
+    int n = 0;
+    const KernelRow *rows = t->registry ? t->registry(&n) : NULL;
+    for (int k = 0; k < n; k++)
+        if (rows[k].sparse == f)
+            return true;
+    return false;
+}
 
 /* Whether target t has a conv kernel for --conv-algo's algorithm and tile. */
 static bool target_has_conv_algo(const Target *t, AlgoChoice c)
@@ -283,6 +313,9 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
     if (p->conv_algo.algo != ALGO_AUTO && !target_has_conv_algo(p->target, p->conv_algo))
         return usage_error(cmd, "--conv-algo %s: target %s has no conv kernel for it", algo,
                            p->target->name);
+    if (p->sparse_given && !p->sparse_any && p->sparse != SPARSE_NONE && !target_has_sparse(p->target, p->sparse))
+        return usage_error(cmd, "--sparse %s: target %s has no kernel for %s weights",
+                           sparse_format_name(p->sparse), p->target->name, sparse_format_name(p->sparse));
     if ((p->prune.per_layer || p->prune.structured || p->prune.layers) && p->prune.density == 0)
         return usage_error(cmd, "--prune-%s needs --prune DENSITY",
                            p->prune.per_layer ? "per-layer" : p->prune.structured ? "structured" : "layers");
