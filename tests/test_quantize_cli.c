@@ -67,7 +67,7 @@ static void test_help_names_the_modes(void **state)
 {
     (void)state;
     Run r = run_dnnc("quantize", "--help");
-    assert_run(&r, 0, "usage: dnnc quantize MODEL --mode int8 --calibrate DATA", NULL);
+    assert_run(&r, 0, "usage: dnnc quantize MODEL --mode MODE [--calibrate DATA]", NULL);
     r = run_dnnc("--help");
     assert_run(&r, 0, "quantize", NULL);
 }
@@ -77,11 +77,13 @@ static void test_usage_errors_exit_2(void **state)
     (void)state;
     const char *model = path_in("tiny.dnn"), *calib = path_in("calib.npy");
     Run r = run_dnnc("quantize", model, "--random-weights", "1", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8, fixed8 or fixed16)");
+    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8, fixed8, fixed16, log2, kmeans, binary or ternary)");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int4", "--calibrate", calib);
     assert_run(&r, 2, NULL, "--mode takes int8, fixed8, fixed16, log2, kmeans, binary or ternary, got 'int4'");
-    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "--mode ternary is not implemented yet");
+    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--weight-bits", "3");
+    assert_run(&r, 2, NULL, "--weight-bits applies to --quantize log2 and kmeans");
+    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "kmeans", "--weight-bits", "9");
+    assert_run(&r, 2, NULL, "--weight-bits takes the bits of a log2 or kmeans code, 1 to 8");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int8");
     assert_run(&r, 2, NULL, "quantising to int8 needs calibration data: --calibrate FILE");
     r = run_dnnc("quantize", model, "--mode", "int8", "--calibrate", calib);

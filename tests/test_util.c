@@ -346,6 +346,15 @@ static float uniform(uint64_t *s, double lo, double hi)
     return (float)(lo + (hi - lo) * (double)(next_random(s) >> 11) / 9007199254740992.0);
 }
 
+Graph *parse_with_random_weights(Parsed *p, const char *name, const char *text, uint64_t seed)
+{
+    parse_text(p, name, text);
+    if (!p->graph)
+        fail_msg("%s", p->messages);
+    randomize_weights_for_test(p->graph, seed);
+    return p->graph;
+}
+
 void randomize_weights_for_test(Graph *g, uint64_t seed)
 {
     assert_true(weights_randomize(g, seed));

@@ -27,6 +27,10 @@ void parse_text(Parsed *p, const char *name, const char *text);
 void parse_file(Parsed *p, const char *path);
 void parsed_free(Parsed *p);
 
+/* parse_text, failing the test on errors, with weights drawn from seed
+ * (randomize_weights_for_test). */
+Graph *parse_with_random_weights(Parsed *p, const char *name, const char *text, uint64_t seed);
+
 /* Prints the graph as source into a malloc'd string. */
 char *graph_to_text(const Graph *g);
 
