@@ -1,0 +1,98 @@
+/* coded_conv: a float convolution whose weights are codes (log2, codebook,
+ * binary, ternary; ir/weight_code.h). Each code is decoded in registers
+ * where its product is taken, never written back as a float filter:
+ *   codebook  a lookup in the layer's 2^bits centroids
+ *   log2      the power of two 2^-(m-1) built from the magnitude bits
+ *             straight into a float's exponent field, times the filter's
+ *             scale (exact: a product by a power of two), the sign bit
+ *             from the code's
+ *   binary    the scale with its sign bit set from the code
+ *   ternary   the code sign-extended from 2 bits to -1, 0 or 1, times the
+ *             scale
+ * Each decoded value is the one the reference executor computes, and the
+ * sums are taken as the reference's conv_core takes them (channel, ky, kx
+ * ascending, in double: a float times a float is exact in double, fused or
+ * not), with its epilogue, so the result is the reference's bit for bit.
+ * Scalar: a decode per product, nothing blocked or vectorised. */
+#include "common.h"
+
+INLINE uint32_t coded_bits_of(float v)
+{
+    uint32_t u;
+    __builtin_memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+INLINE float coded_float_of(uint32_t u)
+{
+    float v;
+    __builtin_memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+INLINE float coded_log2(uint32_t code, int64_t bits, float scale)
+{
+    uint32_t sign = code >> (bits - 1), m = code & ((1u << (bits - 1)) - 1);
+    if (m == 0)
+        return 0.0f;
+    float power = coded_float_of((127u - (m - 1)) << 23); /* 2^-(m-1); m <= 127 keeps it normal */
+    return coded_float_of(coded_bits_of(scale * power) ^ sign << 31);
+}
+
+INLINE float coded_weight(const dnnk_coded_desc *d, uint32_t code, float scale, const float *codebook)
+{
+    switch (d->weight_type) {
+    case DNNK_CODEBOOK: return codebook[code];
+    case DNNK_BINARY: return coded_float_of(coded_bits_of(scale) ^ (~code & 1u) << 31);
+    case DNNK_TERNARY: return (float)((int32_t)(code << 30) >> 30) * scale;
+    default: return coded_log2(code, d->weight_bits, scale);
+    }
+}
+
+/* Output (n, f, oy, ox) before the bias: conv_core's sum. */
+INLINE double coded_sum(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, float scale,
+                        const float *codebook, int64_t oy, int64_t ox)
+{
+    const dnnk_window *w = &d->conv.win;
+    int64_t Cg = d->conv.in.dims[1] / d->conv.groups, H = d->conv.in.dims[2], W = d->conv.in.dims[3];
+    int64_t KH = w->kernel[0], KW = w->kernel[1];
+    double acc = 0;
+    for (int64_t c = 0; c < Cg; c++)
+        for (int64_t ky = 0; ky < KH; ky++) {
+            int64_t iy = oy * w->stride[0] - w->pad[0] + ky * w->dilation[0];
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int64_t kx = 0; kx < KW; kx++) {
+                int64_t ix = ox * w->stride[1] - w->pad[1] + kx * w->dilation[1];
+                if (ix < 0 || ix >= W)
+                    continue;
+                float wv = coded_weight(d, codes[(c * KH + ky) * KW + kx], scale, codebook);
+                acc += (double)in[(c * H + iy) * W + ix] * wv;
+            }
+        }
+    return acc;
+}
+
+/* units: (image, output channel); ptrs as dnnk_coded_desc lists them. */
+KERNEL dnnk_coded_conv(const dnnk_coded_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    int64_t C = c->in.dims[1], H = c->in.dims[2], W = c->in.dims[3];
+    int64_t F = c->out.dims[1], OH = c->out.dims[2], OW = c->out.dims[3];
+    int64_t Cg = C / c->groups, Fg = F / c->groups, per_filter = Cg * c->win.kernel[0] * c->win.kernel[1];
+    const float *decoder = ptrs[3], *bias = c->has_bias ? ptrs[4] : 0;
+    for (int64_t u = begin; u < end; u++) {
+        int64_t n = u / F, f = u % F;
+        const float *in = (const float *)ptrs[1] + (n * C + f / Fg * Cg) * H * W;
+        const uint8_t *codes = (const uint8_t *)ptrs[2] + f * per_filter;
+        float scale = decoder[d->per_channel ? f : 0];
+        double b = bias ? bias[f] : 0.0;
+        float *out = (float *)ptrs[0] + (n * F + f) * OH * OW;
+        for (int64_t oy = 0; oy < OH; oy++)
+            for (int64_t ox = 0; ox < OW; ox++) {
+                double sum = coded_sum(d, in, codes, scale, decoder, oy, ox);
+                /* the reference's epilogue: acc + bias + residual (none), rounded once */
+                out[oy * OW + ox] = activate(&c->act, (float)(sum + b + 0.0));
+            }
+    }
+}
