@@ -224,6 +224,53 @@ static void test_fixed16_model(void **state)
     expect_same_files("f16-file.npy", "f16-direct.npy");
 }
 
+/* log2, kmeans, binary, ternary: no calibration; the dump shows coded_conv
+ * with its codes' type and scales and parses back, stats counts 2 bits a
+ * ternary code, the files run as --quantize does on the cpu target, and
+ * what the modes cannot do is an error with nothing written. */
+static void test_weight_code_models(void **state)
+{
+    (void)state;
+    char out[512], weights[512];
+    snprintf(out, sizeof out, "%s", path_in("tiny-t.dnn"));
+    snprintf(weights, sizeof weights, "%s", path_in("tiny-t.safetensors"));
+    Run r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "ternary",
+                     "--quantize-first-last", "-o", out);
+    assert_run(&r, 0, "(3 layers quantised to ternary, 0 conv/fc kept in float32)", NULL);
+    r = run_dnnc("dump", out, "--weights", weights);
+    if (r.status != 0)
+        assert_run(&r, 0, "coded_conv(", NULL);
+    assert_contains(r.out, "c_coded = coded_conv(x, filters=2, kernel=3, pad=1, weight_type=ternary, "
+                           "per_channel=true);  # f32[1, 2, 4, 4], weights ternary, scale ");
+    write_text_file(path_in("tiny-t-dump.dnn"), r.out);
+    run_free(&r);
+    r = run_dnnc("dump", path_in("tiny-t-dump.dnn"), "--weights", weights);
+    assert_run(&r, 0, "weight_type=ternary", NULL);
+    /* c: 18 codes of 2 bits (36), 2 f32 scales (64), 2 f32 biases (64);
+     * d: 36 codes (72) + 64 + 64; f: 96 codes (192), 3 scales and 3 biases
+     * (192): 748 bits. */
+    r = run_dnnc("stats", out, "--weights", weights, "--json");
+    assert_run(&r, 0, "\"weight_bits\": 748,", NULL);
+    r = run_dnnc("run", out, "--weights", weights, "--input", path_in("input.npy"), "--output",
+                 path_in("t-file.npy"), "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "3", "--quantize", "ternary",
+                 "--quantize-first-last", "--input", path_in("input.npy"), "--output", path_in("t-direct.npy"),
+                 "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    expect_same_files("t-file.npy", "t-direct.npy");
+    snprintf(out, sizeof out, "%s", path_in("tiny-k.dnn"));
+    r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "kmeans", "--weight-bits",
+                 "5", "--quantize-first-last", "-o", out);
+    assert_run(&r, 1, NULL, "layer 'c': a codebook of 2^5 = 32 centroids needs at least as many weights, and "
+                            "the layer has 18");
+    assert_false(file_exists(out));
+    r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "log2", "--calibrate",
+                 path_in("calib.npy"), "-o", out);
+    assert_run(&r, 1, NULL, "--calibrate: --quantize log2 codes the weights only");
+    assert_false(file_exists(out));
+}
+
 /* ---- LeNet-5 on Fashion-MNIST ------------------------------------------------------ */
 
 static const char *fashion_dir(void)
@@ -308,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_bad_calibration_data_exits_1),
         cmocka_unit_test(test_written_model_runs_as_quantize_does),
         cmocka_unit_test(test_fixed16_model),
+        cmocka_unit_test(test_weight_code_models),
         cmocka_unit_test(test_lenet5_int8_within_0_3_points),
         cmocka_unit_test(test_lenet5_fixed16_within_0_1_points),
     };
