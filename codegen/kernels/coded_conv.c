@@ -9,11 +9,13 @@
  *   binary    the scale with its sign bit set from the code
  *   ternary   the code sign-extended from 2 bits to -1, 0 or 1, times the
  *             scale
- * Each decoded value is the one the reference executor computes, and the
- * sums are taken as the reference's conv_core takes them (channel, ky, kx
- * ascending, in double: a float times a float is exact in double, fused or
- * not), with its epilogue, so the result is the reference's bit for bit.
- * Scalar: a decode per product, nothing blocked or vectorised. */
+ * Each decoded value is the one the reference executor computes, and each
+ * output's sum is taken as the reference's conv_core takes it (channel,
+ * ky, kx ascending, in double: a float times a float is exact in double,
+ * fused or not), with its epilogue, so the result is the reference's bit
+ * for bit. A tap's code is decoded once per run of outputs of a row and
+ * added to all of them; nothing else is blocked, and the sums stay in
+ * double (float sums in another order would not be the reference's). */
 #include "common.h"
 
 INLINE uint32_t coded_bits_of(float v)
@@ -49,28 +51,57 @@ INLINE float coded_weight(const dnnk_coded_desc *d, uint32_t code, float scale, 
     }
 }
 
-/* Output (n, f, oy, ox) before the bias: conv_core's sum. */
-INLINE double coded_sum(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, float scale,
-                        const float *codebook, int64_t oy, int64_t ox)
+/* Outputs are summed CODED_RUN of a row at a time: each tap's code is
+ * decoded once into a register and its products added to every output of
+ * the run that reads an input there (a loop the compiler vectorises). */
+#define CODED_RUN 64
+
+/* The outputs ox of a row whose tap at kernel column kx reads inside the
+ * input: ox * sw - pad_left + kx * dw in [0, W), as [*lo, *hi). */
+INLINE void coded_columns(const dnnk_window *w, int64_t W, int64_t kx, int64_t OW, int64_t *lo, int64_t *hi)
+{
+    int64_t shift = w->pad[1] - kx * w->dilation[1], sw = w->stride[1];
+    int64_t first = shift > 0 ? (shift + sw - 1) / sw : 0;
+    int64_t end = W + shift > 0 ? (W + shift + sw - 1) / sw : 0;
+    *lo = first < OW ? first : OW;
+    *hi = end < OW ? end : OW;
+}
+
+/* coded_columns within the run [ox0, ox0 + count). */
+INLINE void coded_run_columns(const dnnk_window *w, int64_t W, int64_t kx, int64_t OW, int64_t ox0, int64_t count,
+                              int64_t *lo, int64_t *hi)
+{
+    coded_columns(w, W, kx, OW, lo, hi);
+    *lo = *lo > ox0 ? *lo : ox0;
+    *hi = *hi < ox0 + count ? *hi : ox0 + count;
+}
+
+/* acc[j] = conv_core's sum for output (oy, ox0 + j), j < count: every
+ * output's terms in conv_core's order (channel, ky, kx), skipped where the
+ * tap falls in the padding, in double. */
+INLINE void coded_sums(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, float scale,
+                       const float *codebook, int64_t oy, int64_t ox0, int64_t count, double *acc)
 {
     const dnnk_window *w = &d->conv.win;
     int64_t Cg = d->conv.in.dims[1] / d->conv.groups, H = d->conv.in.dims[2], W = d->conv.in.dims[3];
-    int64_t KH = w->kernel[0], KW = w->kernel[1];
-    double acc = 0;
+    int64_t KH = w->kernel[0], KW = w->kernel[1], OW = d->conv.out.dims[3], sw = w->stride[1];
+    for (int64_t j = 0; j < count; j++)
+        acc[j] = 0;
     for (int64_t c = 0; c < Cg; c++)
         for (int64_t ky = 0; ky < KH; ky++) {
             int64_t iy = oy * w->stride[0] - w->pad[0] + ky * w->dilation[0];
             if (iy < 0 || iy >= H)
                 continue;
+            const float *row = in + (c * H + iy) * W;
             for (int64_t kx = 0; kx < KW; kx++) {
-                int64_t ix = ox * w->stride[1] - w->pad[1] + kx * w->dilation[1];
-                if (ix < 0 || ix >= W)
-                    continue;
-                float wv = coded_weight(d, codes[(c * KH + ky) * KW + kx], scale, codebook);
-                acc += (double)in[(c * H + iy) * W + ix] * wv;
+                int64_t lo, hi;
+                coded_run_columns(w, W, kx, OW, ox0, count, &lo, &hi);
+                double wv = coded_weight(d, codes[(c * KH + ky) * KW + kx], scale, codebook);
+                const float *x = row - w->pad[1] + kx * w->dilation[1];
+                for (int64_t ox = lo; ox < hi; ox++)
+                    acc[ox - ox0] += (double)x[ox * sw] * wv;
             }
         }
-    return acc;
 }
 
 /* units: (image, output channel); ptrs as dnnk_coded_desc lists them. */
@@ -88,11 +119,14 @@ KERNEL dnnk_coded_conv(const dnnk_coded_desc *d, void *const *ptrs, int64_t begi
         float scale = decoder[d->per_channel ? f : 0];
         double b = bias ? bias[f] : 0.0;
         float *out = (float *)ptrs[0] + (n * F + f) * OH * OW;
+        double acc[CODED_RUN];
         for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox = 0; ox < OW; ox++) {
-                double sum = coded_sum(d, in, codes, scale, decoder, oy, ox);
+            for (int64_t ox0 = 0; ox0 < OW; ox0 += CODED_RUN) {
+                int64_t count = OW - ox0 < CODED_RUN ? OW - ox0 : CODED_RUN;
+                coded_sums(d, in, codes, scale, decoder, oy, ox0, count, acc);
                 /* the reference's epilogue: acc + bias + residual (none), rounded once */
-                out[oy * OW + ox] = activate(&c->act, (float)(sum + b + 0.0));
+                for (int64_t j = 0; j < count; j++)
+                    out[oy * OW + ox0 + j] = activate(&c->act, (float)(acc[j] + b + 0.0));
             }
     }
 }
