@@ -112,6 +112,11 @@ static void test_spatial_target_maps_quantised_layers(void **state)
     assert_contains(r.out, "@mapping(dram, ");
     assert_contains(r.out, ") c_q = qlinear_conv(");
     run_free(&r);
+    /* Weight codes are not what the array computes: an error, not the host. */
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "1", "--quantize", "ternary",
+                 "--quantize-first-last", "--target", "spatial", "--input", path_in("input.npy"));
+    assert_run(&r, 1, NULL, "layer 'c_coded': target spatial cannot run coded_conv: the PE array computes in "
+                            "16-bit fixed point, not on weight codes (ternary)");
 }
 
 /* ---- bad calibration data: exit 1, nothing written --------------------------- */
