@@ -278,28 +278,13 @@ static void test_weight_code_models(void **state)
 
 /* ---- LeNet-5 on Fashion-MNIST ------------------------------------------------------ */
 
-static const char *fashion_dir(void)
-{
-    const char *d = getenv("FASHION_MNIST_DIR");
-    return d && *d ? d : "/usr/share/datasets/fashion-mnist";
-}
-
-/* "top-1 89.52% (8952/10000)" -> 8952 */
-static int correct_of(const char *out)
-{
-    const char *p = strstr(out, "top-1 ");
-    p = p ? strchr(p, '(') : NULL;
-    if (!p)
-        fail_msg("no accuracy in:\n%s", out);
-    return atoi(p + 1);
-}
 
 static int lenet_correct(const char *quantize)
 {
     char images[512], labels[512], calib[512];
-    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
-    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", fashion_dir());
-    snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", fashion_dir());
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", test_fashion_dir());
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", test_fashion_dir());
+    snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", test_fashion_dir());
     const char *model = DNNC_SOURCE_DIR "/examples/lenet5.dnn";
     const char *weights = DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors";
     Run r = quantize ? run_dnnc("run", model, "--weights", weights, "--target", "cpu", "--quantize",
@@ -309,21 +294,11 @@ static int lenet_correct(const char *quantize)
                                 images, "--labels", labels, "--show", "0");
     if (r.status != 0)
         assert_run(&r, 0, "accuracy: top-1", NULL);
-    int correct = correct_of(r.out);
+    int correct = test_correct_of(r.out);
     run_free(&r);
     return correct;
 }
 
-static void skip_without_dataset(void)
-{
-    char probe[512];
-    snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
-    if (access(probe, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
-                      "FASHION_MNIST_DIR)\n", probe);
-        skip();
-    }
-}
 
 /* Issue 13's goal: int8 within 0.3 points (30 of 10,000 images) of float32,
  * calibrated on the first 1,000 training images (as tools/fashion/
@@ -331,7 +306,7 @@ static void skip_without_dataset(void)
 static void test_lenet5_int8_within_0_3_points(void **state)
 {
     (void)state;
-    skip_without_dataset();
+    test_skip_without_fashion();
     int f32 = lenet_correct(NULL), int8 = lenet_correct("int8");
     print_message("LeNet-5 top-1: float32 %d, int8 %d of 10000\n", f32, int8);
     assert_true(int8 >= f32 - 30);
@@ -345,7 +320,7 @@ static void test_lenet5_int8_within_0_3_points(void **state)
 static void test_lenet5_fixed16_within_0_1_points(void **state)
 {
     (void)state;
-    skip_without_dataset();
+    test_skip_without_fashion();
     int f32 = lenet_correct(NULL), fixed16 = lenet_correct("fixed16");
     print_message("LeNet-5 top-1: float32 %d, fixed16 %d of 10000\n", f32, fixed16);
     assert_true(abs(fixed16 - f32) <= 10);
