@@ -1,6 +1,9 @@
 /* quantize: post-training quantisation of conv and fc layers to int8 and
  * to dynamic fixed point at 8 and 16 bits (survey VII-A;
- * docs/quantization.md). Each chosen layer becomes
+ * docs/quantization.md), and of their weights alone to log2, codebook,
+ * binary or ternary codes: such a layer becomes a coded_conv on its float
+ * input (code_layer; the codes are weight_codes.c's). Each chosen layer of
+ * an integer mode becomes
  *
  *     x_q = quantize(x)                 u8 (i8 with --symmetric and a signed x)
  *     L_q = qlinear_conv(x_q, ...)      i8 weights per filter, i32 bias
@@ -95,6 +98,8 @@ static const char *cannot_quantise(const Graph *g, const Node *n, QuantMode m)
     if (n->n_inputs != 1)
         return weights_only(m) ? "it has a fused residual operand (coded_conv has none)"
                                : "it has a fused residual operand (qlinear_conv has none)";
+    if (weights_only(m) && n->ann.algo != ALGO_AUTO && n->ann.algo != ALGO_DIRECT)
+        return "its @algo is not coded_conv's (the direct sums)";
     if (weights_only(m)) /* a float layer: any fused activation stays */
         return node_weights_bound(g, n) ? NULL : "its weights are not bound (give --weights)";
     if (!absorbable(activation_of(n), m))

@@ -353,6 +353,9 @@ static void test_a_mode_a_layer_cannot_take(void **state)
                  (QuantOptions){0},
                  "layer 'c': @precision(binary) cannot apply: it has a fused residual operand (coded_conv has "
                  "none)");
+    expect_error("input x: f32[1, 2, 4, 4];\n"
+                 "@algo(winograd) @precision(ternary) c = conv(x, filters=2, kernel=3);\noutput c;\n",
+                 (QuantOptions){0}, "layer 'c': @precision(ternary) cannot apply: its @algo is not coded_conv's");
     expect_error("input x: f32[1, 2, 4, 4];\n@precision(log2, 1) c = conv(x, filters=2, kernel=3);\noutput c;\n",
                  (QuantOptions){0}, "layer 'c': log2<1>: log2 codes take 2 to 8 bits");
     expect_error("input x: f32[1, 2, 4, 4];\n@precision(fixed, 16, 8) c = conv(x, filters=2, kernel=3);\n"
