@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "code_pack.h"
 #include "cpu_check.h"
+#include "pack.h"
 #include "pipeline.h"
 #include "quantize.h"
 #include "target.h"
@@ -125,10 +127,40 @@ static void test_every_golden_conv_and_fc_in_every_mode(void **state)
     assert_int_equal(networks, 6);
 }
 
+/* The compiled weights hold the codes packed, as a weights file does, and
+ * one spare byte: conv_7x7_s2's 8 x 3 x 7 x 7 = 1,176 ternary codes in 295
+ * bytes. */
+static void test_compiled_codes_are_packed(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_file(&p, GOLDEN_DIR "/conv_7x7_s2/model.dnn");
+    assert_non_null(p.graph);
+    Diag d;
+    diag_init(&d, stderr);
+    assert_true(weights_load(p.graph, GOLDEN_DIR "/conv_7x7_s2/weights.safetensors", &d));
+    code_every_layer(p.graph, QUANT_TERNARY, "conv_7x7_s2");
+    const Node *n = NULL;
+    for (int i = 0; i < p.graph->n_nodes; i++)
+        n = p.graph->nodes[i].op == OP_CODED_CONV ? &p.graph->nodes[i] : n;
+    assert_non_null(n);
+    const Tensor *w = &p.graph->tensors[n->params[0]];
+    assert_int_equal(shape_elems(&w->shape), 1176);
+    assert_int_equal(pack_coded_codes(p.graph, n, 0, NULL), 295);
+    assert_int_equal(pack_coded_codes(p.graph, n, 1, NULL), 0); /* the scales as stored */
+    uint8_t packed[295], want[294];
+    pack_coded_codes(p.graph, n, 0, packed);
+    code_pack(w->type, w->data, 1176, want);
+    assert_memory_equal(packed, want, sizeof want);
+    assert_int_equal(packed[294], 0);
+    parsed_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_golden_conv_and_fc_in_every_mode),
+        cmocka_unit_test(test_compiled_codes_are_packed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* coded_conv: a float convolution whose weights are codes (log2, codebook,
- * binary, ternary; ir/weight_code.h). Each code is decoded in registers
- * where its product is taken, never written back as a float filter:
+ * binary, ternary; ir/weight_code.h), packed 1 to 8 bits each as in a
+ * weights file (pack_coded_codes). Each code is unpacked and decoded in
+ * registers where its products are taken, never written back as a float
+ * filter:
  *   codebook  a lookup in the layer's 2^bits centroids
  *   log2      the power of two 2^-(m-1) built from the magnitude bits
  *             straight into a float's exponent field, times the filter's
@@ -41,6 +43,15 @@ INLINE float coded_log2(uint32_t code, int64_t bits, float scale)
     return coded_float_of(coded_bits_of(scale * power) ^ sign << 31);
 }
 
+/* Code i of the packed codes: code_bits (1 to 8) from bit i * code_bits,
+ * read as two bytes (the packing ends with a spare zero byte). */
+INLINE uint32_t coded_code(const dnnk_coded_desc *d, const uint8_t *packed, int64_t i)
+{
+    int64_t at = i * d->code_bits;
+    uint32_t two = packed[at >> 3] | (uint32_t)packed[(at >> 3) + 1] << 8;
+    return (two >> (at & 7)) & ((1u << d->code_bits) - 1);
+}
+
 INLINE float coded_weight(const dnnk_coded_desc *d, uint32_t code, float scale, const float *codebook)
 {
     switch (d->weight_type) {
@@ -79,8 +90,8 @@ INLINE void coded_run_columns(const dnnk_window *w, int64_t W, int64_t kx, int64
 /* acc[j] = conv_core's sum for output (oy, ox0 + j), j < count: every
  * output's terms in conv_core's order (channel, ky, kx), skipped where the
  * tap falls in the padding, in double. */
-INLINE void coded_sums(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, float scale,
-                       const float *codebook, int64_t oy, int64_t ox0, int64_t count, double *acc)
+INLINE void coded_sums(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, int64_t first,
+                       float scale, const float *codebook, int64_t oy, int64_t ox0, int64_t count, double *acc)
 {
     const dnnk_window *w = &d->conv.win;
     int64_t Cg = d->conv.in.dims[1] / d->conv.groups, H = d->conv.in.dims[2], W = d->conv.in.dims[3];
@@ -96,7 +107,8 @@ INLINE void coded_sums(const dnnk_coded_desc *d, const float *in, const uint8_t 
             for (int64_t kx = 0; kx < KW; kx++) {
                 int64_t lo, hi;
                 coded_run_columns(w, W, kx, OW, ox0, count, &lo, &hi);
-                double wv = coded_weight(d, codes[(c * KH + ky) * KW + kx], scale, codebook);
+                uint32_t code = coded_code(d, codes, first + (c * KH + ky) * KW + kx);
+                double wv = coded_weight(d, code, scale, codebook);
                 const float *x = row - w->pad[1] + kx * w->dilation[1];
                 for (int64_t ox = lo; ox < hi; ox++)
                     acc[ox - ox0] += (double)x[ox * sw] * wv;
@@ -115,7 +127,7 @@ KERNEL dnnk_coded_conv(const dnnk_coded_desc *d, void *const *ptrs, int64_t begi
     for (int64_t u = begin; u < end; u++) {
         int64_t n = u / F, f = u % F;
         const float *in = (const float *)ptrs[1] + (n * C + f / Fg * Cg) * H * W;
-        const uint8_t *codes = (const uint8_t *)ptrs[2] + f * per_filter;
+        const uint8_t *codes = ptrs[2]; /* the filter's codes from code f * per_filter */
         float scale = decoder[d->per_channel ? f : 0];
         double b = bias ? bias[f] : 0.0;
         float *out = (float *)ptrs[0] + (n * F + f) * OH * OW;
@@ -123,7 +135,7 @@ KERNEL dnnk_coded_conv(const dnnk_coded_desc *d, void *const *ptrs, int64_t begi
         for (int64_t oy = 0; oy < OH; oy++)
             for (int64_t ox0 = 0; ox0 < OW; ox0 += CODED_RUN) {
                 int64_t count = OW - ox0 < CODED_RUN ? OW - ox0 : CODED_RUN;
-                coded_sums(d, in, codes, scale, decoder, oy, ox0, count, acc);
+                coded_sums(d, in, codes, f * per_filter, scale, decoder, oy, ox0, count, acc);
                 /* the reference's epilogue: acc + bias + residual (none), rounded once */
                 for (int64_t j = 0; j < count; j++)
                     out[oy * OW + ox0 + j] = activate(&c->act, (float)(acc[j] + b + 0.0));

@@ -237,14 +237,16 @@ typedef struct dnnk_qgemm_desc {
     int64_t filter_blocks; /* the blocks of filter panels each group's units split into */
 } dnnk_qgemm_desc;
 
-/* dnnk_coded_conv: coded_conv, a float conv whose weights are codes
- * decoded in registers. Units: (image, output channel). ptrs: out, in,
- * codes [F][Cg][kh][kw] (one a byte), scales (one per filter when
- * per_channel, else one) or the codebook, [bias]. */
+/* dnnk_coded_conv: coded_conv, a float convolution whose weights are
+ * codes decoded in registers. Units: (image, output channel). ptrs: out,
+ * in, the codes of [F][Cg][kh][kw] packed code_bits each, least significant
+ * bit first, with a zero byte after them (pack_coded_codes), the scales
+ * (one per filter when per_channel, else one) or the codebook, [bias]. */
 typedef struct dnnk_coded_desc {
     dnnk_conv_desc conv;
     int64_t weight_type; /* DNNK_LOG2, DNNK_CODEBOOK, DNNK_BINARY or DNNK_TERNARY */
     int64_t weight_bits; /* log2: a sign bit and weight_bits - 1 of magnitude */
+    int64_t code_bits;   /* bits a packed code: weight_bits, binary 1, ternary 2 */
     int64_t per_channel;
 } dnnk_coded_desc;
 

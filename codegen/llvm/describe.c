@@ -9,6 +9,7 @@
 
 #include "conv_algo.h"
 #include "pack.h"
+#include "weight_code.h"
 
 /* The kernel library numbers element types, activations and pad modes as
  * the IR does, so descriptors carry the IR's codes unchanged. */
@@ -136,6 +137,7 @@ int describe_coded_conv(const CallSite *s, KernelCall *c, dnnk_coded_desc *d)
     d->conv.nr = s->nr;
     d->weight_type = a->weight_type;
     d->weight_bits = s->g->tensors[s->n->params[0]].type.bits;
+    d->code_bits = weight_code_bits(s->g->tensors[s->n->params[0]].type);
     d->per_channel = a->per_channel;
     c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
     return 1;
