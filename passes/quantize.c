@@ -748,10 +748,10 @@ bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
     for (int i = 0; i < g->n_nodes; i++)
         if (!check_choice(&z, i, &first, &coded))
             return false;
-    if (first == QUANT_NONE && z.q && z.q->n_batches > 0 && weights_only(z.q->mode)) {
-        diag_error(o->diag, SRCLOC_NONE, "--calibrate: --quantize %s codes the weights only and no layer "
-                   "computes on integers, so there are no activation ranges to calibrate",
-                   quant_mode_name(z.q->mode));
+    if (first == QUANT_NONE && coded && z.q && z.q->n_batches > 0) {
+        diag_error(o->diag, SRCLOC_NONE, "--calibrate: the layers to quantise get weight codes only (%s) and "
+                   "none computes on integers, so there are no activation ranges to calibrate",
+                   weights_only(z.q->mode) ? quant_mode_name(z.q->mode) : "@precision");
         return false;
     }
     if (first == QUANT_NONE && !coded)

@@ -272,7 +272,7 @@ static void test_weight_code_models(void **state)
     assert_false(file_exists(out));
     r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "log2", "--calibrate",
                  path_in("calib.npy"), "-o", out);
-    assert_run(&r, 1, NULL, "--calibrate: --quantize log2 codes the weights only");
+    assert_run(&r, 1, NULL, "--calibrate: the layers to quantise get weight codes only (log2)");
     assert_false(file_exists(out));
 }
 

@@ -364,7 +364,7 @@ static void test_a_mode_a_layer_cannot_take(void **state)
 }
 
 /* Weight codes need no calibration: data given for nothing is an error,
- * not ignored. */
+ * not ignored, also when only @precision asks for codes. */
 static void test_calibration_data_for_weights_only_is_an_error(void **state)
 {
     (void)state;
@@ -373,7 +373,11 @@ static void test_calibration_data_for_weights_only_is_an_error(void **state)
     expect_error("input x: f32[1, 1, 4, 4];\nc = conv(x, filters=2, kernel=3);\n"
                  "d = conv(c, filters=2, kernel=1);\noutput d;\n",
                  (QuantOptions){.mode = QUANT_TERNARY, .first_last = true, .batches = batches, .n_batches = 1},
-                 "--calibrate: --quantize ternary codes the weights only and no layer computes on integers");
+                 "--calibrate: the layers to quantise get weight codes only (ternary) and none computes on "
+                 "integers");
+    expect_error("input x: f32[1, 1, 4, 4];\n@precision(binary) c = conv(x, filters=2, kernel=3);\noutput c;\n",
+                 (QuantOptions){.mode = QUANT_INT8, .batches = batches, .n_batches = 1},
+                 "--calibrate: the layers to quantise get weight codes only (@precision)");
 }
 
 /* A weights file whose codes are not codes of the layer's type. */
