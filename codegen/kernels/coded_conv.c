@@ -15,9 +15,9 @@
  * output's sum is taken as the reference's conv_core takes it (channel,
  * ky, kx ascending, in double: a float times a float is exact in double,
  * fused or not), with its epilogue, so the result is the reference's bit
- * for bit. A tap's code is decoded once per run of outputs of a row and
- * added to all of them; nothing else is blocked, and the sums stay in
- * double (float sums in another order would not be the reference's). */
+ * for bit. A tap's code is decoded once per block of outputs and added to
+ * all of them; the sums stay in double (float sums, or another order,
+ * would not be the reference's). */
 #include "common.h"
 
 INLINE uint32_t coded_bits_of(float v)
@@ -62,58 +62,63 @@ INLINE float coded_weight(const dnnk_coded_desc *d, uint32_t code, float scale, 
     }
 }
 
-/* Outputs are summed CODED_RUN of a row at a time: each tap's code is
- * decoded once into a register and its products added to every output of
- * the run that reads an input there (a loop the compiler vectorises). */
-#define CODED_RUN 64
+/* Outputs are summed a block at a time, up to CODED_BLOCK of them (rows
+ * of a column run, as many whole rows as fit): each tap's code is decoded
+ * once into a register and its products added to every output of the
+ * block that reads an input there (loops the compiler vectorises). */
+#define CODED_BLOCK 4096
 
-/* The outputs ox of a row whose tap at kernel column kx reads inside the
- * input: ox * sw - pad_left + kx * dw in [0, W), as [*lo, *hi). */
-INLINE void coded_columns(const dnnk_window *w, int64_t W, int64_t kx, int64_t OW, int64_t *lo, int64_t *hi)
+/* A block of outputs: rows [oy0, oy0 + rows), columns [ox0, ox0 + cols). */
+typedef struct CodedBlock {
+    int64_t oy0, rows, ox0, cols;
+} CodedBlock;
+
+/* The outputs of the block's columns whose tap at kernel column kx reads
+ * inside the input, ox * sw - pad_left + kx * dw in [0, W): [*lo, *hi). */
+INLINE void coded_columns(const dnnk_window *w, int64_t W, int64_t kx, const CodedBlock *b, int64_t *lo,
+                          int64_t *hi)
 {
     int64_t shift = w->pad[1] - kx * w->dilation[1], sw = w->stride[1];
     int64_t first = shift > 0 ? (shift + sw - 1) / sw : 0;
     int64_t end = W + shift > 0 ? (W + shift + sw - 1) / sw : 0;
-    *lo = first < OW ? first : OW;
-    *hi = end < OW ? end : OW;
+    *lo = first > b->ox0 ? first : b->ox0;
+    *hi = end < b->ox0 + b->cols ? end : b->ox0 + b->cols;
 }
 
-/* coded_columns within the run [ox0, ox0 + count). */
-INLINE void coded_run_columns(const dnnk_window *w, int64_t W, int64_t kx, int64_t OW, int64_t ox0, int64_t count,
-                              int64_t *lo, int64_t *hi)
+/* One tap (c, ky, kx) of weight wv added to the block's sums. */
+INLINE void coded_tap(const dnnk_window *w, int64_t H, int64_t W, const float *plane, int64_t ky, int64_t kx,
+                      double wv, const CodedBlock *b, double *acc)
 {
-    coded_columns(w, W, kx, OW, lo, hi);
-    *lo = *lo > ox0 ? *lo : ox0;
-    *hi = *hi < ox0 + count ? *hi : ox0 + count;
+    int64_t lo, hi, sw = w->stride[1];
+    coded_columns(w, W, kx, b, &lo, &hi);
+    for (int64_t r = 0; r < b->rows; r++) {
+        int64_t iy = (b->oy0 + r) * w->stride[0] - w->pad[0] + ky * w->dilation[0];
+        if (iy < 0 || iy >= H)
+            continue;
+        const float *x = plane + iy * W - w->pad[1] + kx * w->dilation[1];
+        double *a = acc + r * b->cols - b->ox0;
+        for (int64_t ox = lo; ox < hi; ox++)
+            a[ox] += (double)x[ox * sw] * wv;
+    }
 }
 
-/* acc[j] = conv_core's sum for output (oy, ox0 + j), j < count: every
+/* acc[r * cols + j] = conv_core's sum for output (oy0 + r, ox0 + j): every
  * output's terms in conv_core's order (channel, ky, kx), skipped where the
  * tap falls in the padding, in double. */
 INLINE void coded_sums(const dnnk_coded_desc *d, const float *in, const uint8_t *codes, int64_t first,
-                       float scale, const float *codebook, int64_t oy, int64_t ox0, int64_t count, double *acc)
+                       float scale, const float *codebook, const CodedBlock *b, double *acc)
 {
     const dnnk_window *w = &d->conv.win;
     int64_t Cg = d->conv.in.dims[1] / d->conv.groups, H = d->conv.in.dims[2], W = d->conv.in.dims[3];
-    int64_t KH = w->kernel[0], KW = w->kernel[1], OW = d->conv.out.dims[3], sw = w->stride[1];
-    for (int64_t j = 0; j < count; j++)
+    int64_t KH = w->kernel[0], KW = w->kernel[1];
+    for (int64_t j = 0; j < b->rows * b->cols; j++)
         acc[j] = 0;
     for (int64_t c = 0; c < Cg; c++)
-        for (int64_t ky = 0; ky < KH; ky++) {
-            int64_t iy = oy * w->stride[0] - w->pad[0] + ky * w->dilation[0];
-            if (iy < 0 || iy >= H)
-                continue;
-            const float *row = in + (c * H + iy) * W;
+        for (int64_t ky = 0; ky < KH; ky++)
             for (int64_t kx = 0; kx < KW; kx++) {
-                int64_t lo, hi;
-                coded_run_columns(w, W, kx, OW, ox0, count, &lo, &hi);
                 uint32_t code = coded_code(d, codes, first + (c * KH + ky) * KW + kx);
-                double wv = coded_weight(d, code, scale, codebook);
-                const float *x = row - w->pad[1] + kx * w->dilation[1];
-                for (int64_t ox = lo; ox < hi; ox++)
-                    acc[ox - ox0] += (double)x[ox * sw] * wv;
+                coded_tap(w, H, W, in + c * H * W, ky, kx, coded_weight(d, code, scale, codebook), b, acc);
             }
-        }
 }
 
 /* units: (image, output channel); ptrs as dnnk_coded_desc lists them. */
@@ -129,16 +134,18 @@ KERNEL dnnk_coded_conv(const dnnk_coded_desc *d, void *const *ptrs, int64_t begi
         const float *in = (const float *)ptrs[1] + (n * C + f / Fg * Cg) * H * W;
         const uint8_t *codes = ptrs[2]; /* the filter's codes from code f * per_filter */
         float scale = decoder[d->per_channel ? f : 0];
-        double b = bias ? bias[f] : 0.0;
+        double bias_f = bias ? bias[f] : 0.0;
         float *out = (float *)ptrs[0] + (n * F + f) * OH * OW;
-        double acc[CODED_RUN];
-        for (int64_t oy = 0; oy < OH; oy++)
-            for (int64_t ox0 = 0; ox0 < OW; ox0 += CODED_RUN) {
-                int64_t count = OW - ox0 < CODED_RUN ? OW - ox0 : CODED_RUN;
-                coded_sums(d, in, codes, f * per_filter, scale, decoder, oy, ox0, count, acc);
+        double acc[CODED_BLOCK];
+        int64_t cols = OW < CODED_BLOCK ? OW : CODED_BLOCK, rows = CODED_BLOCK / cols;
+        for (int64_t oy0 = 0; oy0 < OH; oy0 += rows)
+            for (int64_t ox0 = 0; ox0 < OW; ox0 += cols) {
+                CodedBlock b = {oy0, OH - oy0 < rows ? OH - oy0 : rows, ox0, OW - ox0 < cols ? OW - ox0 : cols};
+                coded_sums(d, in, codes, f * per_filter, scale, decoder, &b, acc);
                 /* the reference's epilogue: acc + bias + residual (none), rounded once */
-                for (int64_t j = 0; j < count; j++)
-                    out[oy * OW + ox0 + j] = activate(&c->act, (float)(acc[j] + b + 0.0));
+                for (int64_t r = 0; r < b.rows; r++)
+                    for (int64_t j = 0; j < b.cols; j++)
+                        out[(oy0 + r) * OW + ox0 + j] = activate(&c->act, (float)(acc[r * b.cols + j] + bias_f + 0.0));
             }
     }
 }
