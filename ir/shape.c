@@ -527,7 +527,7 @@ static bool infer_matmul(InferCtx *c) { return matmul_shape(c, &c->r->out); }
 static bool infer_constant(InferCtx *c)
 {
     const ConstantAttrs *a = &c->n->attr.constant;
-    if (!elem_kind_size((ElemKind)a->dtype))
+    if (!elem_kind_size((ElemKind)a->dtype) || elem_is_code((ElemKind)a->dtype)) /* codes are weights only */
         return fail(c, "constant: values of type %s cannot be stored", elem_kind_name((ElemKind)a->dtype));
     c->r->out = a->shape;
     c->r->out_type = elem_type_default((ElemKind)a->dtype);
@@ -745,7 +745,7 @@ static bool check_operand_types(InferCtx *c)
         if (info->types == TYPES_FLOAT && k != ELEM_F32)
             return fail(c, "%s takes f32 operands, but %s is not f32", info->name,
                         describe(c, i, d, sizeof d));
-        if (!elem_kind_size(k))
+        if (!elem_kind_size(k) || elem_is_code(k))
             return fail(c, "%s cannot compute on %s", info->name, describe(c, i, d, sizeof d));
         if (k != operand(c, 0)->type.kind) {
             char e[400];
