@@ -380,6 +380,22 @@ static void test_calibration_data_for_weights_only_is_an_error(void **state)
                  "--calibrate: the layers to quantise get weight codes only (@precision)");
 }
 
+/* Codes are weights: no constant holds them and no op computes on them. */
+static void test_codes_are_not_activations(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_text(&p, "c.dnn", "input x: f32[1, 2];\nk = constant(shape=[1, 2], dtype=ternary);\ny = add(x, k);\n"
+                            "output y;\n");
+    assert_null(p.graph);
+    assert_contains(p.messages, "constant: values of type ternary cannot be stored");
+    parsed_free(&p);
+    parse_text(&p, "r.dnn", "input x: binary[1, 2];\ny = relu(x);\noutput y;\n");
+    assert_null(p.graph);
+    assert_contains(p.messages, "relu cannot compute on 'x' (binary[1, 2])");
+    parsed_free(&p);
+}
+
 /* A weights file whose codes are not codes of the layer's type. */
 static void test_bad_codes_in_the_weights_file(void **state)
 {
@@ -426,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_a_mode_a_layer_cannot_take),
         cmocka_unit_test(test_calibration_data_for_weights_only_is_an_error),
         cmocka_unit_test(test_bad_codes_in_the_weights_file),
+        cmocka_unit_test(test_codes_are_not_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
