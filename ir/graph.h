@@ -174,6 +174,11 @@ bool graph_can_forward(const Graph *g, int node, int to);
  * unbound (data NULL) if new, dropped if gone. False with a message in err
  * if the rule rejects the node. */
 bool graph_update_node(Graph *g, int node, char *err, size_t errsz);
+/* graph_update_node for a pass that changes the shape of a chain of layers
+ * together (structured pruning removes channels): node's output takes the
+ * shape its rule now gives. The caller resizes every reader after it, in
+ * topological order, before the graph is used again. */
+bool graph_resize_node(Graph *g, int node, char *err, size_t errsz);
 /* Renames node's output tensor to `name` and its parameters to
  * "name.suffix"; false if one of those names is taken. */
 bool graph_rename_node(Graph *g, int node, const char *name);

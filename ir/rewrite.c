@@ -153,17 +153,20 @@ static int find_param(const Graph *g, const Node *n, const char *suffix)
     return -1;
 }
 
-bool graph_update_node(Graph *g, int node, char *err, size_t errsz)
+/* Re-runs node's shape rule; its output may take a new shape only when
+ * `resize` says so (its type never changes). */
+static bool update_node(Graph *g, int node, bool resize, char *err, size_t errsz)
 {
     InferResult r;
     Node *n = &g->nodes[node];
     if (!infer_node(g, n, &r, err, errsz))
         return false;
-    const Tensor *out = &g->tensors[n->output];
-    if (!shape_equal(&r.out, &out->shape) || !elem_type_equal(r.out_type, out->type)) {
+    Tensor *out = &g->tensors[n->output];
+    if ((!resize && !shape_equal(&r.out, &out->shape)) || !elem_type_equal(r.out_type, out->type)) {
         snprintf(err, errsz, "internal error: rewriting layer '%s' changed its output type", n->name);
         return false;
     }
+    out->shape = r.out;
     int params[NODE_MAX_PARAMS];
     for (int i = 0; i < r.n_params; i++) {
         int p = find_param(g, n, r.params[i].suffix);
@@ -195,6 +198,16 @@ bool graph_update_node(Graph *g, int node, char *err, size_t errsz)
     memcpy(n->params, params, sizeof(int) * (size_t)r.n_params);
     n->n_params = r.n_params;
     return true;
+}
+
+bool graph_update_node(Graph *g, int node, char *err, size_t errsz)
+{
+    return update_node(g, node, false, err, errsz);
+}
+
+bool graph_resize_node(Graph *g, int node, char *err, size_t errsz)
+{
+    return update_node(g, node, true, err, errsz);
 }
 
 bool graph_rename_node(Graph *g, int node, const char *name)

@@ -62,12 +62,55 @@ typedef struct Pruned {
     int64_t n;
 } Pruned;
 
-static bool prunable(const Graph *g, const Node *n)
+/* The next name of a comma-separated list at *cursor, advancing it. */
+static bool next_listed(const char **cursor, const char **name, size_t *len)
+{
+    if (!*cursor || !**cursor)
+        return false;
+    const char *comma = strchr(*cursor, ',');
+    *name = *cursor;
+    *len = comma ? (size_t)(comma - *cursor) : strlen(*cursor);
+    *cursor = comma ? comma + 1 : NULL;
+    return true;
+}
+
+bool prune_layer_listed(const char *list, const char *name)
+{
+    const char *at;
+    size_t len;
+    while (next_listed(&list, &at, &len))
+        if (len == strlen(name) && strncmp(at, name, len) == 0)
+            return true;
+    return false;
+}
+
+static bool prunable(const Graph *g, const Node *n, const PruneOptions *po)
 {
     if (n->removed || (n->op != OP_CONV && n->op != OP_FC))
         return false;
     const Tensor *w = &g->tensors[n->params[0]];
-    return w->type.kind == ELEM_F32 && w->data;
+    return w->type.kind == ELEM_F32 && w->data && (!po->layers || prune_layer_listed(po->layers, n->name));
+}
+
+/* Every name --prune-layers gives is a conv or fc layer of the graph. */
+static bool layers_exist(const Graph *g, const PassOptions *o)
+{
+    const char *list = o->prune->layers, *at;
+    size_t len;
+    bool ok = true;
+    while (next_listed(&list, &at, &len)) {
+        bool found = false;
+        for (int i = 0; i < g->n_nodes && !found; i++) {
+            const Node *n = &g->nodes[i];
+            found = (n->op == OP_CONV || n->op == OP_FC) && strlen(n->name) == len &&
+                    strncmp(n->name, at, len) == 0;
+        }
+        if (!found)
+            diag_error(o->diag, SRCLOC_NONE, "--prune-layers: the network has no conv or fc layer "
+                                             "called '%.*s'", (int)len, at);
+        ok = ok && found;
+    }
+    return ok;
 }
 
 /* Keeps the `keep` largest magnitudes of the parts, zeroing the rest: the
@@ -103,16 +146,69 @@ static int64_t keep_largest(Graph *g, Pruned *parts, int count, int64_t keep, in
 
 static int64_t kept_at(double density, int64_t n) { return (int64_t)llround(density * (double)n); }
 
+/* Energy-aware: the magnitudes divided by the energy each MAC of the
+ * part's layer saves when its weight is zero (prune_energy.c), which
+ * keep_largest then ranks; a layer where pruning saves nothing keeps its
+ * weights. */
+static Pruned *energy_scores(Graph *g, const Pruned *parts, const double *per_weight, int count)
+{
+    Pruned *scores = arena_array(&g->arena, (size_t)count, sizeof *scores);
+    for (int p = 0; p < count; p++) {
+        float *s = arena_array(&g->arena, (size_t)parts[p].n, sizeof *s);
+        double e = per_weight[p];
+        for (int64_t i = 0; i < parts[p].n; i++)
+            s[i] = e > 0 ? (float)(fabs((double)parts[p].w[i]) / e) : INFINITY;
+        scores[p] = (Pruned){s, parts[p].n};
+    }
+    return scores;
+}
+
+/* Zeroes the weights whose scores keep_largest zeroed. */
+static void zero_where_scores_are(Pruned *parts, const Pruned *scores, int count)
+{
+    for (int p = 0; p < count; p++)
+        for (int64_t i = 0; i < parts[p].n; i++)
+            if (scores[p].w[i] == 0)
+                parts[p].w[i] = 0;
+}
+
+static int64_t prune_energy_aware(Graph *g, const PassOptions *o, Pruned *parts, const int *nodes, int count,
+                                  int64_t keep, int64_t *scratch)
+{
+    double *per_node = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *per_node);
+    double *per_part = arena_array(&g->arena, (size_t)count, sizeof *per_part);
+    if (!prune_energy_per_mac(g, o, per_node))
+        return -1;
+    for (int p = 0; p < count; p++)
+        per_part[p] = per_node[nodes[p]];
+    Pruned *scores = energy_scores(g, parts, per_part, count);
+    int64_t nonzero_before = 0, nonzero_after = 0;
+    for (int p = 0; p < count; p++)
+        for (int64_t i = 0; i < parts[p].n; i++)
+            nonzero_before += parts[p].w[i] != 0;
+    keep_largest(g, scores, count, keep, scratch);
+    zero_where_scores_are(parts, scores, count);
+    for (int p = 0; p < count; p++)
+        for (int64_t i = 0; i < parts[p].n; i++)
+            nonzero_after += parts[p].w[i] != 0;
+    return nonzero_before - nonzero_after;
+}
+
 bool pass_prune(Graph *g, const PassOptions *o, PassReport *r)
 {
     const PruneOptions *po = o->prune;
     if (!po || po->density <= 0)
         return true;
+    if (!layers_exist(g, o))
+        return false;
+    if (po->structured)
+        return prune_filters(g, o, r);
     Pruned *parts = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *parts);
+    int *nodes = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *nodes);
     int count = 0;
     int64_t total = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (!prunable(g, &g->nodes[i]))
+        if (!prunable(g, &g->nodes[i], po))
             continue;
         int w = g->nodes[i].params[0];
         /* New storage: the weights as bound may be shared (a mapped file). */
@@ -120,6 +216,7 @@ bool pass_prune(Graph *g, const PassOptions *o, PassReport *r)
         int64_t n = shape_elems(&g->tensors[w].shape);
         float *fresh = graph_new_data(g, w);
         memcpy(fresh, old, (size_t)n * sizeof *fresh);
+        nodes[count] = i;
         parts[count++] = (Pruned){fresh, n};
         total += n;
     }
@@ -128,11 +225,15 @@ bool pass_prune(Graph *g, const PassOptions *o, PassReport *r)
         return false;
     }
     int64_t zeroed = 0, *scratch = arena_array(&g->arena, PRUNE_SCRATCH, sizeof *scratch);
-    if (po->per_layer)
+    if (po->energy_arch)
+        zeroed = prune_energy_aware(g, o, parts, nodes, count, kept_at(po->density, total), scratch);
+    else if (po->per_layer)
         for (int p = 0; p < count; p++)
             zeroed += keep_largest(g, &parts[p], 1, kept_at(po->density, parts[p].n), scratch);
     else
         zeroed = keep_largest(g, parts, count, kept_at(po->density, total), scratch);
+    if (zeroed < 0)
+        return false;
     pass_count(r, "weights pruned to zero", zeroed);
     return true;
 }

@@ -12,7 +12,9 @@
 
 #include "test_util.h"
 
+#include "arch.h"
 #include "pipeline.h"
+#include "reference.h"
 #include "prune.h"
 #include "target.h"
 
@@ -51,21 +53,32 @@ static const char net[] = "input x: f32[1, 3, 8, 8];\n"
                           "f = fc(r, units=10);\n"
                           "output f;\n";
 
-static void prune_graph(Graph *g, double density, bool per_layer)
+/* Runs the reference pipeline with pruning as po says; false with the
+ * messages in *messages (the caller frees them) on an error. */
+static bool prune_with(Graph *g, const PruneOptions *po, char **messages)
 {
-    char *messages = NULL;
     size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
+    FILE *out = open_memstream(messages, &size);
     Diag d;
     diag_init(&d, out);
-    PruneOptions po = {density, per_layer};
     PipelineOptions pl = {.verify_each = true, .log = out};
-    PassOptions o = {.target = target_find("reference"), .diag = &d, .prune = &po};
+    PassOptions o = {.target = target_find("reference"), .diag = &d, .prune = po};
     bool ok = pipeline_run(g, &o, &pl);
     fclose(out);
-    if (!ok)
+    return ok;
+}
+
+static void prune_or_fail(Graph *g, const PruneOptions *po)
+{
+    char *messages = NULL;
+    if (!prune_with(g, po, &messages))
         fail_msg("%s", messages);
     free(messages);
+}
+
+static void prune_graph(Graph *g, double density, bool per_layer)
+{
+    prune_or_fail(g, &(PruneOptions){.density = density, .per_layer = per_layer});
 }
 
 static int64_t nonzero(const Graph *g, const char *layer, float *smallest_kept, float *largest_cut,
@@ -161,6 +174,265 @@ static void test_ties_keep_the_exact_count(void **state)
     parsed_free(&p);
 }
 
+/* ---- structured pruning ---------------------------------------------------- */
+
+/* c1's channels go through a batch norm, a relu, a max pool and a
+ * depthwise conv into c2; c2's through a relu into an fc that flattens
+ * them (36 columns each). f is the output and keeps its units. */
+static const char chain_net[] = "input x: f32[1, 3, 12, 12];\n"
+                                "c1 = conv(x, filters=8, kernel=3, pad=1);\n"
+                                "n1 = batchnorm(c1);\n"
+                                "r1 = relu(n1);\n"
+                                "p1 = maxpool(r1, kernel=2, stride=2);\n"
+                                "d1 = conv(p1, filters=8, kernel=3, pad=1, groups=8);\n"
+                                "c2 = conv(d1, filters=6, kernel=3, pad=1);\n"
+                                "r2 = relu(c2);\n"
+                                "f = fc(r2, units=10);\n"
+                                "output f;\n";
+
+static const Tensor *param_of(const Graph *g, const char *name)
+{
+    int t = graph_find_tensor(g, name);
+    assert_true(t >= 0);
+    return &g->tensors[t];
+}
+
+/* The filters of `layer` (rows of its weight) that are not among the
+ * `keep` of largest L1 norm, by a sort of its own. */
+typedef struct RowNorm {
+    double l1;
+    int row;
+} RowNorm;
+
+static int by_l1_desc(const void *a, const void *b)
+{
+    const RowNorm *x = a, *y = b;
+    return x->l1 != y->l1 ? (x->l1 < y->l1 ? 1 : -1) : x->row - y->row;
+}
+
+static void removed_filters(const Graph *g, const char *weight, int keep, bool *removed)
+{
+    const Tensor *w = param_of(g, weight);
+    int rows = (int)w->shape.d[0];
+    int64_t per = shape_elems(&w->shape) / rows;
+    RowNorm norms[64];
+    for (int r = 0; r < rows; r++) {
+        norms[r] = (RowNorm){0, r};
+        for (int64_t i = 0; i < per; i++)
+            norms[r].l1 += fabs(((const float *)w->data)[r * per + i]);
+    }
+    qsort(norms, (size_t)rows, sizeof *norms, by_l1_desc);
+    for (int r = 0; r < rows; r++)
+        removed[norms[r].row] = r >= keep;
+}
+
+/* Zeroes rows of a parameter for the removed channels. */
+static void silence(Graph *g, const char *param, const bool *removed)
+{
+    Tensor *t = (Tensor *)param_of(g, param);
+    float *v = graph_writable_data(g, (int)(t - g->tensors));
+    int64_t per = shape_elems(&t->shape) / t->shape.d[0];
+    for (int64_t r = 0; r < t->shape.d[0]; r++)
+        if (removed[r])
+            memset(v + r * per, 0, (size_t)per * sizeof *v);
+}
+
+static float *reference_output(const Graph *g, const float *input)
+{
+    float *out = calloc((size_t)shape_elems(&g->tensors[g->outputs[0]].shape), sizeof *out);
+    assert_non_null(out);
+    char err[512];
+    if (!reference_run(g, (const float *const[]){input}, (float *const[]){out}, err, sizeof err))
+        fail_msg("reference: %s", err);
+    return out;
+}
+
+/* The network twice with the same random weights, the second pruned
+ * structurally to half its filters. */
+static void whole_and_pruned(const char *text, uint64_t seed, Parsed *whole, Parsed *pruned)
+{
+    parse_text(whole, "net.dnn", text);
+    parse_text(pruned, "net.dnn", text);
+    randomize_weights_for_test(whole->graph, seed);
+    randomize_weights_for_test(pruned->graph, seed);
+    prune_or_fail(pruned->graph, &(PruneOptions){.density = 0.5, .structured = true});
+}
+
+/* Both graphs give exactly the same output on one random input; frees them. */
+static void assert_same_outputs(Parsed *whole, Parsed *pruned)
+{
+    const Tensor *x = &whole->graph->tensors[whole->graph->inputs[0]];
+    int64_t n = shape_elems(&x->shape), m = shape_elems(&whole->graph->tensors[whole->graph->outputs[0]].shape);
+    float *input = malloc((size_t)n * sizeof *input);
+    assert_non_null(input);
+    uint64_t seed = 5;
+    for (int64_t i = 0; i < n; i++)
+        input[i] = (float)(test_uniform01(&seed) * 2 - 1);
+    float *want = reference_output(whole->graph, input), *got = reference_output(pruned->graph, input);
+    for (int64_t i = 0; i < m; i++)
+        assert_true(got[i] == want[i]);
+    free(input);
+    free(want);
+    free(got);
+    parsed_free(whole);
+    parsed_free(pruned);
+}
+
+/* At density 0.5 c1 keeps 4 of its 8 filters and c2 3 of its 6; every
+ * layer on the way loses the same channels, and the network computes
+ * exactly what the whole one computes when the removed filters, and the
+ * parameters of those channels after them, are zero (they then carry
+ * exact zeros, which add nothing). */
+static void test_structured_pruning_removes_channels(void **state)
+{
+    (void)state;
+    Parsed whole, pruned;
+    whole_and_pruned(chain_net, 11, &whole, &pruned);
+    const Graph *g = pruned.graph;
+    assert_int_equal(param_of(g, "c1.weight")->shape.d[0], 4);
+    assert_int_equal(param_of(g, "n1.running_var")->shape.d[0], 4);
+    assert_int_equal(param_of(g, "d1.weight")->shape.d[0], 4);
+    assert_int_equal(param_of(g, "c2.weight")->shape.d[0], 3);
+    assert_int_equal(param_of(g, "c2.weight")->shape.d[1], 4);
+    assert_int_equal(param_of(g, "f.weight")->shape.d[0], 10);
+    assert_int_equal(param_of(g, "f.weight")->shape.d[1], 3 * 36);
+
+    bool gone1[8], gone2[6];
+    removed_filters(whole.graph, "c1.weight", 4, gone1);
+    removed_filters(whole.graph, "c2.weight", 3, gone2);
+    static const char *const after_c1[] = {"c1.weight", "c1.bias", "n1.weight", "n1.bias", "d1.weight", "d1.bias"};
+    for (size_t i = 0; i < sizeof after_c1 / sizeof *after_c1; i++)
+        silence(whole.graph, after_c1[i], gone1);
+    silence(whole.graph, "c2.weight", gone2);
+    silence(whole.graph, "c2.bias", gone2);
+    assert_same_outputs(&whole, &pruned);
+}
+
+/* Two convs joined by a concat: each keeps half its filters, and the conv
+ * after the concat loses each one's removed channels at its own place. */
+static void test_structured_pruning_through_a_concat(void **state)
+{
+    (void)state;
+    static const char joined[] = "input x: f32[1, 3, 8, 8];\n"
+                                 "a = conv(x, filters=4, kernel=3, pad=1);\n"
+                                 "b = conv(x, filters=6, kernel=1);\n"
+                                 "j = concat(a, b);\n"
+                                 "r = relu(j);\n"
+                                 "c = conv(r, filters=5, kernel=3);\n"
+                                 "output c;\n";
+    Parsed whole, pruned;
+    whole_and_pruned(joined, 21, &whole, &pruned);
+    assert_int_equal(param_of(pruned.graph, "c.weight")->shape.d[1], 2 + 3);
+    bool gone_a[4], gone_b[6];
+    removed_filters(whole.graph, "a.weight", 2, gone_a);
+    removed_filters(whole.graph, "b.weight", 3, gone_b);
+    silence(whole.graph, "a.weight", gone_a);
+    silence(whole.graph, "a.bias", gone_a);
+    silence(whole.graph, "b.weight", gone_b);
+    silence(whole.graph, "b.bias", gone_b);
+    assert_same_outputs(&whole, &pruned);
+}
+
+/* A layer whose channels meet another's in an add keeps its filters; asked
+ * for by name, it is an error that says why. */
+static void test_structured_pruning_refuses_a_residual(void **state)
+{
+    (void)state;
+    static const char residual[] = "input x: f32[1, 4, 6, 6];\n"
+                                   "a = conv(x, filters=4, kernel=3, pad=1);\n"
+                                   "r = relu(a);\n"
+                                   "s = add(r, x);\n"
+                                   "b = conv(s, filters=4, kernel=3, pad=1);\n"
+                                   "output b;\n";
+    Parsed p;
+    parse_text(&p, "res.dnn", residual);
+    randomize_weights_for_test(p.graph, 2);
+    char *messages = NULL;
+    PruneOptions po = {.density = 0.5, .structured = true, .layers = "a"};
+    assert_false(prune_with(p.graph, &po, &messages));
+    assert_contains(messages, "error: layer 'a' cannot lose whole filters: its channels reach "
+                              "'s' (add), which needs all of them");
+    free(messages);
+    messages = NULL;
+    po.layers = NULL;
+    assert_false(prune_with(p.graph, &po, &messages));
+    assert_contains(messages, "structured pruning: no conv or fc layer can lose whole filters");
+    free(messages);
+    messages = NULL;
+    po.layers = "a,nope";
+    assert_false(prune_with(p.graph, &po, &messages));
+    assert_contains(messages, "--prune-layers: the network has no conv or fc layer called 'nope'");
+    free(messages);
+    parsed_free(&p);
+}
+
+/* ---- energy-aware pruning -------------------------------------------------- */
+
+typedef struct Scored {
+    double score;
+    int part;
+    int64_t index;
+} Scored;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    const Scored *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score < y->score ? 1 : -1;
+    return x->part != y->part ? x->part - y->part : (x->index > y->index) - (x->index < y->index);
+}
+
+/* The weights kept are the round(D x n) of largest |w| / f_l, f_l the
+ * energy a gated MAC saves in the layer as the eyeriss model says
+ * (prune_energy_per_mac), checked against a sort of every score. */
+static void test_energy_aware_keeps_the_largest_scores(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_text(&p, "net.dnn", net);
+    randomize_weights_for_test(p.graph, 8);
+    ArchSet arch;
+    assert_true(arch_load("eyeriss", &arch, stderr));
+    PruneOptions po = {.density = 0.3, .energy_arch = &arch};
+    Diag d;
+    diag_init(&d, stderr);
+    PassOptions o = {.target = target_find("reference"), .diag = &d, .prune = &po};
+    double *per_mac = calloc((size_t)p.graph->n_nodes, sizeof *per_mac);
+    assert_true(prune_energy_per_mac(p.graph, &o, per_mac));
+    static const char *const layers[2] = {"c", "f"};
+    float *before[2];
+    double f[2];
+    int64_t n[2];
+    Scored *all = calloc(5336, sizeof *all);
+    int64_t k = 0;
+    for (int l = 0; l < 2; l++) {
+        int node = p.graph->tensors[graph_find_tensor(p.graph, layers[l])].producer;
+        f[l] = per_mac[node];
+        assert_true(f[l] > 0);
+        before[l] = copy_weights(p.graph, layers[l]);
+        n[l] = shape_elems(&param_of(p.graph, l ? "f.weight" : "c.weight")->shape);
+        for (int64_t i = 0; i < n[l]; i++)
+            all[k++] = (Scored){fabs((double)before[l][i]) / f[l], l, i};
+    }
+    assert_true(f[0] != f[1]); /* the two layers' MACs cost differently */
+    qsort(all, (size_t)k, sizeof *all, by_score_desc);
+    prune_or_fail(p.graph, &po);
+    const float *after[2] = {param_of(p.graph, "c.weight")->data, param_of(p.graph, "f.weight")->data};
+    int64_t keep = llround(0.3 * (double)k);
+    for (int64_t i = 0; i < k; i++) {
+        float w = after[all[i].part][all[i].index];
+        if (i < keep)
+            assert_true(w == before[all[i].part][all[i].index]);
+        else
+            assert_true(w == 0);
+    }
+    free(before[0]);
+    free(before[1]);
+    free(all);
+    free(per_mac);
+    parsed_free(&p);
+}
+
 /* ---- the command ---------------------------------------------------------- */
 
 static char tmp_dir[256];
@@ -203,10 +475,21 @@ static void test_usage_errors(void **state)
         r = run_dnnc("prune", model, "--random-weights", "1", "--density", bad[i]);
         assert_run(&r, 2, NULL, want);
     }
-    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--structured");
-    assert_run(&r, 2, NULL, "--structured is not implemented yet");
-    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--energy-aware");
-    assert_run(&r, 2, NULL, "--energy-aware is not implemented yet");
+    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--structured", "--per-layer");
+    assert_run(&r, 2, NULL, "structured pruning is per layer already");
+    r = run_dnnc("run", model, "--random-weights", "1", "--prune-structured", "--input", path_in("x.npy"));
+    assert_run(&r, 2, NULL, "--prune-structured needs --prune DENSITY");
+    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--structured", "--layers", "f");
+    assert_run(&r, 1, NULL, "net.dnn:4:1: error: layer 'f' cannot lose whole filters: 'f' is a network output");
+    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--energy-aware", "--structured");
+    assert_run(&r, 2, NULL, "--energy-aware ranks all weights together, by magnitude over energy: it does not "
+                            "combine with --structured");
+    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--energy-aware", "--arch",
+                 "eyeriss256");
+    assert_run(&r, 1, NULL, "energy-aware pruning: machine 'eyeriss256' has zero_skip = off, so a zero weight "
+                            "saves no energy there");
+    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--energy-aware", "--arch", "nope");
+    assert_run(&r, 2, NULL, "nope");
     r = run_dnnc("run", model, "--random-weights", "1", "--prune-per-layer", "--input", path_in("x.npy"));
     assert_run(&r, 2, NULL, "--prune-per-layer needs --prune DENSITY");
     r = run_dnnc("prune", model, "--density", "0.5");
@@ -220,7 +503,7 @@ static void test_written_model_runs_as_prune_does(void **state)
     char out[512];
     snprintf(out, sizeof out, "%s", path_in("net-p25.dnn"));
     Run r = run_dnnc("prune", path_in("net.dnn"), "--random-weights", "7", "--density", "0.25");
-    assert_run(&r, 0, "total                                       5336         1334    25.0%", NULL);
+    assert_run(&r, 0, "total                                     18/18         5336         1334    25.0%", NULL);
     r = run_dnnc("run", out, "--weights", path_in("net-p25.safetensors"), "--input", path_in("x.npy"),
                  "--output", path_in("a.npy"));
     assert_run(&r, 0, "ran 1 sample", NULL);
@@ -235,6 +518,39 @@ static void test_written_model_runs_as_prune_does(void **state)
     free(b);
 }
 
+/* The Fashion-MNIST test set (as test_fashion_mnist finds it); the test
+ * is skipped, saying so, when it is not installed. */
+static void fashion_test_set(char *images, char *labels, size_t size)
+{
+    const char *dir = getenv("FASHION_MNIST_DIR");
+    dir = dir && *dir ? dir : "/usr/share/datasets/fashion-mnist";
+    snprintf(images, size, "%s/t10k-images-idx3-ubyte.gz", dir);
+    snprintf(labels, size, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    if (access(images, R_OK) != 0) {
+        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set FASHION_MNIST_DIR)\n",
+                      images);
+        skip();
+    }
+}
+
+/* The test images a pruned network classifies right: `dnnc run NET
+ * --weights W --prune D [extra] --target cpu` on the test set (extra may
+ * be NULL). */
+static int pruned_correct(const char *network, const char *weights, const char *density, const char *extra)
+{
+    char images[512], labels[512];
+    fashion_test_set(images, labels, sizeof images);
+    Run r = run_dnnc("run", network, "--weights", weights, "--prune", density, "--target", "cpu", "--input", images,
+                     "--labels", labels, "--show", "0", extra);
+    const char *p = r.status == 0 ? strstr(r.out, "top-1 ") : NULL;
+    p = p ? strchr(p, '(') : NULL;
+    if (!p)
+        assert_run(&r, 0, "accuracy: top-1", NULL);
+    int correct = atoi(p + 1);
+    run_free(&r);
+    return correct;
+}
+
 /* Issue 14: without fine-tuning, dnnc keeps at least PyTorch's accuracy at
  * the same overall density. PyTorch's global L1 pruning of LeNet-5 to 10%
  * classifies 6074 of the 10,000 test images right
@@ -242,26 +558,29 @@ static void test_written_model_runs_as_prune_does(void **state)
 static void test_lenet5_at_10_percent_matches_pytorch(void **state)
 {
     (void)state;
-    const char *dir = getenv("FASHION_MNIST_DIR");
-    char images[512], labels[512];
-    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", dir && *dir ? dir : "/usr/share/datasets/fashion-mnist");
-    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", dir && *dir ? dir : "/usr/share/datasets/fashion-mnist");
-    if (access(images, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set FASHION_MNIST_DIR)\n",
-                      images);
-        skip();
-    }
-    Run r = run_dnnc("run", DNNC_SOURCE_DIR "/examples/lenet5.dnn", "--weights",
-                     DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors", "--prune", "0.1", "--target",
-                     "cpu", "--input", images, "--labels", labels, "--show", "0");
-    const char *p = r.status == 0 ? strstr(r.out, "top-1 ") : NULL;
-    p = p ? strchr(p, '(') : NULL;
-    if (!p)
-        assert_run(&r, 0, "accuracy: top-1", NULL);
-    int correct = atoi(p + 1);
-    run_free(&r);
+    int correct = pruned_correct(DNNC_SOURCE_DIR "/examples/lenet5.dnn",
+                                 DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors", "0.1", NULL);
     print_message("LeNet-5 at 10%% density: %d of 10000 (PyTorch 6074)\n", correct);
     assert_true(correct >= 6074);
+}
+
+/* Structured pruning computes what PyTorch computes when ln_structured
+ * keeps the same filters and the pruned channels' biases and batch-norm
+ * scales and shifts are zeroed too (tools/fashion/torch_prune_structured.py,
+ * "removed"): the BN network keeps half its filters in b1-b3 and f4 and
+ * classifies 3960 images right, LeNet-5 keeps 3/4 of c5's and f6's, 8575.
+ * Both add the same products in other orders: an image whose two best
+ * classes are within float32 rounding of each other may flip, hence 2. */
+static void test_structured_pruning_matches_pytorch(void **state)
+{
+    (void)state;
+    int bn = pruned_correct(DNNC_SOURCE_DIR "/examples/fashion_bn.dnn",
+                            DNNC_SOURCE_DIR "/examples/fashion_bn.safetensors", "0.5", "--prune-structured");
+    int lenet = pruned_correct(DNNC_SOURCE_DIR "/examples/lenet5.dnn",
+                               DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors", "0.75", "--prune-structured");
+    print_message("structured: BN network at 0.5 %d (PyTorch 3960), LeNet-5 at 0.75 %d (PyTorch 8575)\n", bn, lenet);
+    assert_true(abs(bn - 3960) <= 2);
+    assert_true(abs(lenet - 8575) <= 2);
 }
 
 int main(void)
@@ -271,9 +590,14 @@ int main(void)
         cmocka_unit_test(test_global_density_keeps_the_largest),
         cmocka_unit_test(test_per_layer_density),
         cmocka_unit_test(test_ties_keep_the_exact_count),
+        cmocka_unit_test(test_structured_pruning_removes_channels),
+        cmocka_unit_test(test_structured_pruning_through_a_concat),
+        cmocka_unit_test(test_structured_pruning_refuses_a_residual),
+        cmocka_unit_test(test_energy_aware_keeps_the_largest_scores),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_written_model_runs_as_prune_does),
         cmocka_unit_test(test_lenet5_at_10_percent_matches_pytorch),
+        cmocka_unit_test(test_structured_pruning_matches_pytorch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

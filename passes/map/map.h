@@ -39,13 +39,15 @@ typedef struct MapLayer {
     int64_t in_h, in_w;       /* the stored input, padding excluded */
     int64_t pad_top, pad_left;
     double ifmap_zero;        /* fraction of zero input activations */
+    double filter_zero;       /* fraction of zero weights (pruned ones), from bound weights */
     double ofmap_zero;        /* fraction of zeros in the output as written (after ReLU) */
     double ifmap_rlc_bits;    /* measured RLC bits per input value; 0: model it from ifmap_zero */
     double ofmap_rlc_bits;
-    /* Zero skipping measured on data: the MACs (of every group) whose
-     * ifmap operand is zero or padding, which the gating skips, in place of
-     * the estimate MACs x ifmap_zero (docs/accelerator.md, "Sparse counts
-     * against the simulator"). */
+    /* Zero skipping measured on data: the MACs (of every group) with a
+     * zero operand (ifmap zero or padding, or weight zero), which the
+     * gating skips, in place of the estimate MACs x (1 - (1 - ifmap_zero) x
+     * (1 - filter_zero)) (docs/accelerator.md, "Sparse counts against the
+     * simulator"). */
     bool skip_measured;
     double skipped_macs;
 } MapLayer;

@@ -23,6 +23,15 @@ static int written_output(const Graph *g, const Node *n)
     return n->output;
 }
 
+/* The share of a bound weight tensor's values that are zero (0 unbound). */
+static double zero_share(const Tensor *w)
+{
+    int64_t n = shape_elems(&w->shape), zeros = 0;
+    for (int64_t i = 0; w->data && i < n; i++)
+        zeros += !elem_nonzero(w->type.kind, w->data, i);
+    return n > 0 ? (double)zeros / (double)n : 0;
+}
+
 static void set_sparsity(const Graph *g, const Node *n, const ActStats *stats, MapLayer *l)
 {
     const ActStats *in = &stats[n->inputs[0]], *out = &stats[written_output(g, n)];
@@ -30,6 +39,7 @@ static void set_sparsity(const Graph *g, const Node *n, const ActStats *stats, M
     l->ifmap_rlc_bits = in->rlc_bits;
     l->ofmap_zero = out->zero;
     l->ofmap_rlc_bits = out->rlc_bits;
+    l->filter_zero = n->n_params ? zero_share(&g->tensors[n->params[0]]) : 0;
 }
 
 static int count_layers(const Graph *g)

@@ -209,13 +209,14 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
     c->access[LEVEL_DRAM][DATA_IFMAP] *= rlc_ratio(a, l->ifmap_rlc_bits, l->ifmap_zero);
     c->macs = macs;
     c->alu_ops = macs;
-    /* Zero skipping (survey VII-B1): a zero ifmap gates the filter read, the
-     * MAC and the psum update; the ifmap itself is still read. Without
-     * measured data, the share of MACs with a zero operand is taken to be
-     * the share of zeros in the ifmap. */
+    /* Zero skipping (survey VII-B1): a zero operand, an ifmap or a pruned
+     * weight, gates the filter read, the MAC and the psum update; the ifmap
+     * itself is still read. Without measured data, the zeros of the ifmap
+     * and of the weights are taken to meet independently: a MAC is kept
+     * when neither operand is zero. */
     if (a->zero_skip) {
         double keep = l->skip_measured ? 1 - l->skipped_macs / (macs * (double)l->groups)
-                                       : 1 - l->ifmap_zero;
+                                       : (1 - l->ifmap_zero) * (1 - l->filter_zero);
         c->alu_ops *= keep;
         c->access[LEVEL_RF][DATA_FILTER] *= keep;
         c->access[LEVEL_RF][DATA_PSUM] *= keep;

@@ -100,7 +100,8 @@ static void close_layer(SimMachine *s)
     c->access[SIM_LEVEL_RF][SIM_PSUM] =
         l->hold & (1u << SIM_PSUM) ? 2 * (c->macs - v[SIM_LEVEL_ARRAY]) : 0;
     if (m->zero_skip && c->macs > 0) {
-        /* A zero ifmap gates the filter read, the MAC and the psum update. */
+        /* A zero operand (ifmap or weight) gates the filter read, the MAC
+         * and the psum update. */
         double keep = c->alu_ops / c->macs;
         c->access[SIM_LEVEL_RF][SIM_FILTER] *= keep;
         c->access[SIM_LEVEL_RF][SIM_PSUM] *= keep;

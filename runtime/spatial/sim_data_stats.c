@@ -124,13 +124,43 @@ static bool store(Walk *w, const IsaInstr *in)
     return true;
 }
 
-/* The group's MACs, and those whose ifmap operand is padding or a zero in
- * the image: every (n, c, p, q, r, s) meets one ifmap word, for each of
- * the M filters. */
+/* For every filter tap (c, r, s), how many of the M filters hold a zero
+ * there (a pruned weight); NULL (reported) on failure. */
+static int64_t *zero_filters_per_tap(Walk *w)
+{
+    const SimLayer *l = &w->layer;
+    const int64_t *d = l->dim;
+    int64_t taps = d[SIM_C] * d[SIM_R] * d[SIM_S];
+    int64_t *zeros = calloc((size_t)taps, sizeof *zeros);
+    if (!zeros) {
+        fail(w, "out of memory counting the filters' zeros");
+        return NULL;
+    }
+    for (int64_t m = 0; m < d[SIM_M]; m++)
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t at = sim_layer_dram_index(l, (int64_t)w->p->dram_words, ISA_LD_FILTER, m,
+                                              t / (d[SIM_R] * d[SIM_S]), t / d[SIM_S] % d[SIM_R], t % d[SIM_S]);
+            if (at < 0) {
+                free(zeros);
+                fail(w, "the filters lie outside the DRAM");
+                return NULL;
+            }
+            zeros[t] += w->dram[at] == 0;
+        }
+    return zeros;
+}
+
+/* The group's MACs, and those with a zero operand, which the gating
+ * skips: every (n, c, p, q, r, s) meets one ifmap word, for each of the M
+ * filters; all M MACs when the ifmap is padding or a zero in the image,
+ * else those of the filters whose weight at (c, r, s) is zero. */
 static bool count_macs(Walk *w)
 {
     const SimLayer *l = &w->layer;
     const int64_t *d = l->dim;
+    int64_t *zero_filters = zero_filters_per_tap(w);
+    if (!zero_filters)
+        return false;
     double zeros = 0;
     for (int64_t n = 0; n < d[SIM_N]; n++)
         for (int64_t c = 0; c < d[SIM_C]; c++)
@@ -141,20 +171,24 @@ static bool count_macs(Walk *w)
                             int64_t y = p * l->stride[0] + r * l->dil[0] - l->pad[0];
                             int64_t x = q * l->stride[1] + s * l->dil[1] - l->pad[1];
                             if (y < 0 || y >= l->in_h || x < 0 || x >= l->in_w) {
-                                zeros++;
+                                zeros += (double)d[SIM_M];
                                 continue;
                             }
                             int64_t at = sim_layer_dram_index(l, (int64_t)w->p->dram_words,
                                                               ISA_LD_IFMAP, n, c, y, x);
-                            if (at < 0)
+                            if (at < 0) {
+                                free(zero_filters);
                                 return fail(w, "the ifmap lies outside the DRAM");
-                            zeros += w->dram[at] == 0;
+                            }
+                            zeros += w->dram[at] == 0 ? (double)d[SIM_M]
+                                                      : (double)zero_filters[(c * d[SIM_R] + r) * d[SIM_S] + s];
                         }
+    free(zero_filters);
     double macs = 1;
     for (int k = 0; k < SIM_DIMS; k++)
         macs *= (double)d[k];
     w->cur->macs += macs;
-    w->cur->zero_macs += zeros * (double)d[SIM_M];
+    w->cur->zero_macs += zeros;
     w->counted = true;
     return true;
 }

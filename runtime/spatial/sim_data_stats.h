@@ -21,7 +21,7 @@ typedef struct SimDataStats {
     double ifmap_moved, ifmap_coded; /* DRAM words; coded = moved where ld has rlc=0 */
     double ofmap_final, ofmap_coded; /* likewise for st final */
     double macs;                     /* N M C P Q R S of every group */
-    double zero_macs;                /* of those, MACs whose ifmap is zero or padding */
+    double zero_macs;                /* of those, MACs with a zero operand: ifmap zero or padding, or weight zero */
 } SimDataStats;
 
 /* Fills out[id] for every layer id of p (p->n_layers entries, zeroed

@@ -192,8 +192,8 @@ static bool macs(Walk *w, const PeTile *pe, double *gated, char *err, size_t err
                                     return false;
                                 }
                                 int64_t v = in->data[ii];
-                                if (v == 0)
-                                    *gated += 1;
+                                if (v == 0 || flt->data[fi] == 0)
+                                    *gated += 1; /* a zero operand (a pruned weight too) */
                                 else
                                     acc += v * flt->data[fi];
                             }

@@ -45,7 +45,7 @@ typedef struct SpatialArch {
     double area_rf_byte;          /* silicon area of one RF byte, in buffer bytes */
     double clock_mhz;             /* only to turn cycles into time */
     bool rlc;                     /* run-length compression of activations off chip */
-    bool zero_skip;               /* gate the filter read and MAC on a zero ifmap */
+    bool zero_skip;               /* gate the filter read and MAC on a zero ifmap or weight */
     int64_t rlc_run_bits;         /* RLC: bits of a zero-run field (Eyeriss: 5) */
     int64_t rlc_word_bits;        /* RLC: bits of a packed word (Eyeriss: 64) */
 } SpatialArch;

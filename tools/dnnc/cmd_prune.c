@@ -3,17 +3,20 @@
  * model. The work is the prune pass's (passes/prune.c); this command runs
  * the reference pipeline with --prune DENSITY, reports what is left layer
  * by layer and writes the result. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "driver.h"
+#include "map.h"
 
 typedef struct PruneArgs {
-    const char *model, *out;
+    const char *model, *out, *arch;
     ModelArgs weights;
     PipelineArgs pipeline;
-    bool density_given, structured, energy_aware;
+    bool density_given, energy_aware;
 } PruneArgs;
 
 static bool parse_density_option(void *section, const char *value, const OptionUse *u)
@@ -24,15 +27,25 @@ static bool parse_density_option(void *section, const char *value, const OptionU
 }
 
 static const Option prune_command_options[] = {
-    {"density", 0, "D", "keep this share of the conv and fc weights, in (0, 1]",
+    {"density", 0, "D", "keep this share of the conv and fc weights (of each layer's\n"
+                        "filters with --structured), in (0, 1]",
      OPTION_CALL(parse_density_option)},
     {"per-layer", 0, NULL, "every layer to the density (default: one magnitude threshold over\n"
                            "all layers, as PyTorch's global pruning)",
      OPTION_FLAG(PruneArgs, pipeline.prune.per_layer)},
-    {"structured", 0, NULL, "prune whole filters (not implemented yet)", OPTION_FLAG(PruneArgs, structured)},
-    {"energy-aware", 0, NULL, "prune where the spatial target's energy falls most (not\n"
-                              "implemented yet)",
+    {"structured", 0, NULL, "remove whole filters (those of smallest L1 norm) and the channels\n"
+                            "they compute: the network shrinks",
+     OPTION_FLAG(PruneArgs, pipeline.prune.structured)},
+    {"layers", 0, "L1,L2,..", "prune only these conv and fc layers (by default every one; with\n"
+                              "--structured, every one whose channels can be followed)",
+     OPTION_STRING(PruneArgs, pipeline.prune.layers)},
+    {"energy-aware", 0, NULL, "rank weights by magnitude over the energy a zero there saves\n"
+                              "on the spatial target (its energy model, as dnnc map): prune\n"
+                              "where energy falls most; the report adds each layer's energy",
      OPTION_FLAG(PruneArgs, energy_aware)},
+    {"arch", 0, "NAME|FILE", "the machine --energy-aware models (default eyeriss; as dnnc map);\n"
+                             "given alone, the report adds each layer's energy there too",
+     OPTION_STRING(PruneArgs, arch)},
     {NULL, 'o', "OUT.dnn", "the network source to write; the weights go to OUT.safetensors\n"
                            "(default: MODEL-pD.dnn beside MODEL, D the density in percent)",
      OPTION_STRING(PruneArgs, out)},
@@ -42,14 +55,20 @@ static const Option prune_command_options[] = {
 const CommandSpec cmd_prune_spec = {
     .name = "prune",
     .summary = "prune a network's conv and fc weights by magnitude",
-    .usage = "dnnc prune MODEL --density D [--per-layer] [-o OUT.dnn] [options]",
+    .usage = "dnnc prune MODEL --density D [--per-layer | --structured | --energy-aware [--arch A]]\n"
+             "       [--layers L1,..] [-o OUT.dnn] [options]",
     .description =
         "Sets the conv and fc weights of smallest magnitude to zero so that the share\n"
         "D of them is left: the largest over all layers together, or layer by layer\n"
-        "with --per-layer (biases are kept). Prints each pruned layer's weights,\n"
-        "non-zero weights, density and the MACs left with a non-zero weight, and\n"
-        "writes OUT.dnn and OUT.safetensors, whole or not at all; every command takes\n"
-        "them. No fine-tuning: that is a training job (tools/fashion/prune_finetune.py).\n"
+        "with --per-layer (biases are kept). --structured removes whole filters\n"
+        "instead, the share D of each layer's kept, and every layer that reads their\n"
+        "channels loses them: the network shrinks. --energy-aware ranks each weight by\n"
+        "its magnitude over the energy a zero there saves on the spatial target, so\n"
+        "that pruning goes where energy falls most. Prints each conv and fc layer's\n"
+        "filters kept, its weights and the non-zero ones left, its density and its\n"
+        "MACs before and after, and writes OUT.dnn and OUT.safetensors, whole or not\n"
+        "at all; every command takes them. No fine-tuning: that is a training job\n"
+        "(tools/fashion/prune_finetune.py).\n"
         "docs/pruning.md gives the rules.",
     .operand = "model file",
     .operand_offset = offsetof(PruneArgs, model),
@@ -61,27 +80,114 @@ const CommandSpec cmd_prune_spec = {
     },
 };
 
-static void print_report(const Graph *g)
+/* A conv or fc layer as it was before pruning. */
+typedef struct LayerBefore {
+    char *name;
+    int64_t filters, weights, macs;
+    double energy; /* on the --arch machine; NaN when not asked */
+} LayerBefore;
+
+static bool has_weights(const Node *n) { return n->op == OP_CONV || n->op == OP_FC; }
+
+static LayerBefore *record_layers(const Graph *g, int *count)
 {
-    printf("%-28s %-6s %12s %12s %8s %14s %14s\n", "layer", "op", "weights", "non-zero", "density",
-           "MACs", "non-zero MACs");
-    int64_t w = 0, nz = 0, macs = 0, nz_macs = 0;
+    LayerBefore *b = calloc((size_t)g->n_nodes + 1, sizeof *b);
+    *count = 0;
+    for (int i = 0; b && i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!has_weights(n))
+            continue;
+        const Tensor *w = &g->tensors[n->params[0]];
+        b[(*count)++] = (LayerBefore){strdup(n->name), w->shape.d[0], shape_elems(&w->shape), node_macs(g, n), NAN};
+    }
+    return b;
+}
+
+/* Each conv and fc layer's energy on the machine, by node id (NaN for the
+ * others and those that fit nowhere), as dnnc map estimates it. */
+static double *layer_energies(const Graph *g, const ArchSet *arch)
+{
+    double *e = malloc(((size_t)g->n_nodes + 1) * sizeof *e);
+    MapOptions mo = {.dataflow = DATAFLOW_AUTO, .relu_zero = 0.5};
+    GraphMap gm;
+    if (!e || !map_graph(g, arch, &mo, &gm)) {
+        free(e);
+        return NULL;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        e[i] = NAN;
+    for (int k = 0; k < gm.n; k++)
+        if (gm.layers[k].chosen != DATAFLOW_AUTO)
+            e[gm.layers[k].node] = gm.layers[k].choice[gm.layers[k].chosen].cost.energy_total;
+    graph_map_free(&gm);
+    return e;
+}
+
+static void record_energies(const Graph *g, const ArchSet *arch, LayerBefore *b, int count)
+{
+    double *e = layer_energies(g, arch);
+    for (int i = 0, k = 0; e && i < g->n_nodes && k < count; i++)
+        if (has_weights(&g->nodes[i]))
+            b[k++].energy = e[i];
+    free(e);
+}
+
+static void free_layers(LayerBefore *b, int count)
+{
+    for (int i = 0; b && i < count; i++)
+        free(b[i].name);
+    free(b);
+}
+
+static const LayerBefore *layer_before(const LayerBefore *b, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (b[i].name && strcmp(b[i].name, name) == 0)
+            return &b[i];
+    return NULL;
+}
+
+static void print_row(const char *name, const char *op, const char *filters, int64_t w, int64_t nz,
+                      int64_t macs, int64_t nz_macs, const double *energy)
+{
+    printf("%-28s %-6s %11s %12lld %12lld %7.1f%% %14lld %14lld", name, op, filters, (long long)w,
+           (long long)nz, w ? 100.0 * (double)nz / (double)w : 0.0, (long long)macs, (long long)nz_macs);
+    if (energy)
+        printf(" %12.4g %12.4g %7.1f%%", energy[0], energy[1], 100.0 * (energy[1] - energy[0]) / energy[0]);
+    printf("\n");
+}
+
+/* Each layer's filters kept of those it had, its weights before and the
+ * non-zero ones left (the density is their ratio), and its MACs before and
+ * those left with a non-zero weight. */
+static void print_report(const Graph *g, const LayerBefore *b, int count, const double *after)
+{
+    printf("%-28s %-6s %11s %12s %12s %8s %14s %14s", "layer", "op", "filters", "weights", "non-zero",
+           "density", "MACs", "non-zero MACs");
+    printf(after ? " %12s %12s %8s\n" : "\n", "energy", "after", "change");
+    int64_t f = 0, f_before = 0, w = 0, nz = 0, macs = 0, nz_macs = 0;
+    double total[2] = {0, 0};
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (n->op != OP_CONV && n->op != OP_FC)
+        const LayerBefore *was = has_weights(n) ? layer_before(b, count, n->name) : NULL;
+        if (!was)
             continue;
         const Tensor *t = &g->tensors[n->params[0]];
-        int64_t lw = shape_elems(&t->shape), lnz = 0;
-        for (int64_t k = 0; t->data && k < lw; k++)
+        int64_t lnz = 0;
+        for (int64_t k = 0; t->data && k < shape_elems(&t->shape); k++)
             lnz += elem_nonzero(t->type.kind, t->data, k);
-        int64_t lm = node_macs(g, n), lnm = node_nz_macs(g, n);
-        printf("%-28s %-6s %12lld %12lld %7.1f%% %14lld %14lld\n", n->name, op_name(n->op),
-               (long long)lw, (long long)lnz, 100.0 * (double)lnz / (double)lw, (long long)lm,
-               (long long)lnm);
-        w += lw, nz += lnz, macs += lm, nz_macs += lnm;
+        char kept[48];
+        snprintf(kept, sizeof kept, "%lld/%lld", (long long)t->shape.d[0], (long long)was->filters);
+        double e[2] = {was->energy, after ? after[i] : NAN};
+        print_row(n->name, op_name(n->op), kept, was->weights, lnz, was->macs, node_nz_macs(g, n),
+                  after ? e : NULL);
+        total[0] += e[0], total[1] += e[1];
+        f += t->shape.d[0], f_before += was->filters;
+        w += was->weights, nz += lnz, macs += was->macs, nz_macs += node_nz_macs(g, n);
     }
-    printf("%-28s %-6s %12lld %12lld %7.1f%% %14lld %14lld\n", "total", "", (long long)w,
-           (long long)nz, w ? 100.0 * (double)nz / (double)w : 0.0, (long long)macs, (long long)nz_macs);
+    char kept[48];
+    snprintf(kept, sizeof kept, "%lld/%lld", (long long)f, (long long)f_before);
+    print_row("total", "", kept, w, nz, macs, nz_macs, after ? total : NULL);
 }
 
 int cmd_prune(int argc, char **argv)
@@ -93,23 +199,48 @@ int cmd_prune(int argc, char **argv)
         return rc;
     if (!a.density_given)
         return usage_error("prune", "give --density D, the share of weights to keep");
-    if (a.structured || a.energy_aware)
-        return usage_error("prune", "--%s is not implemented yet: dnnc prunes single weights by "
-                                    "magnitude so far (docs/pruning.md)",
-                           a.structured ? "structured" : "energy-aware");
+    if (a.energy_aware && (a.pipeline.prune.structured || a.pipeline.prune.per_layer))
+        return usage_error("prune", "--energy-aware ranks all weights together, by magnitude over energy: "
+                                    "it does not combine with --%s",
+                           a.pipeline.prune.structured ? "structured" : "per-layer");
     if (!model_is_onnx(a.model) && !a.weights.weights && !a.weights.random)
         return usage_error("prune", "give --weights FILE (or --random-weights SEED)");
+    ArchSet *arch = NULL;
+    if (a.energy_aware || a.arch) {
+        const char *name = a.arch ? a.arch : "eyeriss";
+        arch = malloc(sizeof *arch);
+        if (!arch || !arch_load(name, arch, stderr)) {
+            free(arch);
+            return !strchr(name, '/') && !strchr(name, '.') ? EXIT_USAGE : EXIT_INPUT_ERROR;
+        }
+        a.pipeline.prune.energy_arch = a.energy_aware ? arch : NULL;
+    }
     Model m;
-    if (!model_prepare(a.model, &a.weights, &a.pipeline, false, &m))
+    Diag d;
+    diag_init(&d, stderr);
+    if (!model_load(a.model, &a.weights, &d, &m)) {
+        free(arch);
         return EXIT_INPUT_ERROR;
-    char suffix[32], *weights;
+    }
+    int count = 0;
+    LayerBefore *before = record_layers(m.graph, &count);
+    if (before && arch)
+        record_energies(m.graph, arch, before, count);
+    bool ok = before && model_optimize(&m, &a.weights, &a.pipeline, false, &d);
+    if (!before)
+        fprintf(stderr, "dnnc prune: out of memory\n");
+    char suffix[32], *weights = NULL;
     snprintf(suffix, sizeof suffix, "-p%g", a.pipeline.prune.density * 100);
     char *source = a.out ? strdup(a.out) : path_with_suffix(a.model, suffix);
-    bool ok = model_save_pair(m.graph, source, "prune", &weights);
+    ok = ok && model_save_pair(m.graph, source, "prune", &weights);
     if (ok) {
-        print_report(m.graph);
+        double *after = arch ? layer_energies(m.graph, arch) : NULL;
+        print_report(m.graph, before, count, after);
+        free(after);
         printf("wrote %s and %s\n", source, weights);
     }
+    free(arch);
+    free_layers(before, count);
     free(source);
     free(weights);
     model_free(&m);

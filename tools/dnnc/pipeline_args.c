@@ -233,6 +233,10 @@ const Option quantize_options[] = {
      OPTION_CALL(parse_prune)},
     {"prune-per-layer", 0, NULL, "--prune every layer to the density (default: one threshold)",
      OPTION_FLAG(PipelineArgs, prune.per_layer)},
+    {"prune-structured", 0, NULL, "--prune whole filters: each layer keeps that share of its filters\n"
+                                  "(smallest L1 norms go) and the network shrinks",
+     OPTION_FLAG(PipelineArgs, prune.structured)},
+    {"prune-layers", 0, "L1,L2,..", "--prune only these conv and fc layers", OPTION_STRING(PipelineArgs, prune.layers)},
     OPTIONS_END,
 };
 
@@ -294,8 +298,12 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
     if (p->conv_algo.algo != ALGO_AUTO && !target_has_conv_algo(p->target, p->conv_algo))
         return usage_error(cmd, "--conv-algo %s: target %s has no conv kernel for it", algo,
                            p->target->name);
-    if (p->prune.per_layer && p->prune.density == 0)
-        return usage_error(cmd, "--prune-per-layer needs --prune DENSITY");
+    if ((p->prune.per_layer || p->prune.structured || p->prune.layers) && p->prune.density == 0)
+        return usage_error(cmd, "--prune-%s needs --prune DENSITY",
+                           p->prune.per_layer ? "per-layer" : p->prune.structured ? "structured" : "layers");
+    if (p->prune.per_layer && p->prune.structured)
+        return usage_error(cmd, "structured pruning is per layer already (filter norms of different "
+                                "layers do not compare): drop --per-layer");
     if (p->quant.percentile == 0)
         p->quant.percentile = 99.99;
     if (p->quant.mode != QUANT_NONE && !quant_mode_codes_weights(p->quant.mode) && !p->calibrate)
