@@ -195,6 +195,22 @@ static const AttrSpec conv_integer_attrs[] = {
     {0},
 };
 
+static const AttrSpec coded_conv_attrs[] = {
+    {"filters", ATTR_INT, A(coded.conv.filters), true, 0, 1, "number of output channels", NULL},
+    {"kernel", ATTR_PAIR, A(coded.conv.kernel), true, 0, 1, "kernel height and width", NULL},
+    {"stride", ATTR_PAIR, A(coded.conv.stride), false, 1, 1, "stride", NULL},
+    {"pad", ATTR_PADS, A(coded.conv.pad), false, 0, 0, "zero padding", NULL},
+    {"dilation", ATTR_PAIR, A(coded.conv.dilation), false, 1, 1, "dilation", NULL},
+    {"groups", ATTR_INT, A(coded.conv.groups), false, 1, 1, "channel groups", NULL},
+    {"bias", ATTR_BOOL, A(coded.conv.bias), false, 1, 0, "whether the layer has a float bias", NULL},
+    ACT_ATTRS(coded.conv),
+    {"weight_type", ATTR_TYPE, A(coded.weight_type), true, 0, 0, "log2, codebook, binary or ternary", NULL},
+    {"weight_bits", ATTR_INT, A(coded.weight_bits), false, 4, 1, "log2 and codebook: bits a code (2 to 8)",
+     NULL},
+    {"per_channel", ATTR_BOOL, A(coded.per_channel), false, 0, 0, "one weight scale per filter", NULL},
+    {0},
+};
+
 static const AttrSpec qlinear_conv_attrs[] = {
     QCONV_COMMON,
     {"bias", ATTR_BOOL, A(qconv.conv.bias), false, 0, 0, "an i32 bias in units of x_scale * w_scale", NULL},

@@ -138,6 +138,16 @@ typedef struct QConvAttrs {
     bool per_channel; /* weight scale / zero point per output channel */
 } QConvAttrs;
 
+/* coded_conv: a float convolution (activation fused as conv's) whose
+ * weights are codes of weight_type: log2 or codebook of weight_bits bits,
+ * binary or ternary (ir/weight_code.h). */
+typedef struct CodedConvAttrs {
+    ConvAttrs conv;
+    int weight_type;     /* ElemKind: log2, codebook, binary or ternary */
+    int64_t weight_bits; /* log2 and codebook: bits a code */
+    bool per_channel;    /* one scale per filter (log2, binary, ternary) */
+} CodedConvAttrs;
+
 typedef struct QMatmulAttrs {
     int out_type;     /* qlinear_matmul: ElemKind of the output */
     bool per_column;  /* b's scale / zero point per output column */
@@ -164,6 +174,7 @@ typedef union Attrs {
     ConstantAttrs constant;
     QuantizeAttrs quantize;
     QConvAttrs qconv;
+    CodedConvAttrs coded;
     QMatmulAttrs qmatmul;
 } Attrs;
 

@@ -153,6 +153,34 @@ static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
     }
 }
 
+/* The comment after a coded_conv: its code type and what decodes the
+ * codes, the scales (their range when per filter) or every centroid. */
+static void print_codes_comment(const Graph *g, const Node *n, FILE *out)
+{
+    const Tensor *codes = &g->tensors[n->params[0]], *d = &g->tensors[n->params[1]];
+    char ty[32];
+    elem_type_format(codes->type, ty, sizeof ty);
+    fprintf(out, ", weights %s", ty);
+    if (!d->data)
+        return;
+    const float *v = d->data;
+    int64_t count = shape_elems(&d->shape);
+    if (codes->type.kind == ELEM_CODEBOOK) {
+        fputs(", codebook [", out);
+        for (int64_t k = 0; k < count; k++)
+            fprintf(out, "%s%.9g", k ? ", " : "", v[k]);
+        fputc(']', out);
+        return;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (int64_t k = 0; k < count; k++)
+        lo = fmin(lo, v[k]), hi = fmax(hi, v[k]);
+    if (lo == hi)
+        fprintf(out, ", scale %.9g", lo);
+    else
+        fprintf(out, ", scale %.9g to %.9g (per filter)", lo, hi);
+}
+
 static void print_node(const Graph *g, const Node *n, FILE *out)
 {
     annotations_print(&n->ann, out);
@@ -171,6 +199,8 @@ static void print_node(const Graph *g, const Node *n, FILE *out)
     tensor_type_format(&g->tensors[n->output], ty, sizeof ty);
     fprintf(out, ");  # %s", ty);
     print_quant_comment(g, n, out);
+    if (n->op == OP_CODED_CONV)
+        print_codes_comment(g, n, out);
     fputc('\n', out);
 }
 

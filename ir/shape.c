@@ -527,7 +527,7 @@ static bool infer_matmul(InferCtx *c) { return matmul_shape(c, &c->r->out); }
 static bool infer_constant(InferCtx *c)
 {
     const ConstantAttrs *a = &c->n->attr.constant;
-    if (!elem_kind_size((ElemKind)a->dtype))
+    if (!elem_kind_size((ElemKind)a->dtype) || elem_is_code((ElemKind)a->dtype)) /* codes are weights only */
         return fail(c, "constant: values of type %s cannot be stored", elem_kind_name((ElemKind)a->dtype));
     c->r->out = a->shape;
     c->r->out_type = elem_type_default((ElemKind)a->dtype);
@@ -673,6 +673,41 @@ static bool infer_qlinear_conv(InferCtx *c)
     return true;
 }
 
+/* coded_conv: conv's geometry and epilogue; params 0 the codes, 1 the
+ * scales (one per filter with per_channel, else one) or, for codebook, the
+ * 2^bits centroids, 2 the float bias. */
+static bool infer_coded_conv(InferCtx *c)
+{
+    const CodedConvAttrs *a = &c->n->attr.coded;
+    ElemType t = elem_type_default((ElemKind)a->weight_type);
+    if (!elem_is_code(t.kind))
+        return fail(c, "coded_conv: weight_type is log2, codebook, binary or ternary, not %s",
+                    elem_kind_name(t.kind));
+    bool sized = t.kind == ELEM_LOG2 || t.kind == ELEM_CODEBOOK;
+    if (!sized && a->weight_bits != 4)
+        return fail(c, "coded_conv: weight_bits applies to log2 and codebook weights only");
+    if (sized && (a->weight_bits < (t.kind == ELEM_LOG2 ? 2 : 1) || a->weight_bits > 8))
+        return fail(c, "coded_conv: %s weights take %s to 8 bits, not %lld", elem_kind_name(t.kind),
+                    t.kind == ELEM_LOG2 ? "2 (a sign and a magnitude)" : "1", (long long)a->weight_bits);
+    if (t.kind == ELEM_CODEBOOK && a->per_channel)
+        return fail(c, "coded_conv: codebook weights have one codebook for the layer, no per_channel scale");
+    if (sized)
+        t.bits = (uint8_t)a->weight_bits;
+    int64_t w[4];
+    if (!conv_shape(c, &a->conv, w))
+        return false;
+    ParamSpec *codes = &c->r->params[c->r->n_params];
+    add_param(c, "weight", 4, w);
+    codes->type = t;
+    if (t.kind == ELEM_CODEBOOK)
+        add_vector_param(c, "codebook", (int64_t)1 << t.bits);
+    else
+        add_vector_param(c, "w_scale", a->per_channel ? a->conv.filters : 1);
+    if (a->conv.bias)
+        add_vector_param(c, "bias", a->conv.filters);
+    return check_epilogue(c, &a->conv.act);
+}
+
 static int64_t matmul_columns(InferCtx *c) { return in_shape(c, 1)->d[in_shape(c, 1)->rank - 1]; }
 
 static bool infer_matmul_integer(InferCtx *c)
@@ -710,7 +745,7 @@ static bool check_operand_types(InferCtx *c)
         if (info->types == TYPES_FLOAT && k != ELEM_F32)
             return fail(c, "%s takes f32 operands, but %s is not f32", info->name,
                         describe(c, i, d, sizeof d));
-        if (!elem_kind_size(k))
+        if (!elem_kind_size(k) || elem_is_code(k))
             return fail(c, "%s cannot compute on %s", info->name, describe(c, i, d, sizeof d));
         if (k != operand(c, 0)->type.kind) {
             char e[400];

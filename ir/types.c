@@ -65,8 +65,17 @@ size_t elem_kind_size(ElemKind k)
     case ELEM_I16: return 2;
     case ELEM_I8:
     case ELEM_U8: return 1;
+    case ELEM_LOG2:
+    case ELEM_CODEBOOK:
+    case ELEM_BINARY:
+    case ELEM_TERNARY: return 1; /* one code a byte; the weights file packs them (code_pack.c) */
     default: return 0;
     }
+}
+
+bool elem_is_code(ElemKind k)
+{
+    return k == ELEM_LOG2 || k == ELEM_CODEBOOK || k == ELEM_BINARY || k == ELEM_TERNARY;
 }
 
 bool elem_nonzero(ElemKind k, const void *data, int64_t i)
@@ -77,6 +86,10 @@ bool elem_nonzero(ElemKind k, const void *data, int64_t i)
     case ELEM_I8: return ((const int8_t *)data)[i] != 0;
     case ELEM_U8: return ((const uint8_t *)data)[i] != 0;
     case ELEM_I16: return ((const int16_t *)data)[i] != 0;
+    case ELEM_LOG2:
+    case ELEM_CODEBOOK:
+    case ELEM_BINARY:
+    case ELEM_TERNARY: return true; /* what a code stands for depends on its scale or codebook */
     default: return false;
     }
 }

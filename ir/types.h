@@ -45,8 +45,13 @@ bool elem_kind_from_name(const char *s, ElemKind *out);
 void elem_type_format(ElemType t, char *buf, size_t size);
 bool elem_type_equal(ElemType a, ElemType b);
 /* Bytes per element of the types tensors can hold data in (f32, i8, u8, i16,
- * i32); 0 for the others, which passes only annotate. */
+ * i32, and the weight codes below, one code a byte in memory); 0 for the
+ * others, which passes only annotate. */
 size_t elem_kind_size(ElemKind k);
+/* The weight codes of coded_conv (log2, codebook, binary, ternary): each
+ * element is a code that its layer's scale or codebook decodes
+ * (ir/weight_code.h). Only weights hold them. */
+bool elem_is_code(ElemKind k);
 /* Element i of typed data is not zero. */
 bool elem_nonzero(ElemKind k, const void *data, int64_t i);
 /* Storage size in bits of one element. */

@@ -28,6 +28,7 @@ static const bool mode_ready[] = {
 
 const char *quant_mode_name(QuantMode m) { return m < QUANT_MODE_COUNT ? mode_names[m] : "?"; }
 bool quant_mode_ready(QuantMode m) { return m < QUANT_MODE_COUNT && mode_ready[m]; }
+bool quant_mode_codes_weights(QuantMode m) { return m >= QUANT_LOG2 && m < QUANT_MODE_COUNT; }
 
 bool quant_mode_from_name(const char *s, QuantMode *out)
 {

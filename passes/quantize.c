@@ -1,6 +1,9 @@
 /* quantize: post-training quantisation of conv and fc layers to int8 and
  * to dynamic fixed point at 8 and 16 bits (survey VII-A;
- * docs/quantization.md). Each chosen layer becomes
+ * docs/quantization.md), and of their weights alone to log2, codebook,
+ * binary or ternary codes: such a layer becomes a coded_conv on its float
+ * input (code_layer; the codes are weight_codes.c's). Each chosen layer of
+ * an integer mode becomes
  *
  *     x_q = quantize(x)                 u8 (i8 with --symmetric and a signed x)
  *     L_q = qlinear_conv(x_q, ...)      i8 weights per filter, i32 bias
@@ -33,6 +36,7 @@
 
 #include "pass.h"
 #include "quantize.h"
+#include "weight_codes.h"
 
 #define INT32_LIMIT 2147483647.0
 #define ACC_PER_PRODUCT (255.0 * 128.0) /* the largest |u8 - zp| * |i8| */
@@ -52,6 +56,10 @@ typedef struct Quantizer {
     TensorRange *range; /* per tensor id of the graph as calibrated */
     int *integers;      /* per tensor id, 8 then 16 bits: its quantize layer's output, or -1 */
     int n_ranged;
+    /* A coded layer's new output stands for the float output it replaced,
+     * whose range calibration measured: pairs (new, calibrated). */
+    int (*stands_for)[2];
+    int n_stands_for;
     int first, last; /* the first and last conv/fc in the graph */
 } Quantizer;
 
@@ -63,6 +71,9 @@ static const Activation *activation_of(const Node *n)
 {
     return n->op == OP_CONV ? &n->attr.conv.act : &n->attr.fc.act;
 }
+
+/* log2, kmeans, binary, ternary: the weights become codes (coded_conv). */
+static bool weights_only(QuantMode m) { return quant_mode_codes_weights(m); }
 
 /* fixed16: 16-bit integers, with 64-bit accumulators. */
 static bool wide(QuantMode m) { return m == QUANT_FIXED16; }
@@ -85,7 +96,12 @@ static const char *cannot_quantise(const Graph *g, const Node *n, QuantMode m)
     if (g->tensors[n->inputs[0]].type.kind != ELEM_F32)
         return "its input is not float32";
     if (n->n_inputs != 1)
-        return "it has a fused residual operand (qlinear_conv has none)";
+        return weights_only(m) ? "it has a fused residual operand (coded_conv has none)"
+                               : "it has a fused residual operand (qlinear_conv has none)";
+    if (weights_only(m) && n->ann.algo != ALGO_AUTO && n->ann.algo != ALGO_DIRECT)
+        return "its @algo is not coded_conv's (the direct sums)";
+    if (weights_only(m)) /* a float layer: any fused activation stays */
+        return node_weights_bound(g, n) ? NULL : "its weights are not bound (give --weights)";
     if (!absorbable(activation_of(n), m))
         return wide(m) ? "its fused activation is not relu (fixed16 keeps relu only)"
                        : "its fused activation is not relu or a clip from 0";
@@ -96,16 +112,21 @@ static const char *cannot_quantise(const Graph *g, const Node *n, QuantMode m)
 
 /* The mode layer i is quantised in; QUANT_NONE keeps it float.
  * @precision(i8) is the command's 8-bit mode (int8 unless fixed8),
- * @precision(i16) is fixed16. */
+ * @precision(i16) is fixed16, and the weight codes are their modes. */
 static QuantMode layer_mode(const Quantizer *z, int i)
 {
     const Node *n = &z->g->nodes[i];
     QuantMode mode = z->q ? z->q->mode : QUANT_NONE;
     if (n->ann.has_precision) {
-        ElemKind k = n->ann.precision.kind;
-        if (k == ELEM_I16)
-            return QUANT_FIXED16;
-        return k != ELEM_I8 ? QUANT_NONE : mode == QUANT_FIXED8 ? QUANT_FIXED8 : QUANT_INT8;
+        switch (n->ann.precision.kind) {
+        case ELEM_I16: return QUANT_FIXED16;
+        case ELEM_I8: return mode == QUANT_FIXED8 ? QUANT_FIXED8 : QUANT_INT8;
+        case ELEM_LOG2: return QUANT_LOG2;
+        case ELEM_CODEBOOK: return QUANT_KMEANS;
+        case ELEM_BINARY: return QUANT_BINARY;
+        case ELEM_TERNARY: return QUANT_TERNARY;
+        default: return QUANT_NONE;
+        }
     }
     bool edge = i == z->first || i == z->last;
     return edge && !(z->q && z->q->first_last) ? QUANT_NONE : mode;
@@ -209,6 +230,8 @@ static QParams activation_params(const Quantizer *z, QuantMode m, TensorRange r,
 
 static TensorRange range_of(const Quantizer *z, int t)
 {
+    for (int k = 0; k < z->n_stands_for; k++)
+        t = z->stands_for[k][0] == t ? z->stands_for[k][1] : t;
     return t < z->n_ranged ? z->range[t] : (TensorRange){false, 0, 0};
 }
 
@@ -529,6 +552,94 @@ static bool quantise_layer(Quantizer *z, int i, QuantMode mode)
     return true;
 }
 
+/* ---- weight codes: coded_conv ---- */
+
+/* The code type of layer i in a weights-only mode: its @precision's, or
+ * the mode's with --weight-bits (4 by default) for log2 and kmeans. */
+static ElemType code_type(const Quantizer *z, int i, QuantMode mode)
+{
+    const Node *n = &z->g->nodes[i];
+    if (n->ann.has_precision)
+        return n->ann.precision;
+    static const ElemKind kinds[] = {[QUANT_LOG2] = ELEM_LOG2, [QUANT_KMEANS] = ELEM_CODEBOOK,
+                                     [QUANT_BINARY] = ELEM_BINARY, [QUANT_TERNARY] = ELEM_TERNARY};
+    ElemType t = elem_type_default(kinds[mode]);
+    if ((t.kind == ELEM_LOG2 || t.kind == ELEM_CODEBOOK) && z->q && z->q->weight_bits)
+        t.bits = (uint8_t)z->q->weight_bits;
+    return t;
+}
+
+/* What coded_conv's shape rule cannot see: a codebook needs a weight for
+ * each centroid (k-means would leave centroids that no weight chose). */
+static bool codes_fit(Quantizer *z, const Node *n, ElemType t)
+{
+    int64_t weights = shape_elems(&z->g->tensors[n->params[0]].shape);
+    int fewest = t.kind == ELEM_LOG2 ? 2 : 1; /* log2: a sign and a magnitude */
+    if ((t.kind == ELEM_LOG2 || t.kind == ELEM_CODEBOOK) && (t.bits < fewest || t.bits > 8)) {
+        char ty[32];
+        elem_type_format(t, ty, sizeof ty);
+        diag_error(z->o->diag, n->loc, "layer '%s': %s: %s codes take %d to 8 bits", n->name, ty,
+                   elem_kind_name(t.kind), fewest);
+        return false;
+    }
+    if (t.kind != ELEM_CODEBOOK || weights >= (int64_t)1 << t.bits)
+        return true;
+    diag_error(z->o->diag, n->loc, "layer '%s': a codebook of 2^%d = %d centroids needs at least as many "
+               "weights, and the layer has %lld (fewer bits: --weight-bits or @precision(codebook, B))",
+               n->name, t.bits, 1 << t.bits, (long long)weights);
+    return false;
+}
+
+static void fill_codes(Quantizer *z, int layer, int coded)
+{
+    Graph *g = z->g;
+    const Node *n = &g->nodes[layer], *c = &g->nodes[coded];
+    const CodedConvAttrs *at = &c->attr.coded;
+    const Tensor *w = &g->tensors[n->params[0]];
+    int64_t filters = w->shape.d[0];
+    uint8_t *codes = graph_new_data(g, c->params[0]);
+    float *decoder = graph_new_data(g, c->params[1]);
+    weight_codes_choose(g->tensors[c->params[0]].type, at->per_channel, w->data, filters,
+                        shape_elems(&w->shape) / filters, codes, decoder);
+    if (at->conv.bias)
+        memcpy(graph_new_data(g, c->params[2]), g->tensors[n->params[1]].data, (size_t)filters * sizeof(float));
+}
+
+/* conv or fc i as a coded_conv on its float input (an fc's filter covers
+ * its input, reshaped around as for qlinear_conv), its activation fused. */
+static bool code_layer(Quantizer *z, int i, QuantMode mode)
+{
+    Graph *g = z->g;
+    ElemType t = code_type(z, i, mode);
+    if (!codes_fit(z, &g->nodes[i], t))
+        return false;
+    Attrs at;
+    attrs_init_defaults(OP_CODED_CONV, &at);
+    at.coded.conv = conv_geometry(g, &g->nodes[i]);
+    at.coded.conv.act = *activation_of(&g->nodes[i]);
+    at.coded.weight_type = (int)t.kind;
+    if (t.kind == ELEM_LOG2 || t.kind == ELEM_CODEBOOK)
+        at.coded.weight_bits = t.bits;
+    at.coded.per_channel = t.kind != ELEM_CODEBOOK && !(z->q && z->q->per_tensor);
+    SrcLoc loc = g->nodes[i].loc;
+    const char *name = g->nodes[i].name;
+    int x = as_conv_input(z, &g->nodes[i], g->nodes[i].inputs[0]);
+    int coded = x < 0 ? -1 : add_node(z, OP_CODED_CONV, pass_fresh_name(g, name, "coded"), &at, x, loc);
+    if (coded < 0)
+        return false;
+    g->nodes[coded].ann = g->nodes[i].ann;
+    fill_codes(z, i, coded);
+    int y = as_layer_output(z, i, g->nodes[coded].output);
+    if (y >= 0 && z->stands_for)
+        z->stands_for[z->n_stands_for][0] = y, z->stands_for[z->n_stands_for++][1] = g->nodes[i].output;
+    if (y < 0 || !graph_forward(g, i, y)) {
+        diag_error(z->o->diag, loc, "quantize: layer '%s' cannot be replaced", name);
+        return false;
+    }
+    pass_count(z->r, "conv and fc layers with coded weights", 1);
+    return true;
+}
+
 /* ---- layers that commute with dequantize ---- */
 
 /* op(dequantize(q)) = dequantize(op(q)) for these ops: they select or move
@@ -581,8 +692,9 @@ static void drop_unread(Graph *g, int from)
 
 /* ---- the pass ---- */
 
-/* Records in *first the mode of the first layer to quantise. */
-static bool check_choice(const Quantizer *z, int i, QuantMode *first)
+/* Records in *first the mode of the first layer to quantise to integers,
+ * and in *coded whether a layer gets weight codes. */
+static bool check_choice(const Quantizer *z, int i, QuantMode *first, bool *coded)
 {
     const Node *n = &z->g->nodes[i];
     QuantMode mode = conv_or_fc(n) ? layer_mode(z, i) : QUANT_NONE;
@@ -595,7 +707,9 @@ static bool check_choice(const Quantizer *z, int i, QuantMode *first)
         diag_error(z->o->diag, n->loc, "layer '%s': @precision(%s) cannot apply: %s", n->name, want, why);
         return false;
     }
-    if (!why && *first == QUANT_NONE)
+    if (!why && weights_only(mode))
+        *coded = true;
+    else if (!why && *first == QUANT_NONE)
         *first = mode;
     return true;
 }
@@ -625,19 +739,27 @@ bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
 {
     Quantizer z = {.g = g, .o = o, .q = o->quant, .r = r};
     if (z.q && !quant_mode_ready(z.q->mode)) {
-        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet (int8, fixed8 and fixed16 are)",
-                   quant_mode_name(z.q->mode));
+        diag_error(o->diag, SRCLOC_NONE, "--quantize %s is not implemented yet", quant_mode_name(z.q->mode));
         return false;
     }
     find_first_last(&z);
     QuantMode first = QUANT_NONE;
+    bool coded = false;
     for (int i = 0; i < g->n_nodes; i++)
-        if (!check_choice(&z, i, &first))
+        if (!check_choice(&z, i, &first, &coded))
             return false;
-    if (first == QUANT_NONE)
-        return true;
-    if (!calibrate(&z, first))
+    if (first == QUANT_NONE && coded && z.q && z.q->n_batches > 0) {
+        diag_error(o->diag, SRCLOC_NONE, "--calibrate: the layers to quantise get weight codes only (%s) and "
+                   "none computes on integers, so there are no activation ranges to calibrate",
+                   weights_only(z.q->mode) ? quant_mode_name(z.q->mode) : "@precision");
         return false;
+    }
+    if (first == QUANT_NONE && !coded)
+        return true;
+    if (first != QUANT_NONE && !calibrate(&z, first))
+        return false;
+    if (first != QUANT_NONE)
+        z.stands_for = arena_array(&g->arena, (size_t)g->n_nodes, sizeof *z.stands_for);
     int original = g->n_nodes;
     for (int i = 0; i < original; i++) {
         const Node *n = &g->nodes[i];
@@ -645,6 +767,8 @@ bool pass_quantize(Graph *g, const PassOptions *o, PassReport *r)
         bool ok = true;
         if (mode != QUANT_NONE && cannot_quantise(g, n, mode))
             pass_count(r, "conv and fc layers kept in float32", 1);
+        else if (weights_only(mode))
+            ok = code_layer(&z, i, mode);
         else if (mode != QUANT_NONE)
             ok = quantise_layer(&z, i, mode);
         else if (!n->removed && !n->ann.has_precision && commutes(g, n))

@@ -11,17 +11,20 @@
 
 #include "graph.h"
 
-/* The survey's menu. int8, fixed8 and fixed16 have a pass and kernels so
- * far; the others are refused by name (quant_mode_ready), never ignored. */
+/* The survey's menu, every mode with a pass and kernels. int8 and the
+ * fixed-point modes compute on integers (qlinear_conv); log2, kmeans,
+ * binary and ternary code the weights only (coded_conv, float activations).
+ * The third column: whether dnnc has the mode (a mode added here without
+ * its pass is refused by name by quant_mode_ready, never ignored). */
 #define DNNC_QUANT_MODES(X)                                                                \
     X(QUANT_NONE, "none", true)                                                            \
     X(QUANT_INT8, "int8", true)       /* uniform 8-bit, scale and zero point (VII-A2) */   \
     X(QUANT_FIXED8, "fixed8", true)   /* dynamic fixed point, 8 bits (VII-A1) */           \
     X(QUANT_FIXED16, "fixed16", true) /* dynamic fixed point, 16 bits (VII-A1) */          \
-    X(QUANT_LOG2, "log2", false)      /* power-of-two weights (VII-A3) */                  \
-    X(QUANT_KMEANS, "kmeans", false)  /* weight sharing by a codebook (VII-A4) */          \
-    X(QUANT_BINARY, "binary", false)  /* BWN (VII-A5) */                                   \
-    X(QUANT_TERNARY, "ternary", false)
+    X(QUANT_LOG2, "log2", true)       /* power-of-two weights (VII-A3) */                  \
+    X(QUANT_KMEANS, "kmeans", true)   /* weight sharing by a codebook (VII-A4) */          \
+    X(QUANT_BINARY, "binary", true)   /* BWN (VII-A5) */                                   \
+    X(QUANT_TERNARY, "ternary", true) /* TWN (VII-A5) */
 
 typedef enum {
 #define X(e, s, r) e,
@@ -34,6 +37,9 @@ const char *quant_mode_name(QuantMode m);
 bool quant_mode_from_name(const char *s, QuantMode *out);
 /* Whether dnnc can quantise to m yet. */
 bool quant_mode_ready(QuantMode m);
+/* log2, kmeans, binary, ternary: the weights become codes and the
+ * activations stay float32, so the mode needs no calibration. */
+bool quant_mode_codes_weights(QuantMode m);
 /* "int8, fixed8, ..." for messages. */
 const char *quant_mode_names(void);
 
@@ -53,6 +59,7 @@ typedef struct QuantOptions {
     bool per_tensor;      /* weights: one scale for the tensor (default: per filter) */
     bool symmetric;       /* activations: zero point 0 (default: u8 with a zero point) */
     bool first_last;      /* quantise the first and last conv/fc too */
+    int weight_bits;      /* log2 and kmeans: bits a code (0: 4) */
     CalibMethod method;
     double percentile;    /* CALIB_PERCENTILE: share of |x| kept, in (0, 100] */
     /* Calibration data: batches for graph input 0, each holding as many

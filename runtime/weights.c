@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "code_pack.h"
 #include "oom.h"
+#include "weight_code.h"
 
 /* The layer a parameter belongs to, for messages. */
 static const char *owner_name(const Graph *g, int tensor)
@@ -17,9 +19,37 @@ static const char *owner_name(const Graph *g, int tensor)
     return "?";
 }
 
+/* Weight codes are stored packed (code_pack.h): a U8 vector of the packed
+ * bytes, unpacked here and every code checked. */
+static bool bind_codes(Graph *g, int t, const NamedArray *a, const char *file, Diag *d)
+{
+    Tensor *p = &g->tensors[t];
+    int64_t count = shape_elems(&p->shape), bytes = code_pack_bytes(p->type, count), bad;
+    char ty[32];
+    elem_type_format(p->type, ty, sizeof ty);
+    if (a->array.dtype != ELEM_U8 || a->array.shape.rank != 1 || a->array.shape.d[0] != bytes) {
+        diag_error(d, p->loc, "layer '%s': '%s' in %s must be U8 [%lld]: %lld %s codes of %d bits, packed",
+                   owner_name(g, t), p->name, file, (long long)bytes, (long long)count, ty,
+                   weight_code_bits(p->type));
+        return false;
+    }
+    if (!code_unpack(p->type, a->array.data, count, graph_new_data(g, t), &bad)) {
+        if (bad == count)
+            diag_error(d, p->loc, "layer '%s': '%s' in %s: the padding bits after the last code are not 0",
+                       owner_name(g, t), p->name, file);
+        else
+            diag_error(d, p->loc, "layer '%s': '%s' in %s: element %lld is not a %s code",
+                       owner_name(g, t), p->name, file, (long long)bad, ty);
+        return false;
+    }
+    return true;
+}
+
 static bool bind_one(Graph *g, int t, const NamedArray *a, const char *file, Diag *d)
 {
     Tensor *p = &g->tensors[t];
+    if (elem_is_code(p->type.kind))
+        return bind_codes(g, t, a, file, d);
     char want[300], got[300];
     shape_format(&p->shape, want, sizeof want);
     shape_format(&a->array.shape, got, sizeof got);
@@ -130,12 +160,20 @@ static const char *param_suffix(const char *name)
 }
 
 /* Integer parameters (quantised weights, zero points) get small values
+ * (weight codes: any valid code)
  * that keep every quantised computation in range: weights uniform in
  * [-8, 8] (i8, i16) or [0, 16] (u8), zero points 0 (i8, i16) or 8 (u8). */
 static void fill_integer(Tensor *p, int64_t count, uint64_t seed)
 {
     uint64_t s = tensor_seed(seed, p->name);
     bool zero_point = strstr(param_suffix(p->name), "zero_point") != NULL;
+    if (elem_is_code(p->type.kind)) { /* codes drawn among the valid ones */
+        for (int64_t i = 0; i < count; i++)
+            do
+                ((uint8_t *)p->data)[i] = (uint8_t)(next_u64(&s) % (1u << weight_code_bits(p->type)));
+            while (!weight_code_valid(p->type, ((uint8_t *)p->data)[i]));
+        return;
+    }
     for (int64_t i = 0; i < count; i++) {
         int v = zero_point ? 0 : (int)(next_u64(&s) % 17) - 8;
         if (p->type.kind == ELEM_U8)
@@ -203,6 +241,28 @@ bool weights_randomize(Graph *g, uint64_t seed)
     return true;
 }
 
+/* The packed bytes of a tensor of weight codes, as a U8 vector; false when
+ * out of memory. */
+static bool packed_array(const Tensor *p, Array *out)
+{
+    int64_t count = shape_elems(&p->shape), bytes = code_pack_bytes(p->type, count);
+    out->dtype = ELEM_U8;
+    out->shape = (Shape){1, {bytes}};
+    out->nbytes = (size_t)bytes;
+    out->data = malloc(bytes ? (size_t)bytes : 1);
+    if (out->data)
+        code_pack(p->type, p->data, count, out->data);
+    return out->data != NULL;
+}
+
+static void free_packed(const Graph *g, NamedArray *items, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (elem_is_code(g->tensors[graph_find_tensor(g, items[i].name)].type.kind))
+            free(items[i].array.data);
+    free(items);
+}
+
 bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)
 {
     NamedArray *items = calloc((size_t)g->n_tensors + 1, sizeof *items);
@@ -215,8 +275,16 @@ bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)
         const Tensor *p = &g->tensors[t];
         if (p->kind != TENSOR_PARAM || !p->data)
             continue;
-        /* The arrays borrow the graph's data; nothing here is freed but the list. */
+        /* The arrays borrow the graph's data, except the packed codes. */
         items[n].name = (char *)p->name;
+        if (elem_is_code(p->type.kind)) {
+            if (!packed_array(p, &items[n++].array)) {
+                snprintf(err, errsz, "out of memory packing '%s'", p->name);
+                free_packed(g, items, n - 1);
+                return false;
+            }
+            continue;
+        }
         items[n].array.dtype = p->type.kind;
         items[n].array.shape = p->shape;
         items[n].array.data = p->data;
@@ -224,6 +292,6 @@ bool weights_save(const Graph *g, const char *path, char *err, size_t errsz)
         n++;
     }
     bool ok = safetensors_write(path, items, n, err, errsz);
-    free(items);
+    free_packed(g, items, n);
     return ok;
 }

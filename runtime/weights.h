@@ -11,8 +11,10 @@
 #include "safetensors.h"
 
 /* Every parameter of g must be in st with its exact shape and a float dtype,
- * and st must hold nothing else. Reports every mismatch to d, naming the
- * layer, the tensor, and the expected and found shape or dtype. */
+ * and st must hold nothing else. Weight codes (coded_conv) are held packed,
+ * a U8 vector (runtime/code_pack.h), and every code is checked. Reports
+ * every mismatch to d, naming the layer, the tensor, and the expected and
+ * found shape or dtype. */
 bool weights_bind(Graph *g, const SafeTensors *st, const char *file, Diag *d);
 bool weights_load(Graph *g, const char *path, Diag *d);
 
@@ -23,7 +25,7 @@ bool weights_load(Graph *g, const char *path, Diag *d);
  * bound already). */
 bool weights_randomize(Graph *g, uint64_t seed);
 
-/* Writes every bound parameter to a safetensors file. */
+/* Writes every bound parameter to a safetensors file, weight codes packed. */
 bool weights_save(const Graph *g, const char *path, char *err, size_t errsz);
 
 #endif

@@ -43,16 +43,20 @@ static const KernelRow *reference_registry(int *count)
     return rows;
 }
 
+/* An activation type the reference computes on: one tensors can hold data
+ * in, but not the weight codes, which only coded_conv's weights hold. */
+static bool computes_on(ElemKind k) { return elem_kind_size(k) && !elem_is_code(k); }
+
 /* Every op has a reference kernel (ir/ops.def); the element types it
  * computes on are the ones tensors can hold data in. */
 static bool reference_supports(const Graph *g, const Node *n, char *why, size_t whysz)
 {
     for (int i = 0; i < n->n_inputs; i++)
-        if (!elem_kind_size(g->tensors[n->inputs[i]].type.kind)) {
+        if (!computes_on(g->tensors[n->inputs[i]].type.kind)) {
             snprintf(why, whysz, "the reference computes on f32, i8, u8, i16 and i32 only");
             return false;
         }
-    if (!elem_kind_size(g->tensors[n->output].type.kind)) {
+    if (!computes_on(g->tensors[n->output].type.kind)) {
         snprintf(why, whysz, "the reference computes on f32, i8, u8, i16 and i32 only");
         return false;
     }

@@ -106,11 +106,7 @@ static const char small_net[] = "input x: f32[1, 3, 8, 8];\n"
 
 static Graph *small_graph(Parsed *p, uint64_t seed)
 {
-    parse_text(p, "small.dnn", small_net);
-    if (!p->graph)
-        fail_msg("%s", p->messages);
-    randomize_weights_for_test(p->graph, seed);
-    return p->graph;
+    return parse_with_random_weights(p, "small.dnn", small_net, seed);
 }
 
 static void test_first_and_last_layers_stay_float_by_default(void **state)

@@ -67,7 +67,7 @@ static void test_help_names_the_modes(void **state)
 {
     (void)state;
     Run r = run_dnnc("quantize", "--help");
-    assert_run(&r, 0, "usage: dnnc quantize MODEL --mode int8 --calibrate DATA", NULL);
+    assert_run(&r, 0, "usage: dnnc quantize MODEL --mode MODE [--calibrate DATA]", NULL);
     r = run_dnnc("--help");
     assert_run(&r, 0, "quantize", NULL);
 }
@@ -77,11 +77,13 @@ static void test_usage_errors_exit_2(void **state)
     (void)state;
     const char *model = path_in("tiny.dnn"), *calib = path_in("calib.npy");
     Run r = run_dnnc("quantize", model, "--random-weights", "1", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8, fixed8 or fixed16)");
+    assert_run(&r, 2, NULL, "dnnc quantize: give --mode (int8, fixed8, fixed16, log2, kmeans, binary or ternary)");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int4", "--calibrate", calib);
     assert_run(&r, 2, NULL, "--mode takes int8, fixed8, fixed16, log2, kmeans, binary or ternary, got 'int4'");
-    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--calibrate", calib);
-    assert_run(&r, 2, NULL, "--mode ternary is not implemented yet");
+    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "ternary", "--weight-bits", "3");
+    assert_run(&r, 2, NULL, "--weight-bits applies to --quantize log2 and kmeans");
+    r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "kmeans", "--weight-bits", "9");
+    assert_run(&r, 2, NULL, "--weight-bits takes the bits of a log2 or kmeans code, 1 to 8");
     r = run_dnnc("quantize", model, "--random-weights", "1", "--mode", "int8");
     assert_run(&r, 2, NULL, "quantising to int8 needs calibration data: --calibrate FILE");
     r = run_dnnc("quantize", model, "--mode", "int8", "--calibrate", calib);
@@ -110,6 +112,11 @@ static void test_spatial_target_maps_quantised_layers(void **state)
     assert_contains(r.out, "@mapping(dram, ");
     assert_contains(r.out, ") c_q = qlinear_conv(");
     run_free(&r);
+    /* Weight codes are not what the array computes: an error, not the host. */
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "1", "--quantize", "ternary",
+                 "--quantize-first-last", "--target", "spatial", "--input", path_in("input.npy"));
+    assert_run(&r, 1, NULL, "layer 'c_coded': target spatial cannot run coded_conv: the PE array computes in "
+                            "16-bit fixed point, not on weight codes (ternary)");
 }
 
 /* ---- bad calibration data: exit 1, nothing written --------------------------- */
@@ -222,30 +229,62 @@ static void test_fixed16_model(void **state)
     expect_same_files("f16-file.npy", "f16-direct.npy");
 }
 
+/* log2, kmeans, binary, ternary: no calibration; the dump shows coded_conv
+ * with its codes' type and scales and parses back, stats counts 2 bits a
+ * ternary code, the files run as --quantize does on the cpu target, and
+ * what the modes cannot do is an error with nothing written. */
+static void test_weight_code_models(void **state)
+{
+    (void)state;
+    char out[512], weights[512];
+    snprintf(out, sizeof out, "%s", path_in("tiny-t.dnn"));
+    snprintf(weights, sizeof weights, "%s", path_in("tiny-t.safetensors"));
+    Run r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "ternary",
+                     "--quantize-first-last", "-o", out);
+    assert_run(&r, 0, "(3 layers quantised to ternary, 0 conv/fc kept in float32)", NULL);
+    r = run_dnnc("dump", out, "--weights", weights);
+    if (r.status != 0)
+        assert_run(&r, 0, "coded_conv(", NULL);
+    assert_contains(r.out, "c_coded = coded_conv(x, filters=2, kernel=3, pad=1, weight_type=ternary, "
+                           "per_channel=true);  # f32[1, 2, 4, 4], weights ternary, scale ");
+    write_text_file(path_in("tiny-t-dump.dnn"), r.out);
+    run_free(&r);
+    r = run_dnnc("dump", path_in("tiny-t-dump.dnn"), "--weights", weights);
+    assert_run(&r, 0, "weight_type=ternary", NULL);
+    /* c: 18 codes of 2 bits (36), 2 f32 scales (64), 2 f32 biases (64);
+     * d: 36 codes (72) + 64 + 64; f: 96 codes (192), 3 scales and 3 biases
+     * (192): 748 bits. */
+    r = run_dnnc("stats", out, "--weights", weights, "--json");
+    assert_run(&r, 0, "\"weight_bits\": 748,", NULL);
+    r = run_dnnc("run", out, "--weights", weights, "--input", path_in("input.npy"), "--output",
+                 path_in("t-file.npy"), "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    r = run_dnnc("run", path_in("tiny.dnn"), "--random-weights", "3", "--quantize", "ternary",
+                 "--quantize-first-last", "--input", path_in("input.npy"), "--output", path_in("t-direct.npy"),
+                 "--target", "cpu");
+    assert_run(&r, 0, "ran 2 samples", NULL);
+    expect_same_files("t-file.npy", "t-direct.npy");
+    snprintf(out, sizeof out, "%s", path_in("tiny-k.dnn"));
+    r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "kmeans", "--weight-bits",
+                 "5", "--quantize-first-last", "-o", out);
+    assert_run(&r, 1, NULL, "layer 'c': a codebook of 2^5 = 32 centroids needs at least as many weights, and "
+                            "the layer has 18");
+    assert_false(file_exists(out));
+    r = run_dnnc("quantize", path_in("tiny.dnn"), "--random-weights", "3", "--mode", "log2", "--calibrate",
+                 path_in("calib.npy"), "-o", out);
+    assert_run(&r, 1, NULL, "--calibrate: the layers to quantise get weight codes only (log2)");
+    assert_false(file_exists(out));
+}
+
 /* ---- LeNet-5 on Fashion-MNIST ------------------------------------------------------ */
 
-static const char *fashion_dir(void)
-{
-    const char *d = getenv("FASHION_MNIST_DIR");
-    return d && *d ? d : "/usr/share/datasets/fashion-mnist";
-}
-
-/* "top-1 89.52% (8952/10000)" -> 8952 */
-static int correct_of(const char *out)
-{
-    const char *p = strstr(out, "top-1 ");
-    p = p ? strchr(p, '(') : NULL;
-    if (!p)
-        fail_msg("no accuracy in:\n%s", out);
-    return atoi(p + 1);
-}
 
 static int lenet_correct(const char *quantize)
 {
     char images[512], labels[512], calib[512];
-    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
-    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", fashion_dir());
-    snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", fashion_dir());
+    snprintf(images, sizeof images, "%s/t10k-images-idx3-ubyte.gz", test_fashion_dir());
+    snprintf(labels, sizeof labels, "%s/t10k-labels-idx1-ubyte.gz", test_fashion_dir());
+    snprintf(calib, sizeof calib, "%s/train-images-idx3-ubyte.gz", test_fashion_dir());
     const char *model = DNNC_SOURCE_DIR "/examples/lenet5.dnn";
     const char *weights = DNNC_SOURCE_DIR "/examples/lenet5-fashion.safetensors";
     Run r = quantize ? run_dnnc("run", model, "--weights", weights, "--target", "cpu", "--quantize",
@@ -255,21 +294,11 @@ static int lenet_correct(const char *quantize)
                                 images, "--labels", labels, "--show", "0");
     if (r.status != 0)
         assert_run(&r, 0, "accuracy: top-1", NULL);
-    int correct = correct_of(r.out);
+    int correct = test_correct_of(r.out);
     run_free(&r);
     return correct;
 }
 
-static void skip_without_dataset(void)
-{
-    char probe[512];
-    snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", fashion_dir());
-    if (access(probe, R_OK) != 0) {
-        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
-                      "FASHION_MNIST_DIR)\n", probe);
-        skip();
-    }
-}
 
 /* Issue 13's goal: int8 within 0.3 points (30 of 10,000 images) of float32,
  * calibrated on the first 1,000 training images (as tools/fashion/
@@ -277,7 +306,7 @@ static void skip_without_dataset(void)
 static void test_lenet5_int8_within_0_3_points(void **state)
 {
     (void)state;
-    skip_without_dataset();
+    test_skip_without_fashion();
     int f32 = lenet_correct(NULL), int8 = lenet_correct("int8");
     print_message("LeNet-5 top-1: float32 %d, int8 %d of 10000\n", f32, int8);
     assert_true(int8 >= f32 - 30);
@@ -291,7 +320,7 @@ static void test_lenet5_int8_within_0_3_points(void **state)
 static void test_lenet5_fixed16_within_0_1_points(void **state)
 {
     (void)state;
-    skip_without_dataset();
+    test_skip_without_fashion();
     int f32 = lenet_correct(NULL), fixed16 = lenet_correct("fixed16");
     print_message("LeNet-5 top-1: float32 %d, fixed16 %d of 10000\n", f32, fixed16);
     assert_true(abs(fixed16 - f32) <= 10);
@@ -306,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_bad_calibration_data_exits_1),
         cmocka_unit_test(test_written_model_runs_as_quantize_does),
         cmocka_unit_test(test_fixed16_model),
+        cmocka_unit_test(test_weight_code_models),
         cmocka_unit_test(test_lenet5_int8_within_0_3_points),
         cmocka_unit_test(test_lenet5_fixed16_within_0_1_points),
     };

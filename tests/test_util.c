@@ -364,6 +364,41 @@ static float uniform(uint64_t *s, double lo, double hi)
     return (float)(lo + (hi - lo) * (double)(next_random(s) >> 11) / 9007199254740992.0);
 }
 
+const char *test_fashion_dir(void)
+{
+    const char *d = getenv("FASHION_MNIST_DIR");
+    return d && *d ? d : "/usr/share/datasets/fashion-mnist";
+}
+
+void test_skip_without_fashion(void)
+{
+    char probe[512];
+    snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", test_fashion_dir());
+    if (access(probe, R_OK) != 0) {
+        print_message("SKIPPED: %s is not there (install dataset-fashion-mnist or set "
+                      "FASHION_MNIST_DIR)\n", probe);
+        skip();
+    }
+}
+
+int test_correct_of(const char *out)
+{
+    const char *p = strstr(out, "top-1 ");
+    p = p ? strchr(p, '(') : NULL;
+    if (!p)
+        fail_msg("no accuracy in:\n%s", out);
+    return atoi(p + 1);
+}
+
+Graph *parse_with_random_weights(Parsed *p, const char *name, const char *text, uint64_t seed)
+{
+    parse_text(p, name, text);
+    if (!p->graph)
+        fail_msg("%s", p->messages);
+    randomize_weights_for_test(p->graph, seed);
+    return p->graph;
+}
+
 void randomize_weights_for_test(Graph *g, uint64_t seed)
 {
     assert_true(weights_randomize(g, seed));

@@ -28,6 +28,17 @@ void parse_text(Parsed *p, const char *name, const char *text);
 void parse_file(Parsed *p, const char *path);
 void parsed_free(Parsed *p);
 
+/* parse_text, failing the test on errors, with weights drawn from seed
+ * (randomize_weights_for_test). */
+Graph *parse_with_random_weights(Parsed *p, const char *name, const char *text, uint64_t seed);
+
+/* Fashion-MNIST: its directory ($FASHION_MNIST_DIR or the Debian package's),
+ * skipping the test when its test images are not there; and the correct
+ * count of dnnc run's "top-1 89.52% (8952/10000)" line in `out`. */
+const char *test_fashion_dir(void);
+void test_skip_without_fashion(void);
+int test_correct_of(const char *out);
+
 /* Prints the graph as source into a malloc'd string. */
 char *graph_to_text(const Graph *g);
 

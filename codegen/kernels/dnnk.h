@@ -26,6 +26,8 @@
 
 /* Element types, as the IR's ElemKind numbers them (codegen checks this). */
 enum { DNNK_F32 = 0, DNNK_I8 = 3, DNNK_U8 = 4, DNNK_I16 = 5, DNNK_I32 = 6 };
+/* Weight codes (ir/weight_code.h), one a byte. */
+enum { DNNK_LOG2 = 8, DNNK_CODEBOOK = 9, DNNK_BINARY = 10, DNNK_TERNARY = 11 };
 
 typedef struct dnnk_tensor {
     int64_t rank;
@@ -316,6 +318,19 @@ typedef struct dnnk_qgemm_desc {
     int64_t nr;            /* pixels per tile of the library build the call is for */
     int64_t filter_blocks; /* the blocks of filter panels each group's units split into */
 } dnnk_qgemm_desc;
+
+/* dnnk_coded_conv: coded_conv, a float convolution whose weights are
+ * codes decoded in registers. Units: (image, output channel). ptrs: out,
+ * in, the codes of [F][Cg][kh][kw] packed code_bits each, least significant
+ * bit first, with a zero byte after them (pack_coded_codes), the scales
+ * (one per filter when per_channel, else one) or the codebook, [bias]. */
+typedef struct dnnk_coded_desc {
+    dnnk_conv_desc conv;
+    int64_t weight_type; /* DNNK_LOG2, DNNK_CODEBOOK, DNNK_BINARY or DNNK_TERNARY */
+    int64_t weight_bits; /* log2: a sign bit and weight_bits - 1 of magnitude */
+    int64_t code_bits;   /* bits a packed code: weight_bits, binary 1, ternary 2 */
+    int64_t per_channel;
+} dnnk_coded_desc;
 
 /* The requantisation multiplier of qlinear_conv and qlinear_matmul for one
  * output channel, in the one order the reference executor specifies

@@ -17,6 +17,7 @@
 #include "blocked.c"
 #include "conv.c"
 #include "conv_direct.c"
+#include "coded_conv.c"
 #include "eltwise.c"
 #include "fft_conv.c"
 #include "norm.c"

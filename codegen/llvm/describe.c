@@ -9,6 +9,7 @@
 
 #include "conv_algo.h"
 #include "pack.h"
+#include "weight_code.h"
 
 /* The kernel library numbers element types, activations and pad modes as
  * the IR does, so descriptors carry the IR's codes unchanged. */
@@ -16,6 +17,9 @@
 _Static_assert(SAME(DNNK_F32, ELEM_F32) && SAME(DNNK_I8, ELEM_I8) && SAME(DNNK_U8, ELEM_U8) &&
                    SAME(DNNK_I16, ELEM_I16) && SAME(DNNK_I32, ELEM_I32),
                "dnnk.h numbers element types as ElemKind");
+_Static_assert(SAME(DNNK_LOG2, ELEM_LOG2) && SAME(DNNK_CODEBOOK, ELEM_CODEBOOK) &&
+                   SAME(DNNK_BINARY, ELEM_BINARY) && SAME(DNNK_TERNARY, ELEM_TERNARY),
+               "dnnk.h numbers weight codes as ElemKind");
 _Static_assert(SAME(DNNK_ACT_NONE, ACT_NONE) && SAME(DNNK_ACT_RELU, ACT_RELU) &&
                    SAME(DNNK_ACT_LEAKY_RELU, ACT_LEAKY_RELU) && SAME(DNNK_ACT_CLIP, ACT_CLIP),
                "dnnk.h numbers activations as ActKind");
@@ -117,6 +121,25 @@ int describe_conv_fft(const CallSite *s, KernelCall *c, dnnk_fft_desc *d)
     describe_conv(s, c, &d->conv);
     d->t = conv_algo_tile(ALGO_FFT, s->n->ann.algo_tile, &s->n->attr.conv);
     c->units = dnnk_fft_units(d);
+    return 1;
+}
+
+/* conv's descriptor from the coded_conv's geometry, and its codes. Units:
+ * (image, output channel). */
+int describe_coded_conv(const CallSite *s, KernelCall *c, dnnk_coded_desc *d)
+{
+    const CodedConvAttrs *a = &s->n->attr.coded;
+    d->conv.out = out_of(s), d->conv.in = in_of(s, 0);
+    d->conv.win = conv_window(&a->conv);
+    d->conv.groups = a->conv.groups;
+    d->conv.has_bias = a->conv.bias, d->conv.has_residual = 0;
+    d->conv.act = activation(&a->conv.act);
+    d->conv.nr = s->nr;
+    d->weight_type = a->weight_type;
+    d->weight_bits = s->g->tensors[s->n->params[0]].type.bits;
+    d->code_bits = weight_code_bits(s->g->tensors[s->n->params[0]].type);
+    d->per_channel = a->per_channel;
+    c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
     return 1;
 }
 

@@ -3,9 +3,23 @@
 #include <math.h>
 #include <string.h>
 
+#include "code_pack.h"
 #include "conv_algo.h"
 #include "dnnk.h"
 #include "kernels.h"
+
+size_t pack_coded_codes(const Graph *g, const Node *n, int k, void *out)
+{
+    if (k != 0)
+        return 0;
+    const Tensor *w = &g->tensors[n->params[0]];
+    int64_t count = shape_elems(&w->shape), bytes = code_pack_bytes(w->type, count);
+    if (out) {
+        code_pack(w->type, w->data, count, out);
+        ((unsigned char *)out)[bytes] = 0;
+    }
+    return (size_t)bytes + 1;
+}
 
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out)
 {

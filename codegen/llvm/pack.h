@@ -45,6 +45,12 @@ size_t pack_winograd_blocked(const Graph *g, const Node *n, int k, void *out);
  * bias as stored. */
 size_t pack_fft_filters(const Graph *g, const Node *n, int k, void *out);
 
+/* coded_conv's codes (one a byte in the IR) -> packed as in a weights file
+ * (runtime/code_pack.h: bits a code, least significant bit first), plus one
+ * zero byte so that the kernel may read every code as two bytes; the
+ * scales or codebook and the bias as stored. */
+size_t pack_coded_codes(const Graph *g, const Node *n, int k, void *out);
+
 /* Whether qlinear_conv n fits the packed form of the int8 GEMM
  * (codegen/kernels/qgemm.c): every weight minus its zero point within s8,
  * K at most DNNK_QGEMM_MAX_K, every requantisation multiplier finite (an

@@ -71,6 +71,12 @@ bool spatial_graph_supports(const Graph *g, const Node *n, char *why, size_t why
                              "--quantize fixed16 --calibrate DATA --quantize-first-last");
         return false;
     }
+    if (n->op == OP_CODED_CONV) { /* float activations and weight codes: neither the array nor a word width */
+        snprintf(why, whysz, "the PE array computes in 16-bit fixed point, not on weight codes (%s): "
+                             "quantise the network with --quantize fixed16 --calibrate DATA --quantize-first-last",
+                 elem_kind_name((ElemKind)n->attr.coded.weight_type));
+        return false;
+    }
     if (n->op == OP_QLINEAR_CONV && (type_of(g, n->inputs[0]) != ELEM_I16 ||
                                      type_of(g, n->output) != ELEM_I16)) {
         snprintf(why, whysz, "the PE array computes on 16-bit words (--quantize fixed16), not %s",

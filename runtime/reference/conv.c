@@ -2,6 +2,7 @@
  * variants (quant.c) reuse the same cores on zero-point-corrected values. */
 #include "conv_algo.h"
 #include "kernels.h"
+#include "weight_code.h"
 #include "winograd.h"
 
 /* acc[n][f][y][x] = sum over c, ky, kx (in this order, ascending) of
@@ -135,6 +136,33 @@ void ref_conv(const KernelArgs *a)
     const float *bias = at->bias ? fparam(a, 1) : NULL;
     for (int64_t i = 0; i < count; i++)
         fout(a)[i] = epilogue(a, &at->act, acc[i], bias ? bias[(i / plane) % os->d[1]] : 0.0, i);
+}
+
+/* coded_conv: each code decoded to its float value exactly as
+ * ir/weight_code.h defines it, then conv's plain sums (conv_core) and
+ * epilogue on those floats. The decoded filters live in the scratch after
+ * the accumulators (scratch_bytes keeps room for a float copy of the first
+ * parameter). */
+void ref_coded_conv(const KernelArgs *a)
+{
+    const CodedConvAttrs *at = &a->node->attr.coded;
+    const Shape *os = a->out_shape;
+    int64_t count = dims_product(os, 0, os->rank), plane = os->d[2] * os->d[3];
+    int64_t per_filter = a->in_shape[0]->d[1] / at->conv.groups * at->conv.kernel[0] * at->conv.kernel[1];
+    ElemType t = {(ElemKind)at->weight_type, (uint8_t)at->weight_bits, 0};
+    double *acc = (double *)a->scratch;
+    float *w = (float *)(acc + count);
+    const uint8_t *codes = a->param[0];
+    const float *scale_or_codebook = fparam(a, 1);
+    for (int64_t f = 0; f < at->conv.filters; f++) {
+        float scale = scale_or_codebook[at->per_channel ? f : 0];
+        for (int64_t k = f * per_filter; k < (f + 1) * per_filter; k++)
+            w[k] = weight_code_value(t, codes[k], scale, scale_or_codebook);
+    }
+    conv_core(&at->conv, a->in_shape[0], os, fin(a, 0), w, acc);
+    const float *bias = at->conv.bias ? fparam(a, 2) : NULL;
+    for (int64_t i = 0; i < count; i++)
+        fout(a)[i] = epilogue(a, &at->conv.act, acc[i], bias ? bias[(i / plane) % os->d[1]] : 0.0, i);
 }
 
 /* out[n][u] = act(bias[u] + sum over k ascending of in[n][k] * w[u][k], where the

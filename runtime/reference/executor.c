@@ -38,7 +38,8 @@ static bool check_ready(const Graph *g, char *err, size_t errsz)
 {
     for (int i = 0; i < g->n_tensors; i++) {
         const Tensor *t = &g->tensors[i];
-        if (!elem_kind_size(t->type.kind)) {
+        /* Weight codes are data only as a coded_conv's weights. */
+        if (!elem_kind_size(t->type.kind) || (elem_is_code(t->type.kind) && t->kind != TENSOR_PARAM)) {
             char ty[64];
             elem_type_format(t->type, ty, sizeof ty);
             snprintf(err, errsz,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "difftest.h"
+#include "weight_code.h"
 
 typedef struct Stream {
     uint64_t s;
@@ -117,6 +118,13 @@ static void fill_param(Graph *g, const Node *n, int k, uint64_t seed)
     p->data = arena_array(&g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
     const char *suffix = suffix_of(p->name);
     Stream r = stream_for(seed, "param:", p->name);
+    if (elem_is_code(p->type.kind)) { /* coded_conv's weights: any valid code, one a byte */
+        for (int64_t i = 0; i < count; i++)
+            do
+                ((uint8_t *)p->data)[i] = (uint8_t)uniform_int(&r, 0, (1 << weight_code_bits(p->type)) - 1);
+            while (!weight_code_valid(p->type, ((uint8_t *)p->data)[i]));
+        return;
+    }
     if (p->type.kind != ELEM_F32) {
         int64_t lo, hi;
         int_range(p->type.kind, suffix, &lo, &hi);

@@ -24,8 +24,9 @@ static bool parse_mode(void *section, const char *value, const OptionUse *u)
 
 static const Option quantize_command_options[] = {
     {"mode", 0, "MODE", "int8 (scale and zero point), fixed8 or fixed16 (dynamic fixed point\n"
-                        "at 8 or 16 bits); log2, kmeans, binary and ternary are not\n"
-                        "implemented yet",
+                        "at 8 or 16 bits); log2 (power-of-two weights), kmeans (a codebook),\n"
+                        "binary or ternary weights, float activations (--weight-bits B\n"
+                        "for log2 and kmeans, default 4)",
      OPTION_CALL(parse_mode)},
     {NULL, 'o', "OUT.dnn", "the network source to write; the weights go to OUT.safetensors\n"
                            "(default: MODEL-MODE.dnn beside MODEL)",
@@ -36,7 +37,7 @@ static const Option quantize_command_options[] = {
 const CommandSpec cmd_quantize_spec = {
     .name = "quantize",
     .summary = "quantise a network's conv and fc layers, calibrated on real data",
-    .usage = "dnnc quantize MODEL --mode int8 --calibrate DATA [-o OUT.dnn] [options]",
+    .usage = "dnnc quantize MODEL --mode MODE [--calibrate DATA] [-o OUT.dnn] [options]",
     .description =
         "Runs the reference pipeline with --quantize MODE: batch norms are folded,\n"
         "the network runs on the calibration data (.npy or IDX, read like dnnc run's\n"
@@ -44,7 +45,9 @@ const CommandSpec cmd_quantize_spec = {
         "becomes a qlinear_conv on 8-bit integers with i8 weights (one scale per\n"
         "filter unless --per-tensor), an i32 bias and u8 activations (fixed8: power-\n"
         "of-two scales; fixed16: i16 weights and activations), except the first and\n"
-        "last conv/fc layers unless --quantize-first-last. Writes OUT.dnn\n"
+        "last conv/fc layers unless --quantize-first-last. log2, kmeans, binary and\n"
+        "ternary code the weights only (a coded_conv, float activations, no\n"
+        "calibration). Writes OUT.dnn\n"
         "and OUT.safetensors, whole or not at all; dnnc run, compile, bench, dump and\n"
         "stats take them like any model. docs/quantization.md gives every rule.",
     .operand = "model file",
@@ -61,7 +64,7 @@ static void count_layers(const Graph *g, int *quantised, int *float_layers)
 {
     *quantised = *float_layers = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        *quantised += g->nodes[i].op == OP_QLINEAR_CONV;
+        *quantised += g->nodes[i].op == OP_QLINEAR_CONV || g->nodes[i].op == OP_CODED_CONV;
         *float_layers += g->nodes[i].op == OP_CONV || g->nodes[i].op == OP_FC;
     }
 }
@@ -74,8 +77,8 @@ int cmd_quantize(int argc, char **argv)
     if (rc != OPTIONS_PARSED)
         return rc;
     if (!a.mode_given)
-        return usage_error("quantize", "give --mode (int8, fixed8 or fixed16)");
-    if (!a.pipeline.calibrate)
+        return usage_error("quantize", "give --mode (%s)", quant_mode_names());
+    if (!a.pipeline.calibrate && !quant_mode_codes_weights(a.pipeline.quant.mode))
         return usage_error("quantize", "give --calibrate DATA: the ranges of the activations are "
                                        "measured on it");
     if (!model_is_onnx(a.model) && !a.weights.weights && !a.weights.random)

@@ -132,8 +132,7 @@ bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out)
     if (!quant_mode_from_name(value, out))
         return option_error(u, "%s takes %s, got '%s'", u->spelled, quant_mode_names(), value);
     if (!quant_mode_ready(*out))
-        return option_error(u, "%s %s is not implemented yet: dnnc quantises to int8, fixed8 and fixed16 so far "
-                               "(docs/quantization.md)", u->spelled, value);
+        return option_error(u, "%s %s is not implemented yet (docs/quantization.md)", u->spelled, value);
     return true;
 }
 
@@ -184,6 +183,19 @@ static bool parse_calibrate_samples(void *section, const char *value, const Opti
     return true;
 }
 
+static bool parse_weight_bits(void *section, const char *value, const OptionUse *u)
+{
+    PipelineArgs *p = section;
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (!*value || *end || errno || v < 1 || v > 8)
+        return option_error(u, "--weight-bits takes the bits of a log2 or kmeans code, 1 to 8 (log2: 2 to 8), "
+                               "got '%s'", value);
+    p->quant.weight_bits = (int)v;
+    return true;
+}
+
 bool parse_density(const char *value, const OptionUse *u, double *out)
 {
     char *end;
@@ -204,10 +216,13 @@ static bool parse_prune(void *section, const char *value, const OptionUse *u)
 /* The quantisation and pruning options, which dnnc quantize and dnnc
  * prune offer and every other command takes among its pipeline options. */
 const Option quantize_options[] = {
-    {"quantize", 0, "MODE", "quantise conv and fc layers: int8, fixed8 or fixed16 (log2, kmeans,\n"
-                            "binary and ternary are not implemented yet); needs --calibrate;\n"
-                            "runs at -O1 at least (batch norms folded first) unless -O is given",
+    {"quantize", 0, "MODE", "quantise conv and fc layers: int8, fixed8 or fixed16 (integers; need\n"
+                            "--calibrate), or log2, kmeans, binary or ternary (weight codes,\n"
+                            "float activations); runs at -O1 at least (batch norms folded\n"
+                            "first) unless -O is given",
      OPTION_CALL(parse_quantize)},
+    {"weight-bits", 0, "B", "bits of a log2 or kmeans weight code (default 4; kmeans: 2^B centroids)",
+     OPTION_CALL(parse_weight_bits)},
     {"calibrate", 0, "FILE", "calibration data for --quantize and @precision(i8, i16) layers: .npy or\n"
                              "IDX, read like dnnc run's --input, in batches of the input",
      OPTION_CALL(parse_calibrate)},
@@ -324,9 +339,11 @@ static int finish(PipelineArgs *p, const char *cmd, const char *default_target, 
                                 "layers do not compare): drop --per-layer");
     if (p->quant.percentile == 0)
         p->quant.percentile = 99.99;
-    if (p->quant.mode != QUANT_NONE && !p->calibrate)
+    if (p->quant.mode != QUANT_NONE && !quant_mode_codes_weights(p->quant.mode) && !p->calibrate)
         return usage_error(cmd, "quantising to %s needs calibration data: --calibrate FILE",
                            quant_mode_name(p->quant.mode));
+    if (p->quant.weight_bits && p->quant.mode != QUANT_LOG2 && p->quant.mode != QUANT_KMEANS)
+        return usage_error(cmd, "--weight-bits applies to --quantize log2 and kmeans");
     if (p->autotune && p->target != target_find("cpu"))
         return usage_error(cmd, "--autotune times the cpu target's kernels on this machine; target "
                                 "%s has none to time", p->target->name);
