@@ -178,8 +178,8 @@ static void test_fc(void **state)
         "input x: f32[1, 70];\n@sparse(csc) y = fc(x, units=1100);\noutput y;\n",
         "input x: f32[1, 70];\n@sparse(csc) y = fc(x, units=300);\noutput y;\n",
         "input x: f32[3, 5, 4];\n@sparse(csc) y = fc(x, units=300, act=relu);\noutput y;\n",
-        "input x: f32[11, 40];\ninput r: f32[11, 7];\n"
-        "@sparse(csc) y = fc(x, r, units=7, bias=false);\noutput y;\n",
+        ("input x: f32[11, 40];\ninput r: f32[11, 7];\n"
+         "@sparse(csc) y = fc(x, r, units=7, bias=false);\noutput y;\n"),
     };
     check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSC);
 }
