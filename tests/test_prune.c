@@ -56,15 +56,8 @@ static const char net[] = "input x: f32[1, 3, 8, 8];\n"
  * messages in *messages (the caller frees them) on an error. */
 static bool prune_with(Graph *g, const PruneOptions *po, char **messages)
 {
-    size_t size = 0;
-    FILE *out = open_memstream(messages, &size);
-    Diag d;
-    diag_init(&d, out);
-    PipelineOptions pl = {.verify_each = true, .log = out};
-    PassOptions o = {.target = target_find("reference"), .diag = &d, .prune = po};
-    bool ok = pipeline_run(g, &o, &pl);
-    fclose(out);
-    return ok;
+    PassOptions o = {.target = target_find("reference"), .prune = po};
+    return run_pipeline_with(g, &o, messages);
 }
 
 static void prune_or_fail(Graph *g, const PruneOptions *po)

@@ -331,11 +331,11 @@ void run_pipeline_or_fail(Graph *g, const char *target, int level)
     free(messages);
 }
 
-void run_pipeline_with_or_fail(Graph *g, PassOptions *o)
+bool run_pipeline_with(Graph *g, PassOptions *o, char **messages)
 {
-    char *messages = NULL;
     size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
+    *messages = NULL;
+    FILE *out = open_memstream(messages, &size);
     assert_non_null(out);
     Diag d;
     diag_init(&d, out);
@@ -344,6 +344,13 @@ void run_pipeline_with_or_fail(Graph *g, PassOptions *o)
     bool ok = pipeline_run(g, o, &pl);
     fclose(out);
     o->diag = NULL;
+    return ok;
+}
+
+void run_pipeline_with_or_fail(Graph *g, PassOptions *o)
+{
+    char *messages;
+    bool ok = run_pipeline_with(g, o, &messages);
     if (!ok)
         fail_msg("the %s pipeline at -O%d failed:\n%s", o->target->name, o->opt_level, messages);
     free(messages);

@@ -66,8 +66,10 @@ bool run_pipeline(Graph *g, const char *target, int level, const char *passes, c
 /* Like run_pipeline, failing the test on any error. */
 void run_pipeline_or_fail(Graph *g, const char *target, int level);
 /* The pipeline of o->target at o->opt_level with the pass options o (its
- * diag set here), verified after every pass, failing the test on any
- * error. */
+ * diag set here), verified after every pass; false with the messages in
+ * *messages (the caller frees them) on an error. */
+bool run_pipeline_with(Graph *g, PassOptions *o, char **messages);
+/* The same, failing the test on any error. */
 void run_pipeline_with_or_fail(Graph *g, PassOptions *o);
 
 /* The algorithm DNNC_TEST_CONV_ALGO forces (tests/CMakeLists.txt), or
