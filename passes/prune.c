@@ -144,17 +144,25 @@ static int64_t keep_largest(Graph *g, Pruned *parts, int count, int64_t keep, in
     return zeroed;
 }
 
+int64_t prune_keep_largest(Graph *g, float *w, int64_t n, int64_t keep, int64_t *scratch)
+{
+    Pruned part = {w, n};
+    return keep_largest(g, &part, 1, keep, scratch);
+}
+
 static int64_t kept_at(double density, int64_t n) { return (int64_t)llround(density * (double)n); }
 
 bool pass_prune(Graph *g, const PassOptions *o, PassReport *r)
 {
     const PruneOptions *po = o->prune;
-    if (!po || po->density <= 0)
+    if (!po || (po->density <= 0 && !po->energy_aware))
         return true;
     if (!layers_exist(g, o))
         return false;
     if (po->structured)
         return prune_filters(g, o, r);
+    if (po->energy_aware)
+        return prune_by_energy(g, o, r);
     Pruned *parts = arena_array(&g->arena, (size_t)g->n_nodes + 1, sizeof *parts);
     int count = 0;
     int64_t total = 0;

@@ -404,8 +404,6 @@ static void test_usage_errors(void **state)
     assert_run(&r, 2, NULL, "--prune-structured needs --prune DENSITY");
     r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--structured", "--layers", "f");
     assert_run(&r, 1, NULL, "net.dnn:4:1: error: layer 'f' cannot lose whole filters: 'f' is a network output");
-    r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--energy-aware");
-    assert_run(&r, 2, NULL, "--energy-aware is not implemented yet");
     r = run_dnnc("prune", model, "--random-weights", "1", "--density", "0.5", "--arch", "nope");
     assert_run(&r, 2, NULL, "nope");
     r = run_dnnc("run", model, "--random-weights", "1", "--prune-per-layer", "--input", path_in("x.npy"));

@@ -216,7 +216,7 @@ run_suite "gcc, -Werror" build -DCMAKE_C_COMPILER=gcc -DDNNC_TESTS=ON
 run_main_job
 CC=clang run_suite "clang, ASan + UBSan" build-asan -DCMAKE_C_COMPILER=clang -DDNNC_SANITIZE=ON
 echo "run in part under the sanitizers (CI time; the gcc suite above runs them whole):" \
-     "test_map_survey and test_weight_codes_fashion not at all, test_golden at -O0 and -O3, test_roundtrip's spatial pipeline" \
+     "test_map_survey, test_weight_codes_fashion and test_prune_energy_fashion not at all, test_golden at -O0 and -O3, test_roundtrip's spatial pipeline" \
      "on the smaller examples, onnx_conformance without the object and cpu backends, test_fashion_mnist" \
      "and test_cpu_qgemm on fewer images and kernel libraries"
 run_fuzzers

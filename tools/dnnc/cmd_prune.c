@@ -11,13 +11,26 @@
 #include "arch.h"
 #include "driver.h"
 #include "map.h"
+#include "prune.h"
 
 typedef struct PruneArgs {
     const char *model, *out, *arch;
     ModelArgs weights;
     PipelineArgs pipeline;
-    bool density_given, energy_aware;
+    bool density_given, max_drop_given;
 } PruneArgs;
+
+static bool parse_max_drop_option(void *section, const char *value, const OptionUse *u)
+{
+    PruneArgs *a = section;
+    char *end;
+    double v = strtod(value, &end);
+    if (end == value || *end || !(v > 0 && v <= 100))
+        return option_error(u, "--max-drop takes points of agreement in (0, 100], got '%s'", value);
+    a->pipeline.prune.max_drop = v;
+    a->max_drop_given = true;
+    return true;
+}
 
 static bool parse_density_option(void *section, const char *value, const OptionUse *u)
 {
@@ -39,9 +52,13 @@ static const Option prune_command_options[] = {
     {"layers", 0, "L1,L2,..", "prune only these conv and fc layers (by default every one; with\n"
                               "--structured, every one whose channels can be followed)",
      OPTION_STRING(PruneArgs, pipeline.prune.layers)},
-    {"energy-aware", 0, NULL, "prune where the spatial target's energy falls most (not\n"
-                              "implemented yet: docs/pruning.md says what was tried)",
-     OPTION_FLAG(PruneArgs, energy_aware)},
+    {"energy-aware", 0, NULL, "prune the layers in order of their energy on --arch, each as far as\n"
+                              "the --calibrate data allows (--max-drop); --density, if given, is\n"
+                              "the overall share to reach",
+     OPTION_FLAG(PruneArgs, pipeline.prune.energy_aware)},
+    {"max-drop", 0, "P", "--energy-aware: at most P% of the calibration samples may change\n"
+                         "their top-1 class against the unpruned network (default 1)",
+     OPTION_CALL(parse_max_drop_option)},
     {"arch", 0, "NAME|FILE", "the report adds each layer's energy before and after on this\n"
                              "spatial machine, as dnnc map estimates it (eyeriss, ...)",
      OPTION_STRING(PruneArgs, arch)},
@@ -55,7 +72,8 @@ const CommandSpec cmd_prune_spec = {
     .name = "prune",
     .summary = "prune a network's conv and fc weights by magnitude",
     .usage = "dnnc prune MODEL --density D [--per-layer | --structured] [--layers L1,..] [--arch A]\n"
-             "       [-o OUT.dnn] [options]",
+             "       [-o OUT.dnn] [options]\n"
+             "       dnnc prune MODEL --energy-aware --arch A --calibrate DATA [--max-drop P] [--density D]",
     .description =
         "Sets the conv and fc weights of smallest magnitude to zero so that the share\n"
         "D of them is left: the largest over all layers together, or layer by layer\n"
@@ -64,7 +82,11 @@ const CommandSpec cmd_prune_spec = {
         "channels loses them: the network shrinks. Prints each conv and fc layer's\n"
         "filters kept, its weights and the non-zero ones left, its density and its\n"
         "MACs before and after, and writes OUT.dnn and OUT.safetensors, whole or not\n"
-        "at all; every command takes them. No fine-tuning: that is a training job\n"
+        "at all. --energy-aware ranks the layers by their energy on the spatial\n"
+        "machine --arch and prunes the most costly first, each to the lowest density\n"
+        "that keeps the --calibrate samples' top-1 classes within its share (by\n"
+        "energy) of --max-drop; it prints each layer's choice. Both write files\n"
+        "that every command takes. No fine-tuning: that is a training job\n"
         "(tools/fashion/prune_finetune.py).\n"
         "docs/pruning.md gives the rules.",
     .operand = "model file",
@@ -100,29 +122,9 @@ static LayerBefore *record_layers(const Graph *g, int *count)
     return b;
 }
 
-/* Each conv and fc layer's energy on the machine, by node id (NaN for the
- * others and those that fit nowhere), as dnnc map estimates it. */
-static double *layer_energies(const Graph *g, const ArchSet *arch)
-{
-    double *e = malloc(((size_t)g->n_nodes + 1) * sizeof *e);
-    MapOptions mo = {.dataflow = DATAFLOW_AUTO, .relu_zero = 0.5};
-    GraphMap gm;
-    if (!e || !map_graph(g, arch, &mo, &gm)) {
-        free(e);
-        return NULL;
-    }
-    for (int i = 0; i < g->n_nodes; i++)
-        e[i] = NAN;
-    for (int k = 0; k < gm.n; k++)
-        if (gm.layers[k].chosen != DATAFLOW_AUTO)
-            e[gm.layers[k].node] = gm.layers[k].choice[gm.layers[k].chosen].cost.energy_total;
-    graph_map_free(&gm);
-    return e;
-}
-
 static void record_energies(const Graph *g, const ArchSet *arch, LayerBefore *b, int count)
 {
-    double *e = layer_energies(g, arch);
+    double *e = prune_layer_energies(g, arch);
     for (int i = 0, k = 0; e && i < g->n_nodes && k < count; i++)
         if (has_weights(&g->nodes[i]))
             b[k++].energy = e[i];
@@ -187,6 +189,38 @@ static void print_report(const Graph *g, const LayerBefore *b, int count, const 
     print_row("total", "", kept, w, nz, macs, nz_macs, after ? total : NULL);
 }
 
+/* --energy-aware's needs and conflicts, as usage errors. */
+static int check_energy_aware(const PruneArgs *a)
+{
+    const PruneOptions *po = &a->pipeline.prune;
+    if (!po->energy_aware)
+        return a->max_drop_given ? usage_error("prune", "--max-drop applies to --energy-aware") : EXIT_OK;
+    if (po->structured || po->per_layer)
+        return usage_error("prune", "--energy-aware chooses each layer's density itself: drop --%s",
+                           po->structured ? "structured" : "per-layer");
+    if (!a->arch)
+        return usage_error("prune", "--energy-aware ranks layers by their energy on a spatial machine: "
+                                    "give --arch NAME|FILE (eyeriss, ...)");
+    if (!a->pipeline.calibrate)
+        return usage_error("prune", "--energy-aware measures each layer's pruning on data: give --calibrate "
+                                    "FILE (.npy or IDX, the network's input)");
+    return EXIT_OK;
+}
+
+/* --energy-aware's outcome on the data; the layers' densities and energy
+ * are in the report that follows. */
+static void print_energy_outcome(void *ctx, const char *layer, double energy, double after, double density,
+                                 int64_t changed, int64_t samples)
+{
+    (void)ctx;
+    if (layer)
+        return;
+    printf("energy-aware: density %.1f%%, energy %.4g -> %.4g (%+.1f%%); %lld of %lld calibration samples "
+           "changed their top-1 class (%.2f%%)\n",
+           100.0 * density, energy, after, 100.0 * (after - energy) / energy, (long long)changed,
+           (long long)samples, 100.0 * (double)changed / (double)samples);
+}
+
 int cmd_prune(int argc, char **argv)
 {
     PruneArgs a = {0};
@@ -194,12 +228,11 @@ int cmd_prune(int argc, char **argv)
                                  LEVEL_AS_WRITTEN);
     if (rc != OPTIONS_PARSED)
         return rc;
-    if (!a.density_given)
+    if (!a.density_given && !a.pipeline.prune.energy_aware)
         return usage_error("prune", "give --density D, the share of weights to keep");
-    if (a.energy_aware)
-        return usage_error("prune", "--energy-aware is not implemented yet: no rule tried kept the "
-                                    "accuracy and saved more energy than magnitude pruning (docs/pruning.md); "
-                                    "--arch shows the energy magnitude pruning saves");
+    rc = check_energy_aware(&a);
+    if (rc != EXIT_OK)
+        return rc;
     if (!model_is_onnx(a.model) && !a.weights.weights && !a.weights.random)
         return usage_error("prune", "give --weights FILE (or --random-weights SEED)");
     ArchSet *arch = NULL;
@@ -209,6 +242,8 @@ int cmd_prune(int argc, char **argv)
             free(arch);
             return !strchr(a.arch, '/') && !strchr(a.arch, '.') ? EXIT_USAGE : EXIT_INPUT_ERROR;
         }
+        a.pipeline.prune.arch = arch;
+        a.pipeline.prune.on_choice = print_energy_outcome;
     }
     Model m;
     Diag d;
@@ -225,11 +260,14 @@ int cmd_prune(int argc, char **argv)
     if (!before)
         fprintf(stderr, "dnnc prune: out of memory\n");
     char suffix[32], *weights = NULL;
-    snprintf(suffix, sizeof suffix, "-p%g", a.pipeline.prune.density * 100);
+    if (a.density_given)
+        snprintf(suffix, sizeof suffix, "-p%g", a.pipeline.prune.density * 100);
+    else
+        snprintf(suffix, sizeof suffix, "-energy");
     char *source = a.out ? strdup(a.out) : path_with_suffix(a.model, suffix);
     ok = ok && model_save_pair(m.graph, source, "prune", &weights);
     if (ok) {
-        double *after = arch ? layer_energies(m.graph, arch) : NULL;
+        double *after = arch ? prune_layer_energies(m.graph, arch) : NULL;
         print_report(m.graph, before, count, after);
         free(after);
         printf("wrote %s and %s\n", source, weights);

@@ -245,7 +245,10 @@ bool model_optimize(Model *m, const ModelArgs *o, const PipelineArgs *p, bool ru
         return false;
     }
     po.quant = &quant;
-    po.prune = &p->prune;
+    PruneOptions prune = p->prune; /* energy-aware pruning runs on the calibration data too */
+    prune.batches = quant.batches;
+    prune.n_batches = quant.n_batches;
+    po.prune = &prune;
     Tuning tuning;
     bool ok = !p->autotune || tuning_start(p, &tuning, d);
     if (ok && p->autotune)
