@@ -32,22 +32,33 @@ bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why,
         snprintf(why, whysz, "its sparse conv kernel computes 1x1 convs of stride 1, unpadded, groups 1 only");
         return false;
     }
-    if (g->tensors[n->inputs[0]].shape.d[1] > DNNK_SPARSE_MAX_CHANNELS) {
-        snprintf(why, whysz, "its sparse conv kernel takes at most %d input channels", DNNK_SPARSE_MAX_CHANNELS);
-        return false;
-    }
     return weights_fit(g, n, why, whysz);
 }
 
 bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     (void)reads;
-    const Shape *w = &g->tensors[n->params[0]].shape;
-    if (w->d[1] * w->d[2] * w->d[3] > DNNK_SPARSE_MAX_CHANNELS) {
-        snprintf(why, whysz, "its sparse conv kernel takes at most %d taps a filter", DNNK_SPARSE_MAX_CHANNELS);
-        return false;
-    }
     return weights_fit(g, n, why, whysz);
+}
+
+/* The first index of the run of inner positions that `index` is in: its
+ * slice of DNNK_SPARSE_SLICE rows for the fc's CSC, 0 (the whole row) for
+ * the conv's CSR. */
+static int64_t run_start(SparseFormat f, int64_t index)
+{
+    return f == SPARSE_CSC ? index / DNNK_SPARSE_SLICE * DNNK_SPARSE_SLICE : 0;
+}
+
+int64_t sparse_packed_entries(const SparseData *s)
+{
+    int64_t outer = s->format == SPARSE_CSC ? s->cols : s->rows, fillers = 0;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t k = s->ptr[o]; k < s->ptr[o + 1]; k++) {
+            int64_t start = run_start(s->format, s->index[k]);
+            int64_t before = k > s->ptr[o] && s->index[k - 1] >= start ? s->index[k - 1] : start - 1;
+            fillers += sparse_skip_fillers(s->index[k] - before - 1);
+        }
+    return s->nnz + fillers;
 }
 
 int64_t sparse_stored_bytes(const Graph *g, const Node *n)
@@ -58,6 +69,6 @@ int64_t sparse_stored_bytes(const Graph *g, const Node *n)
                                  elem_type_bits(g->tensors[n->params[0]].type) / 8
                            : 0;
     if (s->format == SPARSE_CSC)
-        return dnnk_sparse_fc_bytes(s->rows, s->cols, s->nnz);
-    return dnnk_sparse_conv_bytes(s->rows, s->nnz);
+        return dnnk_sparse_fc_bytes(s->rows, s->cols, sparse_packed_entries(s));
+    return dnnk_sparse_conv_bytes(s->rows, sparse_packed_entries(s));
 }

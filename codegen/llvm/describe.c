@@ -9,6 +9,7 @@
 
 #include "conv_algo.h"
 #include "pack.h"
+#include "sparse_rules.h"
 #include "weight_code.h"
 
 /* The kernel library numbers element types, activations and pad modes as
@@ -204,13 +205,14 @@ int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
     return 1;
 }
 
-/* The non-zero weights select-sparsity encoded as f, or -1 when the
- * weights are not so encoded (a graph whose @sparse did not go through
- * select-sparsity): the layer then cannot be described. */
+/* The packed entries (non-zero weights and fillers) of the weights
+ * select-sparsity encoded as f, or -1 when the weights are not so encoded
+ * (a graph whose @sparse did not go through select-sparsity): the layer
+ * then cannot be described. */
 static int64_t sparse_entries(const CallSite *s, SparseFormat f)
 {
     const SparseData *e = s->g->tensors[s->n->params[0]].sparse;
-    return e && e->format == f ? e->nnz : -1;
+    return e && e->format == f ? sparse_packed_entries(e) : -1;
 }
 
 /* Units: slices of DNNK_SPARSE_SLICE outputs. */
