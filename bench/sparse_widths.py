@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The bytes a pruned network's conv and fc weights take stored as the cpu's
 sparse kernels read them (docs/pruning.md, "Encodings and kernels"), with
-relative indices of 4, 5 and 8 bits (a filler entry whenever a skip of
-zero weights exceeds 2^b - 1, as in Deep Compression) against the 16-bit
+relative indices of 4, 5 and 8 bits (each entry's gap from the one before
+it, the first's from the run's first place; a filler entry whenever a gap
+exceeds 2^b - 1, as in Deep Compression) against the 16-bit
 absolute indices used before: fc weights by column in slices of 1,024
 rows, conv weights by filter. Each layer is pruned by magnitude to each
 density on its own (as `dnnc ... --prune D --prune-per-layer`).
@@ -20,14 +21,14 @@ from onnx import numpy_helper
 SLICE = 1024
 
 
-def skips_of(mask):
-    """The skips before every non-zero of a boolean matrix walked row by row
+def gaps_of(mask):
+    """The gaps of every non-zero of a boolean matrix walked row by row
     (each row a run that starts at its first place)."""
     rows, cols = np.nonzero(mask)
-    prev = np.concatenate(([-1], cols[:-1]))
+    prev = np.concatenate(([0], cols[:-1]))
     first = np.concatenate(([True], rows[1:] != rows[:-1]))
-    prev[first] = -1
-    return cols - prev - 1
+    prev[first] = 0
+    return cols - prev
 
 
 def stored_bytes(mask, fc, bits):
@@ -41,7 +42,7 @@ def stored_bytes(mask, fc, bits):
     nnz = int(mask.sum())
     if bits == 16:
         return 0, pointers + nnz * 6
-    fillers = sum(int((skips_of(r) >> bits).sum()) for r in runs)
+    fillers = sum(int((np.maximum(gaps_of(r) - 1, 0) // ((1 << bits) - 1)).sum()) for r in runs)
     entries = nnz + fillers
     return fillers, pointers + entries * 4 + (entries * bits + 7) // 8
 

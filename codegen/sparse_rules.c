@@ -55,8 +55,8 @@ int64_t sparse_packed_entries(const SparseData *s)
     for (int64_t o = 0; o < outer; o++)
         for (int64_t k = s->ptr[o]; k < s->ptr[o + 1]; k++) {
             int64_t start = run_start(s->format, s->index[k]);
-            int64_t before = k > s->ptr[o] && s->index[k - 1] >= start ? s->index[k - 1] : start - 1;
-            fillers += sparse_skip_fillers(s->index[k] - before - 1);
+            int64_t before = k > s->ptr[o] && s->index[k - 1] >= start ? s->index[k - 1] : start;
+            fillers += sparse_gap_fillers(s->index[k] - before);
         }
     return s->nnz + fillers;
 }

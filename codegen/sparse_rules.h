@@ -18,14 +18,15 @@ bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why,
 /* dnnk_sparse_conv_taps: any conv whose weights fit INT32_MAX. */
 bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
-/* The filler entries a skip of `skip` zero weights takes in the packed
- * form (dnnk.h, "sparse weights"): one for every DNNK_SPARSE_SKIP_MAX + 1
- * skipped; the entry after them stores the rest. */
-static inline int64_t sparse_skip_fillers(int64_t skip) { return skip / (DNNK_SPARSE_SKIP_MAX + 1); }
+/* The filler entries a gap of `gap` places between two entries takes in
+ * the packed form (dnnk.h, "sparse weights"): each filler covers
+ * DNNK_SPARSE_GAP_MAX of it, the entry after them the rest (1 to
+ * DNNK_SPARSE_GAP_MAX). */
+static inline int64_t sparse_gap_fillers(int64_t gap) { return gap > 0 ? (gap - 1) / DNNK_SPARSE_GAP_MAX : 0; }
 
 /* The entries of s as the cpu kernels pack it: its non-zero values and
- * the filler entries their skips take (an fc's CSC in slices of
- * DNNK_SPARSE_SLICE rows, each column of a slice skipping from the
+ * the filler entries their gaps take (an fc's CSC in slices of
+ * DNNK_SPARSE_SLICE rows, each column of a slice starting from the
  * slice's first row; a conv's CSR row by row). At most the weights: a
  * filler takes the place of a zero weight. */
 int64_t sparse_packed_entries(const SparseData *s);

@@ -92,8 +92,8 @@ typedef enum { ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL, ZERO_SPREAD } ZeroP
  * viewed as a matrix: every third row or column, and 90% of the rest at
  * random, so that the layer is as sparse as a pruned one. ZERO_SPREAD
  * keeps only the weights whose row and column differ by a multiple of
- * 600: a column (CSC) or row (CSR) of more than 600 skips 599 weights
- * between them, which takes two filler entries. */
+ * 600: a column (CSC) or row (CSR) of more than 600 has gaps of 600,
+ * which take two filler entries each. */
 static void zero_weights(Graph *g, const Node *n, ZeroPattern z, uint64_t seed)
 {
     Tensor *t = &g->tensors[n->params[0]];
@@ -151,7 +151,7 @@ static void check_layer(const char *text, OpKind op, SparseFormat want, ZeroPatt
     if (z == ZERO_ALL)
         assert_int_equal(s->nnz, 0);
     if (z == ZERO_SPREAD && (s->format == SPARSE_CSC ? s->rows : s->cols) > 600)
-        assert_true(sparse_packed_entries(s) > s->nnz); /* skips of 599: fillers */
+        assert_true(sparse_packed_entries(s) > s->nnz); /* gaps of 600: fillers */
     float *ref = cpu_run_reference(g, &io), *jit[2], *obj;
     cpu_run_jit(g, "sparse", NULL, NULL, &io, jit);
     obj = cpu_run_object(g, "sparse", &io);
@@ -275,40 +275,40 @@ static void fc_offsets_descending(unsigned char *w, const Node *n)
     off[3] = off[4] + 1;
 }
 
-/* The skips of fc 20 -> 1100 after its offsets and values. */
-static uint8_t *fc_skips(unsigned char *w)
+/* The gaps of fc 20 -> 1100 after its offsets and values. */
+static uint8_t *fc_gaps(unsigned char *w)
 {
     int64_t entries = offsets_of(w)[2 * 21 - 1];
     return w + dnnk_sparse_fc_values_at(1100, 20) + entries * 4;
 }
 
-/* A column of the partial last slice whose skips run past its 76 rows. */
-static void fc_skips_past_the_slice(unsigned char *w, const Node *n)
+/* A column of the partial last slice whose gaps run past its 76 rows. */
+static void fc_gaps_past_the_slice(unsigned char *w, const Node *n)
 {
     (void)n;
     int32_t *off = offsets_of(w);
     assert_true(off[21] < off[22]);
-    fc_skips(w)[off[21]] = 76;
+    fc_gaps(w)[off[21]] = 76;
 }
 
-/* A column of the first, full slice whose skips run past its 1,024 rows:
- * each skip stays below 256, their sum does not. */
-static void fc_skips_past_a_full_slice(unsigned char *w, const Node *n)
+/* A column of the first, full slice whose gaps run past its 1,024 rows:
+ * each gap stays below 256, their sum does not. */
+static void fc_gaps_past_a_full_slice(unsigned char *w, const Node *n)
 {
     (void)n;
     int32_t *off = offsets_of(w);
     assert_true(off[1] - off[0] >= 5);
     for (int32_t e = off[0]; e < off[1]; e++)
-        fc_skips(w)[e] = 250;
+        fc_gaps(w)[e] = 250;
 }
 
-/* conv 6 -> 4 channels: the last filter's last entry skips past its 6. */
-static void conv_skips_past_the_filter(unsigned char *w, const Node *n)
+/* conv 6 -> 4 channels: the last filter's last entry lands past its 6. */
+static void conv_gaps_past_the_filter(unsigned char *w, const Node *n)
 {
     (void)n;
     int32_t *off = offsets_of(w);
-    uint8_t *skips = w + dnnk_sparse_conv_values_at(4) + off[4] * 4;
-    skips[off[4] - 1] = 6;
+    uint8_t *gaps = w + dnnk_sparse_conv_values_at(4) + off[4] * 4;
+    gaps[off[4] - 1] = 6;
 }
 
 static void test_damaged_weights_are_refused(void **state)
@@ -319,9 +319,9 @@ static void test_damaged_weights_are_refused(void **state)
                        "output y;\n";
     check_damage(fc, OP_FC, fc_offset_past_the_entries);
     check_damage(fc, OP_FC, fc_offsets_descending);
-    check_damage(fc, OP_FC, fc_skips_past_the_slice);
-    check_damage(fc, OP_FC, fc_skips_past_a_full_slice);
-    check_damage(conv, OP_CONV, conv_skips_past_the_filter);
+    check_damage(fc, OP_FC, fc_gaps_past_the_slice);
+    check_damage(fc, OP_FC, fc_gaps_past_a_full_slice);
+    check_damage(conv, OP_CONV, conv_gaps_past_the_filter);
 }
 
 /* ---- select-sparsity ---- */

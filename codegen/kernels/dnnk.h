@@ -97,15 +97,15 @@ typedef struct dnnk_fc_desc {
 
 /* ---- sparse weights (kernels/sparse.c, docs/pruning.md) ----
  *
- * Both kernels read the non-zero weights as values with relative indices,
- * as Deep Compression stores them: each entry's index is a byte, the
- * number of zero weights skipped since the entry before it in its column
- * (fc) or row (conv), or since the column's or row's start. A skip of more
- * than DNNK_SPARSE_SKIP_MAX takes a filler entry, a zero value
- * DNNK_SPARSE_SKIP_MAX + 1 places on; fillers are entries like the others
+ * The kernels read the non-zero weights as values with relative indices,
+ * as Deep Compression stores them: each entry's index is a byte, its gap
+ * from the entry before it in its column (fc) or row (conv), the first
+ * entry's from the column's or row's first place. A gap of more than
+ * DNNK_SPARSE_GAP_MAX takes a filler entry, a zero value
+ * DNNK_SPARSE_GAP_MAX places on; fillers are entries like the others
  * (counted in `entries`, codegen/sparse_rules.h). Eight bits, not Deep
  * Compression's four for fc: at the densities the kernels are chosen for
- * (0.1 and below) one gap in five or more exceeds 16 and four bits would
+ * (0.1 and below) one gap in four exceeds 15 and four bits would
  * store more bytes with their fillers than eight without (docs/pruning.md).
  * An fc's rows are cut in slices of DNNK_SPARSE_SLICE, each a unit of
  * work whose sums (4 KB) stay in the first-level cache; the slice is long
@@ -113,7 +113,7 @@ typedef struct dnnk_fc_desc {
  * once per column and slice, cost more than the entries in slices of
  * 256). */
 #define DNNK_SPARSE_SLICE 1024
-#define DNNK_SPARSE_SKIP_MAX 255
+#define DNNK_SPARSE_GAP_MAX 255
 /* Images an fc's sparse x dense product takes at once. */
 #define DNNK_SPARSE_BATCH 8
 /* Pixels of one unit of the sparse conv: a multiple of every build's lanes. */
@@ -124,9 +124,9 @@ typedef struct dnnk_fc_desc {
  * slice. ptrs: out, in, [residual], packed weights, [bias]. The packed
  * weights (dnnk_sparse_fc_bytes): per slice, K + 1 int32 offsets (column k
  * of slice s holds entries [off[s][k], off[s][k + 1]), ascending from 0 to
- * `entries`); then every entry's value (float); then every entry's skip
- * (uint8: the rows of the slice's column skipped before it), slice by
- * slice, column by column. */
+ * `entries`); then every entry's value (float); then every entry's gap
+ * (uint8: its row within the slice less the row of the entry before it in
+ * its column), slice by slice, column by column. */
 typedef struct dnnk_sparse_fc_desc {
     dnnk_tensor out, in;
     int64_t has_bias, has_residual;
@@ -153,8 +153,8 @@ static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t ent
  * which stay in cache while the filters' entries stream ("Fast Sparse
  * ConvNets"). ptrs as dnnk_sparse_fc's. The packed weights
  * (dnnk_sparse_conv_bytes): F + 1 int32 offsets (filter f holds entries
- * [off[f], off[f + 1])), every entry's value (float), every entry's skip
- * (uint8: the input channels of its filter skipped before it). */
+ * [off[f], off[f + 1])), every entry's value (float), every entry's gap
+ * (uint8: its input channel less the one of the entry before it). */
 typedef struct dnnk_sparse_conv_desc {
     dnnk_tensor out, in;
     int64_t has_bias, has_residual;
@@ -175,8 +175,8 @@ static inline int64_t dnnk_sparse_conv_units(const dnnk_sparse_conv_desc *d)
 
 /* dnnk_sparse_conv_taps: any other conv (kernel, stride, padding,
  * dilation, groups) whose filters [F][Cg][kh][kw] are stored by row (CSR)
- * by their taps (c kh + ky) kw + kx, each entry's skip the taps skipped
- * before it, otherwise as dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
+ * by their taps (c kh + ky) kw + kx, each entry's gap its tap less the
+ * one before it, otherwise as dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
  * (image, filter): each entry adds its weight times the input it meets to
  * every output of the plane, a row at a time. ptrs as dnnk_conv's. */
 typedef struct dnnk_sparse_taps_desc {

@@ -8,12 +8,12 @@
 typedef struct SparseWeights {
     const int32_t *offsets;
     const float *values;
-    const uint8_t *skips; /* rows (fc), channels or taps (conv) skipped before each entry */
+    const uint8_t *gaps; /* each entry's row (fc), channel or tap (conv) less the one before it */
 } SparseWeights;
 
 /* acc[r] += w * x for every entry of slice column [begin, end), x = in[k]
  * of one image: the sparse matrix-vector product, the row advanced by each
- * entry's skip. A zero input adds nothing, so its column is skipped (EIE's
+ * entry's gap. A zero input adds nothing, so its column is skipped (EIE's
  * activation zero-skipping). */
 INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, int32_t end, float x)
 {
@@ -21,8 +21,8 @@ INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, 
         return;
     float *a = acc;
     for (int32_t e = begin; e < end; e++) {
-        a += w->skips[e];
-        *a++ += w->values[e] * x;
+        a += w->gaps[e];
+        *a += w->values[e] * x;
     }
 }
 
@@ -32,9 +32,9 @@ INLINE void sparse_fc_columns(float (*acc)[DNNK_SPARSE_SLICE], int64_t nb, const
                               int32_t begin, int32_t end, const float *xs)
 {
     int64_t row = 0;
-    for (int32_t e = begin; e < end; e++, row++) {
+    for (int32_t e = begin; e < end; e++) {
         float v = w->values[e];
-        row += w->skips[e];
+        row += w->gaps[e];
         for (int64_t b = 0; b < nb; b++)
             acc[b][row] += v * xs[b];
     }
@@ -97,9 +97,9 @@ INLINE void sparse_conv_tile(const SparseWeights *w, int32_t begin, int32_t end,
     for (int j = 0; j < SPARSE_VECTORS; j++)
         acc[j] = splatv(0.0f);
     const float *xc = x;
-    for (int32_t e = begin; e < end; e++, xc += plane) {
+    for (int32_t e = begin; e < end; e++) {
         vf v = splatv(w->values[e]);
-        xc += w->skips[e] * plane;
+        xc += w->gaps[e] * plane;
         for (int j = 0; j < SPARSE_VECTORS; j++)
             acc[j] += v * loadv(xc + j * DNNK_LANES);
     }
@@ -114,9 +114,9 @@ INLINE void sparse_conv_tail(const SparseWeights *w, int32_t begin, int32_t end,
     for (int64_t p = 0; p < count; p++)
         sums[p] = 0.0f;
     const float *xc = x;
-    for (int32_t e = begin; e < end; e++, xc += plane) {
+    for (int32_t e = begin; e < end; e++) {
         float v = w->values[e];
-        xc += w->skips[e] * plane;
+        xc += w->gaps[e] * plane;
         for (int64_t p = 0; p < count; p++)
             sums[p] += v * xc[p];
     }
@@ -172,16 +172,16 @@ KERNEL dnnk_sparse_conv_taps(const dnnk_sparse_taps_desc *d, void *const *ptrs, 
     int64_t KH = wn->kernel[0], KW = wn->kernel[1], Cg = C / cv->groups, Fg = F / cv->groups;
     const int32_t *off = (const int32_t *)packed;
     const float *values = (const float *)(packed + dnnk_sparse_conv_values_at(F));
-    const uint8_t *skips = packed + dnnk_sparse_conv_values_at(F) + d->entries * 4;
+    const uint8_t *gaps = packed + dnnk_sparse_conv_values_at(F) + d->entries * 4;
     for (int64_t u = begin; u < end; u++) {
         int64_t n = u / F, f = u % F;
         float *o = out + u * OH * OW;
         const float *x = in + (n * C + f / Fg * Cg) * H * W;
         for (int64_t i = 0; i < OH * OW; i++)
             o[i] = 0.0f;
-        int64_t tap = -1;
+        int64_t tap = 0;
         for (int32_t e = off[f]; e < off[f + 1]; e++) {
-            tap += skips[e] + 1;
+            tap += gaps[e];
             int64_t c = tap / (KH * KW), ky = tap / KW % KH, kx = tap % KW, y0, y1, x0, x1;
             tap_range(ky, wn->stride[0], wn->pad[0], wn->dilation[0], H, OH, &y0, &y1);
             tap_range(kx, wn->stride[1], wn->pad[1], wn->dilation[1], W, OW, &x0, &x1);
@@ -207,8 +207,8 @@ KERNEL dnnk_sparse_conv_taps(const dnnk_sparse_taps_desc *d, void *const *ptrs, 
  * The generated code calls these before any layer runs and returns
  * NAME_ERROR_BAD_WEIGHTS when one fails: 0 valid, 1 not. A kernel reads an
  * entry only between offsets that these found ascending within the
- * entries, and its skips only to places they found within the column
- * or row. */
+ * entries, and follows its gaps only to places they found within the
+ * column or row. */
 
 /* count + 1 offsets ascending from `first`, none past `entries`. */
 INLINE bool offsets_ascend(const int32_t *off, int64_t count, int64_t first, int64_t entries)
@@ -222,14 +222,13 @@ INLINE bool offsets_ascend(const int32_t *off, int64_t count, int64_t first, int
 }
 
 /* Whether the entries [begin, end) of a column (fc) or row (conv) of
- * `places` stay within it: the last lands on place (end - begin - 1) +
- * its skips. */
-INLINE bool run_fits(const uint8_t *skips, int32_t begin, int32_t end, int64_t places)
+ * `places` stay within it: the last lands on the sum of their gaps. */
+INLINE bool run_fits(const uint8_t *gaps, int32_t begin, int32_t end, int64_t places)
 {
-    int64_t reach = end - begin;
+    int64_t reach = 0;
     for (int32_t e = begin; e < end; e++)
-        reach += skips[e];
-    return reach <= places;
+        reach += gaps[e];
+    return reach < places;
 }
 
 int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
@@ -238,7 +237,7 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
     int64_t N = d->in.dims[0], K = dnnk_count(&d->in) / N, U = d->out.dims[1];
     int64_t slices = dnnk_sparse_fc_slices(U);
     const int32_t *off = (const int32_t *)packed;
-    const uint8_t *skips = packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4;
+    const uint8_t *gaps = packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4;
     int64_t at = 0;
     for (int64_t s = 0; s < slices; at = off[s * (K + 1) + K], s++)
         if (!offsets_ascend(off + s * (K + 1), K, at, d->entries))
@@ -249,7 +248,7 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
         const int32_t *o = off + s * (K + 1);
         int64_t rows = min64(DNNK_SPARSE_SLICE, U - s * DNNK_SPARSE_SLICE);
         for (int64_t k = 0; k < K; k++)
-            if (!run_fits(skips, o[k], o[k + 1], rows))
+            if (!run_fits(gaps, o[k], o[k + 1], rows))
                 return 1;
     }
     return 0;
@@ -261,11 +260,11 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
 INLINE int64_t check_conv_filters(const unsigned char *packed, int64_t F, int64_t entries, int64_t columns)
 {
     const int32_t *off = (const int32_t *)packed;
-    const uint8_t *skips = packed + dnnk_sparse_conv_values_at(F) + entries * 4;
+    const uint8_t *gaps = packed + dnnk_sparse_conv_values_at(F) + entries * 4;
     if (!offsets_ascend(off, F, 0, entries) || off[F] != entries)
         return 1;
     for (int64_t f = 0; f < F; f++)
-        if (!run_fits(skips, off[f], off[f + 1], columns))
+        if (!run_fits(gaps, off[f], off[f + 1], columns))
             return 1;
     return 0;
 }

@@ -29,18 +29,18 @@ static int64_t first_at_or_after(const SparseData *s, int64_t k, int64_t row)
 
 /* The packed entries of one column (row) run: entries [from, to) of s,
  * whose indices lie in [start, ...), written from packed entry e with
- * their skips and the fillers these take (dnnk.h, "sparse weights").
+ * their gaps and the fillers these take (dnnk.h, "sparse weights").
  * Returns the entry after them. */
 static int64_t pack_run(const SparseData *s, int64_t from, int64_t to, int64_t start, float *values,
-                        uint8_t *skips, int64_t e)
+                        uint8_t *gaps, int64_t e)
 {
-    int64_t before = start - 1;
+    int64_t before = start;
     for (int64_t i = from; i < to; i++) {
-        int64_t skip = s->index[i] - before - 1;
-        for (int64_t f = sparse_skip_fillers(skip); f > 0; f--, e++)
-            values[e] = 0.0f, skips[e] = DNNK_SPARSE_SKIP_MAX;
+        int64_t gap = s->index[i] - before;
+        for (int64_t f = sparse_gap_fillers(gap); f > 0; f--, e++, gap -= DNNK_SPARSE_GAP_MAX)
+            values[e] = 0.0f, gaps[e] = DNNK_SPARSE_GAP_MAX;
         values[e] = s->values[i];
-        skips[e++] = (uint8_t)(skip % (DNNK_SPARSE_SKIP_MAX + 1));
+        gaps[e++] = (uint8_t)gap;
         before = s->index[i];
     }
     return e;
@@ -58,14 +58,14 @@ size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out)
     unsigned char *base = out;
     int32_t *offsets = out;
     float *values = (float *)(base + dnnk_sparse_fc_values_at(U, K));
-    uint8_t *skips = base + dnnk_sparse_fc_values_at(U, K) + entries * 4;
+    uint8_t *gaps = base + dnnk_sparse_fc_values_at(U, K) + entries * 4;
     int64_t e = 0;
     for (int64_t slice = 0; slice < dnnk_sparse_fc_slices(U); slice++) {
         int64_t r0 = slice * DNNK_SPARSE_SLICE;
         for (int64_t col = 0; col < K; col++) {
             *offsets++ = (int32_t)e;
             int64_t from = first_at_or_after(s, col, r0), to = first_at_or_after(s, col, r0 + DNNK_SPARSE_SLICE);
-            e = pack_run(s, from, to, r0, values, skips, e);
+            e = pack_run(s, from, to, r0, values, gaps, e);
         }
         *offsets++ = (int32_t)e;
     }
@@ -84,11 +84,11 @@ size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out)
     unsigned char *base = out;
     int32_t *offsets = out;
     float *values = (float *)(base + dnnk_sparse_conv_values_at(s->rows));
-    uint8_t *skips = base + dnnk_sparse_conv_values_at(s->rows) + entries * 4;
+    uint8_t *gaps = base + dnnk_sparse_conv_values_at(s->rows) + entries * 4;
     int64_t e = 0;
     for (int64_t f = 0; f < s->rows; f++) {
         offsets[f] = (int32_t)e;
-        e = pack_run(s, s->ptr[f], s->ptr[f + 1], 0, values, skips, e);
+        e = pack_run(s, s->ptr[f], s->ptr[f + 1], 0, values, gaps, e);
     }
     offsets[s->rows] = (int32_t)e;
     return bytes;
