@@ -10,6 +10,10 @@
 /* dnnk_sparse_fc: at most INT32_MAX weights (its entry offsets are 32-bit). */
 bool sparse_accepts_fc(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* dnnk_sparse_fc_rows: an fc at batch 1 (beyond, the CSC kernel reads
+ * each weight once for several images), at most INT32_MAX weights. */
+bool sparse_accepts_fc_rows(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 /* dnnk_sparse_conv: a 1x1 kernel, stride 1, no padding, groups 1 (the
  * product of a sparse matrix and the dense image, "Fast Sparse
  * ConvNets"), at most INT32_MAX weights. */
@@ -31,9 +35,24 @@ static inline int64_t sparse_gap_fillers(int64_t gap) { return gap > 0 ? (gap - 
  * filler takes the place of a zero weight. */
 int64_t sparse_packed_entries(const SparseData *s);
 
+/* The entries of an fc's CSR encoding s packed by rows for
+ * dnnk_sparse_fc_rows: DNNK_SPARSE_GROUP for every step of every group of
+ * rows, a group's steps the most entries (with fillers) of its rows. */
+int64_t sparse_fc_rows_entries(const SparseData *s);
+
+/* The steps of the group of rows from r0 of an fc's CSR encoding s: the
+ * most entries (non-zero values and fillers) of its rows. */
+int64_t sparse_fc_rows_group_steps(const SparseData *s, int64_t r0);
+
+/* The entries layer n's encoded weights are packed into (non-zero values,
+ * fillers and padding): sparse_fc_rows_entries for an fc's CSR,
+ * sparse_packed_entries otherwise; 0 for dense weights. */
+int64_t sparse_layer_entries(const Graph *g, const Node *n);
+
 /* The bytes layer n's weights take as stored in the weights file: their
  * encoding as the cpu kernels pack it (dnnk_sparse_fc_bytes for CSC,
- * dnnk_sparse_conv_bytes for CSR) when select-sparsity encoded them,
+ * dnnk_sparse_fc_rows_bytes for an fc's CSR, dnnk_sparse_conv_bytes for a
+ * conv's) when select-sparsity encoded them,
  * else their dense size (elements x bits / 8). */
 int64_t sparse_stored_bytes(const Graph *g, const Node *n);
 

@@ -191,6 +191,23 @@ static void test_fc(void **state)
     check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSC);
 }
 
+/* The fc by rows at batch 1 (forced CSR): 1100 outputs (68 groups of 16
+ * and one of 12), 300 (a partial last group), 7 (one group, mostly
+ * padding lanes) with a residual, no bias and relu; 700 inputs, where
+ * ZERO_SPREAD's gaps of 600 take fillers. */
+static void test_fc_rows(void **state)
+{
+    (void)state;
+    static const char *const nets[] = {
+        "input x: f32[1, 70];\n@sparse(csr) y = fc(x, units=1100);\noutput y;\n",
+        "input x: f32[1, 5, 4];\n@sparse(csr) y = fc(x, units=300, act=relu);\noutput y;\n",
+        ("input x: f32[1, 40];\ninput r: f32[1, 7];\n"
+         "@sparse(csr) y = fc(x, r, units=7, bias=false, act=relu);\noutput y;\n"),
+        "input x: f32[1, 700];\n@sparse(csr) y = fc(x, units=20);\noutput y;\n",
+    };
+    check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSR);
+}
+
 /* 1x1 convs: 70 pixels (a tile of 64 and 6 left), 2 images, 64 pixels
  * exactly, a residual and relu. */
 static void test_pointwise_conv(void **state)
@@ -302,6 +319,24 @@ static void fc_gaps_past_a_full_slice(unsigned char *w, const Node *n)
         fc_gaps(w)[e] = 250;
 }
 
+/* fc 20 -> 40 by rows: three groups of 16 rows (the last 8 of them
+ * padding), offsets counting steps, then the values and the gaps. */
+static void fc_rows_steps_descending(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    off[1] = off[2] + 1;
+}
+
+static void fc_rows_gaps_past_the_inputs(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    uint8_t *gaps = w + dnnk_sparse_fc_rows_values_at(40) + off[3] * DNNK_SPARSE_GROUP * 4;
+    assert_true(off[2] < off[3]);
+    gaps[(off[3] - 1) * DNNK_SPARSE_GROUP + 3] = 20; /* row 35's last entry (or padding) */
+}
+
 /* conv 6 -> 4 channels: the last filter's last entry lands past its 6. */
 static void conv_gaps_past_the_filter(unsigned char *w, const Node *n)
 {
@@ -322,6 +357,9 @@ static void test_damaged_weights_are_refused(void **state)
     check_damage(fc, OP_FC, fc_gaps_past_the_slice);
     check_damage(fc, OP_FC, fc_gaps_past_a_full_slice);
     check_damage(conv, OP_CONV, conv_gaps_past_the_filter);
+    const char *rows = "input x: f32[1, 20];\n@sparse(csr) y = fc(x, units=40, bias=false);\noutput y;\n";
+    check_damage(rows, OP_FC, fc_rows_steps_descending);
+    check_damage(rows, OP_FC, fc_rows_gaps_past_the_inputs);
 }
 
 /* ---- select-sparsity ---- */
@@ -350,6 +388,8 @@ static void test_errors_name_the_layer(void **state)
     } cases[] = {
         {"input x: f32[1, 4, 6, 6];\n@sparse(csr) y = relu(x);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csr) cannot be honoured: relu has no weights to encode"},
+        {"input x: f32[2, 8];\n@sparse(csr) y = fc(x, units=3);\noutput y;\n", "cpu",
+         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse fc kernel by rows computes batch 1 only"},
         {"input x: f32[1, 4, 6, 6];\n@sparse(csc) y = conv(x, filters=4, kernel=1);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csc) cannot be honoured: target cpu: it has no kernel for conv on csc weights"},
         {"input x: f32[1, 8];\n@sparse(rlc) y = fc(x, units=3);\noutput y;\n", "reference",
@@ -404,8 +444,17 @@ static void test_choice_by_density(void **state)
         assert_int_equal(g->nodes[0].ann.has_sparse, cases[i].want_sparse);
         assert_false(g->nodes[1].ann.has_sparse);
         assert_int_equal(g->nodes[3].ann.has_sparse, cases[i].want_sparse);
+        if (cases[i].want_sparse) /* batch 1: the fc by rows, first of the fc's rows */
+            assert_int_equal(g->nodes[3].ann.sparse, SPARSE_CSR);
         parsed_free(&p);
     }
+    /* At batch 2 the fc by rows declines and the CSC kernel is chosen. */
+    Parsed p2;
+    Graph *g2 = cpu_parse_or_fail(&p2, "sparse.dnn", "input x: f32[2, 64];\ny = fc(x, units=32);\noutput y;\n");
+    zero_weights(g2, &g2->nodes[0], ZERO_ROWS, 3);
+    run_pipeline_or_fail(g2, "cpu", 0);
+    assert_int_equal(g2->nodes[0].ann.sparse, SPARSE_CSC);
+    parsed_free(&p2);
     /* A dense layer stays dense on the cpu. */
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", text);
@@ -445,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_verifier_checks_encodings),
         cmocka_unit_test(test_fc),
+        cmocka_unit_test(test_fc_rows),
         cmocka_unit_test(test_pointwise_conv),
         cmocka_unit_test(test_conv_taps),
         cmocka_unit_test(test_damaged_weights_are_refused),

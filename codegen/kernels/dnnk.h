@@ -147,6 +147,31 @@ static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t ent
     return dnnk_sparse_fc_values_at(units, k) + entries * 5;
 }
 
+/* dnnk_sparse_fc_rows: an fc at batch 1 whose weights [U][K] are stored
+ * by row (CSR), DNNK_SPARSE_GROUP rows at a time (sliced ELLPACK): a unit
+ * is a group, whose rows walk their entries in step, one lane each, each
+ * lane's sum a dot product of its row's values with the inputs its gaps
+ * reach. ptrs and descriptor as dnnk_sparse_fc's. The
+ * packed weights (dnnk_sparse_fc_rows_bytes): G + 1 int32 offsets (group g
+ * holds steps [off[g], off[g + 1]), from 0 ascending), then the value
+ * (float) of every step's DNNK_SPARSE_GROUP entries, then their gaps
+ * (uint8): lane l of a step is row DNNK_SPARSE_GROUP g + l, its gap its
+ * column less the one of the row's entry before it (the first: from
+ * column 0). A row with fewer entries than its group's steps ends with
+ * padding, entries of value 0 and gap 0, as does a lane past the last row;
+ * `entries` counts them all (DNNK_SPARSE_GROUP a step). */
+#define DNNK_SPARSE_GROUP 16
+
+static inline int64_t dnnk_sparse_fc_rows_groups(int64_t units)
+{
+    return (units + DNNK_SPARSE_GROUP - 1) / DNNK_SPARSE_GROUP;
+}
+static inline int64_t dnnk_sparse_fc_rows_values_at(int64_t units) { return (dnnk_sparse_fc_rows_groups(units) + 1) * 4; }
+static inline int64_t dnnk_sparse_fc_rows_bytes(int64_t units, int64_t entries)
+{
+    return dnnk_sparse_fc_rows_values_at(units) + entries * 5;
+}
+
 /* dnnk_sparse_conv: a 1x1 conv of stride 1, unpadded, groups 1, whose
  * filters [F][C] are stored by row (CSR), against dense activations: each
  * unit computes every filter at DNNK_SPARSE_PIXELS pixels of one image,

@@ -77,6 +77,60 @@ KERNEL dnnk_sparse_fc(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t b
     }
 }
 
+/* ---- the fc by rows at batch 1 (dnnk_sparse_fc_rows) ----
+ * A group's DNNK_SPARSE_GROUP rows walk their entries in step, lane l row
+ * 16 g + l: its column advanced by the entry's gap, its sum by the value
+ * times the input there. No column loop ends per entry and nothing is
+ * stored until the group's sums are done: the CSC kernel's scatter and
+ * its mispredicted loop exits are gone, at the price of reading every
+ * input, zero or not (the input vector is small and stays in cache). */
+
+/* The packed arrays of an fc's weights by rows. */
+typedef struct RowWeights {
+    const int32_t *steps;
+    const float *values;
+    const uint8_t *gaps;
+} RowWeights;
+
+INLINE RowWeights row_weights(const dnnk_sparse_fc_desc *d, const unsigned char *packed)
+{
+    int64_t U = d->out.dims[1];
+    return (RowWeights){(const int32_t *)packed, (const float *)(packed + dnnk_sparse_fc_rows_values_at(U)),
+                        packed + dnnk_sparse_fc_rows_values_at(U) + d->entries * 4};
+}
+
+/* The epilogue of group g's sums, for the rows of the layer it holds. */
+INLINE void sparse_rows_store(const dnnk_sparse_fc_desc *d, float *out, const float *res, const float *bias,
+                              int64_t g, const float *sums)
+{
+    int64_t r0 = g * DNNK_SPARSE_GROUP, count = min64(DNNK_SPARSE_GROUP, d->out.dims[1] - r0);
+    for (int64_t l = 0; l < count; l++)
+        out[r0 + l] = activate(&d->act, sums[l] + (bias ? bias[r0 + l] : 0.0f) + (res ? res[r0 + l] : 0.0f));
+}
+
+/* Units: groups of DNNK_SPARSE_GROUP outputs, of the one image. */
+KERNEL dnnk_sparse_fc_rows(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const float *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    RowWeights w = row_weights(d, ptrs[2 + d->has_residual]);
+    for (int64_t g = begin; g < end; g++) {
+        float sums[DNNK_SPARSE_GROUP] = {0};
+        int64_t col[DNNK_SPARSE_GROUP] = {0};
+        for (int64_t s = w.steps[g]; s < w.steps[g + 1]; s++) {
+            const float *v = w.values + s * DNNK_SPARSE_GROUP;
+            const uint8_t *gap = w.gaps + s * DNNK_SPARSE_GROUP;
+            for (int l = 0; l < DNNK_SPARSE_GROUP; l++) {
+                col[l] += gap[l];
+                sums[l] += v[l] * in[col[l]];
+            }
+        }
+        sparse_rows_store(d, out, res, bias, g, sums);
+    }
+}
+
+
 #define SPARSE_VECTORS (DNNK_SPARSE_PIXELS / DNNK_LANES)
 
 /* The epilogue of one filter at `count` pixels whose sums are in acc
@@ -249,6 +303,27 @@ int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
         int64_t rows = min64(DNNK_SPARSE_SLICE, U - s * DNNK_SPARSE_SLICE);
         for (int64_t k = 0; k < K; k++)
             if (!run_fits(gaps, o[k], o[k + 1], rows))
+                return 1;
+    }
+    return 0;
+}
+
+/* An fc's weights by rows: step offsets ascending from 0 to the entries'
+ * steps, and every lane's gaps within the K columns. */
+int64_t dnnk_sparse_fc_rows_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
+{
+    int64_t K = dnnk_count(&d->in) / d->in.dims[0], groups = dnnk_sparse_fc_rows_groups(d->out.dims[1]);
+    RowWeights w = row_weights(d, ptrs[2 + d->has_residual]);
+    if (d->entries % DNNK_SPARSE_GROUP != 0 || !offsets_ascend(w.steps, groups, 0, d->entries / DNNK_SPARSE_GROUP) ||
+        w.steps[groups] != d->entries / DNNK_SPARSE_GROUP)
+        return 1;
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t reach[DNNK_SPARSE_GROUP] = {0};
+        for (int64_t s = w.steps[g]; s < w.steps[g + 1]; s++)
+            for (int l = 0; l < DNNK_SPARSE_GROUP; l++)
+                reach[l] += w.gaps[s * DNNK_SPARSE_GROUP + l];
+        for (int l = 0; l < DNNK_SPARSE_GROUP; l++)
+            if (reach[l] >= K)
                 return 1;
     }
     return 0;

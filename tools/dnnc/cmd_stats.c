@@ -78,12 +78,13 @@ static void json_algorithm(JsonWriter *w, const Node *n, const LayerStats *s)
     conv && s->tile ? json_int(w, s->tile) : json_null(w);
 }
 
-/* The filler entries (zero values that carry a skip too long for one
- * relative index) in the stored form of layer n's encoded weights. */
+/* The filler entries (zero values that carry a gap too long for one
+ * relative index, and the fc by rows' padding) in the stored form of
+ * layer n's encoded weights. */
 static int64_t filler_entries(const Graph *g, const Node *n)
 {
     const SparseData *s = g->tensors[n->params[0]].sparse;
-    return s ? sparse_packed_entries(s) - s->nnz : 0;
+    return s ? sparse_layer_entries(g, n) - s->nnz : 0;
 }
 
 /* A conv's or fc's "encoding" of its weights, the bytes they take stored
