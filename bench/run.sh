@@ -197,7 +197,8 @@ done
 # is_sparse ROW: the row is also timed with its fc layers pruned.
 is_sparse() { [[ ",$SPARSE," == *",$1,"* ]]; }
 for m in $(split "$SPARSE"); do
-  [[ " ${ROWS[*]} " == *" $m "* ]] || [ "$MAIN" = 0 ] || die "--sparse: '$m' is not a row of the main table (${ROWS_CSV})"
+  [[ " ${ROWS[*]} " == *" $m "* ]] || [ "$MAIN" = 0 ] ||
+    die "--sparse: '$m' is not a row of the main table (${ROWS_CSV})"
 done
 
 mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$OUT/int8" "$OUT/sparse" "$MODELS_DIR"

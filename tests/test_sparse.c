@@ -389,7 +389,7 @@ static void test_errors_name_the_layer(void **state)
         {"input x: f32[1, 4, 6, 6];\n@sparse(csr) y = relu(x);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csr) cannot be honoured: relu has no weights to encode"},
         {"input x: f32[2, 8];\n@sparse(csr) y = fc(x, units=3);\noutput y;\n", "cpu",
-         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse fc kernel by rows computes batch 1 only"},
+         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse fc kernel by rows computes batch 1"},
         {"input x: f32[1, 4, 6, 6];\n@sparse(csc) y = conv(x, filters=4, kernel=1);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csc) cannot be honoured: target cpu: it has no kernel for conv on csc weights"},
         {"input x: f32[1, 8];\n@sparse(rlc) y = fc(x, units=3);\noutput y;\n", "reference",

@@ -166,7 +166,10 @@ static inline int64_t dnnk_sparse_fc_rows_groups(int64_t units)
 {
     return (units + DNNK_SPARSE_GROUP - 1) / DNNK_SPARSE_GROUP;
 }
-static inline int64_t dnnk_sparse_fc_rows_values_at(int64_t units) { return (dnnk_sparse_fc_rows_groups(units) + 1) * 4; }
+static inline int64_t dnnk_sparse_fc_rows_values_at(int64_t units)
+{
+    return (dnnk_sparse_fc_rows_groups(units) + 1) * 4;
+}
 static inline int64_t dnnk_sparse_fc_rows_bytes(int64_t units, int64_t entries)
 {
     return dnnk_sparse_fc_rows_values_at(units) + entries * 5;

@@ -314,8 +314,8 @@ int64_t dnnk_sparse_fc_rows_check(const dnnk_sparse_fc_desc *d, void *const *ptr
 {
     int64_t K = dnnk_count(&d->in) / d->in.dims[0], groups = dnnk_sparse_fc_rows_groups(d->out.dims[1]);
     RowWeights w = row_weights(d, ptrs[2 + d->has_residual]);
-    if (d->entries % DNNK_SPARSE_GROUP != 0 || !offsets_ascend(w.steps, groups, 0, d->entries / DNNK_SPARSE_GROUP) ||
-        w.steps[groups] != d->entries / DNNK_SPARSE_GROUP)
+    int64_t steps = d->entries / DNNK_SPARSE_GROUP;
+    if (d->entries % DNNK_SPARSE_GROUP != 0 || !offsets_ascend(w.steps, groups, 0, steps) || w.steps[groups] != steps)
         return 1;
     for (int64_t g = 0; g < groups; g++) {
         int64_t reach[DNNK_SPARSE_GROUP] = {0};
