@@ -80,8 +80,8 @@ KERNEL dnnk_sparse_fc(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t b
 /* ---- the fc by rows at batch 1 (dnnk_sparse_fc_rows) ----
  * A group's DNNK_SPARSE_GROUP rows walk their entries in step, lane l row
  * 16 g + l: its column advanced by the entry's gap, its sum by the value
- * times the input there. No column loop ends per entry and nothing is
- * stored until the group's sums are done: the CSC kernel's scatter and
+ * times the input there. No loop ends per column and nothing is stored
+ * until the group's sums are done: the CSC kernel's scatter and
  * its mispredicted loop exits are gone, at the price of reading every
  * input, zero or not (the input vector is small and stays in cache). */
 
@@ -129,7 +129,6 @@ KERNEL dnnk_sparse_fc_rows(const dnnk_sparse_fc_desc *d, void *const *ptrs, int6
         sparse_rows_store(d, out, res, bias, g, sums);
     }
 }
-
 
 #define SPARSE_VECTORS (DNNK_SPARSE_PIXELS / DNNK_LANES)
 
