@@ -16,6 +16,8 @@ DNNC_GIVEN="${DNNC:-}"
 MODELS="resnet50,resnet18,vgg16,googlenet,squeezenet1_0,alexnet,mobilenet_v2"
 BATCH8="resnet50,vgg16"
 INT8="resnet50,vgg16"
+SPARSE="alexnet"
+SPARSE_DENSITY=0.1
 THREADS="1 2"
 RUNS=10
 WARMUP=2
@@ -56,6 +58,14 @@ models and runs:
                          right after dnnc in every round: `dnnc quantize M.onnx --mode
                          int8 --calibrate M.input.npy` once, then `dnnc bench` of its
                          output (default resnet50,vgg16; 'none' for none)
+  --sparse LIST          rows also timed with their fc layers pruned by magnitude to
+                         --sparse-density each (`dnnc prune M.onnx --per-layer --layers
+                         FC,..` once; the sparse kernels are what select-sparsity
+                         chooses), right after dnnc in every round; the table adds the
+                         dense model's float32 weight-streaming floor (its weight bytes
+                         / the read bandwidth bench/bandwidth measures in the same run)
+                         (default alexnet; 'none' for none)
+  --sparse-density D     (default 0.1)
   --threads "1 2"        thread counts (default "1 2")
   --runs N               timed runs per process (default 10)
   --warmup N             untimed runs before them (default 2)
@@ -109,6 +119,8 @@ while [ $# -gt 0 ]; do
     --models) need_arg "$1" $#; MODELS="$2"; shift 2 ;;
     --batch8) need_arg "$1" $#; BATCH8="$2"; shift 2 ;;
     --int8) need_arg "$1" $#; INT8="$2"; shift 2 ;;
+    --sparse) need_arg "$1" $#; SPARSE="$2"; shift 2 ;;
+    --sparse-density) need_arg "$1" $#; SPARSE_DENSITY="$2"; shift 2 ;;
     --threads) need_arg "$1" $#; THREADS="$2"; shift 2 ;;
     --runs) need_arg "$1" $#; RUNS="$2"; shift 2 ;;
     --warmup) need_arg "$1" $#; WARMUP="$2"; shift 2 ;;
@@ -150,6 +162,9 @@ case "$TORCH_BLAS" in
 esac
 [ "$BATCH8" = none ] && BATCH8=""
 [ "$INT8" = none ] && INT8=""
+[ "$SPARSE" = none ] && SPARSE=""
+[[ "$SPARSE_DENSITY" =~ ^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$ ]] ||
+  die "--sparse-density needs a density in (0, 1], not '$SPARSE_DENSITY'"
 split() { local IFS=,; local -a a; read -r -a a <<< "$1"; [ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"; }
 KNOWN=" resnet50 resnet18 vgg16 googlenet squeezenet1_0 squeezenet1_1 alexnet mobilenet_v2 "
 check_models() { # OPTION LIST
@@ -179,8 +194,14 @@ is_int8() { [[ ",$INT8," == *",$1,"* ]]; }
 for m in $(split "$INT8"); do
   [[ " ${ROWS[*]} " == *" $m "* ]] || [ "$MAIN" = 0 ] || die "--int8: '$m' is not a row of the main table (${ROWS_CSV})"
 done
+# is_sparse ROW: the row is also timed with its fc layers pruned.
+is_sparse() { [[ ",$SPARSE," == *",$1,"* ]]; }
+for m in $(split "$SPARSE"); do
+  [[ " ${ROWS[*]} " == *" $m "* ]] || [ "$MAIN" = 0 ] ||
+    die "--sparse: '$m' is not a row of the main table (${ROWS_CSV})"
+done
 
-mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$OUT/int8" "$MODELS_DIR"
+mkdir -p "$OUT/main" "$OUT/layers" "$OUT/algos" "$OUT/int8" "$OUT/sparse" "$MODELS_DIR"
 PROV="$OUT/provenance.json"
 note() { "$PYTHON" "$ROOT/bench/table.py" note "$PROV" "$@"; }
 FAILS=0
@@ -310,6 +331,27 @@ if [ "$TABLE_ONLY" = 0 ]; then
       "$(stat -c %s "$OUT/int8/$r-int8.safetensors") bytes in $r-int8.safetensors; $(stat -c %s "$MODELS_DIR/$r.onnx") bytes in $r.onnx (float32)"
   done
 
+  # 3c. The sparse models: the fc layers of each row pruned once, each to the
+  # density on its own; the dense model's weight bytes for the streaming floor.
+  for r in "${ROWS[@]}"; do
+    is_sparse "$r" || continue
+    log "== pruning the fc layers of $r to $SPARSE_DENSITY"
+    runp "$OUT/sparse/$r-stats.json" "$DNNC" stats "$MODELS_DIR/$r.onnx" --json
+    fcs="$("$PYTHON" -c 'import json, sys
+print(",".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["op"] == "fc"))' \
+           "$OUT/sparse/$r-stats.json" 2>/dev/null || true)"
+    if [ -z "$fcs" ]; then
+      FAILS=$((FAILS + 1))
+      log "FAILED: no fc layers found in $r (see $OUT/sparse/$r-stats.json)"
+      continue
+    fi
+    runp "$OUT/sparse/$r-prune.txt" "$DNNC" prune "$MODELS_DIR/$r.onnx" --density "$SPARSE_DENSITY" \
+      --per-layer --layers "$fcs" -o "$OUT/sparse/$r-sparse.dnn"
+    runp "$OUT/sparse/$r-sparse-stats.json" "$DNNC" stats "$OUT/sparse/$r-sparse.dnn" \
+      --weights "$OUT/sparse/$r-sparse.safetensors" --target cpu --json
+    note "sparse_$r" "fc layers $fcs pruned to $SPARSE_DENSITY each"
+  done
+
   # 4. The main table: per model and thread count, --procs rounds of ORT, dnnc, ORT.
   for r in "${ROWS[@]}"; do
     onnx="$MODELS_DIR/$r.onnx"
@@ -321,6 +363,8 @@ if [ "$TABLE_ONLY" = 0 ]; then
         [ -z "$ALT" ] || runp "$OUT/main/alt-$r-t$t-p$p.json" "$ALT" bench "$onnx" --threads "$t" "${TIMING[@]}"
         ! is_int8 "$r" || runp "$OUT/main/int8-$r-t$t-p$p.json" "$DNNC" bench "$OUT/int8/$r-int8.dnn" \
           --weights "$OUT/int8/$r-int8.safetensors" --threads "$t" "${TIMING[@]}"
+        ! is_sparse "$r" || runp "$OUT/main/sparse-$r-t$t-p$p.json" "$DNNC" bench "$OUT/sparse/$r-sparse.dnn" \
+          --weights "$OUT/sparse/$r-sparse.safetensors" --threads "$t" --per-layer "${TIMING[@]}"
         ort "$OUT/main/ort-$r-t$t-p${p}b.json" "$onnx" "$t"
         for b in $BLAS_LIST; do
           runp "$OUT/main/torch-$b-$r-t$t-p$p.json" "$PYTHON" "$ROOT/bench/peers/torch_bench.py" \
@@ -414,7 +458,7 @@ fi
 : > "$OUT/report.md"
 if [ "$MAIN" = 1 ]; then
   "$PYTHON" "$ROOT/bench/table.py" "$OUT" --rows "$ROWS_CSV" --threads "$THREADS" \
-    --procs "$PROCS" ${ALT:+--alt} --int8 "$INT8" --torch-blas "$BLAS_LIST" > "$OUT/table.md"
+    --procs "$PROCS" ${ALT:+--alt} --int8 "$INT8" --sparse "$SPARSE" --torch-blas "$BLAS_LIST" > "$OUT/table.md"
   "$PYTHON" "$ROOT/bench/compile_cost.py" table "$OUT" --rows "$ROWS_CSV" --procs "$PROCS" > "$OUT/compile.md"
   cat "$OUT/table.md" >> "$OUT/report.md"
   echo >> "$OUT/report.md"

@@ -9,9 +9,10 @@ For each layer below (AlexNet's three fc layers at batch 1 and at batch 8,
 four 1x1 and four 3x3 convs of ResNet-50, AlexNet's 5x5 conv2) it writes a one-layer network, then times
 it with `dnnc bench NET --random-weights 1 --prune D --target cpu --json`
 twice per density D: with --sparse dense and with --sparse any (the sparse
-kernel for the layer: CSC for fc, CSR for a conv). Inputs are random,
-with no zeros, so the fc kernel's skipping of zero inputs never helps: the
-times are its worst case. It prints one table row per layer and density
+kernel for the layer: for an fc at batch 1 the one by rows, CSR, kind
+"fc"; at batch 8 the CSC one, kind "fc batches"; CSR for a conv). Inputs
+are random, with no zeros, so the CSC kernel's skipping of zero inputs
+never helps: the times are its worst case. It prints one table row per layer and density
 (dense ms, sparse ms, dense / sparse) and, per kernel, the crossover: the
 largest density measured at which the sparse kernel was at least MARGIN
 (1.1) times as fast as dense on every layer of its kind, the value the
@@ -35,7 +36,7 @@ LAYERS = [
     ("alexnet fc6", "fc", "f32[1, 9216]", "fc(x, units=4096)"),
     ("alexnet fc7", "fc", "f32[1, 4096]", "fc(x, units=4096)"),
     ("alexnet fc8", "fc", "f32[1, 4096]", "fc(x, units=1000)"),
-    ("alexnet fc6 batch 8", "fc", "f32[8, 9216]", "fc(x, units=4096)"),
+    ("alexnet fc6 batch 8", "fc batches", "f32[8, 9216]", "fc(x, units=4096)"),
     ("resnet50 1x1 256>64 56x56", "conv 1x1", "f32[1, 256, 56, 56]", "conv(x, filters=64, kernel=1)"),
     ("resnet50 1x1 64>256 56x56", "conv 1x1", "f32[1, 64, 56, 56]", "conv(x, filters=256, kernel=1)"),
     ("resnet50 1x1 1024>256 14x14", "conv 1x1", "f32[1, 1024, 14, 14]", "conv(x, filters=256, kernel=1)"),
@@ -61,7 +62,7 @@ def main():
     ap.add_argument("--work", default="/tmp/dnnc-sparse-bench")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--densities", default="0.5,0.3,0.2,0.1,0.05")
-    ap.add_argument("--kinds", default="fc,conv 1x1,conv kxk", help="the kinds of layer to time")
+    ap.add_argument("--kinds", default="fc,fc batches,conv 1x1,conv kxk", help="the kinds of layer to time")
     a = ap.parse_args()
     densities = [float(d) for d in a.densities.split(",")]
     os.makedirs(a.work, exist_ok=True)

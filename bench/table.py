@@ -5,7 +5,7 @@ one's GFLOPS and share of the peak that `dnnc bench --peak` measured in the same
 run. Standard library only.
 
     python3 bench/table.py OUT --rows resnet50,resnet50-b8,... --threads "1 2"
-                               --procs N [--alt] [--int8 ROWS] [--torch-blas "openblas ..."]
+                               --procs N [--alt] [--int8 ROWS] [--sparse ROWS] [--torch-blas "openblas ..."]
     python3 bench/table.py note OUT/provenance.json KEY VALUE [KEY VALUE ...]
 
 Reads what run.sh wrote into OUT:
@@ -18,6 +18,9 @@ Reads what run.sh wrote into OUT:
     OUT/main/ort-ROW-tT-pP{a,b}.json ort_bench.js before (a) and after (b) dnnc in round P
     OUT/main/alt-ROW-tT-pP.json      --alt's dnnc, right after dnnc
     OUT/main/int8-ROW-tT-pP.json     dnnc on the row's int8 model (OUT/int8), right after dnnc
+    OUT/main/sparse-ROW-tT-pP.json   dnnc --per-layer on the row with its fc layers pruned (OUT/sparse)
+    OUT/sparse/ROW-stats.json        `dnnc stats ROW.onnx --json` (the dense weights)
+    OUT/sparse/ROW-sparse-stats.json the same of the pruned model on the cpu (encodings, stored bytes)
     OUT/main/torch-BLAS-ROW-tT-pP.json  PyTorch, after the second ORT run
 
 A ROW is a model file's stem: resnet50 (batch 1) or resnet50-b8 (batch 8).
@@ -148,6 +151,44 @@ def provenance_int8_sizes(out, rows):
     return [f"- int8 weights of {r}: {p['int8_weights_' + r]}" for r in rows if p.get("int8_weights_" + r)]
 
 
+def weight_floor_ms(out, row, t):
+    """The dense model's float32 weight-streaming floor at T threads: its
+    weight bytes (`dnnc stats`) / the read bandwidth measured in the run."""
+    st = load(os.path.join(out, "sparse", f"{row}-stats.json"))
+    bw = load(os.path.join(out, f"bandwidth-t{t}.json"))
+    if not st or not bw or not bw.get("read_gb_per_s"):
+        return None
+    return st["total"]["weights"] * 4 / (bw["read_gb_per_s"] * 1e9) * 1e3
+
+
+def sparse_notes(out, rows, threads, procs):
+    """Per pruned row: its weights dense and as stored, and the median time
+    of each sparse-encoded layer over the rounds."""
+    lines = []
+    for r in rows:
+        dense = load(os.path.join(out, "sparse", f"{r}-stats.json"))
+        pruned = load(os.path.join(out, "sparse", f"{r}-sparse-stats.json"))
+        if not dense or not pruned:
+            continue
+        enc = {l["name"]: l for l in pruned["layers"] if l.get("encoding") not in (None, "dense")}
+        stored = sum(l["stored_weight_bytes"] or 0 for l in pruned["layers"])
+        lines.append(f"- {r}, fc layers pruned: {len(enc)} layers sparse ("
+                     + ", ".join(f"{n} {l['encoding']}" for n, l in enc.items())
+                     + f"); weights {dense['total']['weights'] * 4 / 1e6:.1f} MB dense float32, "
+                     f"{stored / 1e6:.1f} MB as stored")
+        for t in threads:
+            times = {}
+            for p in range(1, procs + 1):
+                j = load(os.path.join(out, "main", f"sparse-{r}-t{t}-p{p}.json")) or {}
+                for l in j.get("layers", []):
+                    if l["name"] in enc:
+                        times.setdefault(l["name"], []).append(l["ms"])
+            if times:
+                lines.append(f"  - {t} thread{'s' if t != '1' else ''}, sparse layers (median ms over rounds): "
+                             + ", ".join(f"{n} {statistics.median(v):.3f}" for n, v in times.items()))
+    return lines
+
+
 def main_table(argv):
     import argparse
     ap = argparse.ArgumentParser(prog="table.py")
@@ -157,10 +198,12 @@ def main_table(argv):
     ap.add_argument("--procs", type=int, required=True)
     ap.add_argument("--alt", action="store_true")
     ap.add_argument("--int8", default="", help="rows also timed in int8, comma-separated")
+    ap.add_argument("--sparse", default="", help="rows also timed with fc layers pruned, comma-separated")
     ap.add_argument("--torch-blas", default="")
     a = ap.parse_args(argv)
     rows, threads, blas = a.rows.split(","), a.threads.split(), a.torch_blas.split()
     int8 = [r for r in a.int8.split(",") if r]
+    sparse = [r for r in a.sparse.split(",") if r]
     d = os.path.join(a.out, "main")
     P = range(1, a.procs + 1)
 
@@ -177,6 +220,8 @@ def main_table(argv):
         cols += ["alt ms", "alt/ORT"]
     if int8:
         cols += ["int8 ms", "int8/ORT"]
+    if sparse:
+        cols += ["sparse fc ms", "sparse/ORT", "dense weight floor ms"]
     cols += [label[b] for b in blas]
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|")
@@ -200,6 +245,11 @@ def main_table(argv):
             if int8:
                 q = combine(load(f("int8", p)) for p in P) if r in int8 else None
                 row += [cell(q) if r in int8 else "", f"{q['ms'] / ort['ms']:.2f}" if q and ort else ""]
+            if sparse:
+                s = combine(load(f("sparse", p)) for p in P) if r in sparse else None
+                floor = weight_floor_ms(a.out, r, t) if r in sparse else None
+                row += [cell(s) if r in sparse else "", f"{s['ms'] / ort['ms']:.2f}" if s and ort else "",
+                        f"{floor:.2f}" if floor else ""]
             row += [cell(combine(load(f(f"torch-{b}", p)) for p in P)) for b in blas]
             print("| " + " | ".join(row) + " |")
     print()
@@ -212,6 +262,15 @@ def main_table(argv):
           "int8: the model quantised by `dnnc quantize --mode int8` (per-filter i8 weights, u8 "
           "activations, first and last conv/fc float), timed right after dnnc in every round, "
           "against ONNX Runtime in float32.")
+    if sparse:
+        print()
+        print("sparse fc: the model with every fc layer pruned by magnitude to the density run.sh "
+              "was given (`dnnc prune --per-layer --layers`), the encodings and kernels chosen by "
+              "select-sparsity, timed right after dnnc in every round (with --per-layer). Dense weight "
+              "floor: the unpruned model's float32 weight bytes / the read bandwidth above, the time "
+              "streaming its weights once from memory takes at batch 1.")
+        for line in sparse_notes(a.out, sparse, threads, a.procs):
+            print(line)
     sizes = provenance_int8_sizes(a.out, int8)
     if sizes:
         print()

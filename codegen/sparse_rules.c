@@ -20,6 +20,16 @@ bool sparse_accepts_fc(const Graph *g, const Node *n, Layout reads, char *why, s
     return weights_fit(g, n, why, whysz);
 }
 
+bool sparse_accepts_fc_rows(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    if (g->tensors[n->inputs[0]].shape.d[0] != 1) {
+        snprintf(why, whysz, "its sparse fc kernel by rows computes batch 1 only");
+        return false;
+    }
+    return weights_fit(g, n, why, whysz);
+}
+
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     (void)reads;
@@ -32,22 +42,67 @@ bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why,
         snprintf(why, whysz, "its sparse conv kernel computes 1x1 convs of stride 1, unpadded, groups 1 only");
         return false;
     }
-    if (g->tensors[n->inputs[0]].shape.d[1] > DNNK_SPARSE_MAX_CHANNELS) {
-        snprintf(why, whysz, "its sparse conv kernel takes at most %d input channels", DNNK_SPARSE_MAX_CHANNELS);
-        return false;
-    }
     return weights_fit(g, n, why, whysz);
 }
 
 bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     (void)reads;
-    const Shape *w = &g->tensors[n->params[0]].shape;
-    if (w->d[1] * w->d[2] * w->d[3] > DNNK_SPARSE_MAX_CHANNELS) {
-        snprintf(why, whysz, "its sparse conv kernel takes at most %d taps a filter", DNNK_SPARSE_MAX_CHANNELS);
-        return false;
-    }
     return weights_fit(g, n, why, whysz);
+}
+
+/* The first index of the run of inner positions that `index` is in: its
+ * slice of DNNK_SPARSE_SLICE rows for the fc's CSC, 0 (the whole row) for
+ * the conv's CSR. */
+static int64_t run_start(SparseFormat f, int64_t index)
+{
+    return f == SPARSE_CSC ? index / DNNK_SPARSE_SLICE * DNNK_SPARSE_SLICE : 0;
+}
+
+/* The fillers outer column (CSC) or row (CSR) o of s takes. */
+static int64_t run_fillers(const SparseData *s, int64_t o)
+{
+    int64_t fillers = 0;
+    for (int64_t k = s->ptr[o]; k < s->ptr[o + 1]; k++) {
+        int64_t start = run_start(s->format, s->index[k]);
+        int64_t before = k > s->ptr[o] && s->index[k - 1] >= start ? s->index[k - 1] : start;
+        fillers += sparse_gap_fillers(s->index[k] - before);
+    }
+    return fillers;
+}
+
+int64_t sparse_packed_entries(const SparseData *s)
+{
+    int64_t outer = s->format == SPARSE_CSC ? s->cols : s->rows, fillers = 0;
+    for (int64_t o = 0; o < outer; o++)
+        fillers += run_fillers(s, o);
+    return s->nnz + fillers;
+}
+
+int64_t sparse_fc_rows_group_steps(const SparseData *s, int64_t r0)
+{
+    int64_t most = 0;
+    for (int64_t r = r0; r < s->rows && r < r0 + DNNK_SPARSE_GROUP; r++) {
+        int64_t entries = s->ptr[r + 1] - s->ptr[r] + run_fillers(s, r);
+        most = entries > most ? entries : most;
+    }
+    return most;
+}
+
+int64_t sparse_fc_rows_entries(const SparseData *s)
+{
+    int64_t steps = 0;
+    for (int64_t r0 = 0; r0 < s->rows; r0 += DNNK_SPARSE_GROUP)
+        steps += sparse_fc_rows_group_steps(s, r0);
+    return steps * DNNK_SPARSE_GROUP;
+}
+
+int64_t sparse_layer_entries(const Graph *g, const Node *n)
+{
+    const SparseData *s = n->n_params ? g->tensors[n->params[0]].sparse : NULL;
+    if (!s)
+        return 0;
+    return n->op == OP_FC && s->format == SPARSE_CSR ? sparse_fc_rows_entries(s) : sparse_packed_entries(s);
 }
 
 int64_t sparse_stored_bytes(const Graph *g, const Node *n)
@@ -58,6 +113,8 @@ int64_t sparse_stored_bytes(const Graph *g, const Node *n)
                                  elem_type_bits(g->tensors[n->params[0]].type) / 8
                            : 0;
     if (s->format == SPARSE_CSC)
-        return dnnk_sparse_fc_bytes(s->rows, s->cols, s->nnz);
-    return dnnk_sparse_conv_bytes(s->rows, s->nnz);
+        return dnnk_sparse_fc_bytes(s->rows, s->cols, sparse_packed_entries(s));
+    if (n->op == OP_FC)
+        return dnnk_sparse_fc_rows_bytes(s->rows, sparse_fc_rows_entries(s));
+    return dnnk_sparse_conv_bytes(s->rows, sparse_packed_entries(s));
 }

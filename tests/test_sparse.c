@@ -13,6 +13,7 @@
 #include "pass.h"
 #include "shared_object.h"
 #include "sparse.h"
+#include "sparse_rules.h"
 #include "target.h"
 
 /* ---- the encodings ---- */
@@ -85,11 +86,14 @@ static void test_verifier_checks_encodings(void **state)
 /* ---- kernels against the reference ---- */
 
 /* Which weights of layer n are zeroed. */
-typedef enum { ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL } ZeroPattern;
+typedef enum { ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL, ZERO_SPREAD } ZeroPattern;
 
 /* Zeros rows (outputs, filters) and columns (inputs) of layer n's weights
  * viewed as a matrix: every third row or column, and 90% of the rest at
- * random, so that the layer is as sparse as a pruned one. */
+ * random, so that the layer is as sparse as a pruned one. ZERO_SPREAD
+ * keeps only the weights whose row and column differ by a multiple of
+ * 600: a column (CSC) or row (CSR) of more than 600 has gaps of 600,
+ * which take two filler entries each. */
 static void zero_weights(Graph *g, const Node *n, ZeroPattern z, uint64_t seed)
 {
     Tensor *t = &g->tensors[n->params[0]];
@@ -98,8 +102,9 @@ static void zero_weights(Graph *g, const Node *n, ZeroPattern z, uint64_t seed)
     sparse_matrix_dims(&t->shape, &rows, &cols);
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++) {
-            bool empty = z == ZERO_ALL || (z == ZERO_ROWS && r % 3 == 1) || (z == ZERO_COLUMNS && c % 3 == 1);
-            if (empty || test_uniform01(&seed) < 0.9)
+            bool empty = z == ZERO_ALL || (z == ZERO_ROWS && r % 3 == 1) || (z == ZERO_COLUMNS && c % 3 == 1) ||
+                         (z == ZERO_SPREAD && (r - c) % 600 != 0);
+            if (empty || (z != ZERO_SPREAD && test_uniform01(&seed) < 0.9))
                 w[r * cols + c] = 0.0f;
         }
 }
@@ -145,6 +150,8 @@ static void check_layer(const char *text, OpKind op, SparseFormat want, ZeroPatt
     assert_non_null(s);
     if (z == ZERO_ALL)
         assert_int_equal(s->nnz, 0);
+    if (z == ZERO_SPREAD && (s->format == SPARSE_CSC ? s->rows : s->cols) > 600)
+        assert_true(sparse_packed_entries(s) > s->nnz); /* gaps of 600: fillers */
     float *ref = cpu_run_reference(g, &io), *jit[2], *obj;
     cpu_run_jit(g, "sparse", NULL, NULL, &io, jit);
     obj = cpu_run_object(g, "sparse", &io);
@@ -161,7 +168,7 @@ static void check_layer(const char *text, OpKind op, SparseFormat want, ZeroPatt
 /* check_layer on each of n networks with each pattern of zeros. */
 static void check_layers(const char *const *nets, size_t n, OpKind op, SparseFormat want)
 {
-    static const ZeroPattern patterns[] = {ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL};
+    static const ZeroPattern patterns[] = {ZERO_NONE, ZERO_ROWS, ZERO_COLUMNS, ZERO_ALL, ZERO_SPREAD};
     for (size_t i = 0; i < n; i++)
         for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
             check_layer(nets[i], op, want, patterns[z]);
@@ -184,6 +191,23 @@ static void test_fc(void **state)
     check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSC);
 }
 
+/* The fc by rows at batch 1 (forced CSR): 1100 outputs (68 groups of 16
+ * and one of 12), 300 (a partial last group), 7 (one group, mostly
+ * padding lanes) with a residual, no bias and relu; 700 inputs, where
+ * ZERO_SPREAD's gaps of 600 take fillers. */
+static void test_fc_rows(void **state)
+{
+    (void)state;
+    static const char *const nets[] = {
+        "input x: f32[1, 70];\n@sparse(csr) y = fc(x, units=1100);\noutput y;\n",
+        "input x: f32[1, 5, 4];\n@sparse(csr) y = fc(x, units=300, act=relu);\noutput y;\n",
+        ("input x: f32[1, 40];\ninput r: f32[1, 7];\n"
+         "@sparse(csr) y = fc(x, r, units=7, bias=false, act=relu);\noutput y;\n"),
+        "input x: f32[1, 700];\n@sparse(csr) y = fc(x, units=20);\noutput y;\n",
+    };
+    check_layers(nets, sizeof nets / sizeof *nets, OP_FC, SPARSE_CSR);
+}
+
 /* 1x1 convs: 70 pixels (a tile of 64 and 6 left), 2 images, 64 pixels
  * exactly, a residual and relu. */
 static void test_pointwise_conv(void **state)
@@ -193,6 +217,7 @@ static void test_pointwise_conv(void **state)
         "input x: f32[2, 9, 7, 10];\n@sparse(csr) y = conv(x, filters=12, kernel=1);\noutput y;\n",
         "input x: f32[1, 33, 8, 8];\ninput r: f32[1, 5, 8, 8];\n"
         "@sparse(csr) y = conv(x, r, filters=5, kernel=1, act=relu);\noutput y;\n",
+        "input x: f32[1, 700, 2, 2];\n@sparse(csr) y = conv(x, filters=3, kernel=1);\noutput y;\n",
     };
     check_layers(nets, sizeof nets / sizeof *nets, OP_CONV, SPARSE_CSR);
 }
@@ -212,6 +237,7 @@ static void test_conv_taps(void **state)
         "input x: f32[1, 6, 8, 8];\ninput r: f32[1, 6, 8, 8];\n"
         "@sparse(csr) y = conv(x, r, filters=6, kernel=3, pad=1, groups=6);\noutput y;\n",
         "input x: f32[1, 8, 9, 9];\n@sparse(csr) y = conv(x, filters=5, kernel=1, stride=2);\noutput y;\n",
+        "input x: f32[1, 80, 3, 3];\n@sparse(csr) y = conv(x, filters=3, kernel=3, pad=1);\noutput y;\n",
     };
     check_layers(nets, sizeof nets / sizeof *nets, OP_CONV, SPARSE_CSR);
 }
@@ -266,24 +292,58 @@ static void fc_offsets_descending(unsigned char *w, const Node *n)
     off[3] = off[4] + 1;
 }
 
-/* A row of the partial last slice past its 76 rows. */
-static void fc_row_out_of_range(unsigned char *w, const Node *n)
+/* The gaps of fc 20 -> 1100 after its offsets and values. */
+static uint8_t *fc_gaps(unsigned char *w)
 {
-    (void)n;
-    int32_t *off = offsets_of(w);
-    int64_t entries = off[2 * 21 - 1];
-    uint16_t *rows = (uint16_t *)(void *)(w + dnnk_sparse_fc_values_at(1100, 20) + entries * 4);
-    assert_true(off[21] < entries);
-    rows[off[21]] = 76;
+    int64_t entries = offsets_of(w)[2 * 21 - 1];
+    return w + dnnk_sparse_fc_values_at(1100, 20) + entries * 4;
 }
 
-/* conv 6 -> 4 channels: a channel index of 6. */
-static void conv_channel_out_of_range(unsigned char *w, const Node *n)
+/* A column of the partial last slice whose gaps run past its 76 rows. */
+static void fc_gaps_past_the_slice(unsigned char *w, const Node *n)
 {
     (void)n;
     int32_t *off = offsets_of(w);
-    uint16_t *channels = (uint16_t *)(void *)(w + dnnk_sparse_conv_values_at(4) + off[4] * 4);
-    channels[off[4] - 1] = 6;
+    assert_true(off[21] < off[22]);
+    fc_gaps(w)[off[21]] = 76;
+}
+
+/* A column of the first, full slice whose gaps run past its 1,024 rows:
+ * each gap stays below 256, their sum does not. */
+static void fc_gaps_past_a_full_slice(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    assert_true(off[1] - off[0] >= 5);
+    for (int32_t e = off[0]; e < off[1]; e++)
+        fc_gaps(w)[e] = 250;
+}
+
+/* fc 20 -> 40 by rows: three groups of 16 rows (the last 8 of them
+ * padding), offsets counting steps, then the values and the gaps. */
+static void fc_rows_steps_descending(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    off[1] = off[2] + 1;
+}
+
+static void fc_rows_gaps_past_the_inputs(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    uint8_t *gaps = w + dnnk_sparse_fc_rows_values_at(40) + off[3] * DNNK_SPARSE_GROUP * 4;
+    assert_true(off[2] < off[3]);
+    gaps[(off[3] - 1) * DNNK_SPARSE_GROUP + 3] = 20; /* row 35's last entry (or padding) */
+}
+
+/* conv 6 -> 4 channels: the last filter's last entry lands past its 6. */
+static void conv_gaps_past_the_filter(unsigned char *w, const Node *n)
+{
+    (void)n;
+    int32_t *off = offsets_of(w);
+    uint8_t *gaps = w + dnnk_sparse_conv_values_at(4) + off[4] * 4;
+    gaps[off[4] - 1] = 6;
 }
 
 static void test_damaged_weights_are_refused(void **state)
@@ -294,8 +354,12 @@ static void test_damaged_weights_are_refused(void **state)
                        "output y;\n";
     check_damage(fc, OP_FC, fc_offset_past_the_entries);
     check_damage(fc, OP_FC, fc_offsets_descending);
-    check_damage(fc, OP_FC, fc_row_out_of_range);
-    check_damage(conv, OP_CONV, conv_channel_out_of_range);
+    check_damage(fc, OP_FC, fc_gaps_past_the_slice);
+    check_damage(fc, OP_FC, fc_gaps_past_a_full_slice);
+    check_damage(conv, OP_CONV, conv_gaps_past_the_filter);
+    const char *rows = "input x: f32[1, 20];\n@sparse(csr) y = fc(x, units=40, bias=false);\noutput y;\n";
+    check_damage(rows, OP_FC, fc_rows_steps_descending);
+    check_damage(rows, OP_FC, fc_rows_gaps_past_the_inputs);
 }
 
 /* ---- select-sparsity ---- */
@@ -324,8 +388,8 @@ static void test_errors_name_the_layer(void **state)
     } cases[] = {
         {"input x: f32[1, 4, 6, 6];\n@sparse(csr) y = relu(x);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csr) cannot be honoured: relu has no weights to encode"},
-        {"input x: f32[1, 8200, 3, 3];\n@sparse(csr) y = conv(x, filters=1, kernel=3);\noutput y;\n", "cpu",
-         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse conv kernel takes at most 65536 taps"},
+        {"input x: f32[2, 8];\n@sparse(csr) y = fc(x, units=3);\noutput y;\n", "cpu",
+         "layer 'y': @sparse(csr) cannot be honoured: target cpu: its sparse fc kernel by rows computes batch 1"},
         {"input x: f32[1, 4, 6, 6];\n@sparse(csc) y = conv(x, filters=4, kernel=1);\noutput y;\n", "cpu",
          "layer 'y': @sparse(csc) cannot be honoured: target cpu: it has no kernel for conv on csc weights"},
         {"input x: f32[1, 8];\n@sparse(rlc) y = fc(x, units=3);\noutput y;\n", "reference",
@@ -380,8 +444,17 @@ static void test_choice_by_density(void **state)
         assert_int_equal(g->nodes[0].ann.has_sparse, cases[i].want_sparse);
         assert_false(g->nodes[1].ann.has_sparse);
         assert_int_equal(g->nodes[3].ann.has_sparse, cases[i].want_sparse);
+        if (cases[i].want_sparse) /* batch 1: the fc by rows, first of the fc's rows */
+            assert_int_equal(g->nodes[3].ann.sparse, SPARSE_CSR);
         parsed_free(&p);
     }
+    /* At batch 2 the fc by rows declines and the CSC kernel is chosen. */
+    Parsed p2;
+    Graph *g2 = cpu_parse_or_fail(&p2, "sparse.dnn", "input x: f32[2, 64];\ny = fc(x, units=32);\noutput y;\n");
+    zero_weights(g2, &g2->nodes[0], ZERO_ROWS, 3);
+    run_pipeline_or_fail(g2, "cpu", 0);
+    assert_int_equal(g2->nodes[0].ann.sparse, SPARSE_CSC);
+    parsed_free(&p2);
     /* A dense layer stays dense on the cpu. */
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", text);
@@ -421,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_encode_round_trip),
         cmocka_unit_test(test_verifier_checks_encodings),
         cmocka_unit_test(test_fc),
+        cmocka_unit_test(test_fc_rows),
         cmocka_unit_test(test_pointwise_conv),
         cmocka_unit_test(test_conv_taps),
         cmocka_unit_test(test_damaged_weights_are_refused),

@@ -97,17 +97,23 @@ typedef struct dnnk_fc_desc {
 
 /* ---- sparse weights (kernels/sparse.c, docs/pruning.md) ----
  *
- * Both kernels read the non-zero weights as values with absolute indices
- * (not Deep Compression's relative ones: an absolute index needs no filler
- * zeros when a gap exceeds its width, and the loop reads each entry
- * without depending on the one before). The index is 16 bits because the
- * kernels bound what it counts: an fc's rows in slices of
- * DNNK_SPARSE_SLICE, a conv's input channels or taps. The slice is long
+ * The kernels read the non-zero weights as values with relative indices,
+ * as Deep Compression stores them: each entry's index is a byte, its gap
+ * from the entry before it in its column (fc) or row (conv), the first
+ * entry's from the column's or row's first place. A gap of more than
+ * DNNK_SPARSE_GAP_MAX takes a filler entry, a zero value
+ * DNNK_SPARSE_GAP_MAX places on; fillers are entries like the others
+ * (counted in `entries`, codegen/sparse_rules.h). Eight bits, not Deep
+ * Compression's four for fc: at the densities the kernels are chosen for
+ * (0.1 and below) one gap in four exceeds 15 and four bits would
+ * store more bytes with their fillers than eight without (docs/pruning.md).
+ * An fc's rows are cut in slices of DNNK_SPARSE_SLICE, each a unit of
+ * work whose sums (4 KB) stay in the first-level cache; the slice is long
  * so that a column's entries are a long loop (at batch 1 the loop's exit,
- * once per column and slice, cost more than the entries in slices of 256)
- * and its sums (4 KB) stay in the first-level cache. */
+ * once per column and slice, cost more than the entries in slices of
+ * 256). */
 #define DNNK_SPARSE_SLICE 1024
-#define DNNK_SPARSE_MAX_CHANNELS 65536
+#define DNNK_SPARSE_GAP_MAX 255
 /* Images an fc's sparse x dense product takes at once. */
 #define DNNK_SPARSE_BATCH 8
 /* Pixels of one unit of the sparse conv: a multiple of every build's lanes. */
@@ -118,8 +124,9 @@ typedef struct dnnk_fc_desc {
  * slice. ptrs: out, in, [residual], packed weights, [bias]. The packed
  * weights (dnnk_sparse_fc_bytes): per slice, K + 1 int32 offsets (column k
  * of slice s holds entries [off[s][k], off[s][k + 1]), ascending from 0 to
- * `entries`); then every entry's value (float); then every entry's row
- * within its slice (uint16), slice by slice, column by column. */
+ * `entries`); then every entry's value (float); then every entry's gap
+ * (uint8: its row within the slice less the row of the entry before it in
+ * its column), slice by slice, column by column. */
 typedef struct dnnk_sparse_fc_desc {
     dnnk_tensor out, in;
     int64_t has_bias, has_residual;
@@ -137,7 +144,35 @@ static inline int64_t dnnk_sparse_fc_values_at(int64_t units, int64_t k)
 }
 static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t entries)
 {
-    return dnnk_sparse_fc_values_at(units, k) + entries * 6;
+    return dnnk_sparse_fc_values_at(units, k) + entries * 5;
+}
+
+/* dnnk_sparse_fc_rows: an fc at batch 1 whose weights [U][K] are stored
+ * by row (CSR), DNNK_SPARSE_GROUP rows at a time (sliced ELLPACK): a unit
+ * is a group, whose rows walk their entries in step, one lane each, each
+ * lane's sum a dot product of its row's values with the inputs its gaps
+ * reach. ptrs and descriptor as dnnk_sparse_fc's. The
+ * packed weights (dnnk_sparse_fc_rows_bytes): G + 1 int32 offsets (group g
+ * holds steps [off[g], off[g + 1]), from 0 ascending), then the value
+ * (float) of every step's DNNK_SPARSE_GROUP entries, then their gaps
+ * (uint8): lane l of a step is row DNNK_SPARSE_GROUP g + l, its gap its
+ * column less the one of the row's entry before it (the first: from
+ * column 0). A row with fewer entries than its group's steps ends with
+ * padding, entries of value 0 and gap 0, as does a lane past the last row;
+ * `entries` counts them all (DNNK_SPARSE_GROUP a step). */
+#define DNNK_SPARSE_GROUP 16
+
+static inline int64_t dnnk_sparse_fc_rows_groups(int64_t units)
+{
+    return (units + DNNK_SPARSE_GROUP - 1) / DNNK_SPARSE_GROUP;
+}
+static inline int64_t dnnk_sparse_fc_rows_values_at(int64_t units)
+{
+    return (dnnk_sparse_fc_rows_groups(units) + 1) * 4;
+}
+static inline int64_t dnnk_sparse_fc_rows_bytes(int64_t units, int64_t entries)
+{
+    return dnnk_sparse_fc_rows_values_at(units) + entries * 5;
 }
 
 /* dnnk_sparse_conv: a 1x1 conv of stride 1, unpadded, groups 1, whose
@@ -146,8 +181,8 @@ static inline int64_t dnnk_sparse_fc_bytes(int64_t units, int64_t k, int64_t ent
  * which stay in cache while the filters' entries stream ("Fast Sparse
  * ConvNets"). ptrs as dnnk_sparse_fc's. The packed weights
  * (dnnk_sparse_conv_bytes): F + 1 int32 offsets (filter f holds entries
- * [off[f], off[f + 1])), every entry's value (float), every entry's input
- * channel (uint16). */
+ * [off[f], off[f + 1])), every entry's value (float), every entry's gap
+ * (uint8: its input channel less the one of the entry before it). */
 typedef struct dnnk_sparse_conv_desc {
     dnnk_tensor out, in;
     int64_t has_bias, has_residual;
@@ -158,7 +193,7 @@ typedef struct dnnk_sparse_conv_desc {
 static inline int64_t dnnk_sparse_conv_values_at(int64_t filters) { return (filters + 1) * 4; }
 static inline int64_t dnnk_sparse_conv_bytes(int64_t filters, int64_t entries)
 {
-    return dnnk_sparse_conv_values_at(filters) + entries * 6;
+    return dnnk_sparse_conv_values_at(filters) + entries * 5;
 }
 static inline int64_t dnnk_sparse_conv_units(const dnnk_sparse_conv_desc *d)
 {
@@ -168,8 +203,8 @@ static inline int64_t dnnk_sparse_conv_units(const dnnk_sparse_conv_desc *d)
 
 /* dnnk_sparse_conv_taps: any other conv (kernel, stride, padding,
  * dilation, groups) whose filters [F][Cg][kh][kw] are stored by row (CSR)
- * with each entry's tap (c kh + ky) kw + kx as 16 bits, otherwise as
- * dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
+ * by their taps (c kh + ky) kw + kx, each entry's gap its tap less the
+ * one before it, otherwise as dnnk_sparse_conv's (dnnk_sparse_conv_bytes). One unit is one output plane
  * (image, filter): each entry adds its weight times the input it meets to
  * every output of the plane, a row at a time. ptrs as dnnk_conv's. */
 typedef struct dnnk_sparse_taps_desc {

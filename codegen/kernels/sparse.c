@@ -1,25 +1,29 @@
 /* Kernels that read sparse weights (dnnk.h, "sparse weights"): an fc from
- * CSC slices and a 1x1 conv from CSR filters. Each sums its non-zero
- * weights in the order stored and adds bias and residual after, as the
+ * CSC slices and convs from CSR filters, each entry's index relative to
+ * the one before it. Each sums its entries (non-zero weights and zero
+ * fillers) in the order stored and adds bias and residual after, as the
  * dense kernels do. */
 
 /* The packed arrays of an fc or conv's sparse weights. */
 typedef struct SparseWeights {
     const int32_t *offsets;
     const float *values;
-    const unsigned char *index; /* uint16 rows (fc), channels or taps (conv) */
+    const uint8_t *gaps; /* each entry's row (fc), channel or tap (conv) less the one before it */
 } SparseWeights;
 
 /* acc[r] += w * x for every entry of slice column [begin, end), x = in[k]
- * of one image: the sparse matrix-vector product. A zero input adds
- * nothing, so its column is skipped (EIE's activation zero-skipping). */
+ * of one image: the sparse matrix-vector product, the row advanced by each
+ * entry's gap. A zero input adds nothing, so its column is skipped (EIE's
+ * activation zero-skipping). */
 INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, int32_t end, float x)
 {
     if (x == 0.0f)
         return;
-    const uint16_t *rows = (const uint16_t *)w->index;
-    for (int32_t e = begin; e < end; e++)
-        acc[rows[e]] += w->values[e] * x;
+    float *a = acc;
+    for (int32_t e = begin; e < end; e++) {
+        a += w->gaps[e];
+        *a += w->values[e] * x;
+    }
 }
 
 /* The same for nb images at once (sparse x dense): each entry is read
@@ -27,11 +31,12 @@ INLINE void sparse_fc_column(float *acc, const SparseWeights *w, int32_t begin, 
 INLINE void sparse_fc_columns(float (*acc)[DNNK_SPARSE_SLICE], int64_t nb, const SparseWeights *w,
                               int32_t begin, int32_t end, const float *xs)
 {
-    const uint16_t *rows = (const uint16_t *)w->index;
+    int64_t row = 0;
     for (int32_t e = begin; e < end; e++) {
         float v = w->values[e];
+        row += w->gaps[e];
         for (int64_t b = 0; b < nb; b++)
-            acc[b][rows[e]] += v * xs[b];
+            acc[b][row] += v * xs[b];
     }
 }
 
@@ -72,6 +77,59 @@ KERNEL dnnk_sparse_fc(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t b
     }
 }
 
+/* ---- the fc by rows at batch 1 (dnnk_sparse_fc_rows) ----
+ * A group's DNNK_SPARSE_GROUP rows walk their entries in step, lane l row
+ * 16 g + l: its column advanced by the entry's gap, its sum by the value
+ * times the input there. No loop ends per column and nothing is stored
+ * until the group's sums are done: the CSC kernel's scatter and
+ * its mispredicted loop exits are gone, at the price of reading every
+ * input, zero or not (the input vector is small and stays in cache). */
+
+/* The packed arrays of an fc's weights by rows. */
+typedef struct RowWeights {
+    const int32_t *steps;
+    const float *values;
+    const uint8_t *gaps;
+} RowWeights;
+
+INLINE RowWeights row_weights(const dnnk_sparse_fc_desc *d, const unsigned char *packed)
+{
+    int64_t U = d->out.dims[1];
+    return (RowWeights){(const int32_t *)packed, (const float *)(packed + dnnk_sparse_fc_rows_values_at(U)),
+                        packed + dnnk_sparse_fc_rows_values_at(U) + d->entries * 4};
+}
+
+/* The epilogue of group g's sums, for the rows of the layer it holds. */
+INLINE void sparse_rows_store(const dnnk_sparse_fc_desc *d, float *out, const float *res, const float *bias,
+                              int64_t g, const float *sums)
+{
+    int64_t r0 = g * DNNK_SPARSE_GROUP, count = min64(DNNK_SPARSE_GROUP, d->out.dims[1] - r0);
+    for (int64_t l = 0; l < count; l++)
+        out[r0 + l] = activate(&d->act, sums[l] + (bias ? bias[r0 + l] : 0.0f) + (res ? res[r0 + l] : 0.0f));
+}
+
+/* Units: groups of DNNK_SPARSE_GROUP outputs, of the one image. */
+KERNEL dnnk_sparse_fc_rows(const dnnk_sparse_fc_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    float *out = ptrs[0];
+    const float *in = ptrs[1], *res = d->has_residual ? ptrs[2] : 0;
+    const float *bias = d->has_bias ? ptrs[3 + d->has_residual] : 0;
+    RowWeights w = row_weights(d, ptrs[2 + d->has_residual]);
+    for (int64_t g = begin; g < end; g++) {
+        float sums[DNNK_SPARSE_GROUP] = {0};
+        int64_t col[DNNK_SPARSE_GROUP] = {0};
+        for (int64_t s = w.steps[g]; s < w.steps[g + 1]; s++) {
+            const float *v = w.values + s * DNNK_SPARSE_GROUP;
+            const uint8_t *gap = w.gaps + s * DNNK_SPARSE_GROUP;
+            for (int l = 0; l < DNNK_SPARSE_GROUP; l++) {
+                col[l] += gap[l];
+                sums[l] += v[l] * in[col[l]];
+            }
+        }
+        sparse_rows_store(d, out, res, bias, g, sums);
+    }
+}
+
 #define SPARSE_VECTORS (DNNK_SPARSE_PIXELS / DNNK_LANES)
 
 /* The epilogue of one filter at `count` pixels whose sums are in acc
@@ -91,10 +149,10 @@ INLINE void sparse_conv_tile(const SparseWeights *w, int32_t begin, int32_t end,
     vf acc[SPARSE_VECTORS];
     for (int j = 0; j < SPARSE_VECTORS; j++)
         acc[j] = splatv(0.0f);
-    const uint16_t *channel = (const uint16_t *)w->index;
+    const float *xc = x;
     for (int32_t e = begin; e < end; e++) {
         vf v = splatv(w->values[e]);
-        const float *xc = x + channel[e] * plane;
+        xc += w->gaps[e] * plane;
         for (int j = 0; j < SPARSE_VECTORS; j++)
             acc[j] += v * loadv(xc + j * DNNK_LANES);
     }
@@ -106,12 +164,12 @@ INLINE void sparse_conv_tile(const SparseWeights *w, int32_t begin, int32_t end,
 INLINE void sparse_conv_tail(const SparseWeights *w, int32_t begin, int32_t end, const float *x, int64_t plane,
                              int64_t count, float *sums)
 {
-    const uint16_t *channel = (const uint16_t *)w->index;
     for (int64_t p = 0; p < count; p++)
         sums[p] = 0.0f;
+    const float *xc = x;
     for (int32_t e = begin; e < end; e++) {
         float v = w->values[e];
-        const float *xc = x + channel[e] * plane;
+        xc += w->gaps[e] * plane;
         for (int64_t p = 0; p < count; p++)
             sums[p] += v * xc[p];
     }
@@ -167,15 +225,17 @@ KERNEL dnnk_sparse_conv_taps(const dnnk_sparse_taps_desc *d, void *const *ptrs, 
     int64_t KH = wn->kernel[0], KW = wn->kernel[1], Cg = C / cv->groups, Fg = F / cv->groups;
     const int32_t *off = (const int32_t *)packed;
     const float *values = (const float *)(packed + dnnk_sparse_conv_values_at(F));
-    const uint16_t *taps = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + d->entries * 4);
+    const uint8_t *gaps = packed + dnnk_sparse_conv_values_at(F) + d->entries * 4;
     for (int64_t u = begin; u < end; u++) {
         int64_t n = u / F, f = u % F;
         float *o = out + u * OH * OW;
         const float *x = in + (n * C + f / Fg * Cg) * H * W;
         for (int64_t i = 0; i < OH * OW; i++)
             o[i] = 0.0f;
+        int64_t tap = 0;
         for (int32_t e = off[f]; e < off[f + 1]; e++) {
-            int64_t c = taps[e] / (KH * KW), ky = taps[e] / KW % KH, kx = taps[e] % KW, y0, y1, x0, x1;
+            tap += gaps[e];
+            int64_t c = tap / (KH * KW), ky = tap / KW % KH, kx = tap % KW, y0, y1, x0, x1;
             tap_range(ky, wn->stride[0], wn->pad[0], wn->dilation[0], H, OH, &y0, &y1);
             tap_range(kx, wn->stride[1], wn->pad[1], wn->dilation[1], W, OW, &x0, &x1);
             float v = values[e];
@@ -200,7 +260,8 @@ KERNEL dnnk_sparse_conv_taps(const dnnk_sparse_taps_desc *d, void *const *ptrs, 
  * The generated code calls these before any layer runs and returns
  * NAME_ERROR_BAD_WEIGHTS when one fails: 0 valid, 1 not. A kernel reads an
  * entry only between offsets that these found ascending within the
- * entries, and writes only at indices they found in range. */
+ * entries, and follows its gaps only to places they found within the
+ * column or row. */
 
 /* count + 1 offsets ascending from `first`, none past `entries`. */
 INLINE bool offsets_ascend(const int32_t *off, int64_t count, int64_t first, int64_t entries)
@@ -213,42 +274,74 @@ INLINE bool offsets_ascend(const int32_t *off, int64_t count, int64_t first, int
     return off[count] <= entries;
 }
 
+/* Whether the entries [begin, end) of a column (fc) or row (conv) of
+ * `places` stay within it: the last lands on the sum of their gaps. */
+INLINE bool run_fits(const uint8_t *gaps, int32_t begin, int32_t end, int64_t places)
+{
+    int64_t reach = 0;
+    for (int32_t e = begin; e < end; e++)
+        reach += gaps[e];
+    return reach < places;
+}
+
 int64_t dnnk_sparse_fc_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
 {
     const unsigned char *packed = ptrs[2 + d->has_residual];
     int64_t N = d->in.dims[0], K = dnnk_count(&d->in) / N, U = d->out.dims[1];
     int64_t slices = dnnk_sparse_fc_slices(U);
     const int32_t *off = (const int32_t *)packed;
-    const uint16_t *rows = (const uint16_t *)(packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4);
+    const uint8_t *gaps = packed + dnnk_sparse_fc_values_at(U, K) + d->entries * 4;
     int64_t at = 0;
     for (int64_t s = 0; s < slices; at = off[s * (K + 1) + K], s++)
         if (!offsets_ascend(off + s * (K + 1), K, at, d->entries))
             return 1;
     if (at != d->entries)
         return 1;
-    /* Only the last slice, if partial, can hold rows past the layer's. */
-    const int32_t *last = off + (slices - 1) * (K + 1);
-    int64_t count = U - (slices - 1) * DNNK_SPARSE_SLICE;
-    for (int32_t e = last[0]; e < last[K]; e++)
-        if (rows[e] >= count)
-            return 1;
+    for (int64_t s = 0; s < slices; s++) {
+        const int32_t *o = off + s * (K + 1);
+        int64_t rows = min64(DNNK_SPARSE_SLICE, U - s * DNNK_SPARSE_SLICE);
+        for (int64_t k = 0; k < K; k++)
+            if (!run_fits(gaps, o[k], o[k + 1], rows))
+                return 1;
+    }
+    return 0;
+}
+
+/* An fc's weights by rows: step offsets ascending from 0 to the entries'
+ * steps, and every lane's gaps within the K columns. */
+int64_t dnnk_sparse_fc_rows_check(const dnnk_sparse_fc_desc *d, void *const *ptrs)
+{
+    int64_t K = dnnk_count(&d->in) / d->in.dims[0], groups = dnnk_sparse_fc_rows_groups(d->out.dims[1]);
+    RowWeights w = row_weights(d, ptrs[2 + d->has_residual]);
+    int64_t steps = d->entries / DNNK_SPARSE_GROUP;
+    if (d->entries % DNNK_SPARSE_GROUP != 0 || !offsets_ascend(w.steps, groups, 0, steps) || w.steps[groups] != steps)
+        return 1;
+    for (int64_t g = 0; g < groups; g++) {
+        int64_t reach[DNNK_SPARSE_GROUP] = {0};
+        for (int64_t s = w.steps[g]; s < w.steps[g + 1]; s++)
+            for (int l = 0; l < DNNK_SPARSE_GROUP; l++)
+                reach[l] += w.gaps[s * DNNK_SPARSE_GROUP + l];
+        for (int l = 0; l < DNNK_SPARSE_GROUP; l++)
+            if (reach[l] >= K)
+                return 1;
+    }
     return 0;
 }
 
 /* A conv's packed CSR filters (F of them, `entries` in all): offsets
- * from 0 ascending to the entries, every column below `columns`. */
+ * from 0 ascending to the entries, every filter's entries within its
+ * `columns`. */
 INLINE int64_t check_conv_filters(const unsigned char *packed, int64_t F, int64_t entries, int64_t columns)
 {
     const int32_t *off = (const int32_t *)packed;
-    const uint16_t *column = (const uint16_t *)(packed + dnnk_sparse_conv_values_at(F) + entries * 4);
+    const uint8_t *gaps = packed + dnnk_sparse_conv_values_at(F) + entries * 4;
     if (!offsets_ascend(off, F, 0, entries) || off[F] != entries)
         return 1;
-    for (int64_t e = 0; e < entries; e++)
-        if (column[e] >= columns)
+    for (int64_t f = 0; f < F; f++)
+        if (!run_fits(gaps, off[f], off[f + 1], columns))
             return 1;
     return 0;
 }
-
 /* Columns are input channels. */
 int64_t dnnk_sparse_conv_check(const dnnk_sparse_conv_desc *d, void *const *ptrs)
 {

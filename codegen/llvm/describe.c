@@ -9,6 +9,7 @@
 
 #include "conv_algo.h"
 #include "pack.h"
+#include "sparse_rules.h"
 #include "weight_code.h"
 
 /* The kernel library numbers element types, activations and pad modes as
@@ -204,26 +205,41 @@ int describe_fc(const CallSite *s, KernelCall *c, dnnk_fc_desc *d)
     return 1;
 }
 
-/* The non-zero weights select-sparsity encoded as f, or -1 when the
- * weights are not so encoded (a graph whose @sparse did not go through
- * select-sparsity): the layer then cannot be described. */
+/* The packed entries (non-zero weights, fillers, padding) of the weights
+ * select-sparsity encoded as f, or -1 when the weights are not so encoded
+ * (a graph whose @sparse did not go through select-sparsity): the layer
+ * then cannot be described. */
 static int64_t sparse_entries(const CallSite *s, SparseFormat f)
 {
     const SparseData *e = s->g->tensors[s->n->params[0]].sparse;
-    return e && e->format == f ? e->nnz : -1;
+    return e && e->format == f ? sparse_layer_entries(s->g, s->n) : -1;
+}
+
+/* The descriptor of an fc whose weights are encoded as f (0 if they are
+ * not), and its units: `per_unit` outputs each. */
+static int describe_sparse_fc_units(const CallSite *s, KernelCall *c, dnnk_sparse_fc_desc *d, SparseFormat f,
+                                    int64_t per_unit)
+{
+    const FcAttrs *a = &s->n->attr.fc;
+    if ((d->entries = sparse_entries(s, f)) < 0)
+        return 0;
+    d->out = out_of(s), d->in = in_of(s, 0);
+    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
+    d->act = activation(&a->act);
+    c->units = (d->out.dims[1] + per_unit - 1) / per_unit;
+    return 1;
 }
 
 /* Units: slices of DNNK_SPARSE_SLICE outputs. */
 int describe_sparse_fc(const CallSite *s, KernelCall *c, dnnk_sparse_fc_desc *d)
 {
-    const FcAttrs *a = &s->n->attr.fc;
-    if ((d->entries = sparse_entries(s, SPARSE_CSC)) < 0)
-        return 0;
-    d->out = out_of(s), d->in = in_of(s, 0);
-    d->has_bias = a->bias, d->has_residual = s->n->n_inputs == 2;
-    d->act = activation(&a->act);
-    c->units = dnnk_sparse_fc_slices(d->out.dims[1]);
-    return 1;
+    return describe_sparse_fc_units(s, c, d, SPARSE_CSC, DNNK_SPARSE_SLICE);
+}
+
+/* Units: groups of DNNK_SPARSE_GROUP outputs. */
+int describe_sparse_fc_rows(const CallSite *s, KernelCall *c, dnnk_sparse_fc_desc *d)
+{
+    return describe_sparse_fc_units(s, c, d, SPARSE_CSR, DNNK_SPARSE_GROUP);
 }
 
 int describe_sparse_conv(const CallSite *s, KernelCall *c, dnnk_sparse_conv_desc *d)

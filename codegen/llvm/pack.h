@@ -73,14 +73,20 @@ bool pack_qgemm_fc(const Graph *g, const Node *n);
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
 /* fc weights [U][K] encoded CSC by select-sparsity -> dnnk_sparse_fc's
- * slices (dnnk.h): 6 bytes a non-zero weight and 4 (K + 1) bytes a slice
- * of DNNK_SPARSE_SLICE outputs; the bias as stored. */
+ * slices (dnnk.h): 5 bytes a stored entry (non-zero weights and fillers,
+ * with their 8-bit gaps) and 4 (K + 1) bytes a slice of DNNK_SPARSE_SLICE
+ * outputs; the bias as stored. */
 size_t pack_sparse_fc(const Graph *g, const Node *n, int k, void *out);
 
+/* fc weights [U][K] encoded CSR -> dnnk_sparse_fc_rows's groups of
+ * DNNK_SPARSE_GROUP rows (dnnk.h): 5 bytes a stored entry (non-zero
+ * weights, fillers and padding) and 4 a group; the bias as stored. */
+size_t pack_sparse_fc_rows(const Graph *g, const Node *n, int k, void *out);
+
 /* conv filters [F][Cg][kh][kw] encoded CSR -> the offsets, values and
- * 16-bit columns (channels of a 1x1 conv, taps (c kh + ky) kw + kx of
- * any other) of dnnk_sparse_conv and dnnk_sparse_conv_taps (dnnk.h):
- * 6 bytes a non-zero weight and 4 (F + 1); the bias as stored. */
+ * 8-bit gaps of columns (channels of a 1x1 conv, taps (c kh + ky) kw + kx
+ * of any other) of dnnk_sparse_conv and dnnk_sparse_conv_taps (dnnk.h):
+ * 5 bytes a stored entry and 4 (F + 1); the bias as stored. */
 size_t pack_sparse_conv(const Graph *g, const Node *n, int k, void *out);
 
 #endif

@@ -78,8 +78,18 @@ static void json_algorithm(JsonWriter *w, const Node *n, const LayerStats *s)
     conv && s->tile ? json_int(w, s->tile) : json_null(w);
 }
 
-/* A conv's or fc's "encoding" of its weights and the bytes they take
- * stored ("stored_weight_bytes"); null for other layers. */
+/* The filler entries (zero values that carry a gap too long for one
+ * relative index, and the fc by rows' padding) in the stored form of
+ * layer n's encoded weights. */
+static int64_t filler_entries(const Graph *g, const Node *n)
+{
+    const SparseData *s = g->tensors[n->params[0]].sparse;
+    return s ? sparse_layer_entries(g, n) - s->nnz : 0;
+}
+
+/* A conv's or fc's "encoding" of its weights, the bytes they take stored
+ * ("stored_weight_bytes") and the filler entries among them; null for
+ * other layers. */
 static void json_encoding(JsonWriter *w, const Graph *g, const Node *n)
 {
     bool weighted = n->op == OP_CONV || n->op == OP_FC;
@@ -87,6 +97,8 @@ static void json_encoding(JsonWriter *w, const Graph *g, const Node *n)
     weighted ? json_string(w, sparse_format_name(kernel_layer_sparse(n))) : json_null(w);
     json_key(w, "stored_weight_bytes");
     weighted ? json_int(w, sparse_stored_bytes(g, n)) : json_null(w);
+    json_key(w, "filler_entries");
+    weighted ? json_int(w, filler_entries(g, n)) : json_null(w);
 }
 
 static void print_json(const Graph *g, const char *model)
@@ -208,8 +220,8 @@ static void print_conv_table(const Graph *g)
 }
 
 /* Every conv and fc whose weights select-sparsity encoded: the encoding,
- * the non-zero weights, and the bytes of the weights dense and as stored;
- * nothing when every layer is dense. */
+ * the non-zero weights, the filler entries stored with them, and the bytes
+ * of the weights dense and as stored; nothing when every layer is dense. */
 static void print_sparse_table(const Graph *g)
 {
     int sparse = 0;
@@ -218,13 +230,14 @@ static void print_sparse_table(const Graph *g)
         if ((n->op != OP_CONV && n->op != OP_FC) || kernel_layer_sparse(n) == SPARSE_NONE)
             continue;
         if (sparse++ == 0)
-            printf("\n%-28s %-9s %12s %12s %14s %14s %8s\n", "sparse layer", "encoding", "weights",
-                   "nz weights", "dense bytes", "stored bytes", "ratio");
+            printf("\n%-28s %-9s %12s %12s %9s %14s %14s %8s\n", "sparse layer", "encoding", "weights",
+                   "nz weights", "fillers", "dense bytes", "stored bytes", "ratio");
         const Tensor *w = &g->tensors[n->params[0]];
         int64_t dense = shape_elems(&w->shape) * elem_type_bits(w->type) / 8, stored = sparse_stored_bytes(g, n);
-        printf("%-28s %-9s %12lld %12lld %14lld %14lld %7.2fx\n", n->name, sparse_format_name(n->ann.sparse),
-               (long long)shape_elems(&w->shape), (long long)(w->sparse ? w->sparse->nnz : 0), (long long)dense,
-               (long long)stored, stored ? (double)dense / (double)stored : 0.0);
+        printf("%-28s %-9s %12lld %12lld %9lld %14lld %14lld %7.2fx\n", n->name, sparse_format_name(n->ann.sparse),
+               (long long)shape_elems(&w->shape), (long long)(w->sparse ? w->sparse->nnz : 0),
+               (long long)filler_entries(g, n), (long long)dense, (long long)stored,
+               stored ? (double)dense / (double)stored : 0.0);
     }
 }
 
