@@ -20,33 +20,13 @@
 
 static const QuantMode modes[] = {QUANT_LOG2, QUANT_KMEANS, QUANT_BINARY, QUANT_TERNARY};
 
-/* The reference pipeline at -O1 with every conv and fc coded in mode m
- * (3-bit codebooks: the smallest layer below has 36 weights). */
-static void code_every_layer(Graph *g, QuantMode m, const char *name)
-{
-    Diag d;
-    diag_init(&d, stderr);
-    QuantOptions q = {.mode = m, .first_last = true, .weight_bits = m == QUANT_KMEANS ? 3 : 0};
-    PipelineOptions po = {.opt_level = 1, .verify_each = true};
-    PassOptions o = {.opt_level = 1, .target = target_find("reference"), .diag = &d, .quant = &q};
-    if (!pipeline_run(g, &o, &po))
-        fail_msg("%s: quantising to %s failed", name, quant_mode_name(m));
-}
-
-static void expect_same_bits(const char *what, const float *got, const float *want, int64_t count)
-{
-    for (int64_t i = 0; i < count; i++)
-        if (memcmp(&got[i], &want[i], sizeof *got) != 0)
-            fail_msg("%s: output %lld is %.9g, the reference's %.9g", what, (long long)i, got[i], want[i]);
-}
-
 static void check_layer(const char *name, const char *text, QuantMode m)
 {
     char what[256];
     snprintf(what, sizeof what, "%s, %s", name, quant_mode_name(m));
     Parsed p;
     Graph *g = cpu_parse_or_fail(&p, name, text);
-    code_every_layer(g, m, what);
+    cpu_code_every_layer(g, m, what);
     cpu_find_op(g, OP_CODED_CONV);
     CpuIo io;
     cpu_io_make(g, 5, &io);
@@ -58,11 +38,11 @@ static void check_layer(const char *name, const char *text, QuantMode m)
         io.in[0][i] = io.in[0][i] < 0 ? -0x1p40f : 0x1p40f;
     float *want = cpu_run_reference(g, &io), *jit[2];
     cpu_run_jit(g, "coded_edges", NULL, NULL, &io, jit);
-    expect_same_bits(what, jit[0], want, io.out_count[0]);
-    expect_same_bits(what, jit[1], want, io.out_count[0]);
+    cpu_expect_same_bits(what, jit[0], want, io.out_count[0]);
+    cpu_expect_same_bits(what, jit[1], want, io.out_count[0]);
     if (m == QUANT_LOG2) { /* object code differs from the JIT only in how it is loaded */
         float *object = cpu_run_object(g, "coded_edges", &io);
-        expect_same_bits(what, object, want, io.out_count[0]);
+        cpu_expect_same_bits(what, object, want, io.out_count[0]);
         free(object);
     }
     free(want), free(jit[0]), free(jit[1]);
@@ -120,7 +100,7 @@ static void test_residual_and_relu_fuse(void **state)
     Graph *g = cpu_parse_or_fail(&p, "fuse.dnn",
                                  "input x: f32[1, 4, 9, 9];\nc = conv(x, filters=4, kernel=3, pad=1);\n"
                                  "s = add(c, x);\nr = relu(s);\noutput r;\n");
-    code_every_layer(g, QUANT_LOG2, "fuse.dnn");
+    cpu_code_every_layer(g, QUANT_LOG2, "fuse.dnn");
     run_pipeline_or_fail(g, "cpu", 2);
     int coded = cpu_find_op(g, OP_CODED_CONV), live = 0;
     for (int i = 0; i < g->n_nodes; i++)
