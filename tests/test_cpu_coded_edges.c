@@ -55,7 +55,8 @@ static const struct {
 } layers[] = {
     /* 13 filters: a full block and one of 5 (a micro-kernel with 1 real
      * row); 99 pixels: 3 full tiles and 3 pixels (6 and 3 with 16) */
-    {"filter and pixel tails", "input x: f32[1, 5, 9, 11];\nc = conv(x, filters=13, kernel=3, pad=1);\noutput c;\n"},
+    {"filter and pixel tails",
+     "input x: f32[1, 5, 9, 11];\nc = conv(x, filters=13, kernel=3, pad=1);\noutput c;\n"},
     /* 300 filters: runs of 256 and 44; K = 630: 9 blocks of 64 rows and
      * one of 54, the partial sums waiting between them; relu */
     {"runs of filters, blocks of k",
@@ -80,7 +81,8 @@ static const struct {
     {"fc, 15 images", "input x: f32[15, 2, 3, 3];\nf = fc(x, units=21, act=relu);\noutput f;\n"},
     {"fc, one image", "input x: f32[1, 100];\nf = fc(x, units=9);\noutput f;\n"},
     /* one output pixel whose window is the whole input, in 2 groups */
-    {"grouped conv as an fc", "input x: f32[3, 4, 3, 3];\nc = conv(x, filters=6, kernel=3, groups=2);\noutput c;\n"},
+    {"grouped conv as an fc",
+     "input x: f32[3, 4, 3, 3];\nc = conv(x, filters=6, kernel=3, groups=2);\noutput c;\n"},
 };
 
 static void test_every_edge_of_the_blocking_in_every_mode(void **state)

@@ -264,7 +264,8 @@ INLINE void coded_store(double *p, coded_vd v) { copy_bytes(p, &v, sizeof v); }
 
 /* acc[r] += the decoded weights of rows [0, kc) (column r of the tile, 8
  * apart) times the panel's rows, each sum in k order. */
-INLINE void coded_micro_kernel(const double *tile, const double *panel, int64_t kc, coded_vd acc[CODED_ROWS][CODED_NV])
+INLINE void coded_micro_kernel(const double *tile, const double *panel, int64_t kc,
+                               coded_vd acc[CODED_ROWS][CODED_NV])
 {
     for (int64_t k = 0; k < kc; k++) {
         coded_vd x[CODED_NV];
@@ -306,7 +307,8 @@ INLINE void coded_finish_vectors(const dnnk_coded_desc *d, const CodedArgs *a, c
         coded_vh residual = {0};
         if (a->residual)
             copy_bytes(&residual, a->residual + i, sizeof residual);
-        coded_vh x = __builtin_convertvector(acc[v] + bias + __builtin_convertvector(residual, coded_vd), coded_vh);
+        coded_vd sum = acc[v] + bias + __builtin_convertvector(residual, coded_vd);
+        coded_vh x = __builtin_convertvector(sum, coded_vh);
         if (d->conv.act.kind == DNNK_ACT_RELU) {
             coded_vh_bits bits;
             copy_bytes(&bits, &x, sizeof bits);
@@ -349,7 +351,8 @@ typedef struct CodedUnit {
  * DNNK_CODED_FILTERS filters (the innermost). */
 INLINE CodedUnit coded_unit(const dnnk_conv_desc *v, int64_t u)
 {
-    int64_t G = v->groups, Fg = v->out.dims[1] / G, tiles = dnnk_ceil_div(v->out.dims[2] * v->out.dims[3], DNNK_NR);
+    int64_t G = v->groups, Fg = v->out.dims[1] / G;
+    int64_t tiles = dnnk_ceil_div(v->out.dims[2] * v->out.dims[3], DNNK_NR);
     int64_t runs = dnnk_ceil_div(Fg, DNNK_CODED_FILTERS), bands = dnnk_ceil_div(tiles, DNNK_CODED_TILES);
     int64_t run = u % runs, band = u / runs % bands;
     CodedUnit c = {u / runs / bands / G, u / runs / bands % G, band * DNNK_CODED_TILES, 0, 0, 0};
