@@ -2,7 +2,8 @@
  * the reference executor, bit for bit, on layers that reach every edge of
  * its blocking (dnnk.h): blocks of 8 filters and micro-kernels of 4 (2 with
  * 8-lane vectors) that the filters do not fill, runs of 256 filters, tiles
- * of 32 pixels (16) and bands of 4 tiles that the pixels do not fill,
+ * of 32 pixels (16) and bands of 4 tiles that the pixels do not fill, both
+ * halved for small layers (dnnk_coded_split),
  * blocks of 64 rows of the reduction, taps in the padding, the fc form's
  * batches of 8, 4, 2 and 1 images. Each layer is coded in every mode
  * (log2<4>, codebook<3>, binary, ternary), through the JIT at -O2 on 1 and
@@ -61,6 +62,9 @@ static const struct {
      * one of 54, the partial sums waiting between them; relu */
     {"runs of filters, blocks of k",
      "input x: f32[1, 70, 6, 7];\nc = conv(x, filters=300, kernel=3, pad=1, act=relu);\noutput c;\n"},
+    /* one tile of 16 pixels: dnnk_coded_split halves the run of filters
+     * to 32 for two units, runs of 32 and 8 */
+    {"one tile, runs split", "input x: f32[1, 24, 4, 4];\nc = conv(x, filters=40, kernel=3, pad=1);\noutput c;\n"},
     /* 930 pixels an image: 29 full tiles and 2 pixels, 8 bands, the last
      * of 2 tiles (59 tiles, 15 bands with 16); two images */
     {"bands of tiles", "input x: f32[2, 3, 30, 31];\nc = conv(x, filters=9, kernel=3, pad=1);\noutput c;\n"},

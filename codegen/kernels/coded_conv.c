@@ -347,17 +347,18 @@ typedef struct CodedUnit {
     int64_t n, g, t0, tiles, f_begin, f_end;
 } CodedUnit;
 
-/* Unit u: image, group, run of DNNK_CODED_TILES tiles, run of
- * DNNK_CODED_FILTERS filters (the innermost). */
-INLINE CodedUnit coded_unit(const dnnk_conv_desc *v, int64_t u)
+/* Unit u: image, group, band of d->band tiles, run of d->run filters (the
+ * innermost). */
+INLINE CodedUnit coded_unit(const dnnk_coded_desc *d, int64_t u)
 {
+    const dnnk_conv_desc *v = &d->conv;
     int64_t G = v->groups, Fg = v->out.dims[1] / G;
     int64_t tiles = dnnk_ceil_div(v->out.dims[2] * v->out.dims[3], DNNK_NR);
-    int64_t runs = dnnk_ceil_div(Fg, DNNK_CODED_FILTERS), bands = dnnk_ceil_div(tiles, DNNK_CODED_TILES);
+    int64_t runs = dnnk_ceil_div(Fg, d->run), bands = dnnk_ceil_div(tiles, d->band);
     int64_t run = u % runs, band = u / runs % bands;
-    CodedUnit c = {u / runs / bands / G, u / runs / bands % G, band * DNNK_CODED_TILES, 0, 0, 0};
-    c.tiles = min64(DNNK_CODED_TILES, tiles - c.t0);
-    c.f_begin = run * DNNK_CODED_FILTERS, c.f_end = min64(Fg, c.f_begin + DNNK_CODED_FILTERS);
+    CodedUnit c = {u / runs / bands / G, u / runs / bands % G, band * d->band, 0, 0, 0};
+    c.tiles = min64(d->band, tiles - c.t0);
+    c.f_begin = run * d->run, c.f_end = min64(Fg, c.f_begin + d->run);
     return c;
 }
 
@@ -387,7 +388,7 @@ INLINE void coded_rows(const dnnk_coded_desc *d, const CodedArgs *a, const Coded
 INLINE void coded_conv_unit(const dnnk_coded_desc *d, const CodedArgs *a, int64_t u)
 {
     const dnnk_conv_desc *v = &d->conv;
-    CodedUnit c = coded_unit(v, u);
+    CodedUnit c = coded_unit(d, u);
     int64_t Cg = v->in.dims[1] / v->groups, K = Cg * v->win.kernel[0] * v->win.kernel[1];
     const float *in = a->in + (c.n * v->in.dims[1] + c.g * Cg) * v->in.dims[2] * v->in.dims[3];
     double panels[DNNK_CODED_TILES][CODED_KC * DNNK_NR], weights[CODED_KC * DNNK_CODED_MR];

@@ -331,6 +331,7 @@ typedef struct dnnk_coded_desc {
     int64_t code_bits;   /* bits a packed code: weight_bits, binary 1, ternary 2 */
     int64_t per_channel;
     int64_t fc; /* one output pixel whose window is the whole (unpadded) input: dnnk_coded_fc_form */
+    int64_t band, run; /* a conv's unit: tiles (at most DNNK_CODED_TILES), filters (DNNK_CODED_FILTERS) */
 } dnnk_coded_desc;
 
 /* The codes of a coded_conv as the kernel reads them (pack_coded_codes):
@@ -439,16 +440,34 @@ static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) /
 static inline int64_t dnnk_coded_blocks(int64_t filters) { return dnnk_ceil_div(filters, DNNK_CODED_MR); }
 
 /* Units: an fc's are (group, block of DNNK_CODED_MR filters), every image;
- * a conv's (image, group, run of DNNK_CODED_TILES tiles of nr pixels, run
- * of DNNK_CODED_FILTERS filters). */
+ * a conv's (image, group, band of `band` tiles of nr pixels, run of `run`
+ * filters). */
 static inline int64_t dnnk_coded_units(const dnnk_coded_desc *d)
 {
     const dnnk_conv_desc *c = &d->conv;
     int64_t Fg = c->out.dims[1] / c->groups, P = c->out.dims[2] * c->out.dims[3];
     if (d->fc)
         return c->groups * dnnk_coded_blocks(Fg);
-    return c->out.dims[0] * c->groups * dnnk_ceil_div(dnnk_ceil_div(P, c->nr), DNNK_CODED_TILES) *
-           dnnk_ceil_div(Fg, DNNK_CODED_FILTERS);
+    int64_t bands = dnnk_ceil_div(dnnk_ceil_div(P, c->nr), d->band);
+    return c->out.dims[0] * c->groups * bands * dnnk_ceil_div(Fg, d->run);
+}
+
+/* A conv's split: bands of DNNK_CODED_TILES tiles and runs of
+ * DNNK_CODED_FILTERS filters, halved (bands first, then runs, down to one
+ * tile and one block of filters) while the layer has fewer than
+ * DNNK_CODED_UNITS units, so that both cores have work on small layers.
+ * Only then: a smaller band decodes each block's codes for fewer pixels,
+ * a shorter run packs the pixels for fewer filters (on the BN net's 7 x 7
+ * layer, at least 8 units took twice the time on one thread). */
+#define DNNK_CODED_UNITS 2
+
+static inline void dnnk_coded_split(dnnk_coded_desc *d)
+{
+    d->band = DNNK_CODED_TILES, d->run = DNNK_CODED_FILTERS;
+    while (d->band > 1 && dnnk_coded_units(d) < DNNK_CODED_UNITS)
+        d->band /= 2;
+    while (d->run > DNNK_CODED_MR && dnnk_coded_units(d) < DNNK_CODED_UNITS)
+        d->run /= 2;
 }
 
 /* conv: units are (image, group, tile of nr output pixels); each unit

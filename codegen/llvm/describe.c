@@ -125,7 +125,7 @@ int describe_conv_fft(const CallSite *s, KernelCall *c, dnnk_fft_desc *d)
 }
 
 /* conv's descriptor from the coded_conv's geometry and epilogue, and its
- * codes. Units: dnnk_coded_units. */
+ * codes. Units: dnnk_coded_units, split by dnnk_coded_split. */
 int describe_coded_conv(const CallSite *s, KernelCall *c, dnnk_coded_desc *d)
 {
     const CodedConvAttrs *a = &s->n->attr.coded;
@@ -140,6 +140,7 @@ int describe_coded_conv(const CallSite *s, KernelCall *c, dnnk_coded_desc *d)
     d->code_bits = weight_code_bits(s->g->tensors[s->n->params[0]].type);
     d->per_channel = a->per_channel;
     d->fc = dnnk_coded_fc_form(&d->conv);
+    dnnk_coded_split(d);
     c->units = dnnk_coded_units(d);
     return 1;
 }
