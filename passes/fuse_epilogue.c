@@ -1,6 +1,6 @@
-/* fuse-epilogue: the work after a conv or fc that can happen while its
- * result is still in registers moves into the layer itself (ops.h,
- * Activation): out = act(sum + bias + residual). In the order the epilogue
+/* fuse-epilogue: the work after a conv, fc or coded_conv that can happen
+ * while its result is still in registers moves into the layer itself
+ * (ops.h, Activation): out = act(sum + bias + residual). In the order the epilogue
  * applies them, while the layer is the only reader's only operand source:
  *   add of a per-channel constant     -> added to the bias
  *   add of a tensor of the same shape -> the residual operand
@@ -12,8 +12,30 @@
 
 #include "pass.h"
 
-static Activation *activation_of(Node *n) { return n->op == OP_CONV ? &n->attr.conv.act : &n->attr.fc.act; }
-static bool *bias_flag(Node *n) { return n->op == OP_CONV ? &n->attr.conv.bias : &n->attr.fc.bias; }
+/* The layers whose epilogue takes what follows them, and where it is. */
+static bool fuses(OpKind op) { return op == OP_CONV || op == OP_FC || op == OP_CODED_CONV; }
+
+static Activation *activation_of(Node *n)
+{
+    switch (n->op) {
+    case OP_CONV: return &n->attr.conv.act;
+    case OP_CODED_CONV: return &n->attr.coded.conv.act;
+    default: return &n->attr.fc.act;
+    }
+}
+
+static bool *bias_flag(Node *n)
+{
+    switch (n->op) {
+    case OP_CONV: return &n->attr.conv.bias;
+    case OP_CODED_CONV: return &n->attr.coded.conv.bias;
+    default: return &n->attr.fc.bias;
+    }
+}
+
+/* The bias parameter: after the weights, or after coded_conv's codes and
+ * their scales or codebook. */
+static int bias_param(const Node *n) { return n->params[n->op == OP_CODED_CONV ? 2 : 1]; }
 
 /* The values of tensor t if a constant layer computes it (NULL when its
  * weights are not bound), and whether one does. */
@@ -69,7 +91,7 @@ static int fuse_bias(Graph *g, int i, int reader, const PassOptions *o)
         !graph_can_forward(g, reader, n->output))
         return 0;
     bool had_bias = *bias_flag(n);
-    const float *old = had_bias ? g->tensors[n->params[1]].data : NULL;
+    const float *old = had_bias ? g->tensors[bias_param(n)].data : NULL;
     bool bound = node_weights_bound(g, n);
     if ((values != NULL) != bound)
         return 0; /* values fold only when both sides have them */
@@ -84,7 +106,7 @@ static int fuse_bias(Graph *g, int i, int reader, const PassOptions *o)
     if (bound) {
         int64_t F = g->tensors[n->output].shape.d[1];
         bool scalar = shape_elems(&g->tensors[c].shape) == 1; /* else one value per channel */
-        float *bias = graph_new_data(g, n->params[1]);
+        float *bias = graph_new_data(g, bias_param(n));
         for (int64_t f = 0; f < F; f++)
             bias[f] = (float)((old ? (double)old[f] : 0.0) + values[scalar ? 0 : f]);
     }
@@ -197,7 +219,7 @@ bool pass_fuse_epilogue(Graph *g, const PassOptions *o, PassReport *r)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if (!n->removed && (n->op == OP_CONV || n->op == OP_FC) && !fuse_layer(g, i, o, r))
+        if (!n->removed && fuses(n->op) && !fuse_layer(g, i, o, r))
             return false;
     }
     return true;

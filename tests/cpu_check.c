@@ -11,8 +11,11 @@
 #include "dnnrt.h"
 #include "jit.h"
 #include "kernels.h"
+#include "pipeline.h"
+#include "quantize.h"
 #include "reference.h"
 #include "shared_object.h"
+#include "target.h"
 
 void cpu_check_fill(float *v, int64_t n, uint64_t *state, double lo, double hi)
 {
@@ -346,4 +349,22 @@ double cpu_check_gamma(double k)
 {
     const double u = 0x1p-24;
     return k * u / (1 - k * u);
+}
+
+void cpu_code_every_layer(Graph *g, int mode, const char *name)
+{
+    Diag d;
+    diag_init(&d, stderr);
+    QuantOptions q = {.mode = (QuantMode)mode, .first_last = true, .weight_bits = mode == QUANT_KMEANS ? 3 : 0};
+    PipelineOptions po = {.opt_level = 1, .verify_each = true};
+    PassOptions o = {.opt_level = 1, .target = target_find("reference"), .diag = &d, .quant = &q};
+    if (!pipeline_run(g, &o, &po))
+        fail_msg("%s: quantising to %s failed", name, quant_mode_name((QuantMode)mode));
+}
+
+void cpu_expect_same_bits(const char *what, const float *got, const float *want, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        if (memcmp(&got[i], &want[i], sizeof *got) != 0)
+            fail_msg("%s: output %lld is %.9g, the reference's %.9g", what, (long long)i, got[i], want[i]);
 }

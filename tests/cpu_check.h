@@ -38,6 +38,14 @@ void cpu_run_jit(const Graph *g, const char *name, const char *cpu, const char *
 /* Output 0 of g as object code linked into a shared library (malloc'd). */
 float *cpu_run_object(const Graph *g, const char *name, const CpuIo *io);
 
+/* The reference pipeline at -O1 with every conv and fc coded in mode m
+ * (quantize.h's QuantMode; 3-bit codebooks, so that a layer of 8 weights
+ * a group can take one), failing the test with `name` if it fails. */
+void cpu_code_every_layer(Graph *g, int mode, const char *name);
+
+/* Fails the test with `what` unless got and want are the same bits. */
+void cpu_expect_same_bits(const char *what, const float *got, const float *want, int64_t count);
+
 /* Random biases in [-0.5, 0.5) for every conv with a bias
  * (weights_randomize makes them 0). */
 void cpu_random_biases(Graph *g, uint64_t seed);

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "code_pack.h"
 #include "cpu_check.h"
+#include "dnnk.h"
 #include "pack.h"
 #include "pipeline.h"
 #include "quantize.h"
@@ -26,33 +26,12 @@
 
 #define GOLDEN_DIR DNNC_SOURCE_DIR "/tests/golden"
 
-/* The reference pipeline at -O1 with every conv and fc coded in mode m. */
-static void code_every_layer(Graph *g, QuantMode m, const char *name)
-{
-    Diag d;
-    diag_init(&d, stderr);
-    /* 3 bits: the smallest golden layer (conv_depthwise_mult) has 8 weights
-     * a group but 36 in all; a codebook needs no more centroids than that. */
-    QuantOptions q = {.mode = m, .first_last = true, .weight_bits = m == QUANT_KMEANS ? 3 : 0};
-    PipelineOptions po = {.opt_level = 1, .verify_each = true};
-    PassOptions o = {.opt_level = 1, .target = target_find("reference"), .diag = &d, .quant = &q};
-    if (!pipeline_run(g, &o, &po))
-        fail_msg("%s: quantising to %s failed", name, quant_mode_name(m));
-}
-
 static int count_coded(const Graph *g)
 {
     int n = 0;
     for (int i = 0; i < g->n_nodes; i++)
         n += !g->nodes[i].removed && g->nodes[i].op == OP_CODED_CONV;
     return n;
-}
-
-static void expect_same_bits(const char *what, const float *got, const float *want, int64_t count)
-{
-    for (int64_t i = 0; i < count; i++)
-        if (memcmp(&got[i], &want[i], sizeof *got) != 0)
-            fail_msg("%s: output %lld is %.9g, the reference's %.9g", what, (long long)i, got[i], want[i]);
 }
 
 /* Every output within 1e-4 of the largest |want| (test_golden.c). */
@@ -80,14 +59,14 @@ static void check_case(const char *name, QuantMode m)
     Diag d;
     diag_init(&d, stderr);
     assert_true(weights_load(p.graph, weights, &d));
-    code_every_layer(p.graph, m, name);
+    cpu_code_every_layer(p.graph, m, name);
     assert_true(count_coded(p.graph) > 0);
     CpuIo io;
     cpu_io_make(p.graph, 5, &io);
     float *want = cpu_run_reference(p.graph, &io), *jit[2];
     cpu_run_jit(p.graph, "coded", NULL, NULL, &io, jit);
     void (*expect)(const char *, const float *, const float *, int64_t) =
-        network_case(name) ? expect_close : expect_same_bits;
+        network_case(name) ? expect_close : cpu_expect_same_bits;
     expect(what, jit[0], want, io.out_count[0]);
     expect(what, jit[1], want, io.out_count[0]);
     if (!network_case(name)) { /* object code differs from the JIT only in how it is loaded */
@@ -127,9 +106,10 @@ static void test_every_golden_conv_and_fc_in_every_mode(void **state)
     assert_int_equal(networks, 6);
 }
 
-/* The compiled weights hold the codes packed, as a weights file does, and
- * one spare byte: conv_7x7_s2's 8 x 3 x 7 x 7 = 1,176 ternary codes in 295
- * bytes. */
+/* The compiled weights hold the codes packed as the kernel reads them
+ * (dnnk.h): conv_7x7_s2's 8 filters are one block, so each of its 147 k
+ * has the 8 filters' 2-bit ternary codes in two bytes, filter r at bit
+ * 2r: 294 bytes for 1,176 codes, and DNNK_CODED_SPARE zero bytes. */
 static void test_compiled_codes_are_packed(void **state)
 {
     (void)state;
@@ -139,20 +119,22 @@ static void test_compiled_codes_are_packed(void **state)
     Diag d;
     diag_init(&d, stderr);
     assert_true(weights_load(p.graph, GOLDEN_DIR "/conv_7x7_s2/weights.safetensors", &d));
-    code_every_layer(p.graph, QUANT_TERNARY, "conv_7x7_s2");
+    cpu_code_every_layer(p.graph, QUANT_TERNARY, "conv_7x7_s2");
     const Node *n = NULL;
     for (int i = 0; i < p.graph->n_nodes; i++)
         n = p.graph->nodes[i].op == OP_CODED_CONV ? &p.graph->nodes[i] : n;
     assert_non_null(n);
     const Tensor *w = &p.graph->tensors[n->params[0]];
     assert_int_equal(shape_elems(&w->shape), 1176);
-    assert_int_equal(pack_coded_codes(p.graph, n, 0, NULL), 295);
+    assert_int_equal(pack_coded_codes(p.graph, n, 0, NULL), 294 + DNNK_CODED_SPARE);
     assert_int_equal(pack_coded_codes(p.graph, n, 1, NULL), 0); /* the scales as stored */
-    uint8_t packed[295], want[294];
+    uint8_t packed[294 + DNNK_CODED_SPARE], want[294 + DNNK_CODED_SPARE] = {0};
     pack_coded_codes(p.graph, n, 0, packed);
-    code_pack(w->type, w->data, 1176, want);
+    const uint8_t *codes = w->data;
+    for (int k = 0; k < 147; k++)
+        for (int f = 0; f < 8; f++)
+            want[2 * k + f / 4] |= (uint8_t)(codes[f * 147 + k] << (2 * (f % 4)));
     assert_memory_equal(packed, want, sizeof want);
-    assert_int_equal(packed[294], 0);
     parsed_free(&p);
 }
 

@@ -355,17 +355,48 @@ typedef struct dnnk_qgemm_desc {
 } dnnk_qgemm_desc;
 
 /* dnnk_coded_conv: coded_conv, a float convolution whose weights are
- * codes decoded in registers. Units: (image, output channel). ptrs: out,
- * in, the codes of [F][Cg][kh][kw] packed code_bits each, least significant
- * bit first, with a zero byte after them (pack_coded_codes), the scales
- * (one per filter when per_channel, else one) or the codebook, [bias]. */
+ * codes decoded in registers (codegen/kernels/coded_conv.c). ptrs: out,
+ * in, [residual], the codes packed by pack_coded_codes, the scales (one per
+ * filter when per_channel, else one) or the codebook, [bias]. Units:
+ * dnnk_coded_units. */
 typedef struct dnnk_coded_desc {
     dnnk_conv_desc conv;
     int64_t weight_type; /* DNNK_LOG2, DNNK_CODEBOOK, DNNK_BINARY or DNNK_TERNARY */
     int64_t weight_bits; /* log2: a sign bit and weight_bits - 1 of magnitude */
     int64_t code_bits;   /* bits a packed code: weight_bits, binary 1, ternary 2 */
     int64_t per_channel;
+    int64_t fc; /* one output pixel whose window is the whole (unpadded) input: dnnk_coded_fc_form */
+    int64_t band, run; /* a conv's unit: tiles (at most DNNK_CODED_TILES), filters (DNNK_CODED_FILTERS) */
 } dnnk_coded_desc;
+
+/* The codes of a coded_conv as the kernel reads them (pack_coded_codes):
+ * for each group, blocks of DNNK_CODED_MR filters (codes 0 past the
+ * group's filters); in a block, for each k = (c, ky, kx) ascending, the
+ * block's DNNK_CODED_MR codes of code_bits each, least significant bit
+ * first: code_bits bytes, read as one 64-bit word and decoded into one
+ * vector of the block's weights. DNNK_CODED_SPARE zero bytes end the codes,
+ * so that the word of the last k stays inside them. */
+#define DNNK_CODED_MR 8
+#define DNNK_CODED_SPARE 8
+
+/* A unit of a conv computes at most this many filters of one tile of nr
+ * pixels: their partial double sums wait on the stack between blocks of
+ * the reduction (DNNK_CODED_FILTERS x nr doubles a tile, 64 KiB for nr 32). */
+#define DNNK_CODED_FILTERS 256
+
+/* A unit of a conv covers at most this many tiles of nr pixels: each
+ * block of codes is decoded once for all of them. */
+#define DNNK_CODED_TILES 4
+
+/* A conv with a single output pixel whose window covers its whole input
+ * without padding (an fc, as quantize writes it): each filter's inputs are
+ * the image's channels of its group, contiguous. */
+static inline int64_t dnnk_coded_fc_form(const dnnk_conv_desc *d)
+{
+    const dnnk_window *w = &d->win;
+    return d->out.dims[2] == 1 && d->out.dims[3] == 1 && w->kernel[0] == d->in.dims[2] &&
+           w->kernel[1] == d->in.dims[3] && !w->pad[0] && !w->pad[1] && !w->pad[2] && !w->pad[3];
+}
 
 /* The requantisation multiplier of qlinear_conv and qlinear_matmul for one
  * output channel, in the one order the reference executor specifies
@@ -440,6 +471,39 @@ static inline int64_t dnnk_count(const dnnk_tensor *t)
 }
 
 static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static inline int64_t dnnk_coded_blocks(int64_t filters) { return dnnk_ceil_div(filters, DNNK_CODED_MR); }
+
+/* Units: an fc's are (group, block of DNNK_CODED_MR filters), every image;
+ * a conv's (image, group, band of `band` tiles of nr pixels, run of `run`
+ * filters). */
+static inline int64_t dnnk_coded_units(const dnnk_coded_desc *d)
+{
+    const dnnk_conv_desc *c = &d->conv;
+    int64_t Fg = c->out.dims[1] / c->groups, P = c->out.dims[2] * c->out.dims[3];
+    if (d->fc)
+        return c->groups * dnnk_coded_blocks(Fg);
+    int64_t bands = dnnk_ceil_div(dnnk_ceil_div(P, c->nr), d->band);
+    return c->out.dims[0] * c->groups * bands * dnnk_ceil_div(Fg, d->run);
+}
+
+/* A conv's split: bands of DNNK_CODED_TILES tiles and runs of
+ * DNNK_CODED_FILTERS filters, halved (bands first, then runs, down to one
+ * tile and one block of filters) while the layer has fewer than
+ * DNNK_CODED_UNITS units, so that both cores have work on small layers.
+ * Only then: a smaller band decodes each block's codes for fewer pixels,
+ * a shorter run packs the pixels for fewer filters (on the BN net's 7 x 7
+ * layer, at least 8 units took twice the time on one thread). */
+#define DNNK_CODED_UNITS 2
+
+static inline void dnnk_coded_split(dnnk_coded_desc *d)
+{
+    d->band = DNNK_CODED_TILES, d->run = DNNK_CODED_FILTERS;
+    while (d->band > 1 && dnnk_coded_units(d) < DNNK_CODED_UNITS)
+        d->band /= 2;
+    while (d->run > DNNK_CODED_MR && dnnk_coded_units(d) < DNNK_CODED_UNITS)
+        d->run /= 2;
+}
 
 /* conv: units are (image, group, tile of nr output pixels); each unit
  * computes every filter of its group, so one pixel panel serves them all. */

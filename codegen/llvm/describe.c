@@ -125,22 +125,24 @@ int describe_conv_fft(const CallSite *s, KernelCall *c, dnnk_fft_desc *d)
     return 1;
 }
 
-/* conv's descriptor from the coded_conv's geometry, and its codes. Units:
- * (image, output channel). */
+/* conv's descriptor from the coded_conv's geometry and epilogue, and its
+ * codes. Units: dnnk_coded_units, split by dnnk_coded_split. */
 int describe_coded_conv(const CallSite *s, KernelCall *c, dnnk_coded_desc *d)
 {
     const CodedConvAttrs *a = &s->n->attr.coded;
     d->conv.out = out_of(s), d->conv.in = in_of(s, 0);
     d->conv.win = conv_window(&a->conv);
     d->conv.groups = a->conv.groups;
-    d->conv.has_bias = a->conv.bias, d->conv.has_residual = 0;
+    d->conv.has_bias = a->conv.bias, d->conv.has_residual = s->n->n_inputs == 2;
     d->conv.act = activation(&a->conv.act);
     d->conv.nr = s->nr;
     d->weight_type = a->weight_type;
     d->weight_bits = s->g->tensors[s->n->params[0]].type.bits;
     d->code_bits = weight_code_bits(s->g->tensors[s->n->params[0]].type);
     d->per_channel = a->per_channel;
-    c->units = d->conv.out.dims[0] * d->conv.out.dims[1];
+    d->fc = dnnk_coded_fc_form(&d->conv);
+    dnnk_coded_split(d);
+    c->units = dnnk_coded_units(d);
     return 1;
 }
 

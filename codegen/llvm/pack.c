@@ -3,22 +3,39 @@
 #include <math.h>
 #include <string.h>
 
-#include "code_pack.h"
+#include "weight_code.h"
 #include "conv_algo.h"
 #include "dnnk.h"
 #include "kernels.h"
 
+/* The codes in the kernel's blocks (dnnk.h, DNNK_CODED_MR), each code's
+ * bits as a weights file packs them (code_pack), and DNNK_CODED_SPARE zero
+ * bytes. */
 size_t pack_coded_codes(const Graph *g, const Node *n, int k, void *out)
 {
     if (k != 0)
         return 0;
     const Tensor *w = &g->tensors[n->params[0]];
-    int64_t count = shape_elems(&w->shape), bytes = code_pack_bytes(w->type, count);
-    if (out) {
-        code_pack(w->type, w->data, count, out);
-        ((unsigned char *)out)[bytes] = 0;
-    }
-    return (size_t)bytes + 1;
+    int64_t F = w->shape.d[0], K = shape_elems(&w->shape) / F, G = n->attr.coded.conv.groups, Fg = F / G;
+    int64_t bits = weight_code_bits(w->type), blocks = dnnk_coded_blocks(Fg);
+    int64_t bytes = G * blocks * K * bits + DNNK_CODED_SPARE; /* a block's k: MR codes, `bits` bytes */
+    if (!out)
+        return (size_t)bytes;
+    const uint8_t *codes = w->data;
+    unsigned char *dst = out;
+    for (int64_t grp = 0; grp < G; grp++)
+        for (int64_t b = 0; b < blocks; b++)
+            for (int64_t kk = 0; kk < K; kk++) {
+                uint64_t word = 0;
+                for (int64_t r = 0; r < DNNK_CODED_MR; r++) {
+                    int64_t f = b * DNNK_CODED_MR + r;
+                    word |= (uint64_t)(f < Fg ? codes[(grp * Fg + f) * K + kk] : 0) << (r * bits);
+                }
+                for (int64_t i = 0; i < bits; i++)
+                    *dst++ = (unsigned char)(word >> (8 * i));
+            }
+    memset(dst, 0, DNNK_CODED_SPARE);
+    return (size_t)bytes;
 }
 
 size_t pack_conv_panels(const Graph *g, const Node *n, int k, void *out)
