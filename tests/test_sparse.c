@@ -215,8 +215,8 @@ static void test_pointwise_conv(void **state)
     (void)state;
     static const char *const nets[] = {
         "input x: f32[2, 9, 7, 10];\n@sparse(csr) y = conv(x, filters=12, kernel=1);\noutput y;\n",
-        "input x: f32[1, 33, 8, 8];\ninput r: f32[1, 5, 8, 8];\n"
-        "@sparse(csr) y = conv(x, r, filters=5, kernel=1, act=relu);\noutput y;\n",
+        ("input x: f32[1, 33, 8, 8];\ninput r: f32[1, 5, 8, 8];\n"
+         "@sparse(csr) y = conv(x, r, filters=5, kernel=1, act=relu);\noutput y;\n"),
         "input x: f32[1, 700, 2, 2];\n@sparse(csr) y = conv(x, filters=3, kernel=1);\noutput y;\n",
     };
     check_layers(nets, sizeof nets / sizeof *nets, OP_CONV, SPARSE_CSR);
