@@ -421,6 +421,36 @@ static void test_report_with_energy(void **state)
     assert_run(&r, 0, "non-zero MACs       energy        after   change", NULL);
 }
 
+/* The energy column of dnnc map's "total" row, whose figures carry a
+ * k, M or G suffix. */
+static double map_total_energy(const char *out)
+{
+    const char *total = strstr(out, "\ntotal ");
+    assert_non_null(total);
+    char name[16], macs[32], energy[32];
+    assert_int_equal(sscanf(total + 1, "%15s %31s %31s", name, macs, energy), 3);
+    char *suffix;
+    double v = strtod(energy, &suffix);
+    return v * (*suffix == 'k' ? 1e3 : *suffix == 'M' ? 1e6 : *suffix == 'G' ? 1e9 : 1.0);
+}
+
+/* dnnc map takes the pruning options: the pruned network's energy is
+ * lower (zero weights gate their MACs). It takes no quantisation option:
+ * the mapper maps float layers only. */
+static void test_map_takes_prune(void **state)
+{
+    (void)state;
+    Run r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "7");
+    double whole = map_total_energy(r.out);
+    assert_run(&r, 0, "total", NULL);
+    r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "7", "--prune", "0.25");
+    double pruned = map_total_energy(r.out);
+    assert_run(&r, 0, "total", NULL);
+    assert_true(pruned < 0.9 * whole);
+    r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "7", "--quantize", "log2");
+    assert_run(&r, 2, NULL, "--quantize");
+}
+
 /* The files run exactly as --prune runs the model. */
 static void test_written_model_runs_as_prune_does(void **state)
 {
@@ -521,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_written_model_runs_as_prune_does),
         cmocka_unit_test(test_report_with_energy),
+        cmocka_unit_test(test_map_takes_prune),
         cmocka_unit_test(test_lenet5_at_10_percent_matches_pytorch),
         cmocka_unit_test(test_structured_pruning_matches_pytorch),
     };

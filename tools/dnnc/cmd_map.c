@@ -109,6 +109,7 @@ const CommandSpec cmd_map_spec = {
         MODEL_OPTION_SECTION(MapArgs),
         {"pipeline options (always target spatial, at its default level unless -O):",
          pipeline_options, offsetof(MapArgs, pipeline)},
+        {"pruning options (docs/pruning.md):", prune_options, offsetof(MapArgs, pipeline)},
     },
     .epilogue = "Exit status: 0 on success, 1 when an input is bad or a layer fits no\n"
                 "mapping, 2 on a usage error.",

@@ -66,6 +66,7 @@ typedef struct PipelineArgs {
 extern const Option target_option[];
 extern const Option pipeline_options[];
 extern const Option quantize_options[];
+extern const Option prune_options[];
 /* MODE of --quantize (and dnnc quantize's --mode): a mode dnnc has, or an
  * option error naming the option as spelled. */
 bool parse_quant_mode(const char *value, const OptionUse *u, QuantMode *out);
@@ -93,8 +94,8 @@ int model_command_parse(const CommandSpec *spec, int argc, char **argv, void *ar
 #define PIPELINE_OPTION_SECTIONS(type, heading)                \
     {heading, target_option, offsetof(type, pipeline)},       \
     {NULL, pipeline_options, offsetof(type, pipeline)},       \
-    {"quantisation and pruning options (docs/quantization.md, docs/pruning.md):", quantize_options, \
-     offsetof(type, pipeline)}
+    {"quantisation options (docs/quantization.md):", quantize_options, offsetof(type, pipeline)}, \
+    {"pruning options (docs/pruning.md):", prune_options, offsetof(type, pipeline)}
 
 /* ---- loading and the pipeline (model.c) ---- */
 

@@ -213,8 +213,8 @@ static bool parse_prune(void *section, const char *value, const OptionUse *u)
     return parse_density(value, u, &((PipelineArgs *)section)->prune.density);
 }
 
-/* The quantisation and pruning options, which dnnc quantize and dnnc
- * prune offer and every other command takes among its pipeline options. */
+/* The quantisation options, which dnnc quantize offers and every other
+ * command but dnnc map takes among its pipeline options. */
 const Option quantize_options[] = {
     {"quantize", 0, "MODE", "quantise conv and fc layers: int8, fixed8 or fixed16 (integers; need\n"
                             "--calibrate), or log2, kmeans, binary or ternary (weight codes,\n"
@@ -241,6 +241,12 @@ const Option quantize_options[] = {
     {"quantize-first-last", 0, NULL, "quantise the first and last conv/fc layers too (by default\n"
                                      "they stay float32, as the survey advises)",
      OPTION_FLAG(PipelineArgs, quant.first_last)},
+    OPTIONS_END,
+};
+
+/* The pruning options, which dnnc prune offers and every other command
+ * (dnnc map too) takes among its pipeline options. */
+const Option prune_options[] = {
     {"prune", 0, "DENSITY", "magnitude pruning: keep this share of the conv and fc weights,\n"
                             "the largest in magnitude over all layers (docs/pruning.md)",
      OPTION_CALL(parse_prune)},
