@@ -64,7 +64,7 @@ typedef struct Flat {
 static void flatten(const CommandSpec *spec, void *args, Flat *f)
 {
     f->n = 0;
-    for (const OptionSection *s = spec->sections; s->options; s++)
+    for (const OptionSection *s = spec->sections; s < spec->sections + OPTIONS_MAX_SECTIONS && s->options; s++)
         for (const Option *o = s->options; o->help && f->n < OPTIONS_MAX; o++) {
             f->opt[f->n] = o;
             f->base[f->n++] = (char *)args + s->offset;
@@ -308,7 +308,7 @@ void options_help(const CommandSpec *spec, FILE *out)
     fprintf(out, "usage: %s\n\n%s\n", spec->usage, spec->description);
     /* --help closes the command's own options, before the shared groups. */
     bool help_pending = true;
-    for (const OptionSection *s = spec->sections; s->options; s++) {
+    for (const OptionSection *s = spec->sections; s < spec->sections + OPTIONS_MAX_SECTIONS && s->options; s++) {
         if (s->heading && s != spec->sections && help_pending) {
             print_entry(out, "-h, --help", "show this help");
             help_pending = false;

@@ -81,7 +81,8 @@ typedef struct OptionSection {
     size_t offset;
 } OptionSection;
 
-#define OPTIONS_MAX_SECTIONS 6
+/* One more than any command fills: the list ends at an empty section. */
+#define OPTIONS_MAX_SECTIONS 8
 
 typedef struct CommandSpec {
     const char *name;        /* "dump" */
