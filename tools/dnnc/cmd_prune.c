@@ -17,7 +17,7 @@ typedef struct PruneArgs {
     const char *model, *out, *arch;
     ModelArgs weights;
     PipelineArgs pipeline;
-    bool density_given, max_drop_given;
+    bool density_given;
 } PruneArgs;
 
 static bool parse_max_drop_option(void *section, const char *value, const OptionUse *u)
@@ -28,7 +28,6 @@ static bool parse_max_drop_option(void *section, const char *value, const Option
     if (end == value || *end || !(v > 0 && v <= 100))
         return option_error(u, "--max-drop takes points of agreement in (0, 100], got '%s'", value);
     a->pipeline.prune.max_drop = v;
-    a->max_drop_given = true;
     return true;
 }
 
@@ -52,9 +51,9 @@ static const Option prune_command_options[] = {
     {"layers", 0, "L1,L2,..", "prune only these conv and fc layers (by default every one; with\n"
                               "--structured, every one whose channels can be followed)",
      OPTION_STRING(PruneArgs, pipeline.prune.layers)},
-    {"energy-aware", 0, NULL, "prune the layers in order of their energy on --arch, each as far as\n"
-                              "the --calibrate data allows (--max-drop); --density, if given, is\n"
-                              "the overall share to reach",
+    {"energy-aware", 0, NULL, "prune where the energy saved on --arch per --calibrate sample that\n"
+                              "changes class is largest, as far as --max-drop allows or to\n"
+                              "--density (both: the density within the drop)",
      OPTION_FLAG(PruneArgs, pipeline.prune.energy_aware)},
     {"max-drop", 0, "P", "--energy-aware: at most P% of the calibration samples may change\n"
                          "their top-1 class against the unpruned network (default 1)",
@@ -82,10 +81,10 @@ const CommandSpec cmd_prune_spec = {
         "channels loses them: the network shrinks. Prints each conv and fc layer's\n"
         "filters kept, its weights and the non-zero ones left, its density and its\n"
         "MACs before and after, and writes OUT.dnn and OUT.safetensors, whole or not\n"
-        "at all. --energy-aware ranks the layers by their energy on the spatial\n"
-        "machine --arch and prunes the most costly first, each to the lowest density\n"
-        "that keeps the --calibrate samples' top-1 classes within its share (by\n"
-        "energy) of --max-drop; it prints each layer's choice. Both write files\n"
+        "at all. --energy-aware instead prunes each layer by magnitude as far as it\n"
+        "pays: steps of most energy saved on the spatial machine --arch per\n"
+        "--calibrate sample whose top-1 class changes, each checked on the pruned\n"
+        "network; it prints the outcome on the data. Both write files\n"
         "that every command takes. No fine-tuning: that is a training job\n"
         "(tools/fashion/prune_finetune.py).\n"
         "docs/pruning.md gives the rules.",
@@ -194,7 +193,7 @@ static int check_energy_aware(const PruneArgs *a)
 {
     const PruneOptions *po = &a->pipeline.prune;
     if (!po->energy_aware)
-        return a->max_drop_given ? usage_error("prune", "--max-drop applies to --energy-aware") : EXIT_OK;
+        return po->max_drop > 0 ? usage_error("prune", "--max-drop applies to --energy-aware") : EXIT_OK;
     if (po->structured || po->per_layer)
         return usage_error("prune", "--energy-aware chooses each layer's density itself: drop --%s",
                            po->structured ? "structured" : "per-layer");

@@ -223,8 +223,9 @@ const Option quantize_options[] = {
      OPTION_CALL(parse_quantize)},
     {"weight-bits", 0, "B", "bits of a log2 or kmeans weight code (default 4; kmeans: 2^B centroids)",
      OPTION_CALL(parse_weight_bits)},
-    {"calibrate", 0, "FILE", "calibration data for --quantize and @precision(i8, i16) layers: .npy or\n"
-                             "IDX, read like dnnc run's --input, in batches of the input",
+    {"calibrate", 0, "FILE", "calibration data for --quantize, @precision(i8, i16) layers and dnnc\n"
+                             "prune --energy-aware: .npy or IDX, read like dnnc run's --input, in\n"
+                             "batches of the input",
      OPTION_CALL(parse_calibrate)},
     {"calibrate-samples", 0, "N", "calibrate on the first N samples of the file (default: all)",
      OPTION_CALL(parse_calibrate_samples)},
