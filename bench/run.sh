@@ -61,7 +61,8 @@ models and runs:
   --sparse LIST          rows also timed with their fc layers pruned by magnitude to
                          --sparse-density each (`dnnc prune M.onnx --per-layer --layers
                          FC,..` once; the sparse kernels are what select-sparsity
-                         chooses), right after dnnc in every round; the table adds the
+                         chooses), and that model quantised to int8 (`dnnc quantize
+                         --mode int8`), right after dnnc in every round; the table adds the
                          dense model's float32 weight-streaming floor (its weight bytes
                          / the read bandwidth bench/bandwidth measures in the same run)
                          (default alexnet; 'none' for none)
@@ -349,6 +350,13 @@ print(",".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["o
       --per-layer --layers "$fcs" -o "$OUT/sparse/$r-sparse.dnn"
     runp "$OUT/sparse/$r-sparse-stats.json" "$DNNC" stats "$OUT/sparse/$r-sparse.dnn" \
       --weights "$OUT/sparse/$r-sparse.safetensors" --target cpu --json
+    # The pruned model quantised to int8 as well (Deep Compression's pruning
+    # and quantisation together), calibrated on the model's own input file.
+    runp "$OUT/sparse/$r-sparse-int8-quantize.txt" "$DNNC" quantize "$OUT/sparse/$r-sparse.dnn" \
+      --weights "$OUT/sparse/$r-sparse.safetensors" --mode int8 --calibrate "$MODELS_DIR/$r.input.npy" \
+      -o "$OUT/sparse/$r-sparse-int8.dnn"
+    runp "$OUT/sparse/$r-sparse-int8-stats.json" "$DNNC" stats "$OUT/sparse/$r-sparse-int8.dnn" \
+      --weights "$OUT/sparse/$r-sparse-int8.safetensors" --target cpu --json
     note "sparse_$r" "fc layers $fcs pruned to $SPARSE_DENSITY each"
   done
 
@@ -365,6 +373,9 @@ print(",".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["o
           --weights "$OUT/int8/$r-int8.safetensors" --threads "$t" "${TIMING[@]}"
         ! is_sparse "$r" || runp "$OUT/main/sparse-$r-t$t-p$p.json" "$DNNC" bench "$OUT/sparse/$r-sparse.dnn" \
           --weights "$OUT/sparse/$r-sparse.safetensors" --threads "$t" --per-layer "${TIMING[@]}"
+        ! is_sparse "$r" || runp "$OUT/main/sparseq-$r-t$t-p$p.json" "$DNNC" bench \
+          "$OUT/sparse/$r-sparse-int8.dnn" --weights "$OUT/sparse/$r-sparse-int8.safetensors" --threads "$t" \
+          --per-layer "${TIMING[@]}"
         ort "$OUT/main/ort-$r-t$t-p${p}b.json" "$onnx" "$t"
         for b in $BLAS_LIST; do
           runp "$OUT/main/torch-$b-$r-t$t-p$p.json" "$PYTHON" "$ROOT/bench/peers/torch_bench.py" \

@@ -6,11 +6,15 @@ codegen/kernels.def's KERNEL_ROW_SPARSE rows). Standard library only.
     python3 bench/sparse.py --dnnc build/dnnc [--work DIR] [--runs N] [--densities LIST]
 
 For each layer below (AlexNet's three fc layers at batch 1 and at batch 8,
-four 1x1 and four 3x3 convs of ResNet-50, AlexNet's 5x5 conv2) it writes a one-layer network, then times
+in float32 and in int8, four 1x1 and four 3x3 convs of ResNet-50, AlexNet's
+5x5 conv2) it writes a one-layer network, then times
 it with `dnnc bench NET --random-weights 1 --prune D --target cpu --json`
 twice per density D: with --sparse dense and with --sparse any (the sparse
 kernel for the layer: for an fc at batch 1 the one by rows, CSR, kind
-"fc"; at batch 8 the CSC one, kind "fc batches"; CSR for a conv). Inputs
+"fc"; at batch 8 the CSC one, kind "fc batches"; CSR for a conv). Kind
+"fc int8" (dnnk_qsparse_fc) is the fc pruned by `dnnc prune --density D`
+and quantised by `dnnc quantize --mode int8 --quantize-first-last`,
+calibrated on 4 random inputs, then timed the same way. Inputs
 are random, with no zeros, so the CSC kernel's skipping of zero inputs
 never helps: the times are its worst case. It prints one table row per layer and density
 (dense ms, sparse ms, dense / sparse) and, per kernel, the crossover: the
@@ -25,7 +29,10 @@ The machine is shared: medians of --runs runs, and still noisy.
 
 import argparse
 import json
+import math
 import os
+import random
+import struct
 import subprocess
 import sys
 
@@ -37,6 +44,9 @@ LAYERS = [
     ("alexnet fc7", "fc", "f32[1, 4096]", "fc(x, units=4096)"),
     ("alexnet fc8", "fc", "f32[1, 4096]", "fc(x, units=1000)"),
     ("alexnet fc6 batch 8", "fc batches", "f32[8, 9216]", "fc(x, units=4096)"),
+    ("alexnet fc6 int8", "fc int8", "f32[1, 9216]", "fc(x, units=4096)"),
+    ("alexnet fc7 int8", "fc int8", "f32[1, 4096]", "fc(x, units=4096)"),
+    ("alexnet fc8 int8", "fc int8", "f32[1, 4096]", "fc(x, units=1000)"),
     ("resnet50 1x1 256>64 56x56", "conv 1x1", "f32[1, 256, 56, 56]", "conv(x, filters=64, kernel=1)"),
     ("resnet50 1x1 64>256 56x56", "conv 1x1", "f32[1, 64, 56, 56]", "conv(x, filters=256, kernel=1)"),
     ("resnet50 1x1 1024>256 14x14", "conv 1x1", "f32[1, 1024, 14, 14]", "conv(x, filters=256, kernel=1)"),
@@ -49,11 +59,36 @@ LAYERS = [
 ]
 
 
-def bench(dnnc, net, density, sparse, runs):
-    cmd = [dnnc, "bench", net, "--random-weights", "1", "--prune", str(density), "--sparse", sparse,
-           "--target", "cpu", "--runs", str(runs), "--json"]
+def bench(dnnc, net, density, sparse, runs, weights=None):
+    given = ["--weights", weights] if weights else ["--random-weights", "1", "--prune", str(density)]
+    cmd = [dnnc, "bench", net, *given, "--sparse", sparse, "--target", "cpu", "--runs", str(runs), "--json"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out)["median_ms"]
+
+
+def write_npy(path, shape, values):
+    """A float32 .npy of `shape` holding `values` (the format's version 1.0)."""
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}, " for d in shape)
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(struct.pack(f"<{len(values)}f", *values))
+
+
+def quantised(dnnc, net, decl, density):
+    """The one-layer network pruned to `density` and quantised to int8:
+    (network, weights)."""
+    base = f"{net[:-4]}-{density}"
+    subprocess.run([dnnc, "prune", net, "--random-weights", "1", "--density", str(density), "-o",
+                    base + ".dnn"], check=True, capture_output=True)
+    dims = [int(d) for d in decl[decl.index("[") + 1:-1].split(",")]
+    count = 4 * math.prod(dims[1:])
+    rng = random.Random(1)
+    write_npy(base + "-calib.npy", [4, *dims[1:]], [rng.uniform(0, 1) for _ in range(count)])
+    subprocess.run([dnnc, "quantize", base + ".dnn", "--weights", base + ".safetensors", "--mode", "int8",
+                    "--quantize-first-last", "--calibrate", base + "-calib.npy", "-o", base + "-int8.dnn"],
+                   check=True, capture_output=True)
+    return base + "-int8.dnn", base + "-int8.safetensors"
 
 
 def main():
@@ -62,7 +97,7 @@ def main():
     ap.add_argument("--work", default="/tmp/dnnc-sparse-bench")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--densities", default="0.5,0.3,0.2,0.1,0.05")
-    ap.add_argument("--kinds", default="fc,fc batches,conv 1x1,conv kxk", help="the kinds of layer to time")
+    ap.add_argument("--kinds", default="fc,fc batches,fc int8,conv 1x1,conv kxk", help="the kinds of layer to time")
     a = ap.parse_args()
     densities = [float(d) for d in a.densities.split(",")]
     os.makedirs(a.work, exist_ok=True)
@@ -76,8 +111,9 @@ def main():
         with open(net, "w") as f:
             f.write(f"input x: {decl};\ny = {layer};\noutput y;\n")
         for d in densities:
-            dense = bench(a.dnnc, net, d, "dense", a.runs)
-            sparse = bench(a.dnnc, net, d, "any", a.runs)
+            run, weights = quantised(a.dnnc, net, decl, d) if kind == "fc int8" else (net, None)
+            dense = bench(a.dnnc, run, d, "dense", a.runs, weights)
+            sparse = bench(a.dnnc, run, d, "any", a.runs, weights)
             print(f"| {name} | {d} | {dense:.3f} | {sparse:.3f} | {dense / sparse:.2f} |", flush=True)
             faster.setdefault(kind, {}).setdefault(d, True)
             faster[kind][d] = faster[kind][d] and dense >= MARGIN * sparse

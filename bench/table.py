@@ -19,8 +19,10 @@ Reads what run.sh wrote into OUT:
     OUT/main/alt-ROW-tT-pP.json      --alt's dnnc, right after dnnc
     OUT/main/int8-ROW-tT-pP.json     dnnc on the row's int8 model (OUT/int8), right after dnnc
     OUT/main/sparse-ROW-tT-pP.json   dnnc --per-layer on the row with its fc layers pruned (OUT/sparse)
+    OUT/main/sparseq-ROW-tT-pP.json  the same of the pruned model quantised to int8, right after
     OUT/sparse/ROW-stats.json        `dnnc stats ROW.onnx --json` (the dense weights)
     OUT/sparse/ROW-sparse-stats.json the same of the pruned model on the cpu (encodings, stored bytes)
+    OUT/sparse/ROW-sparse-int8-stats.json  the same of the pruned model quantised to int8
     OUT/main/torch-BLAS-ROW-tT-pP.json  PyTorch, after the second ORT run
 
 A ROW is a model file's stem: resnet50 (batch 1) or resnet50-b8 (batch 8).
@@ -162,30 +164,35 @@ def weight_floor_ms(out, row, t):
 
 
 def sparse_notes(out, rows, threads, procs):
-    """Per pruned row: its weights dense and as stored, and the median time
-    of each sparse-encoded layer over the rounds."""
+    """Per pruned row, in float32 and in int8: its weights dense and as
+    stored, and the median time of each sparse-encoded layer over the
+    rounds."""
     lines = []
     for r in rows:
         dense = load(os.path.join(out, "sparse", f"{r}-stats.json"))
-        pruned = load(os.path.join(out, "sparse", f"{r}-sparse-stats.json"))
-        if not dense or not pruned:
+        if not dense:
             continue
-        enc = {l["name"]: l for l in pruned["layers"] if l.get("encoding") not in (None, "dense")}
-        stored = sum(l["stored_weight_bytes"] or 0 for l in pruned["layers"])
-        lines.append(f"- {r}, fc layers pruned: {len(enc)} layers sparse ("
-                     + ", ".join(f"{n} {l['encoding']}" for n, l in enc.items())
-                     + f"); weights {dense['total']['weights'] * 4 / 1e6:.1f} MB dense float32, "
-                     f"{stored / 1e6:.1f} MB as stored")
-        for t in threads:
-            times = {}
-            for p in range(1, procs + 1):
-                j = load(os.path.join(out, "main", f"sparse-{r}-t{t}-p{p}.json")) or {}
-                for l in j.get("layers", []):
-                    if l["name"] in enc:
-                        times.setdefault(l["name"], []).append(l["ms"])
-            if times:
-                lines.append(f"  - {t} thread{'s' if t != '1' else ''}, sparse layers (median ms over rounds): "
-                             + ", ".join(f"{n} {statistics.median(v):.3f}" for n, v in times.items()))
+        for label, stats, tool in (("fc layers pruned", "sparse", "sparse"),
+                                   ("fc layers pruned, int8", "sparse-int8", "sparseq")):
+            pruned = load(os.path.join(out, "sparse", f"{r}-{stats}-stats.json"))
+            if not pruned:
+                continue
+            enc = {l["name"]: l for l in pruned["layers"] if l.get("encoding") not in (None, "dense")}
+            stored = sum(l["stored_weight_bytes"] or 0 for l in pruned["layers"])
+            lines.append(f"- {r}, {label}: {len(enc)} layers sparse ("
+                         + ", ".join(f"{n} {l['encoding']}" for n, l in enc.items())
+                         + f"); weights {dense['total']['weights'] * 4 / 1e6:.1f} MB dense float32, "
+                         f"{stored / 1e6:.1f} MB as stored")
+            for t in threads:
+                times = {}
+                for p in range(1, procs + 1):
+                    j = load(os.path.join(out, "main", f"{tool}-{r}-t{t}-p{p}.json")) or {}
+                    for l in j.get("layers", []):
+                        if l["name"] in enc:
+                            times.setdefault(l["name"], []).append(l["ms"])
+                if times:
+                    lines.append(f"  - {t} thread{'s' if t != '1' else ''}, sparse layers (median ms over "
+                                 "rounds): " + ", ".join(f"{n} {statistics.median(v):.3f}" for n, v in times.items()))
     return lines
 
 
@@ -221,7 +228,7 @@ def main_table(argv):
     if int8:
         cols += ["int8 ms", "int8/ORT"]
     if sparse:
-        cols += ["sparse fc ms", "sparse/ORT", "dense weight floor ms"]
+        cols += ["sparse fc ms", "sparse/ORT", "sparse fc int8 ms", "sparse int8/ORT", "dense weight floor ms"]
     cols += [label[b] for b in blas]
     print("| " + " | ".join(cols) + " |")
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(cols))) + "|")
@@ -247,8 +254,10 @@ def main_table(argv):
                 row += [cell(q) if r in int8 else "", f"{q['ms'] / ort['ms']:.2f}" if q and ort else ""]
             if sparse:
                 s = combine(load(f("sparse", p)) for p in P) if r in sparse else None
+                sq = combine(load(f("sparseq", p)) for p in P) if r in sparse else None
                 floor = weight_floor_ms(a.out, r, t) if r in sparse else None
                 row += [cell(s) if r in sparse else "", f"{s['ms'] / ort['ms']:.2f}" if s and ort else "",
+                        cell(sq) if r in sparse else "", f"{sq['ms'] / ort['ms']:.2f}" if sq and ort else "",
                         f"{floor:.2f}" if floor else ""]
             row += [cell(combine(load(f(f"torch-{b}", p)) for p in P)) for b in blas]
             print("| " + " | ".join(row) + " |")
@@ -258,15 +267,17 @@ def main_table(argv):
           "each process's median is over its timed runs; the range of the process medians in "
           "brackets where it spans 5% or more. GFLOPS = 2 × the MACs `dnnc bench` counts in "
           "the model / the time (for ORT too); % of peak: of the `dnnc bench --peak` figure "
-          "above for that thread count. – : no result (see the .err files in OUT/main). "
-          "int8: the model quantised by `dnnc quantize --mode int8` (per-filter i8 weights, u8 "
-          "activations, first and last conv/fc float), timed right after dnnc in every round, "
-          "against ONNX Runtime in float32.")
+          "above for that thread count. – : no result (see the .err files in OUT/main)."
+          + (" int8: the model quantised by `dnnc quantize --mode int8` (per-filter i8 weights, u8 "
+             "activations, first and last conv/fc float), timed right after dnnc in every round, "
+             "against ONNX Runtime in float32." if int8 else ""))
     if sparse:
         print()
         print("sparse fc: the model with every fc layer pruned by magnitude to the density run.sh "
               "was given (`dnnc prune --per-layer --layers`), the encodings and kernels chosen by "
-              "select-sparsity, timed right after dnnc in every round (with --per-layer). Dense weight "
+              "select-sparsity, timed right after dnnc in every round (with --per-layer); sparse fc int8: "
+              "that model quantised by `dnnc quantize --mode int8` (first and last conv/fc float), "
+              "timed right after it. Dense weight "
               "floor: the unpruned model's float32 weight bytes / the read bandwidth above, the time "
               "streaming its weights once from memory takes at batch 1.")
         for line in sparse_notes(a.out, sparse, threads, a.procs):

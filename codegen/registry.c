@@ -97,6 +97,7 @@ const KernelRow *cpu_kernel_rows(int *count)
 KernelIsa kernel_isa_parent(KernelIsa isa)
 {
     switch (isa) {
+    case ISA_X86_64_AVX512_VBMI: return ISA_X86_64_AVX512_VNNI;
     case ISA_X86_64_AVX512_VNNI: return ISA_X86_64_AVX512_BW;
     case ISA_X86_64_AVX512_BW: return ISA_X86_64_AVX512;
     case ISA_X86_64_AVX_VNNI: return ISA_X86_64_AVX2;
@@ -106,14 +107,14 @@ KernelIsa kernel_isa_parent(KernelIsa isa)
     }
 }
 
-/* The first row for (op, algo, type) on plain operands that needs exactly
- * isa. */
+/* The first row for (op, algo, type) on plain operands and dense weights
+ * that needs exactly isa. */
 static const KernelRow *find_for(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa)
 {
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const KernelRow *r = &rows[i];
         if (r->op == op && r->algo == algo && (r->types & ELEM_BIT(type)) && r->isa == isa &&
-            (r->reads & LAYOUTS_PLAIN))
+            (r->reads & LAYOUTS_PLAIN) && r->sparse == SPARSE_NONE)
             return r;
     }
     return NULL;

@@ -29,6 +29,7 @@ typedef enum {
     ISA_X86_64_AVX_VNNI,
     ISA_X86_64_AVX512_BW,
     ISA_X86_64_AVX512_VNNI,
+    ISA_X86_64_AVX512_VBMI, /* VNNI and VBMI (vpermi2b): Ice Lake, Zen 4 and later */
 } KernelIsa;
 
 /* What isa extends (AVX-512 VNNI -> AVX-512BW -> AVX-512 -> x86-64 ->
@@ -121,10 +122,10 @@ void kernel_row_tiles_text(const KernelRow *r, char *buf, size_t size);
  * *count unless count is NULL. */
 const KernelRow *cpu_kernel_rows(int *count);
 
-/* The cpu row for op under algo on plain operands of element kind `type`, for
- * the library described by isa: the isa's own row if there is one, else
- * its parent's, and so on up to a portable (ISA_ANY) row; NULL if none
- * exists. */
+/* The cpu row for op under algo on plain operands of element kind `type`
+ * and dense weights, for the library described by isa: the isa's own row
+ * if there is one, else its parent's, and so on up to a portable (ISA_ANY)
+ * row; NULL if none exists. */
 const KernelRow *cpu_kernel_find(OpKind op, ConvAlgo algo, ElemKind type, KernelIsa isa);
 
 /* The row that binds layer n (its op, recorded algorithm, type, the

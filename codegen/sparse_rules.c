@@ -30,6 +30,30 @@ bool sparse_accepts_fc_rows(const Graph *g, const Node *n, Layout reads, char *w
     return weights_fit(g, n, why, whysz);
 }
 
+bool sparse_qlinear_is_fc(const Graph *g, const Node *n)
+{
+    const ConvAttrs *a = &n->attr.qconv.conv;
+    const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
+    return out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] && a->kernel[1] == in->d[3] &&
+           a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
+}
+
+bool sparse_accepts_qlinear_fc(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
+{
+    (void)reads;
+    const Shape *w = &g->tensors[n->params[0]].shape;
+    if (!sparse_qlinear_is_fc(g, n) || n->attr.qconv.conv.groups != 1) {
+        snprintf(why, whysz, "its sparse int8 kernel computes fc layers only (one output pixel of a kernel "
+                             "covering the unpadded input, groups 1)");
+        return false;
+    }
+    if (w->d[1] * w->d[2] * w->d[3] > DNNK_QGEMM_MAX_K) {
+        snprintf(why, whysz, "its sparse int8 kernel sums at most %d inputs in int32", DNNK_QGEMM_MAX_K);
+        return false;
+    }
+    return weights_fit(g, n, why, whysz);
+}
+
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
 {
     (void)reads;
@@ -97,11 +121,40 @@ int64_t sparse_fc_rows_entries(const SparseData *s)
     return steps * DNNK_SPARSE_GROUP;
 }
 
+int64_t sparse_qfc_group_steps(const SparseData *s, int64_t r0, int64_t *block_steps)
+{
+    int64_t blocks = dnnk_qsparse_fc_blocks(s->cols), steps = 0;
+    for (int64_t b = 0; b < blocks; b++)
+        block_steps[b] = 0;
+    for (int64_t r = r0; r < s->rows && r < r0 + DNNK_SPARSE_GROUP; r++)
+        for (int64_t k = s->ptr[r]; k < s->ptr[r + 1];) {
+            /* The entries of row r in the block of entry k. */
+            int64_t b = s->index[k] / DNNK_QSPARSE_COLS, count = 0;
+            for (; k < s->ptr[r + 1] && s->index[k] / DNNK_QSPARSE_COLS == b; k++)
+                count++;
+            int64_t need = dnnk_ceil_div(count, DNNK_QSPARSE_DEPTH);
+            block_steps[b] = need > block_steps[b] ? need : block_steps[b];
+        }
+    for (int64_t b = 0; b < blocks; b++)
+        steps += block_steps[b];
+    return steps;
+}
+
+int64_t sparse_qfc_steps(const SparseData *s)
+{
+    int64_t steps = 0, block_steps[DNNK_QSPARSE_MAX_BLOCKS];
+    for (int64_t r0 = 0; r0 < s->rows; r0 += DNNK_SPARSE_GROUP)
+        steps += sparse_qfc_group_steps(s, r0, block_steps);
+    return steps;
+}
+
 int64_t sparse_layer_entries(const Graph *g, const Node *n)
 {
     const SparseData *s = n->n_params ? g->tensors[n->params[0]].sparse : NULL;
     if (!s)
         return 0;
+    if (n->op == OP_QLINEAR_CONV)
+        return sparse_qfc_steps(s) * DNNK_SPARSE_GROUP * DNNK_QSPARSE_DEPTH;
     return n->op == OP_FC && s->format == SPARSE_CSR ? sparse_fc_rows_entries(s) : sparse_packed_entries(s);
 }
 
@@ -112,6 +165,8 @@ int64_t sparse_stored_bytes(const Graph *g, const Node *n)
         return n->n_params ? shape_elems(&g->tensors[n->params[0]].shape) *
                                  elem_type_bits(g->tensors[n->params[0]].type) / 8
                            : 0;
+    if (n->op == OP_QLINEAR_CONV)
+        return dnnk_qsparse_fc_bytes(s->rows, s->cols, sparse_qfc_steps(s));
     if (s->format == SPARSE_CSC)
         return dnnk_sparse_fc_bytes(s->rows, s->cols, sparse_packed_entries(s));
     if (n->op == OP_FC)

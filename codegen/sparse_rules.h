@@ -19,6 +19,14 @@ bool sparse_accepts_fc_rows(const Graph *g, const Node *n, Layout reads, char *w
  * ConvNets"), at most INT32_MAX weights. */
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
+/* Whether qlinear_conv n is an fc: a 1x1 output of a kernel as large as
+ * its input, unpadded (what the quantiser makes of an fc layer). */
+bool sparse_qlinear_is_fc(const Graph *g, const Node *n);
+
+/* dnnk_qsparse_fc: a qlinear_conv that is an fc, groups 1, K at most
+ * DNNK_QGEMM_MAX_K (its sums stay in int32). */
+bool sparse_accepts_qlinear_fc(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
+
 /* dnnk_sparse_conv_taps: any conv whose weights fit INT32_MAX. */
 bool sparse_accepts_conv_taps(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
@@ -44,8 +52,22 @@ int64_t sparse_fc_rows_entries(const SparseData *s);
  * most entries (non-zero values and fillers) of its rows. */
 int64_t sparse_fc_rows_group_steps(const SparseData *s, int64_t r0);
 
+/* The blocks a layer of dnnk_qsparse_fc has at most (K at most
+ * DNNK_QGEMM_MAX_K). */
+#define DNNK_QSPARSE_MAX_BLOCKS ((DNNK_QGEMM_MAX_K + DNNK_QSPARSE_COLS - 1) / DNNK_QSPARSE_COLS)
+
+/* The steps of dnnk_qsparse_fc's group of rows from r0 of a qlinear fc's
+ * CSR encoding s, in every block (block_steps[b], DNNK_QSPARSE_MAX_BLOCKS
+ * of room: the most entries of its rows in the block, in steps of
+ * DNNK_QSPARSE_DEPTH), and in all (returned). */
+int64_t sparse_qfc_group_steps(const SparseData *s, int64_t r0, int64_t *block_steps);
+
+/* The steps of all groups. */
+int64_t sparse_qfc_steps(const SparseData *s);
+
 /* The entries layer n's encoded weights are packed into (non-zero values,
- * fillers and padding): sparse_fc_rows_entries for an fc's CSR,
+ * fillers and padding): sparse_fc_rows_entries for an fc's CSR, a
+ * qlinear fc's steps of DNNK_SPARSE_GROUP x DNNK_QSPARSE_DEPTH entries,
  * sparse_packed_entries otherwise; 0 for dense weights. */
 int64_t sparse_layer_entries(const Graph *g, const Node *n);
 

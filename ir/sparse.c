@@ -12,15 +12,51 @@ void sparse_matrix_dims(const Shape *s, int64_t *rows, int64_t *cols)
         *cols *= s->d[i];
 }
 
+bool sparse_has_weights(const Node *n)
+{
+    return n->op == OP_CONV || n->op == OP_FC || n->op == OP_QLINEAR_CONV;
+}
+
+bool sparse_encodable(ElemKind k) { return k == ELEM_F32 || k == ELEM_I8; }
+
+/* Element i of weights of kind k (sparse_encodable), as a float: exact
+ * for i8. */
+static float weight_at(ElemKind k, const void *w, int64_t i)
+{
+    return k == ELEM_I8 ? (float)((const int8_t *)w)[i] : ((const float *)w)[i];
+}
+
+static int64_t count_nonzero(ElemKind k, const void *w, int64_t count)
+{
+    int64_t nz = 0;
+    for (int64_t i = 0; i < count; i++)
+        nz += weight_at(k, w, i) != 0.0f;
+    return nz;
+}
+
+/* qlinear_conv's parameters: weight, x_scale, x_zero_point, w_scale,
+ * w_zero_point, ... (ops.def). */
+enum { QLINEAR_W_ZERO = 4 };
+
+bool sparse_zero_is_zero(const Graph *g, const Node *n)
+{
+    if (n->op != OP_QLINEAR_CONV)
+        return true;
+    /* Zero points are integers: 0 where all their bytes are. */
+    const Tensor *z = &g->tensors[n->params[QLINEAR_W_ZERO]];
+    const uint8_t *bytes = z->data;
+    int64_t count = shape_elems(&z->shape) * elem_type_bits(z->type) / 8;
+    for (int64_t i = 0; bytes && i < count; i++)
+        if (bytes[i] != 0)
+            return false;
+    return bytes != NULL;
+}
+
 int64_t sparse_nonzero_weights(const Graph *g, const Node *n, int64_t *count)
 {
     const Tensor *w = &g->tensors[n->params[0]];
-    int64_t nz = 0;
-    const float *v = w->data;
     *count = shape_elems(&w->shape);
-    for (int64_t i = 0; i < *count; i++)
-        nz += v[i] != 0.0f;
-    return nz;
+    return count_nonzero(w->type.kind, w->data, *count);
 }
 
 /* The outer dimension of f's walk (rows for CSR, columns for CSC) and the
@@ -32,11 +68,10 @@ static int64_t at(SparseFormat f, int64_t cols, int64_t outer, int64_t inner)
     return f == SPARSE_CSC ? inner * cols + outer : outer * cols + inner;
 }
 
-SparseData *sparse_encode(Arena *a, SparseFormat f, const float *w, int64_t rows, int64_t cols)
+static SparseData *encode(Arena *a, SparseFormat f, ElemKind kind, const void *w, int64_t rows, int64_t cols)
 {
-    int64_t outer = outer_count(f, rows, cols), inner = inner_count(f, rows, cols), nnz = 0;
-    for (int64_t i = 0; i < rows * cols; i++)
-        nnz += w[i] != 0.0f;
+    int64_t outer = outer_count(f, rows, cols), inner = inner_count(f, rows, cols);
+    int64_t nnz = count_nonzero(kind, w, rows * cols);
     SparseData *s = arena_alloc(a, sizeof *s);
     memset(s, 0, sizeof *s);
     s->format = f, s->rows = rows, s->cols = cols, s->nnz = nnz;
@@ -48,13 +83,25 @@ SparseData *sparse_encode(Arena *a, SparseFormat f, const float *w, int64_t rows
     for (int64_t o = 0; o < outer; o++) {
         s->ptr[o] = k;
         for (int64_t i = 0; i < inner; i++) {
-            float v = w[at(f, cols, o, i)];
+            float v = weight_at(kind, w, at(f, cols, o, i));
             if (v != 0.0f)
                 s->index[k] = (int32_t)i, s->values[k++] = v;
         }
     }
     s->ptr[outer] = k;
     return s;
+}
+
+SparseData *sparse_encode(Arena *a, SparseFormat f, const float *w, int64_t rows, int64_t cols)
+{
+    return encode(a, f, ELEM_F32, w, rows, cols);
+}
+
+SparseData *sparse_encode_tensor(Arena *a, SparseFormat f, const Tensor *t)
+{
+    int64_t rows, cols;
+    sparse_matrix_dims(&t->shape, &rows, &cols);
+    return encode(a, f, t->type.kind, t->data, rows, cols);
 }
 
 bool sparse_check(const SparseData *s, int64_t rows, int64_t cols, char *why, size_t whysz)
@@ -88,16 +135,13 @@ bool sparse_check(const SparseData *s, int64_t rows, int64_t cols, char *why, si
     return true;
 }
 
-bool sparse_matches(const SparseData *s, const float *w)
+bool sparse_matches(const SparseData *s, ElemKind kind, const void *w)
 {
-    int64_t nz = 0;
-    for (int64_t i = 0; i < s->rows * s->cols; i++)
-        nz += w[i] != 0.0f;
-    if (nz != s->nnz)
+    if (count_nonzero(kind, w, s->rows * s->cols) != s->nnz)
         return false;
     for (int64_t o = 0; o < outer_count(s->format, s->rows, s->cols); o++)
         for (int64_t k = s->ptr[o]; k < s->ptr[o + 1]; k++)
-            if (w[at(s->format, s->cols, o, s->index[k])] != s->values[k])
+            if (weight_at(kind, w, at(s->format, s->cols, o, s->index[k])) != s->values[k])
                 return false;
     return true;
 }

@@ -134,6 +134,17 @@ static bool verify_param_owners(const Graph *g, Diag *d)
     return ok;
 }
 
+/* Whether every layer whose weights are tensor t reads a stored 0 as a 0. */
+static bool zeros_are_zeros(const Graph *g, int t)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const Node *n = &g->nodes[i];
+        if (!n->removed && n->n_params > 0 && n->params[0] == t && !sparse_zero_is_zero(g, n))
+            return false;
+    }
+    return true;
+}
+
 /* A weight's encoding (select-sparsity's) is well formed and holds
  * exactly its non-zero values: the kernels and the reference compute from
  * it instead of the data. */
@@ -147,12 +158,15 @@ static bool verify_encodings(const Graph *g, Diag *d)
         int64_t rows, cols;
         sparse_matrix_dims(&t->shape, &rows, &cols);
         char why[160];
-        if (t->type.kind != ELEM_F32 || !t->data) {
-            snprintf(why, sizeof why, "the encoded tensor is not bound f32");
+        if (!sparse_encodable(t->type.kind) || !t->data) {
+            snprintf(why, sizeof why, "the encoded tensor is not bound f32 or i8");
             ok = false;
         } else if (!sparse_check(t->sparse, rows, cols, why, sizeof why)) {
             ok = false;
-        } else if (!sparse_matches(t->sparse, t->data)) {
+        } else if (!zeros_are_zeros(g, i)) {
+            snprintf(why, sizeof why, "a layer reads it with a weight zero point other than 0");
+            ok = false;
+        } else if (!sparse_matches(t->sparse, t->type.kind, t->data)) {
             snprintf(why, sizeof why, "the encoding does not hold the tensor's non-zero values");
             ok = false;
         } else {

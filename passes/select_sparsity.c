@@ -1,5 +1,7 @@
-/* select-sparsity: owns @sparse, the encoding of a conv's or fc's weights
- * (survey VII-B3). A layer with bound f32 weights is encoded as CSR or CSC
+/* select-sparsity: owns @sparse, the encoding of a conv's, fc's or
+ * qlinear_conv's weights (survey VII-B3). A layer with bound f32 weights,
+ * or i8 ones whose zero point is 0 (a quantised layer's), is encoded as CSR
+ * or CSC
  * when a row of its target's kernel registry computes it from that
  * encoding (KernelRow.sparse) and:
  *   - @sparse names the encoding (a forced one the target has no kernel
@@ -25,7 +27,17 @@
 #include "sparse.h"
 #include "target.h"
 
-static bool has_weights(const Node *n) { return n->op == OP_CONV || n->op == OP_FC; }
+/* Why layer n's weights cannot be encoded at all, or NULL: they must be
+ * bound f32, or i8 read with zero point 0 (ir/sparse.h). */
+static const char *unencodable(const Graph *g, const Node *n)
+{
+    const Tensor *w = &g->tensors[n->params[0]];
+    if (!w->data)
+        return "its weights are not bound";
+    if (!sparse_encodable(w->type.kind))
+        return "its weights are not f32 or i8";
+    return sparse_zero_is_zero(g, n) ? NULL : "its weight zero point is not 0";
+}
 
 /* The registry row of o's target that computes n from weights encoded as
  * f; NULL if none (and why, from the last candidate, in why). */
@@ -78,9 +90,7 @@ static void record(Graph *g, Node *n, SparseFormat f, PassReport *r)
     w->sparse = NULL;
     if (f == SPARSE_NONE)
         return;
-    int64_t rows, cols;
-    sparse_matrix_dims(&w->shape, &rows, &cols);
-    w->sparse = sparse_encode(&g->arena, f, w->data, rows, cols);
+    w->sparse = sparse_encode_tensor(&g->arena, f, w);
     pass_count(r, f == SPARSE_CSR ? "layers encoded csr" : "layers encoded csc", 1);
 }
 
@@ -92,19 +102,18 @@ static bool honour_annotation(Graph *g, Node *n, const PassOptions *o, PassRepor
     if (f == SPARSE_NONE) {
         /* Dense is how weights are stored: honoured on any layer, and
          * kept written as the user wrote it. */
-        if (has_weights(n))
+        if (sparse_has_weights(n))
             g->tensors[n->params[0]].sparse = NULL;
         return true;
     }
-    if (!has_weights(n)) {
+    if (!sparse_has_weights(n)) {
         diag_error(o->diag, n->loc, "layer '%s': @sparse(%s) cannot be honoured: %s has no weights to encode",
                    n->name, name, op_name(n->op));
         return false;
     }
-    const Tensor *w = &g->tensors[n->params[0]];
-    if (!w->data || w->type.kind != ELEM_F32) {
-        diag_error(o->diag, n->loc, "layer '%s': @sparse(%s) cannot be honoured: its weights are %s",
-                   n->name, name, w->data ? "not f32" : "not bound");
+    const char *cannot = unencodable(g, n);
+    if (cannot) {
+        diag_error(o->diag, n->loc, "layer '%s': @sparse(%s) cannot be honoured: %s", n->name, name, cannot);
         return false;
     }
     char why[160];
@@ -120,8 +129,7 @@ static bool honour_annotation(Graph *g, Node *n, const PassOptions *o, PassRepor
 /* No @sparse: --sparse, else the density against the crossovers. */
 static void choose(Graph *g, Node *n, const PassOptions *o, PassReport *r)
 {
-    const Tensor *w = &g->tensors[n->params[0]];
-    if (!w->data || w->type.kind != ELEM_F32)
+    if (unencodable(g, n))
         return;
     char why[8];
     if (o->force_sparse && o->sparse_any) {
@@ -147,7 +155,7 @@ bool pass_select_sparsity(Graph *g, const PassOptions *o, PassReport *r)
             continue;
         if (n->ann.has_sparse)
             ok = honour_annotation(g, n, o, r) && ok;
-        else if (has_weights(n))
+        else if (sparse_has_weights(n))
             choose(g, n, o, r);
     }
     return ok;

@@ -23,7 +23,7 @@ static const KernelRow rows[] = {
      NULL, SPARSE_NONE, 0, NULL},
     {OP_CONV, ALGO_FFT, ELEMS_FLOAT, ISA_ANY, "ref_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
      NULL, SPARSE_NONE, 0, NULL},
-    /* Sparse weights, CSR or CSC, on any conv (computed direct) and fc:
+    /* Sparse weights, CSR or CSC, on any conv (computed direct), fc and qlinear_conv:
      * plain loops over the encoding (runtime/reference/sparse.c), the
      * oracle of the cpu target's sparse kernels. Crossover 0: only where
      * @sparse or --sparse asks, so that the oracle stays dense otherwise. */
@@ -34,6 +34,11 @@ static const KernelRow rows[] = {
     {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "ref_fc", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
      NULL, SPARSE_CSR, 0, NULL},
     {OP_FC, ALGO_AUTO, ELEMS_FLOAT, ISA_ANY, "ref_fc", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSC, 0, NULL},
+    /* The same for quantised layers' i8 weights, in exact integer sums. */
+    {OP_QLINEAR_CONV, ALGO_AUTO, ELEMS_QUANT, ISA_ANY, "ref_qlinear_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
+     NULL, SPARSE_CSR, 0, NULL},
+    {OP_QLINEAR_CONV, ALGO_AUTO, ELEMS_QUANT, ISA_ANY, "ref_qlinear_conv", {0}, LAYOUTS_ALL, LAYOUT_ANNOTATED,
      NULL, SPARSE_CSC, 0, NULL},
 };
 

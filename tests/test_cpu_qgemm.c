@@ -12,7 +12,10 @@
  * its input (an fc), batch 2, odd channel counts, a K of several panel
  * blocks, VGG-16's fc6 (K = 25088), outputs saturated at both ends, inputs
  * at 255 with weights at -128 and 127 (which vpmaddubsw would saturate),
- * and layers the packed form cannot take (which must still be right). */
+ * and layers the packed form cannot take (which must still be right).
+ * Then the int8 fc from sparse weights (codegen/kernels/qsparse.c): pruned
+ * fc layers encoded CSR, against the reference on the encoding and the
+ * dense reference, and its packed weights damaged. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,8 @@
 #include "pack.h"
 #include "reference.h"
 #include "shared_object.h"
+#include "sparse.h"
+#include "sparse_rules.h"
 #include "test_util.h"
 #include "weights.h"
 
@@ -608,6 +613,158 @@ static void test_unpacked_layers(void **state)
     parsed_free(&p);
 }
 
+/* ---- sparse weights: dnnk_qsparse_fc ------------------------------------------ */
+
+static const Variant sparse_variants[] = {
+    {"AVX-512 VBMI", "x86-64-v4", AVX512 ",+avx512vnni,+avx512vbmi", "dnnk_qsparse_fc_vbmi"},
+    {"AVX-512 VNNI without VBMI", "x86-64-v4", AVX512 ",+avx512vnni", "dnnk_qsparse_fc"},
+    {"x86-64", "x86-64", "", "dnnk_qsparse_fc"},
+};
+
+/* Which weights of the fc [U][K] are zeroed: 90% at random, and also
+ * every third row, or every third column, or all. */
+typedef enum { PRUNE_RANDOM, PRUNE_ROWS, PRUNE_COLUMNS, PRUNE_ALL } PrunePattern;
+
+static void prune_fc(Graph *g, PrunePattern z, uint64_t seed)
+{
+    const Tensor *w = &g->tensors[g->nodes[0].params[P_WEIGHT]];
+    int8_t *v = param(g, P_WEIGHT);
+    int64_t rows, cols;
+    sparse_matrix_dims(&w->shape, &rows, &cols);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++)
+            if (z == PRUNE_ALL || (z == PRUNE_ROWS && r % 3 == 1) || (z == PRUNE_COLUMNS && c % 3 == 1) ||
+                test_uniform01(&seed) < 0.9)
+                v[r * cols + c] = 0;
+}
+
+/* An fc layer q (no padding, kernel = input), pruned by z and encoded CSR
+ * as select-sparsity would: the reference on the encoding gives the dense
+ * reference's bytes, and every variant the host runs gives them too. */
+static void check_sparse_fc(const QLayer *q, PrunePattern z)
+{
+    Parsed p;
+    Graph *g = layer_graph(&p, q);
+    void *input;
+    fill_layer(g, q, 31, &input);
+    prune_fc(g, z, 37);
+    int64_t count = shape_elems(&g->tensors[g->outputs[0]].shape);
+    uint8_t *dense = run_reference(g, input, count);
+    Node *n = &g->nodes[0];
+    Tensor *w = &g->tensors[n->params[P_WEIGHT]];
+    n->ann.has_sparse = true, n->ann.sparse = SPARSE_CSR;
+    w->sparse = sparse_encode_tensor(&g->arena, SPARSE_CSR, w);
+    if (z == PRUNE_ALL)
+        assert_int_equal(w->sparse->nnz, 0);
+    uint8_t *want = run_reference(g, input, count);
+    char what[300];
+    snprintf(what, sizeof what, "%s, pruned %d", q->name, (int)z);
+    expect_equal(what, "the reference on the encoding", want, dense, count, q->out_type);
+    QLayer named = *q;
+    named.name = what;
+    for (size_t i = 0; i < sizeof sparse_variants / sizeof *sparse_variants; i++) {
+        const Variant *v = &sparse_variants[i];
+        if (!host_has(v->features))
+            continue;
+        assert_string_equal(bound_kernel(g, v), v->kernel);
+        check_jit(g, &named, v, 2, input, dense, count);
+    }
+    check_object(g, &named, input, dense, count);
+    free(dense), free(want), free(input);
+    parsed_free(&p);
+}
+
+/* An fc of `units` outputs on c x h x w inputs, spread for pruned sums. */
+static QLayer sparse_fc(const char *name, int64_t n, int64_t c, int64_t h, int64_t w, int64_t units)
+{
+    QLayer q = base(name);
+    q.n = n, q.c = c, q.h = q.kh = h, q.w = q.kw = w, q.filters = units, q.spread = 10, q.y_zero = 0;
+    no_padding(&q);
+    return q;
+}
+
+static void test_sparse_fc(void **state)
+{
+    (void)state;
+    static const PrunePattern patterns[] = {PRUNE_RANDOM, PRUNE_ROWS, PRUNE_COLUMNS, PRUNE_ALL};
+    /* K = 120: one partial block of 128; 300 units: 18 groups and 12 rows. */
+    QLayer layers[6];
+    layers[0] = sparse_fc("sparse fc, K 120, 300 units", 1, 6, 5, 4, 300);
+    /* K = 2304: 18 whole blocks; 1100 units; relu'd outputs (zero point 0). */
+    layers[1] = sparse_fc("sparse fc, K 2304, 1100 units", 1, 256, 3, 3, 1100);
+    /* K = 129: a whole block and one input; i8 in and out; per tensor. */
+    layers[2] = sparse_fc("sparse fc, K 129, i8 in and out, per tensor", 1, 129, 1, 1, 40);
+    layers[2].in_type = ELEM_I8, layers[2].x_zero = -7, layers[2].out_type = ELEM_I8, layers[2].y_zero = 3;
+    layers[2].per_channel = false;
+    /* Batch 3, no bias, x zero point 17, outputs saturated at both ends. */
+    layers[3] = sparse_fc("sparse fc, K 256, batch 3, no bias, saturated", 3, 16, 4, 4, 33);
+    layers[3].bias = false, layers[3].x_zero = 17, layers[3].y_zero = 128, layers[3].spread = 200;
+    /* Inputs 255 and weights at -128 and 127, K = 1024. */
+    layers[4] = sparse_fc("sparse fc at the extremes, K 1024", 1, 64, 4, 4, 20);
+    layers[4].data = DATA_EXTREMES, layers[4].spread = 400;
+    /* i8 inputs at 127 with zero point -128: shifted by 128 in the kernel. */
+    layers[5] = sparse_fc("sparse fc, i8 inputs at 127", 1, 300, 1, 1, 17);
+    layers[5].data = DATA_EXTREMES, layers[5].in_type = ELEM_I8, layers[5].x_zero = -128, layers[5].spread = 400;
+    for (size_t i = 0; i < sizeof layers / sizeof *layers; i++)
+        for (size_t z = 0; z < sizeof patterns / sizeof *patterns; z++)
+            check_sparse_fc(&layers[i], patterns[z]);
+}
+
+/* The weights file of an encoded fc damaged after compiling: offsets out
+ * of order, or past the steps, and the code refuses to run (status 2),
+ * writing nothing. (A column byte names a place in its block whatever it
+ * holds: there is nothing to check in it.) */
+static void check_sparse_damage(void (*damage)(unsigned char *w, const Graph *g))
+{
+    QLayer q = sparse_fc("damaged sparse fc", 1, 10, 3, 3, 40);
+    Parsed p;
+    Graph *g = layer_graph(&p, &q);
+    void *input;
+    fill_layer(g, &q, 41, &input);
+    Tensor *w = &g->tensors[g->nodes[0].params[P_WEIGHT]];
+    g->nodes[0].ann.has_sparse = true, g->nodes[0].ann.sparse = SPARSE_CSR;
+    w->sparse = sparse_encode_tensor(&g->arena, SPARSE_CSR, w);
+    char err[1024];
+    CodegenOptions co = {.name = "damaged", .opt_level = 2};
+    SharedModel *s = shared_model_build(g, &co, err, sizeof err);
+    if (!s)
+        fail_msg("%s", err);
+    uint8_t out[40];
+    assert_int_equal(shared_model_run(s, (const void *const[]){input}, (void *const[]){out}), 0);
+    size_t size;
+    unsigned char *weights = shared_model_weights(s, &size);
+    assert_true(size > 0);
+    damage(weights, g);
+    memset(out, 0x5a, sizeof out);
+    assert_int_equal(shared_model_run(s, (const void *const[]){input}, (void *const[]){out}), 2);
+    for (size_t i = 0; i < sizeof out; i++)
+        assert_int_equal(out[i], 0x5a);
+    shared_model_free(s);
+    free(input);
+    parsed_free(&p);
+}
+
+static void offsets_descending(unsigned char *w, const Graph *g)
+{
+    (void)g;
+    int32_t *offsets = (int32_t *)(void *)w; /* 3 groups x 1 block: offsets 0, a, b, c */
+    offsets[1] = offsets[2] + 1;
+}
+
+static void offset_past_the_steps(unsigned char *w, const Graph *g)
+{
+    (void)g;
+    int32_t *offsets = (int32_t *)(void *)w;
+    offsets[3] += 1; /* the end, past the steps there are */
+}
+
+static void test_sparse_damaged_weights(void **state)
+{
+    (void)state;
+    check_sparse_damage(offsets_descending);
+    check_sparse_damage(offset_past_the_steps);
+}
+
 /* At -O0 nothing deletes unused functions: a target without VNNI must still
  * compile, the VNNI kernel of its library dropped before code generation. */
 static void test_unoptimised(void **state)
@@ -640,7 +797,9 @@ static void test_isa_rows(void **state)
         int lanes;
         const char *kernel;
     } cases[] = {
+        {X86, "+avx512f,+avx512bw,+avx512vnni,+avx512vbmi", ISA_X86_64_AVX512_VBMI, 16, "dnnk_qgemm_vnni"},
         {X86, "+avx512f,+avx512bw,+avx512vnni", ISA_X86_64_AVX512_VNNI, 16, "dnnk_qgemm_vnni"},
+        {X86, "+avx512f,+avx512bw,+avx512vbmi", ISA_X86_64_AVX512_BW, 16, "dnnk_qgemm_madd"},
         {X86, "+avx512f,+avx512bw,-avx512vnni", ISA_X86_64_AVX512_BW, 16, "dnnk_qgemm_madd"},
         {X86, "+avx512f,+avx512vnni", ISA_X86_64_AVX512, 16, "dnnk_qconv"},
         {X86, "+avx2,+avxvnni", ISA_X86_64_AVX_VNNI, 8, "dnnk_qgemm_vnni"},
@@ -663,6 +822,7 @@ static void test_isa_rows(void **state)
         assert_non_null(conv);
         assert_string_equal(conv->kernel, "dnnk_conv");
     }
+    assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX512_VBMI), ISA_X86_64_AVX512_VNNI);
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX512_VNNI), ISA_X86_64_AVX512_BW);
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX512_BW), ISA_X86_64_AVX512);
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX512), ISA_X86_64);
@@ -681,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_geometry),        cmocka_unit_test(test_fc_form),
         cmocka_unit_test(test_large_k),         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_unpacked_layers), cmocka_unit_test(test_unoptimised),
+        cmocka_unit_test(test_sparse_fc),       cmocka_unit_test(test_sparse_damaged_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

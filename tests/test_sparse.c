@@ -488,6 +488,103 @@ static void test_dump_round_trip(void **state)
     parsed_free(&p);
 }
 
+/* ---- quantised layers (qlinear_conv, i8 weights) ---- */
+
+#define QFC "qlinear_conv(x, filters=40, kernel=1, weight_type=i8, per_channel=true, bias=true)"
+
+/* Zeroes 19 of every 20 i8 weights of node 0 (5% dense). */
+static void prune_i8(Graph *g)
+{
+    const Tensor *w = &g->tensors[g->nodes[0].params[0]];
+    int8_t *v = graph_writable_data(g, g->nodes[0].params[0]);
+    for (int64_t i = 0; i < shape_elems(&w->shape); i++)
+        v[i] = i % 20 == 0 ? (int8_t)(1 + i % 7) : 0;
+}
+
+/* Sets every weight zero point of qlinear_conv node 0 (parameter 4). */
+static void set_weight_zero_point(Graph *g, int8_t z)
+{
+    const Tensor *t = &g->tensors[g->nodes[0].params[4]];
+    int8_t *v = graph_writable_data(g, g->nodes[0].params[4]);
+    for (int64_t i = 0; i < shape_elems(&t->shape); i++)
+        v[i] = z;
+}
+
+/* The pipeline's messages on `text` whose node 0 has weight zero point z. */
+static char *quantised_errors(const char *text, int8_t z)
+{
+    Parsed p;
+    Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", text);
+    set_weight_zero_point(g, z);
+    char *messages = NULL;
+    bool ok = run_pipeline(g, "cpu", 0, NULL, &messages);
+    parsed_free(&p);
+    if (ok) {
+        free(messages);
+        return NULL;
+    }
+    return messages;
+}
+
+static void test_quantised_layers(void **state)
+{
+    (void)state;
+    /* By density: a 5% dense int8 fc is encoded CSR on the cpu (the int8
+     * kernel's row), never on the reference; dense weights stay dense. */
+    const char *fc = "input x: u8[1, 64, 1, 1];\ny = " QFC ";\noutput y;\n";
+    const char *targets[] = {"cpu", "reference", "cpu"};
+    for (int i = 0; i < 3; i++) {
+        Parsed p;
+        Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", fc);
+        if (i < 2)
+            prune_i8(g);
+        run_pipeline_or_fail(g, targets[i], 0);
+        assert_int_equal(g->nodes[0].ann.has_sparse, i == 0);
+        if (i == 0) {
+            assert_int_equal(g->nodes[0].ann.sparse, SPARSE_CSR);
+            assert_int_equal(g->tensors[g->nodes[0].params[0]].sparse->nnz, 40 * 64 / 20);
+            /* The dump says so and parses back to the same. */
+            char *dumped = graph_to_text(g);
+            assert_contains(dumped, "@sparse(csr) y = qlinear_conv(");
+            Parsed back;
+            parse_text(&back, "dumped.dnn", dumped);
+            assert_non_null(back.graph);
+            free(dumped);
+            parsed_free(&back);
+            /* The verifier refuses an encoding read with zero point 3. */
+            set_weight_zero_point(g, 3);
+            Diag d;
+            char *text = NULL;
+            size_t size = 0;
+            FILE *out = open_memstream(&text, &size);
+            diag_init(&d, out);
+            assert_false(graph_verify(g, &d));
+            fclose(out);
+            assert_contains(text, "a layer reads it with a weight zero point other than 0");
+            free(text);
+        }
+        parsed_free(&p);
+    }
+    static const struct {
+        const char *text;
+        int8_t zero;
+        const char *want;
+    } cases[] = {
+        {"input x: u8[1, 64, 1, 1];\n@sparse(csc) y = " QFC ";\noutput y;\n", 0,
+         "layer 'y': @sparse(csc) cannot be honoured: target cpu: it has no kernel for qlinear_conv on csc"},
+        {"input x: u8[1, 8, 6, 6];\n@sparse(csr) y = qlinear_conv(x, filters=4, kernel=3, weight_type=i8);\n"
+         "output y;\n", 0, "its sparse int8 kernel computes fc layers only"},
+        {"input x: u8[1, 64, 1, 1];\n@sparse(csr) y = " QFC ";\noutput y;\n", 5,
+         "layer 'y': @sparse(csr) cannot be honoured: its weight zero point is not 0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *messages = quantised_errors(cases[i].text, cases[i].zero);
+        assert_non_null(messages);
+        assert_contains(messages, cases[i].want);
+        free(messages);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_the_layer),
         cmocka_unit_test(test_choice_by_density),
         cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_quantised_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

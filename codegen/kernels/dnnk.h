@@ -472,6 +472,54 @@ static inline int64_t dnnk_count(const dnnk_tensor *t)
 
 static inline int64_t dnnk_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* dnnk_qsparse_fc, dnnk_qsparse_fc_vbmi: an int8 fc (a qlinear_conv whose
+ * kernel covers its unpadded input, groups 1) whose i8 weights [U][K]
+ * (zero point 0) are stored by rows (CSR) for a table lookup instead of a
+ * gather: the inputs are cut in blocks of DNNK_QSPARSE_COLS columns, which
+ * one vpermi2b looks 64 entries up in (two vectors of 64 bytes); the rows
+ * in groups of DNNK_SPARSE_GROUP, one lane each, DNNK_QSPARSE_DEPTH
+ * entries a lane a step, which one vpdpbusd multiplies and adds into the
+ * lane's int32 sum. A unit is a group, for every image. The packed weights
+ * (dnnk_qsparse_fc_bytes):
+ *   - G B + 1 int32 offsets, G groups by B = ceil(K / DNNK_QSPARSE_COLS)
+ *     blocks, group major: (group g, block b) holds steps
+ *     [off[g B + b], off[g B + b + 1]), from 0 ascending; zeros up to a
+ *     multiple of 64 bytes;
+ *   - the steps, DNNK_QSPARSE_STEP_BYTES each: 64 column bytes (lane l,
+ *     row DNNK_SPARSE_GROUP g + l, has bytes 4 l to 4 l + 3: columns of
+ *     its row less the block's first, in their low 7 bits, which is all
+ *     vpermi2b reads: any byte names a place in the block), then the
+ *     64 weights (i8) in the same places; a row with fewer entries in a
+ *     block than its group's steps there ends with column 0, weight 0, as
+ *     does a lane past the last row;
+ *   - the epilogue table of the int8 GEMM: U double offsets, U double
+ *     multipliers (dnnk_packed_qgemm_bytes). */
+#define DNNK_QSPARSE_COLS 128
+#define DNNK_QSPARSE_DEPTH 4
+#define DNNK_QSPARSE_STEP_BYTES (2 * DNNK_SPARSE_GROUP * DNNK_QSPARSE_DEPTH)
+
+typedef struct dnnk_qsparse_fc_desc {
+    dnnk_qconv_desc conv;
+    int64_t steps;
+} dnnk_qsparse_fc_desc;
+
+static inline int64_t dnnk_qsparse_fc_groups(int64_t units) { return dnnk_ceil_div(units, DNNK_SPARSE_GROUP); }
+static inline int64_t dnnk_qsparse_fc_blocks(int64_t k) { return dnnk_ceil_div(k, DNNK_QSPARSE_COLS); }
+/* The steps start 64-byte aligned (as the packed weights do), so that no
+ * 64-byte load of them straddles two cache lines. */
+static inline int64_t dnnk_qsparse_fc_steps_at(int64_t units, int64_t k)
+{
+    return dnnk_ceil_div((dnnk_qsparse_fc_groups(units) * dnnk_qsparse_fc_blocks(k) + 1) * 4, 64) * 64;
+}
+static inline int64_t dnnk_qsparse_fc_table_at(int64_t units, int64_t k, int64_t steps)
+{
+    return dnnk_qsparse_fc_steps_at(units, k) + steps * DNNK_QSPARSE_STEP_BYTES;
+}
+static inline int64_t dnnk_qsparse_fc_bytes(int64_t units, int64_t k, int64_t steps)
+{
+    return dnnk_qsparse_fc_table_at(units, k, steps) + 2 * units * (int64_t)sizeof(double);
+}
+
 static inline int64_t dnnk_coded_blocks(int64_t filters) { return dnnk_ceil_div(filters, DNNK_CODED_MR); }
 
 /* Units: an fc's are (group, block of DNNK_CODED_MR filters), every image;

@@ -25,6 +25,7 @@
 #include "quant.c"
 #include "qgemm.c"
 #include "sparse.c"
+#include "qsparse.c"
 #include "tensor.c"
 #include "winograd.c"
 #include "winograd_blocked.c"

@@ -620,9 +620,21 @@ int describe_qgemm(const CallSite *s, KernelCall *c, dnnk_qgemm_desc *d)
     qconv(s, c, &d->conv, true);
     d->nr = s->nr;
     d->blocked = pack_qgemm_fits(s->g, s->n);
-    d->fc = d->blocked && pack_qgemm_fc(s->g, s->n);
+    d->fc = d->blocked && sparse_qlinear_is_fc(s->g, s->n);
     d->filter_blocks = d->blocked && !d->fc ? qgemm_filter_blocks(d) : 1;
     c->units = dnnk_qgemm_units(d);
+    return 1;
+}
+
+/* Units: groups of DNNK_SPARSE_GROUP rows. */
+int describe_qsparse_fc(const CallSite *s, KernelCall *c, dnnk_qsparse_fc_desc *d)
+{
+    const SparseData *e = s->g->tensors[s->n->params[0]].sparse;
+    if (!e || e->format != SPARSE_CSR)
+        return 0;
+    qconv(s, c, &d->conv, true);
+    d->steps = sparse_qfc_steps(e);
+    c->units = dnnk_qsparse_fc_groups(d->conv.out.dims[1]);
     return 1;
 }
 

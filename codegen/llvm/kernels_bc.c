@@ -20,12 +20,15 @@ static bool has_feature(const char *features, const char *f)
 }
 
 /* The extensions of the AVX-512 build the features allow: the int8
- * kernels' vpmaddwd needs AVX-512BW, their vpdpbusd AVX-512 VNNI too. */
+ * kernels' vpmaddwd needs AVX-512BW, their vpdpbusd AVX-512 VNNI too, and
+ * the sparse int8 fc's vpermi2b VBMI as well. */
 static KernelIsa avx512_isa(const char *features)
 {
     if (!has_feature(features, "+avx512bw"))
         return ISA_X86_64_AVX512;
-    return has_feature(features, "+avx512vnni") ? ISA_X86_64_AVX512_VNNI : ISA_X86_64_AVX512_BW;
+    if (!has_feature(features, "+avx512vnni"))
+        return ISA_X86_64_AVX512_BW;
+    return has_feature(features, "+avx512vbmi") ? ISA_X86_64_AVX512_VBMI : ISA_X86_64_AVX512_VNNI;
 }
 
 /* The same for the 8-lane build: AVX2's vpmaddwd, AVX-VNNI's vpdpbusd. */

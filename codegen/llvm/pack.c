@@ -7,6 +7,7 @@
 #include "conv_algo.h"
 #include "dnnk.h"
 #include "kernels.h"
+#include "sparse_rules.h"
 
 /* The codes in the kernel's blocks (dnnk.h, DNNK_CODED_MR), each code's
  * bits as a weights file packs them (code_pack), and DNNK_CODED_SPARE zero
@@ -335,14 +336,6 @@ bool pack_qgemm_fits(const Graph *g, const Node *n)
     return true;
 }
 
-bool pack_qgemm_fc(const Graph *g, const Node *n)
-{
-    const ConvAttrs *a = &n->attr.qconv.conv;
-    const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
-    return out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] && a->kernel[1] == in->d[3] &&
-           a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
-}
-
 /* Where weight i of filter f goes in the packed layout (dnnk.h). */
 static int64_t qgemm_weight_at(int64_t f, int64_t i, int64_t Fg, int64_t K, bool fc)
 {
@@ -357,16 +350,13 @@ size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
     if (k != Q_WEIGHT || !pack_qgemm_fits(g, n))
         return 0;
     int64_t F = n->attr.qconv.conv.filters, G = n->attr.qconv.conv.groups, Fg = F / G, K = conv_k(g, n);
-    bool fc = pack_qgemm_fc(g, n);
+    bool fc = sparse_qlinear_is_fc(g, n);
     size_t bytes = (size_t)dnnk_packed_qgemm_bytes(F, G, K, fc);
     if (!out)
         return bytes;
     memset(out, 0, bytes);
     int8_t *dst = out;
     unsigned char *table = (unsigned char *)out + dnnk_qgemm_weight_bytes(F, G, K, fc);
-    /* The pixels' zero point: i8 pixels are shifted to u8. */
-    bool signed_input = g->tensors[n->inputs[0]].type.kind == ELEM_I8;
-    int64_t zero = (int64_t)qvalue(g, n, Q_X_ZERO, 0) + (signed_input ? 128 : 0);
     const Tensor *w = qparam(g, n, Q_WEIGHT);
     for (int64_t f = 0; f < F; f++) {
         int64_t sum = 0, w_zero = weight_zero(g, n, f);
@@ -375,10 +365,19 @@ size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
             dst[qgemm_weight_at(f, i, Fg, K, fc)] = (int8_t)v;
             sum += v;
         }
-        int64_t bias = n->attr.qconv.conv.bias ? (int64_t)qvalue(g, n, Q_BIAS, f) : 0;
-        double offset = (double)(bias - zero * sum), m = multiplier(g, n, f);
-        memcpy(table + f * (int64_t)sizeof offset, &offset, sizeof offset);
-        memcpy(table + (F + f) * (int64_t)sizeof m, &m, sizeof m);
+        pack_qlinear_epilogue(g, n, f, sum, table);
     }
     return bytes;
+}
+
+void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, unsigned char *table)
+{
+    /* The pixels' zero point: i8 pixels are shifted to u8. */
+    bool signed_input = g->tensors[n->inputs[0]].type.kind == ELEM_I8;
+    int64_t zero = (int64_t)qvalue(g, n, Q_X_ZERO, 0) + (signed_input ? 128 : 0);
+    int64_t F = n->attr.qconv.conv.filters;
+    int64_t bias = n->attr.qconv.conv.bias ? (int64_t)qvalue(g, n, Q_BIAS, f) : 0;
+    double offset = (double)(bias - zero * weight_sum), m = multiplier(g, n, f);
+    memcpy(table + f * (int64_t)sizeof offset, &offset, sizeof offset);
+    memcpy(table + (F + f) * (int64_t)sizeof m, &m, sizeof m);
 }

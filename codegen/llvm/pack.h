@@ -59,11 +59,6 @@ size_t pack_coded_codes(const Graph *g, const Node *n, int k, void *out);
  * zero point 0, the quantiser's symmetric weights. */
 bool pack_qgemm_fits(const Graph *g, const Node *n);
 
-/* Whether qlinear_conv n is an fc, which the int8 GEMM runs as a dot
- * product per output: a 1x1 output of a kernel as large as its input,
- * unpadded (what the quantiser makes of an fc layer). */
-bool pack_qgemm_fc(const Graph *g, const Node *n);
-
 /* qlinear_conv weights [F][Cg][kh][kw] -> the filter panels (or an fc's
  * rows) and the epilogue table of dnnk_packed_qgemm_bytes (dnnk.h): about
  * the weights' size, plus 16 bytes per filter and the layout's padding; 0
@@ -71,6 +66,17 @@ bool pack_qgemm_fc(const Graph *g, const Node *n);
  * parameters, which the kernel reads as stored (the zero points) or not at
  * all. */
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
+
+/* Filter f's entries of the int8 GEMM's epilogue table (dnnk_packed_qgemm_bytes,
+ * from `table`): its offset, bias[f] less the u8 pixels' zero point times
+ * weight_sum (the sum of its weights less their zero point), and its
+ * requantisation multiplier. */
+void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, unsigned char *table);
+
+/* The i8 weights [U][K] of a qlinear fc encoded CSR by select-sparsity ->
+ * dnnk_qsparse_fc's groups of rows in blocks of columns and the epilogue
+ * table (dnnk_qsparse_fc_bytes, dnnk.h); the other parameters as stored. */
+size_t pack_qsparse_fc(const Graph *g, const Node *n, int k, void *out);
 
 /* fc weights [U][K] encoded CSC by select-sparsity -> dnnk_sparse_fc's
  * slices (dnnk.h): 5 bytes a stored entry (non-zero weights and fillers,

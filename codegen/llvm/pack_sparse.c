@@ -2,6 +2,8 @@
  * put in Tensor.sparse, in the stored form of dnnk_sparse_fc and
  * dnnk_sparse_conv (dnnk.h): values with relative indices, a byte each,
  * and the filler entries these need. */
+#include <string.h>
+
 #include "dnnk.h"
 #include "pack.h"
 #include "sparse_rules.h"
@@ -110,6 +112,66 @@ size_t pack_sparse_fc_rows(const Graph *g, const Node *n, int k, void *out)
         step += steps;
     }
     *offsets = (int32_t)step;
+    return bytes;
+}
+
+/* Row r's entries in block b of the qlinear fc's CSR s, from entry *k
+ * (the row's first in the block or after it), into the DNNK_QSPARSE_DEPTH
+ * places of lane l of the block's steps from `steps`; *k moves past them. */
+static void pack_qsparse_lane(const SparseData *s, int64_t r, int64_t b, int64_t *k, int l, unsigned char *steps)
+{
+    for (int64_t e = 0; *k < s->ptr[r + 1] && s->index[*k] / DNNK_QSPARSE_COLS == b; e++, (*k)++) {
+        unsigned char *step = steps + e / DNNK_QSPARSE_DEPTH * DNNK_QSPARSE_STEP_BYTES;
+        int64_t at = l * DNNK_QSPARSE_DEPTH + e % DNNK_QSPARSE_DEPTH;
+        step[at] = (unsigned char)(s->index[*k] % DNNK_QSPARSE_COLS);
+        step[DNNK_SPARSE_GROUP * DNNK_QSPARSE_DEPTH + at] = (unsigned char)(int8_t)s->values[*k];
+    }
+}
+
+/* The weights and their sums of one group of rows from r0: the steps of
+ * each block (zero padded: column 0, weight 0), from step `step` on;
+ * the offsets of its blocks. Returns the step after them. */
+static int64_t pack_qsparse_group(const SparseData *s, int64_t r0, int64_t step, int32_t *offsets,
+                                  unsigned char *steps, int64_t *sums)
+{
+    int64_t blocks = dnnk_qsparse_fc_blocks(s->cols), block_steps[DNNK_QSPARSE_MAX_BLOCKS];
+    sparse_qfc_group_steps(s, r0, block_steps);
+    int64_t next[DNNK_SPARSE_GROUP];
+    for (int l = 0; l < DNNK_SPARSE_GROUP; l++)
+        next[l] = r0 + l < s->rows ? s->ptr[r0 + l] : 0;
+    for (int64_t b = 0; b < blocks; b++) {
+        offsets[b] = (int32_t)step;
+        for (int l = 0; l < DNNK_SPARSE_GROUP && r0 + l < s->rows; l++)
+            pack_qsparse_lane(s, r0 + l, b, &next[l], l, steps + step * DNNK_QSPARSE_STEP_BYTES);
+        step += block_steps[b];
+    }
+    for (int l = 0; l < DNNK_SPARSE_GROUP && r0 + l < s->rows; l++)
+        for (int64_t k = s->ptr[r0 + l]; k < s->ptr[r0 + l + 1]; k++)
+            sums[l] += (int64_t)s->values[k];
+    return step;
+}
+
+size_t pack_qsparse_fc(const Graph *g, const Node *n, int k, void *out)
+{
+    const SparseData *s = encoding(g, n, SPARSE_CSR);
+    if (k != 0 || !s)
+        return 0;
+    int64_t U = s->rows, K = s->cols, total = sparse_qfc_steps(s);
+    size_t bytes = (size_t)dnnk_qsparse_fc_bytes(U, K, total);
+    if (!out)
+        return bytes;
+    memset(out, 0, bytes);
+    unsigned char *base = out;
+    int32_t *offsets = out;
+    int64_t blocks = dnnk_qsparse_fc_blocks(K), step = 0;
+    for (int64_t r0 = 0; r0 < U; r0 += DNNK_SPARSE_GROUP) {
+        int64_t sums[DNNK_SPARSE_GROUP] = {0};
+        step = pack_qsparse_group(s, r0, step, offsets + r0 / DNNK_SPARSE_GROUP * blocks,
+                                  base + dnnk_qsparse_fc_steps_at(U, K), sums);
+        for (int64_t l = 0; l < DNNK_SPARSE_GROUP && r0 + l < U; l++)
+            pack_qlinear_epilogue(g, n, r0 + l, sums[l], base + dnnk_qsparse_fc_table_at(U, K, total));
+    }
+    offsets[dnnk_qsparse_fc_groups(U) * blocks] = (int32_t)step;
     return bytes;
 }
 

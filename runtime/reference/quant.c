@@ -80,7 +80,9 @@ static void centre(float *out, ElemKind k, const void *q, int64_t count, ElemKin
 }
 
 /* Runs conv_core on zero-point-corrected operands (params: the weight and
- * the two zero points at the given positions). */
+ * the two zero points at the given positions). Weights encoded by
+ * select-sparsity (whose zero point is 0: the verifier checks it) are
+ * summed from the encoding (sparse.c), the same exact integer sums. */
 static double *integer_conv(const KernelArgs *a, int x_zp, int w, int w_zp)
 {
     const QConvAttrs *at = &a->node->attr.qconv;
@@ -89,6 +91,10 @@ static double *integer_conv(const KernelArgs *a, int x_zp, int w, int w_zp)
     int64_t w_count = at->conv.filters * (is->d[1] / at->conv.groups) * at->conv.kernel[0] * at->conv.kernel[1];
     IntegerScratch s = split_scratch(a, in_count);
     centre(s.first, a->in_type[0], a->in[0], in_count, a->param_type[x_zp], a->param[x_zp], 1, 1);
+    if (a->sparse) {
+        sparse_conv_sums(a->sparse, &at->conv, is, os, s.first, s.acc);
+        return s.acc;
+    }
     centre(s.second, a->param_type[w], a->param[w], w_count, a->param_type[w_zp], a->param[w_zp],
            at->per_channel ? at->conv.filters : 1, w_count / at->conv.filters);
     conv_core(&at->conv, is, os, s.first, s.second, s.acc);

@@ -42,7 +42,10 @@ const CommandSpec cmd_bench_spec = {
         "multiply-accumulate of `dnnc stats`), and the percentage of this machine's\n"
         "peak float32 rate with the same number of threads, which --peak measures\n"
         "(fused multiply-adds on the widest vectors the CPU has). Without weights\n"
-        "options the weights are random (seed 0): speed does not depend on them.\n"
+        "options the weights are random (seed 0) and dense, which the dense kernels'\n"
+        "speed does not depend on; the zeros that choose the sparse kernels are in a\n"
+        "pruned model's own weights: give --weights (dnnc prune writes them beside\n"
+        "the model), or --prune D to prune the random ones.\n"
         "It times native code, with per-layer marks from the JIT, so the target is\n"
         "cpu, at its default level (-O3) unless -O says otherwise.",
     .operand = "model file",
@@ -67,8 +70,10 @@ static int check_args(BenchArgs *a)
                         "JIT, which only target cpu makes; target %s has none\n", t->name);
         return EXIT_INPUT_ERROR;
     }
-    if (a->model && !a->weights.weights && !a->weights.random && !model_is_onnx(a->model))
+    if (a->model && !a->weights.weights && !a->weights.random && !model_is_onnx(a->model)) {
         a->weights.random = true, a->weights.seed = 0;
+        fprintf(stderr, "dnnc bench: note: no --weights: random dense weights (seed 0)\n");
+    }
     return OPTIONS_PARSED;
 }
 

@@ -5,6 +5,7 @@
 
 #include "driver.h"
 #include "json.h"
+#include "sparse.h"
 #include "sparse_rules.h"
 #include "stats.h"
 
@@ -87,12 +88,12 @@ static int64_t filler_entries(const Graph *g, const Node *n)
     return s ? sparse_layer_entries(g, n) - s->nnz : 0;
 }
 
-/* A conv's or fc's "encoding" of its weights, the bytes they take stored
+/* A conv's, fc's or qlinear_conv's "encoding" of its weights, the bytes they take stored
  * ("stored_weight_bytes") and the filler entries among them; null for
  * other layers. */
 static void json_encoding(JsonWriter *w, const Graph *g, const Node *n)
 {
-    bool weighted = n->op == OP_CONV || n->op == OP_FC;
+    bool weighted = sparse_has_weights(n);
     json_key(w, "encoding");
     weighted ? json_string(w, sparse_format_name(kernel_layer_sparse(n))) : json_null(w);
     json_key(w, "stored_weight_bytes");
@@ -227,7 +228,7 @@ static void print_sparse_table(const Graph *g)
     int sparse = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
-        if ((n->op != OP_CONV && n->op != OP_FC) || kernel_layer_sparse(n) == SPARSE_NONE)
+        if (!sparse_has_weights(n) || kernel_layer_sparse(n) == SPARSE_NONE)
             continue;
         if (sparse++ == 0)
             printf("\n%-28s %-9s %12s %12s %9s %14s %14s %8s\n", "sparse layer", "encoding", "weights",
