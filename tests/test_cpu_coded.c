@@ -84,6 +84,15 @@ static bool conv_or_fc_case(const char *name)
     return strncmp(name, "conv_", 5) == 0 || strncmp(name, "fc_", 3) == 0;
 }
 
+/* Under the sanitizers only dnnc's own code is instrumented, not what the
+ * JIT compiles: there each case runs in one mode, the modes in turn, so
+ * that every mode's compile path still runs, at a quarter of the time. */
+#ifdef DNNC_SANITIZED
+#define EVERY_MODE false
+#else
+#define EVERY_MODE true
+#endif
+
 static void test_every_golden_conv_and_fc_in_every_mode(void **state)
 {
     (void)state;
@@ -95,13 +104,14 @@ static void test_every_golden_conv_and_fc_in_every_mode(void **state)
         if (!conv_or_fc_case(e->d_name) && !network_case(e->d_name))
             continue;
         for (size_t m = 0; m < sizeof modes / sizeof *modes; m++)
-            check_case(e->d_name, modes[m]);
+            if (EVERY_MODE || m == (size_t)(cases + networks) % (sizeof modes / sizeof *modes))
+                check_case(e->d_name, modes[m]);
         cases += conv_or_fc_case(e->d_name);
         networks += network_case(e->d_name);
     }
     closedir(dir);
-    print_message("%d golden conv/fc cases in 4 modes: the reference's bits; %d networks within 1e-4\n", cases,
-                  networks);
+    print_message("%d golden conv/fc cases in %s: the reference's bits; %d networks within 1e-4\n", cases,
+                  EVERY_MODE ? "4 modes" : "one mode each, in turn", networks);
     assert_int_equal(cases, 15);
     assert_int_equal(networks, 6);
 }

@@ -662,12 +662,13 @@ static void check_sparse_fc(const QLayer *q, PrunePattern z)
     expect_equal(what, "the reference on the encoding", want, dense, count, q->out_type);
     QLayer named = *q;
     named.name = what;
-    for (size_t i = 0; i < sizeof sparse_variants / sizeof *sparse_variants; i++) {
+    for (size_t i = 0, ran = 0; i < sizeof sparse_variants / sizeof *sparse_variants && ran < VARIANTS_TO_RUN; i++) {
         const Variant *v = &sparse_variants[i];
         if (!host_has(v->features))
             continue;
         assert_string_equal(bound_kernel(g, v), v->kernel);
         check_jit(g, &named, v, 2, input, dense, count);
+        ran++;
     }
     check_object(g, &named, input, dense, count);
     free(dense), free(want), free(input);

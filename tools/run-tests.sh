@@ -218,7 +218,7 @@ CC=clang run_suite "clang, ASan + UBSan" build-asan -DCMAKE_C_COMPILER=clang -DD
 echo "run in part under the sanitizers (CI time; the gcc suite above runs them whole):" \
      "test_map_survey, test_weight_codes_fashion and test_prune_energy_fashion not at all, test_golden at -O0 and -O3, test_roundtrip's spatial pipeline" \
      "on the smaller examples, onnx_conformance without the object and cpu backends, test_fashion_mnist" \
-     "and test_cpu_qgemm on fewer images and kernel libraries"
+     "and test_cpu_qgemm on fewer images and kernel libraries, test_cpu_coded each golden case in one weight code"
 run_fuzzers
 
 # optional.txt (ConvTranspose, 3-D conv and pooling, ...) is reported, not
