@@ -63,13 +63,16 @@ static const char *suffix_of(const char *name)
 
 static bool is(const char *a, const char *b) { return strcmp(a, b) == 0; }
 
-/* Stores v (already in range) as element i of an integer tensor. */
+/* Stores v (already in range) as element i of an integer tensor of kind k
+ * (u8, i8, i16 or i32: the generator makes no other). */
 static void store_int(ElemKind k, void *data, int64_t i, int64_t v)
 {
     if (k == ELEM_I8)
         ((int8_t *)data)[i] = (int8_t)v;
     else if (k == ELEM_U8)
         ((uint8_t *)data)[i] = (uint8_t)v;
+    else if (k == ELEM_I16)
+        ((int16_t *)data)[i] = (int16_t)v;
     else
         ((int32_t *)data)[i] = (int32_t)v;
 }
@@ -229,6 +232,7 @@ bool dt_make_inputs(const Graph *g, uint64_t seed, Array *inputs, char *err, siz
                 break;
             case ELEM_U8: store_int(ELEM_U8, inputs[i].data, k, uniform_int(&r, 0, 255)); break;
             case ELEM_I8: store_int(ELEM_I8, inputs[i].data, k, uniform_int(&r, -128, 127)); break;
+            case ELEM_I16: store_int(ELEM_I16, inputs[i].data, k, uniform_int(&r, -1000, 1000)); break;
             default:
                 store_int(ELEM_I32, inputs[i].data, k, special ? special_i32[pick] : uniform_int(&r, -1000, 1000));
                 break;
