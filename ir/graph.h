@@ -83,7 +83,7 @@ typedef struct Annotations {
     Layout layout;
 } Annotations;
 
-#define NODE_MAX_PARAMS 8
+#define NODE_MAX_PARAMS 10 /* qlinear_conv: weight, 3 scales and zero points, bias, a residual's scale and zero point */
 
 typedef struct Node {
     OpKind op;

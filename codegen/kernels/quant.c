@@ -145,9 +145,49 @@ INLINE int64_t shift_round_even(int64_t v, int64_t e)
     return q + (r > half || (r == half && (q & 1)));
 }
 
-/* Units are images; the pointers are listed with dnnk_qconv_desc. */
-KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* A qlinear_conv's residual operand: its integers, their zero point and
+ * the multiplier M_r (dnnk_residual_multiplier); data NULL without one. */
+typedef struct QconvResidual {
+    const void *data;
+    int64_t type;
+    double zero_point, m;
+} QconvResidual;
+
+/* The pointers of a qlinear_conv without its residual operand, which go
+ * to *r: `rest` (room for 12) holds them where a layer without one has
+ * them, and is returned; ptrs itself when the layer has none. */
+INLINE void *const *qconv_split_residual(const dnnk_qconv_desc *d, void *const *ptrs, void **rest,
+                                         QconvResidual *r)
 {
+    r->data = NULL;
+    if (!d->has_residual)
+        return ptrs;
+    int64_t params = 7 + d->has_bias; /* weight .. y_zero_point, bias */
+    rest[0] = ptrs[0], rest[1] = ptrs[1];
+    for (int64_t k = 0; k < params + 2; k++)
+        rest[2 + k] = ptrs[3 + k];
+    r->data = ptrs[2], r->type = d->residual_type;
+    r->zero_point = load_any(r->type, rest[2 + params + 1], 0);
+    r->m = dnnk_residual_multiplier(((const float *)rest[2 + params])[0], ((const float *)rest[7])[0]);
+    return rest;
+}
+
+/* nearbyint((double)sum * m + (r_i - r_zero_point) * M_r), the reference's
+ * rounding steps: each product rounded, then the sum (no fused
+ * multiply-add, which the library's -ffp-contract=fast would make). */
+INLINE double requantise_residual(double sum, double m, const QconvResidual *r, int64_t i)
+{
+#pragma clang fp contract(off)
+    double residual = (load_any(r->type, r->data, i) - r->zero_point) * r->m;
+    return round_even(sum * m + residual);
+}
+
+/* Units are images; the pointers are listed with dnnk_qconv_desc. */
+KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *all_ptrs, int64_t begin, int64_t end)
+{
+    void *rest[12];
+    QconvResidual r;
+    void *const *ptrs = qconv_split_residual(d, all_ptrs, rest, &r);
     bool linear = d->linear;
     int64_t F = d->out.dims[1], OH = d->out.dims[2], OW = d->out.dims[3], xt = d->in.type;
     const void *x_zp = ptrs[linear ? 4 : 3], *w_zp = ptrs[linear ? 6 : 4];
@@ -169,8 +209,9 @@ KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, in
                                                            ((const float *)ptrs[7])[0]);
                     double y_zero_point = load_any(d->out.type, ptrs[8], 0);
                     int64_t e;
-                    double y = power_of_two(scale, &e) ? (double)shift_round_even(sum, e)
-                                                       : round_even((double)sum * scale);
+                    double y = r.data                     ? requantise_residual((double)sum, scale, &r, i)
+                               : power_of_two(scale, &e) ? (double)shift_round_even(sum, e)
+                                                         : round_even((double)sum * scale);
                     store_saturated(d->out.type, ptrs[0], i, y + y_zero_point);
                 }
 }
