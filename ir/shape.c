@@ -673,8 +673,8 @@ static bool check_qconv_residual(InferCtx *c)
     if (shape_equal(in_shape(c, 1), &c->r->out))
         return true;
     shape_format(&c->r->out, want, sizeof want);
-    return fail(c, "qlinear_conv: the residual operand %s must have the output's shape %s", describe(c, 1, d, sizeof d),
-                want);
+    return fail(c, "qlinear_conv: the residual operand %s must have the output's shape %s",
+                describe(c, 1, d, sizeof d), want);
 }
 
 static bool infer_qlinear_conv(InferCtx *c)

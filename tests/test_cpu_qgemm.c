@@ -150,7 +150,8 @@ static void layer_text(const QLayer *q, char *buf, size_t size)
              "per_channel=%s, bias=%s, out_type=%s);\n"
              "output y;\n",
              type_name(q->in_type), (long long)q->n, (long long)q->c, (long long)q->h, (long long)q->w,
-             residual, q->r_steps > 0 ? ", r" : "", (long long)q->filters, (long long)q->kh, (long long)q->kw, (long long)q->stride[0],
+             residual, q->r_steps > 0 ? ", r" : "", (long long)q->filters, (long long)q->kh, (long long)q->kw,
+             (long long)q->stride[0],
              (long long)q->stride[1], (long long)q->pad[0], (long long)q->pad[1], (long long)q->pad[2],
              (long long)q->pad[3], (long long)q->dilation[0], (long long)q->dilation[1], (long long)q->groups,
              type_name(q->weight_type), q->per_channel ? "true" : "false", q->bias ? "true" : "false",

@@ -346,7 +346,8 @@ bool pack_qgemm_fc(const Graph *g, const Node *n)
 {
     const ConvAttrs *a = &n->attr.qconv.conv;
     const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
-    return n->n_inputs == 1 && out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] && a->kernel[1] == in->d[3] &&
+    return n->n_inputs == 1 && out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] &&
+           a->kernel[1] == in->d[3] &&
            a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
 }
 
