@@ -34,8 +34,8 @@ bool sparse_qlinear_is_fc(const Graph *g, const Node *n)
 {
     const ConvAttrs *a = &n->attr.qconv.conv;
     const Shape *in = &g->tensors[n->inputs[0]].shape, *out = &g->tensors[n->output].shape;
-    return out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] && a->kernel[1] == in->d[3] &&
-           a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
+    return n->n_inputs == 1 && out->d[2] == 1 && out->d[3] == 1 && a->kernel[0] == in->d[2] &&
+           a->kernel[1] == in->d[3] && a->pad[0] == 0 && a->pad[1] == 0 && a->pad[2] == 0 && a->pad[3] == 0;
 }
 
 bool sparse_accepts_qlinear_fc(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz)
@@ -44,7 +44,7 @@ bool sparse_accepts_qlinear_fc(const Graph *g, const Node *n, Layout reads, char
     const Shape *w = &g->tensors[n->params[0]].shape;
     if (!sparse_qlinear_is_fc(g, n) || n->attr.qconv.conv.groups != 1) {
         snprintf(why, whysz, "its sparse int8 kernel computes fc layers only (one output pixel of a kernel "
-                             "covering the unpadded input, groups 1)");
+                             "covering the unpadded input, groups 1, no residual operand)");
         return false;
     }
     if (w->d[1] * w->d[2] * w->d[3] > DNNK_QGEMM_MAX_K) {

@@ -20,7 +20,9 @@ bool sparse_accepts_fc_rows(const Graph *g, const Node *n, Layout reads, char *w
 bool sparse_accepts_conv(const Graph *g, const Node *n, Layout reads, char *why, size_t whysz);
 
 /* Whether qlinear_conv n is an fc: a 1x1 output of a kernel as large as
- * its input, unpadded (what the quantiser makes of an fc layer). */
+ * its input, unpadded (what the quantiser makes of an fc layer), with no
+ * residual operand (the int8 GEMM's epilogue adds one; the fc forms do
+ * not). */
 bool sparse_qlinear_is_fc(const Graph *g, const Node *n);
 
 /* dnnk_qsparse_fc: a qlinear_conv that is an fc, groups 1, K at most

@@ -83,7 +83,9 @@ typedef struct Annotations {
     Layout layout;
 } Annotations;
 
-#define NODE_MAX_PARAMS 8
+/* qlinear_conv's: weight, three scales and zero points, bias, a residual's
+ * scale and zero point. */
+#define NODE_MAX_PARAMS 10
 
 typedef struct Node {
     OpKind op;

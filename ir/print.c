@@ -118,14 +118,15 @@ static void print_power_of_two(double v, ElemKind integers, FILE *out)
 }
 
 /* ", scale 0.0235 zero point 0": the grid real = scale * (q - zero point)
- * of a per-tensor scale and zero point, when bound. */
-static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
+ * of a per-tensor scale and zero point, when bound; `whose` names the
+ * tensor ("residual ") where it is not the layer's output. */
+static void print_grid(const Graph *g, int scale, int zero_point, const char *whose, FILE *out)
 {
     const Tensor *s = &g->tensors[scale], *z = &g->tensors[zero_point];
     if (!s->data || !z->data || shape_elems(&s->shape) != 1)
         return;
     float v = ((const float *)s->data)[0];
-    fprintf(out, ", scale %.9g", v);
+    fprintf(out, ", %sscale %.9g", whose, v);
     print_power_of_two(v, z->type.kind, out);
     fprintf(out, " zero point %lld", zero_point_at(z, 0));
 }
@@ -136,9 +137,11 @@ static void print_grid(const Graph *g, int scale, int zero_point, FILE *out)
 static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
 {
     if (n->op == OP_QUANTIZE || n->op == OP_DEQUANTIZE) {
-        print_grid(g, n->params[0], n->params[1], out);
+        print_grid(g, n->params[0], n->params[1], "", out);
     } else if (n->op == OP_QLINEAR_CONV) {
-        print_grid(g, n->params[5], n->params[6], out);
+        print_grid(g, n->params[5], n->params[6], "", out);
+        if (n->n_inputs == 2) /* the residual's grid: its scale and zero point come last */
+            print_grid(g, n->params[n->n_params - 2], n->params[n->n_params - 1], "residual ", out);
         const Tensor *ws = &g->tensors[n->params[3]];
         if (!ws->data)
             return;

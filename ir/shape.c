@@ -658,10 +658,29 @@ static bool qconv16_geometry(InferCtx *c, const QConvAttrs *a)
     return true;
 }
 
+/* A second operand of an 8-bit qlinear_conv is a residual added in its
+ * epilogue (docs/quantization.md, "The residual add"): integers of the
+ * output's shape on their own grid, u8 or i8. */
+static bool check_qconv_residual(InferCtx *c)
+{
+    char d[400], want[300];
+    if (c->n->n_inputs != 2)
+        return true;
+    if (operand(c, 0)->type.kind == ELEM_I16)
+        return fail(c, "qlinear_conv: a 16-bit layer takes no residual operand");
+    if (!need_operand_quantised(c, 1))
+        return false;
+    if (shape_equal(in_shape(c, 1), &c->r->out))
+        return true;
+    shape_format(&c->r->out, want, sizeof want);
+    return fail(c, "qlinear_conv: the residual operand %s must have the output's shape %s",
+                describe(c, 1, d, sizeof d), want);
+}
+
 static bool infer_qlinear_conv(InferCtx *c)
 {
     const QConvAttrs *a = &c->n->attr.qconv;
-    if (!qconv16_geometry(c, a))
+    if (!qconv16_geometry(c, a) || !check_qconv_residual(c))
         return false;
     int64_t one = 1, per_w = a->per_channel ? a->conv.filters : 1;
     add_scale_and_zero_point(c, "x_scale", "x_zero_point", one, operand(c, 0)->type.kind);
@@ -669,6 +688,8 @@ static bool infer_qlinear_conv(InferCtx *c)
     add_scale_and_zero_point(c, "y_scale", "y_zero_point", one, (ElemKind)a->out_type);
     if (a->conv.bias)
         add_typed_param(c, "bias", 1, &a->conv.filters, ELEM_I32);
+    if (c->n->n_inputs == 2)
+        add_scale_and_zero_point(c, "residual_scale", "residual_zero_point", one, operand(c, 1)->type.kind);
     c->r->out_type = elem_type_default((ElemKind)a->out_type);
     return true;
 }

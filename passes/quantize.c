@@ -14,7 +14,12 @@
  *
  * with scales and zero points from the ranges calibration measured on real
  * data (calibrate.c). A ReLU (or a clip from 0) after the layer is absorbed:
- * the output is u8 with zero point 0, and saturation at 0 is the ReLU. An fc
+ * the output is u8 with zero point 0, and saturation at 0 is the ReLU. At
+ * 8 bits a residual add after a conv (a ResNet's) is absorbed too, as
+ * oneDNN's "sum" post-op: its other operand becomes the qlinear_conv's
+ * residual operand, integers on their own grid added in the epilogue, and
+ * a ReLU after the add is absorbed as above; a conv with a fused residual
+ * operand becomes the same. An fc
  * becomes a qlinear_conv whose filter covers its whole input (reshaped
  * around when the input is a matrix). Between quantised layers the values
  * stay integers: a layer whose input is a dequantize reads the integers
@@ -95,9 +100,9 @@ static const char *cannot_quantise(const Graph *g, const Node *n, QuantMode m)
 {
     if (g->tensors[n->inputs[0]].type.kind != ELEM_F32)
         return "its input is not float32";
-    if (n->n_inputs != 1)
+    if (n->n_inputs != 1 && (weights_only(m) || wide(m)))
         return weights_only(m) ? "it has a fused residual operand (coded_conv has none)"
-                               : "it has a fused residual operand (qlinear_conv has none)";
+                               : "it has a fused residual operand (a 16-bit qlinear_conv has none)";
     if (weights_only(m) && n->ann.algo != ALGO_AUTO && n->ann.algo != ALGO_DIRECT)
         return "its @algo is not coded_conv's (the direct sums)";
     if (weights_only(m)) /* a float layer: any fused activation stays */
@@ -144,15 +149,21 @@ static void find_first_last(Quantizer *z)
 
 /* ---- names and nodes ---- */
 
-/* Adds a layer built by this pass; its shape rule cannot fail unless the
- * pass is wrong, which is reported like any error. */
-static int add_node(Quantizer *z, OpKind op, const char *name, const Attrs *at, int input, SrcLoc loc)
+/* Adds a layer built by this pass on n_inputs operands; its shape rule
+ * cannot fail unless the pass is wrong, which is reported like any error. */
+static int add_node_on(Quantizer *z, OpKind op, const char *name, const Attrs *at, const int *inputs,
+                       int n_inputs, SrcLoc loc)
 {
     char err[512];
-    int id = graph_add_node(z->g, op, name, at, &input, 1, loc, err, sizeof err);
+    int id = graph_add_node(z->g, op, name, at, inputs, n_inputs, loc, err, sizeof err);
     if (id < 0)
         diag_error(z->o->diag, loc, "quantize: cannot add layer '%s': %s", name, err);
     return id;
+}
+
+static int add_node(Quantizer *z, OpKind op, const char *name, const Attrs *at, int input, SrcLoc loc)
+{
+    return add_node_on(z, op, name, at, &input, 1, loc);
 }
 
 static void set_qparams(Graph *g, int scale_t, int zp_t, const QParams *p)
@@ -317,23 +328,59 @@ static ConvAttrs conv_geometry(const Graph *g, const Node *n)
 typedef struct LayerPlan {
     QuantMode mode;
     int node, act_node;  /* the layer and a relu/clip node it absorbs (or -1) */
+    int add_node;        /* a residual add it absorbs (or -1) */
+    int residual;        /* the float residual operand (or -1) */
     int out;             /* the float tensor the integers replace */
     bool relu;           /* fixed16: a relu layer on the integers (the layer's fused one) */
     ConvAttrs geometry;
-    QParams x, y;
+    QParams x, y, r; /* r: the residual's grid */
     int64_t filters, per_filter; /* weights: filters x per_filter */
 } LayerPlan;
 
-/* A relu, or clip from 0, that is the only reader of the layer's output. */
-static int rectifying_reader(const Graph *g, const Node *n)
+/* A relu, or clip from 0, that is the only reader of tensor t. */
+static int rectifying_reader(const Graph *g, int t)
 {
-    int r = graph_sole_reader(g, n->output);
-    if (r < 0 || activation_of(n)->kind != ACT_NONE)
+    int r = graph_sole_reader(g, t);
+    if (r < 0)
         return -1;
     const Node *a = &g->nodes[r];
     if (a->op == OP_RELU || (a->op == OP_CLIP && a->attr.clip.min == 0))
         return r;
     return -1;
+}
+
+/* Whether layer i will be quantised to integers later in the pass. */
+static bool quantised_later(const Quantizer *z, int i, int p)
+{
+    const Node *n = &z->g->nodes[p];
+    if (p <= i || !conv_or_fc(n))
+        return false;
+    QuantMode m = layer_mode(z, p);
+    return m != QUANT_NONE && !weights_only(m) && !cannot_quantise(z->g, n, m);
+}
+
+/* The add that reads conv i's output alone and that the conv absorbs, or
+ * -1: an add of two float tensors of the output's shape, at 8 bits. Its
+ * other operand must not be a layer this pass quantises later: that
+ * layer absorbs the add instead, and reads this one's integers (no float
+ * round trip between the two). */
+static int residual_add(const Quantizer *z, int i, QuantMode m)
+{
+    const Graph *g = z->g;
+    const Node *n = &g->nodes[i];
+    int a = graph_sole_reader(g, n->output);
+    if (wide(m) || n->op != OP_CONV || n->n_inputs != 1 || activation_of(n)->kind != ACT_NONE || a < 0)
+        return -1;
+    const Node *add = &g->nodes[a];
+    if (add->op != OP_ADD || add->n_inputs != 2 || add->inputs[0] == add->inputs[1])
+        return -1;
+    int other = add->inputs[0] == n->output ? add->inputs[1] : add->inputs[0];
+    const Tensor *t = &g->tensors[other];
+    if (t->type.kind != ELEM_F32 || !shape_equal(&t->shape, &g->tensors[n->output].shape) ||
+        !shape_equal(&g->tensors[add->output].shape, &t->shape))
+        return -1;
+    const Node *p = graph_producer(g, other);
+    return p && quantised_later(z, i, (int)(p - g->nodes)) ? -1 : a;
 }
 
 /* s as the float the weights file stores, rounded up where rounding down
@@ -462,10 +509,16 @@ static bool plan_layer(Quantizer *z, int i, QuantMode mode, LayerPlan *lp)
 {
     Graph *g = z->g;
     const Node *n = &g->nodes[i];
-    int reader = rectifying_reader(g, n);
-    *lp = (LayerPlan){.mode = mode, .node = i, .act_node = wide(mode) ? -1 : reader,
-                      .geometry = conv_geometry(g, n)};
-    lp->out = lp->act_node >= 0 ? g->nodes[lp->act_node].output : n->output;
+    int add = residual_add(z, i, mode);
+    int sum = add >= 0 ? g->nodes[add].output : n->output; /* what a relu would read */
+    int reader = activation_of(n)->kind == ACT_NONE ? rectifying_reader(g, sum) : -1;
+    *lp = (LayerPlan){.mode = mode, .node = i, .act_node = wide(mode) ? -1 : reader, .add_node = add,
+                      .residual = n->n_inputs == 2 ? n->inputs[1] : -1, .geometry = conv_geometry(g, n)};
+    if (add >= 0) {
+        const Node *a = &g->nodes[add];
+        lp->residual = a->inputs[0] == n->output ? a->inputs[1] : a->inputs[0];
+    }
+    lp->out = lp->act_node >= 0 ? g->nodes[lp->act_node].output : sum;
     lp->relu = wide(mode) && activation_of(n)->kind == ACT_RELU;
     bool rectified = reader >= 0 || activation_of(n)->kind != ACT_NONE;
     TensorRange r = range_of(z, lp->out);
@@ -480,18 +533,19 @@ static bool plan_layer(Quantizer *z, int i, QuantMode mode, LayerPlan *lp)
     return true;
 }
 
-/* Replaces the float layer (and the activation it absorbs) by the
+/* Replaces the float layer (and the add and activation it absorbs) by the
  * dequantized integers. */
 static bool replace_layer(Quantizer *z, const LayerPlan *lp, int dq_out)
 {
     Graph *g = z->g;
-    if (lp->act_node >= 0) {
-        if (!graph_forward(g, lp->act_node, dq_out))
-            return false;
+    int last = lp->act_node >= 0 ? lp->act_node : lp->add_node >= 0 ? lp->add_node : lp->node;
+    if (!graph_forward(g, last, dq_out))
+        return false;
+    if (lp->add_node >= 0 && last != lp->add_node)
+        graph_remove_node(g, lp->add_node);
+    if (last != lp->node)
         graph_remove_node(g, lp->node);
-        return true;
-    }
-    return graph_forward(g, lp->node, dq_out);
+    return true;
 }
 
 static int dequantize_node(Quantizer *z, int t, const QParams *p, const char *base, SrcLoc loc)
@@ -523,18 +577,26 @@ static bool quantise_layer(Quantizer *z, int i, QuantMode mode)
     const char *name = g->nodes[i].name;
     int xq = quantised_operand(z, g->nodes[i].inputs[0], mode, loc, &lp.x);
     xq = xq < 0 ? -1 : as_conv_input(z, &g->nodes[i], xq);
+    int operands[2] = {xq, lp.residual >= 0 ? quantised_operand(z, lp.residual, mode, loc, &lp.r) : -1};
     double *scale = arena_array(&g->arena, (size_t)lp.filters, sizeof *scale);
-    if (xq < 0 || !weight_scales(z, &lp, scale))
+    if (xq < 0 || (lp.residual >= 0 && operands[1] < 0) || !weight_scales(z, &lp, scale))
         return false;
     Attrs at;
     attrs_init_defaults(OP_QLINEAR_CONV, &at);
     at.qconv = (QConvAttrs){lp.geometry, wide(mode) ? ELEM_I16 : ELEM_I8, (int)lp.y.type,
                             !per_tensor(z, mode)};
-    int qnode = add_node(z, OP_QLINEAR_CONV, pass_fresh_name(g, name, "q"), &at, xq, loc);
+    int qnode = add_node_on(z, OP_QLINEAR_CONV, pass_fresh_name(g, name, "q"), &at, operands,
+                            lp.residual >= 0 ? 2 : 1, loc);
     if (qnode < 0)
         return false;
     g->nodes[qnode].ann = g->nodes[i].ann;
     fill_weights(z, &lp, qnode, scale);
+    if (lp.residual >= 0) { /* the residual's scale and zero point come last */
+        const Node *qn = &g->nodes[qnode];
+        set_qparams(g, qn->params[qn->n_params - 2], qn->params[qn->n_params - 1], &lp.r);
+        pass_count(z->r, lp.add_node >= 0 ? "residual adds fused into qlinear_conv"
+                                          : "fused residual operands quantised", 1);
+    }
     int yq = g->nodes[qnode].output;
     if (lp.relu)
         yq = integer_relu(z, yq, name, loc);

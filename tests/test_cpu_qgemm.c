@@ -125,20 +125,38 @@ typedef struct QLayer {
     DataKind data;
     double spread; /* output steps per standard deviation of the sums (30 if 0): more saturates more */
     bool blocked;  /* whether the packed form takes the layer */
+    /* A residual operand (the quantize pass's fused add): its type, zero
+     * point, and scale in output steps (0: none). */
+    ElemKind residual_type;
+    int r_zero;
+    double r_steps;
 } QLayer;
 
 static const char *type_name(ElemKind k) { return k == ELEM_I8 ? "i8" : "u8"; }
 
+/* The output's height or width. */
+static int64_t out_extent(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation)
+{
+    return (in + pad - dilation * (k - 1) - 1) / stride + 1;
+}
+
 static void layer_text(const QLayer *q, char *buf, size_t size)
 {
+    char residual[160] = "";
+    if (q->r_steps > 0)
+        snprintf(residual, sizeof residual, "input r: %s[%lld, %lld, %lld, %lld];\n", type_name(q->residual_type),
+                 (long long)q->n, (long long)q->filters,
+                 (long long)out_extent(q->h, q->kh, q->stride[0], q->pad[0] + q->pad[2], q->dilation[0]),
+                 (long long)out_extent(q->w, q->kw, q->stride[1], q->pad[1] + q->pad[3], q->dilation[1]));
     snprintf(buf, size,
-             "input x: %s[%lld, %lld, %lld, %lld];\n"
-             "y = qlinear_conv(x, filters=%lld, kernel=[%lld, %lld], stride=[%lld, %lld], "
+             "input x: %s[%lld, %lld, %lld, %lld];\n%s"
+             "y = qlinear_conv(x%s, filters=%lld, kernel=[%lld, %lld], stride=[%lld, %lld], "
              "pad=[%lld, %lld, %lld, %lld], dilation=[%lld, %lld], groups=%lld, weight_type=%s, "
              "per_channel=%s, bias=%s, out_type=%s);\n"
              "output y;\n",
              type_name(q->in_type), (long long)q->n, (long long)q->c, (long long)q->h, (long long)q->w,
-             (long long)q->filters, (long long)q->kh, (long long)q->kw, (long long)q->stride[0],
+             residual, q->r_steps > 0 ? ", r" : "", (long long)q->filters, (long long)q->kh, (long long)q->kw,
+             (long long)q->stride[0],
              (long long)q->stride[1], (long long)q->pad[0], (long long)q->pad[1], (long long)q->pad[2],
              (long long)q->pad[3], (long long)q->dilation[0], (long long)q->dilation[1], (long long)q->groups,
              type_name(q->weight_type), q->per_channel ? "true" : "false", q->bias ? "true" : "false",
@@ -207,6 +225,11 @@ static void fill_requantisation(Graph *g, const QLayer *q, double sigma, uint64_
     if (q->bias)
         for (int64_t f = 0; f < q->filters; f++)
             ((int32_t *)param(g, P_BIAS))[f] = (int32_t)draw(state, -(int64_t)sigma, (int64_t)sigma);
+    if (q->r_steps > 0) { /* the residual's scale and zero point come last */
+        int last = g->nodes[0].n_params - 1;
+        *(float *)param(g, last - 1) = (float)(*(float *)param(g, P_Y_SCALE) * q->r_steps);
+        store_int(q->residual_type, param(g, last), 0, q->r_zero);
+    }
 }
 
 /* Random (or extreme) weights and input for q; the input in *input
@@ -239,12 +262,12 @@ static void fill_layer(Graph *g, const QLayer *q, uint64_t seed, void **input)
 
 /* ---- running ------------------------------------------------------------------ */
 
-static uint8_t *run_reference(const Graph *g, const void *input, int64_t count)
+static uint8_t *run_reference(const Graph *g, const void *const *inputs, int64_t count)
 {
     uint8_t *out = malloc((size_t)count);
     assert_non_null(out);
     char err[1024];
-    if (!reference_run_typed(g, (const void *const[]){input}, (void *const[]){out}, err, sizeof err))
+    if (!reference_run_typed(g, inputs, (void *const[]){out}, err, sizeof err))
         fail_msg("reference: %s", err);
     return out;
 }
@@ -259,7 +282,7 @@ static void expect_equal(const char *layer, const char *what, const uint8_t *got
 }
 
 /* g through the JIT for v at -O`level`, on 1 and 2 threads. */
-static void check_jit(const Graph *g, const QLayer *q, const Variant *v, int level, const void *input,
+static void check_jit(const Graph *g, const QLayer *q, const Variant *v, int level, const void *const *inputs,
                       const uint8_t *want, int64_t count)
 {
     char err[1024];
@@ -272,7 +295,7 @@ static void check_jit(const Graph *g, const QLayer *q, const Variant *v, int lev
     for (int threads = 1; threads <= 2; threads++) {
         memset(got, 0xa5, (size_t)count);
         dnnrt_pool *pool = threads > 1 ? dnnrt_pool_create(threads) : NULL;
-        assert_int_equal(jit_run(j, (const void *const[]){input}, (void *const[]){got}, pool), 0);
+        assert_int_equal(jit_run(j, inputs, (void *const[]){got}, pool), 0);
         dnnrt_pool_destroy(pool);
         char what[128];
         snprintf(what, sizeof what, "%s -O%d, %d thread%s", v->name, level, threads, threads > 1 ? "s" : "");
@@ -282,7 +305,7 @@ static void check_jit(const Graph *g, const QLayer *q, const Variant *v, int lev
     jit_free(j);
 }
 
-static void check_object(const Graph *g, const QLayer *q, const void *input, const uint8_t *want,
+static void check_object(const Graph *g, const QLayer *q, const void *const *inputs, const uint8_t *want,
                          int64_t count)
 {
     char err[1024];
@@ -292,7 +315,7 @@ static void check_object(const Graph *g, const QLayer *q, const void *input, con
         fail_msg("%s, object code: %s", q->name, err);
     uint8_t *got = malloc((size_t)count);
     assert_non_null(got);
-    assert_int_equal(shared_model_run(s, (const void *const[]){input}, (void *const[]){got}), 0);
+    assert_int_equal(shared_model_run(s, inputs, (void *const[]){got}), 0);
     expect_equal(q->name, "object code", got, want, count, q->out_type);
     free(got);
     shared_model_free(s);
@@ -301,11 +324,11 @@ static void check_object(const Graph *g, const QLayer *q, const void *input, con
 /* Every variant the host runs: the layer bound to the variant's kernel (or
  * the scalar loops, for a layer the packed form does not take), and its
  * outputs the reference's. */
-static void check_layer_graph(const Graph *g, const QLayer *q, const void *input)
+static void check_layer_graph(const Graph *g, const QLayer *q, const void *const *inputs)
 {
     assert_int_equal(pack_qgemm_fits(g, &g->nodes[0]), q->blocked);
     int64_t count = shape_elems(&g->tensors[g->outputs[0]].shape);
-    uint8_t *want = run_reference(g, input, count);
+    uint8_t *want = run_reference(g, inputs, count);
     int64_t saturated = 0;
     for (int64_t i = 0; i < count; i++) {
         int64_t v = load_int(q->out_type, want, i);
@@ -318,10 +341,10 @@ static void check_layer_graph(const Graph *g, const QLayer *q, const void *input
         if (!host_has(v->features))
             continue;
         assert_string_equal(bound_kernel(g, v), v->kernel);
-        check_jit(g, q, v, 2, input, want, count);
+        check_jit(g, q, v, 2, inputs, want, count);
         ran++;
     }
-    check_object(g, q, input, want, count);
+    check_object(g, q, inputs, want, count);
     free(want);
 }
 
@@ -329,10 +352,18 @@ static void check_layer(const QLayer *q)
 {
     Parsed p;
     Graph *g = layer_graph(&p, q);
-    void *input;
+    void *input, *residual = NULL;
     fill_layer(g, q, 17, &input);
-    check_layer_graph(g, q, input);
+    if (q->r_steps > 0) { /* every value of the residual's type */
+        int64_t count = shape_elems(&g->tensors[g->outputs[0]].shape);
+        residual = malloc((size_t)count);
+        assert_non_null(residual);
+        for (int64_t i = 0; i < count; i++)
+            store_int(q->residual_type, residual, i, type_lo(q->residual_type) + i * 97 % 256);
+    }
+    check_layer_graph(g, q, (const void *const[]){input, residual});
     free(input);
+    free(residual);
     parsed_free(&p);
 }
 
@@ -397,7 +428,7 @@ static void check_golden_node(const char *name, const Graph *fg, const Node *n, 
      * 32 steps from their zero point). */
     sigma = sigma / (double)(q.filters * K) * 32 * sqrt((double)K);
     *(float *)param(g, P_Y_SCALE) = (float)(x_scale * ((float *)param(g, P_W_SCALE))[0] * sigma / 30);
-    check_layer_graph(g, &q, input);
+    check_layer_graph(g, &q, (const void *const[]){input});
     free(input);
     parsed_free(&p);
 }
@@ -608,7 +639,7 @@ static void test_unpacked_layers(void **state)
     void *input;
     fill_layer(g, &q, 23, &input);
     *(float *)param(g, P_Y_SCALE) = 0;
-    check_layer_graph(g, &q, input);
+    check_layer_graph(g, &q, (const void *const[]){input});
     free(input);
     parsed_free(&p);
 }
@@ -649,14 +680,15 @@ static void check_sparse_fc(const QLayer *q, PrunePattern z)
     fill_layer(g, q, 31, &input);
     prune_fc(g, z, 37);
     int64_t count = shape_elems(&g->tensors[g->outputs[0]].shape);
-    uint8_t *dense = run_reference(g, input, count);
+    const void *const inputs[] = {input};
+    uint8_t *dense = run_reference(g, inputs, count);
     Node *n = &g->nodes[0];
     Tensor *w = &g->tensors[n->params[P_WEIGHT]];
     n->ann.has_sparse = true, n->ann.sparse = SPARSE_CSR;
     w->sparse = sparse_encode_tensor(&g->arena, SPARSE_CSR, w);
     if (z == PRUNE_ALL)
         assert_int_equal(w->sparse->nnz, 0);
-    uint8_t *want = run_reference(g, input, count);
+    uint8_t *want = run_reference(g, inputs, count);
     char what[300];
     snprintf(what, sizeof what, "%s, pruned %d", q->name, (int)z);
     expect_equal(what, "the reference on the encoding", want, dense, count, q->out_type);
@@ -667,10 +699,10 @@ static void check_sparse_fc(const QLayer *q, PrunePattern z)
         if (!host_has(v->features))
             continue;
         assert_string_equal(bound_kernel(g, v), v->kernel);
-        check_jit(g, &named, v, 2, input, dense, count);
+        check_jit(g, &named, v, 2, inputs, dense, count);
         ran++;
     }
-    check_object(g, &named, input, dense, count);
+    check_object(g, &named, inputs, dense, count);
     free(dense), free(want), free(input);
     parsed_free(&p);
 }
@@ -766,6 +798,43 @@ static void test_sparse_damaged_weights(void **state)
     check_sparse_damage(offset_past_the_steps);
 }
 
+/* A residual operand (the quantize pass's fused residual add,
+ * docs/quantization.md): its term joins the requantisation in the
+ * epilogue, in the reference's rounding steps, on every path: the GEMM
+ * (tails of a tile, K in two blocks, groups, an fc-shaped layer, which
+ * takes the GEMM), and the scalar loops for the layers it does not take. */
+static void test_residual(void **state)
+{
+    (void)state;
+    QLayer q = base("residual u8, output u8 zero point 0 (add and relu)");
+    q.y_zero = 0, q.residual_type = ELEM_U8, q.r_zero = 0, q.r_steps = 0.7;
+    check_layer(&q);
+    q = base("residual i8 zero point -3, i8 out, per tensor");
+    q.residual_type = ELEM_I8, q.r_zero = -3, q.r_steps = 1.37, q.out_type = ELEM_I8, q.y_zero = 2;
+    q.per_channel = false, q.bias = false;
+    check_layer(&q);
+    q = base("residual saturating at both ends, 2 images of 3 x 2 tiles");
+    q.n = 2, q.h = 17, q.w = 19, q.c = 5, q.filters = 70;
+    q.residual_type = ELEM_U8, q.r_zero = 128, q.r_steps = 13.3;
+    check_layer(&q);
+    q = base("residual, 1x1 stride 2, groups 3");
+    q.kh = q.kw = 1, q.stride[0] = q.stride[1] = 2, q.c = 9, q.filters = 15, q.groups = 3, no_padding(&q);
+    q.residual_type = ELEM_I8, q.r_zero = 0, q.r_steps = 0.5;
+    check_layer(&q);
+    q = base("residual, K = 4680 in two blocks");
+    q.c = 520, q.h = 6, q.w = 7, q.filters = 100, q.x_zero = 77;
+    q.residual_type = ELEM_U8, q.r_zero = 9, q.r_steps = 2.25;
+    check_layer(&q);
+    q = base("residual, fc shape (kernel = input 5x4)");
+    q.n = 2, q.c = 6, q.h = 5, q.w = 4, q.kh = 5, q.kw = 4, q.filters = 30, no_padding(&q);
+    q.residual_type = ELEM_U8, q.r_zero = 1, q.r_steps = 3.1;
+    check_layer(&q);
+    q = base("residual, u8 weights zero point 0 (the scalar loops)");
+    q.weight_type = ELEM_U8, q.w_zero = 0, q.blocked = false;
+    q.residual_type = ELEM_U8, q.r_zero = 5, q.r_steps = 0.9;
+    check_layer(&q);
+}
+
 /* At -O0 nothing deletes unused functions: a target without VNNI must still
  * compile, the VNNI kernel of its library dropped before code generation. */
 static void test_unoptimised(void **state)
@@ -777,10 +846,10 @@ static void test_unoptimised(void **state)
     void *input;
     fill_layer(g, &q, 29, &input);
     int64_t count = shape_elems(&g->tensors[g->outputs[0]].shape);
-    uint8_t *want = run_reference(g, input, count);
+    uint8_t *want = run_reference(g, (const void *const[]){input}, count);
     for (int i = 0; i < N_VARIANTS; i++)
         if (host_has(variants[i].features))
-            check_jit(g, &q, &variants[i], 0, input, want, count);
+            check_jit(g, &q, &variants[i], 0, (const void *const[]){input}, want, count);
     free(want);
     free(input);
     parsed_free(&p);
@@ -843,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_large_k),         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_unpacked_layers), cmocka_unit_test(test_unoptimised),
         cmocka_unit_test(test_sparse_fc),       cmocka_unit_test(test_sparse_damaged_weights),
+        cmocka_unit_test(test_residual),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,14 +82,6 @@ static int count_op(const Graph *g, OpKind op)
     return n;
 }
 
-static const Node *node_named(const Graph *g, const char *name)
-{
-    int t = graph_find_tensor(g, name);
-    if (t < 0 || g->tensors[t].producer < 0)
-        fail_msg("no layer '%s'", name);
-    return &g->nodes[g->tensors[t].producer];
-}
-
 static const float *param_f32(const Graph *g, const Node *n, int k) { return g->tensors[n->params[k]].data; }
 
 /* ---- which layers, and the shape of the result ---------------------------- */
@@ -122,12 +114,12 @@ static void test_first_and_last_layers_stay_float_by_default(void **state)
     assert_int_equal(count_op(g, OP_FC), 1);           /* f2 */
     /* c2's relu is absorbed: u8 with zero point 0; c1's is not. */
     assert_int_equal(count_op(g, OP_RELU), 1);
-    const Node *c2 = node_named(g, "c2_q");
+    const Node *c2 = test_layer_named(g, "c2_q");
     assert_int_equal(g->tensors[c2->output].type.kind, ELEM_U8);
     assert_int_equal(*(const uint8_t *)g->tensors[c2->params[6]].data, 0);
     /* f1 reads c2's integers (no quantize between) through a filter as
      * large as its 5x4x4 input. */
-    const Node *f1 = node_named(g, "f1_q");
+    const Node *f1 = test_layer_named(g, "f1_q");
     assert_int_equal(f1->attr.qconv.conv.kernel[0], 4);
     assert_int_equal(f1->attr.qconv.conv.kernel[1], 4);
     assert_int_equal(f1->inputs[0], c2->output);
@@ -162,21 +154,6 @@ static void test_all_layers_with_first_last(void **state)
     parsed_free(&p);
 }
 
-/* Drops every "  # ..." comment to the end of its line, in place. */
-static void strip_comments(char *text)
-{
-    char *w = text;
-    for (const char *r = text; *r;) {
-        if (r[0] == ' ' && r[1] == ' ' && r[2] == '#') {
-            while (*r && *r != '\n')
-                r++;
-            continue;
-        }
-        *w++ = *r++;
-    }
-    *w = '\0';
-}
-
 /* The quantised graph prints as source that parses back to the same text. */
 static void test_the_quantised_graph_prints_and_parses_back(void **state)
 {
@@ -187,20 +164,11 @@ static void test_the_quantised_graph_prints_and_parses_back(void **state)
     make_calibration(g, &c, 6, -1, 1);
     quantise_or_fail(g, (QuantOptions){.mode = QUANT_INT8, .first_last = true}, &c);
     char *text = graph_to_text(g);
-    Parsed back;
-    parse_text(&back, "quantised.dnn", text);
-    if (!back.graph)
-        fail_msg("the dump does not parse:\n%s\n%s", text, back.messages);
     /* The comments differ: with bound weights they show each grid. */
     assert_contains(text, "# u8[1, 4, 8, 8], scale ");
     assert_contains(text, "zero point 0, weight scale ");
-    char *again = graph_to_text(back.graph);
-    strip_comments(text);
-    strip_comments(again);
-    assert_string_equal(text, again);
-    free(again);
+    assert_dump_parses_back(text);
     free(text);
-    parsed_free(&back);
     free_calibration(&c);
     parsed_free(&p);
 }
@@ -228,8 +196,8 @@ static void test_scales_weights_and_bias_follow_the_rules(void **state)
     Calib c;
     make_calibration(g, &c, 8, -0.5, 2);
     quantise_or_fail(g, (QuantOptions){.mode = QUANT_INT8, .first_last = true}, &c);
-    const Node *q = node_named(g, "c1_q");
-    const Node *f = node_named(orig.graph, "c1");
+    const Node *q = test_layer_named(g, "c1_q");
+    const Node *f = test_layer_named(orig.graph, "c1");
     /* x: min-max over the data, zero included, 255 steps. */
     double lo, hi;
     input_range(g, &c, &lo, &hi);
@@ -310,7 +278,7 @@ static void test_a_large_bias_raises_the_weight_scale(void **state)
     parse_text(&p, "bias.dnn", "input x: f32[1, 8];\n@precision(i8) f = fc(x, units=2);\noutput f;\n");
     Graph *g = p.graph;
     randomize_weights_for_test(g, 9);
-    const Node *f = node_named(g, "f");
+    const Node *f = test_layer_named(g, "f");
     float *w = g->tensors[f->params[0]].data, *b = g->tensors[f->params[1]].data;
     for (int i = 0; i < 8; i++)
         w[i] = 1e-9f;
@@ -318,7 +286,7 @@ static void test_a_large_bias_raises_the_weight_scale(void **state)
     Calib c;
     make_calibration(g, &c, 10, 0, 1);
     quantise_or_fail(g, (QuantOptions){0}, &c);
-    const Node *q = node_named(g, "f_q");
+    const Node *q = test_layer_named(g, "f_q");
     const int32_t *bq = g->tensors[q->params[7]].data;
     double room = 2147483647.0 - 8 * 255.0 * 128.0;
     assert_true(fabs((double)bq[0]) <= room);
@@ -405,7 +373,7 @@ static void test_precision_f32_keeps_a_layer_float(void **state)
     make_calibration(p.graph, &c, 14, -1, 1);
     quantise_or_fail(p.graph, (QuantOptions){.mode = QUANT_INT8, .first_last = true}, &c);
     assert_int_equal(count_op(p.graph, OP_QLINEAR_CONV), 2);
-    assert_int_equal(node_named(p.graph, "b")->op, OP_CONV);
+    assert_int_equal(test_layer_named(p.graph, "b")->op, OP_CONV);
     free_calibration(&c);
     parsed_free(&p);
 }

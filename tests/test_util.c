@@ -71,6 +71,28 @@ char *isa_program_text(const IsaProgram *p)
     return text;
 }
 
+const Node *test_layer_named(const Graph *g, const char *name)
+{
+    int t = graph_find_tensor(g, name);
+    if (t < 0 || g->tensors[t].producer < 0)
+        fail_msg("no layer '%s'", name);
+    return &g->nodes[g->tensors[t].producer];
+}
+
+static void strip_dump_comments(char *text)
+{
+    char *w = text;
+    for (const char *r = text; *r;) {
+        if (r[0] == ' ' && r[1] == ' ' && r[2] == '#') {
+            while (*r && *r != '\n')
+                r++;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+}
+
 char *graph_to_text(const Graph *g)
 {
     char *text = NULL;
@@ -80,6 +102,22 @@ char *graph_to_text(const Graph *g)
     graph_print(g, out);
     fclose(out);
     return text;
+}
+
+void assert_dump_parses_back(const char *text)
+{
+    Parsed back;
+    parse_text(&back, "dump.dnn", text);
+    if (!back.graph)
+        fail_msg("the dump does not parse:\n%s\n%s", text, back.messages);
+    char *again = graph_to_text(back.graph), *want = strdup(text);
+    assert_non_null(want);
+    strip_dump_comments(want);
+    strip_dump_comments(again);
+    assert_string_equal(want, again);
+    free(again);
+    free(want);
+    parsed_free(&back);
 }
 
 char *read_file_or_fail(const char *path, size_t *len)

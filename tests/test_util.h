@@ -41,6 +41,12 @@ int test_correct_of(const char *out);
 
 /* Prints the graph as source into a malloc'd string. */
 char *graph_to_text(const Graph *g);
+/* That the dump `text` parses and prints back to itself, but for its
+ * comments (what a dump shows of bound weights, which the graph it parses
+ * back to lacks). */
+void assert_dump_parses_back(const char *text);
+/* The layer that computes tensor `name`; fails the test if none does. */
+const Node *test_layer_named(const Graph *g, const char *name);
 
 /* Reads a whole file; fails the test if it cannot. */
 char *read_file_or_fail(const char *path, size_t *len);

@@ -332,12 +332,14 @@ typedef struct dnnk_quant_desc {
 } dnnk_quant_desc;
 
 /* conv_integer, ptrs: out, x, weight, x_zero_point, w_zero_point.
- * qlinear_conv (linear), ptrs: out, x, weight, x_scale, x_zero_point,
- * w_scale, w_zero_point, y_scale, y_zero_point, [bias]. */
+ * qlinear_conv (linear), ptrs: out, x, [residual], weight, x_scale,
+ * x_zero_point, w_scale, w_zero_point, y_scale, y_zero_point, [bias],
+ * [residual_scale, residual_zero_point]. */
 typedef struct dnnk_qconv_desc {
     dnnk_tensor out, in;
     dnnk_window win;
     int64_t groups, has_bias, per_channel, weight_type, linear;
+    int64_t has_residual, residual_type; /* qlinear_conv's residual operand (8 bits only) */
 } dnnk_qconv_desc;
 
 /* dnnk_qgemm_vnni, dnnk_qgemm_madd: qlinear_conv on dot products of four
@@ -405,6 +407,14 @@ static inline int64_t dnnk_coded_fc_form(const dnnk_conv_desc *d)
 static inline double dnnk_requant_multiplier(float x_scale, float w_scale, float y_scale)
 {
     return (double)x_scale * (double)w_scale / (double)y_scale;
+}
+
+/* M_r of a qlinear_conv's residual operand, as the reference forms it:
+ * y = saturate(nearbyint((double)(acc + bias) * M + (double)(r - r_zero_point) * M_r) + y_zero_point),
+ * each product and the sum rounded to double (no fused multiply-add). */
+static inline double dnnk_residual_multiplier(float r_scale, float y_scale)
+{
+    return (double)r_scale / (double)y_scale;
 }
 
 /* matmul_integer, ptrs: out, a, b, a_zero_point, b_zero_point.

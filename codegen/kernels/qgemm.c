@@ -279,16 +279,31 @@ INLINE uint8_t requantise(int64_t type, int64_t sum, double offset, double m, do
     return (uint8_t)(int32_t)(y < lo ? lo : y > hi ? hi : y);
 }
 
-/* One filter's sums of the tile's pixels requantised into out (np bytes);
- * the loop runs over whole vectors of pixels. */
+/* The same with the residual term of output i (requantise_residual,
+ * quant.c, for the rounding steps). */
+INLINE uint8_t requantise_with(int64_t type, int64_t sum, double offset, double m, double y_zp,
+                               const QconvResidual *r, int64_t i)
+{
+    double lo = type == DNNK_U8 ? 0 : -128, hi = type == DNNK_U8 ? 255 : 127;
+    double y = requantise_residual((double)sum + offset, m, r, i) + y_zp;
+    return (uint8_t)(int32_t)(y < lo ? lo : y > hi ? hi : y);
+}
+
+/* One filter's sums of the tile's pixels requantised into out (np bytes),
+ * output `at` of the layer first (where its residual is); the loop runs
+ * over whole vectors of pixels. */
 INLINE void qgemm_store(int64_t type, uint8_t *out, const vi acc[2], double offset, double m, double y_zp,
-                        int64_t np)
+                        int64_t np, const QconvResidual *r, int64_t at)
 {
     int32_t sums[DNNK_NR];
     copy_bytes(sums, acc, sizeof sums);
     uint8_t bytes[DNNK_NR];
-    for (int j = 0; j < DNNK_NR; j++)
-        bytes[j] = requantise(type, sums[j], offset, m, y_zp);
+    if (r->data) /* past np the residual is not read: those bytes are dropped */
+        for (int j = 0; j < DNNK_NR; j++)
+            bytes[j] = j < np ? requantise_with(type, sums[j], offset, m, y_zp, r, at + j) : 0;
+    else
+        for (int j = 0; j < DNNK_NR; j++)
+            bytes[j] = requantise(type, sums[j], offset, m, y_zp);
     if (np == DNNK_NR) {
         copy_bytes(out, bytes, sizeof bytes);
         return;
@@ -311,7 +326,8 @@ INLINE double table_at(const uint8_t *table, int64_t i)
  * (unless the previous unit of the range did, for the same tile, with K in
  * one block) and runs its block of filter panels over them; with K in
  * several blocks the sums of each panel wait in `partial` between blocks. */
-INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot)
+INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvResidual *res, int64_t begin,
+                       int64_t end, QgemmDot dot)
 {
     const dnnk_qconv_desc *c = &d->conv;
     int64_t G = c->groups, F = c->out.dims[1], Fg = F / G, P = c->out.dims[2] * c->out.dims[3];
@@ -352,10 +368,10 @@ INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begi
                     copy_bytes(partial[pn - first], acc, sizeof acc);
                     continue;
                 }
-                for (int64_t r = 0; r < DNNK_MR && pn * DNNK_MR + r < Fg; r++) {
-                    int64_t f = g * Fg + pn * DNNK_MR + r;
-                    qgemm_store(c->out.type, out + (n * F + f) * P + t.p0, acc[r], table_at(table, f),
-                                table_at(table, F + f), y_zp, t.np);
+                for (int64_t row = 0; row < DNNK_MR && pn * DNNK_MR + row < Fg; row++) {
+                    int64_t f = g * Fg + pn * DNNK_MR + row, at = (n * F + f) * P + t.p0;
+                    qgemm_store(c->out.type, out + at, acc[row], table_at(table, f), table_at(table, F + f), y_zp,
+                                t.np, res, at);
                 }
             }
         }
@@ -435,15 +451,19 @@ INLINE void qgemm_fc(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin,
 }
 
 /* The kernel of every instruction set: the scalar loops for a layer the
- * packed form does not take, else an fc's dot products or a GEMM. */
+ * packed form does not take, else an fc's dot products or a GEMM (a layer
+ * with a residual operand is never an fc: pack_qgemm_fc). */
 INLINE void qgemm(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot)
 {
+    void *rest[12];
+    QconvResidual r;
+    void *const *own = qconv_split_residual(&d->conv, ptrs, rest, &r);
     if (!d->blocked)
         dnnk_qconv(&d->conv, ptrs, begin, end);
     else if (d->fc)
-        qgemm_fc(d, ptrs, begin, end, dot);
+        qgemm_fc(d, own, begin, end, dot);
     else
-        qgemm_conv(d, ptrs, begin, end, dot);
+        qgemm_conv(d, own, &r, begin, end, dot);
 }
 
 #ifdef QGEMM_VNNI

@@ -4,28 +4,81 @@
  * (matmul). */
 #include "common.h"
 
-/* The scale and zero point of element i. */
+/* Elements [i, end) that share the scale and zero point of element i. */
+INLINE int64_t quant_run_end(const dnnk_quant_desc *d, int64_t i, int64_t end)
+{
+    return d->per_axis ? min64(end, (i / d->inner + 1) * d->inner) : end;
+}
+
 INLINE int64_t quant_index(const dnnk_quant_desc *d, int64_t i)
 {
     return d->per_axis ? (i / d->inner) % d->out.dims[d->axis] : 0;
 }
 
+/* The loops below are the reference's steps (runtime/reference/quant.c),
+ * element by element, with the element types constant so that clang
+ * vectorises them (vdivpd, vrndscalepd, vcvtpd2dq on AVX-512): nothing
+ * about the arithmetic changes, so neither does a bit. */
+
+/* x / scale in double, rounded half to even, plus the zero point,
+ * saturated to the type; NaN gives 0 (the reference's store_elem). */
+INLINE void quantize_run(int64_t type, const float *x, void *out, int64_t i, int64_t end, double scale,
+                         double zero_point)
+{
+    double lo = type == DNNK_U8 ? 0 : type == DNNK_I8 ? -128 : type == DNNK_I16 ? -32768 : -2147483648.0;
+    double hi = type == DNNK_U8 ? 255 : type == DNNK_I8 ? 127 : type == DNNK_I16 ? 32767 : 2147483647.0;
+    for (; i < end; i++) {
+        double r = round_even(x[i] / scale) + zero_point;
+        r = r < lo ? lo : r > hi ? hi : r;
+        int32_t v = r != r ? 0 : (int32_t)r;
+        if (type == DNNK_U8)
+            ((uint8_t *)out)[i] = (uint8_t)v;
+        else if (type == DNNK_I8)
+            ((int8_t *)out)[i] = (int8_t)v;
+        else if (type == DNNK_I16)
+            ((int16_t *)out)[i] = (int16_t)v;
+        else
+            ((int32_t *)out)[i] = v;
+    }
+}
+
 KERNEL dnnk_quantize(const dnnk_quant_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
+    int64_t last = chunk_end(&d->out, end);
+    for (int64_t i = begin * DNNK_CHUNK, next; i < last; i = next) {
         int64_t c = quant_index(d, i);
-        double q = ((const float *)ptrs[1])[i] / (double)((const float *)ptrs[2])[c];
-        store_saturated(d->out.type, ptrs[0], i, round_even(q) + load_any(d->out.type, ptrs[3], c));
+        double scale = ((const float *)ptrs[2])[c], zero_point = load_any(d->out.type, ptrs[3], c);
+        next = quant_run_end(d, i, last);
+        switch (d->out.type) { /* each call inlined with its type constant */
+        case DNNK_U8: quantize_run(DNNK_U8, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        case DNNK_I8: quantize_run(DNNK_I8, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        case DNNK_I16: quantize_run(DNNK_I16, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        default: quantize_run(DNNK_I32, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        }
     }
+}
+
+/* (q - zero_point) * scale in double, rounded to float once. */
+INLINE void dequantize_run(int64_t type, const void *q, float *out, int64_t i, int64_t end, double scale,
+                           double zero_point)
+{
+    for (; i < end; i++)
+        out[i] = (float)((load_any(type, q, i) - zero_point) * scale);
 }
 
 KERNEL dnnk_dequantize(const dnnk_quant_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    int64_t t = d->in.type;
-    for (int64_t i = begin * DNNK_CHUNK; i < chunk_end(&d->out, end); i++) {
+    int64_t last = chunk_end(&d->out, end), t = d->in.type;
+    for (int64_t i = begin * DNNK_CHUNK, next; i < last; i = next) {
         int64_t c = quant_index(d, i);
-        double q = load_any(t, ptrs[1], i) - load_any(t, ptrs[3], c);
-        ((float *)ptrs[0])[i] = (float)(q * ((const float *)ptrs[2])[c]);
+        double scale = ((const float *)ptrs[2])[c], zero_point = load_any(t, ptrs[3], c);
+        next = quant_run_end(d, i, last);
+        switch (t) {
+        case DNNK_U8: dequantize_run(DNNK_U8, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        case DNNK_I8: dequantize_run(DNNK_I8, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        case DNNK_I16: dequantize_run(DNNK_I16, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        default: dequantize_run(DNNK_I32, ptrs[1], ptrs[0], i, next, scale, zero_point); break;
+        }
     }
 }
 
@@ -92,9 +145,49 @@ INLINE int64_t shift_round_even(int64_t v, int64_t e)
     return q + (r > half || (r == half && (q & 1)));
 }
 
-/* Units are images; the pointers are listed with dnnk_qconv_desc. */
-KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+/* A qlinear_conv's residual operand: its integers, their zero point and
+ * the multiplier M_r (dnnk_residual_multiplier); data NULL without one. */
+typedef struct QconvResidual {
+    const void *data;
+    int64_t type;
+    double zero_point, m;
+} QconvResidual;
+
+/* The pointers of a qlinear_conv without its residual operand, which go
+ * to *r: `rest` (room for 12) holds them where a layer without one has
+ * them, and is returned; ptrs itself when the layer has none. */
+INLINE void *const *qconv_split_residual(const dnnk_qconv_desc *d, void *const *ptrs, void **rest,
+                                         QconvResidual *r)
 {
+    r->data = NULL;
+    if (!d->has_residual)
+        return ptrs;
+    int64_t params = 7 + d->has_bias; /* weight .. y_zero_point, bias */
+    rest[0] = ptrs[0], rest[1] = ptrs[1];
+    for (int64_t k = 0; k < params + 2; k++)
+        rest[2 + k] = ptrs[3 + k];
+    r->data = ptrs[2], r->type = d->residual_type;
+    r->zero_point = load_any(r->type, rest[2 + params + 1], 0);
+    r->m = dnnk_residual_multiplier(((const float *)rest[2 + params])[0], ((const float *)rest[7])[0]);
+    return rest;
+}
+
+/* nearbyint((double)sum * m + (r_i - r_zero_point) * M_r), the reference's
+ * rounding steps: each product rounded, then the sum (no fused
+ * multiply-add, which the library's -ffp-contract=fast would make). */
+INLINE double requantise_residual(double sum, double m, const QconvResidual *r, int64_t i)
+{
+#pragma clang fp contract(off)
+    double residual = (load_any(r->type, r->data, i) - r->zero_point) * r->m;
+    return round_even(sum * m + residual);
+}
+
+/* Units are images; the pointers are listed with dnnk_qconv_desc. */
+KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *all_ptrs, int64_t begin, int64_t end)
+{
+    void *rest[12];
+    QconvResidual r;
+    void *const *ptrs = qconv_split_residual(d, all_ptrs, rest, &r);
     bool linear = d->linear;
     int64_t F = d->out.dims[1], OH = d->out.dims[2], OW = d->out.dims[3], xt = d->in.type;
     const void *x_zp = ptrs[linear ? 4 : 3], *w_zp = ptrs[linear ? 6 : 4];
@@ -116,8 +209,9 @@ KERNEL dnnk_qconv(const dnnk_qconv_desc *d, void *const *ptrs, int64_t begin, in
                                                            ((const float *)ptrs[7])[0]);
                     double y_zero_point = load_any(d->out.type, ptrs[8], 0);
                     int64_t e;
-                    double y = power_of_two(scale, &e) ? (double)shift_round_even(sum, e)
-                                                       : round_even((double)sum * scale);
+                    double y = r.data                     ? requantise_residual((double)sum, scale, &r, i)
+                               : power_of_two(scale, &e) ? (double)shift_round_even(sum, e)
+                                                         : round_even((double)sum * scale);
                     store_saturated(d->out.type, ptrs[0], i, y + y_zero_point);
                 }
 }

@@ -584,6 +584,8 @@ static int qconv(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d, bool line
     d->groups = a->conv.groups, d->has_bias = a->conv.bias;
     d->per_channel = a->per_channel, d->weight_type = a->weight_type;
     d->linear = linear;
+    d->has_residual = s->n->n_inputs == 2;
+    d->residual_type = d->has_residual ? in_of(s, 1).type : 0;
     c->units = d->out.dims[0];
     return 1;
 }

@@ -319,6 +319,12 @@ bool pack_qgemm_fits(const Graph *g, const Node *n)
     int64_t F = n->attr.qconv.conv.filters, K = conv_k(g, n);
     if (K > DNNK_QGEMM_MAX_K)
         return false;
+    if (n->n_inputs == 2) { /* the residual's scale and zero point come last */
+        double m = dnnk_residual_multiplier(*(const float *)qparam(g, n, n->n_params - 2)->data,
+                                            *(const float *)qparam(g, n, Q_Y_SCALE)->data);
+        if (!isfinite(m))
+            return false;
+    }
     /* i8 weights less 0 and u8 weights less 128 are s8 whatever they are. */
     int64_t any_fits = w->type.kind == ELEM_I8 ? 0 : 128;
     for (int64_t f = 0; f < F; f++) {

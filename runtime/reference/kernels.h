@@ -87,6 +87,8 @@ size_t conv_work_bytes(const Graph *g, const Node *n);
 /* The requantisation multiplier of qlinear_conv and qlinear_matmul,
  * x_scale * w_scale / y_scale in double in that order (quant.c). */
 double ref_requant_multiplier(float x_scale, float w_scale, float y_scale);
+/* M_r of qlinear_conv's residual operand (quant.c). */
+double ref_residual_multiplier(float r_scale, float y_scale);
 /* qlinear_conv on i16 operands, in 64-bit integers (qconv16.c). */
 void ref_qlinear_conv16(const KernelArgs *a);
 /* round_half_even(v * 2^-shift), exact for every v (qconv16.c): a rounding

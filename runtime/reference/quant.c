@@ -13,6 +13,17 @@
  * with acc + bias[c] an exact integer, nearbyint rounding half to even (the
  * default rounding mode) and saturate clamping to the output type. ONNX
  * leaves the order of the scale products open; this is one order, fixed.
+ * With a residual operand r (ONNX has none; the quantize pass fuses a
+ * residual add into the layer, as oneDNN's "sum" post-op) the multiplier
+ *   M_r = (double)r_scale / (double)y_scale
+ * is formed once too, and each output is
+ *   y = saturate(nearbyint(P + R) + y_zero_point),
+ *   P = (double)(acc + bias[c]) * M_c,  R = (double)(r - r_zero_point) * M_r
+ * each product rounded to double, then their sum rounded to double, then
+ * rounded half to even: three roundings in double and one to an integer.
+ * This file is compiled with -ffp-contract=off so that the compiler keeps
+ * them (a fused multiply-add would round once where this rounds twice);
+ * the kernels keep them too (codegen/kernels/qgemm.c).
  * qlinear_conv on i16 (fixed16) sums in 64-bit integers instead (qconv16.c). */
 #include <math.h>
 
@@ -110,8 +121,22 @@ void ref_conv_integer(const KernelArgs *a)
         ((int32_t *)a->out)[i] = (int32_t)acc[i];
 }
 
+/* M_r of the residual term above. */
+double ref_residual_multiplier(float r_scale, float y_scale) { return (double)r_scale / (double)y_scale; }
+
+/* (r - r_zero_point) * M_r for output i, or 0 without a residual operand
+ * (params after the bias: r_scale, r_zero_point). */
+static double residual_term(const KernelArgs *a, int64_t i)
+{
+    if (a->n_in < 2)
+        return 0;
+    int p = a->node->attr.qconv.conv.bias ? 8 : 7;
+    double r = load_elem(a->in_type[1], a->in[1], i) - load_elem(a->param_type[p + 1], a->param[p + 1], 0);
+    return r * ref_residual_multiplier(fparam(a, p)[0], fparam(a, 5)[0]);
+}
+
 /* params: weight, x_scale, x_zero_point, w_scale, w_zero_point, y_scale,
- * y_zero_point, [bias] */
+ * y_zero_point, [bias], [residual_scale, residual_zero_point] */
 void ref_qlinear_conv(const KernelArgs *a)
 {
     if (a->in_type[0] == ELEM_I16) { /* 16 bits: 64-bit integer sums (qconv16.c) */
@@ -128,7 +153,8 @@ void ref_qlinear_conv(const KernelArgs *a)
         double w_scale = fparam(a, 3)[at->per_channel ? f : 0];
         double m = ref_requant_multiplier(fparam(a, 1)[0], w_scale, fparam(a, 5)[0]);
         double y_zero_point = load_elem(a->param_type[6], a->param[6], 0);
-        store_saturated(a->out_type, a->out, i, nearbyint(sum * m) + y_zero_point);
+        double scaled = a->n_in < 2 ? sum * m : sum * m + residual_term(a, i);
+        store_saturated(a->out_type, a->out, i, nearbyint(scaled) + y_zero_point);
     }
 }
 
