@@ -13,6 +13,7 @@ typedef struct InferCtx {
     InferResult *r;
     char *err;
     size_t errsz;
+    bool params_full; /* an op's rule asked for more than NODE_MAX_PARAMS parameters */
 } InferCtx;
 
 __attribute__((format(printf, 2, 3))) static bool fail(InferCtx *c, const char *fmt, ...)
@@ -52,6 +53,12 @@ static bool need_rank(InferCtx *c, int i, int lo, int hi)
 static void add_typed_param(InferCtx *c, const char *suffix, int rank, const int64_t *dims,
                             ElemKind type)
 {
+    /* The rules, not the input, decide how many: a rule past the room is
+     * a bug, reported (infer_node) rather than written past the array. */
+    if (c->r->n_params >= NODE_MAX_PARAMS) {
+        c->params_full = true;
+        return;
+    }
     ParamSpec *p = &c->r->params[c->r->n_params++];
     p->suffix = suffix;
     p->shape.rank = rank;
@@ -787,7 +794,7 @@ static const InferFn infer_fns[] = {
 
 bool infer_node(const Graph *g, const Node *n, InferResult *r, char *err, size_t errsz)
 {
-    InferCtx c = {g, n, r, err, errsz};
+    InferCtx c = {g, n, r, err, errsz, false};
     memset(r, 0, sizeof *r);
     const OpInfo *info = op_info(n->op);
     if (n->n_inputs < info->min_inputs || (info->max_inputs >= 0 && n->n_inputs > info->max_inputs)) {
@@ -802,6 +809,9 @@ bool infer_node(const Graph *g, const Node *n, InferResult *r, char *err, size_t
         return false;
     if (!check_operand_types(&c) || !infer_fns[n->op](&c))
         return false;
+    if (c.params_full)
+        return fail(&c, "internal error: %s has more than %d parameters (NODE_MAX_PARAMS)", info->name,
+                    NODE_MAX_PARAMS);
     int64_t count;
     if (!shape_count(&r->out, &count))
         return fail(&c, "%s: the output has too many elements", info->name);
