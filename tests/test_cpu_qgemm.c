@@ -694,15 +694,19 @@ static void check_sparse_fc(const QLayer *q, PrunePattern z)
     expect_equal(what, "the reference on the encoding", want, dense, count, q->out_type);
     QLayer named = *q;
     named.name = what;
+    /* Every pruning on the first kernel the host runs; the others, and the
+     * object code, on the random pruning only (CI time: the kernels'
+     * loops do not depend on where the zeros are). */
     for (size_t i = 0, ran = 0; i < sizeof sparse_variants / sizeof *sparse_variants && ran < VARIANTS_TO_RUN; i++) {
         const Variant *v = &sparse_variants[i];
-        if (!host_has(v->features))
+        if (!host_has(v->features) || (ran > 0 && z != PRUNE_RANDOM))
             continue;
         assert_string_equal(bound_kernel(g, v), v->kernel);
         check_jit(g, &named, v, 2, inputs, dense, count);
         ran++;
     }
-    check_object(g, &named, inputs, dense, count);
+    if (z == PRUNE_RANDOM)
+        check_object(g, &named, inputs, dense, count);
     free(dense), free(want), free(input);
     parsed_free(&p);
 }
