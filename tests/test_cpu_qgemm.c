@@ -542,6 +542,16 @@ static void test_geometry(void **state)
     q = base("1x1, 35 channels, 70 pixels");
     q.kh = q.kw = 1, q.c = 35, q.filters = 21, q.h = 7, no_padding(&q);
     check_layer(&q);
+    /* Pointwise layers read whole tiles straight from their planes
+     * (qgemm_pack_pointwise): with groups, i8 pixels, a channel count
+     * that is not a multiple of 4, and K in two blocks. */
+    q = base("1x1 pointwise, groups 3 of 5 channels, i8 in, batch 2");
+    q.kh = q.kw = 1, q.c = 15, q.filters = 6, q.groups = 3, q.h = q.w = 8, q.n = 2, no_padding(&q);
+    q.in_type = ELEM_I8, q.x_zero = -7;
+    check_layer(&q);
+    q = base("1x1 pointwise on 4701 channels (K in two blocks)");
+    q.kh = q.kw = 1, q.c = 4701, q.filters = 7, q.h = q.w = 8, no_padding(&q);
+    check_layer(&q);
     q = base("1x1, stride 2, batch 2");
     q.kh = q.kw = 1, q.stride[0] = q.stride[1] = 2, q.n = 2, no_padding(&q);
     check_layer(&q);

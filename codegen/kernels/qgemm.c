@@ -207,7 +207,7 @@ INLINE void qgemm_input_row(const dnnk_qconv_desc *c, const uint8_t *plane, uint
 /* Four rows into one row of the panel, each lane the four consecutive k of
  * one pixel, made u8 by flipping the sign bits of i8 (flip 0x80808080; zp
  * is stored raw, so it flips with them). */
-INLINE void qgemm_interleave(uint8_t rows[4][2 * DNNK_NR], uint32_t flip, uint8_t *panel_row)
+INLINE void qgemm_interleave(const uint8_t *const rows[4], uint32_t flip, uint8_t *panel_row)
 {
     typedef uint8_t vbytes __attribute__((vector_size(DNNK_NR), aligned(1)));
     typedef uint32_t vwords __attribute__((vector_size(DNNK_NR * 4), aligned(4)));
@@ -246,8 +246,39 @@ INLINE void qgemm_pack_pixels(const dnnk_qconv_desc *c, const uint8_t *in, uint8
             else
                 qgemm_input_row(c, plane, zp, t, ky, kx, row);
             if (i % 4 == 3)
-                qgemm_interleave(rows, flip, panel + i / 4 * DNNK_NR * 4);
+                qgemm_interleave((const uint8_t *const[4]){rows[0], rows[1], rows[2], rows[3]}, flip,
+                                 panel + i / 4 * DNNK_NR * 4);
         }
+    }
+}
+
+/* Whether the layer is pointwise: a 1x1 kernel at stride 1 without padding,
+ * whose output pixel p reads input pixel p of each channel alone. */
+INLINE bool qgemm_pointwise(const dnnk_qconv_desc *c)
+{
+    const dnnk_window *w = &c->win;
+    return w->kernel[0] == 1 && w->kernel[1] == 1 && w->stride[0] == 1 && w->stride[1] == 1 && w->pad[0] == 0 &&
+           w->pad[1] == 0 && w->pad[2] == 0 && w->pad[3] == 0;
+}
+
+/* qgemm_pack_pixels for a pointwise layer's whole tile: each channel's row
+ * is DNNK_NR consecutive bytes of its plane, interleaved from where it lies
+ * (no window, no copy); channels past the group's, zp. */
+INLINE void qgemm_pack_pointwise(const dnnk_qconv_desc *c, const uint8_t *in, uint8_t zp, uint32_t flip,
+                                 const QgemmTile *t, int64_t n, int64_t g, int64_t k0, int64_t q4,
+                                 uint8_t *panel)
+{
+    int64_t C = c->in.dims[1], Cg = C / c->groups, plane_size = c->in.dims[2] * c->in.dims[3];
+    uint8_t pad[DNNK_NR];
+    fill_bytes(pad, zp, DNNK_NR);
+    const uint8_t *first = in + (n * C + g * Cg) * plane_size + t->p0;
+    for (int64_t q = 0; q < q4; q++) {
+        const uint8_t *rows[4];
+        for (int r = 0; r < 4; r++) {
+            int64_t ch = k0 + 4 * q + r;
+            rows[r] = ch < Cg ? first + ch * plane_size : pad;
+        }
+        qgemm_interleave(rows, flip, panel + q * DNNK_NR * 4);
     }
 }
 
@@ -392,6 +423,7 @@ INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvR
     uint8_t zp = (uint8_t)load_integer(c->in.type, ptrs[4], 0);
     uint32_t flip = c->in.type == DNNK_I8 ? 0x80808080u : 0;
     double y_zp = load_any(c->out.type, ptrs[8], 0);
+    bool pointwise = qgemm_pointwise(c);
     uint8_t panel[DNNK_QGEMM_KC * DNNK_NR];
     vi partial[DNNK_QGEMM_PANELS][DNNK_MR][2];
     QgemmTile t;
@@ -404,7 +436,9 @@ INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvR
         placed = at;
         for (int64_t kb = 0; kb < k_blocks; kb++) {
             int64_t q0 = kb * kc4, q4 = min64(kc4, K4 - q0);
-            if (k_blocks > 1 || packed != at)
+            if ((k_blocks > 1 || packed != at) && pointwise && t.np == DNNK_NR)
+                qgemm_pack_pointwise(c, in, zp, flip, &t, n, g, 4 * q0, q4, panel);
+            else if (k_blocks > 1 || packed != at)
                 qgemm_pack_pixels(c, in, zp, flip, &t, n, g, 4 * q0, q4, panel);
             packed = k_blocks > 1 ? -1 : at;
             for (int64_t pn = first; pn < last; pn++) {
