@@ -60,15 +60,17 @@ typedef struct Fusion {
 
 static const Tensor *param_of(const Graph *g, const Node *n, int k) { return &g->tensors[n->params[k]]; }
 
-static double integer_at(const Tensor *t, int64_t k)
+static double integer_of(ElemKind kind, const void *data, int64_t k)
 {
-    switch (t->type.kind) {
-    case ELEM_U8: return ((const uint8_t *)t->data)[k];
-    case ELEM_I8: return ((const int8_t *)t->data)[k];
-    case ELEM_I32: return ((const int32_t *)t->data)[k];
+    switch (kind) {
+    case ELEM_U8: return ((const uint8_t *)data)[k];
+    case ELEM_I8: return ((const int8_t *)data)[k];
+    case ELEM_I32: return ((const int32_t *)data)[k];
     default: return 0;
     }
 }
+
+static double integer_at(const Tensor *t, int64_t k) { return integer_of(t->type.kind, t->data, k); }
 
 static bool eight_bit(ElemKind k) { return k == ELEM_U8 || k == ELEM_I8; }
 
@@ -201,10 +203,9 @@ static double zero_point_of(const Graph *g, const Fusion *f, int64_t filter)
  * arithmetic: the difference times the scale in double, then to float). */
 static bool integer_weight(const Graph *g, const Fusion *f, int64_t filter, int64_t k, double *q)
 {
-    const Tensor fake = {.type = {.kind = f->wq_type}, .data = (void *)f->wq};
     int64_t i = weight_index(f, filter, k);
     if (f->wq) {
-        *q = integer_at(&fake, i);
+        *q = integer_of(f->wq_type, f->wq, i);
         return true;
     }
     double s = scale_of(f, filter), zp = zero_point_of(g, f, filter);
