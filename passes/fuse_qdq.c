@@ -15,7 +15,9 @@
  * on the float weights (Tensor.quant: a folded DequantizeLinear of i8 or u8
  * constants, per tensor or one scale per filter); the pass takes the
  * integers back from the float values and checks that each one gives the
- * same float again, else it leaves the layer. A float bias becomes the i32
+ * same float again, else it leaves the layer (so a grid that another pass
+ * made stale by changing the weights, folding a batch norm into them, is
+ * harmless: the weights are no longer on it). A float bias becomes the i32
  * nearest bias / (x_scale * w_scale), which is the integer itself when the
  * model gave it as a dequantized i32 at that scale.
  *
@@ -376,7 +378,8 @@ static bool fuse(Graph *g, const Fusion *f, ElemKind wk, const PassOptions *o)
         return false;
     fill_params(g, f, graph_producer(g, y));
     y = reshaped(g, y, out, name, "q_matrix", loc, o);
-    int operands[2] = {g->nodes[f->node].inputs[0], g->nodes[f->node].n_inputs > 1 ? g->nodes[f->node].inputs[1] : -1};
+    const Node *layer = &g->nodes[f->node]; /* g->nodes may have moved */
+    int operands[2] = {layer->inputs[0], layer->n_inputs > 1 ? layer->inputs[1] : -1};
     if (y < 0 || !graph_forward(g, last, y)) {
         diag_error(o->diag, loc, "fuse-qdq: layer '%s' cannot be replaced", name);
         return false;

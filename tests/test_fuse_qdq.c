@@ -53,7 +53,8 @@ static void test_rewrites_what_it_should(void **state)
         int want[] = {e->qlinear_conv, e->conv, e->fc, e->matmul, e->qlinear_matmul, e->quantize, e->dequantize};
         for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
             if (test_count_op(g, ops[i]) != want[i])
-                fail_msg("%s: %d %s layers, want %d", e->model, test_count_op(g, ops[i]), op_name(ops[i]), want[i]);
+                fail_msg("%s: %d %s layers, want %d", e->model, test_count_op(g, ops[i]), op_name(ops[i]),
+                         want[i]);
         char *text = graph_to_text(g);
         assert_dump_parses_back(text);
         free(text);
