@@ -136,6 +136,12 @@ static void print_grid(const Graph *g, int scale, int zero_point, const char *wh
  * weights file, shown so that a dump says what the layer computes. */
 static void print_quant_comment(const Graph *g, const Node *n, FILE *out)
 {
+    const QuantParams *grid = n->n_params > 0 ? g->tensors[n->params[0]].quant : NULL;
+    if (grid && grid->count > 1)
+        fprintf(out, ", weights dequantized from integers, %d scales on axis %d", grid->count, grid->axis);
+    else if (grid)
+        fprintf(out, ", weights dequantized from integers, scale %.9g zero point %d", grid->scale[0],
+                grid->zero_point[0]);
     if (n->op == OP_QUANTIZE || n->op == OP_DEQUANTIZE) {
         print_grid(g, n->params[0], n->params[1], "", out);
     } else if (n->op == OP_QLINEAR_CONV) {

@@ -14,6 +14,7 @@ static const PassId reference[] = {
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
+    P(fuse_qdq),           /* -O2: before fuse-epilogue takes a relu the quantize absorbs */
     P(quantize),           /* every level: calibrates on the float graph, batch norms folded */
     P(fuse_epilogue),      /* -O2 */
     P(eliminate_dead),     /* -O1 */
@@ -27,6 +28,7 @@ static const PassId cpu[] = {
     P(fold_constants),     /* -O1 */
     P(eliminate_identity), /* -O1 */
     P(fold_batchnorm),     /* -O1 */
+    P(fuse_qdq),           /* -O2 */
     P(quantize),           /* every level */
     P(fuse_epilogue),      /* -O2 */
     P(eliminate_dead),     /* -O1 */

@@ -45,25 +45,6 @@
  * variance by 3e-2 to 6e-1, a flipped convolution kernel by 3e-2. */
 #define REL_TOLERANCE 1e-4
 
-static Graph *import_or_fail(const char *path)
-{
-    char *messages = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
-    assert_non_null(out);
-    Diag d;
-    diag_init(&d, out);
-    Graph *g = onnx_import(path, NULL, &d);
-    fclose(out);
-    if (!g) {
-        print_error("%s", messages);
-        free(messages);
-        fail_msg("onnx_import(%s) failed", path);
-    }
-    free(messages);
-    return g;
-}
-
 static Array npy_or_fail(const char *path)
 {
     Array a;
@@ -112,7 +93,7 @@ static float *run_or_fail(const Graph *g, const Array *in, int64_t *n)
 /* The tiny network imported from ONNX and run on the committed input. */
 static float *run_tiny_onnx(int64_t *n)
 {
-    Graph *g = import_or_fail(TINY_ONNX);
+    Graph *g = test_import_onnx(TINY_ONNX);
     Array in = npy_or_fail(TINY_INPUT);
     float *out = run_or_fail(g, &in, n);
     array_free(&in);
@@ -139,7 +120,7 @@ static void assert_bit_identical(const float *got, const float *want, int64_t n,
 static void test_tiny_cnn_imports_every_layer_with_batch_norm_kept(void **state)
 {
     (void)state;
-    Graph *g = import_or_fail(TINY_ONNX);
+    Graph *g = test_import_onnx(TINY_ONNX);
     int count[OP_COUNT] = {0};
     for (int i = 0; i < g->n_nodes; i++)
         count[g->nodes[i].op]++;
@@ -208,7 +189,7 @@ static void test_tiny_cnn_printed_and_parsed_back_runs_bit_identically(void **st
     char weights[512];
     snprintf(weights, sizeof weights, "%s/tiny_cnn.safetensors", dir);
 
-    Graph *g = import_or_fail(TINY_ONNX);
+    Graph *g = test_import_onnx(TINY_ONNX);
     char *text = graph_to_text(g);
     char err[1024];
     bool saved = weights_save(g, weights, err, sizeof err);

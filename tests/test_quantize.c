@@ -74,14 +74,6 @@ static void quantise_or_fail(Graph *g, QuantOptions q, const Calib *c)
     free(messages);
 }
 
-static int count_op(const Graph *g, OpKind op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        n += g->nodes[i].op == op;
-    return n;
-}
-
 static const float *param_f32(const Graph *g, const Node *n, int k) { return g->tensors[n->params[k]].data; }
 
 /* ---- which layers, and the shape of the result ---------------------------- */
@@ -109,11 +101,11 @@ static void test_first_and_last_layers_stay_float_by_default(void **state)
     Calib c;
     make_calibration(g, &c, 2, -1, 1);
     quantise_or_fail(g, (QuantOptions){.mode = QUANT_INT8}, &c);
-    assert_int_equal(count_op(g, OP_QLINEAR_CONV), 2); /* c2 and f1 */
-    assert_int_equal(count_op(g, OP_CONV), 1);         /* c1 */
-    assert_int_equal(count_op(g, OP_FC), 1);           /* f2 */
+    assert_int_equal(test_count_op(g, OP_QLINEAR_CONV), 2); /* c2 and f1 */
+    assert_int_equal(test_count_op(g, OP_CONV), 1);         /* c1 */
+    assert_int_equal(test_count_op(g, OP_FC), 1);           /* f2 */
     /* c2's relu is absorbed: u8 with zero point 0; c1's is not. */
-    assert_int_equal(count_op(g, OP_RELU), 1);
+    assert_int_equal(test_count_op(g, OP_RELU), 1);
     const Node *c2 = test_layer_named(g, "c2_q");
     assert_int_equal(g->tensors[c2->output].type.kind, ELEM_U8);
     assert_int_equal(*(const uint8_t *)g->tensors[c2->params[6]].data, 0);
@@ -123,7 +115,7 @@ static void test_first_and_last_layers_stay_float_by_default(void **state)
     assert_int_equal(f1->attr.qconv.conv.kernel[0], 4);
     assert_int_equal(f1->attr.qconv.conv.kernel[1], 4);
     assert_int_equal(f1->inputs[0], c2->output);
-    assert_int_equal(count_op(g, OP_QUANTIZE), 1); /* of p1 */
+    assert_int_equal(test_count_op(g, OP_QUANTIZE), 1); /* of p1 */
     free_calibration(&c);
     parsed_free(&p);
 }
@@ -136,12 +128,12 @@ static void test_all_layers_with_first_last(void **state)
     Calib c;
     make_calibration(g, &c, 4, 0, 1);
     quantise_or_fail(g, (QuantOptions){.mode = QUANT_INT8, .first_last = true}, &c);
-    assert_int_equal(count_op(g, OP_QLINEAR_CONV), 4);
-    assert_int_equal(count_op(g, OP_CONV) + count_op(g, OP_FC) + count_op(g, OP_RELU), 0);
+    assert_int_equal(test_count_op(g, OP_QLINEAR_CONV), 4);
+    assert_int_equal(test_count_op(g, OP_CONV) + test_count_op(g, OP_FC) + test_count_op(g, OP_RELU), 0);
     /* One quantize at the input, one dequantize at the output; the max
      * pooling runs on c1's u8 integers. */
-    assert_int_equal(count_op(g, OP_QUANTIZE), 1);
-    assert_int_equal(count_op(g, OP_DEQUANTIZE), 1);
+    assert_int_equal(test_count_op(g, OP_QUANTIZE), 1);
+    assert_int_equal(test_count_op(g, OP_DEQUANTIZE), 1);
     const Node *pool = &g->nodes[0];
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].op == OP_MAXPOOL)
@@ -372,7 +364,7 @@ static void test_precision_f32_keeps_a_layer_float(void **state)
     Calib c;
     make_calibration(p.graph, &c, 14, -1, 1);
     quantise_or_fail(p.graph, (QuantOptions){.mode = QUANT_INT8, .first_last = true}, &c);
-    assert_int_equal(count_op(p.graph, OP_QLINEAR_CONV), 2);
+    assert_int_equal(test_count_op(p.graph, OP_QLINEAR_CONV), 2);
     assert_int_equal(test_layer_named(p.graph, "b")->op, OP_CONV);
     free_calibration(&c);
     parsed_free(&p);

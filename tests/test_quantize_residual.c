@@ -79,14 +79,6 @@ static Graph *quantised(Parsed *p, const Calib *c)
     return g;
 }
 
-static int count_op(const Graph *g, OpKind op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        n += !g->nodes[i].removed && g->nodes[i].op == op;
-    return n;
-}
-
 static void test_the_adds_join_the_convs(void **state)
 {
     (void)state;
@@ -94,11 +86,11 @@ static void test_the_adds_join_the_convs(void **state)
     make_calibration(&c);
     Parsed p;
     Graph *g = quantised(&p, &c);
-    assert_int_equal(count_op(g, OP_ADD), 0);
-    assert_int_equal(count_op(g, OP_RELU), 0);
-    assert_int_equal(count_op(g, OP_CONV) + count_op(g, OP_FC), 0);
-    assert_int_equal(count_op(g, OP_QUANTIZE), 1);   /* of x */
-    assert_int_equal(count_op(g, OP_DEQUANTIZE), 1); /* of f */
+    assert_int_equal(test_count_op(g, OP_ADD), 0);
+    assert_int_equal(test_count_op(g, OP_RELU), 0);
+    assert_int_equal(test_count_op(g, OP_CONV) + test_count_op(g, OP_FC), 0);
+    assert_int_equal(test_count_op(g, OP_QUANTIZE), 1);   /* of x */
+    assert_int_equal(test_count_op(g, OP_DEQUANTIZE), 1); /* of f */
     const Node *c0 = test_layer_named(g, "c0_q"), *b = test_layer_named(g, "b_q"), *d = test_layer_named(g, "d_q");
     const Node *e = test_layer_named(g, "e_q"), *last = test_layer_named(g, "g_q");
     /* b adds c0's integers; e adds d's (d, the earlier, has none); g its

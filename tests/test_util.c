@@ -2,6 +2,7 @@
 
 #include "isa_asm.h"
 #include "npy.h"
+#include "onnx_import.h"
 
 #include "pipeline.h"
 #include "target.h"
@@ -77,6 +78,30 @@ const Node *test_layer_named(const Graph *g, const char *name)
     if (t < 0 || g->tensors[t].producer < 0)
         fail_msg("no layer '%s'", name);
     return &g->nodes[g->tensors[t].producer];
+}
+
+int test_count_op(const Graph *g, OpKind op)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        n += !g->nodes[i].removed && g->nodes[i].op == op;
+    return n;
+}
+
+Graph *test_import_onnx(const char *path)
+{
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&messages, &size);
+    assert_non_null(out);
+    Diag d;
+    diag_init(&d, out);
+    Graph *g = onnx_import(path, NULL, &d);
+    fclose(out);
+    if (!g)
+        fail_msg("onnx_import(%s) failed:\n%s", path, messages);
+    free(messages);
+    return g;
 }
 
 static void strip_dump_comments(char *text)

@@ -48,6 +48,12 @@ void assert_dump_parses_back(const char *text);
 /* The layer that computes tensor `name`; fails the test if none does. */
 const Node *test_layer_named(const Graph *g, const char *name);
 
+/* The layers of op that g has (removed ones not counted). */
+int test_count_op(const Graph *g, OpKind op);
+/* The ONNX model at path, imported; fails the test with the importer's
+ * messages if it cannot be. */
+Graph *test_import_onnx(const char *path);
+
 /* Reads a whole file; fails the test if it cannot. */
 char *read_file_or_fail(const char *path, size_t *len);
 

@@ -178,14 +178,6 @@ static void quantise_or_fail(Graph *g, QuantOptions q)
     free(log);
 }
 
-static int count_op(const Graph *g, OpKind op)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++)
-        n += !g->nodes[i].removed && g->nodes[i].op == op;
-    return n;
-}
-
 /* The network's output on one input, by the reference executor. */
 static void run_reference(const Graph *g, const float *x, float *y)
 {
@@ -228,8 +220,8 @@ static void test_every_mode_runs_as_the_float_net_on_decoded_weights(void **stat
         Parsed p, f;
         Graph *g = small_graph(&p, 11), *ref = small_graph(&f, 11);
         quantise_or_fail(g, (QuantOptions){.mode = modes[m], .first_last = true});
-        assert_int_equal(count_op(g, OP_CODED_CONV), 4);
-        assert_int_equal(count_op(g, OP_CONV) + count_op(g, OP_FC), 0);
+        assert_int_equal(test_count_op(g, OP_CODED_CONV), 4);
+        assert_int_equal(test_count_op(g, OP_CONV) + test_count_op(g, OP_FC), 0);
         decode_into(ref, g);
         float x[3 * 8 * 8], y[3], want[3];
         uint64_t seed = 3;
@@ -251,8 +243,8 @@ static void test_first_last_float_and_precision_per_layer(void **state)
     Parsed p;
     Graph *g = small_graph(&p, 2);
     quantise_or_fail(g, (QuantOptions){.mode = QUANT_BINARY});
-    assert_int_equal(count_op(g, OP_CODED_CONV), 2);
-    assert_int_equal(count_op(g, OP_CONV) + count_op(g, OP_FC), 2);
+    assert_int_equal(test_count_op(g, OP_CODED_CONV), 2);
+    assert_int_equal(test_count_op(g, OP_CONV) + test_count_op(g, OP_FC), 2);
     parsed_free(&p);
     parse_with_random_weights(&p, "p.dnn",
                               "input x: f32[1, 3, 8, 8];\n"

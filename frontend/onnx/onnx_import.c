@@ -251,11 +251,29 @@ static bool convert_into(Importer *im, const OnnxConst *c, Tensor *p, const char
     return true;
 }
 
+/* The grid of a dequantized constant, copied into the graph's arena for
+ * the float parameter p bound to it. */
+static void bind_grid(Importer *im, Tensor *p, const QuantParams *grid)
+{
+    if (!grid || p->type.kind != ELEM_F32 || grid->axis >= p->shape.rank ||
+        (grid->count > 1 && p->shape.d[grid->axis] != grid->count))
+        return;
+    QuantParams *q = arena_alloc(&im->g->arena, sizeof *q);
+    *q = (QuantParams){.axis = grid->axis, .count = grid->count};
+    q->scale = arena_array(&im->g->arena, (size_t)q->count, sizeof *q->scale);
+    q->zero_point = arena_array(&im->g->arena, (size_t)q->count, sizeof *q->zero_point);
+    memcpy(q->scale, grid->scale, (size_t)q->count * sizeof *q->scale);
+    memcpy(q->zero_point, grid->zero_point, (size_t)q->count * sizeof *q->zero_point);
+    p->quant = q;
+}
+
 bool onnx_bind_param(Importer *im, int tensor, int k, const OnnxConst *c, const char *what)
 {
     const Node *node = &im->g->nodes[im->g->tensors[tensor].producer];
     Tensor *p = &im->g->tensors[node->params[k]];
     int64_t count = shape_elems(&p->shape);
+    if (c && !im->folding)
+        bind_grid(im, p, c->grid);
     if (!c) {
         p->data = arena_array(&im->g->arena, (size_t)(count ? count : 1), elem_kind_size(p->type.kind));
         return true; /* absent zero points are zero */
@@ -503,6 +521,31 @@ static bool fold_node(Importer *im, const Onnx__NodeProto *n, OnnxHandler handle
     return ok;
 }
 
+/* A folded DequantizeLinear of i8 or u8 constants: its result remembers
+ * the grid (OnnxConst.grid). Always true: a grid it cannot describe (an
+ * i32 bias's, which fuse-qdq recomputes) is simply not kept. */
+static bool keep_grid(Importer *im, const Onnx__NodeProto *n)
+{
+    const OnnxConst *q = onnx_input_const(im, n, 0), *scale = onnx_input_const(im, n, 1);
+    const OnnxConst *zp = onnx_input_const(im, n, 2);
+    OnnxValue *v = onnx_value(im, n->output[0]);
+    if (!v || !v->constant || q->is_i64 || (q->kind != ELEM_I8 && q->kind != ELEM_U8) || scale->is_i64 ||
+        scale->kind != ELEM_F32 || (zp && zp->kind != q->kind))
+        return true;
+    QuantParams *grid = arena_alloc(&im->arena, sizeof *grid);
+    memset(grid, 0, sizeof *grid);
+    grid->count = (int)onnx_const_count(scale);
+    grid->axis = grid->count > 1 ? (int)onnx_attr_int(n, "axis", 1) : 0;
+    if (grid->axis < 0)
+        grid->axis += q->shape.rank;
+    grid->scale = scale->data;
+    grid->zero_point = arena_array(&im->arena, (size_t)grid->count, sizeof *grid->zero_point);
+    for (int k = 0; zp && k < grid->count; k++)
+        grid->zero_point[k] = (int32_t)onnx_const_get(zp, k);
+    v->constant->grid = grid;
+    return true;
+}
+
 static bool import_node(Importer *im, const Onnx__NodeProto *n)
 {
     if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0) {
@@ -537,7 +580,7 @@ static bool import_node(Importer *im, const Onnx__NodeProto *n)
     bool renames = strcmp(n->op_type, "Constant") == 0 || strcmp(n->op_type, "Identity") == 0 ||
                    strcmp(n->op_type, "Dropout") == 0;
     if (!renames && all_inputs_known(im, n))
-        return fold_node(im, n, handler);
+        return fold_node(im, n, handler) && (strcmp(n->op_type, "DequantizeLinear") != 0 || keep_grid(im, n));
     return handler(im, n);
 }
 

@@ -23,6 +23,11 @@ typedef struct OnnxConst {
     /* data lives in the graph's arena (an initializer's): a parameter of
      * the same type may take it as its own instead of a copy. */
     bool in_graph;
+    /* A folded DequantizeLinear of integer weights: the grid they were on
+     * (axis, per-axis scales and zero points in the importer's arena), so
+     * that a layer's float weight parameter keeps it (Tensor.quant) and the
+     * fuse-qdq pass can take the integers back. NULL otherwise. */
+    const QuantParams *grid;
 } OnnxConst;
 
 /* What an ONNX value name stands for during import. */

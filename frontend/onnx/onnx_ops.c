@@ -549,6 +549,18 @@ static OnnxConst *f32_const(Importer *im, Shape shape)
     return c;
 }
 
+/* The grid of B's dequantized integers, after a transpose if `swap`: a
+ * per-column grid (axis 1) becomes one per row (axis 0). */
+static const QuantParams *transposed_grid(Importer *im, const QuantParams *grid, bool swap)
+{
+    if (!grid || !swap || grid->count == 1)
+        return grid;
+    QuantParams *t = arena_alloc(&im->arena, sizeof *t);
+    *t = *grid;
+    t->axis = 1 - grid->axis;
+    return t;
+}
+
 /* fc weights [N, K] = alpha * B' where B' = B ([N, K]) when transB, B^T
  * (B is [K, N]) otherwise. B itself when it is that already (float32, in
  * the graph, transB, alpha 1: every torchvision classifier), shared as
@@ -563,6 +575,7 @@ static const OnnxConst *gemm_weights(Importer *im, const OnnxConst *b, bool tran
     for (int64_t j = 0; j < N; j++)
         for (int64_t k = 0; k < K; k++)
             data[j * K + k] = (float)(alpha * onnx_const_get(b, trans_b ? j * K + k : k * N + j));
+    w->grid = alpha == 1.0 ? transposed_grid(im, b->grid, !trans_b) : NULL;
     return w;
 }
 
