@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aarch64_run.h"
 #include "bind.h"
 #include "codegen.h"
 #include "dnnrt.h"
@@ -90,24 +91,39 @@ static bool host_has(const char *list)
     return all;
 }
 
-/* The kernel node 0 of g is bound to when compiled for v. */
-static const char *bound_kernel(const Graph *g, const Variant *v)
+/* The kernel node 0 of g is bound to when compiled for triple and
+ * features (`what` names them in a failure). */
+static const char *bound_kernel_for(const Graph *g, const char *triple, const char *features, const char *what)
 {
-    char *triple, *cpu, *features;
-    codegen_host(&triple, &cpu, &features);
     KernelLibrary lib;
-    assert_true(kernels_bitcode(triple, v->features, &lib));
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
+    assert_true(kernels_bitcode(triple, features, &lib));
     char err[256];
     KernelBinding *b = bind_graph(g, lib.isa, err, sizeof err);
     if (!b)
-        fail_msg("%s: %s", v->name, err);
+        fail_msg("%s: %s", what, err);
     const char *kernel = b[0].row->kernel;
     free(b);
     return kernel;
 }
+
+/* The kernel node 0 of g is bound to when compiled for v on this machine. */
+static const char *bound_kernel(const Graph *g, const Variant *v)
+{
+    char *triple, *cpu, *features;
+    codegen_host(&triple, &cpu, &features);
+    const char *kernel = bound_kernel_for(g, triple, v->features, v->name);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return kernel;
+}
+
+/* With --aarch64 (ctest cpu_qgemm_aarch64) every layer is instead compiled
+ * for AArch64 with the dot-product extension, bound to dnnk_qgemm_sdot,
+ * and run under qemu-aarch64-static (-cpu max, which has sdot): its outputs
+ * must be the reference's too. The sparse fc and the x86 rows are left to
+ * the plain run. */
+static bool aarch64_only;
 
 /* ---- layers ------------------------------------------------------------------- */
 
@@ -321,9 +337,30 @@ static void check_object(const Graph *g, const QLayer *q, const void *const *inp
     shared_model_free(s);
 }
 
+/* g for AArch64 with +dotprod under qemu (aarch64_only), on 1 thread and
+ * with every parallel range one unit long. */
+static void check_aarch64(const Graph *g, const QLayer *q, const void *const *inputs, const uint8_t *want,
+                          int64_t count)
+{
+    assert_string_equal(bound_kernel_for(g, "aarch64-linux-gnu", "+dotprod", "aarch64"), "dnnk_qgemm_sdot");
+    size_t bytes[2] = {0, 0}; /* each input's, one byte an element */
+    for (int i = 0; i < g->n_inputs; i++)
+        bytes[i] = (size_t)shape_elems(&g->tensors[g->inputs[i]].shape);
+    unsigned char *in = malloc(bytes[0] + bytes[1]);
+    uint8_t *got = malloc((size_t)count);
+    assert_true(in && got);
+    for (int i = 0; i < g->n_inputs; i++)
+        memcpy(in + (i ? bytes[0] : 0), inputs[i], bytes[i]);
+    Aarch64Run r = {.features = "+dotprod", .qemu_cpu = "max", .split = true};
+    aarch64_run(g, &r, in, bytes[0] + bytes[1], got, (size_t)count);
+    expect_equal(q->name, "aarch64 +dotprod under qemu", got, want, count, q->out_type);
+    free(got);
+    free(in);
+}
+
 /* Every variant the host runs: the layer bound to the variant's kernel (or
  * the scalar loops, for a layer the packed form does not take), and its
- * outputs the reference's. */
+ * outputs the reference's; with --aarch64, AArch64's instead. */
 static void check_layer_graph(const Graph *g, const QLayer *q, const void *const *inputs)
 {
     assert_int_equal(pack_qgemm_fits(g, &g->nodes[0]), q->blocked);
@@ -336,6 +373,11 @@ static void check_layer_graph(const Graph *g, const QLayer *q, const void *const
     }
     print_message("%-44s %7lld outputs, %5.1f%% saturated\n", q->name, (long long)count,
                   100.0 * (double)saturated / (double)count);
+    if (aarch64_only) {
+        check_aarch64(g, q, inputs, want, count);
+        free(want);
+        return;
+    }
     for (int i = 0, ran = 0; i < N_VARIANTS && ran < VARIANTS_TO_RUN; i++) {
         const Variant *v = &variants[i];
         if (!host_has(v->features))
@@ -890,6 +932,9 @@ static void test_isa_rows(void **state)
         {X86, "+avx2", ISA_X86_64_AVX2, 8, "dnnk_qgemm_madd"},
         {X86, "", ISA_X86_64, 8, "dnnk_qconv"},
         {"aarch64-unknown-linux-gnu", "+neon", ISA_AARCH64, 8, "dnnk_qconv"},
+        {"aarch64-unknown-linux-gnu", "+neon,+dotprod", ISA_AARCH64_DOTPROD, 8, "dnnk_qgemm_sdot"},
+        {"aarch64-linux-gnu", "+dotprod", ISA_AARCH64_DOTPROD, 8, "dnnk_qgemm_sdot"},
+        {"aarch64-linux-gnu", "+i8mm", ISA_AARCH64, 8, "dnnk_qconv"},
     };
 #undef X86
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -913,11 +958,12 @@ static void test_isa_rows(void **state)
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX_VNNI), ISA_X86_64_AVX2);
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX2), ISA_X86_64);
     assert_int_equal(kernel_isa_parent(ISA_X86_64), ISA_ANY);
+    assert_int_equal(kernel_isa_parent(ISA_AARCH64_DOTPROD), ISA_AARCH64);
     assert_int_equal(kernel_isa_parent(ISA_AARCH64), ISA_ANY);
     assert_int_equal(kernel_isa_parent(ISA_ANY), ISA_ANY);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_rows),
@@ -928,5 +974,17 @@ int main(void)
         cmocka_unit_test(test_sparse_fc),       cmocka_unit_test(test_sparse_damaged_weights),
         cmocka_unit_test(test_residual),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest aarch64_tests[] = {
+        cmocka_unit_test(test_golden_cases),    cmocka_unit_test(test_quantiser_layers),
+        cmocka_unit_test(test_geometry),        cmocka_unit_test(test_fc_form),
+        cmocka_unit_test(test_large_k),         cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_unpacked_layers), cmocka_unit_test(test_residual),
+    };
+    aarch64_only = argc == 2 && strcmp(argv[1], "--aarch64") == 0;
+    if (argc > 1 && !aarch64_only) {
+        fprintf(stderr, "usage: test_cpu_qgemm [--aarch64]\n");
+        return 2;
+    }
+    return aarch64_only ? cmocka_run_group_tests(aarch64_tests, NULL, NULL)
+                        : cmocka_run_group_tests(tests, NULL, NULL);
 }
