@@ -2,7 +2,8 @@
  * the committed trained LeNet-5 (Fashion-MNIST) quantised to int8, every
  * layer (first and last too) up to the logits, compiled for aarch64-linux-gnu with
  * +dotprod (its qlinear_conv layers on dnnk_qgemm_sdot), run under
- * qemu-aarch64-static -cpu max on four inputs, on 1 thread and with every
+ * qemu-aarch64-static -cpu max, and without (dnnk_qgemm_neon) under -cpu
+ * cortex-a53, on four inputs, on 1 thread and with every
  * parallel range one unit long: the outputs must be the reference
  * executor's, bit for bit (the float outputs are dequantized integers). */
 #include <stdio.h>
@@ -79,17 +80,23 @@ static void test_lenet5_int8_on_aarch64(void **state)
     int convs = count_op(g, OP_QLINEAR_CONV);
     print_message("%d qlinear_conv layers\n", convs);
     assert_int_equal(convs, 8); /* c1, the four parts of c3, c5, f6 and out: every conv and fc */
-    Aarch64Run r = {.features = "+dotprod", .qemu_cpu = "max", .split = true};
+    /* dnnk_qgemm_sdot, and dnnk_qgemm_neon on a core without sdot. */
+    static const Aarch64Run runs[] = {{.features = "+dotprod", .qemu_cpu = "max", .split = true},
+                                      {.features = "", .qemu_cpu = "cortex-a53", .split = true}};
     for (int b = 0; b < BATCHES; b++) {
         float want[OUT_COUNT], got[OUT_COUNT];
         char err[1024];
         if (!reference_run_typed(g, (const void *const[]){in.data[b]}, (void *const[]){want}, err, sizeof err))
             fail_msg("reference: %s", err);
-        aarch64_run(g, &r, in.data[b], sizeof in.data[b], got, sizeof got);
-        for (int i = 0; i < OUT_COUNT; i++)
-            if (memcmp(&got[i], &want[i], sizeof *got) != 0)
-                fail_msg("input %d: output %d is %.9g, the reference's %.9g", b, i, got[i], want[i]);
-        print_message("input %d: the reference's %d outputs, bit for bit\n", b, OUT_COUNT);
+        for (int v = 0; v < 2; v++) {
+            aarch64_run(g, &runs[v], in.data[b], sizeof in.data[b], got, sizeof got);
+            for (int i = 0; i < OUT_COUNT; i++)
+                if (memcmp(&got[i], &want[i], sizeof *got) != 0)
+                    fail_msg("input %d, -cpu %s: output %d is %.9g, the reference's %.9g", b, runs[v].qemu_cpu, i,
+                             got[i], want[i]);
+            print_message("input %d, -cpu %s: the reference's %d outputs, bit for bit\n", b, runs[v].qemu_cpu,
+                          OUT_COUNT);
+        }
     }
     parsed_free(&p);
 }

@@ -21,7 +21,9 @@
  *     pixels are s8: u8 inputs shifted by -128 (i8 ones as they are), and
  *     the packed offsets (pack_qgemm_sdot_weights) add back the 128 sum w
  *     the shift took off, exactly, as gemmlowp, ruy and XNNPACK do. usdot
- *     (u8 x s8, +i8mm) would need no shift, but fewer cores have it.
+ *     (u8 x s8, +i8mm) would need no shift, but fewer cores have it;
+ *   - on other AArch64 cores, 16-bit products of bytes widened as for
+ *     vpmaddwd (a u8 x s8 product fits int16), added up in 32 bits.
  * Sums stay within int32 (K <= DNNK_QGEMM_MAX_K), and the epilogue forms
  * (sum + offset) * M in double and rounds it half to even: bit for bit the
  * reference executor's requantisation (runtime/reference/quant.c). */
@@ -101,6 +103,26 @@ __attribute__((always_inline, target("dotprod"))) static void dot_sdot(vi *acc, 
     a0 = (vi4)SDOT((int32x4_t)a0, (int8x16_t)x0, (int8x16_t)w0);
     a1 = (vi4)SDOT((int32x4_t)a1, (int8x16_t)x1, (int8x16_t)w1);
     *acc = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+/* Without dot products (cores before +dotprod: Cortex-A53, A57, A72):
+ * every u8 x s8 product fits int16 (255 * -128 = -32640), so bytes 0 and
+ * 2 of every lane, then 1 and 3, are multiplied in 16-bit halves (pixels
+ * zero-extended, weights sign-extended) and each lane's four products
+ * added in 32 bits. */
+typedef uint32_t vu __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
+
+INLINE vi halves_sum(vs16 products)
+{
+    vi p = (vi)products;
+    return ((vi)((vu)p << 16) >> 16) + (p >> 16);
+}
+
+static void dot_widen(vi *acc, const vi *x, const vi *w)
+{
+    vs16 x_even = (vs16)(*x & 0x00ff00ff), x_odd = (vs16)((*x >> 8) & 0x00ff00ff);
+    vs16 w_even = (vs16)((vu16)*w << 8) >> 8, w_odd = (vs16)*w >> 8;
+    *acc += halves_sum(x_even * w_even) + halves_sum(x_odd * w_odd);
 }
 #endif
 
@@ -622,5 +644,12 @@ KERNEL dnnk_qgemm_madd(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begi
 KERNEL dnnk_qgemm_sdot(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
     qgemm(d, ptrs, begin, end, dot_sdot, 0x80808080u);
+}
+
+/* Every other AArch64 core (ISA_AARCH64), with pack_qgemm_weights's u8
+ * pixels. */
+KERNEL dnnk_qgemm_neon(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    qgemm(d, ptrs, begin, end, dot_widen, 0);
 }
 #endif
