@@ -103,6 +103,7 @@ KernelIsa kernel_isa_parent(KernelIsa isa)
     case ISA_X86_64_AVX_VNNI: return ISA_X86_64_AVX2;
     case ISA_X86_64_AVX512:
     case ISA_X86_64_AVX2: return ISA_X86_64;
+    case ISA_AARCH64_DOTPROD: return ISA_AARCH64;
     default: return ISA_ANY;
     }
 }

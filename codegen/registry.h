@@ -17,7 +17,8 @@
  * ISA_AARCH64 rows need their architecture's builds, ISA_X86_64_AVX512 rows
  * the AVX-512 build (16-lane vectors). The others are extensions that a
  * target's CPU features add to one build: AVX2 and AVX-VNNI to the x86-64
- * build (8 lanes), AVX-512BW and AVX-512 VNNI to the AVX-512 build. The
+ * build (8 lanes), AVX-512BW and AVX-512 VNNI to the AVX-512 build, the
+ * dot-product instructions to the AArch64 build. The
  * library in use is described by the most specific of them its target has;
  * kernel_isa_parent gives the set it stands for. */
 typedef enum {
@@ -30,10 +31,11 @@ typedef enum {
     ISA_X86_64_AVX512_BW,
     ISA_X86_64_AVX512_VNNI,
     ISA_X86_64_AVX512_VBMI, /* VNNI and VBMI (vpermi2b): Ice Lake, Zen 4 and later */
+    ISA_AARCH64_DOTPROD,    /* Armv8.2's sdot and udot (+dotprod): Cortex-A55, A76, Neoverse N1 and later */
 } KernelIsa;
 
 /* What isa extends (AVX-512 VNNI -> AVX-512BW -> AVX-512 -> x86-64 ->
- * any; AVX-VNNI -> AVX2 -> x86-64): a library with isa also runs every row
+ * any; AVX-VNNI -> AVX2 -> x86-64; AArch64 dotprod -> AArch64): a library with isa also runs every row
  * of its parents. ISA_ANY is its own parent. */
 KernelIsa kernel_isa_parent(KernelIsa isa);
 

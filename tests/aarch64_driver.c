@@ -4,9 +4,10 @@
  *
  *   driver INPUT OUTPUT [--split]
  *
- * reads EX_INPUT_0_COUNT floats (raw, this machine's byte order) from INPUT,
- * runs the network on the calling thread (no parallel_for) and writes the
- * EX_OUTPUT_0_COUNT floats of output 0 to OUTPUT. With --split it runs it
+ * reads the EX_INPUT_i_BYTES bytes of each input (raw, this machine's byte
+ * order), one after the other, from INPUT, runs the network on the calling
+ * thread (no parallel_for) and writes the EX_OUTPUT_0_BYTES bytes of
+ * output 0 to OUTPUT. With --split it runs it
  * again with a parallel_for that hands out one unit at a time from the
  * last to the first and checks that both give the same bits (bundles
  * promise that the split of work never changes a result, docs/bundle.md).
@@ -16,8 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if EX_NUM_INPUTS != 1 || EX_NUM_OUTPUTS != 1
-#error "the driver runs networks of one input and one output"
+#if EX_NUM_INPUTS > 2 || EX_NUM_OUTPUTS != 1
+#error "the driver runs networks of one or two inputs and one output"
+#endif
+
+#if EX_NUM_INPUTS == 2
+#define INPUT_BYTES (EX_INPUT_0_BYTES + EX_INPUT_1_BYTES)
+#else
+#define INPUT_BYTES EX_INPUT_0_BYTES
 #endif
 
 /* Every range of one unit, in reverse order: a split no thread pool would
@@ -40,9 +47,13 @@ static void *aligned_or_die(size_t size)
     return p;
 }
 
-static int run(const float *input, float *output, void *workspace, const dnnc_parallel *parallel)
+static int run(const unsigned char *input, void *output, void *workspace, const dnnc_parallel *parallel)
 {
+#if EX_NUM_INPUTS == 2
+    const void *inputs[] = {input, input + EX_INPUT_0_BYTES};
+#else
     const void *inputs[] = {input};
+#endif
     void *outputs[] = {output};
     return ex_run(inputs, outputs, workspace, NULL, parallel);
 }
@@ -54,12 +65,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: driver INPUT OUTPUT [--split]\n");
         return 1;
     }
-    float *input = aligned_or_die(EX_INPUT_0_BYTES);
-    float *serial = aligned_or_die(EX_OUTPUT_0_BYTES), *split = aligned_or_die(EX_OUTPUT_0_BYTES);
+    unsigned char *input = aligned_or_die(INPUT_BYTES);
+    void *serial = aligned_or_die(EX_OUTPUT_0_BYTES), *split = aligned_or_die(EX_OUTPUT_0_BYTES);
     void *workspace = aligned_or_die(EX_WORKSPACE_SIZE);
     FILE *f = fopen(argv[1], "rb");
-    if (!f || fread(input, 1, EX_INPUT_0_BYTES, f) != EX_INPUT_0_BYTES) {
-        fprintf(stderr, "driver: cannot read %u bytes from %s\n", (unsigned)EX_INPUT_0_BYTES, argv[1]);
+    if (!f || fread(input, 1, INPUT_BYTES, f) != INPUT_BYTES) {
+        fprintf(stderr, "driver: cannot read %u bytes from %s\n", (unsigned)INPUT_BYTES, argv[1]);
         return 1;
     }
     fclose(f);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aarch64_run.h"
 #include "codegen.h"
 #include "dnnrt.h"
 #include "jit.h"
@@ -120,71 +121,16 @@ static void check_cpu(const Graph *g, int level, const float *in, float *cpu, co
     graph_free(copy);
 }
 
-/* The compiled network for AArch64, as a static program under qemu. Its
- * float32 sums are the x86 code's in another order (NEON's 4-lane vectors,
- * other tile shapes), so compare() holds it to the same tolerance. */
-static void emit_aarch64_bundle(const Graph *g, const char *dir)
-{
-    char err[1024];
-    CodegenOptions co = {.name = "ex", .triple = "aarch64-linux-gnu", .opt_level = 3, .pic = true,
-                         .embed_weights = true};
-    CompiledModel m;
-    if (!codegen_build(g, &co, NULL, &m, err, sizeof err))
-        fail_msg("aarch64: %s", err);
-    bool ok = codegen_emit(&m, EMIT_OBJ, temp_path(dir, "ex.o"), err, sizeof err) &&
-              codegen_write_header(g, &m, &co, temp_path(dir, "ex.h"), err, sizeof err);
-    codegen_free(&m);
-    if (!ok)
-        fail_msg("aarch64: %s", err);
-}
-
-static void write_floats(const char *path, const float *v, int64_t n)
-{
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(v, sizeof *v, (size_t)n, f) == (size_t)n;
-    if (f && fclose(f) != 0)
-        ok = false;
-    if (!ok)
-        fail_msg("cannot write %s", path);
-}
-
-/* Runs a program of the check, failing with its output unless it exits 0. */
-static void run_or_fail(const char *what, const char *binary, const char *dir, const char *const *args)
-{
-    Run r = run_program(binary, dir, args);
-    if (r.status != 0)
-        fail_msg("aarch64: %s (%s) exited %d:\n%s%s\n(tools/bootstrap.sh installs gcc-aarch64-linux-gnu and "
-                 "qemu-user-static)",
-                 what, binary, r.status, r.out, r.err);
-    run_free(&r);
-}
-
+/* The compiled network for AArch64 (NEON), as a static program under qemu.
+ * Its float32 sums are the x86 code's in another order (NEON's 4-lane
+ * vectors, other tile shapes), so compare() holds it to the same
+ * tolerance. */
 static void check_aarch64(const Graph *g, const float *in, int64_t nin, float *cpu, const float *ref, int64_t nout)
 {
-    char dir[512];
-    assert_true(temp_dir_create(dir, sizeof dir, "dnnc-aarch64"));
-    emit_aarch64_bundle(g, dir);
-    write_floats(temp_path(dir, "in.raw"), in, nin);
-    char header[600], exe[600], obj[600];
-    snprintf(header, sizeof header, "%s", temp_path(dir, "ex.h"));
-    snprintf(exe, sizeof exe, "%s", temp_path(dir, "ex.arm"));
-    snprintf(obj, sizeof obj, "%s", temp_path(dir, "ex.o"));
-    run_or_fail("linking", AARCH64_CC, dir,
-                (const char *const[]){"-static", "-O1", "-include", header, DNNC_SOURCE_DIR "/tests/aarch64_driver.c",
-                                      obj, "-o", exe, "-lm", NULL});
-    char input[600], output[600];
-    snprintf(input, sizeof input, "%s", temp_path(dir, "in.raw"));
-    snprintf(output, sizeof output, "%s", temp_path(dir, "out.raw"));
-    run_or_fail("running", AARCH64_QEMU, dir,
-                (const char *const[]){exe, input, output, aarch64_split ? "--split" : NULL, NULL});
-    size_t len;
-    char *got = read_file_or_fail(output, &len);
-    assert_int_equal(len, (size_t)nout * sizeof *cpu);
-    memcpy(cpu, got, len);
-    free(got);
+    Aarch64Run r = {.features = "", .split = aarch64_split};
+    aarch64_run(g, &r, in, (size_t)nin * sizeof *in, cpu, (size_t)nout * sizeof *cpu);
     print_message("aarch64 -O3 under qemu%s: ", aarch64_split ? " (and every range one unit)" : "");
     compare(cpu, ref, nout);
-    assert_int_equal(temp_dir_remove(dir), 0);
 }
 
 static void test_cpu_matches_reference(void **state)

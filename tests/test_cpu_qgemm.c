@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aarch64_run.h"
 #include "bind.h"
 #include "codegen.h"
 #include "dnnrt.h"
@@ -90,24 +91,51 @@ static bool host_has(const char *list)
     return all;
 }
 
-/* The kernel node 0 of g is bound to when compiled for v. */
-static const char *bound_kernel(const Graph *g, const Variant *v)
+/* The kernel node 0 of g is bound to when compiled for triple and
+ * features (`what` names them in a failure). */
+static const char *bound_kernel_for(const Graph *g, const char *triple, const char *features, const char *what)
 {
-    char *triple, *cpu, *features;
-    codegen_host(&triple, &cpu, &features);
     KernelLibrary lib;
-    assert_true(kernels_bitcode(triple, v->features, &lib));
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(features);
+    assert_true(kernels_bitcode(triple, features, &lib));
     char err[256];
     KernelBinding *b = bind_graph(g, lib.isa, err, sizeof err);
     if (!b)
-        fail_msg("%s: %s", v->name, err);
+        fail_msg("%s: %s", what, err);
     const char *kernel = b[0].row->kernel;
     free(b);
     return kernel;
 }
+
+/* The kernel node 0 of g is bound to when compiled for v on this machine. */
+static const char *bound_kernel(const Graph *g, const Variant *v)
+{
+    char *triple, *cpu, *features;
+    codegen_host(&triple, &cpu, &features);
+    const char *kernel = bound_kernel_for(g, triple, v->features, v->name);
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return kernel;
+}
+
+/* An AArch64 target: its features, the qemu CPU that runs it and the
+ * kernel a layer is bound to there. */
+typedef struct Aarch64Variant {
+    const char *option, *features, *qemu_cpu, *kernel;
+} Aarch64Variant;
+
+/* With --aarch64 (ctest cpu_qgemm_aarch64) every layer is instead compiled
+ * for AArch64 with the dot-product extension, bound to dnnk_qgemm_sdot,
+ * and run under qemu-aarch64-static -cpu max (which has sdot); with
+ * --aarch64-neon (cpu_qgemm_aarch64_neon) for AArch64 without it, bound to
+ * dnnk_qgemm_neon, under -cpu cortex-a53 (which has no sdot: the library
+ * must not use it). The outputs must be the reference's. The sparse fc and
+ * the x86 rows are left to the plain run. */
+static const Aarch64Variant aarch64_variants[] = {
+    {"--aarch64", "+dotprod", "max", "dnnk_qgemm_sdot"},
+    {"--aarch64-neon", "", "cortex-a53", "dnnk_qgemm_neon"},
+};
+static const Aarch64Variant *aarch64_only;
 
 /* ---- layers ------------------------------------------------------------------- */
 
@@ -321,9 +349,32 @@ static void check_object(const Graph *g, const QLayer *q, const void *const *inp
     shared_model_free(s);
 }
 
+/* g for the AArch64 variant a under qemu, on 1 thread and with every
+ * parallel range one unit long. */
+static void check_aarch64(const Graph *g, const QLayer *q, const Aarch64Variant *a, const void *const *inputs,
+                          const uint8_t *want, int64_t count)
+{
+    assert_string_equal(bound_kernel_for(g, "aarch64-linux-gnu", a->features, a->option), a->kernel);
+    size_t bytes[2] = {0, 0}; /* each input's, one byte an element */
+    for (int i = 0; i < g->n_inputs; i++)
+        bytes[i] = (size_t)shape_elems(&g->tensors[g->inputs[i]].shape);
+    unsigned char *in = malloc(bytes[0] + bytes[1]);
+    uint8_t *got = malloc((size_t)count);
+    assert_true(in && got);
+    for (int i = 0; i < g->n_inputs; i++)
+        memcpy(in + (i ? bytes[0] : 0), inputs[i], bytes[i]);
+    Aarch64Run r = {.features = a->features, .qemu_cpu = a->qemu_cpu, .split = true};
+    aarch64_run(g, &r, in, bytes[0] + bytes[1], got, (size_t)count);
+    char what[128];
+    snprintf(what, sizeof what, "aarch64 %s under qemu -cpu %s", a->kernel, a->qemu_cpu);
+    expect_equal(q->name, what, got, want, count, q->out_type);
+    free(got);
+    free(in);
+}
+
 /* Every variant the host runs: the layer bound to the variant's kernel (or
  * the scalar loops, for a layer the packed form does not take), and its
- * outputs the reference's. */
+ * outputs the reference's; with --aarch64, AArch64's instead. */
 static void check_layer_graph(const Graph *g, const QLayer *q, const void *const *inputs)
 {
     assert_int_equal(pack_qgemm_fits(g, &g->nodes[0]), q->blocked);
@@ -336,6 +387,11 @@ static void check_layer_graph(const Graph *g, const QLayer *q, const void *const
     }
     print_message("%-44s %7lld outputs, %5.1f%% saturated\n", q->name, (long long)count,
                   100.0 * (double)saturated / (double)count);
+    if (aarch64_only) {
+        check_aarch64(g, q, aarch64_only, inputs, want, count);
+        free(want);
+        return;
+    }
     for (int i = 0, ran = 0; i < N_VARIANTS && ran < VARIANTS_TO_RUN; i++) {
         const Variant *v = &variants[i];
         if (!host_has(v->features))
@@ -889,7 +945,10 @@ static void test_isa_rows(void **state)
         {X86, "+avx2,+avxvnni", ISA_X86_64_AVX_VNNI, 8, "dnnk_qgemm_vnni"},
         {X86, "+avx2", ISA_X86_64_AVX2, 8, "dnnk_qgemm_madd"},
         {X86, "", ISA_X86_64, 8, "dnnk_qconv"},
-        {"aarch64-unknown-linux-gnu", "+neon", ISA_AARCH64, 8, "dnnk_qconv"},
+        {"aarch64-unknown-linux-gnu", "+neon", ISA_AARCH64, 8, "dnnk_qgemm_neon"},
+        {"aarch64-unknown-linux-gnu", "+neon,+dotprod", ISA_AARCH64_DOTPROD, 8, "dnnk_qgemm_sdot"},
+        {"aarch64-linux-gnu", "+dotprod", ISA_AARCH64_DOTPROD, 8, "dnnk_qgemm_sdot"},
+        {"aarch64-linux-gnu", "+i8mm", ISA_AARCH64, 8, "dnnk_qgemm_neon"},
     };
 #undef X86
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -913,11 +972,12 @@ static void test_isa_rows(void **state)
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX_VNNI), ISA_X86_64_AVX2);
     assert_int_equal(kernel_isa_parent(ISA_X86_64_AVX2), ISA_X86_64);
     assert_int_equal(kernel_isa_parent(ISA_X86_64), ISA_ANY);
+    assert_int_equal(kernel_isa_parent(ISA_AARCH64_DOTPROD), ISA_AARCH64);
     assert_int_equal(kernel_isa_parent(ISA_AARCH64), ISA_ANY);
     assert_int_equal(kernel_isa_parent(ISA_ANY), ISA_ANY);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_rows),
@@ -928,5 +988,19 @@ int main(void)
         cmocka_unit_test(test_sparse_fc),       cmocka_unit_test(test_sparse_damaged_weights),
         cmocka_unit_test(test_residual),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest aarch64_tests[] = {
+        cmocka_unit_test(test_golden_cases),    cmocka_unit_test(test_quantiser_layers),
+        cmocka_unit_test(test_geometry),        cmocka_unit_test(test_fc_form),
+        cmocka_unit_test(test_large_k),         cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_unpacked_layers), cmocka_unit_test(test_residual),
+    };
+    for (size_t i = 0; i < sizeof aarch64_variants / sizeof *aarch64_variants; i++)
+        if (argc == 2 && strcmp(argv[1], aarch64_variants[i].option) == 0)
+            aarch64_only = &aarch64_variants[i];
+    if (argc > 1 && !aarch64_only) {
+        fprintf(stderr, "usage: test_cpu_qgemm [--aarch64 | --aarch64-neon]\n");
+        return 2;
+    }
+    return aarch64_only ? cmocka_run_group_tests(aarch64_tests, NULL, NULL)
+                        : cmocka_run_group_tests(tests, NULL, NULL);
 }

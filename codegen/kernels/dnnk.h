@@ -342,7 +342,7 @@ typedef struct dnnk_qconv_desc {
     int64_t has_residual, residual_type; /* qlinear_conv's residual operand (8 bits only) */
 } dnnk_qconv_desc;
 
-/* dnnk_qgemm_vnni, dnnk_qgemm_madd: qlinear_conv on dot products of four
+/* dnnk_qgemm_vnni, dnnk_qgemm_madd, dnnk_qgemm_sdot, dnnk_qgemm_neon: qlinear_conv on dot products of four
  * bytes (codegen/kernels/qgemm.c), a GEMM or, for an fc (a 1x1 output of a
  * kernel as large as the input, unpadded), a dot product per output. ptrs
  * as qlinear_conv's, the weight packed (dnnk_packed_qgemm_bytes) when

@@ -15,7 +15,15 @@
  *     keeps s8 weights on vpmaddubsw only within [-64, 64] and otherwise
  *     turns them into u8 for a kernel that widens both operands to 16 bits
  *     for vpmaddwd. The widening is what this path does, for every weight:
- *     vpmaddwd's pairs of 16-bit products never leave int32.
+ *     vpmaddwd's pairs of 16-bit products never leave int32;
+ *   - on AArch64 with the dot-product extension (Armv8.2 +dotprod), sdot,
+ *     which adds the four s8 x s8 products of a lane to its int32 sum. Its
+ *     pixels are s8: u8 inputs shifted by -128 (i8 ones as they are), and
+ *     the packed offsets (pack_qgemm_sdot_weights) add back the 128 sum w
+ *     the shift took off, exactly, as gemmlowp, ruy and XNNPACK do. usdot
+ *     (u8 x s8, +i8mm) would need no shift, but fewer cores have it;
+ *   - on other AArch64 cores, 16-bit products of bytes widened as for
+ *     vpmaddwd (a u8 x s8 product fits int16), added up in 32 bits.
  * Sums stay within int32 (K <= DNNK_QGEMM_MAX_K), and the epilogue forms
  * (sum + offset) * M in double and rounds it half to even: bit for bit the
  * reference executor's requantisation (runtime/reference/quant.c). */
@@ -65,6 +73,57 @@ INLINE vi splat_vi(int32_t x)
 #define QGEMM_MADD "avx2"
 #define VPDPBUSD __builtin_ia32_vpdpbusd256
 #define VPMADDWD __builtin_ia32_pmaddwd256
+#endif
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+/* The ACLE's sdot intrinsic. clang before 17 declares it only where the
+ * whole translation unit has +dotprod (__ARM_FEATURE_DOTPROD), which this
+ * library, built for every AArch64 core, has not: there, the builtin it
+ * stands for (34: its result and accumulator are int32x4_t). */
+#if defined(__ARM_FEATURE_DOTPROD) || __clang_major__ >= 17
+#define SDOT vdotq_s32
+#else
+#define SDOT(acc, x, w) ((int32x4_t)__builtin_neon_vdotq_v((int8x16_t)(acc), x, w, 34))
+#endif
+
+/* sdot on each 128-bit half of the eight lanes (split and joined in
+ * registers: a copy through memory kept the accumulators there). */
+#if DNNK_LANES != 8
+#error "the AArch64 build has 8 lanes"
+#endif
+typedef int32_t vi4 __attribute__((vector_size(16)));
+
+__attribute__((always_inline, target("dotprod"))) static void dot_sdot(vi *acc, const vi *x, const vi *w)
+{
+    vi4 a0 = __builtin_shufflevector(*acc, *acc, 0, 1, 2, 3), a1 = __builtin_shufflevector(*acc, *acc, 4, 5, 6, 7);
+    vi4 x0 = __builtin_shufflevector(*x, *x, 0, 1, 2, 3), x1 = __builtin_shufflevector(*x, *x, 4, 5, 6, 7);
+    vi4 w0 = __builtin_shufflevector(*w, *w, 0, 1, 2, 3), w1 = __builtin_shufflevector(*w, *w, 4, 5, 6, 7);
+    a0 = (vi4)SDOT((int32x4_t)a0, (int8x16_t)x0, (int8x16_t)w0);
+    a1 = (vi4)SDOT((int32x4_t)a1, (int8x16_t)x1, (int8x16_t)w1);
+    *acc = __builtin_shufflevector(a0, a1, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+
+/* Without dot products (cores before +dotprod: Cortex-A53, A57, A72):
+ * every u8 x s8 product fits int16 (255 * -128 = -32640), so bytes 0 and
+ * 2 of every lane, then 1 and 3, are multiplied in 16-bit halves (pixels
+ * zero-extended, weights sign-extended) and each lane's four products
+ * added in 32 bits. */
+typedef uint32_t vu __attribute__((vector_size(DNNK_LANES * 4), aligned(4)));
+
+INLINE vi halves_sum(vs16 products)
+{
+    vi p = (vi)products;
+    return ((vi)((vu)p << 16) >> 16) + (p >> 16);
+}
+
+static void dot_widen(vi *acc, const vi *x, const vi *w)
+{
+    vs16 x_even = (vs16)(*x & 0x00ff00ff), x_odd = (vs16)((*x >> 8) & 0x00ff00ff);
+    vs16 w_even = (vs16)((vu16)*w << 8) >> 8, w_odd = (vs16)*w >> 8;
+    *acc += halves_sum(x_even * w_even) + halves_sum(x_odd * w_odd);
+}
 #endif
 
 #ifdef QGEMM_VNNI
@@ -284,6 +343,17 @@ INLINE void qgemm_pack_pointwise(const dnnk_qconv_desc *c, const uint8_t *in, ui
 
 /* ---- the micro-kernel and the epilogue ------------------------------------ */
 
+/* On AArch64 the loops over a panel's filters (and an fc's rows) are
+ * unrolled, so that the sums (24 vectors of 4 lanes) stay in registers
+ * (clang leaves them rolled there, the sums in memory: a load and a store
+ * per sdot). The x86 builds are left as they were measured
+ * (docs/int8-kernels.md). */
+#if defined(__aarch64__)
+#define QGEMM_UNROLL_FILTERS _Pragma("clang loop unroll(full)")
+#else
+#define QGEMM_UNROLL_FILTERS
+#endif
+
 /* acc[MR][2] += the q4 groups of four of the filter panel A ([q4][MR][4])
  * times the pixel panel B ([q4][NR][4]), two vectors of pixels per filter. */
 INLINE void qgemm_micro_kernel(const int8_t *A, const uint8_t *B, int64_t q4, vi acc[DNNK_MR][2],
@@ -291,6 +361,7 @@ INLINE void qgemm_micro_kernel(const int8_t *A, const uint8_t *B, int64_t q4, vi
 {
     for (int64_t q = 0; q < q4; q++) {
         vi x0 = load_vi(B + q * DNNK_NR * 4), x1 = load_vi(B + q * DNNK_NR * 4 + DNNK_LANES * 4);
+        QGEMM_UNROLL_FILTERS
         for (int r = 0; r < DNNK_MR; r++) {
             vi w = splat_vi(load_word(A + (q * DNNK_MR + r) * 4));
             dot(&acc[r][0], &x0, &w);
@@ -408,7 +479,7 @@ INLINE double table_at(const uint8_t *table, int64_t i)
  * one block) and runs its block of filter panels over them; with K in
  * several blocks the sums of each panel wait in `partial` between blocks. */
 INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvResidual *res, int64_t begin,
-                       int64_t end, QgemmDot dot)
+                       int64_t end, QgemmDot dot, uint32_t to_pixels)
 {
     const dnnk_qconv_desc *c = &d->conv;
     int64_t G = c->groups, F = c->out.dims[1], Fg = F / G, P = c->out.dims[2] * c->out.dims[3];
@@ -421,7 +492,7 @@ INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvR
     const uint8_t *table = (const uint8_t *)ptrs[2] + dnnk_qgemm_weight_bytes(F, G, K, 0);
     uint8_t *out = ptrs[0];
     uint8_t zp = (uint8_t)load_integer(c->in.type, ptrs[4], 0);
-    uint32_t flip = c->in.type == DNNK_I8 ? 0x80808080u : 0;
+    uint32_t flip = to_pixels ^ (c->in.type == DNNK_I8 ? 0x80808080u : 0);
     double y_zp = load_any(c->out.type, ptrs[8], 0);
     bool pointwise = qgemm_pointwise(c);
     uint8_t panel[DNNK_QGEMM_KC * DNNK_NR];
@@ -474,6 +545,7 @@ INLINE void qgemm_fc_step(vi acc[QGEMM_FC_ROWS], const int8_t *const rows[QGEMM_
                           const uint8_t *x, vi flip, QgemmDot dot)
 {
     vi xv = load_vi(x) ^ flip;
+    QGEMM_UNROLL_FILTERS
     for (int r = 0; r < QGEMM_FC_ROWS; r++) {
         vi wv = load_vi(rows[r] + k);
         dot(&acc[r], &xv, &wv);
@@ -485,7 +557,8 @@ INLINE void qgemm_fc_step(vi acc[QGEMM_FC_ROWS], const int8_t *const rows[QGEMM_
  * input (contiguous: the kernel covers it) with the filter's row of
  * packed weights, a vector of four-byte lanes at a time, its lanes added
  * up at the end. */
-INLINE void qgemm_fc(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot)
+INLINE void qgemm_fc(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot,
+                     uint32_t to_pixels)
 {
     const dnnk_qconv_desc *c = &d->conv;
     int64_t N = c->out.dims[0], G = c->groups, F = c->out.dims[1], Fg = F / G;
@@ -496,7 +569,7 @@ INLINE void qgemm_fc(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin,
     const int8_t *w = ptrs[2];
     const uint8_t *table = (const uint8_t *)ptrs[2] + dnnk_qgemm_weight_bytes(F, G, K, 1);
     uint8_t *out = ptrs[0];
-    vi flip = splat_vi(c->in.type == DNNK_I8 ? (int32_t)0x80808080u : 0);
+    vi flip = splat_vi((int32_t)(to_pixels ^ (c->in.type == DNNK_I8 ? 0x80808080u : 0)));
     double y_zp = load_any(c->out.type, ptrs[8], 0);
     for (int64_t u = begin; u < end; u++) {
         int64_t g = u / blocks, f0 = g * Fg + u % blocks * DNNK_QGEMM_FC_FILTERS;
@@ -536,8 +609,11 @@ INLINE void qgemm_fc(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin,
 
 /* The kernel of every instruction set: the scalar loops for a layer the
  * packed form does not take, else an fc's dot products or a GEMM (a layer
- * with a residual operand is never an fc: pack_qgemm_fc). */
-INLINE void qgemm(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot)
+ * with a residual operand is never an fc: pack_qgemm_fc). to_pixels turns
+ * four u8 inputs into the four pixels dot takes: 0 for u8 pixels,
+ * 0x80808080 for s8 ones (x - 128); an i8 input flips its sign bits too. */
+INLINE void qgemm(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end, QgemmDot dot,
+                  uint32_t to_pixels)
 {
     void *rest[12];
     QconvResidual r;
@@ -545,19 +621,35 @@ INLINE void qgemm(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, in
     if (!d->blocked)
         dnnk_qconv(&d->conv, ptrs, begin, end);
     else if (d->fc)
-        qgemm_fc(d, own, begin, end, dot);
+        qgemm_fc(d, own, begin, end, dot, to_pixels);
     else
-        qgemm_conv(d, own, &r, begin, end, dot);
+        qgemm_conv(d, own, &r, begin, end, dot, to_pixels);
 }
 
 #ifdef QGEMM_VNNI
 KERNEL dnnk_qgemm_vnni(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    qgemm(d, ptrs, begin, end, dot_vnni);
+    qgemm(d, ptrs, begin, end, dot_vnni, 0);
 }
 
 KERNEL dnnk_qgemm_madd(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
 {
-    qgemm(d, ptrs, begin, end, dot_madd);
+    qgemm(d, ptrs, begin, end, dot_madd, 0);
+}
+#endif
+
+#if defined(__aarch64__)
+/* Bound only where the target has +dotprod (ISA_AARCH64_DOTPROD), with the
+ * weights of pack_qgemm_sdot_weights. */
+KERNEL dnnk_qgemm_sdot(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    qgemm(d, ptrs, begin, end, dot_sdot, 0x80808080u);
+}
+
+/* Every other AArch64 core (ISA_AARCH64), with pack_qgemm_weights's u8
+ * pixels. */
+KERNEL dnnk_qgemm_neon(const dnnk_qgemm_desc *d, void *const *ptrs, int64_t begin, int64_t end)
+{
+    qgemm(d, ptrs, begin, end, dot_widen, 0);
 }
 #endif

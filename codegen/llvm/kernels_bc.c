@@ -39,6 +39,13 @@ static KernelIsa x86_64_isa(const char *features)
     return has_feature(features, "+avxvnni") ? ISA_X86_64_AVX_VNNI : ISA_X86_64_AVX2;
 }
 
+/* The AArch64 build's: the int8 kernels' sdot needs the dot-product
+ * extension (Armv8.2, optional there, mandatory from Armv8.4). */
+static KernelIsa aarch64_isa(const char *features)
+{
+    return has_feature(features, "+dotprod") ? ISA_AARCH64_DOTPROD : ISA_AARCH64;
+}
+
 bool kernels_bitcode(const char *triple, const char *features, KernelLibrary *lib)
 {
     if (strncmp(triple, "x86_64", 6) == 0 && has_feature(features, "+avx512f")) {
@@ -50,7 +57,7 @@ bool kernels_bitcode(const char *triple, const char *features, KernelLibrary *li
         return true;
     }
     if (strncmp(triple, "aarch64", 7) == 0 || strncmp(triple, "arm64", 5) == 0) {
-        *lib = (KernelLibrary){dnnk_bc_aarch64, dnnk_bc_aarch64_size, 8, ISA_AARCH64};
+        *lib = (KernelLibrary){dnnk_bc_aarch64, dnnk_bc_aarch64_size, 8, aarch64_isa(features)};
         return true;
     }
     return false;

@@ -351,7 +351,8 @@ static int64_t qgemm_weight_at(int64_t f, int64_t i, int64_t Fg, int64_t K, bool
     return ((panel * dnnk_ceil_div(K, 4) + i / 4) * DNNK_MR + f % Fg % DNNK_MR) * 4 + i % 4;
 }
 
-size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
+/* The packed weights for a kernel holding its pixels as `pixels`. */
+static size_t pack_qgemm(const Graph *g, const Node *n, int k, PackPixels pixels, void *out)
 {
     if (k != Q_WEIGHT || !pack_qgemm_fits(g, n))
         return 0;
@@ -371,16 +372,31 @@ size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
             dst[qgemm_weight_at(f, i, Fg, K, fc)] = (int8_t)v;
             sum += v;
         }
-        pack_qlinear_epilogue(g, n, f, sum, table);
+        pack_qlinear_epilogue(g, n, f, sum, pixels, table);
     }
     return bytes;
 }
 
-void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, unsigned char *table)
+size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out)
 {
-    /* The pixels' zero point: i8 pixels are shifted to u8. */
+    return pack_qgemm(g, n, k, PIXELS_U8, out);
+}
+
+size_t pack_qgemm_sdot_weights(const Graph *g, const Node *n, int k, void *out)
+{
+    return pack_qgemm(g, n, k, PIXELS_S8, out);
+}
+
+void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, PackPixels pixels,
+                           unsigned char *table)
+{
+    /* The input's zero point as the kernel holds its pixels: i8 ones
+     * shifted to u8 for PIXELS_U8, u8 ones to s8 for PIXELS_S8 (whose sums
+     * are then sum (x - 128) w: subtracting the zero point less 128 is
+     * adding 128 sum w, the correction that makes them sum x w again). */
     bool signed_input = g->tensors[n->inputs[0]].type.kind == ELEM_I8;
-    int64_t zero = (int64_t)qvalue(g, n, Q_X_ZERO, 0) + (signed_input ? 128 : 0);
+    int64_t shift = pixels == PIXELS_U8 ? (signed_input ? 128 : 0) : (signed_input ? 0 : -128);
+    int64_t zero = (int64_t)qvalue(g, n, Q_X_ZERO, 0) + shift;
     int64_t F = n->attr.qconv.conv.filters;
     int64_t bias = n->attr.qconv.conv.bias ? (int64_t)qvalue(g, n, Q_BIAS, f) : 0;
     double offset = (double)(bias - zero * weight_sum), m = multiplier(g, n, f);

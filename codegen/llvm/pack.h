@@ -67,11 +67,21 @@ bool pack_qgemm_fits(const Graph *g, const Node *n);
  * all. */
 size_t pack_qgemm_weights(const Graph *g, const Node *n, int k, void *out);
 
+/* The same for AArch64's sdot kernel, whose pixels are s8: the same
+ * weights, the offsets corrected for the pixels' form (PIXELS_S8). */
+size_t pack_qgemm_sdot_weights(const Graph *g, const Node *n, int k, void *out);
+
+/* How an int8 kernel holds its pixels: u8, i8 inputs shifted by 128 (x86's
+ * vpdpbusd and vpmaddwd, the sparse fc), or s8, u8 inputs shifted by -128
+ * (AArch64's sdot, which multiplies s8 by s8). */
+typedef enum { PIXELS_U8, PIXELS_S8 } PackPixels;
+
 /* Filter f's entries of the int8 GEMM's epilogue table (dnnk_packed_qgemm_bytes,
- * from `table`): its offset, bias[f] less the u8 pixels' zero point times
- * weight_sum (the sum of its weights less their zero point), and its
- * requantisation multiplier. */
-void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, unsigned char *table);
+ * from `table`): its offset, bias[f] less the pixels' zero point (in the
+ * form `pixels` says) times weight_sum (the sum of its weights less their
+ * zero point), and its requantisation multiplier. */
+void pack_qlinear_epilogue(const Graph *g, const Node *n, int64_t f, int64_t weight_sum, PackPixels pixels,
+                           unsigned char *table);
 
 /* The i8 weights [U][K] of a qlinear fc encoded CSR by select-sparsity ->
  * dnnk_qsparse_fc's groups of rows in blocks of columns and the epilogue

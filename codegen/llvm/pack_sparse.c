@@ -169,7 +169,7 @@ size_t pack_qsparse_fc(const Graph *g, const Node *n, int k, void *out)
         step = pack_qsparse_group(s, r0, step, offsets + r0 / DNNK_SPARSE_GROUP * blocks,
                                   base + dnnk_qsparse_fc_steps_at(U, K), sums);
         for (int64_t l = 0; l < DNNK_SPARSE_GROUP && r0 + l < U; l++)
-            pack_qlinear_epilogue(g, n, r0 + l, sums[l], base + dnnk_qsparse_fc_table_at(U, K, total));
+            pack_qlinear_epilogue(g, n, r0 + l, sums[l], PIXELS_U8, base + dnnk_qsparse_fc_table_at(U, K, total));
     }
     offsets[dnnk_qsparse_fc_groups(U) * blocks] = (int32_t)step;
     return bytes;
