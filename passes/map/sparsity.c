@@ -8,12 +8,12 @@
 #include "reference.h"
 #include "types.h"
 
-double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a)
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a, int value_bits)
 {
     int64_t max_run = ((int64_t)1 << a->rlc_run_bits) - 1;
-    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + a->word_bits);
+    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + value_bits);
     if (count <= 0 || pairs_per_word < 1)
-        return (double)a->word_bits;
+        return value_bits;
     /* Each pair is a run of up to max_run zeros and the value after it. */
     int64_t pairs = 0, run = 0;
     for (int64_t i = 0; i < count; i++) {
@@ -43,7 +43,7 @@ static bool stats_of(const Tensor *t, const void *data, const SpatialArch *a, Ac
         v[i] = (float)load_elem(t->type.kind, data, i);
         zeros += v[i] == 0;
     }
-    *out = (ActStats){n ? (double)zeros / (double)n : 0, rlc_bits_measured(v, n, a)};
+    *out = (ActStats){n ? (double)zeros / (double)n : 0, rlc_bits_measured(v, n, a, elem_type_bits(t->type))};
     free(v);
     return true;
 }

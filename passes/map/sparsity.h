@@ -13,7 +13,8 @@
 
 typedef struct ActStats {
     double zero;     /* fraction of zero elements */
-    double rlc_bits; /* bits per element under the machine's RLC; 0: not measured */
+    double rlc_bits; /* bits per element under the machine's RLC, at the tensor's own bits;
+                      * 0: not measured */
 } ActStats;
 
 /* Runs g on `inputs` (one float32 array per graph input, as reference_run
@@ -43,7 +44,8 @@ void assume_activations(const Graph *g, double relu_zero, ActStats *stats);
  * followed by its ReLU. */
 bool sparsity_rectifies(const Node *n);
 
-/* Bits per element of one tensor under RLC with the given field widths. */
-double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a);
+/* Bits per element of one tensor of value_bits-bit values under the
+ * machine's RLC field widths. */
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a, int value_bits);
 
 #endif
