@@ -419,7 +419,7 @@ static void test_layer_that_fits_nothing(void **state)
 static bool has_fused_rectifier(const Graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        if (is_mapped_op(&g->nodes[i]) && sparsity_rectifies(&g->nodes[i]))
+        if (is_mapped_op(&g->nodes[i]) && sparsity_rectifies(g, &g->nodes[i]))
             return true;
     return false;
 }

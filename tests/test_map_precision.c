@@ -3,6 +3,7 @@
  * per-precision totals, the machine's `precisions` and --simulate's refusal
  * of a width the simulator does not compute. The model's rules are checked
  * by hand in test_map_counts. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_util.h"
@@ -68,10 +69,26 @@ static void test_map_quantize_json(void **state)
     assert_int_equal(r.status, 0);
     remove_space(r.out);
     assert_contains(r.out, "\"precision\":\"i8\",\"bits\":{\"ifmap\":8,\"filter\":8,\"psum\":32,\"output\":8}");
-    assert_contains(r.out, "\"precision\":\"f32\",\"bits\":{\"ifmap\":32,\"filter\":32,\"psum\":32,\"output\":32}");
+    assert_contains(r.out,
+                    "\"precision\":\"f32\",\"bits\":{\"ifmap\":32,\"filter\":32,\"psum\":32,\"output\":32}");
     assert_contains(r.out, "\"float_as\":\"f32\"");
     assert_contains(r.out, "\"precisions\":{\"f32\":{\"macs\":");
     assert_contains(r.out, "\"i8\":{\"macs\":");
+    run_free(&r);
+    /* All layers in int8: c_q absorbed the ReLU (u8, zero point 0), so d_q's
+     * ifmap is assumed half zeros, and zero skipping halves its filter reads
+     * from the RF (20,736 MACs), a little more with the random weights'
+     * zeros (an i8 weight rounded to 0). */
+    r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "1", "--quantize", "int8",
+                 "--calibrate", path_in("calib.npy"), "--quantize-first-last", "--json");
+    assert_int_equal(r.status, 0);
+    remove_space(r.out);
+    const char *d = strstr(r.out, "\"name\":\"d_q\"");
+    assert_non_null(d);
+    const char *rf = strstr(d, "\"rf\":{\"ifmap\":20736,\"filter\":");
+    assert_non_null(rf);
+    double filter_reads = strtod(rf + strlen("\"rf\":{\"ifmap\":20736,\"filter\":"), NULL);
+    assert_true(filter_reads <= 10368 && filter_reads > 10000);
     run_free(&r);
     r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "1", "--quantize", "ternary",
                  "--quantize-first-last");

@@ -12,12 +12,12 @@
  * is fused into the layer or follows it as a layer of its own. */
 static int written_output(const Graph *g, const Node *n)
 {
-    if (sparsity_rectifies(n))
+    if (sparsity_rectifies(g, n))
         return n->output;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *c = &g->nodes[i];
         bool activation = c->op == OP_RELU || c->op == OP_CLIP;
-        if (activation && sparsity_rectifies(c) && c->n_inputs == 1 && c->inputs[0] == n->output)
+        if (activation && sparsity_rectifies(g, c) && c->n_inputs == 1 && c->inputs[0] == n->output)
             return c->output;
     }
     return n->output;

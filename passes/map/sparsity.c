@@ -140,13 +140,26 @@ static bool rectifying(int act_kind, double min)
     return act_kind == ACT_RELU || (act_kind == ACT_CLIP && min == 0);
 }
 
-bool sparsity_rectifies(const Node *n)
+/* A qlinear_conv that absorbed its ReLU (the quantize pass): a u8 output
+ * of zero point 0, whose saturation at 0 is the ReLU. */
+static bool absorbed_relu(const Graph *g, const Node *n)
+{
+    enum { Y_ZERO_POINT = 6 }; /* ir/shape.c's qlinear_conv params: w, x, w, y scale/zero point */
+    if (n->attr.qconv.out_type != ELEM_U8 || n->n_params <= Y_ZERO_POINT)
+        return false;
+    const Tensor *zp = &g->tensors[n->params[Y_ZERO_POINT]];
+    return zp->data && zp->type.kind == ELEM_U8 && ((const uint8_t *)zp->data)[0] == 0;
+}
+
+bool sparsity_rectifies(const Graph *g, const Node *n)
 {
     switch (n->op) {
+    case OP_QLINEAR_CONV: return absorbed_relu(g, n);
     case OP_RELU: return true;
     case OP_CLIP: return rectifying(ACT_CLIP, n->attr.clip.min);
     case OP_CONV: return rectifying(n->attr.conv.act.kind, n->attr.conv.act.min);
     case OP_FC: return rectifying(n->attr.fc.act.kind, n->attr.fc.act.min);
+    case OP_CODED_CONV: return rectifying(n->attr.coded.conv.act.kind, n->attr.coded.conv.act.min);
     default: return false;
     }
 }
@@ -159,7 +172,7 @@ void assume_activations(const Graph *g, double relu_zero, ActStats *stats)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         double z = 0;
-        if (sparsity_rectifies(n))
+        if (sparsity_rectifies(g, n))
             z = relu_zero;
         else if (keeps_zeros(n->op) && n->n_inputs > 0)
             z = stats[n->inputs[0]].zero;

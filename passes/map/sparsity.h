@@ -39,10 +39,11 @@ bool sparsity_run_every_tensor(Graph *g, const void *const *inputs, void **value
 void assume_activations(const Graph *g, double relu_zero, ActStats *stats);
 
 /* Whether n's output is rectified, zero wherever its value before the
- * activation is negative: relu, clip with min 0, and a conv or fc with one
+ * activation is negative: relu, clip with min 0, and a conv, fc or coded_conv with one
  * of those fused into it (fuse-epilogue), which so counts as the layer
- * followed by its ReLU. */
-bool sparsity_rectifies(const Node *n);
+ * followed by its ReLU; a qlinear_conv whose ReLU the quantize pass
+ * absorbed (u8 output, zero point 0, weights bound). */
+bool sparsity_rectifies(const Graph *g, const Node *n);
 
 /* Bits per element of one tensor of value_bits-bit values under the
  * machine's RLC field widths. */
