@@ -28,7 +28,10 @@ static void report_misfit(const Graph *g, const LayerMap *lm, const ArchSet *arc
 {
     const Node *n = &g->nodes[lm->node];
     Dataflow df = n->ann.dataflow;
-    if (lm->recorded) {
+    char why[MAP_WHY];
+    if (!map_precision_supported(&arch->base, &lm->layer, why, sizeof why)) {
+        diag_error(d, n->loc, "layer '%s': %s", n->name, why); /* the same under every dataflow */
+    } else if (lm->recorded) {
         diag_error(d, n->loc, "layer '%s': its @mapping for %s does not hold on %s: %s", n->name,
                    dataflow_name(df), arch_for(arch, df)->name, lm->why[df]);
     } else if (df != DATAFLOW_AUTO) {

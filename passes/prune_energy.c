@@ -65,7 +65,10 @@ static int64_t llmax(int64_t a, int64_t b) { return a > b ? a : b; }
 double *prune_layer_energies(const Graph *g, const ArchSet *arch)
 {
     double *e = malloc(((size_t)g->n_nodes + 1) * sizeof *e);
-    MapOptions mo = {.dataflow = DATAFLOW_AUTO, .relu_zero = 0.5};
+    /* Pruning ranks the float network's layers as the 16-bit machine would
+     * run them (docs/pruning.md's figures): at the machine's word, as
+     * before per-layer precision (docs/accelerator.md, "Precision"). */
+    MapOptions mo = {.dataflow = DATAFLOW_AUTO, .relu_zero = 0.5, .float_as_word = true};
     GraphMap gm;
     if (!e || !map_graph(g, arch, &mo, &gm)) {
         free(e);

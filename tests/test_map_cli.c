@@ -11,7 +11,9 @@
 
 static char tmp_dir[256];
 
-static const char conv_net[] = "input x: f32[1, 3, 12, 12];\n"
+/* 6 x 6 maps: RS keeps a whole filter row of the fc (S = 6) in the 12-word
+ * ifmap RF, which holds 6 float32 values. */
+static const char conv_net[] = "input x: f32[1, 3, 6, 6];\n"
                                "c = conv(x, filters=8, kernel=3, pad=1);\n"
                                "r = relu(c);\n"
                                "f = fc(r, units=10);\n"
@@ -27,7 +29,7 @@ static const char wide_net[] = "input x: f32[1, 1, 8, 40];\n"
                                "output c;\n";
 
 /* conv_net with its conv forced to rs. */
-static const char annotated_net[] = "input x: f32[1, 3, 12, 12];\n"
+static const char annotated_net[] = "input x: f32[1, 3, 6, 6];\n"
                                     "@dataflow(rs) c = conv(x, filters=8, kernel=3, pad=1);\n"
                                     "r = relu(c);\n"
                                     "f = fc(r, units=10);\n"
@@ -162,12 +164,12 @@ static void test_arch_file(void **state)
 static void test_measured_sparsity(void **state)
 {
     (void)state;
-    /* A 1x3x12x12 float32 .npy of ones. */
+    /* A 1x3x6x6 float32 .npy of ones. */
     FILE *f = fopen(path_in("in.npy"), "wb");
     assert_non_null(f);
     char header[128];
     int n = snprintf(header, sizeof header,
-                     "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 12, 12), }");
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 6, 6), }");
     int total = 10 + n + 1;
     int pad = (64 - total % 64) % 64;
     unsigned short hlen = (unsigned short)(n + pad + 1);
@@ -178,7 +180,7 @@ static void test_measured_sparsity(void **state)
         fputc(' ', f);
     fputc('\n', f);
     float one = 1;
-    for (int i = 0; i < 3 * 12 * 12; i++)
+    for (int i = 0; i < 3 * 6 * 6; i++)
         fwrite(&one, sizeof one, 1, f);
     assert_int_equal(fclose(f), 0);
     Run r = run_dnnc("map", path_in("net.dnn"), "--random-weights", "1", "--input",
@@ -227,15 +229,6 @@ static const char *example(const char *file)
 }
 
 /* JSON without its layout: the keys and values alone, easy to search. */
-static void remove_space(char *s)
-{
-    char *out = s;
-    for (; *s; s++)
-        if (*s != ' ' && *s != '\n')
-            *out++ = *s;
-    *out = '\0';
-}
-
 static int occurrences(const char *s, const char *needle)
 {
     int n = 0;

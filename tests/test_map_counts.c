@@ -1,7 +1,10 @@
 /* The energy model's access counts on layers small enough to count by
  * hand, one per dataflow, with the mapping given explicitly. Each comment
  * derives the numbers the way docs/accelerator.md explains them; the counts
- * are words, per level and data type (ifmap, filter, psum). */
+ * are words, per level and data type (ifmap, filter, psum). The last tests
+ * cost such a layer at the precisions of the IR's types: bits per value,
+ * energy in proportion to the bits, MAC energies from the survey, capacities
+ * in bits, the machine's `precisions`. */
 #include <math.h>
 #include <string.h>
 
@@ -11,13 +14,17 @@
 
 /* A machine whose energies make every count visible: the default
  * Eyeriss v1 description with compression and zero skipping off. */
-static SpatialArch plain_machine(void)
+static SpatialArch plain_machine_with(const char *extra)
 {
-    static const char text[] = "name = plain\npe_rows = 16\npe_cols = 16\nrlc = off\nzero_skip = off\n";
+    char text[512];
+    snprintf(text, sizeof text, "name = plain\npe_rows = 16\npe_cols = 16\nrlc = off\nzero_skip = off\n%s",
+             extra);
     ArchSet s;
     assert_true(arch_parse("plain.arch", text, strlen(text), &s, stderr));
     return s.base;
 }
+
+static SpatialArch plain_machine(void) { return plain_machine_with(""); }
 
 /* One group, stride 1, no padding: input (P+R-1) x (Q+S-1). */
 static MapLayer layer(int64_t n, int64_t m, int64_t c, int64_t p, int64_t q, int64_t r, int64_t s)
@@ -58,17 +65,23 @@ static LayerCost evaluate(const SpatialArch *a, const MapLayer *l, const Mapping
  *          between neighbours); array 16 (one delivery per MAC); RF 16.
  *   filter: each step broadcasts one weight to 4 PEs: buffer 4, array 16.
  *   psum: stays in the RF: RF 2 x (16 MACs - 4 outputs) = 24; 4 written out. */
-static void test_os_a(void **state)
+static Mapping os_a_mapping(void)
 {
-    (void)state;
-    SpatialArch a = plain_machine();
-    MapLayer l = layer(1, 1, 1, 2, 2, 2, 2);
     Mapping m;
     mapping_init(&m, DATAFLOW_OS_A);
     m.factor[LOOP_ROW][DIM_P] = 2;
     m.factor[LOOP_COL][DIM_Q] = 2;
     m.factor[LOOP_RF][DIM_R] = 2;
     m.factor[LOOP_RF][DIM_S] = 2;
+    return m;
+}
+
+static void test_os_a(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine();
+    MapLayer l = layer(1, 1, 1, 2, 2, 2, 2);
+    Mapping m = os_a_mapping();
     LayerCost c = evaluate(&a, &l, &m);
     assert_true(c.macs == 16);
     check(&c, DATA_IFMAP, (Expect){9, 9, 16, 16});
@@ -475,8 +488,8 @@ static void test_rlc_and_zero_skip(void **state)
     const float out[8] = {0, 0, 0, 3, 0, 0, 0, 5};
     l.ifmap_zero = 7.0 / 8;
     l.ofmap_zero = 6.0 / 8;
-    l.ifmap_rlc_bits = rlc_bits_measured(in, 8, &a);
-    l.ofmap_rlc_bits = rlc_bits_measured(out, 8, &a);
+    l.ifmap_rlc_bits = rlc_bits_measured(in, 8, &a, 16);
+    l.ofmap_rlc_bits = rlc_bits_measured(out, 8, &a, 16);
     assert_true(l.ifmap_rlc_bits == 8 && l.ofmap_rlc_bits == 8);
     LayerCost c = evaluate(&a, &l, &m);
     check(&c, DATA_IFMAP, (Expect){4, 16, 16, 16});
@@ -738,11 +751,214 @@ static void test_rlc_model(void **state)
     (void)state;
     SpatialArch a = plain_machine();
     a.rlc = true;
-    double half = rlc_bits_model(&a, 0.5);
+    double half = rlc_bits_model(&a, 0.5, 16);
     assert_true(half > 10.66 && half < 10.67);
-    assert_true(rlc_bits_model(&a, 0) == 16);
+    assert_true(rlc_bits_model(&a, 0, 16) == 16);
     a.rlc = false;
-    assert_true(rlc_bits_model(&a, 0.9) == 16);
+    assert_true(rlc_bits_model(&a, 0.9, 16) == 16);
+}
+
+/* ---- precision (docs/accelerator.md, "Precision") ---- */
+
+/* The one mapped layer of a network written as text. */
+static MapLayer only_layer(Parsed *p, const char *name, const char *text)
+{
+    parse_text(p, name, text);
+    if (!p->graph)
+        fail_msg("%s", p->messages);
+    for (int i = 0; i < p->graph->n_nodes; i++) {
+        MapLayer l;
+        if (map_layer_from_node(p->graph, &p->graph->nodes[i], 0, &l))
+            return l;
+    }
+    fail_msg("%s has no mapped layer", name);
+    return (MapLayer){0};
+}
+
+/* One 2x2 filter over a 3x3 input (one channel): test_map_counts's OS_A
+ * layer, whose accesses are counted by hand there:
+ *   ifmap  DRAM 9, buffer 9, array 16, RF 16
+ *   filter DRAM 4, buffer 4, array 16, RF 16
+ *   psum   DRAM 4 (the outputs, written once), RF 24. */
+#define INPUT_3X3 "[1, 1, 3, 3];\n"
+static const char int8_net[] = "input x: u8" INPUT_3X3
+                               "c = qlinear_conv(x, filters=1, kernel=2, weight_type=i8);\noutput c;\n";
+static const char fixed16_net[] = "input x: i16" INPUT_3X3
+                                  "c = qlinear_conv(x, filters=1, kernel=2, weight_type=i16, out_type=i16);\n"
+                                  "output c;\n";
+static const char float_net[] = "input x: f32" INPUT_3X3 "c = conv(x, filters=1, kernel=2);\noutput c;\n";
+static const char log2_net[] = "input x: f32" INPUT_3X3
+                               "c = coded_conv(x, filters=1, kernel=2, weight_type=log2, weight_bits=4);\n"
+                               "output c;\n";
+
+/* The survey's MAC energies (VII-A1, after [79]): an 8-bit add 0.03 pJ and
+ * multiply 0.2 pJ, adds linear and multiplies quadratic in the bits; a
+ * float32 add 30 and a float32 multiply 18.5 times the 8-bit ones. The unit
+ * is a 16 x 16 multiply with a 32-bit add. Written out here, not taken from
+ * the code. */
+static double survey_mac(double mult_pj, double add_pj) { return (mult_pj + add_pj) / (0.8 + 0.12); }
+
+/* The OS_A layer's energy with every access at the given bits, the
+ * machine's word being 16: (accesses x energy per word) x bits / 16. */
+static double hand_energy(double mac, int ifmap, int filter, int psum, int output)
+{
+    double alu = 16 * mac;
+    double dram = 200 * (9 * ifmap + 4 * filter + 4 * output) / 16.0;
+    double buffer = 6 * (9 * ifmap + 4 * filter) / 16.0;
+    double array = 2 * (16 * ifmap + 16 * filter) / 16.0;
+    double rf = 1 * (16 * ifmap + 16 * filter + 24 * psum) / 16.0;
+    return alu + dram + buffer + array + rf;
+}
+
+static void assert_close(double got, double want)
+{
+    /* The model sums the same terms in another order: a few ulps apart. */
+    if (fabs(got - want) > 1e-12 * want)
+        fail_msg("%.17g, expected %.17g", got, want);
+}
+
+static void test_bits_follow_the_types(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine();
+    Parsed p[4];
+    const MapLayer l8 = only_layer(&p[0], "i8.dnn", int8_net), l16 = only_layer(&p[1], "i16.dnn", fixed16_net),
+                   l32 = only_layer(&p[2], "f32.dnn", float_net), lc = only_layer(&p[3], "log2.dnn", log2_net);
+    /* ifmap, filter, psum, output: u8 x i8 into the i32 accumulator. */
+    const int want[4][4] = {{8, 8, 32, 8},
+                            /* Fig. 39: 2 x 16 + ceil(log2(C R S = 4)) */
+                            {16, 16, 34, 16},
+                            {32, 32, 32, 32},
+                            /* f32 activations, 4-bit codes */
+                            {32, 4, 32, 32}};
+    const MapLayer *ls[4] = {&l8, &l16, &l32, &lc};
+    for (int k = 0; k < 4; k++) {
+        for (int t = 0; t < DATA_COUNT; t++)
+            assert_int_equal(map_value_bits(&a, ls[k], (DataType)t), want[k][t]);
+        assert_int_equal(map_output_bits(&a, ls[k]), want[k][3]);
+    }
+    char name[32];
+    map_precision_name(&a, &l32, name, sizeof name);
+    assert_string_equal(name, "f32");
+    map_precision_name(&a, &lc, name, sizeof name);
+    assert_string_equal(name, "log2<4>");
+    for (int k = 0; k < 4; k++)
+        parsed_free(&p[k]);
+}
+
+/* Energy of the same layer and mapping at 8 and at 16 bits, each against
+ * the rule computed by hand. */
+static void test_energy_at_8_against_16_bits(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine();
+    Mapping m = os_a_mapping();
+    Parsed p8, p16, p32;
+    MapLayer l8 = only_layer(&p8, "i8.dnn", int8_net), l16 = only_layer(&p16, "i16.dnn", fixed16_net),
+             l32 = only_layer(&p32, "f32.dnn", float_net);
+    LayerCost c8 = evaluate(&a, &l8, &m), c16 = evaluate(&a, &l16, &m), c32 = evaluate(&a, &l32, &m);
+    /* Accesses are counts of values: the same at every width. */
+    for (int lv = 0; lv < LEVEL_COUNT; lv++)
+        for (int t = 0; t < DATA_COUNT; t++)
+            assert_true(c8.access[lv][t] == c16.access[lv][t]);
+    double mac8 = survey_mac(0.2, 0.03 * 32 / 8), mac16 = survey_mac(0.2 * 4, 0.03 * 34 / 8);
+    assert_close(c8.energy_total, hand_energy(mac8, 8, 8, 32, 8));
+    assert_close(c16.energy_total, hand_energy(mac16, 16, 16, 34, 16));
+    assert_close(c32.energy_total, hand_energy(survey_mac(18.5 * 0.2, 30 * 0.03), 32, 32, 32, 32));
+    /* DRAM bytes from the bits: 9 + 4 + 4 values of one byte. */
+    assert_true(c8.dram_bytes == 17);
+    assert_true(c16.dram_bytes == 34);
+    /* 8-bit data movement is half of 16-bit's (RF psums apart: 32 and 34 bits). */
+    assert_close(c8.energy[LEVEL_DRAM] * 2, c16.energy[LEVEL_DRAM]);
+    assert_close(c8.energy[LEVEL_BUFFER] * 2, c16.energy[LEVEL_BUFFER]);
+    parsed_free(&p8);
+    parsed_free(&p16);
+    parsed_free(&p32);
+}
+
+/* A hand-built layer (no IR) is costed at the machine's word: every
+ * figure above stays what it was. */
+static void test_word_precision_unchanged(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine();
+    MapLayer l = {.name = "small", .op = OP_CONV, .groups = 1, .dim = {1, 1, 1, 2, 2, 2, 2},
+                  .stride = {1, 1}, .dilation = {1, 1}, .in_h = 3, .in_w = 3};
+    Mapping m = os_a_mapping();
+    LayerCost c = evaluate(&a, &l, &m);
+    assert_true(c.energy_total == hand_energy(1, 16, 16, 16, 16));
+}
+
+/* Capacities are in bits: an RF of 224 16-bit words holds 224 16-bit
+ * filter values or 448 8-bit ones, and a mapping whose RF tile needs 432
+ * filter values fits at 8 bits and not at 16. */
+static void test_capacity_doubles_at_half_width(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine();
+    MapLayer l = {.name = "c", .op = OP_CONV, .groups = 1, .dim = {1, 16, 3, 6, 6, 3, 3},
+                  .stride = {1, 1}, .dilation = {1, 1}, .in_h = 8, .in_w = 8};
+    MapLayer l8 = l, l16 = l;
+    l8.precision = (MapPrecision){.name = "i8", .bits = {8, 8, 32}, .operand_bits = 8, .output_bits = 8};
+    l16.precision = (MapPrecision){.name = "i16", .bits = {16, 16, 34}, .operand_bits = 16, .output_bits = 16};
+    assert_true(map_rf_holds(&a, &l16, DATA_FILTER, 224));
+    assert_false(map_rf_holds(&a, &l16, DATA_FILTER, 225));
+    assert_true(map_rf_holds(&a, &l8, DATA_FILTER, 448));
+    assert_false(map_rf_holds(&a, &l8, DATA_FILTER, 449));
+    /* Every filter in each PE's RF: 16 x 3 x 3 x 3 = 432 values. */
+    Mapping m;
+    mapping_init(&m, DATAFLOW_WS);
+    m.factor[LOOP_PE][DIM_P] = 6;
+    m.factor[LOOP_PE][DIM_Q] = 6;
+    m.factor[LOOP_RF][DIM_M] = 16;
+    m.factor[LOOP_RF][DIM_C] = 3;
+    m.factor[LOOP_RF][DIM_R] = 3;
+    m.factor[LOOP_RF][DIM_S] = 3;
+    LayerCost c;
+    char why[256] = "";
+    assert_false(map_evaluate(&a, &l16, &m, &c, why, sizeof why));
+    assert_string_equal(why, "ws keeps filter in the RF: 432 words, rf.filter holds 224");
+    evaluate(&a, &l8, &m);
+    /* The buffer likewise: the whole layer's tile is 3 x 8 x 8 = 192 ifmap,
+     * 432 filter and 16 x 6 x 6 = 576 psum values; 192 + 432 + 4 x 576 =
+     * 2928 bytes at 8 bits (psums of 32), 384 + 864 + 576 x 34 / 8 = 3696
+     * at 16. */
+    int64_t whole[DIM_COUNT] = {1, 16, 3, 6, 6, 3, 3};
+    assert_true(map_tile_bytes(&a, &l8, whole) == 2928);
+    assert_true(map_tile_bytes(&a, &l16, whole) == 3696);
+}
+
+/* A machine declares what its PEs multiply; a layer it cannot compute is
+ * refused with its precision named, never costed at another width. */
+static void test_unsupported_precision(void **state)
+{
+    (void)state;
+    SpatialArch a = plain_machine_with("precisions = 8, 16\n");
+    Mapping m = os_a_mapping();
+    Parsed p8, p32, pc;
+    MapLayer l8 = only_layer(&p8, "i8.dnn", int8_net), l32 = only_layer(&p32, "f32.dnn", float_net),
+             lc = only_layer(&pc, "log2.dnn", log2_net);
+    evaluate(&a, &l8, &m);
+    LayerCost c;
+    char why[256] = "";
+    assert_false(map_evaluate(&a, &l32, &m, &c, why, sizeof why));
+    assert_string_equal(why, "its precision f32 is not one plain computes (precisions = 8, 16)");
+    assert_false(map_evaluate(&a, &lc, &m, &c, why, sizeof why));
+    assert_contains(why, "log2<4> is not one plain computes");
+    MapChoice best;
+    assert_false(map_search(&a, &l32, DATAFLOW_RS, &best, why, sizeof why));
+    assert_contains(why, "f32 is not one plain computes");
+    /* And the key parses back as it prints. */
+    char text[64];
+    arch_precisions_format(a.precisions, text, sizeof text);
+    assert_string_equal(text, "8, 16");
+    ArchSet bad;
+    FILE *err = tmpfile();
+    assert_false(arch_parse("bad.arch", "precisions = 8, 33\n", 19, &bad, err));
+    fclose(err);
+    parsed_free(&p8);
+    parsed_free(&p32);
+    parsed_free(&pc);
 }
 
 int main(void)
@@ -765,6 +981,11 @@ int main(void)
         cmocka_unit_test(test_rlc_and_zero_skip),
         cmocka_unit_test(test_alexnet_conv1_rs_batch16),
         cmocka_unit_test(test_dram_against_brute_force),
+        cmocka_unit_test(test_bits_follow_the_types),
+        cmocka_unit_test(test_energy_at_8_against_16_bits),
+        cmocka_unit_test(test_word_precision_unchanged),
+        cmocka_unit_test(test_capacity_doubles_at_half_width),
+        cmocka_unit_test(test_unsupported_precision),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,10 +352,11 @@ static void check_mapping_rejected(const char *df, const char *loops, const MapO
 static void test_mapping_overflowing_rf(void **state)
 {
     (void)state;
-    /* Every filter in each PE's RF: 16 x 3 x 3 x 3 words. */
+    /* Every filter in each PE's RF: 16 x 3 x 3 x 3 float32 values, 864 16-bit words. */
     check_mapping_rejected("ws", "dram, [], buf, [], rows, [], cols, [], pe, [P, 6, Q, 6], "
                            "rf, [M, 16, C, 3, R, 3, S, 3]", NULL,
-                           "ws keeps filter in the RF: 432 words, rf.filter holds 224");
+                           "ws keeps filter in the RF: 432 values of 32 bits, rf.filter holds 224 "
+                           "words of 16");
 }
 
 /* A mapping that is not a loop nest of its layer is rejected, whatever
@@ -406,11 +407,11 @@ static void test_layer_that_fits_nothing(void **state)
     (void)state;
     check_rejected("@dataflow(rs)", tiny(), NULL,
                    "net.dnn:3:1: error: layer 'c' fits no rs mapping on tiny: the smallest buffer "
-                   "tile needs 1050 bytes, the buffer holds 64\n" C_LINE);
+                   "tile needs 2100 bytes, the buffer holds 64\n" C_LINE);
     check_rejected("", tiny(), NULL,
                    "net.dnn:3:1: error: layer 'c' fits no mapping on tiny under any dataflow\n" C_LINE
-                   NO_BUFFER("ws", 950) NO_BUFFER("os-a", 146) NO_BUFFER("os-b", 232)
-                   NO_BUFFER("os-c", 66) NO_BUFFER("nlr", 178) NO_BUFFER("rs", 1050));
+                   NO_BUFFER("ws", 1900) NO_BUFFER("os-a", 292) NO_BUFFER("os-b", 464)
+                   NO_BUFFER("os-c", 132) NO_BUFFER("nlr", 356) NO_BUFFER("rs", 2100));
 }
 
 /* ---- a fused ReLU counts as the ReLU it replaced ---- */
@@ -418,7 +419,7 @@ static void test_layer_that_fits_nothing(void **state)
 static bool has_fused_rectifier(const Graph *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        if (is_mapped_op(&g->nodes[i]) && sparsity_rectifies(&g->nodes[i]))
+        if (is_mapped_op(&g->nodes[i]) && sparsity_rectifies(g, &g->nodes[i]))
             return true;
     return false;
 }

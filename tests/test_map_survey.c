@@ -30,7 +30,9 @@ static void map_example(Mapped *m, const char *file, const char *arch, int64_t b
     if (!m->parsed.graph)
         fail_msg("%s:\n%s", file, m->parsed.messages);
     assert_true(arch_load(arch, &m->arch, stderr));
-    MapOptions o = {.batch = batch, .dataflow = d, .relu_zero = 0.5};
+    /* The survey's figures are of a 16-bit machine (Eyeriss v1: 16-bit
+     * words, psums too): the float networks are costed at its word. */
+    MapOptions o = {.batch = batch, .dataflow = d, .relu_zero = 0.5, .float_as_word = true};
     assert_true(map_graph(m->parsed.graph, &m->arch, &o, &m->map));
     for (int i = 0; i < m->map.n; i++)
         if (m->map.layers[i].chosen == DATAFLOW_AUTO)

@@ -292,6 +292,15 @@ void write_f32_npy(const char *path, Shape shape, float (*value)(int64_t i, uint
         fail_msg("%s: %s", path, err);
 }
 
+void remove_space(char *s)
+{
+    char *out = s;
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\n')
+            *out++ = *s;
+    *out = '\0';
+}
+
 void write_text_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

@@ -110,6 +110,8 @@ int temp_dir_remove(const char *dir);
 /* "dir/name" in one of 8 rotating static buffers: a test keeps at most a few
  * paths live at once. */
 const char *temp_path(const char *dir, const char *name);
+/* Removes every space and newline of s, in place (JSON compared as text). */
+void remove_space(char *s);
 /* Writes text to path (a whole file); fails the test if it cannot. */
 void write_text_file(const char *path, const char *text);
 /* A float32 .npy file of the given shape whose element i is value(i, seed);

@@ -30,9 +30,26 @@ typedef enum {
     LOOP_RF, LOOP_PE, LOOP_COL, LOOP_ROW, LOOP_BUFFER, LOOP_DRAM, LOOP_LEVELS
 } LoopLevel;
 
+/* The precision a layer is costed at (docs/accelerator.md, "Precision";
+ * passes/map/precision.c): the bits of an ifmap, a filter and a psum value,
+ * and the energy of one MAC. A zero-initialised precision is the machine's
+ * word for every data type and its energy.mac: what a hand-built MapLayer
+ * and `--float-as word` cost (the survey's 16-bit Eyeriss figures). */
+#define PRECISION_F32 0 /* operand_bits of a float32 multiply */
+typedef struct MapPrecision {
+    char name[24];           /* "f32", "fixed16", "int8", "log2<4>", ...; "" the machine's word */
+    int bits[DATA_COUNT];    /* per value; 0: the machine's word_bits */
+    int output_bits;         /* a final output as written (after requantisation); 0: the word */
+    int operand_bits;        /* what the PE multiplies: integer bits, or PRECISION_F32 */
+    bool is_float;           /* float32 arithmetic (f32 layers, the weight codes' f32 activations) */
+    double mac;              /* one MAC in units of the 16-bit fixed MAC (energy.mac); 0: 1 */
+    int codebook_bits;       /* kmeans: a centroid of this many bits read per weight used */
+} MapPrecision;
+
 typedef struct MapLayer {
     const char *name;
     OpKind op;
+    MapPrecision precision;
     int64_t dim[DIM_COUNT];   /* of one group */
     int64_t groups;           /* groups run one after another */
     int64_t stride[2], dilation[2];
@@ -63,7 +80,8 @@ typedef struct Mapping {
 } Mapping;
 
 typedef struct LayerCost {
-    double access[LEVEL_COUNT][DATA_COUNT]; /* word accesses; DRAM after compression */
+    double access[LEVEL_COUNT][DATA_COUNT]; /* value accesses; DRAM after compression */
+    double dram_outputs;    /* of access[DRAM][PSUM], the final outputs written (output_bits) */
     double macs;            /* every group and image */
     double alu_ops;         /* MACs performed: fewer with zero skipping */
     double energy[LEVEL_COUNT];
@@ -96,9 +114,34 @@ bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer 
 bool map_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, LayerCost *out,
                   char *why, size_t whysz);
 
-/* Bits per value of an activation tensor under the machine's RLC, from its
- * zero fraction (independent zeros assumed). */
-double rlc_bits_model(const SpatialArch *a, double zero_fraction);
+/* Whether a PE's RF of type t holds `values` values of l (capacities in
+ * bits: rf.X words of word_bits). */
+bool map_rf_holds(const SpatialArch *a, const MapLayer *l, DataType t, double values);
+/* The bytes of a tile of l of extent ext, each type at its own bits. */
+double map_tile_bytes(const SpatialArch *a, const MapLayer *l, const int64_t ext[DIM_COUNT]);
+
+/* Bits per value of an activation tensor of value_bits-bit values under
+ * the machine's RLC, from its zero fraction (independent zeros assumed). */
+double rlc_bits_model(const SpatialArch *a, double zero_fraction, int value_bits);
+
+/* ---- Precision (precision.c) ---- */
+
+/* Sets l->precision from node n's element types (l's dimensions already
+ * set): f32 32-bit values and the f32 MAC; qlinear_conv its operands' bits
+ * and its accumulator (i32 at 8 bits; at 16 bits Fig. 39's 2N + ceil(log2
+ * K)); coded_conv f32 activations and psums, its code bits for filters. */
+void map_precision_of_node(const Graph *g, const Node *n, MapLayer *l);
+/* The bits of one value of type t of layer l on machine a. */
+int map_value_bits(const SpatialArch *a, const MapLayer *l, DataType t);
+/* The bits of a final output of l as written to DRAM. */
+int map_output_bits(const SpatialArch *a, const MapLayer *l);
+/* The energy of one MAC of l on a. */
+double map_mac_energy(const SpatialArch *a, const MapLayer *l);
+/* Whether a's PEs compute l's operands (arch `precisions`); if not, the
+ * reason in why. */
+bool map_precision_supported(const SpatialArch *a, const MapLayer *l, char *why, size_t whysz);
+/* "f32", "fixed16", ...: l's precision name, "word16" for the machine's word. */
+void map_precision_name(const SpatialArch *a, const MapLayer *l, char *buf, size_t size);
 
 typedef struct MapChoice {
     Mapping mapping;
@@ -141,6 +184,7 @@ typedef struct MapOptions {
     Dataflow dataflow;        /* DATAFLOW_AUTO: try every dataflow, keep the best */
     double relu_zero;         /* zeros assumed in a ReLU's output when not measured */
     const ActStats *measured; /* per tensor id, from measure_activations; NULL: assume */
+    bool float_as_word;       /* cost float32 layers at the machine's word (--float-as word) */
     void (*progress)(void *ctx, int64_t done, int64_t total);
     void *progress_ctx;
 } MapOptions;

@@ -12,12 +12,12 @@
  * is fused into the layer or follows it as a layer of its own. */
 static int written_output(const Graph *g, const Node *n)
 {
-    if (sparsity_rectifies(n))
+    if (sparsity_rectifies(g, n))
         return n->output;
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *c = &g->nodes[i];
         bool activation = c->op == OP_RELU || c->op == OP_CLIP;
-        if (activation && sparsity_rectifies(c) && c->n_inputs == 1 && c->inputs[0] == n->output)
+        if (activation && sparsity_rectifies(g, c) && c->n_inputs == 1 && c->inputs[0] == n->output)
             return c->output;
     }
     return n->output;
@@ -32,13 +32,22 @@ static double zero_share(const Tensor *w)
     return n > 0 ? (double)zeros / (double)n : 0;
 }
 
-static void set_sparsity(const Graph *g, const Node *n, const ActStats *stats, MapLayer *l)
+/* Measured RLC bits hold for values of the tensor's own width; a layer
+ * costed at another (--float-as word) models them from the zeros instead. */
+static double rlc_bits_at(const Graph *g, int tensor, const ActStats *s, int costed_bits)
 {
-    const ActStats *in = &stats[n->inputs[0]], *out = &stats[written_output(g, n)];
+    return elem_type_bits(g->tensors[tensor].type) == costed_bits ? s->rlc_bits : 0;
+}
+
+static void set_sparsity(const Graph *g, const Node *n, const ActStats *stats, const SpatialArch *a,
+                         MapLayer *l)
+{
+    int out_tensor = written_output(g, n);
+    const ActStats *in = &stats[n->inputs[0]], *out = &stats[out_tensor];
     l->ifmap_zero = in->zero;
-    l->ifmap_rlc_bits = in->rlc_bits;
+    l->ifmap_rlc_bits = rlc_bits_at(g, n->inputs[0], in, map_value_bits(a, l, DATA_IFMAP));
     l->ofmap_zero = out->zero;
-    l->ofmap_rlc_bits = out->rlc_bits;
+    l->ofmap_rlc_bits = rlc_bits_at(g, out_tensor, out, map_output_bits(a, l));
     l->filter_zero = n->n_params ? zero_share(&g->tensors[n->params[0]]) : 0;
 }
 
@@ -99,7 +108,9 @@ bool map_graph(const Graph *g, const ArchSet *arch, const MapOptions *o, GraphMa
         if (!map_layer_from_node(g, n, o->batch, &lm->layer))
             continue;
         lm->node = i;
-        set_sparsity(g, n, stats, &lm->layer);
+        if (o->float_as_word && lm->layer.precision.is_float && n->op != OP_CODED_CONV)
+            memset(&lm->layer.precision, 0, sizeof lm->layer.precision);
+        set_sparsity(g, n, stats, &arch->base, &lm->layer);
         Dataflow forced = o->dataflow != DATAFLOW_AUTO ? o->dataflow : n->ann.dataflow;
         if (n->ann.mapping.present && forced == n->ann.dataflow)
             evaluate_recorded(arch, n, lm);

@@ -82,6 +82,8 @@ static bool check_array(const SpatialArch *a, const Mapping *m, char *why, size_
     return true;
 }
 
+/* Capacities are in bits (docs/accelerator.md, "Precision"): an RF or the
+ * buffer holds twice as many 8-bit values as 16-bit ones. */
 static bool check_capacity(const SpatialArch *a, const LoopNest *n, const DataflowSpec *s,
                            bool check_buffer, char *why, size_t whysz)
 {
@@ -89,24 +91,41 @@ static bool check_capacity(const SpatialArch *a, const LoopNest *n, const Datafl
         if (!holds(s, (DataType)t))
             continue;
         double words = tile_words(n->layer, (DataType)t, n->ext[LOOP_RF]);
-        if (words > (double)a->rf_words[t]) {
+        int bits = map_value_bits(a, n->layer, (DataType)t);
+        if (map_rf_holds(a, n->layer, (DataType)t, words))
+            continue;
+        const char *type = data_type_name((DataType)t);
+        if (bits == a->word_bits)
             snprintf(why, whysz, "%s keeps %s in the RF: %.0f words, rf.%s holds %lld",
-                     dataflow_name(s->id), data_type_name((DataType)t), words,
-                     data_type_name((DataType)t), (long long)a->rf_words[t]);
-            return false;
-        }
+                     dataflow_name(s->id), type, words, type, (long long)a->rf_words[t]);
+        else
+            snprintf(why, whysz, "%s keeps %s in the RF: %.0f values of %d bits, rf.%s holds %lld "
+                     "words of %lld", dataflow_name(s->id), type, words, bits, type,
+                     (long long)a->rf_words[t], (long long)a->word_bits);
+        return false;
     }
     if (!check_buffer)
         return true;
-    double bytes = 0;
-    for (int t = 0; t < DATA_COUNT; t++)
-        bytes += tile_words(n->layer, (DataType)t, n->ext[LOOP_BUFFER]) * (double)a->word_bits / 8;
+    double bytes = map_tile_bytes(a, n->layer, n->ext[LOOP_BUFFER]);
     if (bytes > (double)a->buffer_bytes) {
         snprintf(why, whysz, "the buffer tile needs %.0f bytes, the buffer holds %lld", bytes,
                  (long long)a->buffer_bytes);
         return false;
     }
     return true;
+}
+
+bool map_rf_holds(const SpatialArch *a, const MapLayer *l, DataType t, double values)
+{
+    return values * map_value_bits(a, l, t) <= (double)a->rf_words[t] * (double)a->word_bits;
+}
+
+double map_tile_bytes(const SpatialArch *a, const MapLayer *l, const int64_t ext[DIM_COUNT])
+{
+    double bits = 0;
+    for (int t = 0; t < DATA_COUNT; t++)
+        bits += tile_words(l, (DataType)t, ext) * map_value_bits(a, l, (DataType)t);
+    return bits / 8;
 }
 
 static double layer_macs(const MapLayer *l)
@@ -117,10 +136,10 @@ static double layer_macs(const MapLayer *l)
     return v;
 }
 
-double rlc_bits_model(const SpatialArch *a, double zero)
+double rlc_bits_model(const SpatialArch *a, double zero, int value_bits)
 {
-    double raw = (double)a->word_bits;
-    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + a->word_bits);
+    double raw = value_bits;
+    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + value_bits);
     if (!a->rlc || pairs_per_word < 1)
         return raw;
     /* Every non-zero value closes a (run, value) pair; a run longer than the
@@ -131,14 +150,15 @@ double rlc_bits_model(const SpatialArch *a, double zero)
     return bits < raw ? bits : raw; /* the encoder falls back to raw words */
 }
 
-/* Fraction of a DRAM word an activation costs after compression. */
-static double rlc_ratio(const SpatialArch *a, double measured_bits, double zero)
+/* Fraction of its raw bits a value costs in DRAM after compression; RLC
+ * pairs a run with a value of the value's own width. */
+static double rlc_ratio(const SpatialArch *a, int value_bits, double measured_bits, double zero)
 {
     if (!a->rlc)
         return 1;
-    double bits = measured_bits > 0 ? fmin(measured_bits, (double)a->word_bits)
-                                    : rlc_bits_model(a, zero);
-    return bits / (double)a->word_bits;
+    double bits = measured_bits > 0 ? fmin(measured_bits, value_bits)
+                                    : rlc_bits_model(a, zero, value_bits);
+    return bits / value_bits;
 }
 
 /* The array itself stores nothing: a tile stays in it across buffer loops
@@ -199,17 +219,20 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
             double outputs = (double)l->dim[DIM_N] * (double)l->dim[DIM_M] *
                              (double)l->dim[DIM_P] * (double)l->dim[DIM_Q];
             double spills = v_buffer - outputs;
-            c->access[LEVEL_DRAM][t] =
-                2 * spills + outputs * rlc_ratio(a, l->ofmap_rlc_bits, l->ofmap_zero);
+            c->dram_outputs =
+                outputs * rlc_ratio(a, map_output_bits(a, l), l->ofmap_rlc_bits, l->ofmap_zero);
+            c->access[LEVEL_DRAM][t] = 2 * spills + c->dram_outputs;
             c->access[LEVEL_BUFFER][t] = 2 * (v_array - v_buffer);
             c->access[LEVEL_ARRAY][t] = v_pe - v_array;
             c->access[LEVEL_RF][t] = holds(s, dt) ? 2 * (macs - v_pe) : 0;
         }
     }
-    c->access[LEVEL_DRAM][DATA_IFMAP] *= rlc_ratio(a, l->ifmap_rlc_bits, l->ifmap_zero);
+    c->access[LEVEL_DRAM][DATA_IFMAP] *=
+        rlc_ratio(a, map_value_bits(a, l, DATA_IFMAP), l->ifmap_rlc_bits, l->ifmap_zero);
     /* Filters are coded too: pruned weights move as runs of zeros (dense
      * ones gain nothing and fall back to raw words). */
-    c->access[LEVEL_DRAM][DATA_FILTER] *= rlc_ratio(a, l->filter_rlc_bits, l->filter_zero);
+    c->access[LEVEL_DRAM][DATA_FILTER] *=
+        rlc_ratio(a, map_value_bits(a, l, DATA_FILTER), l->filter_rlc_bits, l->filter_zero);
     c->macs = macs;
     c->alu_ops = macs;
     /* Zero skipping (survey VII-B1): a zero operand, an ifmap or a pruned
@@ -228,6 +251,7 @@ static void count_accesses(const SpatialArch *a, const LoopNest *n, const Datafl
 
 static void scale_by_groups(LayerCost *c, double groups)
 {
+    c->dram_outputs *= groups;
     for (int lv = 0; lv < LEVEL_COUNT; lv++)
         for (int t = 0; t < DATA_COUNT; t++)
             c->access[lv][t] *= groups;
@@ -235,20 +259,41 @@ static void scale_by_groups(LayerCost *c, double groups)
     c->alu_ops *= groups;
 }
 
-static void add_energy(const SpatialArch *a, LayerCost *c)
+/* An access moves one value: its energy is the level's energy per machine
+ * word times the value's bits over the word's (the survey, VII-A1: "the
+ * energy and area of the memory scale approximately linearly with number
+ * of bits"). Accesses stay counts of values. */
+static void add_energy(const SpatialArch *a, const MapLayer *l, LayerCost *c)
 {
-    c->energy_total = c->energy_alu = c->alu_ops * a->energy_mac;
+    c->energy_total = c->energy_alu = c->alu_ops * map_mac_energy(a, l);
+    double bits[LEVEL_COUNT][DATA_COUNT]; /* moved at each level, per type */
+    for (int t = 0; t < DATA_COUNT; t++)
+        for (int lv = 0; lv < LEVEL_COUNT; lv++)
+            bits[lv][t] = c->access[lv][t] * map_value_bits(a, l, (DataType)t);
+    /* Final outputs leave at the output's width, spills at the psum's. */
+    bits[LEVEL_DRAM][DATA_PSUM] += c->dram_outputs * (map_output_bits(a, l) -
+                                                      map_value_bits(a, l, DATA_PSUM));
     for (int lv = 0; lv < LEVEL_COUNT; lv++)
         for (int t = 0; t < DATA_COUNT; t++) {
-            double e = c->access[lv][t] * a->energy[lv];
+            double e = bits[lv][t] / (double)a->word_bits * a->energy[lv];
             c->energy[lv] += e;
             c->energy_type[t] += e;
             c->energy_total += e;
         }
-    double dram_words = 0;
+    double dram_bits = 0;
     for (int t = 0; t < DATA_COUNT; t++)
-        dram_words += c->access[LEVEL_DRAM][t];
-    c->dram_bytes = dram_words * (double)a->word_bits / 8;
+        dram_bits += bits[LEVEL_DRAM][t];
+    /* A codebook weight is decoded where it is used: each filter read from
+     * the RF also reads a centroid (Fig. 40's second memory), an RF access
+     * of the centroid's bits. */
+    if (l->precision.codebook_bits) {
+        double e = c->access[LEVEL_RF][DATA_FILTER] * a->energy[LEVEL_RF] *
+                   (double)l->precision.codebook_bits / (double)a->word_bits;
+        c->energy[LEVEL_RF] += e;
+        c->energy_type[DATA_FILTER] += e;
+        c->energy_total += e;
+    }
+    c->dram_bytes = dram_bits / 8;
 }
 
 /* A PE does one MAC a cycle and the PEs step together: the steps are
@@ -288,7 +333,8 @@ bool model_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, b
                      data_type_name((DataType)t), data_type_name((DataType)t), a->name);
             return false;
         }
-    if (!check_shape(a, l, m, s, why, whysz) || !check_array(a, m, why, whysz))
+    if (!map_precision_supported(a, l, why, whysz) || !check_shape(a, l, m, s, why, whysz) ||
+        !check_array(a, m, why, whysz))
         return false;
     LoopNest n;
     nest_build(&n, l, m);
@@ -298,7 +344,7 @@ bool model_evaluate(const SpatialArch *a, const MapLayer *l, const Mapping *m, b
     out->active_pes = pes_used(m);
     count_accesses(a, &n, s, out);
     scale_by_groups(out, (double)l->groups);
-    add_energy(a, out);
+    add_energy(a, l, out);
     count_cycles(a, &n, out);
     return true;
 }

@@ -233,7 +233,7 @@ static bool rf_fits(const RfCtx *c, const int64_t f[DIM_COUNT])
 {
     for (int t = 0; t < DATA_COUNT; t++)
         if ((c->S->s->rf_holds & DATA_BIT(t)) &&
-            tile_words(c->S->l, (DataType)t, f) > (double)c->S->a->rf_words[t])
+            !map_rf_holds(c->S->a, c->S->l, (DataType)t, tile_words(c->S->l, (DataType)t, f)))
             return false;
     return true;
 }
@@ -388,13 +388,7 @@ typedef struct OuterCtx {
     unsigned free_rf;         /* RF loops sized with the buffer tile */
 } OuterCtx;
 
-static double buffer_bytes(const OuterCtx *c)
-{
-    double words = 0;
-    for (int t = 0; t < DATA_COUNT; t++)
-        words += tile_words(c->S->l, (DataType)t, c->ext);
-    return words * (double)c->S->a->word_bits / 8;
-}
+static double buffer_bytes(const OuterCtx *c) { return map_tile_bytes(c->S->a, c->S->l, c->ext); }
 
 /* The energy of one buffer tile: its loops either streamed in the PE (when
  * the dataflow streams that dimension) or run at the buffer level, under
@@ -574,6 +568,8 @@ bool map_search(const SpatialArch *a, const MapLayer *l, Dataflow d, MapChoice *
         snprintf(why, whysz, "'%s' is not a dataflow the mapper knows", dataflow_name(d));
         return false;
     }
+    if (!map_precision_supported(a, l, why, whysz))
+        return false;
     stage_inner(&S);
     for (int i = 0; i < S.n_beam; i++)
         stage_outer(&S, &S.beam[i].m, i < COARSE_BEAM);

@@ -8,12 +8,12 @@
 #include "reference.h"
 #include "types.h"
 
-double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a)
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a, int value_bits)
 {
     int64_t max_run = ((int64_t)1 << a->rlc_run_bits) - 1;
-    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + a->word_bits);
+    int64_t pairs_per_word = a->rlc_word_bits / (a->rlc_run_bits + value_bits);
     if (count <= 0 || pairs_per_word < 1)
-        return (double)a->word_bits;
+        return value_bits;
     /* Each pair is a run of up to max_run zeros and the value after it. */
     int64_t pairs = 0, run = 0;
     for (int64_t i = 0; i < count; i++) {
@@ -43,7 +43,7 @@ static bool stats_of(const Tensor *t, const void *data, const SpatialArch *a, Ac
         v[i] = (float)load_elem(t->type.kind, data, i);
         zeros += v[i] == 0;
     }
-    *out = (ActStats){n ? (double)zeros / (double)n : 0, rlc_bits_measured(v, n, a)};
+    *out = (ActStats){n ? (double)zeros / (double)n : 0, rlc_bits_measured(v, n, a, elem_type_bits(t->type))};
     free(v);
     return true;
 }
@@ -140,13 +140,26 @@ static bool rectifying(int act_kind, double min)
     return act_kind == ACT_RELU || (act_kind == ACT_CLIP && min == 0);
 }
 
-bool sparsity_rectifies(const Node *n)
+/* A qlinear_conv that absorbed its ReLU (the quantize pass): a u8 output
+ * of zero point 0, whose saturation at 0 is the ReLU. */
+static bool absorbed_relu(const Graph *g, const Node *n)
+{
+    enum { Y_ZERO_POINT = 6 }; /* ir/shape.c's qlinear_conv params: w, x, w, y scale/zero point */
+    if (n->attr.qconv.out_type != ELEM_U8 || n->n_params <= Y_ZERO_POINT)
+        return false;
+    const Tensor *zp = &g->tensors[n->params[Y_ZERO_POINT]];
+    return zp->data && zp->type.kind == ELEM_U8 && ((const uint8_t *)zp->data)[0] == 0;
+}
+
+bool sparsity_rectifies(const Graph *g, const Node *n)
 {
     switch (n->op) {
+    case OP_QLINEAR_CONV: return absorbed_relu(g, n);
     case OP_RELU: return true;
     case OP_CLIP: return rectifying(ACT_CLIP, n->attr.clip.min);
     case OP_CONV: return rectifying(n->attr.conv.act.kind, n->attr.conv.act.min);
     case OP_FC: return rectifying(n->attr.fc.act.kind, n->attr.fc.act.min);
+    case OP_CODED_CONV: return rectifying(n->attr.coded.conv.act.kind, n->attr.coded.conv.act.min);
     default: return false;
     }
 }
@@ -159,7 +172,7 @@ void assume_activations(const Graph *g, double relu_zero, ActStats *stats)
     for (int i = 0; i < g->n_nodes; i++) {
         const Node *n = &g->nodes[i];
         double z = 0;
-        if (sparsity_rectifies(n))
+        if (sparsity_rectifies(g, n))
             z = relu_zero;
         else if (keeps_zeros(n->op) && n->n_inputs > 0)
             z = stats[n->inputs[0]].zero;

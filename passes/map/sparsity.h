@@ -13,7 +13,8 @@
 
 typedef struct ActStats {
     double zero;     /* fraction of zero elements */
-    double rlc_bits; /* bits per element under the machine's RLC; 0: not measured */
+    double rlc_bits; /* bits per element under the machine's RLC, at the tensor's own bits;
+                      * 0: not measured */
 } ActStats;
 
 /* Runs g on `inputs` (one float32 array per graph input, as reference_run
@@ -38,12 +39,14 @@ bool sparsity_run_every_tensor(Graph *g, const void *const *inputs, void **value
 void assume_activations(const Graph *g, double relu_zero, ActStats *stats);
 
 /* Whether n's output is rectified, zero wherever its value before the
- * activation is negative: relu, clip with min 0, and a conv or fc with one
+ * activation is negative: relu, clip with min 0, and a conv, fc or coded_conv with one
  * of those fused into it (fuse-epilogue), which so counts as the layer
- * followed by its ReLU. */
-bool sparsity_rectifies(const Node *n);
+ * followed by its ReLU; a qlinear_conv whose ReLU the quantize pass
+ * absorbed (u8 output, zero point 0, weights bound). */
+bool sparsity_rectifies(const Graph *g, const Node *n);
 
-/* Bits per element of one tensor under RLC with the given field widths. */
-double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a);
+/* Bits per element of one tensor of value_bits-bit values under the
+ * machine's RLC field widths. */
+double rlc_bits_measured(const float *data, int64_t count, const SpatialArch *a, int value_bits);
 
 #endif

@@ -47,11 +47,12 @@ static bool fc_layer(const Graph *g, const Node *n, MapLayer *l)
     return true;
 }
 
-/* A quantised conv (fixed16's qlinear_conv, an fc among them) runs on the
- * array as the float layer it replaced: the same loops, other numbers. */
+/* A quantised conv (qlinear_conv, an fc among them) or one with coded
+ * weights (coded_conv) runs on the array as the float layer it replaced:
+ * the same loops, values of other widths (precision.c). */
 bool map_is_layer(const Node *n)
 {
-    return n->op == OP_CONV || n->op == OP_FC || n->op == OP_QLINEAR_CONV;
+    return n->op == OP_CONV || n->op == OP_FC || n->op == OP_QLINEAR_CONV || n->op == OP_CODED_CONV;
 }
 
 bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer *out)
@@ -61,6 +62,7 @@ bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer 
     out->op = n->op;
     bool ok = n->op == OP_CONV            ? conv_layer(g, n, &n->attr.conv, out)
               : n->op == OP_QLINEAR_CONV ? conv_layer(g, n, &n->attr.qconv.conv, out)
+              : n->op == OP_CODED_CONV   ? conv_layer(g, n, &n->attr.coded.conv, out)
               : n->op == OP_FC           ? fc_layer(g, n, out)
                                          : false;
     if (!ok)
@@ -69,5 +71,6 @@ bool map_layer_from_node(const Graph *g, const Node *n, int64_t batch, MapLayer 
     for (int d = 0; d < DIM_COUNT; d++)
         if (out->dim[d] < 1)
             return false;
+    map_precision_of_node(g, n, out);
     return true;
 }

@@ -48,7 +48,20 @@ typedef struct SpatialArch {
     bool zero_skip;               /* gate the filter read and MAC on a zero ifmap or weight */
     int64_t rlc_run_bits;         /* RLC: bits of a zero-run field (Eyeriss: 5) */
     int64_t rlc_word_bits;        /* RLC: bits of a packed word (Eyeriss: 64) */
+    uint64_t precisions;          /* what the PEs multiply: arch_precision_int(b) bits and
+                                   * ARCH_PRECISION_F32; 0: any (nothing declared) */
 } SpatialArch;
+
+/* `precisions`: integer operands of 1 to ARCH_PRECISION_INT_MAX bits, and
+ * float32. */
+#define ARCH_PRECISION_INT_MAX 32
+#define ARCH_PRECISION_F32 ((uint64_t)1 << 63)
+static inline uint64_t arch_precision_int(int bits)
+{
+    return bits >= 1 && bits <= ARCH_PRECISION_INT_MAX ? (uint64_t)1 << (bits - 1) : 0;
+}
+/* "8, 16, f32", or "any" for 0. */
+void arch_precisions_format(uint64_t precisions, char *buf, size_t size);
 
 /* A description file: the base machine and, where a `[dataflow NAME]`
  * section exists, the variant that dataflow runs on. */

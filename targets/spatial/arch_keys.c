@@ -35,6 +35,8 @@ const ArchKey arch_keys[] = {
     {"rlc.run_bits", KEY_INT, F(rlc_run_bits), 1, 32, "bits of an RLC zero-run field"},
     {"rlc.word_bits", KEY_INT, F(rlc_word_bits), 2, 4096, "bits of an RLC packed word"},
     {"zero_skip", KEY_BOOL, F(zero_skip), 0, 0, "skip filter reads and MACs on zero ifmaps"},
+    {"precisions", KEY_PRECISIONS, F(precisions), 0, 0,
+     "what the PEs multiply: any, or integer bits and f32 (\"8, 16\")"},
 };
 const int arch_n_keys = (int)(sizeof arch_keys / sizeof *arch_keys);
 
@@ -186,6 +188,71 @@ static bool set_name(const ArchKey *k, SpatialArch *a, const char *text, char *e
     return true;
 }
 
+/* One item of a `precisions` list: integer bits or f32. */
+static bool precision_item(const char *item, size_t len, uint64_t *out, char *err, size_t errsz)
+{
+    char word[16];
+    if (len == 0 || len >= sizeof word) {
+        snprintf(err, errsz, "precisions: expected integer bits (1 to %d) or f32, got '%.*s'",
+                 ARCH_PRECISION_INT_MAX, (int)(len < 40 ? len : 40), item);
+        return false;
+    }
+    memcpy(word, item, len);
+    word[len] = '\0';
+    if (strcmp(word, "f32") == 0) {
+        *out |= ARCH_PRECISION_F32;
+        return true;
+    }
+    char *end;
+    long bits = strtol(word, &end, 10);
+    if (!isdigit((unsigned char)word[0]) || *end || !arch_precision_int((int)bits)) {
+        snprintf(err, errsz, "precisions: expected integer bits (1 to %d) or f32, got '%s'",
+                 ARCH_PRECISION_INT_MAX, word);
+        return false;
+    }
+    *out |= arch_precision_int((int)bits);
+    return true;
+}
+
+static bool set_precisions(const ArchKey *k, SpatialArch *a, const char *text, char *err,
+                           size_t errsz)
+{
+    uint64_t mask = 0;
+    if (strcmp(text, "any") != 0)
+        for (const char *p = text;; p++) {
+            p += strspn(p, " \t");
+            size_t len = strcspn(p, ", \t");
+            if (!precision_item(p, len, &mask, err, errsz))
+                return false;
+            p += len;
+            p += strspn(p, " \t");
+            if (*p != ',') {
+                if (*p) {
+                    snprintf(err, errsz, "precisions: unexpected '%s' (items are separated by ',')", p);
+                    return false;
+                }
+                break;
+            }
+        }
+    *(uint64_t *)field(k, a) = mask;
+    return true;
+}
+
+void arch_precisions_format(uint64_t precisions, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int b = 1; b <= ARCH_PRECISION_INT_MAX && used < size; b++)
+        if (precisions & arch_precision_int(b)) {
+            int w = snprintf(buf + used, size - used, "%s%d", used ? ", " : "", b);
+            used += w > 0 ? (size_t)w : 0;
+        }
+    if ((precisions & ARCH_PRECISION_F32) && used < size)
+        snprintf(buf + used, size - used, "%sf32", used ? ", " : "");
+    if (!precisions)
+        snprintf(buf, size, "any");
+}
+
 bool arch_key_set(const ArchKey *k, SpatialArch *a, const char *text, char *err, size_t errsz)
 {
     switch (k->kind) {
@@ -195,6 +262,7 @@ bool arch_key_set(const ArchKey *k, SpatialArch *a, const char *text, char *err,
     case KEY_REAL: return set_real(k, a, text, err, errsz);
     case KEY_BOOL: return set_bool(k, a, text, err, errsz);
     case KEY_NOC: return set_noc(k, a, text, err, errsz);
+    case KEY_PRECISIONS: return set_precisions(k, a, text, err, errsz);
     }
     return false;
 }
@@ -216,5 +284,6 @@ void arch_key_format(const ArchKey *k, const SpatialArch *a, char *buf, size_t s
     case KEY_REAL: snprintf(buf, size, "%.17g", *(const double *)p); break;
     case KEY_BOOL: snprintf(buf, size, "%s", *(const bool *)p ? "on" : "off"); break;
     case KEY_NOC: snprintf(buf, size, "%s", *(const NocKind *)p == NOC_MULTICAST ? "multicast" : "broadcast"); break;
+    case KEY_PRECISIONS: arch_precisions_format(*(const uint64_t *)p, buf, size); break;
     }
 }

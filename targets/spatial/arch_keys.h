@@ -16,6 +16,7 @@ typedef enum {
     KEY_REAL,  /* decimal number */
     KEY_BOOL,  /* on/off, true/false, yes/no */
     KEY_NOC,   /* multicast | broadcast */
+    KEY_PRECISIONS, /* any, or a list of integer bits and f32: "8, 16, f32" */
 } ArchKeyKind;
 
 typedef struct ArchKey {

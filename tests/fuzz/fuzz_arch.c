@@ -32,7 +32,7 @@ static bool arch_equal(const SpatialArch *a, const SpatialArch *b)
                 same_double(a->area_rf_byte, b->area_rf_byte) &&
                 same_double(a->clock_mhz, b->clock_mhz) && a->rlc == b->rlc &&
                 a->zero_skip == b->zero_skip && a->rlc_run_bits == b->rlc_run_bits &&
-                a->rlc_word_bits == b->rlc_word_bits;
+                a->rlc_word_bits == b->rlc_word_bits && a->precisions == b->precisions;
     for (int t = 0; t < DATA_COUNT; t++)
         same = same && a->rf_words[t] == b->rf_words[t];
     for (int l = 0; l < LEVEL_COUNT; l++)

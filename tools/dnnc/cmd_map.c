@@ -22,11 +22,14 @@ typedef struct MapArgs {
     double sparsity;
     int rlc, zero_skip; /* -1: the machine's */
     bool json, verbose, simulate;
+    int float_as; /* FLOAT_AS_F32 or FLOAT_AS_WORD */
     ModelArgs weights;
     PipelineArgs pipeline;
 } MapArgs;
 
 static const char *const switches[] = {"off", "on", NULL}; /* index = the value */
+enum { FLOAT_AS_F32, FLOAT_AS_WORD };
+static const char *const float_as_names[] = {"f32", "word", NULL};
 
 static bool parse_dataflow(void *section, const char *v, const OptionUse *u)
 {
@@ -77,6 +80,12 @@ static const Option map_options[] = {
      OPTION_CHOICE(MapArgs, rlc, switches)},
     {"zero-skip", 0, NULL, "override the machine's zero skipping",
      OPTION_CHOICE(MapArgs, zero_skip, switches)},
+    {"float-as", 0, NULL, "the precision float32 layers are costed at: f32 (default:\n"
+                          "32-bit values, the float32 MAC) or word (the machine's\n"
+                          "word for every data type and its energy.mac, as the\n"
+                          "survey's 16-bit Eyeriss figures; the values are not\n"
+                          "quantised: --quantize does that)",
+     OPTION_CHOICE(MapArgs, float_as, float_as_names)},
     {"verbose", 0, NULL, "also print accesses per level and data type",
      OPTION_FLAG(MapArgs, verbose)},
     {"simulate", 0, NULL, "also compile every layer to the accelerator's instruction\n"
@@ -109,6 +118,8 @@ const CommandSpec cmd_map_spec = {
         MODEL_OPTION_SECTION(MapArgs),
         {"pipeline options (always target spatial, at its default level unless -O):",
          pipeline_options, offsetof(MapArgs, pipeline)},
+        {"quantisation options (docs/quantization.md; the map costs each layer at its precision):",
+         quantize_options, offsetof(MapArgs, pipeline)},
         {"pruning options (docs/pruning.md):", prune_options, offsetof(MapArgs, pipeline)},
     },
     .epilogue = "Exit status: 0 on success, 1 when an input is bad or a layer fits no\n"
@@ -235,18 +246,27 @@ static void human(double v, char *buf, size_t size)
         snprintf(buf, size, "%.0f", v);
 }
 
-static void print_layer(const LayerMap *lm, bool verbose)
+/* "16/16/41": the bits of an ifmap, a filter and a psum value. */
+static void format_bits(const SpatialArch *a, const MapLayer *l, char *buf, size_t size)
+{
+    snprintf(buf, size, "%d/%d/%d", map_value_bits(a, l, DATA_IFMAP), map_value_bits(a, l, DATA_FILTER),
+             map_value_bits(a, l, DATA_PSUM));
+}
+
+static void print_layer(const LayerMap *lm, const SpatialArch *a, bool verbose)
 {
     const MapChoice *mc = &lm->choice[lm->chosen];
     const LayerCost *c = &mc->cost;
     double parts[BAR_PARTS];
     energy_parts(c, parts);
-    char macs[32], e[32], cyc[32];
+    char macs[32], e[32], cyc[32], prec[32], bits[32];
     human(c->macs, macs, sizeof macs);
     human(c->energy_total, e, sizeof e);
     human(c->cycles, cyc, sizeof cyc);
-    printf("%-12s %-4s %-5s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %5.1f%% %8s\n",
-           lm->layer.name, op_name(lm->layer.op), dataflow_name(lm->chosen), macs, e,
+    map_precision_name(a, &lm->layer, prec, sizeof prec);
+    format_bits(a, &lm->layer, bits, sizeof bits);
+    printf("%-12s %-4s %-5s %-11s %-8s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %5.1f%% %8s\n",
+           lm->layer.name, op_name(lm->layer.op), dataflow_name(lm->chosen), prec, bits, macs, e,
            c->energy_total / c->macs, parts[BAR_ALU] / c->macs, parts[BAR_DRAM] / c->macs,
            parts[BAR_BUFFER] / c->macs, parts[BAR_ARRAY] / c->macs, parts[BAR_RF] / c->macs,
            c->dram_bytes / 1024, 100 * c->utilization, cyc);
@@ -283,6 +303,78 @@ static void print_dataflow_table(const GraphMap *gm)
     }
 }
 
+/* ---- energy per precision ---- */
+
+typedef struct PrecisionGroup {
+    char name[32], bits[32];
+    int layers;
+    Totals t;
+} PrecisionGroup;
+
+/* The chosen mappings' totals per precision, in the order the precisions
+ * first appear; returns how many there are. */
+static int precision_groups(const GraphMap *gm, const SpatialArch *a, PrecisionGroup *g, int max)
+{
+    int n = 0;
+    for (int i = 0; i < gm->n; i++) {
+        const LayerMap *lm = &gm->layers[i];
+        char name[32];
+        map_precision_name(a, &lm->layer, name, sizeof name);
+        int k = 0;
+        while (k < n && strcmp(g[k].name, name) != 0)
+            k++;
+        if (k == n) {
+            if (n == max)
+                continue; /* more precisions than a network of conv layers has kinds */
+            g[n] = (PrecisionGroup){.t = {.complete = true}};
+            snprintf(g[n].name, sizeof g[n].name, "%s", name);
+            format_bits(a, &lm->layer, g[n].bits, sizeof g[n].bits);
+            n++;
+        }
+        g[k].layers++;
+        add_cost(&g[k].t, &lm->choice[lm->chosen].cost);
+    }
+    return n;
+}
+
+#define MAX_PRECISIONS 16
+
+static void print_precision_table(const GraphMap *gm, const SpatialArch *a)
+{
+    PrecisionGroup g[MAX_PRECISIONS];
+    int n = precision_groups(gm, a, g, MAX_PRECISIONS);
+    Totals all = chosen_totals(gm);
+    printf("\nenergy by precision   layers %8s %9s %6s %6s %9s  (bits: ifmap/filter/psum of the first)\n",
+           "MACs", "energy", "E/MAC", "share", "DRAM KB");
+    for (int k = 0; k < n; k++) {
+        char macs[32], e[32];
+        human(g[k].t.macs, macs, sizeof macs);
+        human(g[k].t.energy, e, sizeof e);
+        printf("  %-11s %-8s %6d %8s %9s %6.2f %5.1f%% %9.1f\n", g[k].name, g[k].bits, g[k].layers,
+               macs, e, g[k].t.energy / g[k].t.macs, 100 * g[k].t.energy / all.energy,
+               g[k].t.dram_bytes / 1024);
+    }
+}
+
+/* What the float32 layers were costed at, when there are any. */
+static void print_float_rule(const GraphMap *gm, const SpatialArch *a, const MapArgs *o)
+{
+    for (int i = 0; i < gm->n; i++) {
+        const MapLayer *l = &gm->layers[i].layer;
+        if (l->op == OP_CODED_CONV || !(l->precision.is_float || !l->precision.name[0]))
+            continue;
+        if (o->float_as == FLOAT_AS_WORD)
+            printf("precision: float32 layers costed at the machine's %lld-bit word for every data "
+                   "type and its energy.mac (--float-as word); their values are not quantised\n",
+                   (long long)a->word_bits);
+        else
+            printf("precision: float32 layers costed as f32: 32-bit ifmap, filter and psum values, "
+                   "a MAC %.2f times the 16-bit one's (--float-as word costs them at the machine's "
+                   "word; --quantize quantises them)\n", l->precision.mac);
+        return;
+    }
+}
+
 /* chosen: the IR's mappings; compared: the free layers under every
  * dataflow, needed only for --dataflow best. */
 /* chosen: the mappings the IR records; compared: every dataflow on the
@@ -294,22 +386,24 @@ static void print_table(const GraphMap *chosen, const GraphMap *compared, const 
     printf("arch %s (%lldx%lld PEs, %lld KB buffer), batch %lld\n", base->name,
            (long long)base->pe_rows, (long long)base->pe_cols, (long long)(base->buffer_bytes / 1024),
            (long long)batch);
-    printf("%-12s %-4s %-5s %8s %9s %6s %6s %6s %6s %6s %6s %9s %6s %8s\n", "layer", "op", "flow",
-           "MACs", "energy", "E/MAC", "alu", "dram", "buffer", "array", "rf", "DRAM KB", "util",
-           "cycles");
+    print_float_rule(chosen, base, o);
+    printf("%-12s %-4s %-5s %-11s %-8s %8s %9s %6s %6s %6s %6s %6s %6s %9s %6s %8s\n", "layer", "op",
+           "flow", "precision", "bits", "MACs", "energy", "E/MAC", "alu", "dram", "buffer", "array",
+           "rf", "DRAM KB", "util", "cycles");
     for (int i = 0; i < chosen->n; i++)
-        print_layer(&chosen->layers[i], o->verbose);
+        print_layer(&chosen->layers[i], base, o->verbose);
     Totals t = chosen_totals(chosen);
     char macs[32], e[32], cyc[32];
     human(t.macs, macs, sizeof macs);
     human(t.energy, e, sizeof e);
     human(t.cycles, cyc, sizeof cyc);
-    printf("%-12s %-4s %-5s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %6s %8s\n", "total",
-           "", "", macs, e, t.energy / t.macs, t.parts[BAR_ALU] / t.macs,
+    printf("%-12s %-4s %-5s %-11s %-8s %8s %9s %6.2f %6.2f %6.2f %6.2f %6.2f %6.2f %9.1f %6s %8s\n",
+           "total", "", "", "", "", macs, e, t.energy / t.macs, t.parts[BAR_ALU] / t.macs,
            t.parts[BAR_DRAM] / t.macs, t.parts[BAR_BUFFER] / t.macs, t.parts[BAR_ARRAY] / t.macs,
            t.parts[BAR_RF] / t.macs, t.dram_bytes / 1024, "", cyc);
     printf("\nDRAM traffic %.2f MB per image; %.1f ms per batch at %.0f MHz\n",
            t.dram_bytes / (double)batch / 1e6, t.cycles / (base->clock_mhz * 1e3), base->clock_mhz);
+    print_precision_table(chosen, base);
     if (o->dataflow == DATAFLOW_AUTO)
         print_dataflow_table(compared);
 }
@@ -410,9 +504,27 @@ static void json_alternatives(JsonWriter *w, const LayerMap *lm)
     json_end_object(w);
 }
 
+/* "precision": "i8", "bits": {...}, "mac_energy": ... of one layer. */
+static void json_precision(JsonWriter *w, const SpatialArch *a, const MapLayer *l)
+{
+    char name[32];
+    map_precision_name(a, l, name, sizeof name);
+    json_key(w, "precision"), json_string(w, name);
+    json_key(w, "bits");
+    json_begin_object(w);
+    for (int t = 0; t < DATA_COUNT; t++) {
+        json_key(w, data_type_name((DataType)t));
+        json_int(w, map_value_bits(a, l, (DataType)t));
+    }
+    json_key(w, "output"), json_int(w, map_output_bits(a, l));
+    json_end_object(w);
+    json_key(w, "mac_energy"), json_double(w, map_mac_energy(a, l));
+}
+
 /* chosen: the layer as the IR maps it; compared: the same layer in the
  * comparison. */
-static void json_layer(JsonWriter *w, const LayerMap *chosen, const LayerMap *compared)
+static void json_layer(JsonWriter *w, const SpatialArch *a, const LayerMap *chosen,
+                       const LayerMap *compared)
 {
     const MapChoice *mc = &chosen->choice[chosen->chosen];
     json_begin_object(w);
@@ -427,6 +539,7 @@ static void json_layer(JsonWriter *w, const LayerMap *chosen, const LayerMap *co
     json_key(w, "G"), json_int(w, chosen->layer.groups);
     json_end_object(w);
     json_key(w, "dataflow"), json_string(w, dataflow_name(chosen->chosen));
+    json_precision(w, a, &chosen->layer);
     json_cost(w, &mc->cost);
     json_key(w, "mapping"), json_mapping(w, &mc->mapping);
     json_key(w, "dataflows"), json_alternatives(w, compared);
@@ -447,10 +560,20 @@ static void print_json(const GraphMap *chosen, const GraphMap *compared, const S
     json_key(&w, "layers");
     json_begin_array(&w);
     for (int i = 0; i < chosen->n; i++)
-        json_layer(&w, &chosen->layers[i], &compared->layers[i]);
+        json_layer(&w, base, &chosen->layers[i], &compared->layers[i]);
     json_end_array(&w);
     Totals t = chosen_totals(chosen);
     json_key(&w, "total"), json_totals(&w, &t);
+    json_key(&w, "float_as"), json_string(&w, float_as_names[o->float_as]);
+    PrecisionGroup g[MAX_PRECISIONS];
+    int n = precision_groups(chosen, base, g, MAX_PRECISIONS);
+    json_key(&w, "precisions");
+    json_begin_object(&w);
+    for (int k = 0; k < n; k++) {
+        json_key(&w, g[k].name);
+        json_totals(&w, &g[k].t);
+    }
+    json_end_object(&w);
     json_key(&w, "dataflows");
     json_begin_object(&w);
     for (int k = 0; k < dataflow_count; k++) {
@@ -565,7 +688,8 @@ static bool prepare(const MapArgs *o, const ArchSet *arch, Model *m, FreeLayers 
 {
     Progress bar;
     MapOptions mo = {.batch = o->batch, .dataflow = o->dataflow, .relu_zero = o->sparsity,
-                     .progress = on_progress, .progress_ctx = &bar};
+                     .float_as_word = o->float_as == FLOAT_AS_WORD, .progress = on_progress,
+                     .progress_ctx = &bar};
     PipelineArgs pipeline = o->pipeline;
     pipeline.arch = arch;
     pipeline.map = &mo;
@@ -674,7 +798,7 @@ static int run_map(Model *m, const ArchSet *arch, const MapArgs *o, const FreeLa
                    const ActStats *measured)
 {
     MapOptions mo = {.batch = o->batch, .dataflow = DATAFLOW_AUTO, .relu_zero = o->sparsity,
-                     .measured = measured};
+                     .measured = measured, .float_as_word = o->float_as == FLOAT_AS_WORD};
     GraphMap chosen;
     if (!map_recorded(m->graph, arch, &mo, &chosen))
         return EXIT_INPUT_ERROR;

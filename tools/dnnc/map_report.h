@@ -24,6 +24,7 @@ extern const char *const energy_part_names[BAR_PARTS]; /* alu, dram, buffer, arr
 typedef struct MapSimulation {
     LayerCost *model;
     SimLayerCounts *sim;
+    double *estimated; /* on data: the model's energy from the zero fractions, at the same words */
     int n;
     /* On data (map_simulate_measured): the activation words of the
      * accelerator's layers checked against the reference's, and how many

@@ -30,6 +30,32 @@ static SpatialArch dense(const SpatialArch *a)
     return d;
 }
 
+/* The layer at the simulator's precision: it moves the machine's words
+ * (16 bits on eyeriss) for every data type, psums included, and computes
+ * fixed point of that width. A layer of that width (fixed16) or a float32
+ * one, whose shape alone is compared, is modelled at the word; any other is
+ * refused rather than compared at a width it does not have. */
+static bool at_simulator_words(const SpatialArch *a, const MapLayer *l, MapLayer *out, char *err,
+                               size_t errsz)
+{
+    const MapPrecision *p = &l->precision;
+    bool float_layer = p->is_float && l->op != OP_CODED_CONV;
+    bool word = map_value_bits(a, l, DATA_IFMAP) == a->word_bits &&
+                map_value_bits(a, l, DATA_FILTER) == a->word_bits && !p->is_float;
+    if (!float_layer && !word) {
+        char name[32];
+        map_precision_name(a, l, name, sizeof name);
+        snprintf(err, errsz, "its precision is %s (%d-bit ifmap, %d-bit filter), and the simulator "
+                 "computes the machine's %lld-bit words only: --simulate takes fixed16 (or float32, "
+                 "compared as %lld-bit words) layers", name, map_value_bits(a, l, DATA_IFMAP),
+                 map_value_bits(a, l, DATA_FILTER), (long long)a->word_bits, (long long)a->word_bits);
+        return false;
+    }
+    *out = *l;
+    memset(&out->precision, 0, sizeof out->precision);
+    return true;
+}
+
 /* How many access counts of the simulation differ from the model's. */
 static int differences(const SimLayerCounts *s, const LayerCost *c)
 {
@@ -48,7 +74,9 @@ static bool simulate(const SpatialArch *a, const LayerMap *lm, SimLayerCounts *o
     IsaProgram p;
     SpatialLayerPlan plan;
     const Mapping *m = &lm->choice[lm->chosen].mapping;
-    bool ok = spatial_layer_program(a, &lm->layer, m, NULL, &p, &plan, err, errsz);
+    MapLayer l;
+    bool ok = at_simulator_words(a, &lm->layer, &l, err, errsz) &&
+              spatial_layer_program(a, &l, m, NULL, &p, &plan, err, errsz);
     int64_t *dram = ok ? calloc(plan.words, sizeof *dram) : NULL;
     if (ok && !dram) {
         snprintf(err, errsz, "out of memory for %llu DRAM words", (unsigned long long)plan.words);
@@ -66,16 +94,16 @@ static bool simulate(const SpatialArch *a, const LayerMap *lm, SimLayerCounts *o
 }
 
 static void print_row(const LayerMap *lm, const LayerCost *c, const SimLayerCounts *s, int diff,
-                      bool measured)
+                      const double *estimated)
 {
+    bool measured = estimated != NULL;
     printf("%-20.20s %-5s %12.4g %12.4g %12.4g %12.4g  %-*s", lm->layer.name,
            dataflow_name(lm->chosen), c->energy_total, s->energy, c->cycles, s->cycles,
            measured ? 6 : 0, diff ? "differ" : "equal");
     /* The model's estimate from each tensor's zero fraction, against the
      * measured counts: how far the density-based figure is off. */
     if (measured)
-        printf(" %12.4g %+7.1f%%", lm->choice[lm->chosen].cost.energy_total,
-               100 * (lm->choice[lm->chosen].cost.energy_total / s->energy - 1));
+        printf(" %12.4g %+7.1f%%", *estimated, 100 * (*estimated / s->energy - 1));
     printf("\n");
 }
 
@@ -96,8 +124,9 @@ bool map_simulate(const GraphMap *gm, const ArchSet *arch, MapSimulation *out)
         const LayerMap *lm = &gm->layers[i];
         SpatialArch a = dense(arch_for(arch, lm->chosen));
         char err[512] = "";
-        ok = map_evaluate(&a, &lm->layer, &lm->choice[lm->chosen].mapping, &out->model[i], err,
-                          sizeof err) &&
+        MapLayer l;
+        ok = at_simulator_words(&a, &lm->layer, &l, err, sizeof err) &&
+             map_evaluate(&a, &l, &lm->choice[lm->chosen].mapping, &out->model[i], err, sizeof err) &&
              simulate(&a, lm, &out->sim[i], err, sizeof err);
         if (!ok)
             fprintf(stderr, "dnnc map: error: layer '%s': %s\n", lm->layer.name, err);
@@ -116,7 +145,7 @@ void map_simulation_print(const GraphMap *gm, const MapSimulation *s)
                "the model given the statistics the program met in them):\n");
     else
         printf("\nsimulated (the instruction stream on the simulator; compression and zero "
-               "skipping off in both):\n");
+               "skipping off in both; every layer at the machine's word, as the simulator moves it):\n");
     printf("%-20s %-5s %12s %12s %12s %12s  %-6s%s\n", "layer", "df", "energy model", "energy sim",
            "cycles model", "cycles sim", "counts",
            s->measured ? "   estimated      off" : "");
@@ -124,7 +153,8 @@ void map_simulation_print(const GraphMap *gm, const MapSimulation *s)
     for (int i = 0; i < s->n; i++) {
         int diff = differences(&s->sim[i], &s->model[i]);
         equal += diff == 0;
-        print_row(&gm->layers[i], &s->model[i], &s->sim[i], diff, s->measured);
+        print_row(&gm->layers[i], &s->model[i], &s->sim[i], diff,
+                  s->measured ? &s->estimated[i] : NULL);
     }
     printf("%d of %d layers: every access count, MACs performed and cycles equal to the model's\n",
            equal, s->n);
@@ -140,8 +170,10 @@ void map_simulation_free(MapSimulation *s)
 {
     free(s->model);
     free(s->sim);
+    free(s->estimated);
     s->model = NULL;
     s->sim = NULL;
+    s->estimated = NULL;
     s->n = 0;
 }
 
@@ -199,13 +231,19 @@ static bool model_measured(const GraphMap *gm, const SpatialArch *a, const IsaPr
 {
     for (int i = 0; i < gm->n; i++) {
         const LayerMap *lm = &gm->layers[i];
+        const Mapping *m = &lm->choice[lm->chosen].mapping;
         int64_t id = program_layer(p, lm->layer.name);
         char why[512] = "the program has no such layer";
-        MapLayer l = lm->layer;
-        if (id >= 0)
+        MapLayer l;
+        LayerCost estimate; /* from the zero fractions, at the simulator's words */
+        bool ok = at_simulator_words(a, &lm->layer, &l, why, sizeof why) &&
+                  map_evaluate(a, &l, m, &estimate, why, sizeof why) && id >= 0;
+        if (ok) {
+            out->estimated[i] = estimate.energy_total;
             spatial_measured_layer(&l, &stats[id], a->word_bits);
-        if (id < 0 || !map_evaluate(a, &l, &lm->choice[lm->chosen].mapping, &out->model[i], why,
-                                    sizeof why)) {
+            ok = map_evaluate(a, &l, m, &out->model[i], why, sizeof why);
+        }
+        if (!ok) {
             fprintf(stderr, "dnnc map: error: layer '%s': %s\n", lm->layer.name, why);
             return false;
         }
@@ -256,10 +294,11 @@ bool map_simulate_measured(Graph *g, const GraphMap *gm, const ArchSet *arch,
     *out = (MapSimulation){.n = gm->n, .measured = true};
     out->model = calloc((size_t)gm->n + 1, sizeof *out->model);
     out->sim = calloc((size_t)gm->n + 1, sizeof *out->sim);
+    out->estimated = calloc((size_t)gm->n + 1, sizeof *out->estimated);
     void **values = calloc((size_t)g->n_tensors + 1, sizeof *values);
     char err[512] = "out of memory";
     SpatialGraphCode code = {0};
-    bool ok = out->model && out->sim && values &&
+    bool ok = out->model && out->sim && out->estimated && values &&
               sparsity_run_every_tensor(g, (const void *const *)inputs, values, err, sizeof err);
     if (ok && !spatial_emit_graph(g, &arch->base, &code, err, sizeof err)) {
         fprintf(stderr, "dnnc map: error: --simulate on data runs the fixed16 program "

@@ -214,7 +214,8 @@ static bool parse_prune(void *section, const char *value, const OptionUse *u)
 }
 
 /* The quantisation options, which dnnc quantize offers and every other
- * command but dnnc map takes among its pipeline options. */
+ * command takes among its pipeline options (dnnc map to cost the quantised
+ * network, docs/accelerator.md "Precision"). */
 const Option quantize_options[] = {
     {"quantize", 0, "MODE", "quantise conv and fc layers: int8, fixed8 or fixed16 (integers; need\n"
                             "--calibrate), or log2, kmeans, binary or ternary (weight codes,\n"
