@@ -454,8 +454,15 @@ typedef struct dnnk_qmatmul_desc {
 #define DNNK_QGEMM_PANELS 16
 
 /* The units a layer is split into at least, where its filter panels allow:
- * a layer of few pixels is split over its filters too. */
-#define DNNK_QGEMM_UNITS 16
+ * a layer of few pixels is split over its filters too. Few: every unit
+ * packs its tile's pixel panel again unless the same thread ran the unit
+ * before it, and the pool hands out ranges of n / (4 * threads) units, so
+ * with 16 (as before 3 Dec) ResNet-50's 3x3 convs on 7x7 maps (2 tiles x 8
+ * blocks, K = 4,608) packed each tile 4 times on two threads and ran at 0.71
+ * to 0.90 of their one-thread time; with 4, 0.1 to 0.2 ms less each (int8
+ * ResNet-50 on two threads 11.3 -> 10.6 ms). The price: such a layer
+ * keeps at most 4 threads busy. */
+#define DNNK_QGEMM_UNITS 4
 
 /* An fc's unit: this many filters of a group, for every image. Its weights
  * are laid out per filter, K padded to DNNK_QGEMM_FC_K (a vector of 4-byte
