@@ -129,6 +129,10 @@ static void test_convolutions(void **state)
                          {1, 1, 1, 1}, false, false, NULL});
     check_layer(&(Layer){"3x3, 2048 channels (several channel chunks)", 1, 2048, 3, 5, 32, 1, 3, 3, 1, 1, 1, 1,
                          {1, 1, 1, 1}, true, true, "relu"});
+    /* Rows major (2,048 weights against 14,384 inputs): 2 filter groups by
+     * 8 bands of 4 rows, a band's groups consecutive. */
+    check_layer(&(Layer){"1x1, 16 -> 128, 29x31, rows major", 1, 16, 29, 31, 128, 1, 1, 1, 1, 1, 1, 1,
+                         {0, 0, 0, 0}, true, true, "relu"});
 }
 
 /* Channels and filters that do not fill their last block: its lanes past
@@ -363,6 +367,33 @@ static void test_split_rule(void **state)
     assert_int_equal(dnnk_blocked_rows(1, 3, 3), 3);
 }
 
+/* The order of the units (docs/layouts.md, "Threads"): rows major where
+ * the weights are smaller than an image of the input, so that a thread's
+ * contiguous share of the units is a band of rows with all its filters. */
+static void test_unit_order(void **state)
+{
+    (void)state;
+    /* ResNet-50: a 1x1 conv of 256 filters on 64 x 56 x 56 (16,384 weights
+     * against 200,704 inputs) is rows major; a 3x3 conv of 256 filters on
+     * 256 x 14 x 14 (589,824 against 50,176) filters major. */
+    assert_true(dnnk_blocked_rows_major(64 * 256, 64 * 56 * 56));
+    assert_false(dnnk_blocked_rows_major(256 * 256 * 9, 256 * 14 * 14));
+    /* 2 images, 3 filter groups, 4 bands: rows major walks an image's
+     * groups within each band, filters major its bands within each group. */
+    dnnk_blocked_unit r = dnnk_blocked_unit_at(12 + 7, 3, 4, 1), f = dnnk_blocked_unit_at(12 + 7, 3, 4, 0);
+    assert_int_equal(r.n, 1), assert_int_equal(r.group, 1), assert_int_equal(r.run, 2);
+    assert_int_equal(f.n, 1), assert_int_equal(f.group, 1), assert_int_equal(f.run, 3);
+    /* Either way every (image, group, band) is one unit. */
+    for (int major = 0; major < 2; major++) {
+        bool seen[2][3][4] = {{{false}}};
+        for (int64_t u = 0; u < 24; u++) {
+            dnnk_blocked_unit a = dnnk_blocked_unit_at(u, 3, 4, major);
+            assert_false(seen[a.n][a.group][a.run]);
+            seen[a.n][a.group][a.run] = true;
+        }
+    }
+}
+
 /* select-layout makes this blocked by itself at -O2 (no reorder: the
  * first conv reads the plain image, the global pool writes plain), padded
  * blocks included: b and c's 24, the concat's 56 (a's whole blocks, then c's
@@ -437,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_pooling_and_reorders),
         cmocka_unit_test(test_identity_reorder),
         cmocka_unit_test(test_split_rule),
+        cmocka_unit_test(test_unit_order),
         cmocka_unit_test(test_network),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

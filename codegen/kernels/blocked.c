@@ -542,7 +542,8 @@ INLINE int64_t blk_chunk(const BlkConv *g)
 
 /* Groups 1, input, output and residual blocked. ptrs: out, in, [residual],
  * weights [F/16][C/16][kh][kw][16 channels][16 filters], [bias]. Units
- * (image, group of filter blocks, band of rows), the band fastest. Within
+ * (image, group of filter blocks, band of rows) in d->rows_major's order
+ * (dnnk_blocked_unit_at). Within
  * a unit: chunks of channel blocks, then tiles, then groups of at most
  * BLK_OCB of the unit's filter blocks; partial sums between chunks wait
  * in the output, which never shares storage with the input or residual. */
@@ -556,8 +557,8 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
     int64_t chunk = blk_chunk(&g);
     BlkTilesUsed used = blk_tiles_used(&g);
     for (int64_t u = begin; u < end; u++) {
-        int64_t band = u % bands, fg = u / bands % groups, n = u / bands / groups;
-        int64_t r0 = band * g.rows, r1 = min64(g.OH, r0 + g.rows);
+        dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
+        int64_t n = at.n, fg = at.group, r0 = at.run * g.rows, r1 = min64(g.OH, r0 + g.rows);
         int64_t fb0 = fg * g.filter_blocks, fb1 = min64(g.FB, fb0 + g.filter_blocks);
         BlkTiles tiles = blk_tiles(r0, r1, g.OW, BLK_UR, true);
         BlkSplit fsplit = blk_split(fb1 - fb0, BLK_OCB);
@@ -662,8 +663,8 @@ INLINE void blk_conv_depthwise(const dnnk_conv_blocked_desc *d, void *const *ptr
     BlkOps o = blk_ops(&d->conv, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
     for (int64_t u = begin; u < end; u++) {
-        int64_t band = u % bands, fg = u / bands % groups, n = u / bands / groups;
-        int64_t r0 = band * g.rows, r1 = min64(g.OH, r0 + g.rows);
+        dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
+        int64_t n = at.n, fg = at.group, r0 = at.run * g.rows, r1 = min64(g.OH, r0 + g.rows);
         int64_t cb0 = fg * g.filter_blocks, cb1 = min64(g.FB, cb0 + g.filter_blocks);
         BlkTiles tiles = blk_tiles(r0, r1, g.OW, BLK_DW_UR, false);
         for (int64_t cb = cb0; cb < cb1; cb++)

@@ -354,6 +354,7 @@ typedef struct dnnk_qgemm_desc {
     int64_t blocked, fc;
     int64_t nr;            /* pixels per tile of the library build the call is for */
     int64_t filter_blocks; /* the blocks of filter panels each group's units split into */
+    int64_t rows_major;    /* the order of a group's units, dnnk_blocked_unit_at's (tiles the runs) */
 } dnnk_qgemm_desc;
 
 /* dnnk_coded_conv: coded_conv, a float convolution whose weights are
@@ -585,7 +586,8 @@ static inline int64_t dnnk_qgemm_tiles(const dnnk_qgemm_desc *d)
 }
 
 /* int8 GEMM: units are (image, group, tile, block of filter panels), the
- * blocks of one tile consecutive so that a thread taking several of them
+ * tiles and blocks of a group in rows_major's order: rows major, the blocks
+ * of one tile are consecutive, so that a thread taking several of them
  * packs the tile's pixels once; for an fc (group, DNNK_QGEMM_FC_FILTERS
  * filters); images when the layer is not blocked. */
 static inline int64_t dnnk_qgemm_units(const dnnk_qgemm_desc *d)
@@ -869,14 +871,15 @@ static inline int64_t dnnk_reorder_units(const dnnk_reorder_desc *d)
  *   conv:      [FB][CB][kh][kw][16 channels][16 filters]
  *   depthwise: [CB][kh][kw][16 channels]
  * Units: (image, group of filter_blocks blocks of 16 filters, band of
- * rows output rows), the band fastest; a depthwise conv's filter blocks
- * are its channel blocks. Epilogue as dnnk_conv's:
+ * rows output rows), in the order rows_major says (dnnk_blocked_unit_at);
+ * a depthwise conv's filter blocks are its channel blocks. Epilogue as dnnk_conv's:
  * out = act((sum + bias) + residual). */
 typedef struct dnnk_conv_blocked_desc {
     dnnk_conv_desc conv;
     int64_t channels;      /* the input's logical C */
     int64_t filter_blocks; /* blocks of 16 filters per unit */
     int64_t rows;          /* output rows per unit */
+    int64_t rows_major;    /* the units' order, dnnk_blocked_unit's */
 } dnnk_conv_blocked_desc;
 
 /* dnnk_conv_plain_blocked: the same descriptor, weights, units and
@@ -905,6 +908,34 @@ static inline int64_t dnnk_blocked_rows(int64_t parts, int64_t out_h, int64_t ou
     return rows;
 }
 
+/* The order of a blocked conv's units within an image. The pool gives each
+ * thread a contiguous share of them (runtime/threadpool.c). Rows major
+ * (band, then group of filter blocks): a thread computes every filter of
+ * its rows, reading all the weights and its part of the input, which it
+ * mostly wrote itself as the previous layer's rows. Filters major: a thread
+ * reads its part of the weights and all of the input. So rows major when
+ * the layer's weights take fewer bytes than one image of its input (a 1x1
+ * conv on 56 x 56 maps: 0.1 MB against 3.2; a 3x3 conv of 256 filters on
+ * 14 x 14 maps, 2.4 MB against 0.2, is filters major). */
+static inline int64_t dnnk_blocked_rows_major(int64_t weight_values, int64_t image_values)
+{
+    return weight_values < image_values;
+}
+
+/* Unit u of a blocked layer of `groups` groups of filter blocks and `runs`
+ * runs of rows or tiles per image: its image, group and run. */
+typedef struct dnnk_blocked_unit {
+    int64_t n, group, run;
+} dnnk_blocked_unit;
+
+static inline dnnk_blocked_unit dnnk_blocked_unit_at(int64_t u, int64_t groups, int64_t runs, int64_t rows_major)
+{
+    int64_t per_image = groups * runs, in_image = u % per_image;
+    if (rows_major)
+        return (dnnk_blocked_unit){u / per_image, in_image % groups, in_image / groups};
+    return (dnnk_blocked_unit){u / per_image, in_image / runs, in_image % runs};
+}
+
 static inline int64_t dnnk_conv_blocked_units(const dnnk_conv_blocked_desc *d)
 {
     const dnnk_conv_desc *c = &d->conv;
@@ -920,7 +951,7 @@ static inline int64_t dnnk_conv_blocked_units(const dnnk_conv_blocked_desc *d)
  * so that each of the alpha^2 products is a GEMM over the channels with the
  * blocked conv's register tiles, its "pixels" the output tiles' transformed
  * windows. Units: (image, group of filter_blocks blocks of 16 filters, run
- * of `tiles` output tiles), the run fastest. A unit transforms the windows
+ * of `tiles` output tiles), in the order rows_major says. A unit transforms the windows
  * of its tiles for channel_blocks blocks of channels at a time (V), sums
  * their products with its filters' U into M, and writes its outputs from M
  * at the end; V and M wait on the stack. */
@@ -931,6 +962,7 @@ typedef struct dnnk_winograd_blocked_desc {
     int64_t filter_blocks;  /* blocks of 16 filters per unit */
     int64_t tiles;          /* output tiles per unit, a multiple of DNNK_WINOGRAD_BLOCKED_UR */
     int64_t channel_blocks; /* blocks of 16 channels transformed at once */
+    int64_t rows_major;     /* the units' order, as dnnk_conv_blocked_desc's */
 } dnnk_winograd_blocked_desc;
 
 /* Tiles of one register tile of the blocked Winograd GEMM (the blocked

@@ -500,7 +500,9 @@ INLINE void qgemm_conv(const dnnk_qgemm_desc *d, void *const *ptrs, const QconvR
     QgemmTile t;
     int64_t placed = -1, packed = -1; /* the (image, group, tile) of t, and of the panel (K in one block) */
     for (int64_t u = begin; u < end; u++) {
-        int64_t b = u % blocks, at = u / blocks, tile = at % tiles, g = at / tiles % G, n = at / tiles / G;
+        dnnk_blocked_unit in_group = dnnk_blocked_unit_at(u, blocks, tiles, d->rows_major);
+        int64_t b = in_group.group, tile = in_group.run, g = in_group.n % G, n = in_group.n / G;
+        int64_t at = in_group.n * tiles + tile;
         int64_t first = b * per_block, last = min64(panels, first + per_block);
         if (placed != at)
             qgemm_tile(c, tile, &t);

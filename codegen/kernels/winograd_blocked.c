@@ -230,8 +230,8 @@ KERNEL dnnk_conv_winograd_blocked(const dnnk_winograd_blocked_desc *d, void *con
     float stack[DNNK_WINOGRAD_BLOCKED_STACK] __attribute__((aligned(64)));
     int64_t fgroups = dnnk_ceil_div(g.FB, g.unit_fb), runs = dnnk_ceil_div(g.tiles, g.unit_tiles);
     for (int64_t k = begin; k < end; k++) {
-        BWinoUnit u = {.n = k / runs / fgroups, .fb0 = k / runs % fgroups * g.unit_fb,
-                       .t0 = k % runs * g.unit_tiles};
+        dnnk_blocked_unit at = dnnk_blocked_unit_at(k, fgroups, runs, d->rows_major);
+        BWinoUnit u = {.n = at.n, .fb0 = at.group * g.unit_fb, .t0 = at.run * g.unit_tiles};
         u.fbn = min64(g.unit_fb, g.FB - u.fb0);
         u.tn = min64(g.unit_tiles, g.tiles - u.t0);
         u.tp = dnnk_ceil_div(u.tn, DNNK_WINOGRAD_BLOCKED_UR) * DNNK_WINOGRAD_BLOCKED_UR;

@@ -155,6 +155,11 @@ int describe_conv_direct(const CallSite *s, KernelCall *c, dnnk_direct_desc *d)
     return 1;
 }
 
+/* The values of a layer's weights, and of one image of a tensor. */
+static int64_t weight_values(const CallSite *s) { return shape_elems(&s->g->tensors[s->n->params[0]].shape); }
+
+static int64_t image_values(const dnnk_tensor *t) { return dnnk_count(t) / t->dims[0]; }
+
 /* The split of a conv on blocked activations over threads (docs/layouts.md,
  * "Threads"): units of DNNK_BLOCKED_FILTER_BLOCKS blocks of 16 filters (one
  * channel block for a depthwise conv) and a band of output rows. The band
@@ -172,6 +177,7 @@ int describe_conv_blocked(const CallSite *s, KernelCall *c, dnnk_conv_blocked_de
     d->filter_blocks = v->groups == 1 ? dnnk_blocked_filter_blocks(filter_blocks) : 1;
     d->rows = dnnk_blocked_rows(v->out.dims[0] * dnnk_ceil_div(filter_blocks, d->filter_blocks),
                                 v->out.dims[2], v->out.dims[3]);
+    d->rows_major = dnnk_blocked_rows_major(weight_values(s), image_values(&v->in));
     c->units = dnnk_conv_blocked_units(d);
     return 1;
 }
@@ -193,6 +199,9 @@ int describe_conv_winograd_blocked(const CallSite *s, KernelCall *c, dnnk_winogr
     d->m = conv_algo_tile(ALGO_WINOGRAD, s->n->ann.algo_tile, &s->n->attr.conv);
     dnnk_winograd_blocked_split(d, v->out.dims[0], v->in.dims[1] / DNNK_BLOCK, v->out.dims[1] / DNNK_BLOCK,
                                 v->out.dims[2], v->out.dims[3]);
+    /* U holds alpha^2 / 9 times the weights' values. */
+    int64_t alpha = d->m + 2;
+    d->rows_major = dnnk_blocked_rows_major(weight_values(s) * alpha * alpha / 9, image_values(&v->in));
     c->units = dnnk_winograd_blocked_units(d);
     return 1;
 }
@@ -602,7 +611,9 @@ int describe_qlinear_conv(const CallSite *s, KernelCall *c, dnnk_qconv_desc *d)
 
 /* The blocks of filter panels a group's units split into: enough for
  * DNNK_QGEMM_UNITS units where the layer has few tiles, and at most
- * DNNK_QGEMM_PANELS panels a block when K takes several blocks. */
+ * DNNK_QGEMM_PANELS panels a block when K takes several blocks. (Always
+ * DNNK_QGEMM_UNITS blocks for a layer whose units are filters major made
+ * ResNet-50's 7 x 7 bottlenecks slower: each unit packs its tile again.) */
 static int64_t qgemm_filter_blocks(const dnnk_qgemm_desc *d)
 {
     const dnnk_qconv_desc *q = &d->conv;
@@ -623,6 +634,7 @@ int describe_qgemm(const CallSite *s, KernelCall *c, dnnk_qgemm_desc *d)
     d->nr = s->nr;
     d->blocked = pack_qgemm_fits(s->g, s->n);
     d->fc = d->blocked && sparse_qlinear_is_fc(s->g, s->n);
+    d->rows_major = dnnk_blocked_rows_major(weight_values(s), image_values(&d->conv.in));
     d->filter_blocks = d->blocked && !d->fc ? qgemm_filter_blocks(d) : 1;
     c->units = dnnk_qgemm_units(d);
     return 1;
