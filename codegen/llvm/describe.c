@@ -160,6 +160,13 @@ static int64_t weight_values(const CallSite *s) { return shape_elems(&s->g->tens
 
 static int64_t image_values(const dnnk_tensor *t) { return dnnk_count(t) / t->dims[0]; }
 
+/* The floats of a layer's weights as `pack` lays them out for its kernel
+ * (blocks padded; for Winograd the transformed U): what each unit reads. */
+static int64_t packed_floats(const CallSite *s, size_t (*pack)(const Graph *, const Node *, int, void *))
+{
+    return (int64_t)(pack(s->g, s->n, 0, NULL) / sizeof(float));
+}
+
 /* The split of a conv on blocked activations over threads (docs/layouts.md,
  * "Threads"): units of DNNK_BLOCKED_FILTER_BLOCKS blocks of 16 filters (one
  * channel block for a depthwise conv) and a band of output rows. The band
@@ -177,7 +184,7 @@ int describe_conv_blocked(const CallSite *s, KernelCall *c, dnnk_conv_blocked_de
     d->filter_blocks = v->groups == 1 ? dnnk_blocked_filter_blocks(filter_blocks) : 1;
     d->rows = dnnk_blocked_rows(v->out.dims[0] * dnnk_ceil_div(filter_blocks, d->filter_blocks),
                                 v->out.dims[2], v->out.dims[3]);
-    d->rows_major = dnnk_blocked_rows_major(weight_values(s), image_values(&v->in));
+    d->rows_major = dnnk_blocked_rows_major(packed_floats(s, pack_conv_blocked), image_values(&v->in));
     c->units = dnnk_conv_blocked_units(d);
     return 1;
 }
@@ -199,9 +206,7 @@ int describe_conv_winograd_blocked(const CallSite *s, KernelCall *c, dnnk_winogr
     d->m = conv_algo_tile(ALGO_WINOGRAD, s->n->ann.algo_tile, &s->n->attr.conv);
     dnnk_winograd_blocked_split(d, v->out.dims[0], v->in.dims[1] / DNNK_BLOCK, v->out.dims[1] / DNNK_BLOCK,
                                 v->out.dims[2], v->out.dims[3]);
-    /* U holds alpha^2 / 9 times the weights' values. */
-    int64_t alpha = d->m + 2;
-    d->rows_major = dnnk_blocked_rows_major(weight_values(s) * alpha * alpha / 9, image_values(&v->in));
+    d->rows_major = dnnk_blocked_rows_major(packed_floats(s, pack_winograd_blocked), image_values(&v->in));
     c->units = dnnk_winograd_blocked_units(d);
     return 1;
 }
