@@ -470,9 +470,25 @@ static bool apply_algo(Expander *x, const Scope *s, const Annot *a, Annotations 
     return true;
 }
 
+/* @offset(N): the byte of the workspace where the layer's output lives
+ * (plan-memory writes it; ir/verify.c checks its alignment). */
+static bool apply_offset(Expander *x, const Scope *s, const Annot *a, Annotations *ann)
+{
+    int64_t offset;
+    if (a->n != 1) {
+        ERROR(x, s, a->loc, "@offset takes one argument: the byte offset of the layer's output in the workspace");
+        return false;
+    }
+    if (!annot_int(x, s, a, 0, 0, INT64_MAX, &offset))
+        return false;
+    ann->has_offset = true;
+    ann->offset = (uint64_t)offset;
+    return true;
+}
+
 static bool known_annotation(const char *key)
 {
-    static const char *const known[] = {"algo", "precision", "sparse", "dataflow", "mapping", "layout"};
+    static const char *const known[] = {"algo", "precision", "sparse", "dataflow", "mapping", "layout", "offset"};
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         if (strcmp(key, known[i]) == 0)
             return true;
@@ -484,7 +500,7 @@ static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annota
     const char *key = a->key;
     if (!known_annotation(key)) {
         ERROR(x, s, a->loc, "unknown annotation '@%s' (known: @algo, @precision, @sparse, @dataflow, "
-              "@mapping, @layout)", key);
+              "@mapping, @layout, @offset)", key);
         return false;
     }
     if (a->misplaced) {
@@ -501,6 +517,8 @@ static bool apply_annotation(Expander *x, const Scope *s, const Annot *a, Annota
         return apply_precision(x, s, a, ann);
     if (strcmp(key, "mapping") == 0)
         return apply_mapping(x, s, a, ann);
+    if (strcmp(key, "offset") == 0)
+        return apply_offset(x, s, a, ann);
     const char *sym = annot_symbol(x, s, a, 0);
     if (!sym)
         return false;
@@ -820,6 +838,11 @@ static bool expand_block(Expander *x, const Scope *caller, const Stmt *st, const
     if (s.inherited.mapping.present) {
         ERROR(x, caller, find_annotation(st, "mapping")->loc,
               "@mapping applies to one conv or fc layer, not to a block call");
+        return x->out->failed = true, false;
+    }
+    if (s.inherited.has_offset) {
+        ERROR(x, caller, find_annotation(st, "offset")->loc,
+              "@offset places one layer's output, not a block call's");
         return x->out->failed = true, false;
     }
     return expand_stmts(x, &s, blk->stmts, blk->n_stmts);

@@ -81,6 +81,12 @@ typedef struct Annotations {
      * pass to change. */
     bool has_layout;
     Layout layout;
+    /* Where the layer's output lives when compiled code runs: byte `offset`
+     * of the workspace (@offset, owned by plan-memory; ir/storage.h says
+     * which layers may share bytes). Unset: not placed yet, or not in the
+     * workspace (a network output, an alias of an input or a weight). */
+    bool has_offset;
+    uint64_t offset;
 } Annotations;
 
 /* qlinear_conv's: weight, three scales and zero points, bias, a residual's

@@ -88,6 +88,8 @@ void annotations_print(const Annotations *a, FILE *out)
         print_mapping(&a->mapping, out);
     if (a->has_layout)
         fprintf(out, "@layout(%s) ", layout_name(a->layout));
+    if (a->has_offset)
+        fprintf(out, "@offset(%llu) ", (unsigned long long)a->offset);
 }
 
 /* Scalar element k of a bound zero point (u8, i8, i16 or i32). */

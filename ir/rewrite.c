@@ -34,9 +34,29 @@ int graph_sole_reader(const Graph *g, int t)
     return x->users[0];
 }
 
+/* Tensor t is read by another layer, or has become a network output: the
+ * place plan-memory gave it (@offset) was chosen for a shorter life, so it
+ * is dropped, and the pass places it again. */
+static void forget_place(Graph *g, int t)
+{
+    int p = g->tensors[t].producer;
+    if (p >= 0)
+        g->nodes[p].ann.has_offset = false;
+}
+
+static bool reads(const Node *n, int t)
+{
+    for (int k = 0; k < n->n_inputs; k++)
+        if (n->inputs[k] == t)
+            return true;
+    return false;
+}
+
 void graph_set_operand(Graph *g, int node, int slot, int t)
 {
     Node *n = &g->nodes[node];
+    if (!reads(n, t))
+        forget_place(g, t);
     uses_drop(g, n->inputs[slot], node);
     n->inputs[slot] = t;
     uses_add(g, t, node);
@@ -45,6 +65,9 @@ void graph_set_operand(Graph *g, int node, int slot, int t)
 void graph_set_operands(Graph *g, int node, const int *tensors, int count)
 {
     Node *n = &g->nodes[node];
+    for (int i = 0; i < count; i++)
+        if (!reads(n, tensors[i]))
+            forget_place(g, tensors[i]);
     for (int i = 0; i < n->n_inputs; i++)
         uses_drop(g, n->inputs[i], node);
     n->inputs = arena_array(&g->arena, (size_t)count, sizeof(int));
@@ -71,8 +94,10 @@ void graph_replace_all_uses(Graph *g, int from, int to)
             }
     }
     for (int i = 0; i < g->n_outputs; i++)
-        if (g->outputs[i] == from)
+        if (g->outputs[i] == from) {
             g->outputs[i] = to;
+            forget_place(g, to);
+        }
 }
 
 static void free_name(Graph *g, int t)

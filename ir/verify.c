@@ -6,8 +6,34 @@
 #include "conv_algo.h"
 #include "graph.h"
 #include "sparse.h"
+#include "storage.h"
 
 static bool valid_tensor(const Graph *g, int id) { return id >= 0 && id < g->n_tensors; }
+
+/* @offset: a 64-byte aligned place (the kernels' vector loads need it) for
+ * an output that the caller's buffers do not hold; whether it collides
+ * with another is plan-memory's check (ir/storage.h). */
+static bool verify_offset(const Graph *g, const Node *n, Diag *d)
+{
+    if (graph_is_output(g, n->output)) {
+        diag_error(d, n->loc, "layer '%s': @offset: a network output lives in the caller's buffer, "
+                   "not in the workspace", n->name);
+        return false;
+    }
+    if (n->ann.offset % STORAGE_ALIGN != 0) {
+        diag_error(d, n->loc, "layer '%s': @offset(%llu) is not a multiple of %d bytes", n->name,
+                   (unsigned long long)n->ann.offset, STORAGE_ALIGN);
+        return false;
+    }
+    uint64_t bytes = storage_bytes(g, n->output);
+    if (bytes > STORAGE_MAX_BYTES || n->ann.offset > STORAGE_MAX_BYTES - bytes) {
+        diag_error(d, n->loc, "layer '%s': @offset(%llu) puts its output past the largest workspace "
+                   "(%llu bytes)", n->name, (unsigned long long)n->ann.offset,
+                   (unsigned long long)STORAGE_MAX_BYTES);
+        return false;
+    }
+    return true;
+}
 
 static bool verify_node(const Graph *g, int idx, Diag *d)
 {
@@ -67,6 +93,8 @@ static bool verify_node(const Graph *g, int idx, Diag *d)
         diag_error(d, n->loc, "layer '%s': @layout(%s): %s", n->name, layout_name(n->ann.layout), why);
         ok = false;
     }
+    if (n->ann.has_offset && !verify_offset(g, n, d))
+        ok = false;
     if (n->ann.algo_tile && !conv_algo_tile_valid(n->ann.algo, n->ann.algo_tile)) {
         diag_error(d, n->loc, "verifier: node '%s' has @algo(%s) with tile %d", n->name,
                    conv_algo_name(n->ann.algo), n->ann.algo_tile);

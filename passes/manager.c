@@ -153,6 +153,7 @@ static bool has_precision(const Annotations *a) { return a->has_precision; }
 static bool has_sparse(const Annotations *a) { return a->has_sparse; }
 static bool has_dataflow(const Annotations *a) { return a->dataflow != DATAFLOW_AUTO; }
 static bool has_mapping(const Annotations *a) { return a->mapping.present; }
+static bool has_offset(const Annotations *a) { return a->has_offset; }
 
 /* The pass that reads each annotation: only it can honour it. */
 static const struct {
@@ -165,6 +166,7 @@ static const struct {
     {"@sparse", has_sparse, PASS_ID_select_sparsity},
     {"@dataflow", has_dataflow, PASS_ID_map_dataflow},
     {"@mapping", has_mapping, PASS_ID_map_dataflow},
+    {"@offset", has_offset, PASS_ID_plan_memory},
 };
 
 /* An annotation whose pass is not in the plan would be ignored: that is an

@@ -21,6 +21,7 @@ static const PassId reference[] = {
     P(select_precision),   /* every level */
     P(select_sparsity),    /* every level */
     P(select_algo),        /* every level */
+    P(plan_memory),        /* every level: checks a given @offset */
 };
 
 static const PassId cpu[] = {
@@ -36,6 +37,7 @@ static const PassId cpu[] = {
     P(select_sparsity),    /* every level */
     P(select_layout),      /* every level: blocked layouts from -O2, @layout always */
     P(select_algo),        /* every level: code generation needs every conv's kernel */
+    P(plan_memory),        /* every level: code generation reads every output's place */
 };
 
 static const PassId spatial[] = {
@@ -50,6 +52,7 @@ static const PassId spatial[] = {
     P(select_sparsity),    /* every level */
     P(select_algo),        /* every level */
     P(map_dataflow),       /* every level */
+    P(plan_memory),        /* every level: checks a given @offset */
 };
 
 #define PIPELINE(target, list) {target, list, (int)(sizeof list / sizeof *list)}

@@ -590,6 +590,7 @@ static bool quantise_layer(Quantizer *z, int i, QuantMode mode)
     if (qnode < 0)
         return false;
     g->nodes[qnode].ann = g->nodes[i].ann;
+    g->nodes[qnode].ann.has_offset = false; /* another element type: plan-memory places it */
     fill_weights(z, &lp, qnode, scale);
     if (lp.residual >= 0) { /* the residual's scale and zero point come last */
         const Node *qn = &g->nodes[qnode];
@@ -690,6 +691,7 @@ static bool code_layer(Quantizer *z, int i, QuantMode mode)
     if (coded < 0)
         return false;
     g->nodes[coded].ann = g->nodes[i].ann;
+    g->nodes[coded].ann.has_offset = false; /* a new layer: plan-memory places it */
     fill_codes(z, i, coded);
     int y = as_layer_output(z, i, g->nodes[coded].output);
     if (y >= 0 && z->stands_for)

@@ -205,6 +205,8 @@ static Layout choose_layout(const LayoutChooser *c, Node *n)
      * is missing (the target's own check refuses most such layers first). */
     Layout writes = r ? kernel_row_writes(r, n, reads) : LAYOUT_NCHW;
     if (writes != LAYOUT_NCHW) {
+        if (!n->ann.has_layout || n->ann.layout != writes)
+            n->ann.has_offset = false; /* its bytes change: plan-memory places it again */
         n->ann.has_layout = true;
         n->ann.layout = writes;
         pass_count(c->r, "layers writing nchw16c", 1);

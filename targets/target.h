@@ -64,6 +64,10 @@ typedef struct Target {
      * reference computes every algorithm as the same plain loops and only
      * checks that a forced one is among its rows). */
     bool binds_kernels;
+    /* Its code keeps activations in one workspace, at the places the IR
+     * records (@offset): plan-memory places them. The others keep every
+     * tensor apart, and the pass only checks a placement given to them. */
+    bool plans_workspace;
     bool threads;                 /* run can spread layers over worker threads */
     /* Whether layer n can run here; if not, why (a short phrase). */
     bool (*supports)(const Graph *g, const Node *n, char *why, size_t whysz);

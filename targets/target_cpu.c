@@ -171,6 +171,7 @@ const Target target_cpu = {
     .registry = cpu_kernel_rows,
     .conv_cost = cpu_conv_cost,
     .binds_kernels = true,
+    .plans_workspace = true,
     .threads = true,
     .supports = cpu_supports,
     .memory = cpu_memory,

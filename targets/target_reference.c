@@ -108,6 +108,7 @@ const Target target_reference = {
     .default_opt_level = 0,
     .registry = reference_registry,
     .binds_kernels = false,
+    .plans_workspace = false,
     .threads = false,
     .supports = reference_supports,
     .memory = reference_memory,

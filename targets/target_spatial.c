@@ -332,6 +332,7 @@ const Target target_spatial = {
     .default_opt_level = 2,
     .registry = spatial_registry,
     .binds_kernels = false,
+    .plans_workspace = false,
     .threads = false,
     .supports = spatial_graph_supports,
     .memory = spatial_memory,

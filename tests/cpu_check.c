@@ -357,7 +357,7 @@ void cpu_code_every_layer(Graph *g, int mode, const char *name)
     diag_init(&d, stderr);
     QuantOptions q = {.mode = (QuantMode)mode, .first_last = true, .weight_bits = mode == QUANT_KMEANS ? 3 : 0};
     PipelineOptions po = {.opt_level = 1, .verify_each = true};
-    PassOptions o = {.opt_level = 1, .target = target_find("reference"), .diag = &d, .quant = &q};
+    PassOptions o = {.opt_level = 1, .target = target_find("cpu"), .diag = &d, .quant = &q};
     if (!pipeline_run(g, &o, &po))
         fail_msg("%s: quantising to %s failed", name, quant_mode_name((QuantMode)mode));
 }

@@ -38,7 +38,7 @@ void cpu_run_jit(const Graph *g, const char *name, const char *cpu, const char *
 /* Output 0 of g as object code linked into a shared library (malloc'd). */
 float *cpu_run_object(const Graph *g, const char *name, const CpuIo *io);
 
-/* The reference pipeline at -O1 with every conv and fc coded in mode m
+/* The cpu pipeline at -O1 with every conv and fc coded in mode m
  * (quantize.h's QuantMode; 3-bit codebooks, so that a layer of 8 weights
  * a group can take one), failing the test with `name` if it fails. */
 void cpu_code_every_layer(Graph *g, int mode, const char *name);

@@ -67,6 +67,7 @@ static void test_autotune_writes_then_reuses(void **state)
     write_text("net.choices", edited);
     free(text);
     r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--autotune", choices);
+    strip_offsets(r.out);
     assert_contains(r.out, "@algo(winograd, tile=2) b = conv(a");
     assert_contains(r.out, "@algo(im2col) c = conv(b");
     assert_run(&r, 0, "@algo(winograd, tile=2) a = conv(x", NULL);
@@ -106,6 +107,7 @@ static void test_max_conv_error_option(void **state)
      * the exact ones. */
     Run r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--max-conv-error",
                      "1e-12", "--pass-stats");
+    strip_offsets(r.out);
     assert_true(strstr(r.out, "winograd") == NULL && strstr(r.out, "fft") == NULL);
     assert_run(&r, 0, "@algo(im2col) a = conv(x", "fast algorithms refused for their error");
 }
@@ -120,6 +122,7 @@ static void test_conv_algo_option(void **state)
     assert_run(&r, 2, NULL, "--conv-algo fft/64: target cpu has no conv kernel for it");
     /* Forced where it applies; the 1x1 conv, which no FFT runs, keeps im2col. */
     r = run_dnnc("dump", temp_path(tmp_dir, "net.dnn"), "--target", "cpu", "--conv-algo", "fft/16");
+    strip_offsets(r.out);
     assert_contains(r.out, "@algo(im2col) c = conv(b");
     assert_run(&r, 0, "@algo(fft, tile=16) a = conv(x", NULL);
 }

@@ -1,8 +1,11 @@
-/* The cpu target's memory plan (codegen/llvm/plan.c): where each tensor
- * lives when compiled code runs. Here: concats whose operands are computed
- * in their slices of the output, and the cases where they must copy. The
- * values the plans compute are checked by every network test (test_golden,
- * cpu_examples, test_cpu_blocked's network); these check the decisions. */
+/* The cpu target's memory plan: where each tensor lives when compiled code
+ * runs, placed by the plan-memory pass (@offset, passes/plan_memory.c) and
+ * read by code generation (codegen/llvm/plan.c). Here: bytes reused once a
+ * tensor is dead, aliases, concats whose operands are computed in their
+ * slices of the output and the cases where they must copy, places given in
+ * the source, and the placements that are errors. The values the plans
+ * compute are checked by every network test (test_golden, cpu_examples,
+ * test_cpu_blocked's network); these check the decisions. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -158,6 +161,220 @@ static void test_concats_that_copy(void **state)
                   "j and a are network outputs, in the caller's buffers");
 }
 
+/* ---- plan-memory -------------------------------------------------------- */
+
+static uint64_t offset_of(const Planned *x, const char *name)
+{
+    const Node *n = &x->p.graph->nodes[node_of(x, name)];
+    if (!n->ann.has_offset)
+        fail_msg("layer %s has no @offset", name);
+    return n->ann.offset;
+}
+
+/* Four 4 KiB outputs in a chain: a is dead once b is written, so c takes
+ * a's bytes, and the workspace holds two, not three. The dump shows every
+ * place, and the network output none (the caller's buffer). */
+static void test_dead_bytes_are_reused(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x,
+              "input x: f32[1, 16, 8, 8];\n"
+              "a = conv(x, filters=16, kernel=1);\n"
+              "b = relu(a);\n"
+              "c = relu(b);\n"
+              "d = relu(c);\n"
+              "output d;\n",
+              0);
+    assert_int_equal(offset_of(&x, "a"), offset_of(&x, "c"));
+    assert_int_not_equal(offset_of(&x, "a"), offset_of(&x, "b"));
+    assert_int_equal(x.plan.workspace_size, 2 * 4096);
+    assert_int_equal(loc(&x, "c")->offset, offset_of(&x, "c"));
+    assert_int_equal(loc(&x, "d")->kind, LOC_OUTPUT);
+    char *text = graph_to_text(x.p.graph);
+    assert_contains(text, "@offset(0) a = conv(");
+    assert_contains(text, "@offset(4096) b = relu(a)");
+    assert_contains(text, "\nd = relu(c)");
+    free(text);
+    planned_free(&x);
+}
+
+/* A flatten of a layer's output takes its bytes (its own @offset, the
+ * same); a flatten of the network input has no place of its own. */
+static void test_aliases_share_their_operand(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x,
+              "input x: f32[1, 16, 4, 4];\n"
+              "f0 = flatten(x);\n"
+              "y0 = fc(f0, units=8);\n"
+              "a = conv(x, filters=16, kernel=1);\n"
+              "f = flatten(a);\n"
+              "y = fc(f, units=10);\n"
+              "output y, y0;\n",
+              0);
+    assert_false(x.p.graph->nodes[node_of(&x, "f0")].ann.has_offset);
+    assert_true(x.plan.aliases[node_of(&x, "f0")]);
+    assert_int_equal(loc(&x, "f0")->kind, LOC_INPUT);
+    assert_int_equal(offset_of(&x, "f"), offset_of(&x, "a"));
+    assert_true(x.plan.aliases[node_of(&x, "f")]);
+    assert_false(x.plan.aliases[node_of(&x, "a")]);
+    planned_free(&x);
+}
+
+/* A place written in the source is kept, and the others are put around
+ * it: a lives while b is written, so it avoids b's bytes; c, written when
+ * a is dead, takes a's. */
+static void test_given_places_are_kept(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x,
+              "input x: f32[1, 16, 8, 8];\n"
+              "a = conv(x, filters=16, kernel=1);\n"
+              "@offset(8192) b = relu(a);\n"
+              "c = relu(b);\n"
+              "d = relu(c);\n"
+              "output d;\n",
+              0);
+    assert_int_equal(offset_of(&x, "b"), 8192);
+    assert_int_equal(offset_of(&x, "a"), 0);
+    assert_int_equal(offset_of(&x, "c"), 0);
+    assert_int_equal(x.plan.workspace_size, 8192 + 4096);
+    planned_free(&x);
+}
+
+/* A placement that puts two live outputs in the same bytes is an error on
+ * every target, naming both layers, at the later one's line. */
+static void expect_pipeline_error(const char *text, const char *target, const char *message)
+{
+    Parsed p;
+    parse_text(&p, "plan.dnn", text);
+    if (!p.graph)
+        fail_msg("%s", p.messages);
+    randomize_weights_for_test(p.graph, 1);
+    char *messages = NULL;
+    assert_false(run_pipeline_on(p.graph, &p.src, target, 0, NULL, &messages));
+    assert_contains(messages, message);
+    free(messages);
+    parsed_free(&p);
+}
+
+static void test_overlapping_places_are_errors(void **state)
+{
+    (void)state;
+    const char *overlap = "input x: f32[1, 16, 8, 8];\n"
+                          "@offset(0) a = conv(x, filters=16, kernel=1);\n"
+                          "@offset(2048) b = relu(a);\n"
+                          "c = relu(b);\n"
+                          "output c;\n";
+    const char *message = "plan.dnn:3:15: error: layer 'b' @offset(2048) (4096 bytes) overlaps layer 'a' "
+                          "@offset(0) (4096 bytes) while both are live, at layer 'b'";
+    expect_pipeline_error(overlap, "cpu", message);
+    expect_pipeline_error(overlap, "reference", message);
+    /* A concat's operands are in its slices only where the rules allow
+     * (here: two images, so each slice would be two runs): otherwise the
+     * concat reads them while it writes its output. */
+    expect_pipeline_error("input x: f32[2, 4, 8, 8];\n"
+                          "@offset(0) a = conv(x, filters=16, kernel=1);\n"
+                          "@offset(8192) b = conv(x, filters=16, kernel=1);\n"
+                          "@offset(0) j = concat(a, b);\n"
+                          "y = conv(j, filters=4, kernel=1);\n"
+                          "output y;\n",
+                          "cpu", "layer 'j' @offset(0) (16384 bytes) overlaps layer 'a' @offset(0) (8192 bytes)");
+    /* The same bytes after the first is dead are fine. */
+    Planned x;
+    plan_text(&x,
+              "input x: f32[1, 16, 8, 8];\n"
+              "@offset(0) a = conv(x, filters=16, kernel=1);\n"
+              "b = relu(a);\n"
+              "@offset(0) c = relu(b);\n"
+              "d = relu(c);\n"
+              "output d;\n",
+              0);
+    assert_int_equal(offset_of(&x, "c"), 0);
+    planned_free(&x);
+}
+
+static void expect_parse_error(const char *text, const char *message)
+{
+    Parsed p;
+    parse_text(&p, "plan.dnn", text);
+    assert_null(p.graph);
+    assert_contains(p.messages, message);
+    parsed_free(&p);
+}
+
+static void test_bad_offsets_do_not_parse(void **state)
+{
+    (void)state;
+    expect_parse_error("input x: f32[1, 4, 8, 8];\n@offset(100) a = relu(x);\nb = relu(a);\noutput b;\n",
+                       "plan.dnn:2:14: error: layer 'a': @offset(100) is not a multiple of 64 bytes");
+    expect_parse_error("input x: f32[1, 4, 8, 8];\n@offset(0) a = relu(x);\noutput a;\n",
+                       "layer 'a': @offset: a network output lives in the caller's buffer");
+    expect_parse_error("input x: f32[1, 4, 8, 8];\n@offset(-64) a = relu(x);\nb = relu(a);\noutput b;\n",
+                       "@offset: argument 1 must be an integer in [0, ");
+    expect_parse_error("input x: f32[1, 4, 8, 8];\n@offset(0, 64) a = relu(x);\nb = relu(a);\noutput b;\n",
+                       "@offset takes one argument");
+    expect_parse_error("input x: f32[1, 4, 8, 8];\n@offset(4611686018427387904) a = relu(x);\n"
+                       "b = relu(a);\noutput b;\n",
+                       "puts its output past the largest workspace");
+    expect_parse_error("block twice(t) {\n  u = relu(t);\n  v = relu(u);\n  return v;\n}\n"
+                       "input x: f32[1, 4, 8, 8];\n@offset(0) a = twice(x);\nb = relu(a);\noutput b;\n",
+                       "@offset places one layer's output, not a block call's");
+}
+
+/* Code generation reads the places: a graph whose layers have none (as if
+ * plan-memory had not run) is refused, naming the first layer without one. */
+static void test_code_generation_needs_places(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_text(&p, "plan.dnn", "input x: f32[1, 16, 8, 8];\na = conv(x, filters=16, kernel=1);\n"
+                               "b = relu(a);\noutput b;\n");
+    assert_non_null(p.graph);
+    randomize_weights_for_test(p.graph, 1);
+    run_pipeline_or_fail(p.graph, "cpu", 0);
+    for (int i = 0; i < p.graph->n_nodes; i++)
+        p.graph->nodes[i].ann.has_offset = false;
+    char err[512];
+    KernelBinding *bind = bind_graph(p.graph, ISA_ANY, err, sizeof err);
+    assert_non_null(bind);
+    Plan plan;
+    assert_false(plan_build(p.graph, bind, &plan, err, sizeof err));
+    assert_contains(err, "layer 'a' has no place in the workspace");
+    free(bind);
+    parsed_free(&p);
+}
+
+/* A dump made at -O0 compiled at -O2: fusing relu into its conv and
+ * blocking the layers change who lives when and how many bytes they take,
+ * so the rewrites drop the places they make stale and plan-memory places
+ * those again (a then lives until b reads it, where it had r's life). */
+static void test_stale_places_are_placed_again(void **state)
+{
+    (void)state;
+    Planned first;
+    plan_text(&first,
+              "input x: f32[1, 16, 8, 8];\n"
+              "a = conv(x, filters=16, kernel=3, pad=1);\n"
+              "r = relu(a);\n"
+              "b = conv(r, filters=16, kernel=3, pad=1);\n"
+              "s = relu(b);\n"
+              "c = conv(s, filters=16, kernel=1);\n"
+              "output c;\n",
+              0);
+    char *dump = graph_to_text(first.p.graph);
+    assert_int_equal(offset_of(&first, "a"), offset_of(&first, "b"));
+    Planned second;
+    plan_text(&second, dump, 2);
+    assert_int_not_equal(offset_of(&second, "a"), offset_of(&second, "b"));
+    free(dump);
+    planned_free(&second);
+    planned_free(&first);
+}
+
 /* ---- the weight blob ------------------------------------------------------ */
 
 /* Compiling a model writes its weights layer by layer (plan_write_weights)
@@ -201,6 +418,13 @@ int main(void)
         cmocka_unit_test(test_plain_concat_in_place),
         cmocka_unit_test(test_blocked_concat_in_place),
         cmocka_unit_test(test_concats_that_copy),
+        cmocka_unit_test(test_dead_bytes_are_reused),
+        cmocka_unit_test(test_aliases_share_their_operand),
+        cmocka_unit_test(test_given_places_are_kept),
+        cmocka_unit_test(test_overlapping_places_are_errors),
+        cmocka_unit_test(test_bad_offsets_do_not_parse),
+        cmocka_unit_test(test_code_generation_needs_places),
+        cmocka_unit_test(test_stale_places_are_placed_again),
         cmocka_unit_test(test_written_weights_are_the_packed_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

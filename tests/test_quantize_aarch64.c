@@ -40,8 +40,9 @@ static void make_inputs(Inputs *in)
     }
 }
 
-/* LeNet-5 with its trained weights, quantised to int8 on the reference
- * pipeline at -O1, calibrated on the inputs. */
+/* LeNet-5 with its trained weights, quantised to int8 on the cpu pipeline
+ * at -O1 (plain layouts, the places code generation reads), calibrated on
+ * the inputs. */
 static Graph *quantised_lenet5(Parsed *p, const Inputs *in)
 {
     parse_file(p, DNNC_SOURCE_DIR "/examples/lenet5.dnn");
@@ -57,7 +58,7 @@ static Graph *quantised_lenet5(Parsed *p, const Inputs *in)
     p->graph->outputs[0] = last->inputs[0];
     QuantOptions q = {.mode = QUANT_INT8, .first_last = true, .batches = in->batches, .n_batches = BATCHES};
     PipelineOptions po = {.opt_level = 1, .verify_each = true, .log = stderr};
-    PassOptions o = {.opt_level = 1, .target = target_find("reference"), .diag = &d, .quant = &q};
+    PassOptions o = {.opt_level = 1, .target = target_find("cpu"), .diag = &d, .quant = &q};
     assert_true(pipeline_run(p->graph, &o, &po));
     return p->graph;
 }

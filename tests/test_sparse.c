@@ -474,7 +474,7 @@ static void test_dump_round_trip(void **state)
     Graph *g = cpu_parse_or_fail(&p, "sparse.dnn", text);
     run_pipeline_or_fail(g, "cpu", 0);
     char *dumped = graph_to_text(g);
-    assert_contains(dumped, "@sparse(csr) a = conv(");
+    assert_contains(dumped, "@sparse(csr) @offset(0) a = conv(");
     assert_contains(dumped, "@sparse(csc) y = fc(");
     Parsed back;
     parse_text(&back, "dumped.dnn", dumped);

@@ -129,6 +129,19 @@ char *graph_to_text(const Graph *g)
     return text;
 }
 
+void strip_offsets(char *text)
+{
+    char *to = text;
+    for (const char *from = text; *from;) {
+        size_t digits = strncmp(from, "@offset(", 8) == 0 ? strspn(from + 8, "0123456789") : 0;
+        if (digits && strncmp(from + 8 + digits, ") ", 2) == 0)
+            from += 8 + digits + 2;
+        else
+            *to++ = *from++;
+    }
+    *to = '\0';
+}
+
 void assert_dump_parses_back(const char *text)
 {
     Parsed back;

@@ -45,6 +45,9 @@ char *graph_to_text(const Graph *g);
  * comments (what a dump shows of bound weights, which the graph it parses
  * back to lacks). */
 void assert_dump_parses_back(const char *text);
+/* Removes every "@offset(N) " from a dump, in place: for tests of other
+ * annotations, whose lines should not change with the workspace's plan. */
+void strip_offsets(char *text);
 /* The layer that computes tensor `name`; fails the test if none does. */
 const Node *test_layer_named(const Graph *g, const char *name);
 

@@ -7,8 +7,9 @@
 
 #include "big_alloc.h"
 #include "bind.h"
+#include "storage.h"
 
-#define ALIGN 64
+#define ALIGN STORAGE_ALIGN
 
 static size_t align_up(size_t n) { return (n + ALIGN - 1) / ALIGN * ALIGN; }
 
@@ -127,7 +128,16 @@ bool plan_write_weights(const Graph *g, const KernelBinding *bind, const Plan *p
     return true;
 }
 
-static bool is_graph_output(const Graph *g, int t, int *index)
+/* ---- activations -------------------------------------------------------------
+ * Every activation's place is in the IR: plan-memory wrote @offset on each
+ * layer whose output lives in the workspace (ir/storage.h has the rules).
+ * Network inputs and outputs are the caller's buffers; a layer without a
+ * place of its own reinterprets its operand's bytes (an alias), and a
+ * concat whose operands were computed in its slices has no code either.
+ * The placement is checked again here, so that no graph reaches code
+ * generation with two live tensors in the same bytes, whoever placed them. */
+
+static bool graph_output_index(const Graph *g, int t, int *index)
 {
     for (int i = 0; i < g->n_outputs; i++)
         if (g->outputs[i] == t) {
@@ -137,182 +147,44 @@ static bool is_graph_output(const Graph *g, int t, int *index)
     return false;
 }
 
-/* Layers whose output can be their operand's (or weight's) storage. */
-static bool can_alias(const Graph *g, const Node *n)
+/* The place of layer i's output; false if it has none. */
+static bool locate_output(const Graph *g, const StorageMap *m, int i, Plan *p)
 {
-    int index;
-    if (is_graph_output(g, n->output, &index))
+    const Node *n = &g->nodes[i];
+    int t = n->output, index;
+    if (graph_output_index(g, t, &index)) {
+        p->loc[t] = (Location){LOC_OUTPUT, 0, index};
+    } else if (n->ann.has_offset) {
+        p->loc[t] = (Location){LOC_WORKSPACE, (size_t)n->ann.offset, 0};
+        size_t end = (size_t)n->ann.offset + (size_t)storage_bytes(g, t);
+        p->workspace_size = end > p->workspace_size ? end : p->workspace_size;
+    } else if (m->no_code[i]) {
+        p->loc[t] = p->loc[storage_alias_source(n)];
+    } else {
         return false;
-    return n->op == OP_FLATTEN || n->op == OP_RESHAPE || n->op == OP_DROPOUT || n->op == OP_CONSTANT;
-}
-
-static int alias_source(const Node *n) { return n->op == OP_CONSTANT ? n->params[0] : n->inputs[0]; }
-
-/* ---- concat in place --------------------------------------------------------
- * A concat whose operands lie end to end in its output's storage needs no
- * code: each operand is computed straight into its slice. That holds when
- * every dimension before the axis is 1 (a batch of one image, channels
- * joined), in either layout (a blocked concat's operands but the last fill
- * whole blocks, kernels.def), and each slice starts 64-byte aligned. Each
- * operand must be a layer's own output (not an input, constant or alias,
- * not another concat's output, not a network output) and in no other
- * concat's slice; otherwise the concat copies as usual. */
-
-typedef struct Slices {
-    int *root;       /* per tensor: the concat output it lives in, or -1 */
-    size_t *offset;  /* per tensor: its byte offset there */
-} Slices;
-
-static bool operands_are_slices(const Graph *g, const Node *n)
-{
-    const Shape *s = &g->tensors[n->output].shape;
-    int64_t axis = n->attr.axis.axis < 0 ? n->attr.axis.axis + s->rank : n->attr.axis.axis;
-    for (int64_t d = 0; d < axis; d++)
-        if (s->d[d] != 1)
-            return false;
-    return graph_tensor_layout(g, n->output) == LAYOUT_NCHW || axis == 1;
-}
-
-static bool may_live_in_slice(const Graph *g, const Slices *sl, const Node *concat, int k)
-{
-    int t = concat->inputs[k], producer = g->tensors[t].producer, index;
-    if (producer < 0 || sl->root[t] >= 0 || is_graph_output(g, t, &index))
-        return false;
-    const Node *p = &g->nodes[producer];
-    if (p->op == OP_CONCAT || can_alias(g, p))
-        return false;
-    for (int j = 0; j < k; j++)
-        if (concat->inputs[j] == t)
-            return false; /* the same tensor twice cannot be in two slices */
-    return graph_tensor_layout(g, t) == graph_tensor_layout(g, concat->output);
-}
-
-/* Tensor t's bytes as stored in its layout. */
-static size_t stored_bytes(const Graph *g, int t)
-{
-    return (size_t)graph_tensor_stored_elems(g, t) * elem_kind_size(g->tensors[t].type.kind);
-}
-
-/* Concat n's operands into its slices, all or none; true if all. */
-static bool place_slices(const Graph *g, Slices *sl, const Node *n)
-{
-    int index;
-    if (n->op != OP_CONCAT || is_graph_output(g, n->output, &index) || !operands_are_slices(g, n))
-        return false;
-    size_t at = 0;
-    for (int k = 0; k < n->n_inputs; k++) {
-        int t = n->inputs[k];
-        if (at % ALIGN != 0 || !may_live_in_slice(g, sl, n, k))
-            return false;
-        at += stored_bytes(g, t);
     }
-    at = 0;
-    for (int k = 0; k < n->n_inputs; k++) {
-        int t = n->inputs[k];
-        sl->root[t] = n->output, sl->offset[t] = at;
-        at += stored_bytes(g, t);
-    }
+    p->aliases[i] = m->no_code[i];
     return true;
 }
 
-/* ---- the workspace ------------------------------------------------------
- * Each tensor that needs storage of its own (a root: not an alias, not in
- * a concat's slice) is live from the layer that first writes it (for a
- * concat in place, its first operand's) to its last reader. Roots are
- * placed largest first, each at the lowest offset where it overlaps no
- * placed root live at the same time: the "greedy by size" arena planning
- * of TensorFlow Lite, which packs the few large activations of a network
- * tighter than first fit in layer order does. A layer's operands are live
- * while it runs, so its output never overlaps them (a conv reads its
- * residual while it accumulates its output). */
-
-typedef struct Root {
-    int tensor, first, last;
-    size_t size, offset;
-} Root;
-
-static int by_size(const void *a, const void *b)
+static bool place_activations(const Graph *g, Plan *p, char *err, size_t errsz)
 {
-    const Root *x = a, *y = b;
-    if (x->size != y->size)
-        return x->size > y->size ? -1 : 1;
-    return x->first - y->first;
-}
-
-static int by_offset(const void *a, const void *b)
-{
-    const Root *x = *(const Root *const *)a, *y = *(const Root *const *)b;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/* The lowest offset for r among the placed roots (placed[0..n)) whose
- * lifetimes meet its own; overlap is scratch for n pointers. */
-static size_t lowest_fit(const Root *r, Root *const *placed, int n, Root **overlap)
-{
-    int k = 0;
-    for (int i = 0; i < n; i++)
-        if (placed[i]->first <= r->last && r->first <= placed[i]->last)
-            overlap[k++] = placed[i];
-    qsort(overlap, (size_t)k, sizeof *overlap, by_offset);
-    size_t at = 0;
-    for (int i = 0; i < k; i++) {
-        if (overlap[i]->offset >= at + r->size)
-            break;
-        size_t end = overlap[i]->offset + overlap[i]->size;
-        at = end > at ? end : at;
+    StorageMap m;
+    if (!storage_map_build(g, false, &m)) {
+        snprintf(err, errsz, "out of memory planning buffers");
+        return false;
     }
-    return at;
-}
-
-/* The roots of the workspace, in node order of their first write. */
-static int collect_roots(const Graph *g, const Plan *p, const int *last_use, const Slices *sl, Root *roots,
-                         int *root_index)
-{
-    int n = 0;
-    for (int i = 0; i < g->n_nodes; i++) {
-        const Node *node = &g->nodes[i];
-        int t = sl->root[node->output] >= 0 ? sl->root[node->output] : node->output;
-        bool own = sl->root[node->output] >= 0 || !(p->aliases[i] && node->op != OP_CONCAT);
-        if (!own || p->loc[t].kind != LOC_NONE || root_index[t] >= 0)
-            continue;
-        root_index[t] = n;
-        roots[n++] = (Root){t, i, last_use[t], align_up(stored_bytes(g, t)), 0};
-    }
-    return n;
-}
-
-static bool plan_workspace(const Graph *g, Plan *p, const int *last_use, const Slices *sl)
-{
-    size_t nt = (size_t)g->n_tensors + 1;
-    Root *roots = calloc(nt, sizeof *roots);
-    Root **placed = calloc(nt, sizeof *placed), **overlap = calloc(nt, sizeof *overlap);
-    int *root_index = malloc(nt * sizeof *root_index);
-    bool ok = roots && placed && overlap && root_index;
-    for (size_t t = 0; ok && t < nt; t++)
-        root_index[t] = -1;
-    int n = ok ? collect_roots(g, p, last_use, sl, roots, root_index) : 0;
-    if (n > 0)
-        qsort(roots, (size_t)n, sizeof *roots, by_size);
-    for (int i = 0; i < n; i++) {
-        roots[i].offset = lowest_fit(&roots[i], placed, i, overlap);
-        placed[i] = &roots[i];
-        p->loc[roots[i].tensor] = (Location){LOC_WORKSPACE, roots[i].offset, 0};
-        if (roots[i].offset + roots[i].size > p->workspace_size)
-            p->workspace_size = roots[i].offset + roots[i].size;
-    }
-    /* Slices and aliases, in node order (an alias's source is placed first). */
-    for (int i = 0; ok && i < g->n_nodes; i++) {
-        const Node *node = &g->nodes[i];
-        int t = node->output, concat = sl->root[t];
-        if (concat >= 0)
-            p->loc[t] = (Location){LOC_WORKSPACE, p->loc[concat].offset + sl->offset[t], 0};
-        else if (p->aliases[i] && node->op != OP_CONCAT)
-            p->loc[t] = p->loc[alias_source(node)];
-    }
-    free(roots);
-    free(placed);
-    free(overlap);
-    free(root_index);
+    const Node *culprit;
+    bool ok = storage_check(g, &m, &culprit, err, errsz);
+    for (int i = 0; ok && i < g->n_inputs; i++)
+        p->loc[g->inputs[i]] = (Location){LOC_INPUT, 0, i};
+    for (int i = 0; ok && i < g->n_nodes; i++)
+        if (!locate_output(g, &m, i, p)) {
+            snprintf(err, errsz, "layer '%s' has no place in the workspace (the plan-memory pass writes "
+                     "@offset on every layer whose output needs one)", g->nodes[i].name);
+            ok = false;
+        }
+    storage_map_free(&m);
     return ok;
 }
 
@@ -320,55 +192,12 @@ bool plan_build(const Graph *g, const KernelBinding *bind, Plan *p, char *err, s
 {
     memset(p, 0, sizeof *p);
     err[0] = '\0';
-    size_t nt = (size_t)g->n_tensors + 1;
-    p->loc = calloc(nt, sizeof *p->loc);
+    p->loc = calloc((size_t)g->n_tensors + 1, sizeof *p->loc);
     p->aliases = calloc((size_t)g->n_nodes + 1, sizeof *p->aliases);
-    int *root = calloc(nt, sizeof *root), *last_use = calloc(nt, sizeof *last_use);
-    Slices sl = {calloc(nt, sizeof *sl.root), calloc(nt, sizeof *sl.offset)};
-    bool ok = p->loc && p->aliases && root && last_use && sl.root && sl.offset;
-    ok = ok && layout_weights(g, bind, p, err, errsz);
-    for (int t = 0; ok && t < g->n_tensors; t++) {
-        root[t] = t;
-        last_use[t] = -1;
-        sl.root[t] = -1;
-    }
-    /* Concats in place: no code, their operands' storage theirs. */
-    for (int i = 0; ok && i < g->n_nodes; i++)
-        if (place_slices(g, &sl, &g->nodes[i])) {
-            p->aliases[i] = true;
-            for (int k = 0; k < g->nodes[i].n_inputs; k++)
-                root[g->nodes[i].inputs[k]] = g->nodes[i].output;
-        }
-    for (int i = 0; ok && i < g->n_inputs; i++)
-        p->loc[g->inputs[i]] = (Location){LOC_INPUT, 0, i};
-    for (int i = 0; ok && i < g->n_nodes; i++) {
-        const Node *n = &g->nodes[i];
-        int index;
-        for (int k = 0; k < n->n_inputs; k++) {
-            int r = root[n->inputs[k]];
-            last_use[r] = i > last_use[r] ? i : last_use[r];
-        }
-        last_use[root[n->output]] = i; /* written here, at least */
-        if (can_alias(g, n)) {
-            p->aliases[i] = true;
-            root[n->output] = root[alias_source(n)];
-        } else if (is_graph_output(g, n->output, &index)) {
-            p->loc[n->output] = (Location){LOC_OUTPUT, 0, index};
-        }
-    }
-    /* An alias keeps its root alive as long as the alias is read. */
-    for (int i = 0; ok && i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_inputs; k++) {
-            int r = root[g->nodes[i].inputs[k]];
-            last_use[r] = i > last_use[r] ? i : last_use[r];
-        }
-    ok = ok && plan_workspace(g, p, last_use, &sl);
-    if (!ok && !err[0])
+    bool ok = p->loc && p->aliases;
+    if (!ok)
         snprintf(err, errsz, "out of memory planning buffers");
-    free(root);
-    free(last_use);
-    free(sl.root);
-    free(sl.offset);
+    ok = ok && layout_weights(g, bind, p, err, errsz) && place_activations(g, p, err, errsz);
     if (!ok)
         plan_free(p);
     return ok;

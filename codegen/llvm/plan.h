@@ -1,13 +1,14 @@
 /* Where every tensor lives when compiled code runs: in the caller's input
- * or output buffers, in the weight blob, or at an offset in one workspace
- * whose regions are reused once a tensor is dead (liveness-based planning).
- * Layers that only reinterpret their operand (flatten, reshape, dropout,
- * constants) share its storage instead of copying, and a concat whose
- * operands can lie end to end in its output has them computed there, in
- * their slices (plan.c says when). No other layer's output shares storage
- * with any of its operands: kernels may read every operand after writing
- * parts of the output (conv and fc keep partial sums in the output while
- * they read their residual operand). */
+ * or output buffers, in the weight blob, or in one workspace at the offset
+ * the IR records (@offset, written by the plan-memory pass: by liveness,
+ * regions reused once a tensor is dead). Layers that only reinterpret
+ * their operand (flatten, reshape, dropout, constants) share its storage
+ * instead of copying, and a concat whose operands lie end to end in its
+ * output has them computed there, in their slices (ir/storage.h says
+ * when). No other layer's output shares storage with any of its operands:
+ * kernels may read every operand after writing parts of the output (conv
+ * and fc keep partial sums in the output while they read their residual
+ * operand). This file reads those places and lays out the weight blob. */
 #ifndef DNNC_PLAN_H
 #define DNNC_PLAN_H
 
@@ -35,8 +36,9 @@ typedef struct Plan {
 
 struct KernelBinding;
 
-/* Plans g: storage for every tensor, and where each weight lies in the
- * blob, packed as its binding (bind[node]) says. The blob is made only
+/* Plans g: storage for every tensor (as its @offsets say; an error names a
+ * layer without a place, or two live tensors that share bytes), and where
+ * each weight lies in the blob, packed as its binding (bind[node]) says. The blob is made only
  * when asked for: in memory (plan_pack_weights, for code that runs in this
  * process or embeds it), or written layer by layer (plan_write_weights),
  * so that compiling a model never holds its packed weights whole. */
