@@ -27,6 +27,15 @@ void conv_shape_key(const Graph *g, const Node *n, int threads, const char *mach
              (long long)a->dilation[0], (long long)a->dilation[1], (long long)a->pad[0],
              (long long)a->pad[1], (long long)a->pad[2], (long long)a->pad[3],
              (long long)a->groups, threads, machine);
+    /* A layer on blocked activations runs other kernels than the same shape
+     * on plain ones: its times are its own. A plain layer's key stays as
+     * it was before blocked layouts existed, so that old files still hold. */
+    Layout reads = graph_tensor_layout(g, n->inputs[0]), writes = graph_tensor_layout(g, n->output);
+    size_t len = strlen(buf);
+    if (reads == writes && reads != LAYOUT_NCHW)
+        snprintf(buf + len, size > len ? size - len : 0, " layout=%s", layout_name(reads));
+    else if (reads != writes)
+        snprintf(buf + len, size > len ? size - len : 0, " layout=%s-%s", layout_name(reads), layout_name(writes));
 }
 
 /* ---- the table ---- */

@@ -73,6 +73,36 @@ static void test_autotune_writes_then_reuses(void **state)
     assert_run(&r, 0, "@algo(winograd, tile=2) a = conv(x", NULL);
 }
 
+/* At -O3 the first two convs run on blocked activations: their
+ * candidates are the blocked kernels (direct and Winograd's tiles, no
+ * im2col), timed on blocks, under keys of their own. */
+static void test_blocked_layers_are_timed_blocked(void **state)
+{
+    (void)state;
+    write_text("blocked.dnn", "input x: f32[1, 32, 20, 20];\n"
+                              "a = conv(x, filters=32, kernel=3, pad=1);\n"
+                              "b = conv(a, filters=48, kernel=3, pad=1);\n"
+                              "c = conv(b, filters=16, kernel=3, pad=1);\n"
+                              "output c;\n");
+    const char *choices = temp_path(tmp_dir, "blocked.choices");
+    Run r = run_dnnc("dump", temp_path(tmp_dir, "blocked.dnn"), "--target", "cpu", "-O3", "--autotune",
+                     choices);
+    assert_run(&r, 0, "@layout(nchw16c)", "--autotune: timed 3 new conv shapes");
+    char *text = read_file_or_fail(choices, NULL);
+    assert_contains(text, "conv f32[1,32,20,20] filters=32 kernel=3x3");
+    int blocked = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!strstr(line, " layout=nchw16c: "))
+            continue;
+        blocked++;
+        assert_contains(line, "direct=");
+        assert_contains(line, "winograd/4=");
+        assert_null(strstr(line, "im2col="));
+    }
+    assert_int_equal(blocked, 2);
+    free(text);
+}
+
 static void test_autotune_errors(void **state)
 {
     (void)state;
@@ -131,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_autotune_writes_then_reuses, setup_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_blocked_layers_are_timed_blocked, setup_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_autotune_errors, setup_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_max_conv_error_option, setup_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_conv_algo_option, setup_dir, remove_dir),

@@ -1,13 +1,16 @@
 /* autotune.h: timing a conv shape's candidate algorithms in one JIT module. */
 #include "autotune.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dnnrt.h"
 #include "jit.h"
+#include "pipeline.h"
 #include "profile_marks.h"
 #include "progress.h"
+#include "target.h"
 #include "weights.h"
 
 /* Timed runs: at least MIN_RUNS and MIN_SECONDS, at most MAX_RUNS. */
@@ -26,35 +29,107 @@ const char *autotune_machine(void)
 #endif
 }
 
-/* x of n's input shape and type, and per candidate a conv like n forced to
- * it (no residual: the same sums, one operand fewer), each an output:
- * node i + 1 is candidate i. Node 0, untimed, runs the first candidate
- * before them, so that none of them pays for bringing x into the caches
- * (on small layers that cost more than the conv itself). */
+/* A layer of t computing op on x, laid out in l; its id, or -1. */
+static int add_laid_out(Graph *t, OpKind op, const char *name, const Attrs *a, int x, Layout l, char *err,
+                        size_t errsz)
+{
+    int id = graph_add_node(t, op, name, a, &x, 1, SRCLOC_NONE, err, errsz);
+    if (id >= 0 && l != LAYOUT_NCHW) {
+        t->nodes[id].ann.has_layout = true;
+        t->nodes[id].ann.layout = l;
+    }
+    return id;
+}
+
+/* A conv like n (no residual: the same sums, one operand fewer) reading x
+ * in the layouts n reads and writes, forced to c, as a network output
+ * (through a reorder to plain when n writes blocks, untimed). */
+static bool add_candidate(Graph *t, const Node *n, Layout writes, int x, const char *name, AlgoChoice c,
+                          char *err, size_t errsz)
+{
+    int id = add_laid_out(t, OP_CONV, name, &n->attr, x, writes, err, errsz);
+    if (id < 0)
+        return false;
+    t->nodes[id].ann.algo = c.algo;
+    t->nodes[id].ann.algo_tile = c.tile;
+    int y = t->nodes[id].output;
+    if (writes != LAYOUT_NCHW) {
+        Attrs none = {0};
+        char plain[48];
+        snprintf(plain, sizeof plain, "%s_plain", name);
+        int r = add_laid_out(t, OP_REORDER, plain, &none, y, LAYOUT_NCHW, err, errsz);
+        if (r < 0)
+            return false;
+        y = t->nodes[r].output;
+    }
+    graph_add_output(t, y);
+    return true;
+}
+
+/* The cpu target's lowering of t at -O0: it keeps every layout and
+ * algorithm written and gives the layers their places. */
+static bool lower(Graph *t, char *err, size_t errsz)
+{
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *log = open_memstream(&messages, &size);
+    if (!log) {
+        snprintf(err, errsz, "out of memory");
+        return false;
+    }
+    Diag d;
+    diag_init(&d, log);
+    PipelineOptions po = {.opt_level = 0};
+    PassOptions o = {.opt_level = 0, .target = target_find("cpu"), .diag = &d};
+    bool ok = pipeline_run(t, &o, &po);
+    fclose(log);
+    if (!ok)
+        snprintf(err, errsz, "the candidates do not compile: %s", messages ? messages : "");
+    free(messages);
+    return ok;
+}
+
+/* x of n's input shape and type, in the layout n reads, and per candidate
+ * a conv like n forced to it, candidate i the layer named candidate<i>. A
+ * first conv, untimed, runs the first candidate before them, so that none
+ * of them pays for bringing x into the caches (on small layers that cost
+ * more than the conv itself). A layer that runs on blocked activations has
+ * its candidates timed on blocked activations: their kernels are others. */
 static Graph *candidates_graph(const Graph *g, const Node *n, const AlgoChoice *c, int nc,
                                char *err, size_t errsz)
 {
     const Tensor *in = &g->tensors[n->inputs[0]];
+    Layout reads = graph_tensor_layout(g, n->inputs[0]), writes = graph_tensor_layout(g, n->output);
+    Attrs none = {0};
     Graph *t = graph_new();
     int x = graph_add_input(t, "x", in->shape, in->type, SRCLOC_NONE);
-    for (int i = -1; i < nc; i++) {
+    int id = reads == LAYOUT_NCHW ? 0 : add_laid_out(t, OP_REORDER, "x_laid_out", &none, x, reads, err, errsz);
+    bool ok = id >= 0;
+    if (ok && reads != LAYOUT_NCHW)
+        x = t->nodes[id].output;
+    for (int i = -1; ok && i < nc; i++) {
         char name[32];
         snprintf(name, sizeof name, i < 0 ? "warmup" : "candidate%d", i);
-        int id = graph_add_node(t, OP_CONV, name, &n->attr, &x, 1, SRCLOC_NONE, err, errsz);
-        if (id < 0) {
-            graph_free(t);
-            return NULL;
-        }
-        t->nodes[id].ann.algo = c[i < 0 ? 0 : i].algo;
-        t->nodes[id].ann.algo_tile = c[i < 0 ? 0 : i].tile;
-        graph_add_output(t, t->nodes[id].output);
+        ok = add_candidate(t, n, writes, x, name, c[i < 0 ? 0 : i], err, errsz);
     }
-    if (!weights_randomize(t, 1)) {
+    if (ok && !weights_randomize(t, 1)) {
         snprintf(err, errsz, "out of memory binding random weights");
+        ok = false;
+    }
+    if (!ok || !lower(t, err, errsz)) {
         graph_free(t);
         return NULL;
     }
     return t;
+}
+
+/* Candidate i's layer in t: the one named candidate<i>. */
+static int candidate_node(const Graph *t, int i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "candidate%d", i);
+    int tensor = graph_find_tensor(t, name);
+    return tensor < 0 ? -1 : t->tensors[tensor].producer;
 }
 
 typedef struct Buffers {
@@ -89,11 +164,14 @@ static void free_buffers(Buffers *b)
 /* Runs j after one untimed run until enough runs were timed (at most
  * max_runs); samples[i * MAX_RUNS + r] holds candidate i's time in run r.
  * Returns the runs timed, or -1 on error. */
-static int time_candidates(JitModel *j, dnnrt_pool *pool, const Buffers *b, int nc,
+static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const Buffers *b, int nc,
                            double *samples, int max_runs)
 {
     const void *inputs[1] = {b->in};
     int calls = jit_call_count(j), runs = 0;
+    int node_of[ALGO_CHOICES_MAX_TIMES];
+    for (int i = 0; i < nc; i++)
+        node_of[i] = candidate_node(t, i);
     double spent = 0;
     for (int r = -1; runs < max_runs && (runs < MIN_RUNS || spent < MIN_SECONDS); r++) {
         profile_marks_reset();
@@ -105,11 +183,10 @@ static int time_candidates(JitModel *j, dnnrt_pool *pool, const Buffers *b, int 
             continue; /* the first run warms caches and pages */
         for (int i = 0; i < nc; i++)
             samples[i * MAX_RUNS + runs] = 0;
-        for (int k = 0; k < calls && k < profile_marks_count(); k++) {
-            int node = jit_call_node(j, k);
-            if (node >= 1 && node <= nc) /* node i + 1 is candidate i */
-                samples[(node - 1) * MAX_RUNS + runs] += profile_mark_seconds(k, t0);
-        }
+        for (int k = 0; k < calls && k < profile_marks_count(); k++)
+            for (int i = 0; i < nc; i++)
+                if (jit_call_node(j, k) == node_of[i])
+                    samples[i * MAX_RUNS + runs] += profile_mark_seconds(k, t0);
         runs++;
     }
     return runs;
@@ -150,7 +227,7 @@ static void module_free(Module *m)
 static int first_run(Module *m, dnnrt_pool *pool, int nc, double *ms, int *kept)
 {
     double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
-    if (time_candidates(m->jit, pool, &m->buffers, nc, samples, 1) != 1)
+    if (time_candidates(m->graph, m->jit, pool, &m->buffers, nc, samples, 1) != 1)
         return -1;
     double fastest = samples[0];
     for (int i = 0; i < nc; i++)
@@ -181,7 +258,8 @@ bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice
         ok = module_build(g, n, rest, n_kept, &m, err, sizeof err);
     }
     double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
-    int runs = ok && n_kept > 0 ? time_candidates(m.jit, pool, &m.buffers, n_kept, samples, MAX_RUNS) : -1;
+    int runs = ok && n_kept > 0 ? time_candidates(m.graph, m.jit, pool, &m.buffers, n_kept, samples, MAX_RUNS)
+                                : -1;
     for (int i = 0; runs > 0 && i < n_kept; i++)
         ms[kept[i]] = median_of(samples + i * MAX_RUNS, runs) * 1e3;
     if (runs <= 0)
