@@ -195,17 +195,7 @@ static void run_network(Network *net, const Array *images, const Array *labels)
 
     /* Bind the trained weights, showing every diagnostic on failure. */
     snprintf(path, sizeof path, "%s/%s", DNNC_SOURCE_DIR, net->weights);
-    char *messages = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
-    assert_non_null(out);
-    Diag d;
-    diag_init(&d, out);
-    bool bound = weights_load(g, path, &d);
-    fclose(out);
-    if (!bound)
-        fail_msg("%s:\n%s", path, messages);
-    free(messages);
+    weights_load_or_fail(g, path);
 
     Array torch_preds, torch_margins;
     snprintf(path, sizeof path, "%s/%s", DNNC_SOURCE_DIR, net->predictions);

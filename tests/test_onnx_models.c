@@ -204,21 +204,7 @@ static void test_tiny_cnn_printed_and_parsed_back_runs_bit_identically(void **st
     free(text);
     if (!p.graph)
         fail_msg("the printed graph does not parse:\n%s", p.messages);
-    char *messages = NULL;
-    size_t size = 0;
-    FILE *out = open_memstream(&messages, &size);
-    assert_non_null(out);
-    Diag d;
-    diag_init(&d, out);
-    bool loaded = weights_load(p.graph, weights, &d);
-    fclose(out);
-    if (!loaded) {
-        print_error("%s", messages);
-        free(messages);
-        parsed_free(&p);
-        fail_msg("weights_load(%s) failed", weights);
-    }
-    free(messages);
+    weights_load_or_fail(p.graph, weights);
 
     Array in = npy_or_fail(TINY_INPUT);
     int64_t n_dnn, n_onnx;

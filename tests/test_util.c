@@ -129,6 +129,21 @@ char *graph_to_text(const Graph *g)
     return text;
 }
 
+void weights_load_or_fail(Graph *g, const char *path)
+{
+    char *messages = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&messages, &size);
+    assert_non_null(out);
+    Diag d;
+    diag_init(&d, out);
+    bool bound = weights_load(g, path, &d);
+    fclose(out);
+    if (!bound)
+        fail_msg("%s:\n%s", path, messages);
+    free(messages);
+}
+
 void strip_offsets(char *text)
 {
     char *to = text;

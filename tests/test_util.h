@@ -45,6 +45,9 @@ char *graph_to_text(const Graph *g);
  * comments (what a dump shows of bound weights, which the graph it parses
  * back to lacks). */
 void assert_dump_parses_back(const char *text);
+/* Binds the weights of the safetensors file at path to g, failing the test
+ * with every diagnostic weights_load gave if it cannot. */
+void weights_load_or_fail(Graph *g, const char *path);
 /* Removes every "@offset(N) " from a dump, in place: for tests of other
  * annotations, whose lines should not change with the workspace's plan. */
 void strip_offsets(char *text);
