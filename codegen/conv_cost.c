@@ -41,19 +41,21 @@ static const ConvWork cycles_per = {
 };
 /* Cycles per unit of work of the kernels on blocked activations
  * (codegen/kernels/blocked.c and winograd_blocked.c), which run whole
- * vectors through their epilogue and keep every transform in registers:
- * fitted by hand to `dnnc bench --per-layer` times of the 3x3 layers of
- * VGG-16 and ResNet-50 under direct convolution and each Winograd tile on
- * 2 threads of a 2-core AVX-512 machine, where it picks the fastest on 8 of
- * the 9 shapes (docs/fast-convolution.md, "Winograd on blocked
- * activations"). Their multiply-adds run at about 90% of two a cycle;
- * `streamed` counts every byte of weights or U a unit reads, as the
- * re-reads of large U cost even from the third-level cache. */
+ * vectors through their epilogue and keep every transform in registers.
+ * Their multiply-adds run at about 90% of two a cycle (the scale); the
+ * others were searched on a grid for the least time the model's picks
+ * take, by --autotune's times of the 29 blocked 3x3 shapes of the example
+ * networks (tests/data/autotune/examples.choices; 2 threads of a 2-core
+ * AVX-512 machine): a second --autotune run alone gives the same
+ * constants, and on either run the picks take 0.3-0.4% more than the
+ * fastest (docs/fast-convolution.md). `streamed` counts every byte of
+ * weights or U a unit reads, as the re-reads of large U cost even from the
+ * third-level cache. */
 static const ConvWork blocked_cycles_per = {
     .fmas = 0.56,
-    .transformed = 0.75,
-    .accumulated = 0.5,
-    .streamed = 0.15,
+    .transformed = 0.5,
+    .accumulated = 0.125,
+    .streamed = 0.09,
 };
 /* Filters a unit reads from beyond the second-level cache. */
 #define L2_BYTES (1u << 20)

@@ -3,7 +3,8 @@
 `cycles_per`) to --autotune's measurements.
 
     DNNC_COST_FIT=/tmp/fit.csv build/tests/test_conv_cost   # the work terms and times
-    python3 tools/fit_conv_cost.py /tmp/fit.csv
+    python3 tools/fit_conv_cost.py /tmp/fit.csv             # the plain kernels' cycles_per
+    python3 tools/fit_conv_cost.py /tmp/fit.csv --blocked   # blocked_cycles_per
 
 Each row of the CSV is one (conv shape, algorithm) of the example networks:
 the measured milliseconds and the work the kernel does (vector FMAs, elements
@@ -23,6 +24,10 @@ import numpy as np
 
 TERMS = ["fmas", "gathered", "transformed", "written", "accumulated", "streamed", "units"]
 FMA_CYCLES = 0.625
+# The kernels on blocked activations count four kinds of work (conv_cost.c's
+# blocked_cycles_per), their FMAs at about 90% of two a cycle.
+BLOCKED_TERMS = ["fmas", "transformed", "accumulated", "streamed"]
+BLOCKED_FMA_CYCLES = 0.56
 
 
 def nnls(a, b, iterations=20000):
@@ -69,11 +74,15 @@ MS = None
 
 
 def main():
-    if len(sys.argv) != 2:
+    global TERMS, FMA_CYCLES
+    blocked = sys.argv[2:] == ["--blocked"]
+    if len(sys.argv) != 2 and not blocked:
         sys.exit(__doc__)
-    rows = list(csv.DictReader(open(sys.argv[1])))
+    if blocked:
+        TERMS, FMA_CYCLES = BLOCKED_TERMS, BLOCKED_FMA_CYCLES
+    rows = [r for r in csv.DictReader(open(sys.argv[1])) if (r.get("blocked", "0") == "1") == blocked]
     if not rows:
-        sys.exit("no rows in " + sys.argv[1])
+        sys.exit("no rows in " + sys.argv[1] + (" on blocked activations" if blocked else ""))
     work = np.array([[float(r[t]) for t in TERMS] for r in rows])
     ms = np.array([float(r["ms"]) for r in rows])
     global MS
