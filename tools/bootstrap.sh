@@ -8,7 +8,7 @@ PACKAGES="
   flex bison
   libcmocka-dev libfftw3-dev zlib1g-dev libcjson-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata
-  clang libclang-rt-14-dev llvm-19-dev
+  clang libclang-rt-14-dev lld llvm-19-dev
   dataset-fashion-mnist
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
 "
