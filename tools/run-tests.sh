@@ -189,7 +189,7 @@ run_fuzzers() {
   stage "libFuzzer, ${FUZZ_SECONDS}s per target, $JOBS at a time"
   if ! CC=clang cmake -S . -B "$dir" -G Ninja -DDNNC_FUZZ=ON -DDNNC_TESTS=OFF \
         -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir.configure.log" 2>&1 ||
-     ! cmake --build "$dir" -j "$JOBS"; then
+     ! cmake --build "$dir" -j "$JOBS" --target fuzzers; then
     cat "$dir.configure.log"; echo "run-tests: fuzz build failed"; failed=$((failed + 1)); return
   fi
   rm -f "$dir"/*.verdict
