@@ -188,7 +188,7 @@ run_fuzzers() {
   local dir=build-fuzz
   stage "libFuzzer, ${FUZZ_SECONDS}s per target, $JOBS at a time"
   if ! CC=clang cmake -S . -B "$dir" -G Ninja -DDNNC_FUZZ=ON -DDNNC_TESTS=OFF \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$dir.configure.log" 2>&1 ||
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo "${KERNELS_FROM[@]}" >"$dir.configure.log" 2>&1 ||
      ! cmake --build "$dir" -j "$JOBS" --target fuzzers; then
     cat "$dir.configure.log"; echo "run-tests: fuzz build failed"; failed=$((failed + 1)); return
   fi
@@ -214,7 +214,15 @@ require_test_data
 # DNNC_TESTS=ON: the main job configures build without the tests.
 run_suite "gcc, -Werror" build -DCMAKE_C_COMPILER=gcc -DDNNC_TESTS=ON
 run_main_job
-CC=clang run_suite "clang, ASan + UBSan" build-asan -DCMAKE_C_COMPILER=clang -DDNNC_SANITIZE=ON
+# The kernel library's bitcode is the same in every build of the tree: the
+# sanitizer and fuzz builds copy the plain build's (codegen/CMakeLists.txt)
+# when it has been built.
+KERNELS_FROM=()
+if [ "$(compgen -G 'build/codegen/kernels/kernels-*.bc' | wc -l)" -eq 3 ]; then
+  KERNELS_FROM=(-DDNNC_KERNEL_BITCODE_FROM="$PWD/build")
+fi
+CC=clang run_suite "clang, ASan + UBSan" build-asan -DCMAKE_C_COMPILER=clang -DDNNC_SANITIZE=ON \
+  "${KERNELS_FROM[@]}"
 echo "run in part under the sanitizers (CI time; the gcc suite above runs them whole):" \
      "test_map_survey, test_weight_codes_fashion and test_prune_energy_fashion not at all, test_golden at -O0 and -O3, test_roundtrip's spatial pipeline" \
      "on the smaller examples, onnx_conformance without the object and cpu backends, test_fashion_mnist" \
