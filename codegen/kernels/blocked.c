@@ -270,9 +270,13 @@ INLINE void blk_taps_inside(int64_t start, int64_t dilation, int64_t k, int64_t 
 }
 
 /* The tiles of a band of output rows [r0, r1): each row split evenly into
- * tiles of at most ur_max pixels; but rows narrower than two full tiles
- * leave registers idle (7: 4 + 3 of 6), so there, if the kernel's tiles
- * may cross rows (may_span), the band's pixels are split as one run. */
+ * tiles of at most ur_max pixels; but where the band's pixels split as one
+ * run take fewer tiles, rows leave registers idle (a row of 14: 5 + 5 + 4
+ * of 6, 42 tiles in 14 rows against 33 for the band; a row of 7: 4 + 3),
+ * so there, if the kernel's tiles may cross rows (may_span), the band is
+ * one run. (Most tiles of a wide band still lie in one row, as the
+ * plain-input conv's fast tiles must: 125 of 131 in a band of 7 rows of
+ * 112.) */
 typedef struct BlkTiles {
     int64_t count, r0, OW;
     bool span_rows;
@@ -281,7 +285,9 @@ typedef struct BlkTiles {
 
 INLINE BlkTiles blk_tiles(int64_t r0, int64_t r1, int64_t OW, int64_t ur_max, bool may_span)
 {
-    BlkTiles t = {.r0 = r0, .OW = OW, .span_rows = may_span && OW < 2 * ur_max && OW % ur_max != 0};
+    int64_t pixels = (r1 - r0) * OW;
+    BlkTiles t = {.r0 = r0, .OW = OW,
+                  .span_rows = may_span && dnnk_ceil_div(pixels, ur_max) < (r1 - r0) * dnnk_ceil_div(OW, ur_max)};
     t.split = blk_split(t.span_rows ? (r1 - r0) * OW : OW, ur_max);
     t.count = t.span_rows ? t.split.parts : (r1 - r0) * t.split.parts;
     return t;
