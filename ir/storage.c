@@ -115,6 +115,67 @@ static bool alias_in_place(const Graph *g, bool place_free, const Node *n)
     return storage_in_workspace(g, src) && offset_of(g, src) == n->ann.offset;
 }
 
+/* ---- element-wise layers in place ------------------------------------------ */
+
+/* The ops whose every kernel computes output element i from element i of
+ * each operand of the output's shape (and from weights), reading it before
+ * writing it: the loops of codegen/kernels/eltwise.c, on either layout. */
+static const OpKind elementwise_ops[] = {
+    OP_RELU, OP_LEAKY_RELU, OP_PRELU, OP_ELU, OP_SIGMOID, OP_TANH, OP_HARD_SIGMOID, OP_SELU, OP_CLIP,
+    OP_BATCHNORM, OP_SCALE_SHIFT, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN,
+};
+
+/* Whether layer n computes its output element by element over operand k:
+ * an element-wise op whose operand k has the output's shape, element kind
+ * and layout, so the output's bytes are the operand's, element for
+ * element. */
+static bool elementwise_over(const Graph *g, const Node *n, int k)
+{
+    bool listed = false;
+    for (size_t i = 0; i < sizeof elementwise_ops / sizeof elementwise_ops[0]; i++)
+        listed |= elementwise_ops[i] == n->op;
+    int in = n->inputs[k], out = n->output;
+    return listed && g->tensors[in].type.kind == g->tensors[out].type.kind &&
+           shape_equal(&g->tensors[in].shape, &g->tensors[out].shape) &&
+           graph_tensor_layout(g, in) == graph_tensor_layout(g, out);
+}
+
+/* Whether layer i writes its output over operand k: element by element
+ * (above), the operand's bytes in the workspace (a layer's output, or an
+ * alias or slice of one; not a network input, output or weight) and read by
+ * no layer after i, no other operand of i in those bytes (but the same
+ * tensor again: add(x, x)), the output not a network output and sharing
+ * no one's bytes yet. Its @offset is the operand's, or it has none and,
+ * with place_free, will get it. */
+static bool overwrites_operand(const Graph *g, bool place_free, const StorageMap *m, int i, int k)
+{
+    const Node *n = &g->nodes[i];
+    int src = n->inputs[k], r = m->root[src], out = n->output;
+    if (!elementwise_over(g, n, k) || graph_is_output(g, out) || m->root[out] != out)
+        return false;
+    if (g->tensors[r].producer < 0 || graph_is_output(g, r) || m->last[r] != i)
+        return false;
+    for (int j = 0; j < n->n_inputs; j++)
+        if (n->inputs[j] != src && m->root[n->inputs[j]] == r)
+            return false;
+    if (!n->ann.has_offset)
+        return place_free;
+    return storage_in_workspace(g, r) && offset_of(g, r) + m->within[src] == n->ann.offset;
+}
+
+/* Moves out, and every tensor in its bytes, into the bytes of src. */
+static void put_over(const Graph *g, StorageMap *m, int out, int src)
+{
+    int r = m->root[src];
+    uint64_t at = m->within[src];
+    for (int t = 0; t < g->n_tensors; t++)
+        if (m->root[t] == out) {
+            m->root[t] = r;
+            m->within[t] += at;
+        }
+    m->last[r] = m->last[out] > m->last[r] ? m->last[out] : m->last[r];
+}
+
 /* ---- the map ---------------------------------------------------------------- */
 
 static void lifetimes(const Graph *g, StorageMap *m)
@@ -139,9 +200,10 @@ bool storage_map_build(const Graph *g, bool place_free, StorageMap *m)
 {
     size_t nt = (size_t)g->n_tensors + 1;
     *m = (StorageMap){malloc(nt * sizeof *m->root), calloc(nt, sizeof *m->within),
-                      calloc((size_t)g->n_nodes + 1, sizeof *m->no_code), malloc(nt * sizeof *m->first),
+                      calloc((size_t)g->n_nodes + 1, sizeof *m->no_code),
+                      calloc((size_t)g->n_nodes + 1, sizeof *m->in_place), malloc(nt * sizeof *m->first),
                       malloc(nt * sizeof *m->last)};
-    if (!m->root || !m->within || !m->no_code || !m->first || !m->last) {
+    if (!m->root || !m->within || !m->no_code || !m->in_place || !m->first || !m->last) {
         storage_map_free(m);
         return false;
     }
@@ -163,6 +225,16 @@ bool storage_map_build(const Graph *g, bool place_free, StorageMap *m)
         m->within[n->output] = m->within[src];
         m->no_code[i] = true;
     }
+    /* In layer order, each with the lifetimes the ones before it left: a
+     * chain of element-wise layers takes one place. */
+    lifetimes(g, m);
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i].n_inputs; k++)
+            if (overwrites_operand(g, place_free, m, i, k)) {
+                put_over(g, m, g->nodes[i].output, g->nodes[i].inputs[k]);
+                m->in_place[i] = true;
+                break;
+            }
     lifetimes(g, m);
     return true;
 }
@@ -172,6 +244,7 @@ void storage_map_free(StorageMap *m)
     free(m->root);
     free(m->within);
     free(m->no_code);
+    free(m->in_place);
     free(m->first);
     free(m->last);
     memset(m, 0, sizeof *m);

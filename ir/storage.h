@@ -16,6 +16,12 @@
  *     dimension before the axis 1 (so the slices lie end to end in either
  *     layout), each slice 64-byte aligned: the operands are computed
  *     straight into their slices.
+ * And one tensor may take the bytes of another that dies as it is
+ * written:
+ *   - an element-wise layer in place: a relu, clip, batchnorm, add, ... at
+ *     the offset of an operand of its output's shape, element kind and
+ *     layout that no later layer reads (nor another operand of the same
+ *     layer): each element is read before it is written over.
  * A tensor and those that share its bytes this way form one root, live
  * from the first layer that writes any of them to the last that reads
  * any. Roots live at the same time must not overlap; a layer's operands
@@ -56,6 +62,7 @@ typedef struct StorageMap {
     int *root;        /* per tensor: the tensor whose bytes it lies in (itself if its own) */
     uint64_t *within; /* per tensor: its byte offset in its root's bytes */
     bool *no_code;    /* per node: an alias or a concat in place */
+    bool *in_place;   /* per node: an element-wise layer writing over an operand that dies there */
     int *first;       /* per root: the first layer that writes it or a member (-1: an input) */
     int *last;        /* per root: the last layer that writes or reads it or a member */
 } StorageMap;

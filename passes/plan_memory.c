@@ -7,6 +7,8 @@
  *     place, or none when the operand is an input, an output or a weight;
  *   - a concat whose operands may lie end to end in its output has them
  *     computed in their slices;
+ *   - an element-wise layer (relu, add, batchnorm, ...) writes its output
+ *     over an operand of the same shape that no later layer reads;
  *   - every other output (a root) is live from the layer that first writes
  *     it to its last reader, and roots are placed largest first, each at
  *     the lowest offset where it meets no placed root live at the same time:
@@ -102,7 +104,11 @@ static void record_offsets(Graph *g, const StorageMap *m, const Root *roots, int
             continue;
         node->ann.has_offset = true;
         node->ann.offset = g->nodes[g->tensors[root].producer].ann.offset + m->within[t];
-        pass_count(r, m->no_code[i] ? "aliases placed on their operand" : "operands placed in their concat's slice", 1);
+        pass_count(r,
+                   m->no_code[i]    ? "aliases placed on their operand"
+                   : m->in_place[i] ? "element-wise outputs placed over an operand that dies there"
+                                    : "operands placed in their concat's slice",
+                   1);
     }
 }
 

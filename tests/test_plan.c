@@ -2,15 +2,19 @@
  * runs, placed by the plan-memory pass (@offset, passes/plan_memory.c) and
  * read by code generation (codegen/llvm/plan.c). Here: bytes reused once a
  * tensor is dead, aliases, concats whose operands are computed in their
- * slices of the output and the cases where they must copy, places given in
- * the source, and the placements that are errors. The values the plans
- * compute are checked by every network test (test_golden, cpu_examples,
- * test_cpu_blocked's network); these check the decisions. */
+ * slices of the output and the cases where they must copy, element-wise
+ * layers written over a dying operand, places given in the source, and the
+ * placements that are errors. The values the plans compute are checked by
+ * every network test (test_golden, cpu_examples, test_cpu_blocked's
+ * network) and, for the element-wise layers in place, here too; the rest
+ * check the decisions. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bind.h"
+#include "cpu_check.h"
 #include "plan.h"
+#include "storage.h"
 #include "test_util.h"
 
 typedef struct Planned {
@@ -181,9 +185,9 @@ static void test_dead_bytes_are_reused(void **state)
     plan_text(&x,
               "input x: f32[1, 16, 8, 8];\n"
               "a = conv(x, filters=16, kernel=1);\n"
-              "b = relu(a);\n"
-              "c = relu(b);\n"
-              "d = relu(c);\n"
+              "b = conv(a, filters=16, kernel=1);\n"
+              "c = conv(b, filters=16, kernel=1);\n"
+              "d = conv(c, filters=16, kernel=1);\n"
               "output d;\n",
               0);
     assert_int_equal(offset_of(&x, "a"), offset_of(&x, "c"));
@@ -193,10 +197,132 @@ static void test_dead_bytes_are_reused(void **state)
     assert_int_equal(loc(&x, "d")->kind, LOC_OUTPUT);
     char *text = graph_to_text(x.p.graph);
     assert_contains(text, "@offset(0) a = conv(");
-    assert_contains(text, "@offset(4096) b = relu(a)");
-    assert_contains(text, "\nd = relu(c)");
+    assert_contains(text, "@offset(4096) b = conv(a");
+    assert_contains(text, "@algo(im2col) d = conv(c");
     free(text);
     planned_free(&x);
+}
+
+static const char *const elementwise_layers = "input x: f32[1, 16, 8, 8];\n"
+                                              "a = conv(x, filters=16, kernel=1);\n"
+                                              "b = relu(a);\n"
+                                              "c = add(a, b);\n"
+                                              "e = sigmoid(x);\n"
+                                              "p = global_avgpool(c);\n"
+                                              "d = conv(c, filters=16, kernel=1);\n"
+                                              "m = mul(p, d);\n"
+                                              "s = add(m, m);\n"
+                                              "t = clip(s, min=0, max=1);\n"
+                                              "u = add(t, e);\n"
+                                              "y = relu(u);\n"
+                                              "output y;\n";
+
+/* An element-wise layer writes its output over an operand of its shape
+ * that no later layer reads: a chain of them takes one place, and the
+ * layers still run (they are not aliases). Not over an operand read later
+ * (a, read by c), a network input (x), one of another shape (p, broadcast),
+ * nor into a network output (the caller's buffer). */
+static void test_elementwise_layers_write_in_place(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x, elementwise_layers, 0);
+    assert_int_not_equal(offset_of(&x, "b"), offset_of(&x, "a"));
+    assert_int_equal(offset_of(&x, "c"), offset_of(&x, "a"));
+    assert_int_not_equal(offset_of(&x, "e"), offset_of(&x, "a"));
+    assert_int_equal(offset_of(&x, "m"), offset_of(&x, "d"));
+    assert_int_not_equal(offset_of(&x, "m"), offset_of(&x, "p"));
+    assert_int_equal(offset_of(&x, "s"), offset_of(&x, "d"));
+    assert_int_equal(offset_of(&x, "t"), offset_of(&x, "d"));
+    assert_int_equal(offset_of(&x, "u"), offset_of(&x, "d"));
+    assert_int_equal(loc(&x, "y")->kind, LOC_OUTPUT);
+    assert_false(x.plan.aliases[node_of(&x, "c")]);
+    assert_false(x.plan.aliases[node_of(&x, "u")]);
+    /* a (c's bytes), e, d and p live at once as d is written: three
+     * places of 4 KiB and p's 64 bytes. */
+    assert_int_equal(x.plan.workspace_size, 3 * 4096 + 64);
+    planned_free(&x);
+}
+
+/* The network above's values with its layers in place, and a chain of
+ * every element-wise op in place on blocked activations (-O3: the convs
+ * write nchw16c, and the layers after a max pool are not fused into it),
+ * against the same graph with every output in bytes of its own (offsets
+ * laid end to end, a placement the check accepts): the same kernels on the
+ * same values, so the same bits, through the JIT on 1 and 2 threads and as
+ * object code. A layer that overwrote an operand still to be read would
+ * change them. */
+static void place_apart(Graph *g)
+{
+    uint64_t at = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].ann.has_offset) {
+            g->nodes[i].ann.offset = at;
+            at += storage_bytes(g, g->nodes[i].output);
+        }
+}
+
+static int count_in_place(const Graph *g)
+{
+    StorageMap m;
+    assert_true(storage_map_build(g, false, &m));
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        count += m.in_place[i];
+    storage_map_free(&m);
+    return count;
+}
+
+static void check_in_place_values(const char *text, int level, int in_place_layers)
+{
+    Parsed in_place, apart;
+    Graph *g = cpu_parse_or_fail(&in_place, "in_place.dnn", text), *h = cpu_parse_or_fail(&apart, "apart.dnn", text);
+    run_pipeline_or_fail(g, "cpu", level);
+    run_pipeline_or_fail(h, "cpu", level);
+    place_apart(h);
+    assert_int_equal(count_in_place(g), in_place_layers);
+    assert_int_equal(count_in_place(h), 0);
+    CpuIo io;
+    cpu_io_make(g, 7, &io);
+    float *got[2], *want[2];
+    cpu_run_jit(g, "in_place", NULL, NULL, &io, got);
+    cpu_run_jit(h, "apart", NULL, NULL, &io, want);
+    cpu_expect_same_bits("in place, 1 thread", got[0], want[0], io.out_count[0]);
+    cpu_expect_same_bits("in place, 2 threads", got[1], want[0], io.out_count[0]);
+    float *object = cpu_run_object(g, "in_place", &io);
+    cpu_expect_same_bits("in place, object code", object, want[0], io.out_count[0]);
+    free(got[0]), free(got[1]), free(want[0]), free(want[1]), free(object);
+    cpu_io_free(&io);
+    parsed_free(&apart);
+    parsed_free(&in_place);
+}
+
+static void test_in_place_layers_compute_the_same(void **state)
+{
+    (void)state;
+    check_in_place_values(elementwise_layers, 0, 5);
+    check_in_place_values("input x: f32[1, 24, 12, 12];\n"
+                          "a = conv(x, filters=32, kernel=3, pad=1);\n"
+                          "q = maxpool(a, kernel=2, stride=2);\n"
+                          "b = relu(q);\n"
+                          "c = leaky_relu(b, alpha=0.125);\n"
+                          "d = elu(c);\n"
+                          "e = sigmoid(d);\n"
+                          "f = tanh(e);\n"
+                          "h = hard_sigmoid(f);\n"
+                          "i = selu(h);\n"
+                          "j = clip(i, min=0.25, max=2);\n"
+                          "k = batchnorm(j);\n"
+                          "l = prelu(k);\n"
+                          "r = conv(q, filters=32, kernel=1);\n"
+                          "s = sub(l, r);\n"
+                          "t = mul(s, s);\n"
+                          "u = div(t, q);\n"
+                          "v = max(u, q);\n"
+                          "w = min(v, q);\n"
+                          "o = conv(w, filters=8, kernel=1);\n"
+                          "output o;\n",
+                          3, 14);
 }
 
 /* A flatten of a layer's output takes its bytes (its own @offset, the
@@ -233,9 +359,9 @@ static void test_given_places_are_kept(void **state)
     plan_text(&x,
               "input x: f32[1, 16, 8, 8];\n"
               "a = conv(x, filters=16, kernel=1);\n"
-              "@offset(8192) b = relu(a);\n"
-              "c = relu(b);\n"
-              "d = relu(c);\n"
+              "@offset(8192) b = conv(a, filters=16, kernel=1);\n"
+              "c = conv(b, filters=16, kernel=1);\n"
+              "d = conv(c, filters=16, kernel=1);\n"
               "output d;\n",
               0);
     assert_int_equal(offset_of(&x, "b"), 8192);
@@ -283,6 +409,17 @@ static void test_overlapping_places_are_errors(void **state)
                           "y = conv(j, filters=4, kernel=1);\n"
                           "output y;\n",
                           "cpu", "layer 'j' @offset(0) (16384 bytes) overlaps layer 'a' @offset(0) (8192 bytes)");
+    /* An element-wise layer over its operand only where nothing reads the
+     * operand later: here c does. */
+    const char *still_read = "input x: f32[1, 16, 8, 8];\n"
+                             "@offset(0) a = conv(x, filters=16, kernel=1);\n"
+                             "@offset(0) b = relu(a);\n"
+                             "c = add(a, b);\n"
+                             "output c;\n";
+    const char *read_message = "plan.dnn:3:12: error: layer 'b' @offset(0) (4096 bytes) overlaps layer 'a' "
+                               "@offset(0) (4096 bytes) while both are live, at layer 'b'";
+    expect_pipeline_error(still_read, "cpu", read_message);
+    expect_pipeline_error(still_read, "reference", read_message);
     /* The same bytes after the first is dead are fine. */
     Planned x;
     plan_text(&x,
@@ -295,6 +432,22 @@ static void test_overlapping_places_are_errors(void **state)
               0);
     assert_int_equal(offset_of(&x, "c"), 0);
     planned_free(&x);
+    /* So is a given place over the operand that dies there, on every
+     * target. */
+    const char *over = "input x: f32[1, 16, 8, 8];\n"
+                       "@offset(0) a = conv(x, filters=16, kernel=1);\n"
+                       "@offset(0) b = relu(a);\n"
+                       "c = conv(b, filters=16, kernel=1);\n"
+                       "output c;\n";
+    plan_text(&x, over, 0);
+    assert_int_equal(offset_of(&x, "b"), 0);
+    planned_free(&x);
+    Parsed p;
+    parse_text(&p, "plan.dnn", over);
+    assert_non_null(p.graph);
+    randomize_weights_for_test(p.graph, 1);
+    run_pipeline_or_fail(p.graph, "reference", 0);
+    parsed_free(&p);
 }
 
 static void expect_parse_error(const char *text, const char *message)
@@ -348,28 +501,31 @@ static void test_code_generation_needs_places(void **state)
     parsed_free(&p);
 }
 
-/* A dump made at -O0 compiled at -O2: fusing relu into its conv and
- * blocking the layers change who lives when and how many bytes they take,
- * so the rewrites drop the places they make stale and plan-memory places
- * those again (a then lives until b reads it, where it had r's life). */
+/* A dump made at -O0 compiled at -O2: blocking the layers changes how
+ * many bytes they take (24 channels take two blocks of 16), so the
+ * rewrites drop the places they make stale and plan-memory places those
+ * again: a and b lie 24 KiB apart in the dump, 32 KiB each once blocked. */
 static void test_stale_places_are_placed_again(void **state)
 {
     (void)state;
     Planned first;
     plan_text(&first,
-              "input x: f32[1, 16, 8, 8];\n"
-              "a = conv(x, filters=16, kernel=3, pad=1);\n"
+              "input x: f32[1, 24, 16, 16];\n"
+              "a = conv(x, filters=24, kernel=3, pad=1);\n"
               "r = relu(a);\n"
-              "b = conv(r, filters=16, kernel=3, pad=1);\n"
+              "b = conv(r, filters=24, kernel=3, pad=1);\n"
               "s = relu(b);\n"
-              "c = conv(s, filters=16, kernel=1);\n"
+              "c = conv(s, filters=24, kernel=1);\n"
               "output c;\n",
               0);
     char *dump = graph_to_text(first.p.graph);
-    assert_int_equal(offset_of(&first, "a"), offset_of(&first, "b"));
+    assert_int_equal(offset_of(&first, "r"), offset_of(&first, "a"));
+    assert_int_equal(offset_of(&first, "b"), offset_of(&first, "a") + 24576);
     Planned second;
     plan_text(&second, dump, 2);
-    assert_int_not_equal(offset_of(&second, "a"), offset_of(&second, "b"));
+    assert_int_equal(graph_tensor_layout(second.p.graph, tensor(&second, "a")), LAYOUT_NCHW16C);
+    uint64_t a = offset_of(&second, "a"), b = offset_of(&second, "b");
+    assert_true(a >= b + 32768 || b >= a + 32768);
     free(dump);
     planned_free(&second);
     planned_free(&first);
@@ -419,6 +575,8 @@ int main(void)
         cmocka_unit_test(test_blocked_concat_in_place),
         cmocka_unit_test(test_concats_that_copy),
         cmocka_unit_test(test_dead_bytes_are_reused),
+        cmocka_unit_test(test_elementwise_layers_write_in_place),
+        cmocka_unit_test(test_in_place_layers_compute_the_same),
         cmocka_unit_test(test_aliases_share_their_operand),
         cmocka_unit_test(test_given_places_are_kept),
         cmocka_unit_test(test_overlapping_places_are_errors),
