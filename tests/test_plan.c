@@ -244,14 +244,14 @@ static void test_elementwise_layers_write_in_place(void **state)
     planned_free(&x);
 }
 
-/* The network above's values with its layers in place, and a chain of
- * every element-wise op in place on blocked activations (-O3: the convs
- * write nchw16c, and the layers after a max pool are not fused into it),
- * against the same graph with every output in bytes of its own (offsets
- * laid end to end, a placement the check accepts): the same kernels on the
- * same values, so the same bits, through the JIT on 1 and 2 threads and as
- * object code. A layer that overwrote an operand still to be read would
- * change them. */
+/* The network above's values with its layers in place, a chain of every
+ * element-wise op in place on blocked activations (-O3: the convs write
+ * nchw16c, and the layers after a max pool are not fused into it), and
+ * batchnorm and scale_shift at -O0, against the same graph with every
+ * output in bytes of its own (offsets laid end to end, a placement the
+ * check accepts): the same kernels on the same values, so the same bits,
+ * through the JIT on 1 and 2 threads and as object code. A layer that
+ * overwrote an operand still to be read would change them. */
 static void place_apart(Graph *g)
 {
     uint64_t at = 0;
@@ -323,6 +323,17 @@ static void test_in_place_layers_compute_the_same(void **state)
                           "o = conv(w, filters=8, kernel=1);\n"
                           "output o;\n",
                           3, 14);
+    /* batchnorm and scale_shift as such (-O0 folds neither: no conv before). */
+    check_in_place_values("input x: f32[1, 24, 12, 12];\n"
+                          "a = conv(x, filters=32, kernel=3, pad=1);\n"
+                          "q = maxpool(a, kernel=2, stride=2);\n"
+                          "k = batchnorm(q);\n"
+                          "s = scale_shift(k);\n"
+                          "l = prelu(s);\n"
+                          "h = leaky_relu(l, alpha=0.5);\n"
+                          "o = conv(h, filters=8, kernel=1);\n"
+                          "output o;\n",
+                          0, 4);
 }
 
 /* A flatten of a layer's output takes its bytes (its own @offset, the
