@@ -398,6 +398,12 @@ static void expect_pipeline_error(const char *text, const char *target, const ch
     parsed_free(&p);
 }
 
+static void expect_error_on_every_target(const char *text, const char *message)
+{
+    expect_pipeline_error(text, "cpu", message);
+    expect_pipeline_error(text, "reference", message);
+}
+
 static void test_overlapping_places_are_errors(void **state)
 {
     (void)state;
@@ -408,8 +414,7 @@ static void test_overlapping_places_are_errors(void **state)
                           "output c;\n";
     const char *message = "plan.dnn:3:15: error: layer 'b' @offset(2048) (4096 bytes) overlaps layer 'a' "
                           "@offset(0) (4096 bytes) while both are live, at layer 'b'";
-    expect_pipeline_error(overlap, "cpu", message);
-    expect_pipeline_error(overlap, "reference", message);
+    expect_error_on_every_target(overlap, message);
     /* A concat's operands are in its slices only where the rules allow
      * (here: two images, so each slice would be two runs): otherwise the
      * concat reads them while it writes its output. */
@@ -429,8 +434,7 @@ static void test_overlapping_places_are_errors(void **state)
                              "output c;\n";
     const char *read_message = "plan.dnn:3:12: error: layer 'b' @offset(0) (4096 bytes) overlaps layer 'a' "
                                "@offset(0) (4096 bytes) while both are live, at layer 'b'";
-    expect_pipeline_error(still_read, "cpu", read_message);
-    expect_pipeline_error(still_read, "reference", read_message);
+    expect_error_on_every_target(still_read, read_message);
     /* The same bytes after the first is dead are fine. */
     Planned x;
     plan_text(&x,

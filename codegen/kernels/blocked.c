@@ -420,12 +420,13 @@ INLINE bool blk_pointwise(const BlkConv *g)
            g->H == g->OH && g->W == g->OW;
 }
 
-/* The sums of one channel block's taps, added to acc. */
+/* The sums of one channel block's taps, added to acc; pointwise: as
+ * blk_pointwise says. */
 INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const BlkTile *t,
                                 const float *plane, const float *w, int64_t nc, const int64_t *iy0,
-                                const int64_t *ix0, const int ocb, const int ur, const bool plain)
+                                const int64_t *ix0, const int ocb, const int ur, const bool plain, bool pointwise)
 {
-    if (!plain && blk_pointwise(g)) {
+    if (pointwise) {
         const float *p[BLK_UR];
         bool inside[BLK_UR];
         BLK_UNROLL
@@ -455,7 +456,7 @@ INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkO
                           const int64_t *iy0, const int64_t *ix0, const int ocb, const int ur, const bool plain)
 {
     int64_t taps = g->KH * g->KW;
-    bool prefetch = taps == 1 && !plain;
+    bool prefetch = taps == 1 && !plain, pointwise = !plain && blk_pointwise(g);
     int64_t ny[BLK_UR], nx[BLK_UR];
     if (prefetch)
         blk_origins(g, t->pix + ur, ur, ny, nx);
@@ -465,7 +466,7 @@ INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkO
         if (prefetch)
             blk_prefetch_next_inputs(g, plane, ny, nx, ur);
         blk_conv_block_taps(acc, g, o, t, plane, w, min64(DNNK_BLOCK, g->C - cb * DNNK_BLOCK), iy0, ix0, ocb, ur,
-                            plain);
+                            plain, pointwise);
     }
 }
 
