@@ -2,28 +2,59 @@
  * place when nothing else reads them: a front end's graph owns its weights
  * (and may adopt the blocks it read them into), while a caller that lends
  * its own arrays to a graph (difftest, the conformance runner) keeps them
- * unchanged: writes to lent data go to a copy. */
+ * unchanged: writes to lent data go to a copy. Data in a weight file
+ * (weight_file.h) is the graph's too; releasing it only takes its pages
+ * out of the process's memory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "graph.h"
+#include "weight_file.h"
+
+static size_t data_bytes(const Tensor *x) { return (size_t)shape_elems(&x->shape) * elem_kind_size(x->type.kind); }
 
 void *graph_writable_data(Graph *g, int t)
 {
     Tensor *x = &g->tensors[t];
+    for (size_t i = 0; x->data_owned && i < g->n_weight_files; i++)
+        if (weight_file_holds(g->weight_files[i], x->data)) /* rewritten in place, in the file */
+            weight_file_prepare_write(g->weight_files[i], x->data, data_bytes(x));
     if (x->data_owned)
         return x->data;
     const void *lent = x->data;
     void *copy = graph_new_data(g, t);
     if (lent)
-        memcpy(copy, lent, (size_t)shape_elems(&x->shape) * elem_kind_size(x->type.kind));
+        memcpy(copy, lent, data_bytes(x));
     return copy;
 }
 
 void graph_adopt(Graph *g, void *block)
 {
     VEC_PUSH(&g->arena, g->adopted, g->n_adopted, g->cap_adopted, block);
+}
+
+void graph_adopt_weight_file(Graph *g, WeightFile *f)
+{
+    VEC_PUSH(&g->arena, g->weight_files, g->n_weight_files, g->cap_weight_files, f);
+}
+
+void graph_release_weights(const Graph *g)
+{
+    for (size_t i = 0; i < g->n_weight_files; i++)
+        weight_file_release(g->weight_files[i], weight_file_bytes(g->weight_files[i]), SIZE_MAX);
+}
+
+void graph_release_range(const Graph *g, const void *p, size_t len)
+{
+    for (size_t i = 0; p && i < g->n_weight_files; i++)
+        if (weight_file_holds(g->weight_files[i], p))
+            weight_file_release(g->weight_files[i], p, len);
+}
+
+void graph_release_data(const Graph *g, int t)
+{
+    graph_release_range(g, g->tensors[t].data, data_bytes(&g->tensors[t]));
 }
 
 typedef struct DataRef {

@@ -1,4 +1,5 @@
 #include "graph.h"
+#include "weight_file.h"
 #include "oom.h"
 #include "uses.h"
 
@@ -21,6 +22,8 @@ void graph_free(Graph *g)
         return;
     for (size_t i = 0; i < g->n_adopted; i++)
         free(g->adopted[i]);
+    for (size_t i = 0; i < g->n_weight_files; i++)
+        weight_file_free(g->weight_files[i]);
     arena_free(&g->arena);
     free(g);
 }

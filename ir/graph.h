@@ -121,6 +121,9 @@ typedef struct Graph {
     NameTable names; /* tensor name -> id */
     void **adopted;  /* malloc'd blocks freed with the graph (graph_adopt) */
     size_t n_adopted, cap_adopted;
+    /* Files holding bound data, closed with the graph (graph_adopt_weight_file). */
+    struct WeightFile **weight_files;
+    size_t n_weight_files, cap_weight_files;
 } Graph;
 
 /* A new empty graph; out of memory is thrown (oom.h) like its arena's. */
@@ -200,6 +203,17 @@ void *graph_writable_data(Graph *g, int t);
 /* The graph frees `block` (from malloc) when it is freed: a front end hands
  * over storage that tensors' data point into instead of copying it. */
 void graph_adopt(Graph *g, void *block);
+/* The same for a file that tensors' data point into (weight_file.h). */
+void graph_adopt_weight_file(Graph *g, struct WeightFile *f);
+/* Tensor t's values are not needed again soon: where they lie in a weight
+ * file, their pages leave the process's memory (they stay in the file and
+ * come back when read). Nothing for data in memory. */
+void graph_release_data(const Graph *g, int t);
+/* graph_release_data for every tensor, and for the len bytes at p (a part
+ * of a tensor's data: a pass that reads a large tensor through releases it
+ * slice by slice). */
+void graph_release_weights(const Graph *g);
+void graph_release_range(const Graph *g, const void *p, size_t len);
 /* Marks every bound tensor whose data pointer no other tensor shares as
  * owned (Tensor.data_owned). Only for a graph whose bound data all lives in
  * its own storage, as a front end builds it. */

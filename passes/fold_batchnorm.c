@@ -71,6 +71,7 @@ static bool fold_into(Graph *g, int pi, const Affine *a, const PassOptions *o)
         for (int64_t f = 0; f < F; f++)
             for (int64_t k = 0; k < row; k++)
                 weights[f * row + k] = (float)(weights[f * row + k] * a->s[f]);
+        graph_release_data(g, w);
     }
     bool had_bias = *bias_flag(p);
     if (!had_bias) {

@@ -136,6 +136,7 @@ static bool run_one(Graph *g, const PassOptions *o, const PipelineOptions *p, Pa
         return false;
     }
     double seconds = seconds_now() - t0;
+    graph_release_weights(g); /* the next pass reads what it needs again */
     if ((p->verify_each || VERIFY_ALWAYS) && !graph_verify(g, o->diag)) {
         diag_error(o->diag, SRCLOC_NONE, "internal error: the graph does not verify after pass %s",
                    pass_info(id)->name);

@@ -189,7 +189,9 @@ static int best_within(const Graph *g, const Node *n, Candidate *c, int nc, doub
                 best = i;
         if (best < 0 || c[best].error_known)
             return best;
-        if (!conv_error_measure(g, n, c[best].choice, &c[best].error))
+        bool measured = conv_error_measure(g, n, c[best].choice, &c[best].error);
+        graph_release_data(g, n->params[0]);
+        if (!measured)
             return -1;
         c[best].error_known = true;
     }

@@ -71,6 +71,7 @@ static bool within(double crossover, int64_t nz, int64_t count)
 static const KernelRow *row_by_density(const PassOptions *o, const Graph *g, const Node *n)
 {
     int64_t weights = 0, nz = o->sparse_any ? 0 : sparse_nonzero_weights(g, n, &weights);
+    graph_release_data(g, n->params[0]);
     int count = 0;
     const KernelRow *rows = o->target->registry ? o->target->registry(&count) : NULL;
     char why[8];

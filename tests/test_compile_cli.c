@@ -1,6 +1,7 @@
 /* dnnc compile: a cross-compiled AArch64 object that llvm-objdump reads,
- * headers with the prefix given, and clear usage errors with no files left
- * behind. */
+ * headers with the prefix given, an ONNX model's weights kept on disk
+ * while it compiles giving the same files, and clear usage errors with no
+ * files left behind. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,46 @@ static void test_header_carries_the_prefix(void **state)
     remove(in_tmp("net.ll"));
 }
 
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la, lb;
+    char *x = read_file_or_fail(a, &la), *y = read_file_or_fail(b, &lb);
+    if (la != lb || memcmp(x, y, la) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(x);
+    free(y);
+}
+
+/* -o in a directory on disk: the weights are kept in an unnamed file there
+ * while compiling (ir/weight_file.h), which leaves nothing behind; in
+ * /dev/shm (a memory file system) they stay in memory. The same files. */
+static void test_weights_kept_on_disk_compile_the_same(void **state)
+{
+    (void)state;
+    static const char *tiny_cnn = DNNC_SOURCE_DIR "/tests/onnx/models/tiny_cnn.onnx";
+    char disk[64] = "./compile-disk-XXXXXX", shm[64] = "/dev/shm/dnnc-compile-XXXXXX";
+    assert_non_null(mkdtemp(disk));
+    assert_non_null(mkdtemp(shm));
+    char on_disk[128], in_memory[128];
+    snprintf(on_disk, sizeof on_disk, "%s/net", disk);
+    snprintf(in_memory, sizeof in_memory, "%s/net", shm);
+    Run a = dnnc("compile", tiny_cnn, "-o", on_disk);
+    assert_run(&a, 0, "net.weights", NULL);
+    Run b = dnnc("compile", tiny_cnn, "-o", in_memory);
+    assert_run(&b, 0, "net.weights", NULL);
+    static const char *const ext[] = {".weights", ".o", ".h"};
+    for (int i = 0; i < 3; i++) {
+        char x[160], y[160];
+        snprintf(x, sizeof x, "%s%s", on_disk, ext[i]);
+        snprintf(y, sizeof y, "%s%s", in_memory, ext[i]);
+        assert_same_file(x, y);
+        remove(x);
+        remove(y);
+    }
+    assert_int_equal(rmdir(disk), 0); /* empty: nothing left behind */
+    assert_int_equal(rmdir(shm), 0);
+}
+
 static void test_usage_errors_write_nothing(void **state)
 {
     (void)state;
@@ -97,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aarch64_object_disassembles),
         cmocka_unit_test(test_header_carries_the_prefix),
+        cmocka_unit_test(test_weights_kept_on_disk_compile_the_same),
         cmocka_unit_test(test_usage_errors_write_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

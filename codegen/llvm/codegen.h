@@ -44,6 +44,9 @@ typedef struct CompiledModel {
 bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, CompiledModel *m,
                    char *err, size_t errsz);
 void codegen_free(CompiledModel *m);
+/* Frees the module, its context and the target machine, once the code is
+ * written: the plan and the bindings stay, for the header and the weights. */
+void codegen_drop_code(CompiledModel *m);
 
 typedef enum { EMIT_OBJ, EMIT_ASM, EMIT_LLVM } EmitKind;
 

@@ -536,7 +536,7 @@ bool codegen_build(const Graph *g, const CodegenOptions *o, LLVMContextRef ctx, 
     return ok;
 }
 
-void codegen_free(CompiledModel *m)
+void codegen_drop_code(CompiledModel *m)
 {
     if (m->module)
         LLVMDisposeModule(m->module);
@@ -544,6 +544,14 @@ void codegen_free(CompiledModel *m)
         LLVMContextDispose(m->ctx);
     if (m->tm)
         LLVMDisposeTargetMachine(m->tm);
+    m->module = NULL;
+    m->ctx = NULL;
+    m->tm = NULL;
+}
+
+void codegen_free(CompiledModel *m)
+{
+    codegen_drop_code(m);
     plan_free(&m->plan);
     free(m->bind);
     free(m->call_nodes);

@@ -79,8 +79,23 @@ static void pack_param(const Graph *g, const KernelBinding *b, const Node *n, in
 void plan_pack_weights(const Graph *g, const KernelBinding *bind, const Plan *p, unsigned char *blob)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_params; k++)
+        for (int k = 0; k < g->nodes[i].n_params; k++) {
             pack_param(g, &bind[i], &g->nodes[i], k, blob + p->loc[g->nodes[i].params[k]].offset);
+            graph_release_data(g, g->nodes[i].params[k]);
+        }
+}
+
+/* Writes the bytes of a weight stored as it is in slices, each released
+ * once written (graph_release_range): a weight in a weight file is then
+ * never in memory whole, however large. */
+static void write_released(const Graph *g, const unsigned char *data, size_t bytes, FILE *f)
+{
+    enum { SLICE = 4 << 20 };
+    for (size_t at = 0; at < bytes; at += SLICE) {
+        size_t len = bytes - at < SLICE ? bytes - at : SLICE;
+        fwrite(data + at, 1, len, f);
+        graph_release_range(g, data + at, len);
+    }
 }
 
 /* Appends weight k of layer n to f as the blob holds it, padded to the
@@ -96,8 +111,10 @@ static size_t write_param(const Graph *g, const KernelBinding *b, const Node *n,
     if (packed) {
         memset(scratch, 0, packed);
         pack_param(g, b, n, k, scratch);
+        fwrite(scratch, 1, bytes, f); /* the caller checks the stream */
+    } else {
+        write_released(g, w->data, bytes, f);
     }
-    fwrite(packed ? scratch : w->data, 1, bytes, f); /* the caller checks the stream */
     fwrite(zeros, 1, align_up(bytes) - bytes, f);
     return align_up(bytes);
 }
@@ -118,8 +135,10 @@ bool plan_write_weights(const Graph *g, const KernelBinding *bind, const Plan *p
     }
     size_t at = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_params; k++)
+        for (int k = 0; k < g->nodes[i].n_params; k++) {
             at += write_param(g, &bind[i], &g->nodes[i], k, scratch, f);
+            graph_release_data(g, g->nodes[i].params[k]);
+        }
     free(scratch);
     if (at != p->weights_size) { /* plan_build laid them out in the same order */
         snprintf(err, errsz, "internal error: %zu bytes of weights written, %zu planned", at, p->weights_size);

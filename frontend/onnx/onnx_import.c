@@ -15,6 +15,7 @@
 #include "onnx_internal.h"
 #include "oom.h"
 #include "pass.h"
+#include "weight_file.h"
 
 /* The opsets whose semantics the handlers implement. */
 #define ONNX_MIN_OPSET 1
@@ -653,7 +654,10 @@ static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
     detach_weights(im, m);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
-    free(im->weights); /* NULL once the graph adopted it (import_or_throw) */
+    if (im->weight_file) /* NULL once the graph adopted it (import_or_throw) */
+        weight_file_free(im->weight_file);
+    else
+        free(im->weights); /* NULL once the graph adopted it */
     mapped_file_close(&im->map);
     arena_free(&im->arena);
     free(im);
@@ -688,9 +692,15 @@ static void unpack_free(void *failed, void *p)
 
 /* The bytes at s of the model, read into dst: from the file through its
  * descriptor, so that the mapping's pages are never touched and the bytes
- * are in memory once, in dst. */
+ * are in memory once, in dst; into a weight file (dst in its mapping)
+ * through its descriptor too, so that they are not in memory at all. */
 static bool read_model_bytes(const Importer *im, WireSlice s, void *dst)
 {
+    size_t at = (size_t)((unsigned char *)dst - im->weights);
+    if (im->weight_file && im->map.fd >= 0)
+        return weight_file_copy_in(im->weight_file, at, im->map.fd, s.offset, s.len);
+    if (im->weight_file)
+        return weight_file_write(im->weight_file, at, im->model + s.offset, s.len);
     if (im->map.fd >= 0)
         return mapped_file_read(&im->map, s.offset, dst, s.len);
     memcpy(dst, im->model + s.offset, s.len);
@@ -733,6 +743,16 @@ static void split_tensors_free(SplitTensor *st, size_t n)
     free(st);
 }
 
+/* The block for total bytes of initializers: a weight file in
+ * im->weights_dir when one can be made there, else memory from alloc. */
+static unsigned char *weights_block(Importer *im, ProtobufCAllocator *alloc, size_t total)
+{
+    char why[512];
+    if (im->weights_dir && (im->weight_file = weight_file_create(im->weights_dir, total, why, sizeof why)))
+        return weight_file_bytes(im->weight_file);
+    return alloc->alloc(alloc->allocator_data, total);
+}
+
 /* Splits every initializer and sets their raw bytes' places in one block,
  * im->weights (64-byte aligned, on huge pages when large: big_alloc.h). */
 static SplitTensor *split_initializers(Importer *im, ProtobufCAllocator *alloc, const WireModel *w)
@@ -749,7 +769,7 @@ static SplitTensor *split_initializers(Importer *im, ProtobufCAllocator *alloc, 
         st[i].at = total;
         total += st[i].split ? (st[i].raw.len + 63) / 64 * 64 : 0;
     }
-    im->weights = total ? alloc->alloc(alloc->allocator_data, total) : NULL;
+    im->weights = total ? weights_block(im, alloc, total) : NULL;
     im->weights_len = im->weights ? total : 0;
     if (total && !im->weights) {
         split_tensors_free(st, w->n_initializers);
@@ -807,8 +827,12 @@ static Graph *import_or_throw(Importer *im, Onnx__ModelProto *m, const OnnxPromo
     bool ok = import_unpacked(im, m, promote);
     if (ok && im->weights_used) { /* the tensors' data lies in it: the graph's now */
         detach_weights(im, m);
-        graph_adopt(im->g, im->weights);
+        if (im->weight_file)
+            graph_adopt_weight_file(im->g, im->weight_file);
+        else
+            graph_adopt(im->g, im->weights);
         im->weights = NULL;
+        im->weight_file = NULL;
     }
     oom_pop(&oom);
     Graph *g = ok ? im->g : NULL;
@@ -853,9 +877,12 @@ static Importer *new_importer(const char *display_name, Diag *d)
     return im;
 }
 
-Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d)
+Graph *onnx_import(const char *path, const OnnxImportOptions *o, Diag *d)
 {
+    const OnnxPromote *promote = o ? o->promote : NULL;
     Importer *im = new_importer(path, d);
+    if (im)
+        im->weights_dir = o ? o->weights_dir : NULL;
     char *dir = im ? strdup(path) : NULL;
     if (im && !dir)
         diag_error(d, SRCLOC_NONE, "%s: out of memory", path);

@@ -22,8 +22,19 @@ typedef struct OnnxPromote {
     int count;
 } OnnxPromote;
 
-/* Imports path; promote may be NULL. Errors go to d. */
-Graph *onnx_import(const char *path, const OnnxPromote *promote, Diag *d);
+typedef struct OnnxImportOptions {
+    const OnnxPromote *promote; /* NULL: none */
+    /* Where the initializers' bytes are kept: NULL, in memory; else in an
+     * unnamed file in this directory (ir/weight_file.h), so that passes and
+     * code generation can release a tensor's pages when done with it
+     * (graph_release_data). A directory that cannot hold such a file (a
+     * memory file system, no room) keeps them in memory. */
+    const char *weights_dir;
+} OnnxImportOptions;
+
+/* Imports path; o may be NULL (no promotion, weights in memory). Errors go
+ * to d. */
+Graph *onnx_import(const char *path, const OnnxImportOptions *o, Diag *d);
 
 /* The same from bytes in memory; external data is looked up in base_dir. */
 Graph *onnx_import_bytes(const unsigned char *bytes, size_t len, const char *display_name,

@@ -56,9 +56,12 @@ typedef struct Importer {
     const unsigned char *model;
     size_t model_len;
     MappedFile map;
-    /* The initializers' raw bytes, read into one block (unpack_model). */
+    /* The initializers' raw bytes, read into one block (unpack_model): in
+     * memory, or the mapping of weight_file when weights_dir holds one. */
     unsigned char *weights;
     size_t weights_len;
+    const char *weights_dir;
+    struct WeightFile *weight_file;
     bool weights_used; /* a tensor's data lies in it: the graph adopts it */
 } Importer;
 

@@ -18,6 +18,7 @@ typedef struct CompileArgs {
     bool embed_weights;
     ModelArgs weights;
     PipelineArgs pipeline;
+    char out_dir[4096]; /* -o's directory */
 } CompileArgs;
 
 static const Option compile_options[] = {
@@ -77,6 +78,25 @@ static bool valid_identifier(const char *s)
 
 static bool has_emit(const Target *t) { return t->compile && t->emit; }
 
+/* An ONNX model's weights are kept in a file in -o's directory while it
+ * compiles (ModelArgs.weights_dir): that disk is about to take the
+ * compiled weights anyway, and the compiler's memory then holds only the
+ * weights it is working on. */
+static void keep_weights_beside_output(CompileArgs *a)
+{
+    const char *slash = strrchr(a->out, '/');
+    size_t n = slash ? (size_t)(slash - a->out) : 0;
+    if (n >= sizeof a->out_dir)
+        return; /* in memory, as for any directory that cannot hold the file */
+    if (!slash)
+        strcpy(a->out_dir, ".");
+    else if (n == 0)
+        strcpy(a->out_dir, "/");
+    else
+        memcpy(a->out_dir, a->out, n), a->out_dir[n] = '\0';
+    a->weights.weights_dir = a->out_dir;
+}
+
 /* Checks after the options are parsed; OPTIONS_PARSED or the exit status. */
 static int check_args(CompileArgs *a)
 {
@@ -91,6 +111,7 @@ static int check_args(CompileArgs *a)
     if (!has_emit(a->pipeline.target))
         return target_cannot("compile", a->pipeline.target, "write compiled code", "code generator",
                              has_emit);
+    keep_weights_beside_output(a);
     return OPTIONS_PARSED;
 }
 

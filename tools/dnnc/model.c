@@ -111,7 +111,8 @@ static bool load_graph(const char *path, const ModelArgs *o, Diag *d, Model *m)
                                        "--weights and --random-weights do not apply", path);
             return false;
         }
-        m->graph = onnx_import(path, NULL, d);
+        OnnxImportOptions import = {.weights_dir = o ? o->weights_dir : NULL};
+        m->graph = onnx_import(path, &import, d);
         m->weights_bound = true;
         return m->graph != NULL;
     }

@@ -30,6 +30,10 @@ typedef struct ModelArgs {
     const char *weights; /* safetensors file */
     bool random;         /* --random-weights SEED */
     uint64_t seed;
+    /* Not an option: where a command that writes files keeps an ONNX
+     * model's weights while it works (OnnxImportOptions.weights_dir); NULL:
+     * in memory. */
+    const char *weights_dir;
 } ModelArgs;
 
 extern const Option model_options[];

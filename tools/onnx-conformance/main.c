@@ -305,12 +305,13 @@ static Graph *import_test(const char *dir, const char *set_dir, const TensorSet 
         promote[i] = files[i];
     }
     OnnxPromote p = {promote, in->count};
+    OnnxImportOptions o = {.promote = &p};
     char *messages = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&messages, &len);
     Diag d;
     diag_init(&d, out);
-    Graph *g = onnx_import(path, &p, &d);
+    Graph *g = onnx_import(path, &o, &d);
     fclose(out);
     if (!g)
         snprintf(why, size, "import failed: %s", messages ? messages : "");
