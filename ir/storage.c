@@ -125,13 +125,24 @@ static const OpKind elementwise_ops[] = {
     OP_BATCHNORM, OP_SCALE_SHIFT, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN,
 };
 
+/* Whether operand k of layer n is the residual of a direct conv in float32
+ * on blocked activations, dense: the kernel (dnnk_conv_blocked) adds
+ * residual element i to output element i as it writes it, and keeps no
+ * partial sums in an output that lies over its residual (a plain conv
+ * kernel may: its residual is not written over). */
+static bool residual_of_blocked_conv(const Graph *g, const Node *n, int k)
+{
+    return n->op == OP_CONV && k == 1 && n->ann.algo == ALGO_DIRECT && !n->ann.has_sparse &&
+           g->tensors[n->output].type.kind == ELEM_F32 && graph_tensor_layout(g, n->output) == LAYOUT_NCHW16C;
+}
+
 /* Whether layer n computes its output element by element over operand k:
- * an element-wise op whose operand k has the output's shape, element kind
- * and layout, so the output's bytes are the operand's, element for
- * element. */
+ * an element-wise op, or a blocked conv's residual, whose operand k has the
+ * output's shape, element kind and layout, so the output's bytes are the
+ * operand's, element for element. */
 static bool elementwise_over(const Graph *g, const Node *n, int k)
 {
-    bool listed = false;
+    bool listed = residual_of_blocked_conv(g, n, k);
     for (size_t i = 0; i < sizeof elementwise_ops / sizeof elementwise_ops[0]; i++)
         listed |= elementwise_ops[i] == n->op;
     int in = n->inputs[k], out = n->output;

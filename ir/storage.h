@@ -21,12 +21,16 @@
  *   - an element-wise layer in place: a relu, clip, batchnorm, add, ... at
  *     the offset of an operand of its output's shape, element kind and
  *     layout that no later layer reads (nor another operand of the same
- *     layer): each element is read before it is written over.
+ *     layer): each element is read before it is written over; and so a
+ *     direct conv in float32 on blocked activations (dense weights) over
+ *     its residual operand, which its kernel reads element by element as
+ *     it writes the output (codegen/kernels.def states the contract).
  * A tensor and those that share its bytes this way form one root, live
  * from the first layer that writes any of them to the last that reads
  * any. Roots live at the same time must not overlap; a layer's operands
- * are live while it runs, so its output never overlaps them (a conv reads
- * its residual while it accumulates its output).
+ * are live while it runs, so its output never overlaps them but as above
+ * (a plain conv kernel may keep partial sums in its output while it still
+ * has its residual to read).
  *
  * These rules are shared by the pass that places (passes/plan_memory.c),
  * code generation that reads the places (codegen/llvm/plan.c) and the

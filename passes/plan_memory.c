@@ -8,7 +8,8 @@
  *   - a concat whose operands may lie end to end in its output has them
  *     computed in their slices;
  *   - an element-wise layer (relu, add, batchnorm, ...) writes its output
- *     over an operand of the same shape that no later layer reads;
+ *     over an operand of the same shape that no later layer reads, and a
+ *     direct conv on blocked activations over its residual so;
  *   - every other output (a root) is live from the layer that first writes
  *     it to its last reader, and roots are placed largest first, each at
  *     the lowest offset where it meets no placed root live at the same time:
@@ -106,7 +107,7 @@ static void record_offsets(Graph *g, const StorageMap *m, const Root *roots, int
         node->ann.offset = g->nodes[g->tensors[root].producer].ann.offset + m->within[t];
         pass_count(r,
                    m->no_code[i]    ? "aliases placed on their operand"
-                   : m->in_place[i] ? "element-wise outputs placed over an operand that dies there"
+                   : m->in_place[i] ? "outputs placed over an operand that dies there (element-wise, residual)"
                                     : "operands placed in their concat's slice",
                    1);
     }

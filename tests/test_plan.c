@@ -244,6 +244,47 @@ static void test_elementwise_layers_write_in_place(void **state)
     planned_free(&x);
 }
 
+/* Blocked convs (-O3) whose residual dies at them: a direct conv writes
+ * its output over its residual (c over a, e over c: 96 channels in, a 3x3
+ * conv whose sums run in two chunks and a 1x1 in one), not over one read
+ * later (b's residual x2 is read by c2 too), and neither a Winograd conv
+ * (w) nor an im2col one on plain activations (p: 8 filters stay plain)
+ * writes over its residual. */
+static const char *const residual_convs = "input x: f32[1, 32, 10, 10];\n"
+                                          "a = conv(x, filters=96, kernel=3, pad=1, act=relu);\n"
+                                          "b = conv(a, filters=96, kernel=1, act=relu);\n"
+                                          "@algo(direct) c = conv(b, a, filters=96, kernel=3, pad=1, act=relu);\n"
+                                          "d = conv(c, filters=32, kernel=1);\n"
+                                          "e = conv(d, c, filters=96, kernel=1, act=relu);\n"
+                                          "x2 = conv(e, filters=96, kernel=1);\n"
+                                          "b2 = conv(e, x2, filters=96, kernel=1);\n"
+                                          "c2 = conv(b2, x2, filters=96, kernel=1);\n"
+                                          "@algo(winograd) w = conv(c2, b2, filters=96, kernel=3, pad=1);\n"
+                                          "q = conv(w, filters=8, kernel=1);\n"
+                                          "r = conv(w, filters=8, kernel=1);\n"
+                                          "@algo(im2col) p = conv(q, r, filters=8, kernel=3, pad=1);\n"
+                                          "o = conv(p, filters=8, kernel=1);\n"
+                                          "output o;\n";
+
+static void test_blocked_convs_write_over_their_residual(void **state)
+{
+    (void)state;
+    Planned x;
+    plan_text(&x, residual_convs, 3);
+    assert_int_equal(offset_of(&x, "c"), offset_of(&x, "a"));
+    assert_int_equal(offset_of(&x, "e"), offset_of(&x, "c"));
+    assert_int_not_equal(offset_of(&x, "b2"), offset_of(&x, "x2"));
+    assert_int_equal(offset_of(&x, "c2"), offset_of(&x, "x2"));
+    assert_int_not_equal(offset_of(&x, "w"), offset_of(&x, "b2"));
+    assert_int_not_equal(offset_of(&x, "p"), offset_of(&x, "r"));
+    const Node *w = &x.p.graph->nodes[node_of(&x, "w")], *p = &x.p.graph->nodes[node_of(&x, "p")];
+    assert_int_equal(w->ann.algo, ALGO_WINOGRAD);
+    assert_int_equal(graph_tensor_layout(x.p.graph, w->output), LAYOUT_NCHW16C);
+    assert_int_equal(p->ann.algo, ALGO_IM2COL);
+    assert_int_equal(graph_tensor_layout(x.p.graph, p->output), LAYOUT_NCHW);
+    planned_free(&x);
+}
+
 /* The network above's values with its layers in place, a chain of every
  * element-wise op in place on blocked activations (-O3: the convs write
  * nchw16c, and the layers after a max pool are not fused into it), and
@@ -301,6 +342,7 @@ static void test_in_place_layers_compute_the_same(void **state)
 {
     (void)state;
     check_in_place_values(elementwise_layers, 0, 5);
+    check_in_place_values(residual_convs, 3, 3);
     check_in_place_values("input x: f32[1, 24, 12, 12];\n"
                           "a = conv(x, filters=32, kernel=3, pad=1);\n"
                           "q = maxpool(a, kernel=2, stride=2);\n"
@@ -591,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_concats_that_copy),
         cmocka_unit_test(test_dead_bytes_are_reused),
         cmocka_unit_test(test_elementwise_layers_write_in_place),
+        cmocka_unit_test(test_blocked_convs_write_over_their_residual),
         cmocka_unit_test(test_in_place_layers_compute_the_same),
         cmocka_unit_test(test_aliases_share_their_operand),
         cmocka_unit_test(test_given_places_are_kept),

@@ -665,7 +665,10 @@ INLINE int64_t blk_chunk(const BlkConv *g)
  * (dnnk_blocked_unit_at). Within
  * a unit: chunks of channel blocks, then tiles, then groups of at most
  * BLK_OCB of the unit's filter blocks; partial sums between chunks wait
- * in the output, which never shares storage with the input or residual. */
+ * in the output, unless it lies over the residual. Each output element is
+ * written after its residual element is read, by the same tile, and
+ * nothing else reads the residual: the output may lie over it (and never
+ * over the input). */
 INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, int64_t begin, int64_t end,
                            const bool plain)
 {
@@ -673,7 +676,12 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
     float zero[DNNK_BLOCK] = {0};
     BlkOps o = blk_ops(&d->conv, ptrs, zero);
     int64_t bands = dnnk_ceil_div(g.OH, g.rows), groups = dnnk_ceil_div(g.FB, g.filter_blocks);
-    int64_t chunk = blk_chunk(&g);
+    /* An output written over its residual (ir/storage.h) holds no partial
+     * sums, which would overwrite residual values still to be read: every
+     * channel block in one chunk, the sums in registers. The same sums in
+     * the same order as in chunks (a partial sum stored and loaded again is
+     * exact): the same bits. */
+    int64_t chunk = o.res == o.out ? g.CB : blk_chunk(&g);
     BlkTilesUsed used = blk_tiles_used(&g);
     for (int64_t u = begin; u < end; u++) {
         dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
