@@ -14,12 +14,21 @@
 
 static size_t data_bytes(const Tensor *x) { return (size_t)shape_elems(&x->shape) * elem_kind_size(x->type.kind); }
 
+/* The weight file p lies in, or NULL. */
+static WeightFile *file_holding(const Graph *g, const void *p)
+{
+    for (size_t i = 0; p && i < g->n_weight_files; i++)
+        if (weight_file_holds(g->weight_files[i], p))
+            return g->weight_files[i];
+    return NULL;
+}
+
 void *graph_writable_data(Graph *g, int t)
 {
     Tensor *x = &g->tensors[t];
-    for (size_t i = 0; x->data_owned && i < g->n_weight_files; i++)
-        if (weight_file_holds(g->weight_files[i], x->data)) /* rewritten in place, in the file */
-            weight_file_prepare_write(g->weight_files[i], x->data, data_bytes(x));
+    WeightFile *f = x->data_owned ? file_holding(g, x->data) : NULL;
+    if (f) /* rewritten in place, in the file */
+        weight_file_prepare_write(f, x->data, data_bytes(x));
     if (x->data_owned)
         return x->data;
     const void *lent = x->data;
@@ -47,9 +56,9 @@ void graph_release_weights(const Graph *g)
 
 void graph_release_range(const Graph *g, const void *p, size_t len)
 {
-    for (size_t i = 0; p && i < g->n_weight_files; i++)
-        if (weight_file_holds(g->weight_files[i], p))
-            weight_file_release(g->weight_files[i], p, len);
+    WeightFile *f = file_holding(g, p);
+    if (f)
+        weight_file_release(f, p, len);
 }
 
 void graph_release_data(const Graph *g, int t)

@@ -100,7 +100,8 @@ static void write_released(const Graph *g, const unsigned char *data, size_t byt
 
 /* Appends weight k of layer n to f as the blob holds it, padded to the
  * alignment: from the tensor itself when it is stored as it is, through
- * `scratch` (room for the largest packed weight) when its kernel packs it. */
+ * `scratch` (room for the largest packed weight) when its kernel packs it;
+ * either way the tensor's pages are released once read (graph_release_data). */
 static size_t write_param(const Graph *g, const KernelBinding *b, const Node *n, int k, unsigned char *scratch,
                           FILE *f)
 {
@@ -111,6 +112,7 @@ static size_t write_param(const Graph *g, const KernelBinding *b, const Node *n,
     if (packed) {
         memset(scratch, 0, packed);
         pack_param(g, b, n, k, scratch);
+        graph_release_data(g, n->params[k]);
         fwrite(scratch, 1, bytes, f); /* the caller checks the stream */
     } else {
         write_released(g, w->data, bytes, f);
@@ -135,10 +137,8 @@ bool plan_write_weights(const Graph *g, const KernelBinding *bind, const Plan *p
     }
     size_t at = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        for (int k = 0; k < g->nodes[i].n_params; k++) {
+        for (int k = 0; k < g->nodes[i].n_params; k++)
             at += write_param(g, &bind[i], &g->nodes[i], k, scratch, f);
-            graph_release_data(g, g->nodes[i].params[k]);
-        }
     free(scratch);
     if (at != p->weights_size) { /* plan_build laid them out in the same order */
         snprintf(err, errsz, "internal error: %zu bytes of weights written, %zu planned", at, p->weights_size);

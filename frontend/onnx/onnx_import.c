@@ -654,10 +654,10 @@ static void importer_free(Importer *im, Onnx__ModelProto *m, bool keep)
     detach_weights(im, m);
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
-    if (im->weight_file) /* NULL once the graph adopted it (import_or_throw) */
+    if (im->weight_file) /* both NULL once the graph adopted them (import_or_throw) */
         weight_file_free(im->weight_file);
     else
-        free(im->weights); /* NULL once the graph adopted it */
+        free(im->weights);
     mapped_file_close(&im->map);
     arena_free(&im->arena);
     free(im);
@@ -696,11 +696,11 @@ static void unpack_free(void *failed, void *p)
  * through its descriptor too, so that they are not in memory at all. */
 static bool read_model_bytes(const Importer *im, WireSlice s, void *dst)
 {
-    size_t at = (size_t)((unsigned char *)dst - im->weights);
-    if (im->weight_file && im->map.fd >= 0)
-        return weight_file_copy_in(im->weight_file, at, im->map.fd, s.offset, s.len);
-    if (im->weight_file)
-        return weight_file_write(im->weight_file, at, im->model + s.offset, s.len);
+    if (im->weight_file) {
+        size_t at = (size_t)((unsigned char *)dst - im->weights);
+        return im->map.fd >= 0 ? weight_file_copy_in(im->weight_file, at, im->map.fd, s.offset, s.len)
+                               : weight_file_write(im->weight_file, at, im->model + s.offset, s.len);
+    }
     if (im->map.fd >= 0)
         return mapped_file_read(&im->map, s.offset, dst, s.len);
     memcpy(dst, im->model + s.offset, s.len);
