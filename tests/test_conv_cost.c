@@ -3,29 +3,30 @@
  * the cost model picks the algorithm --autotune measures fastest on at
  * least 90% of layers).
  *
- * tests/data/autotune/examples.choices holds `dnnc dump --target cpu
- * --autotune` of every example network as written (plain activations) and
- * at -O3 (the 3x3 convs on blocked activations, keys ending in
- * layout=nchw16c), the layers with a choice to make, measured on 2 threads
- * of a 2-core AVX-512 machine (docs/fast-convolution.md, "Choosing the
- * algorithm"). For every conv layer of the examples with more than one
- * candidate, on plain activations and then on blocked ones, the model's
- * pick among the measured candidates (with AVX-512's 16 lanes, whatever
- * machine runs the test) is compared with the fastest measured; the test
- * prints the table of the docs and the share that agree. That share is not
- * asserted at the goal: two --autotune runs on the same machine agree with
- * each other on only about 56% of the plain shapes and 76% of the blocked
- * ones (docs/fast-convolution.md), so no model can be held to 90% of one
- * run. What is asserted is what the choices cost: the model's picks,
- * summed over the layers, within TIME_GOAL of the fastest measured (they
- * take 3% more on plain activations, 0.2% on blocked), and the share at
- * least SHARE_FLOOR: a fixed choice misses both (always im2col picks the
- * fastest on 31% of the plain shapes and takes 47% longer; always F(2x2)
- * where it applies, 38% and 12%).
+ * tests/data/autotune/steady-run{1,2,3}.choices hold three runs, apart, of
+ * `dnnc dump --target cpu --autotune` of every example network as written
+ * (plain activations) and at -O3 (the 3x3 convs on blocked activations,
+ * keys ending in layout=nchw16c), the layers with a choice to make,
+ * measured on 2 threads of a 2-core AVX-512 machine (docs/fast-convolution.md,
+ * "Choosing the algorithm"). For every conv layer of the examples with more
+ * than one candidate, on plain activations and then on blocked ones, the
+ * model's pick among the measured candidates (with AVX-512's 16 lanes,
+ * whatever machine runs the test) is compared with the fastest measured; the
+ * test prints the first run's table for the docs and, for each run, the
+ * share that agree. That share is not asserted at the goal: the three runs
+ * agree with each other on 83-91% of the plain shapes and 86-93% of the
+ * blocked ones, their differences within a few percent, so no model can be
+ * held to 90% of any one run. What is asserted, for each run, is what the
+ * choices cost: the model's picks, summed over the layers, within TIME_GOAL
+ * of the fastest measured, and the share at least SHARE_FLOOR: a fixed
+ * choice misses both (always im2col picks the fastest on 31% of the plain
+ * shapes and takes 47% longer; always F(2x2) where it applies, 38% and 12%).
+ * tests/data/autotune/examples.choices is the older single-module
+ * measurement the model's constants were fitted to.
  *
  * With DNNC_COST_FIT=FILE it also writes each (layer, candidate)'s work
- * terms and measured time as CSV, which tools/fit_conv_cost.py fits the
- * model's per-term cycles to. */
+ * terms and measured time in the first run as CSV, which
+ * tools/fit_conv_cost.py fits the model's per-term cycles to. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,8 @@ static int model_pick(const Graph *g, const Node *n, const AlgoChoiceEntry *e, F
 /* The network's convs on plain activations (as written), or with `blocked`
  * those that run on blocked ones after the cpu pipeline at -O3, the
  * default, whose candidates are the blocked kernels. */
-static void check_network(const AlgoChoices *c, const char *network, bool blocked, Tally *t, FILE *fit)
+static void check_network(const AlgoChoices *c, const char *network, bool blocked, Tally *t, FILE *fit,
+                          bool table)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/examples/%s.dnn", DNNC_SOURCE_DIR, network);
@@ -104,7 +106,8 @@ static void check_network(const AlgoChoices *c, const char *network, bool blocke
         char b[32], m[32];
         algo_choice_text(e->times[best].choice, b, sizeof b);
         algo_choice_text(e->times[pick].choice, m, sizeof m);
-        printf("| %s | %s%s | %s %.3g ms | %s %.3g ms |%s\n", network, n->name, blocked ? " (blocked)" : "", b,
+        if (table)
+            printf("| %s | %s%s | %s %.3g ms | %s %.3g ms |%s\n", network, n->name, blocked ? " (blocked)" : "", b,
                e->times[best].ms, m, e->times[pick].ms, best == pick ? "" : " differs |");
         t->layers++;
         t->agree += best == pick;
@@ -114,31 +117,32 @@ static void check_network(const AlgoChoices *c, const char *network, bool blocke
     parsed_free(&p);
 }
 
-static void test_model_agrees_with_measurement(void **state)
+/* One run's file: the model's picks against its fastest, checked. */
+static void check_measured_run(int run)
 {
-    (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/data/autotune/examples.choices", DNNC_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/tests/data/autotune/steady-run%d.choices", DNNC_SOURCE_DIR, run);
     AlgoChoices c;
     Diag d;
     diag_init(&d, stderr);
     assert_true(algo_choices_load(path, &c, &d));
     assert_true(c.n > 0);
-    const char *fit_path = getenv("DNNC_COST_FIT");
+    const char *fit_path = run == 1 ? getenv("DNNC_COST_FIT") : NULL;
     FILE *fit = fit_path ? fopen(fit_path, "w") : NULL;
     if (fit)
         fprintf(fit, "shape,algo,ms,fmas,gathered,transformed,written,accumulated,streamed,units,blocked\n");
     Tally t[2] = {0};
-    printf("| network | layer | fastest measured | the model's pick |\n|---|---|---|---|\n");
+    if (run == 1)
+        printf("| network | layer | fastest measured | the model's pick |\n|---|---|---|---|\n");
     for (int blocked = 0; blocked <= 1; blocked++)
         for (size_t k = 0; k < sizeof networks / sizeof *networks; k++)
-            check_network(&c, networks[k], blocked, &t[blocked], fit);
+            check_network(&c, networks[k], blocked, &t[blocked], fit, run == 1);
     if (fit)
         fclose(fit);
     for (int blocked = 0; blocked <= 1; blocked++)
-        printf("\n%s: the model picks the fastest on %d of %d layers (%.1f%%); its picks take %.1f ms "
+        printf("\nrun %d, %s: the model picks the fastest on %d of %d layers (%.1f%%); its picks take %.1f ms "
                "where the fastest take %.1f ms (%.1f%% more)\n",
-               blocked ? "blocked activations (-O2, -O3)" : "plain activations", t[blocked].agree,
+               run, blocked ? "blocked activations (-O2, -O3)" : "plain activations", t[blocked].agree,
                t[blocked].layers, 100.0 * t[blocked].agree / t[blocked].layers, t[blocked].picked_ms,
                t[blocked].best_ms, 100.0 * (t[blocked].picked_ms / t[blocked].best_ms - 1));
     algo_choices_free(&c);
@@ -147,6 +151,13 @@ static void test_model_agrees_with_measurement(void **state)
         assert_true(t[blocked].picked_ms <= TIME_GOAL * t[blocked].best_ms);
         assert_true(t[blocked].agree >= SHARE_FLOOR * t[blocked].layers);
     }
+}
+
+static void test_model_agrees_with_measurement(void **state)
+{
+    (void)state;
+    for (int run = 1; run <= 3; run++)
+        check_measured_run(run);
 }
 
 int main(void)

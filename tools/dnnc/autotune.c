@@ -13,10 +13,13 @@
 #include "target.h"
 #include "weights.h"
 
-/* Timed runs: at least MIN_RUNS and MIN_SECONDS, at most MAX_RUNS. */
-#define MIN_RUNS 3
-#define MAX_RUNS 15
-#define MIN_SECONDS 0.2
+/* Timed runs per module: at least MIN_RUNS and MIN_SECONDS, at most
+ * MAX_RUNS; MODULES modules, built apart, pool their samples. */
+#define MIN_RUNS 5
+#define MAX_RUNS 40
+#define MIN_SECONDS 0.25
+#define MODULES 3
+#define MAX_SAMPLES (MODULES * MAX_RUNS)
 
 const char *autotune_machine(void)
 {
@@ -161,11 +164,11 @@ static void free_buffers(Buffers *b)
         free(b->out[i]);
 }
 
-/* Runs j after one untimed run until enough runs were timed (at most
- * max_runs); samples[i * MAX_RUNS + r] holds candidate i's time in run r.
- * Returns the runs timed, or -1 on error. */
+/* Runs j after one untimed run until at least min_runs runs and
+ * MIN_SECONDS were timed, or max_runs; samples[i * stride + r] holds
+ * candidate i's time in run r. Returns the runs timed, or -1 on error. */
 static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const Buffers *b, int nc,
-                           double *samples, int max_runs)
+                           double *samples, int stride, int min_runs, int max_runs)
 {
     const void *inputs[1] = {b->in};
     int calls = jit_call_count(j), runs = 0;
@@ -173,7 +176,7 @@ static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const 
     for (int i = 0; i < nc; i++)
         node_of[i] = candidate_node(t, i);
     double spent = 0;
-    for (int r = -1; runs < max_runs && (runs < MIN_RUNS || spent < MIN_SECONDS); r++) {
+    for (int r = -1; runs < max_runs && (runs < min_runs || spent < MIN_SECONDS); r++) {
         profile_marks_reset();
         double t0 = now_seconds();
         if (jit_run(j, inputs, (void *const *)b->out, pool) != 0)
@@ -182,11 +185,11 @@ static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const 
         if (r < 0)
             continue; /* the first run warms caches and pages */
         for (int i = 0; i < nc; i++)
-            samples[i * MAX_RUNS + runs] = 0;
+            samples[i * stride + runs] = 0;
         for (int k = 0; k < calls && k < profile_marks_count(); k++)
             for (int i = 0; i < nc; i++)
                 if (jit_call_node(j, k) == node_of[i])
-                    samples[i * MAX_RUNS + runs] += profile_mark_seconds(k, t0);
+                    samples[i * stride + runs] += profile_mark_seconds(k, t0);
         runs++;
     }
     return runs;
@@ -226,19 +229,59 @@ static void module_free(Module *m)
 #define PRUNE_FACTOR 3.0
 static int first_run(Module *m, dnnrt_pool *pool, int nc, double *ms, int *kept)
 {
-    double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
-    if (time_candidates(m->graph, m->jit, pool, &m->buffers, nc, samples, 1) != 1)
+    double samples[ALGO_CHOICES_MAX_TIMES];
+    if (time_candidates(m->graph, m->jit, pool, &m->buffers, nc, samples, 1, 1, 1) != 1)
         return -1;
     double fastest = samples[0];
     for (int i = 0; i < nc; i++)
-        fastest = samples[i * MAX_RUNS] < fastest ? samples[i * MAX_RUNS] : fastest;
+        fastest = samples[i] < fastest ? samples[i] : fastest;
     int n_kept = 0;
     for (int i = 0; i < nc; i++) {
-        ms[i] = samples[i * MAX_RUNS] * 1e3;
-        if (samples[i * MAX_RUNS] <= PRUNE_FACTOR * fastest)
+        ms[i] = samples[i] * 1e3;
+        if (samples[i] <= PRUNE_FACTOR * fastest)
             kept[n_kept++] = i;
     }
     return n_kept;
+}
+
+/* Times the candidates c[kept[0..n_kept)] in MODULES modules built apart,
+ * each with its candidates in another order; samples[i * MAX_SAMPLES + s]
+ * collects kept candidate i's times. Returns the samples per candidate, or
+ * -1 with err set. */
+static int time_in_modules(const Graph *g, const Node *n, const AlgoChoice *c, const int *kept, int n_kept,
+                           dnnrt_pool *pool, double *samples, char *err, size_t errsz)
+{
+    int taken = 0;
+    for (int rep = 0; rep < MODULES; rep++) {
+        AlgoChoice order[ALGO_CHOICES_MAX_TIMES];
+        int slot_of[ALGO_CHOICES_MAX_TIMES]; /* kept candidate i is the module's slot_of[i] */
+        for (int i = 0; i < n_kept; i++) {
+            slot_of[i] = (i + rep) % n_kept;
+            order[slot_of[i]] = c[kept[i]];
+        }
+        Module m;
+        if (!module_build(g, n, order, n_kept, &m, err, errsz)) {
+            module_free(&m);
+            return -1;
+        }
+        double runs_of[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
+        int runs = time_candidates(m.graph, m.jit, pool, &m.buffers, n_kept, runs_of, MAX_RUNS, MIN_RUNS, MAX_RUNS);
+        module_free(&m);
+        if (runs <= 0)
+            return -1;
+        for (int i = 0; i < n_kept; i++)
+            memcpy(samples + i * MAX_SAMPLES + taken, runs_of + slot_of[i] * MAX_RUNS, (size_t)runs * sizeof *samples);
+        taken += runs;
+    }
+    return taken;
+}
+
+static double least_of(const double *v, int n)
+{
+    double least = v[0];
+    for (int i = 1; i < n; i++)
+        least = v[i] < least ? v[i] : least;
+    return least;
 }
 
 bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice *c, int nc,
@@ -250,22 +293,14 @@ bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice
     Module m = {0};
     bool ok = (a->threads == 1 || pool) && module_build(g, n, c, nc, &m, err, sizeof err);
     int kept[ALGO_CHOICES_MAX_TIMES], n_kept = ok ? first_run(&m, pool, nc, ms, kept) : -1;
-    if (ok && n_kept >= 0 && n_kept < nc) { /* a module of the candidates that stay */
-        AlgoChoice rest[ALGO_CHOICES_MAX_TIMES];
-        for (int i = 0; i < n_kept; i++)
-            rest[i] = c[kept[i]];
-        module_free(&m);
-        ok = module_build(g, n, rest, n_kept, &m, err, sizeof err);
-    }
-    double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
-    int runs = ok && n_kept > 0 ? time_candidates(m.graph, m.jit, pool, &m.buffers, n_kept, samples, MAX_RUNS)
-                                : -1;
-    for (int i = 0; runs > 0 && i < n_kept; i++)
-        ms[kept[i]] = median_of(samples + i * MAX_RUNS, runs) * 1e3;
-    if (runs <= 0)
+    module_free(&m);
+    double samples[ALGO_CHOICES_MAX_TIMES * MAX_SAMPLES];
+    int taken = n_kept > 0 ? time_in_modules(g, n, c, kept, n_kept, pool, samples, err, sizeof err) : -1;
+    for (int i = 0; taken > 0 && i < n_kept; i++)
+        ms[kept[i]] = least_of(samples + i * MAX_SAMPLES, taken) * 1e3;
+    if (taken <= 0)
         diag_error(d, n->loc, "layer '%s': --autotune could not time its algorithms: %s", n->name,
                    err[0] ? err : pool || a->threads == 1 ? "out of memory" : "no threads");
-    module_free(&m);
     dnnrt_pool_destroy(pool);
-    return runs > 0;
+    return taken > 0;
 }

@@ -19,7 +19,8 @@ const char *autotune_machine(void);
 
 /* An AlgoMeasureFn: one graph with a conv of n's shape per candidate,
  * random weights, JIT-compiled and run with per-call marks; ms[i] is the
- * median time of candidate i over the timed runs. */
+ * least time of candidate i over the timed runs of three such modules
+ * built apart (docs/fast-convolution.md, "--autotune"). */
 bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice *c, int nc,
                       double *ms, Diag *d);
 
