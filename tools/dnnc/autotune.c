@@ -14,12 +14,12 @@
 #include "weights.h"
 
 /* Timed runs per module: at least MIN_RUNS and MIN_SECONDS, at most
- * MAX_RUNS; MODULES modules, built apart, pool their samples. */
+ * MAX_RUNS; a candidate's time is its least over MODULES modules built
+ * apart. */
 #define MIN_RUNS 5
 #define MAX_RUNS 40
 #define MIN_SECONDS 0.25
 #define MODULES 3
-#define MAX_SAMPLES (MODULES * MAX_RUNS)
 
 const char *autotune_machine(void)
 {
@@ -245,13 +245,11 @@ static int first_run(Module *m, dnnrt_pool *pool, int nc, double *ms, int *kept)
 }
 
 /* Times the candidates c[kept[0..n_kept)] in MODULES modules built apart,
- * each with its candidates in another order; samples[i * MAX_SAMPLES + s]
- * collects kept candidate i's times. Returns the samples per candidate, or
- * -1 with err set. */
-static int time_in_modules(const Graph *g, const Node *n, const AlgoChoice *c, const int *kept, int n_kept,
-                           dnnrt_pool *pool, double *samples, char *err, size_t errsz)
+ * each with its candidates in another order, and sets ms[kept[i]] to kept
+ * candidate i's least time. False with err set on failure. */
+static bool time_in_modules(const Graph *g, const Node *n, const AlgoChoice *c, const int *kept, int n_kept,
+                            dnnrt_pool *pool, double *ms, char *err, size_t errsz)
 {
-    int taken = 0;
     for (int rep = 0; rep < MODULES; rep++) {
         AlgoChoice order[ALGO_CHOICES_MAX_TIMES];
         int slot_of[ALGO_CHOICES_MAX_TIMES]; /* kept candidate i is the module's slot_of[i] */
@@ -260,28 +258,22 @@ static int time_in_modules(const Graph *g, const Node *n, const AlgoChoice *c, c
             order[slot_of[i]] = c[kept[i]];
         }
         Module m;
-        if (!module_build(g, n, order, n_kept, &m, err, errsz)) {
-            module_free(&m);
-            return -1;
-        }
-        double runs_of[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
-        int runs = time_candidates(m.graph, m.jit, pool, &m.buffers, n_kept, runs_of, MAX_RUNS, MIN_RUNS, MAX_RUNS);
+        bool ok = module_build(g, n, order, n_kept, &m, err, errsz);
+        double samples[ALGO_CHOICES_MAX_TIMES * MAX_RUNS];
+        int runs = ok ? time_candidates(m.graph, m.jit, pool, &m.buffers, n_kept, samples, MAX_RUNS, MIN_RUNS,
+                                        MAX_RUNS)
+                      : -1;
         module_free(&m);
         if (runs <= 0)
-            return -1;
+            return false;
         for (int i = 0; i < n_kept; i++)
-            memcpy(samples + i * MAX_SAMPLES + taken, runs_of + slot_of[i] * MAX_RUNS, (size_t)runs * sizeof *samples);
-        taken += runs;
+            for (int r = 0; r < runs; r++) {
+                double t = samples[slot_of[i] * MAX_RUNS + r] * 1e3;
+                if ((rep == 0 && r == 0) || t < ms[kept[i]])
+                    ms[kept[i]] = t;
+            }
     }
-    return taken;
-}
-
-static double least_of(const double *v, int n)
-{
-    double least = v[0];
-    for (int i = 1; i < n; i++)
-        least = v[i] < least ? v[i] : least;
-    return least;
+    return true;
 }
 
 bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice *c, int nc,
@@ -294,13 +286,10 @@ bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice
     bool ok = (a->threads == 1 || pool) && module_build(g, n, c, nc, &m, err, sizeof err);
     int kept[ALGO_CHOICES_MAX_TIMES], n_kept = ok ? first_run(&m, pool, nc, ms, kept) : -1;
     module_free(&m);
-    double samples[ALGO_CHOICES_MAX_TIMES * MAX_SAMPLES];
-    int taken = n_kept > 0 ? time_in_modules(g, n, c, kept, n_kept, pool, samples, err, sizeof err) : -1;
-    for (int i = 0; taken > 0 && i < n_kept; i++)
-        ms[kept[i]] = least_of(samples + i * MAX_SAMPLES, taken) * 1e3;
-    if (taken <= 0)
+    bool timed = n_kept > 0 && time_in_modules(g, n, c, kept, n_kept, pool, ms, err, sizeof err);
+    if (!timed)
         diag_error(d, n->loc, "layer '%s': --autotune could not time its algorithms: %s", n->name,
                    err[0] ? err : pool || a->threads == 1 ? "out of memory" : "no threads");
     dnnrt_pool_destroy(pool);
-    return taken > 0;
+    return timed;
 }
