@@ -3,26 +3,31 @@
  * the cost model picks the algorithm --autotune measures fastest on at
  * least 90% of layers).
  *
- * tests/data/autotune/steady-run{1,2,3}.choices hold three runs, apart, of
+ * tests/data/autotune/cold-run{1,2,3}.choices hold three runs, apart, of
  * `dnnc dump --target cpu --autotune` of every example network as written
  * (plain activations) and at -O3 (the 3x3 convs on blocked activations,
  * keys ending in layout=nchw16c), the layers with a choice to make,
- * measured on 2 threads of a 2-core AVX-512 machine (docs/fast-convolution.md,
- * "Choosing the algorithm"). For every conv layer of the examples with more
- * than one candidate, on plain activations and then on blocked ones, the
- * model's pick among the measured candidates (with AVX-512's 16 lanes,
- * whatever machine runs the test) is compared with the fastest measured; the
- * test prints the first run's table for the docs and, for each run, the
- * share that agree. That share is not asserted at the goal: the three runs
- * agree with each other on 83-91% of the plain shapes and 86-93% of the
- * blocked ones, their differences within a few percent, so no model can be
- * held to 90% of any one run. What is asserted, for each run, is what the
- * choices cost: the model's picks, summed over the layers, within TIME_GOAL
- * of the fastest measured, and the share at least SHARE_FLOOR: a fixed
- * choice misses both (always im2col picks the fastest on 31% of the plain
- * shapes and takes 47% longer; always F(2x2) where it applies, 38% and 12%).
+ * measured on 2 threads of a 2-core AVX-512 machine with each candidate's
+ * weights evicted from the caches, as a network reads them
+ * (docs/fast-convolution.md, "Choosing the algorithm"). For every conv
+ * layer of the examples with more than one candidate, as written and then
+ * as the cpu pipeline compiles it at -O3 (the default), the model's pick
+ * among the measured candidates (with AVX-512's 16 lanes, whatever machine
+ * runs the test) is compared with the fastest measured; the test prints
+ * the first run's table for the docs and, for each run, the share that
+ * agree. That share is not asserted at the goal: the three runs agree with
+ * each other on 83-91% of the plain shapes and 76-93% of the blocked ones,
+ * their differences within a few percent, so no model can be held to 90%
+ * of any one run. What is asserted, for each run, is what the choices
+ * cost: the model's picks, summed over the layers, within TIME_GOAL of the
+ * fastest measured, and the share at least SHARE_FLOOR: a fixed choice
+ * misses both (always im2col picks the fastest on 31% of the plain shapes
+ * and takes 47% longer; always F(2x2) where it applies, 38% and 12%). The
+ * same is then held against the least time of each candidate over the
+ * three runs (nine modules), the steadiest measurement there is.
  * tests/data/autotune/examples.choices is the older single-module
- * measurement the model's constants were fitted to.
+ * measurement the model's constants were fitted to, steady-run{1,2,3} the
+ * runs with the weights left in the caches.
  *
  * With DNNC_COST_FIT=FILE it also writes each (layer, candidate)'s work
  * terms and measured time in the first run as CSV, which
@@ -71,29 +76,30 @@ static int model_pick(const Graph *g, const Node *n, const AlgoChoiceEntry *e, F
         if (fit) {
             char name[32];
             algo_choice_text(e->times[k].choice, name, sizeof name);
-            fprintf(fit, "\"%s\",%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", e->shape, name,
-                    e->times[k].ms, w.fmas, w.gathered, w.transformed, w.written, w.accumulated,
-                    w.streamed, w.units, w.blocked);
+            fprintf(fit, "\"%s\",%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", e->shape,
+                    name, e->times[k].ms, w.fmas, w.gathered, w.transformed, w.written, w.accumulated,
+                    w.streamed, w.units, w.copied, w.chained, w.blocked);
         }
     }
     return best;
 }
 
-/* The network's convs on plain activations (as written), or with `blocked`
- * those that run on blocked ones after the cpu pipeline at -O3, the
- * default, whose candidates are the blocked kernels. */
-static void check_network(const AlgoChoices *c, const char *network, bool blocked, Tally *t, FILE *fit,
+/* The network's convs as written (on plain activations: the choices of -O0
+ * and -O1), or with `compiled` as the cpu pipeline leaves them at -O3, the
+ * default: most on blocked activations, whose candidates are the blocked
+ * kernels, the rest (grouped convs, LeNet-5's) on plain ones. */
+static void check_network(const AlgoChoices *c, const char *network, bool compiled, Tally *t, FILE *fit,
                           bool table)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/examples/%s.dnn", DNNC_SOURCE_DIR, network);
     Parsed p;
     parse_file(&p, path);
-    if (blocked)
+    if (compiled)
         run_pipeline_or_fail(p.graph, "cpu", 3);
     for (int i = 0; i < p.graph->n_nodes; i++) {
         const Node *n = &p.graph->nodes[i];
-        if (n->op != OP_CONV || (blocked && graph_tensor_layout(p.graph, n->inputs[0]) == LAYOUT_NCHW))
+        if (n->op != OP_CONV)
             continue;
         char key[512];
         conv_shape_key(p.graph, n, MEASURED_THREADS, MEASURED_MACHINE, key, sizeof key);
@@ -107,7 +113,7 @@ static void check_network(const AlgoChoices *c, const char *network, bool blocke
         algo_choice_text(e->times[best].choice, b, sizeof b);
         algo_choice_text(e->times[pick].choice, m, sizeof m);
         if (table)
-            printf("| %s | %s%s | %s %.3g ms | %s %.3g ms |%s\n", network, n->name, blocked ? " (blocked)" : "", b,
+            printf("| %s | %s%s | %s %.3g ms | %s %.3g ms |%s\n", network, n->name, compiled ? " (-O3)" : "", b,
                e->times[best].ms, m, e->times[pick].ms, best == pick ? "" : " differs |");
         t->layers++;
         t->agree += best == pick;
@@ -117,47 +123,79 @@ static void check_network(const AlgoChoices *c, const char *network, bool blocke
     parsed_free(&p);
 }
 
-/* One run's file: the model's picks against its fastest, checked. */
-static void check_measured_run(int run)
+static void load_run(int run, AlgoChoices *c)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/tests/data/autotune/steady-run%d.choices", DNNC_SOURCE_DIR, run);
-    AlgoChoices c;
+    snprintf(path, sizeof path, "%s/tests/data/autotune/cold-run%d.choices", DNNC_SOURCE_DIR, run);
     Diag d;
     diag_init(&d, stderr);
-    assert_true(algo_choices_load(path, &c, &d));
-    assert_true(c.n > 0);
-    const char *fit_path = run == 1 ? getenv("DNNC_COST_FIT") : NULL;
+    assert_true(algo_choices_load(path, c, &d));
+    assert_true(c->n > 0);
+}
+
+/* The model's picks against the fastest of c (`label` names it), checked;
+ * with `table`, the table of every layer printed (and DNNC_COST_FIT's CSV
+ * written). */
+static void check_measured(const AlgoChoices *c, const char *label, bool table)
+{
+    const char *fit_path = table ? getenv("DNNC_COST_FIT") : NULL;
     FILE *fit = fit_path ? fopen(fit_path, "w") : NULL;
     if (fit)
-        fprintf(fit, "shape,algo,ms,fmas,gathered,transformed,written,accumulated,streamed,units,blocked\n");
+        fprintf(fit, "shape,algo,ms,fmas,gathered,transformed,written,accumulated,streamed,units,copied,chained,"
+                     "blocked\n");
     Tally t[2] = {0};
-    if (run == 1)
+    if (table)
         printf("| network | layer | fastest measured | the model's pick |\n|---|---|---|---|\n");
-    for (int blocked = 0; blocked <= 1; blocked++)
+    for (int compiled = 0; compiled <= 1; compiled++)
         for (size_t k = 0; k < sizeof networks / sizeof *networks; k++)
-            check_network(&c, networks[k], blocked, &t[blocked], fit, run == 1);
+            check_network(c, networks[k], compiled, &t[compiled], fit, table);
     if (fit)
         fclose(fit);
-    for (int blocked = 0; blocked <= 1; blocked++)
-        printf("\nrun %d, %s: the model picks the fastest on %d of %d layers (%.1f%%); its picks take %.1f ms "
+    for (int compiled = 0; compiled <= 1; compiled++)
+        printf("\n%s, %s: the model picks the fastest on %d of %d layers (%.1f%%); its picks take %.1f ms "
                "where the fastest take %.1f ms (%.1f%% more)\n",
-               run, blocked ? "blocked activations (-O2, -O3)" : "plain activations", t[blocked].agree,
-               t[blocked].layers, 100.0 * t[blocked].agree / t[blocked].layers, t[blocked].picked_ms,
-               t[blocked].best_ms, 100.0 * (t[blocked].picked_ms / t[blocked].best_ms - 1));
-    algo_choices_free(&c);
-    for (int blocked = 0; blocked <= 1; blocked++) {
-        assert_true(t[blocked].layers > 0);
-        assert_true(t[blocked].picked_ms <= TIME_GOAL * t[blocked].best_ms);
-        assert_true(t[blocked].agree >= SHARE_FLOOR * t[blocked].layers);
+               label, compiled ? "compiled at -O3 (the default)" : "as written (-O0, -O1)", t[compiled].agree,
+               t[compiled].layers, 100.0 * t[compiled].agree / t[compiled].layers, t[compiled].picked_ms,
+               t[compiled].best_ms, 100.0 * (t[compiled].picked_ms / t[compiled].best_ms - 1));
+    for (int compiled = 0; compiled <= 1; compiled++) {
+        assert_true(t[compiled].layers > 0);
+        assert_true(t[compiled].picked_ms <= TIME_GOAL * t[compiled].best_ms);
+        assert_true(t[compiled].agree >= SHARE_FLOOR * t[compiled].layers);
+    }
+}
+
+/* Each candidate of `into` takes its least time in `other` too, where
+ * other measured that shape and candidate: the least over nine modules,
+ * what a run three times as long would measure. */
+static void keep_least_times(AlgoChoices *into, const AlgoChoices *other)
+{
+    for (int i = 0; i < into->n; i++) {
+        AlgoChoiceEntry *e = &into->entries[i];
+        const AlgoChoiceEntry *o = algo_choices_find(other, e->shape);
+        assert_non_null(o);
+        for (int k = 0; k < e->n_times; k++)
+            for (int j = 0; j < o->n_times; j++)
+                if (o->times[j].choice.algo == e->times[k].choice.algo &&
+                    o->times[j].choice.tile == e->times[k].choice.tile && o->times[j].ms < e->times[k].ms)
+                    e->times[k].ms = o->times[j].ms;
     }
 }
 
 static void test_model_agrees_with_measurement(void **state)
 {
     (void)state;
+    AlgoChoices runs[3];
+    for (int run = 1; run <= 3; run++) {
+        char label[16];
+        snprintf(label, sizeof label, "run %d", run);
+        load_run(run, &runs[run - 1]);
+        check_measured(&runs[run - 1], label, run == 1);
+    }
+    for (int run = 2; run <= 3; run++)
+        keep_least_times(&runs[0], &runs[run - 1]);
+    check_measured(&runs[0], "least of the three runs", false);
     for (int run = 1; run <= 3; run++)
-        check_measured_run(run);
+        algo_choices_free(&runs[run - 1]);
 }
 
 int main(void)

@@ -4,13 +4,15 @@
 fastest candidate measured by several --autotune runs.
 
     DNNC_COST_FIT=/tmp/fit.csv build/tests/test_conv_cost     # work terms per layer
-    python3 tools/grid_blocked_cost.py /tmp/fit.csv tests/data/autotune/steady-run*.choices
+    python3 tools/grid_blocked_cost.py /tmp/fit.csv tests/data/autotune/cold-run*.choices
 
 The CSV gives each blocked layer's work terms per candidate (one row per
 layer and candidate); each choices file gives measured times per shape. It
 prints the agreement (layers, summed over the runs) and the extra time of
-the model's picks for the current constants and the grid's best. No
-dependencies beyond Python.
+the model's picks for the current constants and the grid's best, then how
+the grid does on shapes it was not searched on: the shapes dealt into five
+folds, each fold judged by the best constants of the other four (against
+the current constants on the same folds). No dependencies beyond Python.
 """
 import collections
 import csv
@@ -65,15 +67,39 @@ def main():
         c["layers"] = c.get("layers", 0) + 1
     runs = [load_times(p) for p in sys.argv[2:]]
     print("current", CURRENT, score(CURRENT, layers, runs))
+    best = grid_best(layers, runs)
+    print("best   ", best, score(best, layers, runs))
+    held_out(layers, runs)
+
+
+def grid_best(layers, runs):
+    """The grid's constants with the most layers agreeing over the runs
+    (ties: the least extra time)."""
     best = None
     for values in itertools.product(*GRID.values()):
         theta = dict(CURRENT, **dict(zip(GRID, values)))
         s = score(theta, layers, runs)
         key = (sum(a for a, _, _ in s), -sum(x for _, _, x in s))
         if best is None or key > best[0]:
-            best = (key, theta, s)
-    print("best   ", best[1], best[2])
+            best = (key, theta)
+    return best[1]
 
+
+def held_out(layers, runs, folds=5):
+    shapes = sorted(layers)
+    searched = [0] * len(runs)
+    current = [0] * len(runs)
+    total = 0
+    for f in range(folds):
+        test = {k: layers[k] for k in shapes[f::folds]}
+        train = {k: v for k, v in layers.items() if k not in test}
+        theta = grid_best(train, runs)
+        for i, (a, n, _) in enumerate(score(theta, test, runs)):
+            searched[i] += a
+        for i, (a, n, _) in enumerate(score(CURRENT, test, runs)):
+            current[i] += a
+        total += sum(v[next(iter(v))]["layers"] for v in test.values())
+    print(f"held out, {folds} folds of shapes: searched {searched}, current {current}, of {total} layers per run")
 
 if __name__ == "__main__":
     main()
