@@ -1,4 +1,5 @@
-/* autotune.h: timing a conv shape's candidate algorithms in one JIT module. */
+/* autotune.h: timing a conv shape's candidate algorithms in JIT modules,
+ * each with its weights out of the caches. */
 #include "autotune.h"
 
 #include <stdio.h>

@@ -18,9 +18,11 @@ typedef struct AutotuneContext {
 const char *autotune_machine(void);
 
 /* An AlgoMeasureFn: one graph with a conv of n's shape per candidate,
- * random weights, JIT-compiled and run with per-call marks; ms[i] is the
- * least time of candidate i over the timed runs of three such modules
- * built apart (docs/fast-convolution.md, "--autotune"). */
+ * random weights, JIT-compiled and run with per-call marks, each
+ * candidate's weights evicted from the caches before its call (as a
+ * network reads them); ms[i] is the least time of candidate i over the
+ * timed runs of three such modules built apart (docs/fast-convolution.md,
+ * "--autotune"). */
 bool autotune_measure(void *ctx, const Graph *g, const Node *n, const AlgoChoice *c, int nc,
                       double *ms, Diag *d);
 

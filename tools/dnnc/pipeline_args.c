@@ -292,8 +292,9 @@ const Option pipeline_options[] = {
                          "measured crossover",
      OPTION_CALL(parse_sparse)},
     {"autotune", 0, "FILE", "choose each conv's algorithm by timing every candidate on this\n"
-                            "machine (target cpu); the times are kept in FILE, and shapes\n"
-                            "already there are not measured again",
+                            "machine (target cpu), its weights read from memory as in a\n"
+                            "network; the times are kept in FILE, and shapes already\n"
+                            "there are not measured again",
      OPTION_CALL(parse_autotune)},
     OPTIONS_END,
 };
