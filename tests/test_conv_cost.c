@@ -7,8 +7,8 @@
  * `dnnc dump --target cpu --autotune` of every example network as written
  * (plain activations) and at -O3 (the 3x3 convs on blocked activations,
  * keys ending in layout=nchw16c), the layers with a choice to make,
- * measured on 2 threads of a 2-core AVX-512 machine with each candidate's
- * weights evicted from the caches, as a network reads them
+ * measured on 2 threads of a 2-core AVX-512 machine with the candidates'
+ * weights evicted from the caches before each run, as a network reads them
  * (docs/fast-convolution.md, "Choosing the algorithm"). For every conv
  * layer of the examples with more than one candidate, as written and then
  * as the cpu pipeline compiles it at -O3 (the default), the model's pick
@@ -16,7 +16,7 @@
  * runs the test) is compared with the fastest measured; the test prints
  * the first run's table for the docs and, for each run, the share that
  * agree. That share is not asserted at the goal: the three runs agree with
- * each other on 83-91% of the plain shapes and 76-93% of the blocked ones,
+ * each other on 81-87% of the plain shapes and 86-90% of the blocked ones,
  * their differences within a few percent, so no model can be held to 90%
  * of any one run. What is asserted, for each run, is what the choices
  * cost: the model's picks, summed over the layers, within TIME_GOAL of the

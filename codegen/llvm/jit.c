@@ -15,7 +15,6 @@ struct JitModel {
     int n_calls;
     RunFn run;
     Plan plan;       /* weights blob and workspace size */
-    int n_tensors;   /* of the graph: plan.loc's length */
     void *workspace;
     void *weights;   /* 64-byte aligned copy of the blob */
 };
@@ -54,7 +53,6 @@ JitModel *jit_compile(const Graph *g, const CodegenOptions *o, char *err, size_t
     }
     /* The JIT model keeps the blob and the layer of each call. */
     j->plan = m.plan;
-    j->n_tensors = g->n_tensors;
     memset(&m.plan, 0, sizeof m.plan);
     j->call_nodes = m.call_nodes, j->n_calls = m.n_calls;
     m.call_nodes = NULL;
@@ -109,16 +107,10 @@ size_t jit_workspace_size(const JitModel *j) { return j->plan.workspace_size; }
 int jit_call_count(const JitModel *j) { return j->n_calls; }
 int jit_call_node(const JitModel *j, int k) { return j->call_nodes ? j->call_nodes[k] : -1; }
 
-const void *jit_tensor_weights(const JitModel *j, int tensor, size_t *bytes)
+const void *jit_weights(const JitModel *j, size_t *bytes)
 {
-    if (tensor < 0 || tensor >= j->n_tensors || j->plan.loc[tensor].kind != LOC_WEIGHTS)
-        return NULL;
-    size_t start = j->plan.loc[tensor].offset, end = j->plan.weights_size;
-    for (int t = 0; t < j->n_tensors; t++)
-        if (j->plan.loc[t].kind == LOC_WEIGHTS && j->plan.loc[t].offset > start && j->plan.loc[t].offset < end)
-            end = j->plan.loc[t].offset;
-    *bytes = end - start;
-    return (const unsigned char *)j->weights + start;
+    *bytes = j->plan.weights_size;
+    return j->weights;
 }
 
 void jit_free(JitModel *j)

@@ -19,10 +19,8 @@ size_t jit_workspace_size(const JitModel *j);
  * per-layer profiles (CodegenOptions.profile). */
 int jit_call_count(const JitModel *j);
 int jit_call_node(const JitModel *j, int k);
-/* Where tensor (an id of the compiled graph) lies in the weight blob, its
- * region's bytes in *bytes (to the next region: its packed form, padding
- * included); NULL for a tensor that is not a weight. */
-const void *jit_tensor_weights(const JitModel *j, int tensor, size_t *bytes);
+/* The weight blob the model runs with, its bytes in *bytes. */
+const void *jit_weights(const JitModel *j, size_t *bytes);
 void jit_free(JitModel *j);
 
 #endif

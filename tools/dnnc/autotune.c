@@ -166,35 +166,6 @@ static void free_buffers(Buffers *b)
         free(b->out[i]);
 }
 
-/* The module whose calls evict_next_weights follows. */
-typedef struct Eviction {
-    const Graph *graph;
-    JitModel *jit;
-} Eviction;
-
-/* Between calls k and k + 1: call k + 1's weights out of the caches, so
- * that it reads them from memory as in a network, which runs each layer
- * once and whose weights, from ResNet-50's 100 MB to VGG-16's 550 MB,
- * outgrow a last-level cache of tens of MB; timed with its weights left in
- * the caches by the previous run, a layer whose weights are large (a big
- * Winograd tile's U) would measure faster than it runs in the network. Its
- * input stays where the previous call left it, in the caches, as a layer's
- * input is, written just before by the layer that precedes it. */
-static void evict_next_weights(void *ctx, int k)
-{
-    const Eviction *e = ctx;
-    int node = k + 1 < jit_call_count(e->jit) ? jit_call_node(e->jit, k + 1) : -1;
-    if (node < 0)
-        return;
-    const Node *n = &e->graph->nodes[node];
-    for (int i = 0; i < n->n_params; i++) {
-        size_t bytes;
-        const void *w = jit_tensor_weights(e->jit, n->params[i], &bytes);
-        if (w)
-            cache_evict(w, bytes);
-    }
-}
-
 /* Runs j after one untimed run until at least min_runs runs and
  * MIN_SECONDS were timed, or max_runs; samples[i * stride + r] holds
  * candidate i's time in run r. Returns the runs timed, or -1 on error. */
@@ -206,18 +177,25 @@ static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const 
     int node_of[ALGO_CHOICES_MAX_TIMES];
     for (int i = 0; i < nc; i++)
         node_of[i] = candidate_node(t, i);
-    Eviction eviction = {t, j};
-    profile_marks_between(evict_next_weights, &eviction);
+    size_t weight_bytes;
+    const void *weights = jit_weights(j, &weight_bytes);
     double spent = 0;
     for (int r = -1; runs < max_runs && (runs < min_runs || spent < MIN_SECONDS); r++) {
+        /* Every candidate's weights out of the caches, so that each reads
+         * them from memory, as a network does: it runs each layer once an
+         * inference, and its weights, from ResNet-50's 100 MB to VGG-16's
+         * 550 MB, outgrow a last-level cache of tens of MB. Timed with the
+         * weights the previous run left in the caches, a layer whose
+         * weights are large (a big Winograd tile's U) measured faster than
+         * it runs in a network. No candidate reads another's weights, so
+         * each finds its own where this left them; its input stays in the
+         * caches, as a layer's input does, written just before. */
+        cache_evict(weights, weight_bytes);
         profile_marks_reset();
         double t0 = now_seconds();
-        int failed = jit_run(j, inputs, (void *const *)b->out, pool);
-        spent += now_seconds() - t0;
-        if (failed) {
-            profile_marks_between(NULL, NULL);
+        if (jit_run(j, inputs, (void *const *)b->out, pool) != 0)
             return -1;
-        }
+        spent += now_seconds() - t0;
         if (r < 0)
             continue; /* the first run warms caches and pages */
         for (int i = 0; i < nc; i++)
@@ -228,7 +206,6 @@ static int time_candidates(const Graph *t, JitModel *j, dnnrt_pool *pool, const 
                     samples[i * stride + runs] += profile_mark_seconds(k, t0);
         runs++;
     }
-    profile_marks_between(NULL, NULL);
     return runs;
 }
 

@@ -7,29 +7,15 @@
 
 #define MAX_MARKS 65536
 static double mark_time[MAX_MARKS];
-static double resume_time[MAX_MARKS]; /* when the next call began: after the hook */
 static int mark_count;
-static ProfileBetweenFn between;
-static void *between_ctx;
 
 /* Called by the generated code; the JIT resolves it in this process. */
 void dnnc_profile_mark(int k);
 void dnnc_profile_mark(int k)
 {
-    if (k < 0 || k >= MAX_MARKS)
-        return;
-    mark_time[k] = resume_time[k] = now_seconds();
-    if (between) {
-        between(between_ctx, k);
-        resume_time[k] = now_seconds();
-    }
+    if (k >= 0 && k < MAX_MARKS)
+        mark_time[k] = now_seconds();
     mark_count = k + 1 > mark_count ? k + 1 : mark_count;
-}
-
-void profile_marks_between(ProfileBetweenFn fn, void *ctx)
-{
-    between = fn;
-    between_ctx = ctx;
 }
 
 void profile_marks_reset(void) { mark_count = 0; }
@@ -38,7 +24,7 @@ int profile_marks_count(void) { return mark_count < MAX_MARKS ? mark_count : MAX
 
 double profile_mark_seconds(int k, double start)
 {
-    return mark_time[k] - (k ? resume_time[k - 1] : start);
+    return mark_time[k] - (k ? mark_time[k - 1] : start);
 }
 
 static int compare_doubles(const void *x, const void *y)

@@ -12,12 +12,6 @@ int profile_marks_count(void);
  * `start` for the first). */
 double profile_mark_seconds(int k, double start);
 
-/* Has dnnc_profile_mark(k) call fn(ctx, k) after recording mark k, until
- * called again (fn NULL: no call); the time fn takes counts in no call's
- * time. --autotune evicts the next call's weights from the caches there. */
-typedef void (*ProfileBetweenFn)(void *ctx, int k);
-void profile_marks_between(ProfileBetweenFn fn, void *ctx);
-
 /* The median of v[0..n) (n >= 1), which it sorts. */
 double median_of(double *v, int n);
 
