@@ -147,6 +147,8 @@ int conv_algo_tiles(ConvAlgo a, const int **tiles)
     return rules[a].n_tiles;
 }
 
+bool algo_choice_same(AlgoChoice a, AlgoChoice b) { return a.algo == b.algo && a.tile == b.tile; }
+
 void algo_choice_text(AlgoChoice c, char *buf, size_t size)
 {
     if (c.tile)

@@ -21,6 +21,8 @@ typedef struct AlgoChoice {
     int tile;
 } AlgoChoice;
 
+/* Whether a and b are the same algorithm with the same tile. */
+bool algo_choice_same(AlgoChoice a, AlgoChoice b);
 /* "winograd/4" or "im2col" into buf. */
 void algo_choice_text(AlgoChoice c, char *buf, size_t size);
 /* The inverse of algo_choice_text for the `len` characters at s: false

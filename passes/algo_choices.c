@@ -206,8 +206,7 @@ static bool parse_times(LineCursor *c, AlgoChoiceEntry *e)
         if (!parse_timing(c, start, len, &e->times[e->n_times]))
             return false;
         for (int k = 0; k < e->n_times; k++)
-            if (e->times[k].choice.algo == e->times[e->n_times].choice.algo &&
-                e->times[k].choice.tile == e->times[e->n_times].choice.tile)
+            if (algo_choice_same(e->times[k].choice, e->times[e->n_times].choice))
                 return fail_at(c, start, len, "%s: this algorithm's time is given twice",
                                "repeated time");
         e->n_times++;

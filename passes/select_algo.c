@@ -153,18 +153,16 @@ static int list_candidates(const KernelRow *rows, int n_rows, const Graph *g, co
     return count;
 }
 
-static bool same_choice(AlgoChoice a, AlgoChoice b) { return a.algo == b.algo && a.tile == b.tile; }
-
 /* Ranks by the measured times of entry e (a candidate it lacks last). */
 static void rank_by_measurement(const AlgoChoiceEntry *e, Candidate *c, int nc)
 {
     for (int i = 0; i < nc; i++) {
         c[i].rank = INFINITY;
         for (int k = 0; k < e->n_times; k++)
-            if (same_choice(e->times[k].choice, c[i].choice))
+            if (algo_choice_same(e->times[k].choice, c[i].choice))
                 c[i].rank = e->times[k].ms;
         /* The file's choice comes first, so that an edited choice holds. */
-        if (same_choice(e->chosen, c[i].choice))
+        if (algo_choice_same(e->chosen, c[i].choice))
             c[i].rank = -1;
     }
 }
@@ -267,7 +265,8 @@ static void count_agreement(const PassOptions *o, const Graph *g, const Node *n,
     if (pick < 0 || nc < 2)
         return;
     pass_count(r, "layers measured with a choice of algorithm", 1);
-    pass_count(r, "of them where the cost model picks the fastest", same_choice(model[pick].choice, c[chosen].choice));
+    pass_count(r, "of them where the cost model picks the fastest",
+               algo_choice_same(model[pick].choice, c[chosen].choice));
 }
 
 static void record(Node *n, AlgoChoice c, PassReport *r)
@@ -287,7 +286,7 @@ static int preferred_candidate(const PassOptions *o, const Node *n, const Candid
         return -1;
     AlgoChoice want = {o->prefer_algo, conv_algo_tile(o->prefer_algo, o->prefer_tile, &n->attr.conv)};
     for (int i = 0; i < nc; i++)
-        if (same_choice(c[i].choice, want))
+        if (algo_choice_same(c[i].choice, want))
             return i;
     return -1;
 }

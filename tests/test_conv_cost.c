@@ -175,8 +175,7 @@ static void keep_least_times(AlgoChoices *into, const AlgoChoices *other)
         assert_non_null(o);
         for (int k = 0; k < e->n_times; k++)
             for (int j = 0; j < o->n_times; j++)
-                if (o->times[j].choice.algo == e->times[k].choice.algo &&
-                    o->times[j].choice.tile == e->times[k].choice.tile && o->times[j].ms < e->times[k].ms)
+                if (algo_choice_same(o->times[j].choice, e->times[k].choice) && o->times[j].ms < e->times[k].ms)
                     e->times[k].ms = o->times[j].ms;
     }
 }

@@ -86,6 +86,8 @@ def grid_best(layers, runs):
 
 
 def held_out(layers, runs, folds=5):
+    """The shapes dealt into folds, each judged by the grid's best on the
+    others and by the current constants: layers agreeing per run."""
     shapes = sorted(layers)
     searched = [0] * len(runs)
     current = [0] * len(runs)
@@ -94,12 +96,13 @@ def held_out(layers, runs, folds=5):
         test = {k: layers[k] for k in shapes[f::folds]}
         train = {k: v for k, v in layers.items() if k not in test}
         theta = grid_best(train, runs)
-        for i, (a, n, _) in enumerate(score(theta, test, runs)):
+        for i, (a, _, _) in enumerate(score(theta, test, runs)):
             searched[i] += a
-        for i, (a, n, _) in enumerate(score(CURRENT, test, runs)):
+        for i, (a, _, _) in enumerate(score(CURRENT, test, runs)):
             current[i] += a
         total += sum(v[next(iter(v))]["layers"] for v in test.values())
     print(f"held out, {folds} folds of shapes: searched {searched}, current {current}, of {total} layers per run")
+
 
 if __name__ == "__main__":
     main()
