@@ -148,6 +148,27 @@ INLINE void bwino_multiply(const BWino *g, const BWinoUnit *u, const float *U, c
                                blk_part_size(&fsplit, k));
 }
 
+/* One output tile's m x m pixels (rows x cols of them inside the plane,
+ * the first at `at`) written as act(y + bias + residual), the blocked
+ * conv's epilogue, with each test made once for the tile
+ * (blk_tile_epilogue). */
+INLINE void bwino_write_tile(const BWino *g, const BlkOps *o, float ys[][DNNK_BLOCK], const float *bias, int64_t at,
+                             int64_t rows, int64_t cols, const int m)
+{
+    v16 y[WINO_MAX_A2], b = bias ? blk_load(bias) : (v16){0};
+    BLK_UNROLL
+    for (int k = 0; k < m * m; k++)
+        y[k] = blk_load(ys[k]) + b;
+    if (o->res)
+        for (int64_t i = 0; i < rows; i++)
+            for (int64_t k = 0; k < cols; k++)
+                y[i * m + k] += blk_load(o->res + at + (i * g->OW + k) * DNNK_BLOCK);
+    blk_activate_all(&o->act, y, m, m, m);
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t k = 0; k < cols; k++)
+            blk_store(o->out + at + (i * g->OW + k) * DNNK_BLOCK, y[i * m + k]);
+}
+
 /* Y = A^T M A of every filter block and tile of the unit, each output
  * pixel inside the plane written as act(Y + bias + residual), 16 filters a
  * vector (the blocked conv's epilogue). */
@@ -169,11 +190,8 @@ INLINE void bwino_write_outputs(const BWino *g, const BWinoUnit *u, const BlkOps
                     storev(ys[k] + h, y[k]);
             }
             int64_t t = u->t0 + j, oy = t / g->across * m, ox = t % g->across * m;
-            for (int64_t i = 0; i < m && oy + i < g->OH; i++)
-                for (int64_t k = 0; k < m && ox + k < g->OW; k++) {
-                    int64_t at = plane + ((oy + i) * g->OW + ox + k) * DNNK_BLOCK;
-                    blk_store(o->out + at, blk_epilogue(o, blk_load(ys[i * m + k]), bias, o->res ? o->res + at : 0));
-                }
+            bwino_write_tile(g, o, ys, bias, plane + (oy * g->OW + ox) * DNNK_BLOCK, min64(m, g->OH - oy),
+                             min64(m, g->OW - ox), m);
         }
     }
 }
