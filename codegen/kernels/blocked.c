@@ -672,23 +672,22 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
             blk_store(o->out + at + f * g->out_plane + j * DNNK_BLOCK, acc[f][j]);
 }
 
-/* Each instance is one function of the module, shared by every layer:
- * inlined into each layer with its constant descriptor, the 24 instances
+/* Each instance is one function of the module, shared by every layer, and
+ * linked only where a layer calls it (DNNK_DEFERRED): inlined into each
+ * layer with its constant descriptor, the 24 instances
  * nearly doubled the compile time of ResNet-50 (8.1 against 4.3 s) for no
  * measured speed, the hot loop's strides being a few registers either way. */
+#define BLK_TILE_PARAMS (const BlkConv *g, const BlkOps *o, const BlkTile *t)
 #define BLK_TILE_FN(ocb, ur)                                                                                \
-    static __attribute__((noinline)) void blk_conv_tile_##ocb##_##ur(const BlkConv *g, const BlkOps *o,     \
-                                                                     const BlkTile *t)                      \
+    DNNK_DEFERRED_FN(blk_conv_tile_##ocb##_##ur, BLK_TILE_PARAMS)                                           \
     {                                                                                                       \
         blk_conv_tile(g, o, t, ocb, ur, false, false);                                                      \
     }                                                                                                       \
-    static __attribute__((noinline)) void blk_conv_tile_streamed_##ocb##_##ur(const BlkConv *g, const BlkOps *o, \
-                                                                              const BlkTile *t)             \
+    DNNK_DEFERRED_FN(blk_conv_tile_streamed_##ocb##_##ur, BLK_TILE_PARAMS)                                  \
     {                                                                                                       \
         blk_conv_tile(g, o, t, ocb, ur, false, true);                                                       \
     }                                                                                                       \
-    static __attribute__((noinline)) void blk_conv_tile_plain_##ocb##_##ur(const BlkConv *g, const BlkOps *o, \
-                                                                           const BlkTile *t)                \
+    DNNK_DEFERRED_FN(blk_conv_tile_plain_##ocb##_##ur, BLK_TILE_PARAMS)                                     \
     {                                                                                                       \
         blk_conv_tile(g, o, t, ocb, ur, true, false);                                                       \
     }

@@ -12,6 +12,19 @@
 #define KERNEL __attribute__((always_inline)) void
 #define INLINE static inline __attribute__((always_inline))
 
+/* An out-of-line instance of a kernel's code that a module links only if
+ * one of its layers calls it (codegen/llvm/lower.c, link_deferred): the
+ * library defines it as DNNK_DEFERRED(name), and callers call `name`,
+ * which the library only declares. A kernel picks its instance (a register
+ * tile's shape, a Winograd tile size) by its descriptor, a constant in each
+ * layer; LLVM folds the choice only after inlining, but the linker, which
+ * copies the library's functions as they are referenced, would by then have
+ * parsed every instance the choice names (ResNet-50 calls 6 of 72 tiles). */
+#define DNNK_DEFERRED(name) dnnk_deferred_##name
+#define DNNK_DEFERRED_FN(name, params)                                                                      \
+    void name params;                                                                                       \
+    __attribute__((noinline)) void DNNK_DEFERRED(name) params
+
 float expf(float);
 float logf(float);
 float tanhf(float);

@@ -105,12 +105,11 @@ INLINE void bwino_gemm_tile(const BWino *g, const BWinoUnit *u, const float *U, 
             blk_store(m0 + f * m_block + k * DNNK_BLOCK, acc[f][k]);
 }
 
-/* One function per filter-block count, shared by every layer (as the
- * blocked conv's tiles). */
+/* One function per filter-block count, shared by every layer and linked
+ * only where a layer calls it (as the blocked conv's tiles). */
 #define BWINO_GEMM_FN(ocb)                                                                                  \
-    static __attribute__((noinline)) void bwino_gemm_##ocb(const BWino *g, const BWinoUnit *u, const float *U, \
-                                                           const float *V, float *M, int64_t xi, int64_t fb,   \
-                                                           int64_t j, int64_t cb0, int64_t cbn)             \
+    DNNK_DEFERRED_FN(bwino_gemm_##ocb, (const BWino *g, const BWinoUnit *u, const float *U, const float *V,    \
+                                        float *M, int64_t xi, int64_t fb, int64_t j, int64_t cb0, int64_t cbn)) \
     {                                                                                                       \
         bwino_gemm_tile(g, u, U, V, M, xi, fb, j, cb0, cbn, ocb);                                           \
     }
@@ -201,13 +200,12 @@ INLINE void bwino_write_outputs(const BWino *g, const BWinoUnit *u, const BlkOps
  * constant m, their unrolled alpha^2-vector transforms doubled the compile
  * time of VGG-16. */
 #define BWINO_TRANSFORM_FNS(m)                                                                              \
-    static __attribute__((noinline)) void bwino_inputs_##m(const BWino *g, const float *in, const BWinoUnit *u, \
-                                                           int64_t cb0, int64_t cbn, float *V)              \
+    DNNK_DEFERRED_FN(bwino_inputs_##m,                                                                      \
+                     (const BWino *g, const float *in, const BWinoUnit *u, int64_t cb0, int64_t cbn, float *V)) \
     {                                                                                                       \
         bwino_transform_inputs(g, in, u, cb0, cbn, V, m);                                                   \
     }                                                                                                       \
-    static __attribute__((noinline)) void bwino_outputs_##m(const BWino *g, const BWinoUnit *u, const BlkOps *o, \
-                                                            const float *M)                                 \
+    DNNK_DEFERRED_FN(bwino_outputs_##m, (const BWino *g, const BWinoUnit *u, const BlkOps *o, const float *M)) \
     {                                                                                                       \
         bwino_write_outputs(g, u, o, M, m);                                                                 \
     }

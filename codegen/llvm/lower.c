@@ -88,13 +88,10 @@ static LLVMTargetMachineRef make_target_machine(const CodegenOptions *o, char **
 
 /* ---- the kernel library ---------------------------------------------------------- */
 
-/* Links in the kernels the module declares (its instances' calls), with
- * what they call, and nothing else: the library is loaded lazily and its
- * definitions made linkonce_odr, which the linker copies only where they
- * are referenced, materialising (parsing) only those. Parsing and
- * upgrading the whole library for every module took most of the time of
- * compiling a small network. */
-static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
+/* The kernel library for lib, loaded lazily (its functions are parsed
+ * when the linker copies them), its definitions linkonce_odr, which the
+ * linker copies only where they are referenced. NULL with err set. */
+static LLVMModuleRef load_library(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
 {
     LLVMMemoryBufferRef buf =
         LLVMCreateMemoryBufferWithMemoryRange((const char *)lib->bitcode, lib->size, "dnnk", 0);
@@ -102,7 +99,7 @@ static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_
     if (LLVMGetBitcodeModuleInContext2(l->ctx, buf, &kmod)) { /* on success kmod owns buf */
         LLVMDisposeMemoryBuffer(buf);
         snprintf(err, errsz, "the embedded kernel library does not load");
-        return false;
+        return NULL;
     }
     LLVMSetTarget(kmod, LLVMGetTarget(l->mod));
     LLVMSetDataLayout(kmod, LLVMGetDataLayoutStr(l->mod));
@@ -118,6 +115,13 @@ static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_
     for (LLVMValueRef g = LLVMGetFirstGlobal(kmod); g; g = LLVMGetNextGlobal(g))
         if (!LLVMIsDeclaration(g) && LLVMGetLinkage(g) == LLVMExternalLinkage)
             LLVMSetLinkage(g, LLVMLinkOnceODRLinkage);
+    return kmod;
+}
+
+/* Links in what the module references of kmod (which it consumes), with
+ * what that calls, and nothing else. */
+static bool link_library(Lowering *l, LLVMModuleRef kmod, char *err, size_t errsz)
+{
     if (LLVMLinkModules2(l->mod, kmod)) {
         snprintf(err, errsz, "linking the kernel library failed");
         return false;
@@ -130,6 +134,46 @@ static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_
     for (LLVMValueRef g = LLVMGetFirstGlobal(l->mod); g; g = LLVMGetNextGlobal(g))
         if (LLVMGetLinkage(g) == LLVMLinkOnceODRLinkage)
             LLVMSetLinkage(g, LLVMInternalLinkage);
+    return true;
+}
+
+/* Links in the kernels the module declares (its instances' calls). Parsing
+ * and upgrading the whole library for every module took most of the time
+ * of compiling a small network. */
+static bool link_kernels(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
+{
+    LLVMModuleRef kmod = load_library(l, lib, err, errsz);
+    return kmod && link_library(l, kmod, err, errsz);
+}
+
+#define DEFERRED_PREFIX "dnnk_deferred_"
+
+/* Links in the deferred instances (DNNK_DEFERRED, kernels/common.h) that
+ * the module still calls once its layers' constant descriptors have pruned
+ * the others: each declaration `name` whose definition the library has as
+ * dnnk_deferred_name is renamed to that, then linked like the kernels. */
+static bool link_deferred(Lowering *l, const KernelLibrary *lib, char *err, size_t errsz)
+{
+    LLVMModuleRef kmod = load_library(l, lib, err, errsz);
+    if (!kmod)
+        return false;
+    int wanted = 0;
+    for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); f; f = LLVMGetNextFunction(f)) {
+        size_t len;
+        const char *name = LLVMGetValueName2(f, &len);
+        char deferred[256];
+        if (!LLVMIsDeclaration(f) || len + sizeof DEFERRED_PREFIX > sizeof deferred)
+            continue;
+        snprintf(deferred, sizeof deferred, DEFERRED_PREFIX "%s", name);
+        LLVMValueRef def = LLVMGetNamedFunction(kmod, deferred);
+        if (def && !LLVMIsDeclaration(def)) {
+            LLVMSetValueName2(f, deferred, strlen(deferred));
+            wanted++;
+        }
+    }
+    if (wanted)
+        return link_library(l, kmod, err, errsz);
+    LLVMDisposeModule(kmod);
     return true;
 }
 
@@ -402,22 +446,18 @@ static void init_types(Lowering *l)
     l->par_t = LLVMStructTypeInContext(l->ctx, par_fields, 2, 0);
 }
 
-static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t errsz)
+static bool verify(Lowering *l, char *err, size_t errsz)
 {
     char *msg = NULL;
-    if (LLVMVerifyModule(l->mod, LLVMReturnStatusAction, &msg)) {
+    bool broken = LLVMVerifyModule(l->mod, LLVMReturnStatusAction, &msg);
+    if (broken)
         snprintf(err, errsz, "internal error: the generated module does not verify: %.300s", msg);
-        LLVMDisposeMessage(msg);
-        return false;
-    }
     LLVMDisposeMessage(msg);
-    /* First the kernels are inlined into each instance and its constant
-     * descriptor propagated, and what no instance calls is dropped (the
-     * tile shapes a layer never uses): the default pipeline then optimises
-     * only what the module runs. */
-    char pipeline[96];
-    int level = l->o->opt_level < 0 ? 0 : l->o->opt_level > 3 ? 3 : l->o->opt_level;
-    snprintf(pipeline, sizeof pipeline, "%sdefault<O%d>", level > 0 ? "always-inline,ipsccp,globaldce," : "", level);
+    return !broken;
+}
+
+static bool run_passes(Lowering *l, LLVMTargetMachineRef tm, const char *pipeline, char *err, size_t errsz)
+{
     LLVMPassBuilderOptionsRef opts = LLVMCreatePassBuilderOptions();
     LLVMErrorRef e = LLVMRunPasses(l->mod, pipeline, tm, opts);
     LLVMDisposePassBuilderOptions(opts);
@@ -428,6 +468,25 @@ static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t err
         return false;
     }
     return true;
+}
+
+static int opt_level(const Lowering *l) { return l->o->opt_level < 0 ? 0 : l->o->opt_level > 3 ? 3 : l->o->opt_level; }
+
+/* Before the deferred instances are linked, the kernels are inlined into
+ * each layer's instance and its constant descriptor propagated, and what
+ * no instance calls is dropped (the tile shapes a layer never uses): the
+ * default pipeline then optimises only what the module runs. At -O0 every
+ * instance a kernel names is linked. */
+static bool prune(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t errsz)
+{
+    return opt_level(l) == 0 || (verify(l, err, errsz) && run_passes(l, tm, "always-inline,ipsccp,globaldce", err, errsz));
+}
+
+static bool optimise(Lowering *l, LLVMTargetMachineRef tm, char *err, size_t errsz)
+{
+    char pipeline[32];
+    snprintf(pipeline, sizeof pipeline, "default<O%d>", opt_level(l));
+    return verify(l, err, errsz) && run_passes(l, tm, pipeline, err, errsz);
 }
 
 static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, const char *triple,
@@ -454,7 +513,7 @@ static bool lower(Lowering *l, const KernelLibrary *lib, const CallList *calls, 
     }
     if (ok)
         build_run(l, calls, tasks, build_dispatch(l));
-    ok = ok && link_kernels(l, lib, err, errsz);
+    ok = ok && link_kernels(l, lib, err, errsz) && prune(l, tm, err, errsz) && link_deferred(l, lib, err, errsz);
     if (ok)
         drop_unused_functions(l->mod);
     for (LLVMValueRef f = LLVMGetFirstFunction(l->mod); ok && f; f = LLVMGetNextFunction(f))
