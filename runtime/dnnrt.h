@@ -36,7 +36,8 @@ void dnnrt_parallel_for(void *pool, int64_t n, void (*task)(void *ctx, int64_t b
  * (free it with free()); NULL on failure. */
 void *dnnrt_load_weights(const char *path, size_t size);
 
-/* Allocates `size` bytes aligned to 64 (free with free()). */
+/* Allocates `size` bytes aligned to 64, or from 4 MiB on to 2 MiB and on
+ * transparent huge pages where the system gives them (free with free()). */
 void *dnnrt_aligned_alloc(size_t size);
 
 #ifdef __cplusplus

@@ -245,11 +245,3 @@ void dnnrt_parallel_for(void *pool, int64_t n, void (*task)(void *ctx, int64_t b
         pthread_cond_wait(&p->job_done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
-
-void *dnnrt_aligned_alloc(size_t size)
-{
-    void *p = NULL;
-    if (posix_memalign(&p, 64, size ? size : 1) != 0)
-        return NULL;
-    return p;
-}
