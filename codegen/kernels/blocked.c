@@ -335,11 +335,14 @@ INLINE int64_t blk_tile_size(const BlkTiles *t, int64_t i)
  * caches. Where the unit's band has few pixels (ResNet-50's last stage: 49
  * of a 7 x 7 map), a 1x1 conv's tiles compute little with each line, and
  * the first tile of a chunk waits for the chunk's lines. So there, while a
- * unit computes one chunk, each tile requests its share of the next
- * chunk's lines (the next unit's first chunk after the last), a few at
- * each channel block: the 1x1 convs of 2048 filters of ResNet-50's last
- * stage, as a network of its own whose weights leave the caches between
- * runs, ran 9-12% faster, the whole network about 2%. With more pixels the
+ * unit computes its last chunk, each tile requests its share of the next
+ * unit's first chunk, a few lines at each channel block, where the next
+ * unit's filters are others (blk_next_chunk): the 1x1 convs of 2048
+ * filters of ResNet-50's last stage, as a network of its own whose weights
+ * leave the caches between runs, ran 9-12% faster, in ResNet-50 9-12% too
+ * (dnnc bench --per-layer). Requests within a unit, for its own next chunk,
+ * gained nothing more there and cost layer3's 1x1 reductions (four bands a
+ * group of filters, which read the same weights) 10-15%. With more pixels the
  * lines arrive in time without the requests (a band of 196 pixels ran up
  * to 10% slower with them). The tiles that request are instances of their
  * own (blk_conv_tile_streamed_*), for 1x1 convs of stride 1 only: in the
@@ -782,21 +785,22 @@ INLINE int64_t blk_chunk(const BlkConv *g)
     return dnnk_ceil_div(g->CB, dnnk_ceil_div(g->CB, fit));
 }
 
-/* The chunk after tile t's (of unit u): the unit's next, or after its
- * last the first of unit u + 1, which the same thread most often runs
- * next; none after the layer's last unit. */
+/* The weights to request while tile t (of unit u) computes: after the
+ * unit's last chunk, the first chunk of unit u + 1, which the same thread
+ * most often runs next, where that unit's filters are others (its weights
+ * then come from memory); none within a unit, or before a unit of the same
+ * filters (another band, whose weights this unit leaves in the caches), or
+ * after the layer's last unit. */
 INLINE BlkChunkWeights blk_next_chunk(const dnnk_conv_blocked_desc *d, const BlkConv *g, const float *w, int64_t u,
                                       const BlkTile *t, int64_t chunk)
 {
     int64_t bands = dnnk_ceil_div(g->OH, g->rows), groups = dnnk_ceil_div(g->FB, g->filter_blocks);
-    if (!t->last) {
-        dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
-        int64_t fb0 = at.group * g->filter_blocks;
-        return blk_chunk_weights(g, w, fb0, min64(g->FB, fb0 + g->filter_blocks), t->cb1, min64(g->CB, t->cb1 + chunk));
-    }
-    if (u + 1 >= dnnk_conv_blocked_units(d))
+    if (!t->last || u + 1 >= dnnk_conv_blocked_units(d))
         return (BlkChunkWeights){0};
+    dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
     dnnk_blocked_unit next = dnnk_blocked_unit_at(u + 1, groups, bands, d->rows_major);
+    if (next.group == at.group)
+        return (BlkChunkWeights){0};
     int64_t fb0 = next.group * g->filter_blocks;
     return blk_chunk_weights(g, w, fb0, min64(g->FB, fb0 + g->filter_blocks), 0, min64(g->CB, chunk));
 }
