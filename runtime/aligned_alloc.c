@@ -15,12 +15,13 @@
 
 #include "dnnrt.h"
 
-/* Buffers from this size on ask for huge pages. */
 #define HUGE_PAGE_BYTES ((size_t)2 << 20)
+/* Buffers from this size on ask for huge pages (as documented in dnnrt.h). */
+#define HUGE_BUFFER_BYTES (2 * HUGE_PAGE_BYTES)
 
 void *dnnrt_aligned_alloc(size_t size)
 {
-    size_t align = size >= 2 * HUGE_PAGE_BYTES ? HUGE_PAGE_BYTES : 64;
+    size_t align = size >= HUGE_BUFFER_BYTES ? HUGE_PAGE_BYTES : 64;
     void *p = NULL;
     if (posix_memalign(&p, align, size ? size : 1) != 0)
         return NULL;

@@ -149,7 +149,8 @@ INLINE BlkAct blk_act_prepare(const dnnk_act *a)
     return v;
 }
 
-/* blk_activate for a kind known where it is called (a constant). */
+/* activate() of a kind known where it is called (a constant) on a vector,
+ * with the scalar function's result in every lane. */
 INLINE v16 blk_activate_kind(const BlkAct *a, v16 x, int64_t kind)
 {
     switch (kind) {
@@ -164,9 +165,7 @@ INLINE v16 blk_activate_kind(const BlkAct *a, v16 x, int64_t kind)
     }
 }
 
-INLINE v16 blk_activate(const BlkAct *a, v16 x) { return blk_activate_kind(a, x, a->kind); }
-
-/* x[r * stride + i] = blk_activate(a, x[...]) for r < rows, i < n (rows
+/* x[r * stride + i] = activate(x[...]) for r < rows, i < n (rows
  * of a register tile, or of a Winograd tile), the kind tested once for
  * all (blk_tile_epilogue says why). */
 #define BLK_ACTIVATE_ALL(a, x, stride, rows, n, kind)                                                       \
@@ -383,7 +382,7 @@ INLINE void blk_prefetch_lines(const BlkConv *g, const float *at, int64_t runs, 
 typedef struct BlkTile {
     int64_t n, fb, pix, cb0, cb1;
     bool first, last;
-    const float *prefetch;                 /* streamed: its share of the next chunk's weights, in the first run */
+    const float *prefetch;                 /* streamed: its share of the next unit's first chunk, in the first run */
     int64_t prefetch_runs, prefetch_lines; /* the runs, and the lines of each to request per channel block */
 } BlkTile;
 
@@ -550,7 +549,7 @@ INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, cons
  * chunk of channel blocks, in the order (channel block, ky, kx, channel),
  * added to acc; plain: the input is plain (one block of its channels);
  * streamed: a 1x1 conv of stride 1 whose tile requests its share of the
- * next chunk's weights (BLK_STREAM_PIXELS). */
+ * next unit's weights (BLK_STREAM_PIXELS). */
 INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const BlkTile *t,
                           const int64_t *iy0, const int64_t *ix0, const int ocb, const int ur, const bool plain,
                           const bool streamed)
