@@ -525,27 +525,44 @@ INLINE void blk_next_inputs(const BlkConv *g, int64_t pix, const int ur, int64_t
     }
 }
 
-/* Whether pixel j of the input is pixel j of the output: a 1x1 conv of
- * stride 1 without padding, whose tiles read their pixels one after the
- * other with no test. */
-INLINE bool blk_pointwise(const BlkConv *g)
+/* Whether every pixel's window is one tap inside the input: a 1x1 conv
+ * without padding, of any stride (a projection shortcut's of stride 2 too),
+ * whose tiles find their pixels' inputs once (blk_one_tap_inputs), not in
+ * every channel block; pointwise: and of stride 1, pixel j of the input
+ * being pixel j of the output. */
+INLINE bool blk_one_tap(const BlkConv *g)
 {
-    return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->pad_top == 0 && g->pad_left == 0 &&
-           g->H == g->OH && g->W == g->OW;
+    return g->KH == 1 && g->KW == 1 && g->pad_top == 0 && g->pad_left == 0 && (g->OH - 1) * g->sh < g->H &&
+           (g->OW - 1) * g->sw < g->W;
 }
 
-/* The sums of one channel block's taps, added to acc; pointwise: as
- * blk_pointwise says. */
-INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const BlkTile *t,
-                                const float *plane, const float *w, int64_t nc, const int64_t *iy0,
-                                const int64_t *ix0, const int ocb, const int ur, const bool plain, bool pointwise)
+INLINE bool blk_pointwise(const BlkConv *g)
 {
-    if (pointwise) {
+    return blk_one_tap(g) && g->sh == 1 && g->sw == 1 && g->H == g->OH && g->W == g->OW;
+}
+
+/* Where a one-tap tile's pixels are in a channel block's plane; pointwise
+ * (a constant in the streamed instances): one after the other. */
+INLINE void blk_one_tap_inputs(const BlkConv *g, const BlkTile *t, const int64_t *iy0, const int64_t *ix0,
+                               const int ur, const bool pointwise, int64_t *at)
+{
+    BLK_UNROLL
+    for (int j = 0; j < ur; j++)
+        at[j] = (pointwise ? t->pix + j : iy0[j] * g->W + ix0[j]) * DNNK_BLOCK;
+}
+
+/* The sums of one channel block's taps, added to acc; one_tap: as
+ * blk_one_tap says, the pixels at `at` in the plane. */
+INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const float *plane,
+                                const float *w, int64_t nc, const int64_t *iy0, const int64_t *ix0, const int ocb,
+                                const int ur, const bool plain, bool one_tap, const int64_t *at)
+{
+    if (one_tap) {
         const float *p[BLK_UR];
         bool inside[BLK_UR];
         BLK_UNROLL
         for (int j = 0; j < ur; j++)
-            p[j] = plane + (t->pix + j) * DNNK_BLOCK, inside[j] = true;
+            p[j] = plane + at[j], inside[j] = true;
         blk_conv_step(acc, w, g->w_block, p, inside, 0, nc, ocb, ur, false);
         return;
     }
@@ -566,17 +583,19 @@ INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, cons
 /* The sums of a register tile of ocb filter blocks x ur pixels over a
  * chunk of channel blocks, in the order (channel block, ky, kx, channel),
  * added to acc; plain: the input is plain (one block of its channels);
- * streamed: a 1x1 conv of stride 1 whose tile requests its share of the
- * next unit's weights (BLK_STREAM_PIXELS). */
+ * one_tap: as blk_one_tap says; streamed: and of stride 1, its tile
+ * requesting its share of the next unit's weights (BLK_STREAM_PIXELS). */
 INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const BlkTile *t,
                           const int64_t *iy0, const int64_t *ix0, const int ocb, const int ur, const bool plain,
-                          const bool streamed)
+                          const bool one_tap, const bool streamed)
 {
     int64_t taps = g->KH * g->KW;
-    bool prefetch = taps == 1 && !plain, pointwise = streamed || (!plain && blk_pointwise(g));
-    int64_t next[BLK_UR];
+    bool prefetch = taps == 1 && !plain;
+    int64_t next[BLK_UR], at[BLK_UR];
     if (prefetch)
         blk_next_inputs(g, t->pix + ur, ur, next);
+    if (one_tap)
+        blk_one_tap_inputs(g, t, iy0, ix0, ur, streamed, at);
     for (int64_t cb = t->cb0; cb < t->cb1; cb++) {
         const float *plane = o->in + (t->n * g->CB + cb) * g->in_plane;
         const float *w = o->w + t->fb * g->w_block + cb * taps * DNNK_BLOCK * DNNK_BLOCK;
@@ -585,8 +604,8 @@ INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkO
         if (streamed)
             blk_prefetch_lines(g, t->prefetch + (cb - t->cb0) * t->prefetch_lines * DNNK_BLOCK, t->prefetch_runs,
                                t->prefetch_lines);
-        blk_conv_block_taps(acc, g, o, t, plane, w, min64(DNNK_BLOCK, g->C - cb * DNNK_BLOCK), iy0, ix0, ocb, ur,
-                            plain, pointwise);
+        blk_conv_block_taps(acc, g, o, plane, w, min64(DNNK_BLOCK, g->C - cb * DNNK_BLOCK), iy0, ix0, ocb, ur,
+                            plain, one_tap, at);
     }
 }
 
@@ -669,7 +688,7 @@ INLINE void blk_tile_start(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const Blk
 /* One register tile of ocb filter blocks x ur pixels over a chunk of
  * channel blocks: its sums, then (after the last chunk) the epilogue. */
 INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, const int ocb, const int ur,
-                          const bool plain, const bool streamed)
+                          const bool plain, const bool one_tap, const bool streamed)
 {
     v16 acc[BLK_OCB][BLK_UR];
     int64_t at = (t->n * g->FB + t->fb) * g->out_plane + t->pix * DNNK_BLOCK;
@@ -681,7 +700,7 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
         blk_conv_sums_plain_inside(acc, g, o->in + t->n * g->in_plane + iy0[0] * g->W + ix0[0],
                                    o->w + t->fb * g->w_block, g->w_block, ocb, ur);
     else
-        blk_conv_sums(acc, g, o, t, iy0, ix0, ocb, ur, plain, streamed);
+        blk_conv_sums(acc, g, o, t, iy0, ix0, ocb, ur, plain, one_tap, streamed);
     if (t->last)
         blk_tile_epilogue(o, &acc[0][0], o->bias ? o->bias + t->fb * DNNK_BLOCK : 0, o->res ? o->res + at : 0,
                           g->out_plane, ocb, ur);
@@ -696,20 +715,28 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
  * linked only where a layer calls it (DNNK_DEFERRED): inlined into each
  * layer with its constant descriptor, the 24 instances
  * nearly doubled the compile time of ResNet-50 (8.1 against 4.3 s) for no
- * measured speed, the hot loop's strides being a few registers either way. */
+ * measured speed, the hot loop's strides being a few registers either way.
+ * The 1x1 convs have instances of their own (one_tap): beside the other
+ * convs' taps in one function, their hot loop's six pixel pointers were
+ * spilled and loaded again at every channel (ResNet-50's three projections
+ * of stride 2 on one Zen 3 thread: 12.0 ms, 10.6 with their own). */
 #define BLK_TILE_PARAMS (const BlkConv *g, const BlkOps *o, const BlkTile *t)
 #define BLK_TILE_FN(ocb, ur)                                                                                \
     DNNK_DEFERRED_FN(blk_conv_tile_##ocb##_##ur, BLK_TILE_PARAMS)                                           \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, false, false);                                                      \
+        blk_conv_tile(g, o, t, ocb, ur, false, false, false);                                               \
+    }                                                                                                       \
+    DNNK_DEFERRED_FN(blk_conv_tile_one_tap_##ocb##_##ur, BLK_TILE_PARAMS)                                   \
+    {                                                                                                       \
+        blk_conv_tile(g, o, t, ocb, ur, false, true, false);                                                \
     }                                                                                                       \
     DNNK_DEFERRED_FN(blk_conv_tile_streamed_##ocb##_##ur, BLK_TILE_PARAMS)                                  \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, false, true);                                                       \
+        blk_conv_tile(g, o, t, ocb, ur, false, true, true);                                                 \
     }                                                                                                       \
     DNNK_DEFERRED_FN(blk_conv_tile_plain_##ocb##_##ur, BLK_TILE_PARAMS)                                     \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, true, false);                                                       \
+        blk_conv_tile(g, o, t, ocb, ur, true, false, false);                                                \
     }
 #define BLK_TILE_FNS(ocb)                                                                                   \
     BLK_TILE_FN(ocb, 1) BLK_TILE_FN(ocb, 2) BLK_TILE_FN(ocb, 3) BLK_TILE_FN(ocb, 4) BLK_TILE_FN(ocb, 5)     \
@@ -731,6 +758,8 @@ BLK_TILE_FNS(4)
             blk_conv_tile_plain_##ocb##_##ur(g, o, t);                                                      \
         else if (streamed)                                                                                  \
             blk_conv_tile_streamed_##ocb##_##ur(g, o, t);                                                   \
+        else if (blk_one_tap(g))                                                                            \
+            blk_conv_tile_one_tap_##ocb##_##ur(g, o, t);                                                    \
         else                                                                                                \
             blk_conv_tile_##ocb##_##ur(g, o, t);                                                            \
         break;
