@@ -1,7 +1,7 @@
 /* dnnc compile: a cross-compiled AArch64 object that llvm-objdump reads,
  * headers with the prefix given, an ONNX model's weights kept on disk
  * while it compiles giving the same files, and clear usage errors with no
- * files left behind. */
+ * files left behind, an output directory that is missing among them. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +133,19 @@ static void test_usage_errors_write_nothing(void **state)
         fail_msg("a failed compile left %s behind", left);
 }
 
+/* An -o whose directory is missing, or is a file, fails before compiling
+ * (nothing on standard output, no "compiled in"), naming the directory. */
+static void test_missing_output_directory_fails_first(void **state)
+{
+    (void)state;
+    Run a = dnnc("compile", lenet, "--random-weights", "1", "-o", in_tmp("no-such-dir/x"));
+    assert_run(&a, 1, NULL, "no-such-dir' (-o");
+    Run b = dnnc("compile", lenet, "--random-weights", "1", "-o", in_tmp("x"));
+    assert_run(&b, 0, "wrote", NULL);
+    Run c = dnnc("compile", lenet, "--random-weights", "1", "-o", in_tmp("x.o/y"));
+    assert_run(&c, 1, NULL, "not a directory");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +153,7 @@ int main(void)
         cmocka_unit_test(test_header_carries_the_prefix),
         cmocka_unit_test(test_weights_kept_on_disk_compile_the_same),
         cmocka_unit_test(test_usage_errors_write_nothing),
+        cmocka_unit_test(test_missing_output_directory_fails_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

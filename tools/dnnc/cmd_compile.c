@@ -1,8 +1,11 @@
 /* dnnc compile: a network to a linkable bundle (NAME.o, NAME.h and
  * NAME.weights), or to assembly or LLVM IR, through the target table. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "progress.h"
@@ -97,6 +100,30 @@ static void keep_weights_beside_output(CompileArgs *a)
     a->weights.weights_dir = a->out_dir;
 }
 
+/* Whether the directory of -o DIR/NAME is one dnnc may write into: checked
+ * before the compile, which takes seconds on a large network and would
+ * only then fail to write its files. */
+static bool output_directory_writable(const char *out)
+{
+    const char *slash = strrchr(out, '/');
+    char dir[4096];
+    size_t n = !slash ? 1 : slash == out ? 1 : (size_t)(slash - out);
+    if (n >= sizeof dir) {
+        fprintf(stderr, "dnnc compile: error: the directory of '%s' is too long a path\n", out);
+        return false;
+    }
+    memcpy(dir, slash ? out : ".", n);
+    dir[n] = '\0';
+    struct stat st;
+    const char *why = stat(dir, &st) != 0        ? strerror(errno)
+                      : !S_ISDIR(st.st_mode)     ? "not a directory"
+                      : access(dir, W_OK) != 0   ? strerror(errno)
+                                                 : NULL;
+    if (why)
+        fprintf(stderr, "dnnc compile: error: cannot write into '%s' (-o %s): %s\n", dir, out, why);
+    return !why;
+}
+
 /* Checks after the options are parsed; OPTIONS_PARSED or the exit status. */
 static int check_args(CompileArgs *a)
 {
@@ -111,6 +138,8 @@ static int check_args(CompileArgs *a)
     if (!has_emit(a->pipeline.target))
         return target_cannot("compile", a->pipeline.target, "write compiled code", "code generator",
                              has_emit);
+    if (!output_directory_writable(a->out))
+        return EXIT_INPUT_ERROR;
     keep_weights_beside_output(a);
     return OPTIONS_PARSED;
 }
