@@ -513,9 +513,16 @@ INLINE void blk_prefetch_next_inputs(const float *plane, const int64_t *next, co
 /* Where in a channel block's plane the next ur pixels' windows start, for
  * blk_prefetch_next_inputs: found once a tile, so that each channel block
  * requests its lines without a test; a window outside the input requests
- * the plane's first line instead, a harmless request. */
-INLINE void blk_next_inputs(const BlkConv *g, int64_t pix, const int ur, int64_t *next)
+ * the plane's first line instead, a harmless request. Pointwise (as
+ * blk_pointwise says): the pixels themselves, without a division. */
+INLINE void blk_next_inputs(const BlkConv *g, int64_t pix, const int ur, bool pointwise, int64_t *next)
 {
+    if (pointwise) {
+        BLK_UNROLL
+        for (int j = 0; j < ur; j++)
+            next[j] = (pix + j < g->OH * g->OW ? pix + j : 0) * DNNK_BLOCK;
+        return;
+    }
     int64_t ny[BLK_UR], nx[BLK_UR];
     blk_origins(g, pix, ur, ny, nx);
     BLK_UNROLL
@@ -541,8 +548,8 @@ INLINE bool blk_pointwise(const BlkConv *g)
     return blk_one_tap(g) && g->sh == 1 && g->sw == 1 && g->H == g->OH && g->W == g->OW;
 }
 
-/* Where a one-tap tile's pixels are in a channel block's plane; pointwise
- * (a constant in the streamed instances): one after the other. */
+/* Where a one-tap tile's pixels are in a channel block's plane; pointwise:
+ * one after the other (iy0 and ix0 are then not read). */
 INLINE void blk_one_tap_inputs(const BlkConv *g, const BlkTile *t, const int64_t *iy0, const int64_t *ix0,
                                const int ur, const bool pointwise, int64_t *at)
 {
@@ -583,19 +590,20 @@ INLINE void blk_conv_block_taps(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, cons
 /* The sums of a register tile of ocb filter blocks x ur pixels over a
  * chunk of channel blocks, in the order (channel block, ky, kx, channel),
  * added to acc; plain: the input is plain (one block of its channels);
- * one_tap: as blk_one_tap says; streamed: and of stride 1, its tile
- * requesting its share of the next unit's weights (BLK_STREAM_PIXELS). */
+ * one_tap: as blk_one_tap says; pointwise: as blk_pointwise says (iy0 and
+ * ix0 are then not read); streamed: pointwise, its tile requesting its
+ * share of the next unit's weights (BLK_STREAM_PIXELS). */
 INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkOps *o, const BlkTile *t,
                           const int64_t *iy0, const int64_t *ix0, const int ocb, const int ur, const bool plain,
-                          const bool one_tap, const bool streamed)
+                          const bool one_tap, bool pointwise, const bool streamed)
 {
     int64_t taps = g->KH * g->KW;
     bool prefetch = taps == 1 && !plain;
     int64_t next[BLK_UR], at[BLK_UR];
     if (prefetch)
-        blk_next_inputs(g, t->pix + ur, ur, next);
+        blk_next_inputs(g, t->pix + ur, ur, pointwise, next);
     if (one_tap)
-        blk_one_tap_inputs(g, t, iy0, ix0, ur, streamed, at);
+        blk_one_tap_inputs(g, t, iy0, ix0, ur, pointwise, at);
     for (int64_t cb = t->cb0; cb < t->cb1; cb++) {
         const float *plane = o->in + (t->n * g->CB + cb) * g->in_plane;
         const float *w = o->w + t->fb * g->w_block + cb * taps * DNNK_BLOCK * DNNK_BLOCK;
@@ -694,13 +702,17 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
     int64_t at = (t->n * g->FB + t->fb) * g->out_plane + t->pix * DNNK_BLOCK;
     blk_tile_start(acc, g, o, t, at, ocb, ur);
     blk_prefetch_next_outputs(g, o, t, at, ocb, ur);
+    /* A pointwise tile's pixels are its inputs: no origins (two divisions
+     * a call, 7% of a 1x1 tile over 64 channels with 8 lanes). */
+    bool pointwise = streamed || (one_tap && blk_pointwise(g));
     int64_t iy0[BLK_UR], ix0[BLK_UR];
-    blk_origins(g, t->pix, ur, iy0, ix0);
+    if (!pointwise)
+        blk_origins(g, t->pix, ur, iy0, ix0);
     if (plain && blk_plain_tile_inside(g, iy0, ix0, ur))
         blk_conv_sums_plain_inside(acc, g, o->in + t->n * g->in_plane + iy0[0] * g->W + ix0[0],
                                    o->w + t->fb * g->w_block, g->w_block, ocb, ur);
     else
-        blk_conv_sums(acc, g, o, t, iy0, ix0, ocb, ur, plain, one_tap, streamed);
+        blk_conv_sums(acc, g, o, t, iy0, ix0, ocb, ur, plain, one_tap, pointwise, streamed);
     if (t->last)
         blk_tile_epilogue(o, &acc[0][0], o->bias ? o->bias + t->fb * DNNK_BLOCK : 0, o->res ? o->res + at : 0,
                           g->out_plane, ocb, ur);
