@@ -388,8 +388,9 @@ typedef struct BlkTile {
 
 /* The first input row and column of the window of each of the tile's
  * pixels: one division, then steps along the output row, onto the next
- * where it ends (a division a pixel, at every call of a register tile,
- * cost the 1x1 convs with 8 lanes 4% of their time). */
+ * where it ends (a division a pixel at every call of a register tile, with
+ * the next tile's requests tested in every channel block, kept a fifth of
+ * a 1x1 tile's time out of its hot loop with 8 lanes). */
 INLINE void blk_origins(const BlkConv *g, int64_t pix, int ur, int64_t *iy0, int64_t *ix0)
 {
     int64_t oy = pix / g->OW, ox = pix % g->OW;
