@@ -38,7 +38,10 @@ static const Option compile_options[] = {
      OPTION_STRING(CompileArgs, triple)},
     {"cpu", 0, "NAME", "target CPU (default: this machine's, or generic)",
      OPTION_STRING(CompileArgs, cpu)},
-    {"features", 0, "LIST", "target features, e.g. +avx2,+fma",
+    {"features", 0, "LIST", "target features, e.g. +avx2,+fma (default: this machine's, with\n"
+                            "--cpu too, or none with --triple); they choose the kernels:\n"
+                            "+avx512f their 16-lane build, so --cpu znver4 alone on a machine\n"
+                            "without AVX-512 still compiles for AVX2",
      OPTION_STRING(CompileArgs, features)},
     {"reloc", 0, NULL, "position-independent code (default; needed for PIE programs and\n"
                        "shared libraries) or static code",
