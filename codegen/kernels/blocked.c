@@ -704,7 +704,7 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
     blk_tile_start(acc, g, o, t, at, ocb, ur);
     blk_prefetch_next_outputs(g, o, t, at, ocb, ur);
     /* A pointwise tile's pixels are its inputs: no origins (two divisions
-     * a call, 7% of a 1x1 tile over 64 channels with 8 lanes). */
+     * a call, a visible share of a 1x1 tile over 64 channels with 8 lanes). */
     bool pointwise = streamed || (one_tap && blk_pointwise(g));
     int64_t iy0[BLK_UR], ix0[BLK_UR];
     if (!pointwise)
@@ -731,8 +731,9 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
  * measured speed, the hot loop's strides being a few registers either way.
  * The 1x1 convs have instances of their own (one_tap): beside the other
  * convs' taps in one function, their hot loop's six pixel pointers were
- * spilled and loaded again at every channel (ResNet-50's three projections
- * of stride 2 on one Zen 3 thread: 12.0 ms, 10.6 with their own). */
+ * spilled and loaded again at every channel (on a Zen 3 host, ResNet-50's
+ * stride-2 projections went from 1.38 to 0.93 of ONNX Runtime's time with
+ * their own and 4befad8's tiles; docs/performance.md). */
 #define BLK_TILE_PARAMS (const BlkConv *g, const BlkOps *o, const BlkTile *t)
 #define BLK_TILE_FN(ocb, ur)                                                                                \
     DNNK_DEFERRED_FN(blk_conv_tile_##ocb##_##ur, BLK_TILE_PARAMS)                                           \
