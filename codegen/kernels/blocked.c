@@ -772,7 +772,7 @@ BLK_TILE_FNS(4)
             blk_conv_tile_plain_##ocb##_##ur(g, o, t);                                                      \
         else if (streamed)                                                                                  \
             blk_conv_tile_streamed_##ocb##_##ur(g, o, t);                                                   \
-        else if (blk_one_tap(g))                                                                            \
+        else if (one_tap)                                                                                   \
             blk_conv_tile_one_tap_##ocb##_##ur(g, o, t);                                                    \
         else                                                                                                \
             blk_conv_tile_##ocb##_##ur(g, o, t);                                                            \
@@ -815,10 +815,10 @@ INLINE bool blk_tile_used(BlkTilesUsed u, int64_t ocb, int64_t ur)
     return (u.ocb_sizes >> (ocb - 1) & 1) && (u.ur_sizes >> (ur - 1) & 1);
 }
 
-/* A tile of any size, with the instance of its constants, if the layer
- * uses it. */
+/* A tile of any size, with the instance of its constants (plain, one_tap,
+ * streamed: which instance), if the layer uses it. */
 INLINE void blk_conv_tile_any(const BlkConv *g, const BlkOps *o, const BlkTile *t, int64_t ocb, int64_t ur,
-                              BlkTilesUsed used, const bool plain, bool streamed)
+                              BlkTilesUsed used, const bool plain, bool one_tap, bool streamed)
 {
     switch (ocb * 16 + ur) {
         BLK_TILE_CASES(1)
@@ -889,8 +889,8 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
      * exact): the same bits. */
     int64_t chunk = o.res == o.out ? g.CB : blk_chunk(&g);
     BlkTilesUsed used = blk_tiles_used(&g);
-    bool streamed =
-        !plain && !d->rows_major && blk_pointwise(&g) && min64(g.rows, g.OH) * g.OW <= BLK_STREAM_PIXELS;
+    bool one_tap = !plain && blk_one_tap(&g);
+    bool streamed = one_tap && !d->rows_major && blk_pointwise(&g) && min64(g.rows, g.OH) * g.OW <= BLK_STREAM_PIXELS;
     for (int64_t u = begin; u < end; u++) {
         dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
         int64_t n = at.n, fg = at.group, r0 = at.run * g.rows, r1 = min64(g.OH, r0 + g.rows);
@@ -909,7 +909,7 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
                 int64_t ur = blk_tile_size(&tiles, i);
                 for (int64_t k = 0; k < fsplit.parts; k++) {
                     t.fb = fb0 + blk_part_start(&fsplit, k);
-                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur, used, plain, streamed);
+                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur, used, plain, one_tap, streamed);
                 }
             }
         }

@@ -84,46 +84,38 @@ static bool valid_identifier(const char *s)
 
 static bool has_emit(const Target *t) { return t->compile && t->emit; }
 
-/* An ONNX model's weights are kept in a file in -o's directory while it
- * compiles (ModelArgs.weights_dir): that disk is about to take the
- * compiled weights anyway, and the compiler's memory then holds only the
- * weights it is working on. */
-static void keep_weights_beside_output(CompileArgs *a)
+/* -o DIR/NAME's directory into a->out_dir ("." without one); false if it
+ * does not fit. */
+static bool find_output_directory(CompileArgs *a)
 {
     const char *slash = strrchr(a->out, '/');
     size_t n = slash ? (size_t)(slash - a->out) : 0;
     if (n >= sizeof a->out_dir)
-        return; /* in memory, as for any directory that cannot hold the file */
+        return false;
     if (!slash)
         strcpy(a->out_dir, ".");
     else if (n == 0)
         strcpy(a->out_dir, "/");
     else
         memcpy(a->out_dir, a->out, n), a->out_dir[n] = '\0';
-    a->weights.weights_dir = a->out_dir;
+    return true;
 }
 
-/* Whether the directory of -o DIR/NAME is one dnnc may write into: checked
+/* Whether -o's directory (a->out_dir) is one dnnc may write into: checked
  * before the compile, which takes seconds on a large network and would
  * only then fail to write its files. */
-static bool output_directory_writable(const char *out)
+static bool output_directory_writable(const CompileArgs *a)
 {
-    const char *slash = strrchr(out, '/');
-    char dir[4096];
-    size_t n = !slash ? 1 : slash == out ? 1 : (size_t)(slash - out);
-    if (n >= sizeof dir) {
-        fprintf(stderr, "dnnc compile: error: the directory of '%s' is too long a path\n", out);
-        return false;
-    }
-    memcpy(dir, slash ? out : ".", n);
-    dir[n] = '\0';
     struct stat st;
-    const char *why = stat(dir, &st) != 0        ? strerror(errno)
-                      : !S_ISDIR(st.st_mode)     ? "not a directory"
-                      : access(dir, W_OK) != 0   ? strerror(errno)
-                                                 : NULL;
+    const char *why = NULL;
+    if (stat(a->out_dir, &st) != 0)
+        why = strerror(errno);
+    else if (!S_ISDIR(st.st_mode))
+        why = "not a directory";
+    else if (access(a->out_dir, W_OK) != 0)
+        why = strerror(errno);
     if (why)
-        fprintf(stderr, "dnnc compile: error: cannot write into '%s' (-o %s): %s\n", dir, out, why);
+        fprintf(stderr, "dnnc compile: error: cannot write into '%s' (-o %s): %s\n", a->out_dir, a->out, why);
     return !why;
 }
 
@@ -141,9 +133,17 @@ static int check_args(CompileArgs *a)
     if (!has_emit(a->pipeline.target))
         return target_cannot("compile", a->pipeline.target, "write compiled code", "code generator",
                              has_emit);
-    if (!output_directory_writable(a->out))
+    if (!find_output_directory(a)) {
+        fprintf(stderr, "dnnc compile: error: the directory of '%s' is too long a path\n", a->out);
         return EXIT_INPUT_ERROR;
-    keep_weights_beside_output(a);
+    }
+    if (!output_directory_writable(a))
+        return EXIT_INPUT_ERROR;
+    /* An ONNX model's weights are kept in a file in -o's directory while it
+     * compiles (ModelArgs.weights_dir): that disk is about to take the
+     * compiled weights anyway, and the compiler's memory then holds only
+     * the weights it is working on. */
+    a->weights.weights_dir = a->out_dir;
     return OPTIONS_PARSED;
 }
 
