@@ -26,18 +26,21 @@ static int64_t out_side(int64_t in, int64_t pad_a, int64_t pad_b, int64_t k, int
     return (in + pad_a + pad_b - (k - 1) * dilation - 1) / stride + 1;
 }
 
-static Window window_of(const Graph *g, const Node *n)
+/* The window of at most max_filters filters (or whole groups) and inputs
+ * of side `side` (or the kernel's, or the layer's when smaller). */
+static Window window_of(const Graph *g, const Node *n, int64_t max_filters, int64_t side)
 {
     const Shape *is = &g->tensors[n->inputs[0]].shape;
     Window w = {.at = n->attr.conv};
     int64_t G = w.at.groups, Cg = is->d[1] / G, Fg = w.at.filters / G;
-    /* Filters within one group are independent: keep at most 8 of a wide
-     * group, or enough whole narrow groups (depthwise) to make 8. */
-    int64_t groups = Fg >= CONV_ERROR_FILTERS ? 1 : min64(G, max64(1, CONV_ERROR_FILTERS / Fg));
+    /* Filters within one group are independent: keep at most max_filters
+     * of a wide group, or enough whole narrow groups (depthwise) to make
+     * that many. */
+    int64_t groups = Fg >= max_filters ? 1 : min64(G, max64(1, max_filters / Fg));
     w.at.groups = groups;
-    w.at.filters = groups == 1 ? min64(Fg, CONV_ERROR_FILTERS) : groups * Fg;
-    int64_t H = min64(is->d[2], max64(CONV_ERROR_SIDE, w.at.kernel[0]));
-    int64_t W = min64(is->d[3], max64(CONV_ERROR_SIDE, w.at.kernel[1]));
+    w.at.filters = groups == 1 ? min64(Fg, max_filters) : groups * Fg;
+    int64_t H = min64(is->d[2], max64(side, w.at.kernel[0]));
+    int64_t W = min64(is->d[3], max64(side, w.at.kernel[1]));
     w.is = (Shape){4, {1, groups * Cg, H, W}};
     w.os = (Shape){4, {1, w.at.filters,
                        out_side(H, w.at.pad[0], w.at.pad[2], w.at.kernel[0], w.at.stride[0],
@@ -46,6 +49,54 @@ static Window window_of(const Graph *g, const Node *n)
                                 w.at.dilation[1])}};
     w.weights = w.at.filters * Cg * w.at.kernel[0] * w.at.kernel[1];
     return w;
+}
+
+/* The multiply-adds of the window's direct sums, in double: the product
+ * of a fuzzed layer's sizes may not fit an int64. */
+static double window_macs(const Window *w)
+{
+    return (double)w->os.d[1] * (double)(w->is.d[1] / w->at.groups) * (double)w->at.kernel[0] *
+           (double)w->at.kernel[1] * (double)w->os.d[2] * (double)w->os.d[3];
+}
+
+/* The outputs of one tile of c along dimension dim (0: rows, 1: columns):
+ * Winograd F(m x m) makes m, an FFT of size T makes T - k + 1. */
+static int64_t tile_outputs(AlgoChoice c, const ConvAttrs *at, int dim)
+{
+    return c.algo == ALGO_FFT ? c.tile - at->kernel[dim] + 1 : c.tile;
+}
+
+/* Whether w still holds one whole output tile of c (or the whole layer,
+ * when the layer is smaller than a tile). */
+static bool holds_a_tile(const Window *w, AlgoChoice c, const Shape *layer_os)
+{
+    for (int dim = 0; dim < 2; dim++)
+        if (w->os.d[2 + dim] < min64(tile_outputs(c, &w->at, dim), layer_os->d[2 + dim]))
+            return false;
+    return true;
+}
+
+/* The largest window within CONV_ERROR_MAX_MACS: CONV_ERROR_FILTERS
+ * filters when they fit, else fewer, down to one (the accumulation over
+ * the group's channels, which the error grows with, stays whole), then a
+ * smaller side, down to one whole output tile of c. False when even that
+ * is too large. */
+static bool window_within_budget(const Graph *g, const Node *n, AlgoChoice c, Window *w)
+{
+    for (int64_t filters = CONV_ERROR_FILTERS; filters >= 1; filters /= 2) {
+        *w = window_of(g, n, filters, CONV_ERROR_SIDE);
+        if (window_macs(w) <= CONV_ERROR_MAX_MACS)
+            return true;
+    }
+    const Shape *layer_os = &g->tensors[n->output].shape;
+    for (int64_t side = CONV_ERROR_SIDE - 1; side >= 1; side--) {
+        *w = window_of(g, n, 1, side);
+        if (!holds_a_tile(w, c, layer_os))
+            return false;
+        if (window_macs(w) <= CONV_ERROR_MAX_MACS)
+            return true;
+    }
+    return false;
 }
 
 /* splitmix64: the same numbers on every machine and run. */
@@ -89,7 +140,11 @@ bool conv_error_measure(const Graph *g, const Node *n, AlgoChoice c, double *err
     *error = 0;
     if (c.algo != ALGO_WINOGRAD && c.algo != ALGO_FFT)
         return true;
-    Window w = window_of(g, n);
+    Window w;
+    if (!window_within_budget(g, n, c, &w)) {
+        *error = INFINITY;
+        return true;
+    }
     int64_t outputs = w.os.d[1] * w.os.d[2] * w.os.d[3];
     size_t work = conv_algo_work_bytes(&w.at, c, &w.is, &w.os);
     if (work == SIZE_MAX)

@@ -322,9 +322,14 @@ static bool choose_conv(const PassOptions *o, const KernelRow *rows, int n_rows,
                    n->name);
         return false;
     }
-    for (int i = 0; i < nc; i++)
-        if (c[i].error_known && c[i].error > bound)
+    for (int i = 0; i < nc; i++) {
+        if (!c[i].error_known || c[i].error <= bound)
+            continue;
+        if (isinf(c[i].error))
+            pass_count(r, "fast algorithms refused as the layer is too large to measure their error", 1);
+        else
             pass_count(r, "fast algorithms refused for their error", 1);
+    }
     if (e)
         count_agreement(o, g, n, c, nc, best, bound, r);
     record(n, c[best].choice, r);

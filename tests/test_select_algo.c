@@ -126,6 +126,52 @@ static void test_error_measure(void **state)
     parsed_free(&p);
 }
 
+/* A layer of many channels is measured on a smaller window (fewer
+ * filters, then a smaller side) but with every channel, down to one whole
+ * output tile: 4096 channels keep an F(6x6) tile, so the error is a
+ * measured one, F(6x6)'s size (under 1e-4, above F(2x2)'s). */
+static void test_error_measure_many_channels(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_conv(&p, 4096, 20, "conv(x, filters=8, kernel=3, pad=1)");
+    const Node *n = the_conv(&p);
+    double e2, e6;
+    assert_true(conv_error_measure(p.graph, n, (AlgoChoice){ALGO_WINOGRAD, 2}, &e2));
+    assert_true(conv_error_measure(p.graph, n, (AlgoChoice){ALGO_WINOGRAD, 6}, &e6));
+    assert_true(e2 > 0 && e2 < 1e-5);
+    assert_true(e6 > e2 && e6 < 1e-4);
+    parsed_free(&p);
+}
+
+/* A layer whose smallest window still exceeds CONV_ERROR_MAX_MACS has an
+ * unmeasured error, INFINITY: select-algo refuses its fast algorithms,
+ * says why in the report, and the conv runs with the direct sums. (Before
+ * the bound, `dnnc dump` took 292 s on such a layer.) Weights unbound: the
+ * measurement draws its own, and these would be 35 MB. */
+static void test_layer_too_large_to_measure(void **state)
+{
+    (void)state;
+    Parsed p;
+    parse_text(&p, "net.dnn",
+               "input x: f32[1, 120000, 20, 20];\n"
+               "y = conv(x, filters=8, kernel=3, pad=1);\noutput y;\n");
+    assert_int_equal(p.errors, 0);
+    double e;
+    assert_true(conv_error_measure(p.graph, the_conv(&p), (AlgoChoice){ALGO_WINOGRAD, 2}, &e));
+    assert_true(isinf(e));
+    PassReport r;
+    char *msg;
+    assert_true(run_select(&p, 0, NULL, &r, &msg));
+    ConvAlgo chosen = the_conv(&p)->ann.algo;
+    assert_true(chosen == ALGO_IM2COL || chosen == ALGO_DIRECT);
+    assert_true(counter(&r, "fast algorithms refused as the layer is too large to measure their "
+                            "error") >= 1);
+    assert_int_equal(counter(&r, "fast algorithms refused for their error"), 0);
+    free(msg);
+    parsed_free(&p);
+}
+
 /* ---- the measured times ---- */
 
 static void tuning_with(AlgoChoices *c, AlgoTuning *t, const Parsed *p, const char *line_tail)
@@ -265,6 +311,8 @@ int main(void)
         cmocka_unit_test(test_model_takes_winograd_where_it_pays),
         cmocka_unit_test(test_max_conv_error_refuses_fast_algorithms),
         cmocka_unit_test(test_error_measure),
+        cmocka_unit_test(test_error_measure_many_channels),
+        cmocka_unit_test(test_layer_too_large_to_measure),
         cmocka_unit_test(test_measured_choice_wins),
         cmocka_unit_test(test_unmeasured_shape_uses_the_model),
         cmocka_unit_test(test_file_errors),
