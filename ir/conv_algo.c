@@ -292,6 +292,11 @@ static int64_t fft_transform_multiplications(int64_t T)
     return (T + T / 2 + 1) * (T / 2) * log2t * 4;
 }
 
+int64_t conv_algo_output_tile(ConvAlgo a, int tile, int64_t kernel)
+{
+    return a == ALGO_FFT ? tile - kernel + 1 : tile;
+}
+
 /* Overlap-save with output tiles of (T - KH + 1) x (T - KW + 1): per image
  * and tile, one forward transform per input channel (shared by the
  * group's output channels) and one inverse per output channel, and
@@ -299,7 +304,8 @@ static int64_t fft_transform_multiplications(int64_t T)
  * the kept half of a real input's Hermitian spectrum. */
 static ConvMultiplications fft_multiplications(const ConvSizes *s, int T)
 {
-    int64_t tiles = sat_mul(s->N, ceil_div(s->OH, T - s->KH + 1) * ceil_div(s->OW, T - s->KW + 1));
+    int64_t tiles = sat_mul(s->N, ceil_div(s->OH, conv_algo_output_tile(ALGO_FFT, T, s->KH)) *
+                                      ceil_div(s->OW, conv_algo_output_tile(ALGO_FFT, T, s->KW)));
     int64_t complex_products = sat_mul(tiles, sat_mul(sat_mul(s->F, s->Cg), (int64_t)T * (T / 2 + 1)));
     ConvMultiplications r;
     r.products = sat_mul(complex_products, 4);

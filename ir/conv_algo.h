@@ -50,6 +50,10 @@ const char *conv_algo_tile_meaning(ConvAlgo a);
 int conv_algo_default_tile(ConvAlgo a, const ConvAttrs *at);
 /* The tile that runs: `tile` when set, else the default. */
 int conv_algo_tile(ConvAlgo a, int tile, const ConvAttrs *at);
+/* The outputs along one dimension of one tile of a (Winograd or FFT) with
+ * tile `tile` on a kernel of `kernel` taps there: Winograd F(m x m) makes
+ * m, an FFT of size T overlap-saves T - kernel + 1. */
+int64_t conv_algo_output_tile(ConvAlgo a, int tile, int64_t kernel);
 /* Whether a can compute the conv `at` with tile `tile` (0: the default);
  * if not, why ("Winograd F(m x m, 3 x 3) needs ..., not kernel 5x5"). */
 bool conv_algo_applies(ConvAlgo a, const ConvAttrs *at, int tile, char *why, size_t whysz);

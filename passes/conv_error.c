@@ -59,19 +59,13 @@ static double window_macs(const Window *w)
            (double)w->at.kernel[1] * (double)w->os.d[2] * (double)w->os.d[3];
 }
 
-/* The outputs of one tile of c along dimension dim (0: rows, 1: columns):
- * Winograd F(m x m) makes m, an FFT of size T makes T - k + 1. */
-static int64_t tile_outputs(AlgoChoice c, const ConvAttrs *at, int dim)
-{
-    return c.algo == ALGO_FFT ? c.tile - at->kernel[dim] + 1 : c.tile;
-}
-
 /* Whether w still holds one whole output tile of c (or the whole layer,
  * when the layer is smaller than a tile). */
 static bool holds_a_tile(const Window *w, AlgoChoice c, const Shape *layer_os)
 {
     for (int dim = 0; dim < 2; dim++)
-        if (w->os.d[2 + dim] < min64(tile_outputs(c, &w->at, dim), layer_os->d[2 + dim]))
+        if (w->os.d[2 + dim] <
+            min64(conv_algo_output_tile(c.algo, c.tile, w->at.kernel[dim]), layer_os->d[2 + dim]))
             return false;
     return true;
 }
