@@ -523,25 +523,29 @@ INLINE void blk_tile_epilogue(const BlkOps *o, v16 *x, const float *bias, const 
  * block, requested while this tile computes (each tile reads a few lines
  * from every channel block's plane, as many streams as there are blocks,
  * more than the hardware prefetchers follow: ResNet-50's 1x1 convs at batch
- * 8 ran 1.1 to 1.3 times slower without). next: where they are (blk_next_inputs). */
-INLINE void blk_prefetch_next_inputs(const float *plane, const int64_t *next, const int ur)
+ * 8 ran 1.1 to 1.3 times slower without). next: where they are (blk_next_inputs);
+ * pointwise: one after the other from next[0], so that the requests are one
+ * address and six constant offsets, not six offsets kept on the stack. */
+INLINE void blk_prefetch_next_inputs(const float *plane, const int64_t *next, const int ur, const bool pointwise)
 {
     BLK_UNROLL
     for (int j = 0; j < ur; j++)
-        __builtin_prefetch(plane + next[j], 0, 2);
+        __builtin_prefetch(plane + (pointwise ? next[0] + j * DNNK_BLOCK : next[j]), 0, 2);
 }
 
 /* Where in a channel block's plane the next ur pixels' windows start, for
  * blk_prefetch_next_inputs: found once a tile, so that each channel block
  * requests its lines without a test; a window outside the input requests
  * the plane's first line instead, a harmless request. Pointwise (as
- * blk_pointwise says): the pixels themselves, without a division. */
+ * blk_pointwise says): the pixels themselves, without a division; past the
+ * plane's last pixel, lines of the next plane or past the input, which a
+ * request may name (it never faults). */
 INLINE void blk_next_inputs(const BlkConv *g, int64_t pix, const int ur, bool pointwise, int64_t *next)
 {
     if (pointwise) {
         BLK_UNROLL
         for (int j = 0; j < ur; j++)
-            next[j] = (pix + j < g->OH * g->OW ? pix + j : 0) * DNNK_BLOCK;
+            next[j] = (pix + j) * DNNK_BLOCK;
         return;
     }
     int64_t ny[BLK_UR], nx[BLK_UR];
@@ -629,7 +633,7 @@ INLINE void blk_conv_sums(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const BlkO
         const float *plane = o->in + (t->n * g->CB + cb) * g->in_plane;
         const float *w = o->w + t->fb * g->w_block + cb * taps * DNNK_BLOCK * DNNK_BLOCK;
         if (prefetch)
-            blk_prefetch_next_inputs(plane, next, ur);
+            blk_prefetch_next_inputs(plane, next, ur, pointwise);
         if (streamed)
             blk_prefetch_lines(g, t->prefetch + (cb - t->cb0) * t->prefetch_lines * DNNK_BLOCK, t->prefetch_runs,
                                t->prefetch_lines);
@@ -726,7 +730,7 @@ INLINE void blk_tile_start(v16 acc[BLK_OCB][BLK_UR], const BlkConv *g, const Blk
 /* One register tile of ocb filter blocks x ur pixels over a chunk of
  * channel blocks: its sums, then (after the last chunk) the epilogue. */
 INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, const int ocb, const int ur,
-                          const bool plain, const bool one_tap, const bool streamed)
+                          const bool plain, const bool one_tap, const bool pointwise, const bool streamed)
 {
     v16 acc[BLK_OCB][BLK_UR];
     int64_t at = (t->n * g->FB + t->fb) * g->out_plane + t->pix * DNNK_BLOCK;
@@ -734,7 +738,6 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
     blk_prefetch_next_outputs(g, o, t, at, ocb, ur);
     /* A pointwise tile's pixels are its inputs: no origins (two divisions
      * a call, a visible share of a 1x1 tile over 64 channels with 8 lanes). */
-    bool pointwise = streamed || (one_tap && blk_pointwise(g));
     int64_t iy0[BLK_UR], ix0[BLK_UR];
     if (!pointwise)
         blk_origins(g, t->pix, ur, iy0, ix0);
@@ -762,24 +765,34 @@ INLINE void blk_conv_tile(const BlkConv *g, const BlkOps *o, const BlkTile *t, c
  * convs' taps in one function, their hot loop's six pixel pointers were
  * spilled and loaded again at every channel (on a Zen 3 host, ResNet-50's
  * stride-2 projections went from 1.38 to 0.93 of ONNX Runtime's time with
- * their own and 4befad8's tiles; docs/performance.md). */
+ * their own and 4befad8's tiles; docs/performance.md). The pointwise 1x1
+ * convs (stride 1, blk_pointwise) have their own too: with the constant,
+ * a tile's six pixels are one pointer and constant offsets, and the work
+ * between channel blocks (advancing six pointers, six requests whose
+ * offsets were spilled) fell from about 40 instructions to 20, for 16
+ * iterations of 22 in the hot loop (ResNet-50 1-1.5% faster on one thread,
+ * run by run against the build before in one process). */
 #define BLK_TILE_PARAMS (const BlkConv *g, const BlkOps *o, const BlkTile *t)
 #define BLK_TILE_FN(ocb, ur)                                                                                \
     DNNK_DEFERRED_FN(blk_conv_tile_##ocb##_##ur, BLK_TILE_PARAMS)                                           \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, false, false, false);                                               \
+        blk_conv_tile(g, o, t, ocb, ur, false, false, false, false);                                        \
     }                                                                                                       \
     DNNK_DEFERRED_FN(blk_conv_tile_one_tap_##ocb##_##ur, BLK_TILE_PARAMS)                                   \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, false, true, false);                                                \
+        blk_conv_tile(g, o, t, ocb, ur, false, true, false, false);                                         \
+    }                                                                                                       \
+    DNNK_DEFERRED_FN(blk_conv_tile_pointwise_##ocb##_##ur, BLK_TILE_PARAMS)                                 \
+    {                                                                                                       \
+        blk_conv_tile(g, o, t, ocb, ur, false, true, true, false);                                          \
     }                                                                                                       \
     DNNK_DEFERRED_FN(blk_conv_tile_streamed_##ocb##_##ur, BLK_TILE_PARAMS)                                  \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, false, true, true);                                                 \
+        blk_conv_tile(g, o, t, ocb, ur, false, true, true, true);                                           \
     }                                                                                                       \
     DNNK_DEFERRED_FN(blk_conv_tile_plain_##ocb##_##ur, BLK_TILE_PARAMS)                                     \
     {                                                                                                       \
-        blk_conv_tile(g, o, t, ocb, ur, true, false, false);                                                \
+        blk_conv_tile(g, o, t, ocb, ur, true, false, false, false);                                         \
     }
 #define BLK_TILE_FNS(ocb)                                                                                   \
     BLK_TILE_FN(ocb, 1) BLK_TILE_FN(ocb, 2) BLK_TILE_FN(ocb, 3) BLK_TILE_FN(ocb, 4) BLK_TILE_FN(ocb, 5)     \
@@ -801,6 +814,8 @@ BLK_TILE_FNS(4)
             blk_conv_tile_plain_##ocb##_##ur(g, o, t);                                                      \
         else if (streamed)                                                                                  \
             blk_conv_tile_streamed_##ocb##_##ur(g, o, t);                                                   \
+        else if (pointwise)                                                                                 \
+            blk_conv_tile_pointwise_##ocb##_##ur(g, o, t);                                                  \
         else if (one_tap)                                                                                   \
             blk_conv_tile_one_tap_##ocb##_##ur(g, o, t);                                                    \
         else                                                                                                \
@@ -845,9 +860,9 @@ INLINE bool blk_tile_used(BlkTilesUsed u, int64_t ocb, int64_t ur)
 }
 
 /* A tile of any size, with the instance of its constants (plain, one_tap,
- * streamed: which instance), if the layer uses it. */
+ * pointwise, streamed: which instance), if the layer uses it. */
 INLINE void blk_conv_tile_any(const BlkConv *g, const BlkOps *o, const BlkTile *t, int64_t ocb, int64_t ur,
-                              BlkTilesUsed used, const bool plain, bool one_tap, bool streamed)
+                              BlkTilesUsed used, const bool plain, bool one_tap, bool pointwise, bool streamed)
 {
     switch (ocb * 16 + ur) {
         BLK_TILE_CASES(1)
@@ -919,7 +934,8 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
     int64_t chunk = o.res == o.out ? g.CB : blk_chunk(&g);
     BlkTilesUsed used = blk_tiles_used(&g);
     bool one_tap = !plain && blk_one_tap(&g);
-    bool streamed = one_tap && !d->rows_major && blk_pointwise(&g) && min64(g.rows, g.OH) * g.OW <= BLK_STREAM_PIXELS;
+    bool pointwise = one_tap && blk_pointwise(&g);
+    bool streamed = pointwise && !d->rows_major && min64(g.rows, g.OH) * g.OW <= BLK_STREAM_PIXELS;
     for (int64_t u = begin; u < end; u++) {
         dnnk_blocked_unit at = dnnk_blocked_unit_at(u, groups, bands, d->rows_major);
         int64_t n = at.n, fg = at.group, r0 = at.run * g.rows, r1 = min64(g.OH, r0 + g.rows);
@@ -938,7 +954,8 @@ INLINE void blk_conv_dense(const dnnk_conv_blocked_desc *d, void *const *ptrs, i
                 int64_t ur = blk_tile_size(&tiles, i);
                 for (int64_t k = 0; k < fsplit.parts; k++) {
                     t.fb = fb0 + blk_part_start(&fsplit, k);
-                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur, used, plain, one_tap, streamed);
+                    blk_conv_tile_any(&g, &o, &t, blk_part_size(&fsplit, k), ur, used, plain, one_tap, pointwise,
+                                      streamed);
                 }
             }
         }
