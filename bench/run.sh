@@ -34,6 +34,7 @@ TORCH_BLAS=""
 DO_ORT=1
 ALLOW_DIRTY=0
 TABLE_ONLY=0
+PAIRED=0
 
 usage() {
   cat <<'EOF'
@@ -88,6 +89,12 @@ fast convolution (OUT/algos.md):
                          fft8,fft16,fft32); one dnnc refuses is shown as n/a
 
 dnnc and peers:
+  --paired ROUNDS        also run ONNX Runtime and dnnc's bundle of each --models row
+                         one after the other in one process, ROUNDS rounds per thread
+                         count (bench/peers/paired.js): the ratio of every round, grouped
+                         by the host's load in that round (OUT/paired.md; 0: off, the
+                         default); needs Node's headers (Debian's nodejs has them) and
+                         a C compiler
   --dnnc PATH            time this dnnc binary instead of building one (also DNNC=PATH);
                          the tables say it was not built by this run
   --build-dir DIR        where step 0 builds (default build-bench)
@@ -143,6 +150,7 @@ while [ $# -gt 0 ]; do
     --no-ort) DO_ORT=0; shift ;;
     --out) need_arg "$1" $#; OUT="$2"; shift 2 ;;
     --table-only) TABLE_ONLY=1; shift ;;
+    --paired) need_arg "$1" $#; PAIRED="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -153,6 +161,9 @@ need_int --warmup "$WARMUP" 0
 need_int --procs "$PROCS" 1
 need_int --jobs "$JOBS" 1
 need_int --top "$TOP" 1
+need_int --paired "$PAIRED" 0
+[ "$PAIRED" = 0 ] || [ "$MAIN" = 1 ] || die "--paired runs the --models rows: not with --no-main"
+[ "$PAIRED" = 0 ] || [ "$DO_ORT" = 1 ] || die "--paired pairs dnnc with ONNX Runtime: not with --no-ort"
 [ -n "${THREADS// /}" ] || die "--threads needs at least one thread count"
 for t in $THREADS; do need_int --threads "$t" 1; done
 case "$TORCH_BLAS" in
@@ -249,7 +260,7 @@ if [ "$TABLE_ONLY" = 0 ]; then
     command -v cmake >/dev/null || die "cmake is missing"
     log "step 0: building dnnc at $COMMIT in $BUILD_DIR (Release, -j$JOBS)"
     cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >&2
-    cmake --build "$BUILD_DIR" -j "$JOBS" --target dnnc >&2
+    cmake --build "$BUILD_DIR" -j "$JOBS" --target dnnc dnnrt >&2
     # The tree may have changed during the build (someone else's edit).
     AFTER="$(dirty_files)"
     if [ "$AFTER" != "$DIRTY_FILES" ] || [ "$(git -C "$ROOT" rev-parse HEAD)" != "$COMMIT" ]; then
@@ -261,6 +272,12 @@ if [ "$TABLE_ONLY" = 0 ]; then
   # A copy, so that a rebuild during the runs cannot change the binary mid-run.
   mkdir -p "$OUT/bin"
   [ "${DNNC_GIVEN:-$BUILD_DIR/dnnc}" -ef "$OUT/bin/dnnc" ] || cp "${DNNC_GIVEN:-$BUILD_DIR/dnnc}" "$OUT/bin/dnnc"
+  # --paired links each bundle with the runtime library built beside that dnnc.
+  if [ "$PAIRED" != 0 ]; then
+    lib="$(dirname "${DNNC_GIVEN:-$BUILD_DIR/dnnc}")/runtime/libdnnrt.a"
+    [ -f "$lib" ] || die "--paired: no runtime library at $lib (build the dnnrt target beside that dnnc)"
+    cp "$lib" "$OUT/bin/libdnnrt.a"
+  fi
   DNNC="$OUT/bin/dnnc"
   rm -f "$PROV"
   note commit "$COMMIT" branch "$BRANCH" dirty "$([ -n "$DIRTY_FILES" ] && echo yes || echo no)" \
@@ -401,6 +418,31 @@ print(",".join(l["name"] for l in json.load(open(sys.argv[1]))["layers"] if l["o
     done
   fi
 
+  # 4c. Paired runs: per row and thread count, one process that runs ORT and the
+  # row's bundle (bench/peers/dnnc_addon.c around `dnnc compile`'s object) once
+  # each per round (bench/peers/paired.js).
+  if [ "$PAIRED" != 0 ]; then
+    mkdir -p "$OUT/paired"
+    for m in "${MODEL_ARR[@]}"; do
+      log "== paired: $m"
+      dir="$OUT/paired/$m"
+      rm -rf "$dir" && mkdir -p "$dir"
+      if ! "$DNNC" compile "$MODELS_DIR/$m.onnx" -o "$dir/model" > "$dir/compile.log" 2>&1 ||
+         ! cc -O2 -shared -fPIC -I"$dir" -I"$ROOT/runtime" -I/usr/include/node \
+              "$ROOT/bench/peers/dnnc_addon.c" "$dir/model.o" "$OUT/bin/libdnnrt.a" \
+              -o "$dir/dnnc.node" -lm -lpthread >> "$dir/compile.log" 2>&1; then
+        FAILS=$((FAILS + 1))
+        log "FAILED: building the paired module of $m -- see $dir/compile.log"
+        continue
+      fi
+      for t in $THREADS; do
+        runp "$OUT/paired/$m-t$t.json" "$NODE" "$ROOT/bench/peers/paired.js" "$MODELS_DIR/$m.onnx" \
+          "$dir/dnnc.node" "$dir/model.weights" --threads "$t" --rounds "$PAIRED" --warmup "$WARMUP"
+      done
+      rm -f "$dir/model.weights"
+    done
+  fi
+
   # 5. Per layer: ORT with its profiler, dnnc --per-layer, ORT with its profiler.
   for m in "${PL_ARR[@]}"; do
     onnx="$MODELS_DIR/$m.onnx"
@@ -474,6 +516,12 @@ if [ "$MAIN" = 1 ]; then
   cat "$OUT/table.md" >> "$OUT/report.md"
   echo >> "$OUT/report.md"
   cat "$OUT/compile.md" >> "$OUT/report.md"
+fi
+if [ "$PAIRED" != 0 ]; then
+  [ ! -s "$OUT/report.md" ] || echo >> "$OUT/report.md"
+  "$PYTHON" "$ROOT/bench/paired.py" "$OUT" --rows "$(IFS=,; echo "${MODEL_ARR[*]}")" --threads "$THREADS" \
+    > "$OUT/paired.md" || true
+  cat "$OUT/paired.md" >> "$OUT/report.md"
 fi
 if [ "$PER_LAYER" = 1 ]; then
   [ ! -s "$OUT/report.md" ] || echo >> "$OUT/report.md"
