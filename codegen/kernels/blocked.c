@@ -537,15 +537,14 @@ INLINE void blk_prefetch_next_inputs(const float *plane, const int64_t *next, co
  * blk_prefetch_next_inputs: found once a tile, so that each channel block
  * requests its lines without a test; a window outside the input requests
  * the plane's first line instead, a harmless request. Pointwise (as
- * blk_pointwise says): the pixels themselves, without a division; past the
- * plane's last pixel, lines of the next plane or past the input, which a
- * request may name (it never faults). */
+ * blk_pointwise says): only next[0], the first pixel itself, without a
+ * division (the others follow it); past the plane's last pixel, lines of
+ * the next plane or past the input, which a request may name (it never
+ * faults). */
 INLINE void blk_next_inputs(const BlkConv *g, int64_t pix, const int ur, bool pointwise, int64_t *next)
 {
     if (pointwise) {
-        BLK_UNROLL
-        for (int j = 0; j < ur; j++)
-            next[j] = (pix + j) * DNNK_BLOCK;
+        next[0] = pix * DNNK_BLOCK;
         return;
     }
     int64_t ny[BLK_UR], nx[BLK_UR];
